@@ -1,0 +1,104 @@
+"""The command line: parse, call one function per command, print.
+
+Exit status: 0 success, 1 an error the user can fix (printed as `file:line: message`),
+2 bad command-line usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from generator import __version__
+from generator.errors import SitegenError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitegen", description="Build a network of static sites.")
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    parser.add_argument("--root", type=Path, default=Path("."),
+                        help="project folder holding sites/, content/, themes/ (default: .)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build sites into build/<site>/")
+    build.add_argument("sites", nargs="*", metavar="SITE", help="only these sites")
+    build.add_argument("--env", default="production", help="environment overlay to apply")
+    build.add_argument("--out", type=Path, default=None,
+                       help="output folder (default: <root>/build)")
+    build.add_argument("--drafts", action="store_true", help="include draft pages")
+    build.add_argument("--clean", action="store_true",
+                       help="ignore the previous build and render everything")
+    build.add_argument("--jobs", "-j", type=int, default=0,
+                       help="worker processes (default: one per core)")
+    build.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+
+    config = commands.add_parser("config", help="inspect configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True,
+                                            metavar="SUBCOMMAND")
+    show = config_commands.add_parser("show", help="print a site's resolved config")
+    show.add_argument("site")
+    show.add_argument("--env", default="production")
+    show.add_argument("--explain", action="store_true",
+                      help="name the file and line that set each value")
+    return parser
+
+
+def command_build(arguments: argparse.Namespace) -> int:
+    from generator.pipeline.build import BuildOptions, build
+
+    if arguments.jobs < 0:
+        raise SystemExit("sitegen build: --jobs must be 0 or more")
+    root = arguments.root.resolve()
+    options = BuildOptions(root=root, build_dir=(arguments.out or root / "build").resolve(),
+                           environment=arguments.env, sites=tuple(arguments.sites),
+                           drafts=arguments.drafts, clean=arguments.clean, jobs=arguments.jobs,
+                           quiet=arguments.quiet)
+    report = build(options)
+    if not arguments.quiet:
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for site in report.sites:
+            state = "written" if site.committed else "unchanged"
+            print(f"{site.name}: {site.pages} pages, {site.assets} assets, "
+                  f"{site.rendered} rendered, {site.unchanged} unchanged "
+                  f"({state}, version {site.version[:12]})")
+        print(report.summary())
+    return 0
+
+
+def command_config_show(arguments: argparse.Namespace) -> int:
+    from generator.config import load_network
+    from generator.config.explain import format_config
+    from generator.errors import ConfigError, suggest
+
+    network = load_network(arguments.root.resolve(), arguments.env)
+    site = network.sites.get(arguments.site)
+    if site is None:
+        raise ConfigError(f"no site '{arguments.site}'" + suggest(arguments.site,
+                                                                  list(network.sites)))
+    print(format_config(site, explain=arguments.explain), end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        if arguments.command == "build":
+            return command_build(arguments)
+        return command_config_show(arguments)
+    except SitegenError as error:
+        print(f"error: {error}" if error.location is None else str(error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Loading a network: every `sites/*/site.yaml`, `themes/*/theme.yaml` and `content/*/` pool.
+
+Resolution order for one site: start from nothing; for each file from the root of its
+`extends` chain down to the site itself, lay the file over the result, then that file's
+`environments.<env>` block over that. A child's plain value therefore beats its parent's
+per-environment value: the nearest file always wins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from generator.config.merge import merge_documents, subdocument, without_keys
+from generator.config.model import MenuItem, Network, PoolGate, SiteConfig, ThemeConfig
+from generator.config.schema import CheckContext, Section
+from generator.config.site_schema import SITE_SCHEMA, SUPPORTED_SCHEMA, THEME_SCHEMA
+from generator.config.sourced_yaml import KeyPath, SourcedDocument, load_sourced_yaml_file
+from generator.errors import ConfigError, Location, suggest
+
+STANDARD_ENVIRONMENTS = ("development", "staging", "production")
+NOT_INHERITED = {"extends", "abstract", "environments"}
+
+
+def load_network(root: Path, environment: str = "production") -> Network:
+    """Load and validate the whole network under `root`."""
+    root = root.resolve()
+    pools = _discover_pools(root)
+    themes = _load_themes(root)
+    documents = _load_site_documents(root)
+    if not documents:
+        raise ConfigError(f"no sites found: expected {_display(root, root / 'sites')}"
+                          "/<name>/site.yaml")
+    _check_environment(documents, environment)
+    warnings: list[str] = []
+    sites = {
+        name: _resolve_site(root, name, documents, environment, themes, pools, warnings)
+        for name in sorted(documents)
+    }
+    return Network(root, environment, sites, themes, pools, tuple(dict.fromkeys(warnings)))
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _discover_pools(root: Path) -> dict[str, Path]:
+    content = root / "content"
+    if not content.is_dir():
+        return {}
+    return {path.name: path for path in sorted(content.iterdir())
+            if path.is_dir() and not path.name.startswith((".", "_"))}
+
+
+def _load_site_documents(root: Path) -> dict[str, SourcedDocument]:
+    sites_dir = root / "sites"
+    if not sites_dir.is_dir():
+        return {}
+    documents = {}
+    for path in sorted(sites_dir.glob("*/site.yaml")):
+        display = _display(root, path)
+        document = load_sourced_yaml_file(path, display)
+        if not isinstance(document.data, dict):
+            raise ConfigError("expected a mapping of settings", Location(display, 1))
+        version = document.data.get("schema", 1)
+        if isinstance(version, int) and version > SUPPORTED_SCHEMA:
+            raise ConfigError(f"schema {version} is newer than this sitegen supports "
+                              f"({SUPPORTED_SCHEMA}); upgrade sitegen",
+                              document.locations.get(("schema",)))
+        documents[path.parent.name] = document
+    return documents
+
+
+def _check_environment(documents: dict[str, SourcedDocument], environment: str) -> None:
+    known = set(STANDARD_ENVIRONMENTS)
+    for document in documents.values():
+        environments = document.data.get("environments")
+        if isinstance(environments, dict):
+            known.update(environments)
+    if environment not in known:
+        raise ConfigError(f"unknown environment '{environment}'" + suggest(environment, known))
+
+
+def _lineage(name: str, documents: dict[str, SourcedDocument]) -> list[str]:
+    """The site, its parent, ... the root; errors for a missing parent or a cycle."""
+    chain = [name]
+    while True:
+        document = documents[chain[-1]]
+        parent = document.data.get("extends")
+        if parent is None:
+            return chain
+        where = document.locations.get(("extends",))
+        if not isinstance(parent, str):
+            raise ConfigError("extends: expected the name of a site", where)
+        if parent not in documents:
+            raise ConfigError(f"extends: site '{parent}' does not exist"
+                              + suggest(parent, list(documents)), where)
+        if parent in chain:
+            cycle = " -> ".join([*chain[chain.index(parent):], parent])
+            raise ConfigError(f"extends: cycle in site inheritance: {cycle}", where)
+        chain.append(parent)
+
+
+def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
+                  environment: str, themes: dict[str, ThemeConfig], pools: dict[str, Path],
+                  warnings: list[str]) -> SiteConfig:
+    lineage = _lineage(name, documents)
+    own = documents[name]
+    merged = SourcedDocument({}, {})
+    for ancestor in reversed(lineage):
+        document = documents[ancestor]
+        merged = merge_documents(merged, without_keys(document, NOT_INHERITED))
+        environments = document.data.get("environments")
+        if isinstance(environments, dict) and isinstance(environments.get(environment), dict):
+            overlay = subdocument(document, ("environments", environment))
+            merged = merge_documents(merged, overlay)
+    for key in NOT_INHERITED & set(own.data):
+        merged.data[key] = own.data[key]
+        for path, loc in own.locations.items():
+            if path and path[0] == key:
+                merged.locations[path] = loc
+
+    file_location = Location(_display(root, root / "sites" / name / "site.yaml"), 1)
+
+    def location_of(path: KeyPath) -> Location:
+        while path not in merged.locations and path:
+            path = path[:-1]
+        return merged.locations.get(path, file_location)
+
+    context = CheckContext(location_of)
+    values = SITE_SCHEMA.check(merged.data, (), context)
+    warnings.extend(context.warnings)
+    # Validate every environment block of the site's own file, not only the selected one,
+    # so a typo in `production:` is caught by a staging build.
+    abstract = bool(values.get("abstract", False))
+    resolved = _with_defaults(SITE_SCHEMA, values)
+    if not abstract:
+        _require(SITE_SCHEMA, resolved, location_of)
+        if resolved["theme"] not in themes:
+            raise ConfigError(f"theme: theme '{resolved['theme']}' does not exist"
+                              + suggest(resolved["theme"], list(themes)),
+                              location_of(("theme",)))
+    gates = []
+    for pool, gate in sorted(resolved["pools"].items()):
+        if gate is False:
+            continue
+        if pool not in pools:
+            raise ConfigError(f"pools: pool '{pool}' does not exist" + suggest(pool, list(pools)),
+                              location_of(("pools", pool)))
+        gate = _with_defaults(SITE_SCHEMA.fields["pools"].value, gate)  # type: ignore[attr-defined]
+        gates.append(PoolGate(pool, gate["mount"] or f"/{pool}/", tuple(gate["include"]),
+                              tuple(gate["exclude"]), tuple(gate["tags"]),
+                              location_of(("pools", pool))))
+    base_url = resolved["base_url"] or ""
+    return SiteConfig(
+        name=name,
+        directory=root / "sites" / name,
+        lineage=tuple(lineage),
+        abstract=abstract,
+        environment=environment,
+        title=resolved["title"] or "",
+        description=resolved["description"],
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        language=resolved["language"],
+        theme=resolved["theme"] or "",
+        pools=tuple(gates),
+        per_page=resolved["pagination"]["per_page"],
+        feed_enabled=resolved["feed"]["enabled"],
+        feed_entries=resolved["feed"]["entries"],
+        sitemap=resolved["sitemap"],
+        robots_disallow=tuple(resolved["robots"]["disallow"]),
+        menu=tuple(MenuItem(item["title"], item["url"]) for item in resolved["menu"]),
+        minify=resolved["assets"]["minify"],
+        params=resolved["params"],
+        values={k: v for k, v in resolved.items() if k not in NOT_INHERITED},
+        locations=dict(merged.locations),
+    )
+
+
+def _with_defaults(schema: Section, values: dict[str, Any]) -> dict[str, Any]:
+    result = schema.defaults()
+    for key, value in values.items():
+        option = schema.fields.get(key)
+        if isinstance(option, Section) and isinstance(value, dict):
+            result[key] = _with_defaults(option, value)
+        else:
+            result[key] = value
+    return result
+
+
+def _require(schema: Section, values: dict[str, Any], location_of: Any) -> None:
+    for key, option in schema.fields.items():
+        if option.required and values.get(key) is None:
+            raise ConfigError(f"missing required key '{key}' ({option.doc}); set it here or in "
+                              "a site this one extends", location_of(()))
+
+
+def _load_themes(root: Path) -> dict[str, ThemeConfig]:
+    themes_dir = root / "themes"
+    if not themes_dir.is_dir():
+        return {}
+    raw: dict[str, tuple[dict[str, Any], SourcedDocument | None]] = {}
+    for directory in sorted(p for p in themes_dir.iterdir() if p.is_dir()):
+        path = directory / "theme.yaml"
+        if path.exists():
+            display = _display(root, path)
+            document = load_sourced_yaml_file(path, display)
+
+            def location_of(key: KeyPath, document: SourcedDocument = document,
+                            display: str = display) -> Location:
+                while key not in document.locations and key:
+                    key = key[:-1]
+                return document.locations.get(key, Location(display, 1))
+
+            values = THEME_SCHEMA.check(document.data, (), CheckContext(location_of))
+            raw[directory.name] = (_with_defaults(THEME_SCHEMA, values), document)
+        else:
+            raw[directory.name] = (THEME_SCHEMA.defaults(), None)
+    themes = {}
+    for name in raw:
+        chain = [name]
+        while (parent := raw[chain[-1]][0]["extends"]) is not None:
+            document = raw[chain[-1]][1]
+            where = document.locations.get(("extends",)) if document else None
+            if parent not in raw:
+                raise ConfigError(f"extends: theme '{parent}' does not exist"
+                                  + suggest(parent, list(raw)), where)
+            if parent in chain:
+                cycle = " -> ".join([*chain[chain.index(parent):], parent])
+                raise ConfigError(f"extends: cycle in theme inheritance: {cycle}", where)
+            chain.append(parent)
+        css = next((raw[t][0]["css"] for t in chain if raw[t][0]["css"]), [])
+        js = next((raw[t][0]["js"] for t in chain if raw[t][0]["js"]), [])
+        themes[name] = ThemeConfig(name, tuple(themes_dir / t for t in chain), tuple(css),
+                                   tuple(js))
+    return themes

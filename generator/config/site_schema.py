@@ -1,0 +1,106 @@
+"""The keys of `site.yaml` and `theme.yaml`, their types, defaults and documentation."""
+
+from __future__ import annotations
+
+from generator.config.schema import (
+    Any_,
+    Bool,
+    CheckContext,
+    Deprecated,
+    Int,
+    ListOf,
+    MapOf,
+    Option,
+    Section,
+    Str,
+    Url,
+)
+from generator.config.sourced_yaml import KeyPath
+
+
+class FreeMapping(Option):
+    """Free-form data for templates (`params`); any mapping is accepted."""
+
+    expected = "a mapping"
+
+    def check(self, value: object, path: KeyPath, context: CheckContext) -> object:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.wrong_type(value, path, context)
+        return value
+
+
+GATE = Section(
+    {
+        "mount": Str("URL prefix the pool's pages are published under (default: /<pool>/)",
+                     pattern=r"/([a-z0-9][a-z0-9._-]*/)*",
+                     pattern_doc="a URL prefix such as /guides/ (lower case, starting and "
+                                 "ending with '/', no '..')"),
+        "include": ListOf(Str(), "path globs (relative to the pool) a page must match",
+                          default=["**"]),
+        "exclude": ListOf(Str(), "path globs that keep a page out", default=[]),
+        "tags": ListOf(Str(), "if set, a page must carry at least one of these tags", default=[]),
+    },
+    doc="the gate through which a site admits pages of a pool; `false` drops an inherited pool",
+    allow_false=True,
+)
+
+MENU_ITEM = Section(
+    {
+        "title": Str("text of the link", required=True),
+        "url": Str("target of the link", required=True),
+    }
+)
+
+# Keys that may also appear inside `environments.<env>`.
+SITE_FIELDS: dict[str, Option] = {
+    "title": Str("the site's name, shown in titles and the feed", required=True),
+    "description": Str("one sentence about the site, for meta tags and the feed", default=""),
+    "base_url": Url("the public address, e.g. https://example.org/", required=True),
+    "baseurl": Deprecated(moved_to="base_url"),
+    "language": Str("BCP 47 language tag", default="en", pattern=r"[a-z]{2,3}(-[A-Za-z0-9]+)*",
+                    pattern_doc="a language tag such as en or en-GB"),
+    "theme": Str("name of a folder under themes/", required=True),
+    "pools": MapOf(GATE, "content pools this site publishes, each with its gate"),
+    "pagination": Section({"per_page": Int("entries per listing page", default=10, minimum=1)}),
+    "feed": Section({
+        "enabled": Bool("publish an Atom feed at /feed.xml", default=True),
+        "entries": Int("number of entries in the feed", default=20, minimum=1),
+    }),
+    "sitemap": Bool("publish /sitemap.xml", default=True),
+    "robots": Section({
+        "disallow": ListOf(Str(), "path prefixes robots.txt asks crawlers to avoid", default=[]),
+    }),
+    "menu": ListOf(MENU_ITEM, "the main navigation, in order", default=[]),
+    "assets": Section({
+        "minify": Bool("minify CSS and JavaScript", default=True),
+    }),
+    "params": FreeMapping("free-form values for templates (`site.params`)", default={}),
+}
+
+ENVIRONMENT = Section(SITE_FIELDS, doc="values that replace the site's in one environment")
+
+SITE_SCHEMA = Section(
+    {
+        "schema": Int("version of this file's format", default=1, minimum=1),
+        "extends": Str("name of the parent site", pattern=r"[a-z0-9][a-z0-9_-]*",
+                       pattern_doc="a site name"),
+        "abstract": Bool("config-only site that is inherited but never built", default=False),
+        **SITE_FIELDS,
+        "environments": MapOf(ENVIRONMENT, "overlays applied with `--env NAME`"),
+    }
+)
+
+THEME_SCHEMA = Section(
+    {
+        "extends": Str("name of the parent theme"),
+        "description": Str("what the theme is for", default=""),
+        "css": ListOf(Str(), "Sass or CSS entry points under the theme's scss/ or css/",
+                      default=[]),
+        "js": ListOf(Str(), "JavaScript entry points under the theme's js/", default=[]),
+    }
+)
+
+SUPPORTED_SCHEMA = 1
+__all__ = ["SITE_SCHEMA", "THEME_SCHEMA", "SUPPORTED_SCHEMA", "Any_"]

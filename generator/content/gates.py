@@ -1,0 +1,51 @@
+"""Gates: path globs, tags, and a page's own `sites` / `not_sites`."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from generator.config.model import PoolGate
+from generator.content.sources import Source
+
+
+@lru_cache(maxsize=512)
+def glob_pattern(glob: str) -> re.Pattern[str]:
+    """Compile a path glob: `*` within a segment, `**` across segments, `?` one character."""
+    parts = []
+    index = 0
+    while index < len(glob):
+        if glob.startswith("**/", index):
+            parts.append("(?:.*/)?")
+            index += 3
+        elif glob.startswith("**", index):
+            parts.append(".*")
+            index += 2
+        elif glob[index] == "*":
+            parts.append("[^/]*")
+            index += 1
+        elif glob[index] == "?":
+            parts.append("[^/]")
+            index += 1
+        else:
+            parts.append(re.escape(glob[index]))
+            index += 1
+    return re.compile("".join(parts))
+
+
+def matches_any(path: str, globs: tuple[str, ...]) -> bool:
+    return any(glob_pattern(glob.removesuffix(".md")).fullmatch(path) for glob in globs)
+
+
+def admits(gate: PoolGate, relative: str, source: Source) -> bool:
+    """Does the gate let the page at `relative` (pool-relative, no `.md`) through?"""
+    if not matches_any(relative, gate.include) or matches_any(relative, gate.exclude):
+        return False
+    return not gate.tags or any(tag in gate.tags for tag in source.tags)
+
+
+def addressed_to(source: Source, lineage: tuple[str, ...]) -> bool:
+    """Front matter `sites:` names this site or an ancestor; `not_sites:` names neither."""
+    if source.sites and not any(site in source.sites for site in lineage):
+        return False
+    return not any(site in source.not_sites for site in lineage)

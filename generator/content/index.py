@@ -1,0 +1,153 @@
+"""Collecting one site's pages: pools through gates, overrides, site-only pages, listings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.config.model import Network, PoolGate, SiteConfig
+from generator.content.gates import addressed_to, admits
+from generator.content.page import Page, listing_order, tag_slug
+from generator.content.sources import Source, SourceReader
+from generator.errors import ContentError, Location
+
+
+@dataclass(frozen=True, eq=False)
+class SiteContent:
+    """Everything one site publishes from Markdown, indexed for listings."""
+
+    pages: tuple[Page, ...]
+    """Regular pages, sorted by URL."""
+    intros: dict[str, Page]
+    """Listing URL (`/`, `/guides/`) -> the page whose text introduces that listing."""
+    sections: dict[str, tuple[Page, ...]]
+    """Section name -> its pages in listing order."""
+    tags: dict[str, tuple[str, tuple[Page, ...]]]
+    """Tag slug -> (tag as written, its pages in listing order)."""
+
+    def recent(self) -> tuple[Page, ...]:
+        """All pages in listing order, dated ones first."""
+        return tuple(sorted(self.pages, key=lambda p: (p.date is None, listing_order(p))))
+
+
+def _markdown_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(directory.rglob("*.md"))
+
+
+def _relative_name(path: Path, directory: Path) -> str:
+    return path.relative_to(directory).with_suffix("").as_posix()
+
+
+def _inside(path: Path, directory: Path, display: str, what: str) -> None:
+    """Refuse a file (e.g. a symlink) whose real location is outside its folder."""
+    if not path.resolve().is_relative_to(directory.resolve()):
+        raise ContentError(f"{what} would leave its folder ({path.resolve()}); expected a file "
+                           f"inside {directory}", Location(display, 0))
+
+
+def _url(prefix: str, relative: str, source: Source) -> str:
+    parts = relative.split("/")
+    if parts[-1] == "index":
+        parts = parts[:-1]
+    elif source.slug:
+        parts[-1] = source.slug
+    return prefix + "".join(part + "/" for part in parts)
+
+
+def _section(url: str) -> str:
+    segments = [segment for segment in url.split("/") if segment]
+    return segments[0] if len(segments) >= 2 else ""
+
+
+def _pool_sources(site: SiteConfig, network: Network, gate: PoolGate,
+                  reader: SourceReader) -> dict[str, tuple[Source, bool]]:
+    """Pool-relative name -> (effective source, overridden?) for one pool of one site."""
+    pool_dir = network.pools[gate.pool]
+    found: dict[str, tuple[Source, bool]] = {}
+    for path in _markdown_files(pool_dir):
+        _inside(path, pool_dir, reader.display(path), "pool page")
+        found[_relative_name(path, pool_dir)] = (reader.read(path), False)
+    # Overrides: the nearest site in the lineage that has the file wins; a file with no pool
+    # counterpart adds a page to the pool for that site and the sites that extend it.
+    for ancestor in reversed(site.lineage):
+        override_dir = network.sites[ancestor].directory / "content" / gate.pool
+        for path in _markdown_files(override_dir):
+            _inside(path, override_dir, reader.display(path), "override")
+            found[_relative_name(path, override_dir)] = (reader.read(path), True)
+    return found
+
+
+def collect_site_content(site: SiteConfig, network: Network, reader: SourceReader,
+                         drafts: bool = False) -> SiteContent:
+    """Apply gates, overrides and drafts; give every page its URL; index the listings."""
+    pages: list[Page] = []
+    published = {gate.pool for gate in site.pools}
+    for gate in site.pools:
+        for relative, (source, overridden) in sorted(_pool_sources(site, network, gate,
+                                                                   reader).items()):
+            if not admits(gate, relative, source) or not addressed_to(source, site.lineage):
+                continue
+            if source.draft and not drafts:
+                continue
+            url = _url(gate.mount, relative, source)
+            key = f"{gate.pool}/{relative}"
+            pages.append(Page(key, source, gate.pool, url, _section(url), overridden))
+
+    own_content = site.directory / "content"
+    for path in _markdown_files(own_content):
+        relative = _relative_name(path, own_content)
+        first = relative.split("/", 1)[0]
+        if first in network.pools and "/" in relative:
+            if first not in published:
+                raise ContentError(f"override for pool '{first}', which this site does not "
+                                   f"publish; expected '{first}' under pools: in site.yaml",
+                                   Location(reader.display(path), 0))
+            continue
+        _inside(path, own_content, reader.display(path), "site page")
+        source = reader.read(path)
+        if source.draft and not drafts:
+            continue
+        url = _url("/", relative, source)
+        pages.append(Page(f"site:{relative}", source, None, url, _section(url), False))
+
+    return _index(pages)
+
+
+def _index(pages: list[Page]) -> SiteContent:
+    by_url: dict[str, Page] = {}
+    for page in sorted(pages, key=lambda p: (p.url, p.source.display)):
+        if page.url in by_url:
+            first = by_url[page.url]
+            raise ContentError(f"two pages map to the URL {page.url}: this one and "
+                               f"{first.source.display}; change a slug or a gate's mount",
+                               page.source.location("slug"))
+        by_url[page.url] = page
+
+    intros: dict[str, Page] = {}
+    regular: list[Page] = []
+    for url, page in by_url.items():
+        is_index_file = page.source.path.stem == "index"
+        if url == "/" or (is_index_file and url.count("/") == 2):
+            intros[url] = page
+        else:
+            regular.append(page)
+
+    sections: dict[str, list[Page]] = {}
+    tags: dict[str, tuple[str, list[Page]]] = {}
+    for page in regular:
+        if page.section:
+            sections.setdefault(page.section, []).append(page)
+        for tag in page.tags:
+            name, members = tags.setdefault(tag_slug(tag), (tag, []))
+            if page not in members:
+                members.append(page)
+    return SiteContent(
+        pages=tuple(regular),
+        intros=intros,
+        sections={name: tuple(sorted(members, key=listing_order))
+                  for name, members in sorted(sections.items())},
+        tags={slug: (name, tuple(sorted(members, key=listing_order)))
+              for slug, (name, members) in sorted(tags.items())},
+    )

@@ -1,0 +1,70 @@
+"""A page as one site publishes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from generator.content.sources import Source
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One published Markdown page of one site."""
+
+    key: str
+    """Stable identity: `<pool>/<path>` for pool pages, `site:<path>` for site-only pages."""
+    source: Source
+    """The file that is published: the pool file, or the override that replaces it."""
+    pool: str | None
+    """The pool the page comes from, or None for a site-only page."""
+    url: str
+    """Root-relative URL with a trailing slash, e.g. `/guides/boots/`."""
+    section: str
+    """First URL segment ('' for the home page)."""
+    overridden: bool
+    """True when a site's override replaced the pool file."""
+
+    @property
+    def output_path(self) -> str:
+        return url_to_output_path(self.url)
+
+    @property
+    def title(self) -> str:
+        if self.source.title:
+            return self.source.title
+        stem = self.url.rstrip("/").rsplit("/", 1)[-1] or "home"
+        return stem.replace("-", " ").replace("_", " ").capitalize()
+
+    @property
+    def date(self) -> dt.date | None:
+        return self.source.date
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.source.tags
+
+    @property
+    def weight(self) -> int:
+        return self.source.weight
+
+
+def url_to_output_path(url: str) -> str:
+    """Pretty URLs: `/a/b/` -> `a/b/index.html`; a URL with an extension maps to itself."""
+    path = url.lstrip("/")
+    if not path or path.endswith("/"):
+        return path + "index.html"
+    return path
+
+
+def tag_slug(tag: str) -> str:
+    """`Trail Running` -> `trail-running`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
+    return slug or "tag"
+
+
+def listing_order(page: Page) -> tuple[int, int, str, str]:
+    """Weight first (lower first), then newest first, then title: the order of every listing."""
+    ordinal = page.date.toordinal() if page.date is not None else 0
+    return (page.weight, -ordinal, page.title.lower(), page.url)

@@ -1,0 +1,59 @@
+"""The exceptions a user can cause. `cli.py` catches `SitegenError` once and prints it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in a source file, shown as `file:line`."""
+
+    file: str
+    """Path of the file, relative to the project root when it lies inside it."""
+    line: int
+    """1-based line number; 0 when the whole file is meant."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class SitegenError(Exception):
+    """An error the user can fix; printed as `file:line: message` without a traceback."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message, location)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class ConfigError(SitegenError):
+    """Site, theme or environment configuration is invalid."""
+
+
+class ContentError(SitegenError):
+    """A content file (front matter, path, URL) is invalid."""
+
+
+class BuildError(SitegenError):
+    """Rendering or asset compilation failed."""
+
+
+class DeployError(SitegenError):
+    """Publishing to a remote target failed."""
+
+
+def suggest(name: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
+    """Return ` (did you mean 'x'?)` for the closest known name, or the list of known names."""
+    import difflib
+
+    candidates = sorted(known)
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    if candidates:
+        return f" (known: {', '.join(candidates)})"
+    return ""

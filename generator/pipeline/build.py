@@ -1,0 +1,201 @@
+"""`sitegen build`: load, collect, assets, plan, check freshness, render, commit.
+
+Reads top to bottom like the pipeline in DESIGN.md. Nothing under build/<site>/ is touched
+until every site has rendered without error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.assets import build_site_assets
+from generator.config import load_network
+from generator.config.model import Network
+from generator.content import SourceReader, collect_site_content
+from generator.errors import ConfigError, suggest
+from generator.pipeline.freshness import Fingerprints
+from generator.pipeline.output import (
+    ManifestEntry,
+    link_file,
+    new_staging_dir,
+    private_dir,
+    swap_in,
+    write_manifest,
+)
+from generator.pipeline.plan import SitePlan, plan_site
+from generator.pipeline.site_state import SiteState
+from generator.pipeline.state import BuildState, OutputRecord
+from generator.pipeline.workers import RenderResult, SiteJob, render_all
+from generator.progress import Progress
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    root: Path
+    build_dir: Path
+    environment: str = "production"
+    sites: tuple[str, ...] = ()
+    """Only these sites (default: every site that is not abstract)."""
+    drafts: bool = False
+    clean: bool = False
+    jobs: int = 0
+    """Worker processes; 0 means one per core."""
+    quiet: bool = False
+
+
+@dataclass
+class SiteReport:
+    name: str
+    version: str = ""
+    pages: int = 0
+    assets: int = 0
+    rendered: int = 0
+    unchanged: int = 0
+    committed: bool = False
+
+
+@dataclass
+class BuildReport:
+    sites: list[SiteReport] = field(default_factory=list)
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        pages = sum(s.pages for s in self.sites)
+        assets = sum(s.assets for s in self.sites)
+        rendered = sum(s.rendered for s in self.sites)
+        unchanged = sum(s.unchanged for s in self.sites)
+        return (f"built {len(self.sites)} site(s): {pages} pages, {assets} assets; "
+                f"{rendered} rendered, {unchanged} unchanged, in {self.seconds:.2f}s")
+
+
+def build(options: BuildOptions) -> BuildReport:
+    started = time.perf_counter()
+    # Load: every site's config, resolved and validated, themes and pools.
+    network = load_network(options.root, options.environment)
+    sites = _select_sites(network, options.sites)
+    # Collect and assets: each site's pages through its gates, then its CSS, JS and images.
+    reader = SourceReader(network.root)
+    states = {site.name: SiteState(network, site,
+                                   collect_site_content(site, network, reader, options.drafts),
+                                   build_site_assets(site, network))
+              for site in sites}
+    # Plan: every output file of every site, with the inputs of each.
+    plans = {name: plan_site(state.site, state.content, state.assets)
+             for name, state in states.items()}
+    store = BuildState(private_dir(options.build_dir) / "state.sqlite")
+    try:
+        report = _render_and_commit(options, network, states, plans, store)
+    finally:
+        store.close()
+    report.seconds = time.perf_counter() - started
+    report.warnings = network.warnings
+    return report
+
+
+def _select_sites(network: Network, names: tuple[str, ...]) -> list:  # type: ignore[type-arg]
+    buildable = network.buildable_sites()
+    if not names:
+        return buildable
+    known = {site.name: site for site in buildable}
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"no buildable site '{name}'" + suggest(name, list(known)))
+    return [known[name] for name in sorted(set(names))]
+
+
+def _is_fresh(record: OutputRecord | None, data_key: str, fingerprints: Fingerprints,
+              previous_dir: Path, path: str) -> bool:
+    """Can the previous build's file be reused as it is?"""
+    if record is None or record.data_key != data_key:
+        return False
+    if any(fingerprints.fingerprint(kind, key) != value
+           for kind, key, value in record.dependencies):
+        return False
+    try:
+        stat = (previous_dir / path).stat()
+    except OSError:
+        return False
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+
+
+def _render_and_commit(options: BuildOptions, network: Network, states: dict[str, SiteState],
+                       plans: dict[str, SitePlan], store: BuildState) -> BuildReport:
+    report = BuildReport()
+    jobs: dict[str, SiteJob] = {}
+    tasks: list[tuple[str, int]] = []
+    reused: dict[str, dict[str, OutputRecord]] = {}
+    for name, plan in plans.items():
+        # Freshness: which outputs the previous build already has, exactly as they'd be now.
+        site_report = SiteReport(name)
+        report.sites.append(site_report)
+        previous = {} if options.clean else store.outputs(name)
+        fingerprints = Fingerprints(states[name])
+        previous_dir = options.build_dir / name
+        stale = [index for index, output in enumerate(plan.outputs)
+                 if not _is_fresh(previous.get(output.path), output.data_key, fingerprints,
+                                  previous_dir, output.path)]
+        site_report.pages = sum(1 for output in plan.outputs if output.kind == "page")
+        site_report.assets = sum(1 for output in plan.outputs if output.kind == "asset")
+        site_report.rendered = len(stale)
+        site_report.unchanged = len(plan.outputs) - len(stale)
+        if not stale and set(previous) == {output.path for output in plan.outputs}:
+            continue  # nothing changed: leave the site's tree and state alone
+        staging = new_staging_dir(options.build_dir, name)
+        fresh = {output.path for output in plan.outputs} - {plan.outputs[i].path for i in stale}
+        reused[name] = {}
+        for path in sorted(fresh):
+            mtime = link_file(previous_dir, staging, path)
+            record = previous[path]
+            reused[name][path] = OutputRecord(path, record.kind, record.data_key, record.sha256,
+                                              record.size, mtime, record.dependencies)
+        jobs[name] = SiteJob(states[name], plan, staging, fingerprints)
+        tasks += [(name, index) for index in stale]
+
+    processes = options.jobs or os.cpu_count() or 1
+    progress = Progress("rendering", len(tasks), quiet=options.quiet)
+    results: dict[str, list[RenderResult]] = {name: [] for name in jobs}
+    try:
+        # Render: the stale outputs, into each site's staging tree.
+        for result in render_all(jobs, tasks, processes, progress.advance):
+            results[result.site].append(result)
+    except BaseException:
+        for job in jobs.values():
+            shutil.rmtree(job.staging, ignore_errors=True)
+        raise
+    finally:
+        progress.close()
+
+    # Commit: swap every rendered site in, then record its manifest and state.
+    for name, job in sorted(jobs.items()):
+        records = dict(reused[name])
+        for result in results[name]:
+            output = job.plan.outputs[result.index]
+            records[output.path] = OutputRecord(output.path, output.kind, output.data_key,
+                                                result.written.sha256, result.written.size,
+                                                result.written.mtime_ns, result.dependencies)
+        swap_in(options.build_dir, name, job.staging)
+        version = write_manifest(options.build_dir, name, {
+            path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()})
+        store.replace_site(name, records.values())
+        site_report = next(s for s in report.sites if s.name == name)
+        site_report.version = version
+        site_report.committed = True
+    for site_report in report.sites:
+        if not site_report.committed:
+            manifest = private_dir(options.build_dir) / "sites" / site_report.name
+            site_report.version = _current_version(manifest / "manifest.json")
+    return report
+
+
+def _current_version(path: Path) -> str:
+    import json
+
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return ""

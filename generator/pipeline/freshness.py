@@ -1,0 +1,75 @@
+"""Fingerprints of recorded dependencies.
+
+`fingerprint(kind, key)` returns a string that changes whenever what a render read changes.
+The same function is used when a render records its dependencies and when the next build
+checks them, so the two can never disagree about what "unchanged" means.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from generator.content.page import Page
+from generator.pipeline.site_state import SiteState
+
+
+def _hash(value: Any) -> str:
+    payload = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _page_field(page: Page, field: str) -> Any:
+    source = page.source
+    return {
+        "title": page.title,
+        "url": page.url,
+        "date": page.date,
+        "tags": page.tags,
+        "summary": source.summary if source.summary else ("derived", source.digest),
+        "content": source.digest,
+        "image": source.image,
+        "meta": source.meta,
+        "weight": source.weight,
+    }.get(field, ("unknown field", field))
+
+
+class Fingerprints:
+    """Memoized dependency fingerprints of one site for one build."""
+
+    def __init__(self, state: SiteState) -> None:
+        self.state = state
+        self._memo: dict[tuple[str, str], str] = {}
+
+    def fingerprint(self, kind: str, key: str) -> str:
+        memo_key = (kind, key)
+        value = self._memo.get(memo_key)
+        if value is None:
+            value = self._memo[memo_key] = self._compute(kind, key)
+        return value
+
+    def _compute(self, kind: str, key: str) -> str:
+        state = self.state
+        if kind == "template":
+            return state.environment.loader.fingerprint(key)  # type: ignore[union-attr]
+        if kind == "config":
+            value: Any = state.site.values
+            for part in key.split(".") if key else []:
+                if not isinstance(value, dict) or part not in value:
+                    return "absent"
+                value = value[part]
+            return _hash(value)
+        if kind == "page":
+            page_key, _, field = key.rpartition("#")
+            page = state.pages_by_key.get(page_key)
+            return "gone" if page is None else _hash(_page_field(page, field))
+        if kind == "data":
+            path = state.data_file(key)
+            return "missing" if path is None else hashlib.sha256(path.read_bytes()).hexdigest()
+        if kind == "asset":
+            ref = state.assets.refs.get(key)
+            return "missing" if ref is None else f"{ref.url} {ref.integrity}"
+        if kind == "query" and key == "recent":
+            return _hash([page.key for page in state.content.recent()])
+        return f"unknown dependency kind {kind}"

@@ -1,0 +1,182 @@
+"""Planning a site: every file the build will publish, with the inputs each depends on.
+
+The plan is pure data. Each `OutputFile` carries a `data_key`, the hash of what the plan hands
+its renderer (the page's source, the list of pages a listing shows, ...). What the renderer
+reads beyond that is recorded while it runs (see `context.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import __version__
+from generator.assets import AssetBundle
+from generator.config.model import SiteConfig
+from generator.content.index import SiteContent
+from generator.content.page import Page, url_to_output_path
+from generator.errors import BuildError, Location
+from generator.render.markdown import MARKDOWN_FLAVOUR
+
+RENDERER_VERSION = f"sitegen {__version__}; {MARKDOWN_FLAVOUR}"
+"""Part of every data key: a new sitegen or Markdown setup invalidates every cached output."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A generated page that lists other pages (home, section, tag, tag index, 404)."""
+
+    kind: str
+    """home, section, tag, tags or not_found."""
+    name: str
+    """Section name or tag slug ('' for the others)."""
+    title: str
+    templates: tuple[str, ...]
+    """Template names to try, most specific first."""
+    page_keys: tuple[str, ...]
+    """Keys of the pages shown on this page of the listing."""
+    intro_key: str | None
+    """Key of the page whose text introduces the listing (`index.md`)."""
+    number: int
+    """1-based page number within the pagination."""
+    count: int
+    """Number of pages of the pagination."""
+    first_url: str
+    """URL of the listing's first page; page n is at `<first_url>page/<n>/`."""
+    tags: tuple[tuple[str, str, int], ...] = ()
+    """For the tag index: (name, slug, number of pages)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    """One file the build publishes."""
+
+    path: str
+    """Path under build/<site>/, POSIX separators."""
+    kind: str
+    """Manifest kind: page, asset or data (variant and routing come with personalization)."""
+    renderer: str
+    """Which renderer produces it: page, listing, feed, sitemap, robots, asset, static."""
+    data_key: str
+    """Hash of the inputs the plan hands the renderer."""
+    origin: str
+    """What the file comes from, for messages."""
+    page_key: str | None = None
+    listing: Listing | None = None
+    static_source: Path | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SitePlan:
+    site: SiteConfig
+    outputs: tuple[OutputFile, ...]
+
+
+def data_key(*parts: Any) -> str:
+    payload = json.dumps([RENDERER_VERSION, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def page_url(first_url: str, number: int) -> str:
+    return first_url if number == 1 else f"{first_url}page/{number}/"
+
+
+def _paginate(kind: str, name: str, title: str, templates: tuple[str, ...],
+              pages: tuple[Page, ...], per_page: int, first_url: str,
+              intro: Page | None) -> list[Listing]:
+    count = max(1, math.ceil(len(pages) / per_page))
+    return [
+        Listing(kind, name, title, templates,
+                tuple(page.key for page in pages[(n - 1) * per_page: n * per_page]),
+                intro.key if intro else None, n, count, first_url)
+        for n in range(1, count + 1)
+    ]
+
+
+def plan_listings(site: SiteConfig, content: SiteContent) -> list[Listing]:
+    intro = content.intros.get
+    home_intro = intro("/")
+    listings = [Listing("home", "", home_intro.title if home_intro else site.title,
+                        ("home.html", "list.html"),
+                        tuple(page.key for page in content.recent()[: site.per_page]),
+                        home_intro.key if home_intro else None, 1, 1, "/")]
+    for section, pages in content.sections.items():
+        url = f"/{section}/"
+        section_intro = intro(url)
+        title = section_intro.title if section_intro else section.replace("-", " ").title()
+        listings += _paginate("section", section, title,
+                              (f"{section}/section.html", "section.html", "list.html"),
+                              pages, site.per_page, url, section_intro)
+    if content.tags:
+        listings.append(Listing("tags", "", "Tags", ("tags.html", "list.html"), (), None, 1, 1,
+                                "/tags/", tuple((name, slug, len(pages)) for slug, (name, pages)
+                                                in content.tags.items())))
+    for slug, (name, pages) in content.tags.items():
+        listings += _paginate("tag", slug, name, ("tag.html", "list.html"), pages,
+                              site.per_page, f"/tags/{slug}/", None)
+    listings.append(Listing("not_found", "", "Page not found", ("404.html",), (), None, 1, 1,
+                            "/404.html"))
+    return listings
+
+
+def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> SitePlan:
+    outputs: list[OutputFile] = []
+    for page in content.pages:
+        outputs.append(OutputFile(
+            page.output_path, "page", "page",
+            data_key("page", page.key, page.url, page.source.display, page.source.digest),
+            page.source.display, page_key=page.key))
+    for listing in plan_listings(site, content):
+        url = page_url(listing.first_url, listing.number)
+        path = "404.html" if listing.kind == "not_found" else url_to_output_path(url)
+        outputs.append(OutputFile(path, "page", "listing", data_key("listing", listing),
+                                  f"{listing.kind} listing {url}", listing=listing))
+    recent = content.recent()
+    if site.feed_enabled:
+        entries = [(p.key, p.url, p.title, p.date, p.source.summary, p.source.digest)
+                   for p in recent[: site.feed_entries]]
+        outputs.append(OutputFile("feed.xml", "data", "feed",
+                                  data_key("feed", site.title, site.description, site.base_url,
+                                           site.language, entries), "Atom feed"))
+    if site.sitemap:
+        urls = [(p.url, p.date) for p in content.pages]
+        outputs.append(OutputFile("sitemap.xml", "data", "sitemap",
+                                  data_key("sitemap", site.base_url, urls,
+                                           sorted(content.sections), sorted(content.tags)),
+                                  "sitemap"))
+    outputs.append(OutputFile("robots.txt", "data", "robots",
+                              data_key("robots", site.base_url, site.sitemap,
+                                       site.robots_disallow), "robots.txt"))
+    for path, data in assets.files.items():
+        kind = "data" if path.endswith("manifest.json") else "asset"
+        outputs.append(OutputFile(path, kind, "asset", data_key("asset", path,
+                                  hashlib.sha256(data).hexdigest()), path))
+    for path, source in assets.static.items():
+        outputs.append(OutputFile(path, "asset", "static", data_key(
+            "static", path, hashlib.sha256(source.read_bytes()).hexdigest()),
+            str(source), static_source=source))
+    check_output_paths(outputs)
+    return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)))
+
+
+def check_output_paths(outputs: list[OutputFile]) -> None:
+    """No path leaves the output root; no two outputs share a path, even by letter case."""
+    seen: dict[str, OutputFile] = {}
+    for output in outputs:
+        parts = output.path.split("/")
+        if (output.path.startswith("/") or "\\" in output.path
+                or any(part in ("", ".", "..") for part in parts)):
+            raise BuildError(f"output path '{output.path}' would leave the output root",
+                             Location(output.origin, 0))
+        folded = output.path.casefold()
+        other = seen.get(folded)
+        if other is not None:
+            what = "the same path" if other.path == output.path else \
+                f"paths that differ only by letter case ('{other.path}')"
+            raise BuildError(f"'{output.path}' and {other.origin} map to {what}; case-insensitive "
+                             "hosts would serve one for the other", Location(output.origin, 0))
+        seen[folded] = output

@@ -1,0 +1,211 @@
+"""Renderers: one function per kind of output, chosen by `OutputFile.renderer`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import jinja2
+from markupsafe import Markup
+
+from generator.content.page import Page
+from generator.errors import BuildError, Location
+from generator.pipeline.context import record
+from generator.pipeline.plan import Listing, OutputFile, page_url
+from generator.pipeline.site_state import SiteState
+from generator.render.templates import template_error
+from generator.render.views import ConfigView, DataView, PageView, page_summary
+
+Renderer = Callable[[SiteState, OutputFile], bytes]
+
+
+def _asset_ref(state: SiteState, name: str) -> Any:
+    record("asset", name)
+    ref = state.assets.refs.get(name)
+    if ref is None:
+        known = ", ".join(sorted(state.assets.refs)) or "none"
+        raise BuildError(f"asset '{name}' does not exist (known assets: {known})")
+    return ref
+
+
+def template_globals(state: SiteState) -> dict[str, Any]:
+    base_url = state.site.base_url
+
+    def asset_url(name: str) -> str:
+        return str(_asset_ref(state, name).url)
+
+    def stylesheet(name: str) -> Markup:
+        ref = _asset_ref(state, name)
+        return Markup('<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous">'
+                      ).format(ref.url, ref.integrity)
+
+    def script(name: str, defer: bool = True) -> Markup:
+        ref = _asset_ref(state, name)
+        return Markup('<script src="{}" integrity="{}" crossorigin="anonymous"{}></script>'
+                      ).format(ref.url, ref.integrity, Markup(" defer") if defer else "")
+
+    def recent_pages(count: int = 5) -> list[PageView]:
+        record("query", "recent")
+        return [PageView(page, base_url) for page in state.content.recent()[:count]]
+
+    def absolute_url(path: str) -> str:
+        record("config", "base_url")
+        return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    return {
+        "site": ConfigView(state.site.values),
+        "data": DataView(state.load_data),
+        "asset_url": asset_url,
+        "stylesheet": stylesheet,
+        "script": script,
+        "recent_pages": recent_pages,
+        "absolute_url": absolute_url,
+    }
+
+
+def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str, Any],
+                     origin: Location) -> bytes:
+    environment = state.environment
+    try:
+        template = environment.select_template(list(names))
+    except jinja2.TemplatesNotFound:
+        raise BuildError(f"no template found: looked for {', '.join(names)} in "
+                         f"the site's templates and theme '{state.site.theme}'", origin) from None
+    except jinja2.TemplateError as error:
+        raise template_error(error, state.network.root) from None
+    try:
+        text = template.render(**template_globals(state), **context)
+    except BuildError as error:
+        if error.location is None:
+            raise BuildError(error.message, origin) from None
+        raise
+    except jinja2.TemplateError as error:
+        raise template_error(error, state.network.root) from None
+    return text.encode("utf-8")
+
+
+def render_page(state: SiteState, output: OutputFile) -> bytes:
+    page = state.pages_by_key[output.page_key or ""]
+    source = page.source
+    if source.template:
+        names: tuple[str, ...] = (source.template,)
+        if state.environment.loader.find(source.template) is None:  # type: ignore[union-attr]
+            record("template", source.template)
+            raise BuildError(f"template '{source.template}' not found in the site's templates "
+                             f"or theme '{state.site.theme}'", source.location("template"))
+    else:
+        names = tuple(n for n in (f"{page.section}/page.html" if page.section else "",
+                                  "page.html") if n)
+    return _render_template(state, names, {"page": PageView(page, state.site.base_url)},
+                            source.location())
+
+
+class Paginator:
+    """`paginator` in listing templates."""
+
+    def __init__(self, listing: Listing) -> None:
+        self.number = listing.number
+        self.count = listing.count
+        self.urls = [page_url(listing.first_url, n) for n in range(1, listing.count + 1)]
+        self.previous_url = self.urls[self.number - 2] if self.number > 1 else None
+        self.next_url = self.urls[self.number] if self.number < self.count else None
+
+
+def render_listing(state: SiteState, output: OutputFile) -> bytes:
+    listing = output.listing
+    assert listing is not None
+    base_url = state.site.base_url
+    intro = state.pages_by_key.get(listing.intro_key) if listing.intro_key else None
+    context = {
+        "listing": {"kind": listing.kind, "name": listing.name, "title": listing.title,
+                    "url": page_url(listing.first_url, listing.number)},
+        "pages": [PageView(state.pages_by_key[key], base_url) for key in listing.page_keys],
+        "intro": PageView(intro, base_url) if intro else None,
+        "paginator": Paginator(listing),
+        "tags": [{"name": name, "url": f"/tags/{slug}/", "count": count}
+                 for name, slug, count in listing.tags],
+    }
+    origin = intro.source.location() if intro else Location(output.origin, 0)
+    return _render_template(state, listing.templates, context, origin)
+
+
+def _atom_time(value: dt.date | None) -> str:
+    if value is None:
+        return "1970-01-01T00:00:00Z"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{value.isoformat()}T00:00:00Z"
+
+
+def render_feed(state: SiteState, output: OutputFile) -> bytes:
+    site = state.site
+    base = site.base_url.rstrip("/")
+    entries: list[Page] = list(state.content.recent()[: site.feed_entries])
+    updated = max((page.date for page in entries if page.date is not None),
+                  key=_atom_time, default=None)
+    lines = ['<?xml version="1.0" encoding="utf-8"?>',
+             f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(site.language)}>',
+             f"  <title>{escape(site.title)}</title>",
+             f"  <subtitle>{escape(site.description)}</subtitle>",
+             f"  <id>{escape(site.base_url)}</id>",
+             f'  <link rel="alternate" href={quoteattr(site.base_url)}/>',
+             f'  <link rel="self" href={quoteattr(base + "/feed.xml")}/>',
+             f"  <updated>{_atom_time(updated)}</updated>"]
+    for page in entries:
+        url = base + page.url
+        lines += ["  <entry>",
+                  f"    <title>{escape(page.title)}</title>",
+                  f'    <link rel="alternate" href={quoteattr(url)}/>',
+                  f"    <id>{escape(url)}</id>",
+                  f"    <updated>{_atom_time(page.date)}</updated>",
+                  f"    <summary>{escape(page_summary(page))}</summary>",
+                  "  </entry>"]
+    lines.append("</feed>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def render_sitemap(state: SiteState, output: OutputFile) -> bytes:
+    base = state.site.base_url.rstrip("/")
+    entries: list[tuple[str, dt.date | None]] = [("/", None)]
+    entries += [(f"/{section}/", None) for section in state.content.sections]
+    entries += [(page.url, page.date) for page in state.content.pages]
+    lines = ['<?xml version="1.0" encoding="utf-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for url, date in sorted(entries):
+        lastmod = f"<lastmod>{date.isoformat()[:10]}</lastmod>" if date else ""
+        lines.append(f"  <url><loc>{escape(base + url)}</loc>{lastmod}</url>")
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def render_robots(state: SiteState, output: OutputFile) -> bytes:
+    site = state.site
+    lines = ["User-agent: *"]
+    lines += [f"Disallow: {path}" for path in site.robots_disallow] or ["Disallow:"]
+    if site.sitemap:
+        lines += ["", f"Sitemap: {site.base_url.rstrip('/')}/sitemap.xml"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def render_asset(state: SiteState, output: OutputFile) -> bytes:
+    return state.assets.files[output.path]
+
+
+def render_static(state: SiteState, output: OutputFile) -> bytes:
+    assert output.static_source is not None
+    return output.static_source.read_bytes()
+
+
+RENDERERS: dict[str, Renderer] = {
+    "page": render_page,
+    "listing": render_listing,
+    "feed": render_feed,
+    "sitemap": render_sitemap,
+    "robots": render_robots,
+    "asset": render_asset,
+    "static": render_static,
+}

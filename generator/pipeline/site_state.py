@@ -1,0 +1,71 @@
+"""Everything needed to render any output of one site, built once in the main process.
+
+Worker processes are forked after the states exist, so they share them without pickling.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.assets import AssetBundle
+from generator.config.model import Network, SiteConfig
+from generator.content.index import SiteContent
+from generator.content.page import Page
+from generator.errors import BuildError, Location
+from generator.render.templates import RecordingEnvironment, create_environment
+
+DATA_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(eq=False)
+class SiteState:
+    network: Network
+    site: SiteConfig
+    content: SiteContent
+    assets: AssetBundle
+    _data_cache: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def pages_by_key(self) -> dict[str, Page]:
+        pages = {page.key: page for page in self.content.pages}
+        pages.update({page.key: page for page in self.content.intros.values()})
+        return pages
+
+    @cached_property
+    def environment(self) -> RecordingEnvironment:
+        return create_environment(self.site, self.network)
+
+    def data_file(self, name: str) -> Path | None:
+        """`data/<name>.yaml` of the nearest site in the lineage, else of the repository."""
+        if "/" in name or name.startswith("."):
+            return None
+        directories = [self.network.sites[s].directory / "data" for s in self.site.lineage]
+        for directory in [*directories, self.network.root / "data"]:
+            for suffix in DATA_SUFFIXES:
+                candidate = directory / f"{name}{suffix}"
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    def load_data(self, name: str) -> Any:
+        if name not in self._data_cache:
+            path = self.data_file(name)
+            value = None
+            if path is not None:
+                text = path.read_text(encoding="utf-8")
+                display = str(path.relative_to(self.network.root))
+                try:
+                    value = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+                except (ValueError, yaml.YAMLError) as error:
+                    mark = getattr(error, "problem_mark", None)
+                    line = mark.line + 1 if mark else getattr(error, "lineno", 0)
+                    raise BuildError(f"data file is not valid: {error}",
+                                     Location(display, line)) from None
+            self._data_cache[name] = value
+        return self._data_cache[name]

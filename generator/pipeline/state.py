@@ -1,0 +1,83 @@
+"""The build state: what each published file was made from, in SQLite.
+
+One row per published file of each site: the data key its renderer was given, its sha256,
+size and modification time as written, and the dependencies its render recorded, each with
+the fingerprint it had. The next build compares these with the present to decide what to
+re-render.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outputs (
+    site         TEXT NOT NULL,   -- site name
+    path         TEXT NOT NULL,   -- path under build/<site>/
+    kind         TEXT NOT NULL,   -- manifest kind: page, asset, data
+    data_key     TEXT NOT NULL,   -- hash of the inputs the plan gave the renderer
+    sha256       TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    mtime_ns     INTEGER NOT NULL, -- of the file as written; a differing file is not reused
+    dependencies TEXT NOT NULL,   -- JSON list of [kind, key, fingerprint]
+    PRIMARY KEY (site, path)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """What the last successful build knew about one published file."""
+
+    path: str
+    kind: str
+    data_key: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    dependencies: tuple[tuple[str, str, str], ...]
+
+
+class BuildState:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(path)
+        self.connection.executescript(SCHEMA)
+        row = self.connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            # An unknown layout is only a cache: start afresh rather than misread it.
+            with self.connection:
+                self.connection.execute("DELETE FROM outputs")
+                self.connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                                        (str(SCHEMA_VERSION),))
+
+    def outputs(self, site: str) -> dict[str, OutputRecord]:
+        rows = self.connection.execute(
+            "SELECT path, kind, data_key, sha256, size, mtime_ns, dependencies FROM outputs "
+            "WHERE site = ?", (site,))
+        return {
+            row[0]: OutputRecord(row[0], row[1], row[2], row[3], row[4], row[5],
+                                 tuple(tuple(dep) for dep in json.loads(row[6])))
+            for row in rows
+        }
+
+    def replace_site(self, site: str, records: Iterable[OutputRecord]) -> None:
+        with self.connection:
+            self.connection.execute("DELETE FROM outputs WHERE site = ?", (site,))
+            self.connection.executemany(
+                "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(site, r.path, r.kind, r.data_key, r.sha256, r.size, r.mtime_ns,
+                  json.dumps(r.dependencies, separators=(",", ":"))) for r in records])
+
+    def close(self) -> None:
+        self.connection.close()
