@@ -126,6 +126,7 @@ def build_site_assets(site: SiteConfig, network: Network,
         files[path] = data
         refs[logical] = AssetRef("/" + path, integrity(data))
 
+    entries: list[tuple[str, tuple[str, ...], list[Step], str]]
     entries = [(name, ("scss", "css"), CSS_STEPS, ".css") for name in theme.css]
     entries += [(name, ("js",), JS_STEPS, ".js") for name in theme.js]
     for name, folders, steps, suffix in entries:

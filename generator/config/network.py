@@ -223,8 +223,8 @@ def _load_themes(root: Path) -> dict[str, ThemeConfig]:
     for name in raw:
         chain = [name]
         while (parent := raw[chain[-1]][0]["extends"]) is not None:
-            document = raw[chain[-1]][1]
-            where = document.locations.get(("extends",)) if document else None
+            theme_document = raw[chain[-1]][1]
+            where = theme_document.locations.get(("extends",)) if theme_document else None
             if parent not in raw:
                 raise ConfigError(f"extends: theme '{parent}' does not exist"
                                   + suggest(parent, list(raw)), where)
@@ -232,8 +232,8 @@ def _load_themes(root: Path) -> dict[str, ThemeConfig]:
                 cycle = " -> ".join([*chain[chain.index(parent):], parent])
                 raise ConfigError(f"extends: cycle in theme inheritance: {cycle}", where)
             chain.append(parent)
-        css = next((raw[t][0]["css"] for t in chain if raw[t][0]["css"]), [])
-        js = next((raw[t][0]["js"] for t in chain if raw[t][0]["js"]), [])
+        css: list[str] = next((raw[t][0]["css"] for t in chain if raw[t][0]["css"]), [])
+        js: list[str] = next((raw[t][0]["js"] for t in chain if raw[t][0]["js"]), [])
         themes[name] = ThemeConfig(name, tuple(themes_dir / t for t in chain), tuple(css),
                                    tuple(js))
     return themes

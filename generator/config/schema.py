@@ -18,6 +18,8 @@ from generator.errors import ConfigError, Location, suggest
 
 LocationOf = Callable[[KeyPath], Location]
 
+CREDENTIAL_KEYS = frozenset({"password", "passwd", "secret", "token"})
+
 
 def dotted(path: KeyPath) -> str:
     """`('pools', 'guides', 'include', 0)` -> `pools.guides.include[0]`."""
@@ -151,6 +153,9 @@ class Section(Option):
         result: dict[str, Any] = {}
         for key, item in value.items():
             option = self.fields.get(key)
+            if key in CREDENTIAL_KEYS:
+                raise context.fail((*path, key), "credentials never live in configuration "
+                                   "files; sitegen reads them from the environment or ~/.netrc")
             if option is None:
                 known = [name for name, opt in self.fields.items()
                          if not isinstance(opt, Deprecated)]

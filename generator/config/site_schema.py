@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from generator.config.schema import (
+    CREDENTIAL_KEYS,
     Any_,
     Bool,
     CheckContext,
@@ -28,7 +29,20 @@ class FreeMapping(Option):
             return {}
         if not isinstance(value, dict):
             raise self.wrong_type(value, path, context)
+        _refuse_credentials(value, path, context)
         return value
+
+
+def _refuse_credentials(value: object, path: KeyPath, context: CheckContext) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in CREDENTIAL_KEYS:
+                raise context.fail((*path, key), "credentials never live in configuration "
+                                   "files; sitegen reads them from the environment or ~/.netrc")
+            _refuse_credentials(item, (*path, key), context)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_credentials(item, (*path, index), context)
 
 
 GATE = Section(

@@ -51,7 +51,8 @@ def load_sourced_yaml(text: str, file: str, line_offset: int = 0) -> SourcedDocu
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as error:
-        raise ConfigError(yaml_error_message(error), yaml_error_location(error, file, line_offset))
+        raise ConfigError(yaml_error_message(error),
+                          yaml_error_location(error, file, line_offset)) from None
     if root is None:
         return SourcedDocument({}, {(): Location(file, 1 + line_offset)})
     builder = _Builder(file, line_offset)
@@ -63,7 +64,7 @@ def load_sourced_yaml_file(path: Path, display: str) -> SourcedDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise ConfigError(f"not UTF-8 text: {error.reason}", Location(display, 0))
+        raise ConfigError(f"not UTF-8 text: {error.reason}", Location(display, 0)) from None
     return load_sourced_yaml(text, display)
 
 
@@ -99,8 +100,9 @@ class _Builder:
 
     def scalar(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
-            raise ConfigError("expected a plain value here, not a list or mapping", self.location(node))
+            raise ConfigError("expected a plain value here, not a list or mapping",
+                              self.location(node))
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as error:
-            raise ConfigError(yaml_error_message(error), self.location(node))
+            raise ConfigError(yaml_error_message(error), self.location(node)) from None

@@ -97,7 +97,7 @@ def parse_source(path: Path, display: str) -> Source:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ContentError(f"not UTF-8 text (byte {error.start})", Location(display, 0))
+        raise ContentError(f"not UTF-8 text (byte {error.start})", Location(display, 0)) from None
     front, body, body_line = split_front_matter(text.replace("\r\n", "\n"), display)
     values: dict[str, Any] = {}
     locations: dict[str, Location] = {}
@@ -105,7 +105,7 @@ def parse_source(path: Path, display: str) -> Source:
         try:
             document = load_sourced_yaml(front, display, line_offset=1)
         except ConfigError as error:
-            raise ContentError(f"front matter: {error.message}", error.location)
+            raise ContentError(f"front matter: {error.message}", error.location) from None
         if not isinstance(document.data, dict):
             raise ContentError("front matter: expected a mapping of fields (key: value)",
                                Location(display, 2))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from generator.assets import build_site_assets
 from generator.config import load_network
-from generator.config.model import Network
+from generator.config.model import Network, SiteConfig
 from generator.content import SourceReader, collect_site_content
 from generator.errors import ConfigError, suggest
 from generator.pipeline.freshness import Fingerprints
@@ -97,7 +97,7 @@ def build(options: BuildOptions) -> BuildReport:
     return report
 
 
-def _select_sites(network: Network, names: tuple[str, ...]) -> list:  # type: ignore[type-arg]
+def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
     buildable = network.buildable_sites()
     if not names:
         return buildable

@@ -28,7 +28,8 @@ def recording() -> Iterator[set[Dependency]]:
     """Collect the dependencies recorded inside the block."""
     global _active
     previous = _active
-    _active = collected = set()
+    collected: set[Dependency] = set()
+    _active = collected
     try:
         yield collected
     finally:

@@ -136,7 +136,7 @@ def _atom_time(value: dt.date | None) -> str:
         return "1970-01-01T00:00:00Z"
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return f"{value.isoformat()}T00:00:00Z"
 

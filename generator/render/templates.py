@@ -61,7 +61,7 @@ class ThemeLoader(jinja2.BaseLoader):
         return text, display, lambda: True
 
     def list_templates(self) -> list[str]:
-        names = set()
+        names: set[str] = set()
         for directory in self.directories:
             if directory.is_dir():
                 names.update(p.relative_to(directory).as_posix()

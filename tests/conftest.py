@@ -1,0 +1,57 @@
+"""Shared helpers: a copy of the fixture network per test, running the CLI, reading trees."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A private copy of tests/fixtures/network."""
+    destination = tmp_path / "project"
+    shutil.copytree(FIXTURES / "network", destination)
+    return destination
+
+
+@pytest.fixture
+def sitegen(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the command line in-process: sitegen(root, 'build', '--clean')."""
+
+    def run(root: Path, *arguments: str) -> Result:
+        capsys.readouterr()
+        try:
+            code = main(["--root", str(root), *arguments])
+        except SystemExit as exit:
+            code = int(exit.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def tree(directory: Path) -> dict[str, bytes]:
+    """Every file under `directory`, relative path -> bytes."""
+    return {str(path.relative_to(directory)): path.read_bytes()
+            for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
