@@ -3,23 +3,18 @@ from."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import yaml
 
 from generator.config.model import SiteConfig
 from generator.config.sourced_yaml import KeyPath
 
 
 def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False) if (
-            not value or value.strip() != value or any(c in value for c in ":#{}[],&*!|>'\"%@`")
-            or value.lower() in ("true", "false", "null", "yes", "no")) else value
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    """One value as YAML would write it inline (quoted only where YAML needs it)."""
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6)
+    return text.strip().removesuffix("...").strip()
 
 
 def format_config(site: SiteConfig, explain: bool = False) -> str:
