@@ -32,7 +32,8 @@ def test_manifest_lists_every_published_file_with_hash_size_kind(
     canonical = json.dumps(manifest["files"], sort_keys=True, separators=(",", ":"))
     assert manifest["version"] == hashlib.sha256(canonical.encode()).hexdigest()
     snapshot = project / f"build/.sitegen/sites/brand/versions/{manifest['version']}.json"
-    assert snapshot.read_text() == (project / "build/.sitegen/sites/brand/manifest.json").read_text()
+    current = project / "build/.sitegen/sites/brand/manifest.json"
+    assert snapshot.read_text() == current.read_text()
     assert not (project / "build/root").exists()                  # abstract: never built
     assert not any(p.name.startswith(".") for p in site.rglob("*"))   # nothing private
 

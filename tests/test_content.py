@@ -91,4 +91,5 @@ def test_site_template_override_and_data_file(project: Path,
     assert "Team: Ada, Grace" in (project / "build/brand/index.html").read_text()
     assert "Team:" in (project / "build/region/index.html").read_text()     # inherited
     assert "Team:" not in (project / "build/other/index.html").read_text()
-    assert '<header class="fancy">Region (North)' in (project / "build/region/index.html").read_text()
+    region_home = (project / "build/region/index.html").read_text()
+    assert '<header class="fancy">Region (North)' in region_home
