@@ -138,3 +138,30 @@ def test_a_tampered_output_file_is_rendered_again(project: Path) -> None:
     report = run(project)
     assert rendered(report)["brand"] == 1
     assert page.read_bytes() == original
+
+
+def test_a_commit_killed_halfway_is_finished_by_the_next_build(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.pipeline.output as output
+
+    run(project)
+    edit(project / "themes/plain/templates/partials/footer.html", "<footer>", "<footer id=f>")
+    real_replace = output.os.replace
+    calls = {"count": 0}
+
+    def crash_after_three(source: str, destination: str) -> None:
+        if str(destination).endswith("commit.json"):
+            return real_replace(source, destination)
+        calls["count"] += 1
+        if calls["count"] > 3:
+            raise KeyboardInterrupt("killed")
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(output.os, "replace", crash_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        run(project)
+    monkeypatch.setattr(output.os, "replace", real_replace)
+    assert list((project / "build/.sitegen/sites").glob("*/commit.json"))
+    run(project)
+    assert not list((project / "build/.sitegen/sites").glob("*/commit.json"))
+    assert_equals_clean_build(project)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,21 +32,38 @@ class SiteContent:
         return tuple(sorted(self.pages, key=lambda p: (p.date is None, listing_order(p))))
 
 
-def _markdown_files(directory: Path) -> list[Path]:
+def markdown_files(directory: Path, display: Callable[[Path], str],
+                   what: str) -> list[tuple[str, Path]]:
+    """(name relative to `directory` without `.md`, path) of every Markdown file, sorted.
+
+    A symbolic link whose target lies outside `directory` is an error: content must never
+    pull in files from elsewhere on the machine. Only links are resolved, so a large pool
+    costs one `scandir` per folder.
+    """
+    found: list[tuple[str, Path]] = []
     if not directory.is_dir():
-        return []
-    return sorted(directory.rglob("*.md"))
+        return found
+    real_root = os.path.realpath(directory)
 
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([target, real_root]) != real_root:
+                        raise ContentError(
+                            f"{what} would leave its folder (links to {target}); expected a "
+                            f"file inside {display(directory)}",
+                            Location(display(Path(entry.path)), 0))
+                if entry.is_dir():
+                    walk(entry.path, f"{prefix}{entry.name}/")
+                elif entry.name.endswith(".md") and entry.is_file():
+                    found.append((prefix + entry.name[:-3], Path(entry.path)))
 
-def _relative_name(path: Path, directory: Path) -> str:
-    return path.relative_to(directory).with_suffix("").as_posix()
-
-
-def _inside(path: Path, directory: Path, display: str, what: str) -> None:
-    """Refuse a file (e.g. a symlink) whose real location is outside its folder."""
-    if not path.resolve().is_relative_to(directory.resolve()):
-        raise ContentError(f"{what} would leave its folder ({path.resolve()}); expected a file "
-                           f"inside {directory}", Location(display, 0))
+    walk(str(directory), "")
+    return sorted(found)
 
 
 def _url(prefix: str, relative: str, source: Source) -> str:
@@ -66,16 +85,14 @@ def _pool_sources(site: SiteConfig, network: Network, gate: PoolGate,
     """Pool-relative name -> (effective source, overridden?) for one pool of one site."""
     pool_dir = network.pools[gate.pool]
     found: dict[str, tuple[Source, bool]] = {}
-    for path in _markdown_files(pool_dir):
-        _inside(path, pool_dir, reader.display(path), "pool page")
-        found[_relative_name(path, pool_dir)] = (reader.read(path), False)
+    for relative, path in markdown_files(pool_dir, reader.display, "pool page"):
+        found[relative] = (reader.read(path), False)
     # Overrides: the nearest site in the lineage that has the file wins; a file with no pool
     # counterpart adds a page to the pool for that site and the sites that extend it.
     for ancestor in reversed(site.lineage):
         override_dir = network.sites[ancestor].directory / "content" / gate.pool
-        for path in _markdown_files(override_dir):
-            _inside(path, override_dir, reader.display(path), "override")
-            found[_relative_name(path, override_dir)] = (reader.read(path), True)
+        for relative, path in markdown_files(override_dir, reader.display, "override"):
+            found[relative] = (reader.read(path), True)
     return found
 
 
@@ -96,8 +113,7 @@ def collect_site_content(site: SiteConfig, network: Network, reader: SourceReade
             pages.append(Page(key, source, gate.pool, url, _section(url), overridden))
 
     own_content = site.directory / "content"
-    for path in _markdown_files(own_content):
-        relative = _relative_name(path, own_content)
+    for relative, path in markdown_files(own_content, reader.display, "site page"):
         first = relative.split("/", 1)[0]
         if first in network.pools and "/" in relative:
             if first not in published:
@@ -105,7 +121,6 @@ def collect_site_content(site: SiteConfig, network: Network, reader: SourceReade
                                    f"publish; expected '{first}' under pools: in site.yaml",
                                    Location(reader.display(path), 0))
             continue
-        _inside(path, own_content, reader.display(path), "site page")
         source = reader.read(path)
         if source.draft and not drafts:
             continue
@@ -139,10 +154,10 @@ def _index(pages: list[Page]) -> SiteContent:
     for page in regular:
         if page.section:
             sections.setdefault(page.section, []).append(page)
-        for tag in page.tags:
-            name, members = tags.setdefault(tag_slug(tag), (tag, []))
-            if page not in members:
-                members.append(page)
+        # Two spellings of one tag ("Trail Running", "trail-running") list the page once.
+        for slug in dict.fromkeys(tag_slug(tag) for tag in page.tags):
+            name = next(tag for tag in page.tags if tag_slug(tag) == slug)
+            tags.setdefault(slug, (name, []))[1].append(page)
     return SiteContent(
         pages=tuple(regular),
         intros=intros,

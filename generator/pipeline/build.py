@@ -20,10 +20,11 @@ from generator.errors import ConfigError, suggest
 from generator.pipeline.freshness import Fingerprints
 from generator.pipeline.output import (
     ManifestEntry,
-    link_file,
+    commit_site,
+    finish_interrupted_commits,
     new_staging_dir,
     private_dir,
-    swap_in,
+    published_files,
     write_manifest,
 )
 from generator.pipeline.plan import SitePlan, plan_site
@@ -75,6 +76,8 @@ class BuildReport:
 
 def build(options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
+    # Recover: finish the commit of a build that was killed halfway through it.
+    finish_interrupted_commits(options.build_dir)
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
     sites = _select_sites(network, options.sites)
@@ -109,18 +112,18 @@ def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
 
 
 def _is_fresh(record: OutputRecord | None, data_key: str, fingerprints: Fingerprints,
-              previous_dir: Path, path: str) -> bool:
-    """Can the previous build's file be reused as it is?"""
+              site_dir: Path, path: str) -> bool:
+    """Is the published file exactly what rendering it now would give?"""
     if record is None or record.data_key != data_key:
         return False
     if any(fingerprints.fingerprint(kind, key) != value
            for kind, key, value in record.dependencies):
         return False
-    try:
-        stat = (previous_dir / path).stat()
-    except OSError:
-        return False
-    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+    return _is_intact(record, site_dir)
+
+
+MOVE_ORDER = {"asset": 0, "data": 1, "page": 2}
+"""Assets go in first, so a page never appears before the stylesheet it links to."""
 
 
 def _render_and_commit(options: BuildOptions, network: Network, states: dict[str, SiteState],
@@ -128,32 +131,30 @@ def _render_and_commit(options: BuildOptions, network: Network, states: dict[str
     report = BuildReport()
     jobs: dict[str, SiteJob] = {}
     tasks: list[tuple[str, int]] = []
-    reused: dict[str, dict[str, OutputRecord]] = {}
+    previous_records: dict[str, dict[str, OutputRecord]] = {}
+    deletions: dict[str, list[str]] = {}
     for name, plan in plans.items():
         # Freshness: which outputs the previous build already has, exactly as they'd be now.
         site_report = SiteReport(name)
         report.sites.append(site_report)
         previous = {} if options.clean else store.outputs(name)
         fingerprints = Fingerprints(states[name])
-        previous_dir = options.build_dir / name
+        site_dir = options.build_dir / name
         stale = [index for index, output in enumerate(plan.outputs)
                  if not _is_fresh(previous.get(output.path), output.data_key, fingerprints,
-                                  previous_dir, output.path)]
+                                  site_dir, output.path)]
+        planned = {output.path for output in plan.outputs}
+        leftovers = sorted(published_files(site_dir) - planned)
         site_report.pages = sum(1 for output in plan.outputs if output.kind == "page")
         site_report.assets = sum(1 for output in plan.outputs if output.kind == "asset")
         site_report.rendered = len(stale)
         site_report.unchanged = len(plan.outputs) - len(stale)
-        if not stale and set(previous) == {output.path for output in plan.outputs}:
+        if not stale and not leftovers and set(previous) == planned:
             continue  # nothing changed: leave the site's tree and state alone
-        staging = new_staging_dir(options.build_dir, name)
-        fresh = {output.path for output in plan.outputs} - {plan.outputs[i].path for i in stale}
-        reused[name] = {}
-        for path in sorted(fresh):
-            mtime = link_file(previous_dir, staging, path)
-            record = previous[path]
-            reused[name][path] = OutputRecord(path, record.kind, record.data_key, record.sha256,
-                                              record.size, mtime, record.dependencies)
-        jobs[name] = SiteJob(states[name], plan, staging, fingerprints)
+        previous_records[name] = previous
+        deletions[name] = leftovers
+        jobs[name] = SiteJob(states[name], plan, new_staging_dir(options.build_dir, name),
+                             fingerprints)
         tasks += [(name, index) for index in stale]
 
     processes = options.jobs or os.cpu_count() or 1
@@ -170,15 +171,30 @@ def _render_and_commit(options: BuildOptions, network: Network, states: dict[str
     finally:
         progress.close()
 
-    # Commit: swap every rendered site in, then record its manifest and state.
+    # Commit: move each site's new files in, then record its manifest and state.
     for name, job in sorted(jobs.items()):
-        records = dict(reused[name])
+        previous = previous_records[name]
+        records = {output.path: previous[output.path] for output in job.plan.outputs
+                   if output.path in previous}
+        moves = []
         for result in results[name]:
             output = job.plan.outputs[result.index]
+            written = result.written
+            mtime = written.mtime_ns
+            old = previous.get(output.path)
+            if (old is not None and old.sha256 == written.sha256
+                    and _is_intact(old, options.build_dir / name)):
+                mtime = old.mtime_ns  # same bytes: keep the published file as it is
+            else:
+                moves.append(output)
             records[output.path] = OutputRecord(output.path, output.kind, output.data_key,
-                                                result.written.sha256, result.written.size,
-                                                result.written.mtime_ns, result.dependencies)
-        swap_in(options.build_dir, name, job.staging)
+                                                written.sha256, written.size, mtime,
+                                                result.dependencies)
+        moves.sort(key=lambda output: (MOVE_ORDER.get(output.kind, 3), output.path))
+        commit_site(options.build_dir, name, job.staging, [output.path for output in moves],
+                    deletions[name])
+        records = {path: _restat(record, options.build_dir / name)
+                   for path, record in records.items()}
         version = write_manifest(options.build_dir, name, {
             path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()})
         store.replace_site(name, records.values())
@@ -190,6 +206,24 @@ def _render_and_commit(options: BuildOptions, network: Network, states: dict[str
             manifest = private_dir(options.build_dir) / "sites" / site_report.name
             site_report.version = _current_version(manifest / "manifest.json")
     return report
+
+
+def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
+    try:
+        stat = (site_dir / record.path).stat()
+    except OSError:
+        return False
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+
+
+def _restat(record: OutputRecord, site_dir: Path) -> OutputRecord:
+    """Record the modification time the published file really has (a rename keeps it, but a
+    file system with coarse timestamps may round it)."""
+    mtime = (site_dir / record.path).stat().st_mtime_ns
+    if mtime == record.mtime_ns:
+        return record
+    return OutputRecord(record.path, record.kind, record.data_key, record.sha256, record.size,
+                        mtime, record.dependencies)
 
 
 def _current_version(path: Path) -> str:

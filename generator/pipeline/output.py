@@ -1,8 +1,9 @@
-"""The output tree: staging directories, manifests, and the atomic swap.
+"""The output tree: staging directories, the journalled commit, manifests.
 
-A build writes each site into a fresh directory under build/.sitegen/staging/ and only moves
-it to build/<site>/ once every site rendered without error, so a failed build leaves the
-previous output exactly as it was.
+A build writes every file it renders into a fresh directory under build/.sitegen/staging/
+and moves them into build/<site>/ only once every site rendered without error, so a failed
+build leaves the previous output exactly as it was. The commit itself is journalled, so a
+build killed in the middle of it is finished by the next one.
 """
 
 from __future__ import annotations
@@ -41,18 +42,6 @@ def write_file(root: Path, relative: str, data: bytes) -> WrittenFile:
     return WrittenFile(hashlib.sha256(data).hexdigest(), len(data), path.stat().st_mtime_ns)
 
 
-def link_file(source_root: Path, target_root: Path, relative: str) -> int:
-    """Put the previous build's file into the new tree (a hard link: no bytes copied)."""
-    source = safe_join(source_root, relative)
-    target = safe_join(target_root, relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-    return target.stat().st_mtime_ns
-
-
 def private_dir(build_dir: Path) -> Path:
     return build_dir / PRIVATE_DIR
 
@@ -65,18 +54,98 @@ def new_staging_dir(build_dir: Path, site: str) -> Path:
     return staging
 
 
-def swap_in(build_dir: Path, site: str, staging: Path) -> None:
-    """Replace build/<site>/ with the staging tree: two renames, the old tree removed after."""
-    target = build_dir / site
-    trash = private_dir(build_dir) / "trash" / f"{site}-{os.getpid()}"
-    if trash.exists():
-        shutil.rmtree(trash)
-    trash.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        os.rename(target, trash)
-    os.rename(staging, target)
-    if trash.exists():
-        shutil.rmtree(trash)
+def published_files(site_dir: Path) -> set[str]:
+    """Every file now under build/<site>/, as POSIX paths relative to it."""
+    found: set[str] = set()
+    if not site_dir.is_dir():
+        return found
+
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, f"{prefix}{entry.name}/")
+                else:
+                    found.add(prefix + entry.name)
+
+    walk(str(site_dir), "")
+    return found
+
+
+def _journal_path(build_dir: Path, site: str) -> Path:
+    return private_dir(build_dir) / "sites" / site / "commit.json"
+
+
+def commit_site(build_dir: Path, site: str, staging: Path, moves: list[str],
+                deletions: list[str]) -> None:
+    """Move the re-rendered files from staging into build/<site>/ and delete what no longer
+    belongs.
+
+    Only files that changed are touched, so a one-page edit of a large site costs a few
+    renames rather than relinking and deleting the whole tree. The plan is journalled before
+    the first rename and the journal is replayed by the next build if this one is killed
+    halfway, so the tree always ends up exactly as planned.
+    """
+    journal = _journal_path(build_dir, site)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    temporary = journal.with_suffix(".tmp")
+    with open(temporary, "w", encoding="utf-8") as stream:
+        json.dump({"staging": str(staging), "moves": moves, "deletions": deletions}, stream)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, journal)
+    _apply_commit(build_dir / site, staging, moves, deletions)
+    journal.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def finish_interrupted_commits(build_dir: Path) -> list[str]:
+    """Replay the journal of any commit a killed build left half done; return the sites."""
+    finished = []
+    for journal in sorted(private_dir(build_dir).glob("sites/*/commit.json")):
+        plan = json.loads(journal.read_text(encoding="utf-8"))
+        site = journal.parent.name
+        _apply_commit(build_dir / site, Path(plan["staging"]), plan["moves"], plan["deletions"])
+        journal.unlink()
+        shutil.rmtree(plan["staging"], ignore_errors=True)
+        finished.append(site)
+    # Staging trees of builds killed while rendering hold nothing anyone will need.
+    shutil.rmtree(private_dir(build_dir) / "staging", ignore_errors=True)
+    return finished
+
+
+def _make_parents(root: Path, relative: str) -> None:
+    """Create the folders of `relative`, removing a file that stands where a folder must go
+    (a page that moved from `x` to `x/index.html`: the old file is being deleted anyway)."""
+    current = root
+    for part in relative.split("/")[:-1]:
+        current = current / part
+        if current.is_file() or current.is_symlink():
+            current.unlink()
+    (root / relative).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _apply_commit(target: Path, staging: Path, moves: list[str], deletions: list[str]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    # New and changed files go in before anything is deleted: at every moment each page's
+    # assets are present. Renames within one file system are atomic per file.
+    for relative in moves:
+        source = safe_join(staging, relative)
+        if not source.exists():
+            continue  # moved before an interruption
+        destination = safe_join(target, relative)
+        _make_parents(target, relative)
+        if destination.is_dir() and not destination.is_symlink():
+            shutil.rmtree(destination)
+        os.replace(source, destination)
+    for relative in deletions:
+        path = safe_join(target, relative)
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+        parent = path.parent
+        while parent != target and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
 
 
 @dataclass(frozen=True, slots=True)
