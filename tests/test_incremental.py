@@ -165,3 +165,19 @@ def test_a_commit_killed_halfway_is_finished_by_the_next_build(
     run(project)
     assert not list((project / "build/.sitegen/sites").glob("*/commit.json"))
     assert_equals_clean_build(project)
+
+
+def test_a_deleted_output_file_is_restored(project: Path) -> None:
+    run(project)
+    page = project / "build/region/articles/alpha/index.html"
+    original = page.read_bytes()
+    page.unlink()
+    assert rendered(run(project))["region"] == 1
+    assert page.read_bytes() == original
+
+
+def test_touching_a_file_without_changing_it_renders_nothing(project: Path) -> None:
+    run(project)
+    source = project / "content/articles/alpha.md"
+    source.write_bytes(source.read_bytes())          # new mtime, same bytes
+    assert rendered(run(project)) == {site: 0 for site in SITES}

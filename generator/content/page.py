@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from generator.content.sources import Source
 
@@ -58,6 +59,7 @@ def url_to_output_path(url: str) -> str:
     return path
 
 
+@lru_cache(maxsize=4096)
 def tag_slug(tag: str) -> str:
     """`Trail Running` -> `trail-running`."""
     slug = re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")

@@ -9,8 +9,9 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from generator.config.sourced_yaml import load_sourced_yaml
 from generator.errors import ConfigError, ContentError, Location
@@ -21,7 +22,7 @@ KNOWN_FIELDS = ("title", "date", "tags", "summary", "slug", "draft", "template",
                 "image", "sites", "not_sites")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Source:
     """One Markdown file, split and typed, before any site's gate is applied."""
 
@@ -43,24 +44,100 @@ class Source:
     not_sites: tuple[str, ...]
     meta: dict[str, Any]
     """Front matter keys sitegen does not interpret, for templates."""
-    body: str
+    body_start: int
+    """Offset of the body in the file's text (after front matter, newlines normalised)."""
     body_line: int
     """Line number of the body's first line in the file."""
     locations: dict[str, Location] = field(repr=False)
     """Front matter key -> where it was written."""
+
+    @cached_property
+    def body(self) -> str:
+        """The Markdown body, read when first needed: a build that renders nothing new never
+        reads the files whose cached front matter it already has."""
+        return _normalised_text(self.path.read_bytes(), self.display)[self.body_start:]
 
     def location(self, key: str | None = None) -> Location:
         if key is not None and key in self.locations:
             return self.locations[key]
         return Location(self.display, 1)
 
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-safe form for the source cache."""
+        return {
+            "digest": self.digest, "title": self.title, "date": _encode(self.date),
+            "tags": self.tags, "summary": self.summary, "slug": self.slug,
+            "draft": self.draft, "template": self.template, "weight": self.weight,
+            "image": self.image, "sites": self.sites, "not_sites": self.not_sites,
+            "meta": _encode(self.meta), "body_start": self.body_start,
+            "body_line": self.body_line,
+            "locations": {key: loc.line for key, loc in self.locations.items()},
+        }
+
+    @classmethod
+    def from_record(cls, path: Path, display: str, record: dict[str, Any]) -> Source:
+        return cls(
+            path=path, display=display, digest=record["digest"], title=record["title"],
+            date=_decode(record["date"]), tags=tuple(record["tags"]),
+            summary=record["summary"], slug=record["slug"], draft=record["draft"],
+            template=record["template"], weight=record["weight"], image=record["image"],
+            sites=tuple(record["sites"]), not_sites=tuple(record["not_sites"]),
+            meta=_decode(record["meta"]), body_start=record["body_start"],
+            body_line=record["body_line"],
+            locations={key: Location(display, line)
+                       for key, line in record["locations"].items()})
+
+
+def _encode(value: Any) -> Any:
+    """Dates survive the JSON round trip as tagged objects; anything else JSON can't hold
+    raises TypeError, and that file is simply not cached."""
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, dict):
+        return {str(key): _encode(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot cache {type(value).__name__}")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and "$datetime" in value:
+            return dt.datetime.fromisoformat(value["$datetime"])
+        if len(value) == 1 and "$date" in value:
+            return dt.date.fromisoformat(value["$date"])
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    return value
+
+
+class SourceCache(Protocol):
+    """Parsed front matter of earlier builds, keyed by the file's stat."""
+
+    def cached_sources(self) -> dict[str, tuple[tuple[int, int, int], dict[str, Any]]]:
+        """path -> ((mtime_ns, size, inode), record)."""
+        ...
+
+    def save_sources(self, entries: dict[str, tuple[tuple[int, int, int], dict[str, Any]]]
+                     ) -> None:
+        ...
+
 
 class SourceReader:
-    """Parses Markdown files, each once, and remembers the result for this build."""
+    """Parses Markdown files, each once per build however many sites publish them, and not at
+    all when the source cache has the file at the same modification time, size and inode."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cache: SourceCache | None = None) -> None:
         self.root = root
         self._cache: dict[Path, Source] = {}
+        self._store = cache
+        self._stored = cache.cached_sources() if cache is not None else {}
+        self._parsed: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def display(self, path: Path) -> str:
         try:
@@ -71,8 +148,30 @@ class SourceReader:
     def read(self, path: Path) -> Source:
         source = self._cache.get(path)
         if source is None:
-            source = self._cache[path] = parse_source(path, self.display(path))
+            source = self._cache[path] = self._load(path)
         return source
+
+    def _load(self, path: Path) -> Source:
+        display = self.display(path)
+        if self._store is None:
+            return parse_source(path, display)
+        stat = path.stat()
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        stored = self._stored.get(str(path))
+        if stored is not None and tuple(stored[0]) == key:
+            return Source.from_record(path, display, stored[1])
+        source = parse_source(path, display)
+        try:
+            self._parsed[str(path)] = (key, source.to_record())
+        except TypeError:
+            pass  # front matter with values JSON can't hold: parse it every time
+        return source
+
+    def save(self) -> None:
+        """Remember what this build parsed, for the next one."""
+        if self._store is not None and self._parsed:
+            self._store.save_sources(self._parsed)
+            self._parsed = {}
 
 
 def split_front_matter(text: str, display: str) -> tuple[str | None, str, int]:
@@ -92,13 +191,18 @@ def split_front_matter(text: str, display: str) -> tuple[str | None, str, int]:
     return front, text[body_start:], body_line
 
 
-def parse_source(path: Path, display: str) -> Source:
-    data = path.read_bytes()
+def _normalised_text(data: bytes, display: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ContentError(f"not UTF-8 text (byte {error.start})", Location(display, 0)) from None
-    front, body, body_line = split_front_matter(text.replace("\r\n", "\n"), display)
+    return text.replace("\r\n", "\n")
+
+
+def parse_source(path: Path, display: str) -> Source:
+    data = path.read_bytes()
+    text = _normalised_text(data, display)
+    front, body, body_line = split_front_matter(text, display)
     values: dict[str, Any] = {}
     locations: dict[str, Location] = {}
     if front is not None and front.strip():
@@ -124,7 +228,7 @@ def parse_source(path: Path, display: str) -> Source:
     if template is not None and (".." in template.split("/") or template.startswith("/")):
         raise ContentError(f"template '{template}' would leave the theme's templates folder",
                            fields.location("template"))
-    return Source(
+    source = Source(
         path=path,
         display=display,
         digest=hashlib.sha256(data).hexdigest(),
@@ -140,10 +244,12 @@ def parse_source(path: Path, display: str) -> Source:
         sites=fields.strings("sites"),
         not_sites=fields.strings("not_sites"),
         meta={key: value for key, value in values.items() if key not in KNOWN_FIELDS},
-        body=body,
+        body_start=len(text) - len(body),
         body_line=body_line,
         locations=locations,
     )
+    source.__dict__["body"] = body  # already in hand: spare the cached_property a read
+    return source
 
 
 class _FieldReader:

@@ -11,7 +11,9 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from generator import __version__
 from generator.assets import build_site_assets
 from generator.config import load_network
 from generator.config.model import Network, SiteConfig
@@ -28,6 +30,13 @@ from generator.pipeline.output import (
     write_manifest,
 )
 from generator.pipeline.plan import SitePlan, plan_site
+from generator.pipeline.signature import (
+    INPUT_FOLDERS,
+    forget_signature,
+    load_signature,
+    save_signature,
+    tree_signature,
+)
 from generator.pipeline.site_state import SiteState
 from generator.pipeline.state import BuildState, OutputRecord
 from generator.pipeline.workers import RenderResult, SiteJob, render_all
@@ -76,28 +85,81 @@ class BuildReport:
 
 def build(options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
+    private = private_dir(options.build_dir)
     # Recover: finish the commit of a build that was killed halfway through it.
-    finish_interrupted_commits(options.build_dir)
+    if finish_interrupted_commits(options.build_dir):
+        forget_signature(private)
+    # Shortcut: not one input or published file changed since the last successful build.
+    inputs = tree_signature(options.root.resolve(), INPUT_FOLDERS)
+    unchanged = _unchanged_report(options, private, inputs)
+    if unchanged is not None:
+        unchanged.seconds = time.perf_counter() - started
+        return unchanged
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
     sites = _select_sites(network, options.sites)
-    # Collect and assets: each site's pages through its gates, then its CSS, JS and images.
-    reader = SourceReader(network.root)
-    states = {site.name: SiteState(network, site,
-                                   collect_site_content(site, network, reader, options.drafts),
-                                   build_site_assets(site, network))
-              for site in sites}
-    # Plan: every output file of every site, with the inputs of each.
-    plans = {name: plan_site(state.site, state.content, state.assets)
-             for name, state in states.items()}
     store = BuildState(private_dir(options.build_dir) / "state.sqlite")
     try:
+        # Collect and assets: each site's pages through its gates, its CSS, JS and images.
+        reader = SourceReader(network.root, store)
+        states = {site.name: SiteState(network, site,
+                                       collect_site_content(site, network, reader,
+                                                            options.drafts),
+                                       build_site_assets(site, network))
+                  for site in sites}
+        # Plan: every output file of every site, with the inputs of each.
+        plans = {name: plan_site(state.site, state.content, state.assets)
+                 for name, state in states.items()}
         report = _render_and_commit(options, network, states, plans, store)
+        # Remember parsed front matter only once the build succeeded: a failed build writes
+        # nothing at all.
+        reader.save()
     finally:
         store.close()
+    _save_signature(options, private, inputs, report, network.warnings)
     report.seconds = time.perf_counter() - started
     report.warnings = network.warnings
     return report
+
+
+def _options_key(options: BuildOptions) -> list[Any]:
+    return [__version__, options.environment, sorted(options.sites), options.drafts,
+            str(options.root.resolve())]
+
+
+def _outputs_signature(options: BuildOptions, sites: list[str]) -> str:
+    return tree_signature(options.build_dir, tuple(sorted(sites)))
+
+
+def _unchanged_report(options: BuildOptions, private: Path, inputs: str) -> BuildReport | None:
+    if options.clean:
+        return None
+    last = load_signature(private)
+    if last is None or last.get("options") != _options_key(options) \
+            or last.get("inputs") != inputs:
+        return None
+    sites = [entry["name"] for entry in last["sites"]]
+    if last.get("outputs") != _outputs_signature(options, sites):
+        return None
+    report = BuildReport(warnings=tuple(last.get("warnings", ())))
+    for entry in last["sites"]:
+        total = entry["outputs"]
+        report.sites.append(SiteReport(entry["name"], entry["version"], entry["pages"],
+                                       entry["assets"], 0, total, False))
+    return report
+
+
+def _save_signature(options: BuildOptions, private: Path, inputs: str, report: BuildReport,
+                    warnings: tuple[str, ...]) -> None:
+    sites = [site.name for site in report.sites]
+    save_signature(private, {
+        "options": _options_key(options),
+        "inputs": inputs,
+        "outputs": _outputs_signature(options, sites),
+        "warnings": list(warnings),
+        "sites": [{"name": s.name, "version": s.version, "pages": s.pages, "assets": s.assets,
+                   "outputs": s.rendered + s.unchanged} for s in report.sites],
+    })
 
 
 def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
@@ -210,7 +272,7 @@ def _render_and_commit(options: BuildOptions, network: Network, states: dict[str
 
 def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
     try:
-        stat = (site_dir / record.path).stat()
+        stat = os.stat(os.path.join(site_dir, record.path))
     except OSError:
         return False
     return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
@@ -219,7 +281,7 @@ def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
 def _restat(record: OutputRecord, site_dir: Path) -> OutputRecord:
     """Record the modification time the published file really has (a rename keeps it, but a
     file system with coarse timestamps may round it)."""
-    mtime = (site_dir / record.path).stat().st_mtime_ns
+    mtime = os.stat(os.path.join(site_dir, record.path)).st_mtime_ns
     if mtime == record.mtime_ns:
         return record
     return OutputRecord(record.path, record.kind, record.data_key, record.sha256, record.size,

@@ -20,19 +20,29 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def _page_field(page: Page, field: str) -> Any:
+def _page_field(page: Page, field: str) -> str:
+    """A string that changes whenever the field's value can: the value itself where it is
+    short, the source's digest where the value is derived from the body."""
     source = page.source
-    return {
-        "title": page.title,
-        "url": page.url,
-        "date": page.date,
-        "tags": page.tags,
-        "summary": source.summary if source.summary else ("derived", source.digest),
-        "content": source.digest,
-        "image": source.image,
-        "meta": source.meta,
-        "weight": source.weight,
-    }.get(field, ("unknown field", field))
+    if field == "title":
+        return page.title
+    if field == "url":
+        return page.url
+    if field == "date":
+        return repr(page.date)
+    if field == "tags":
+        return "\x1f".join(page.tags)
+    if field == "summary":
+        return f"set:{source.summary}" if source.summary else f"derived:{source.digest}"
+    if field == "content":
+        return source.digest
+    if field == "image":
+        return repr(source.image)
+    if field == "weight":
+        return str(source.weight)
+    if field == "meta":
+        return _hash(source.meta)
+    return f"unknown field {field}"
 
 
 class Fingerprints:
@@ -63,7 +73,7 @@ class Fingerprints:
         if kind == "page":
             page_key, _, field = key.rpartition("#")
             page = state.pages_by_key.get(page_key)
-            return "gone" if page is None else _hash(_page_field(page, field))
+            return "gone" if page is None else _page_field(page, field)
         if kind == "data":
             path = state.data_file(key)
             return "missing" if path is None else hashlib.sha256(path.read_bytes()).hexdigest()

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -31,6 +32,13 @@ CREATE TABLE IF NOT EXISTS outputs (
     mtime_ns     INTEGER NOT NULL, -- of the file as written; a differing file is not reused
     dependencies TEXT NOT NULL,   -- JSON list of [kind, key, fingerprint]
     PRIMARY KEY (site, path)
+);
+CREATE TABLE IF NOT EXISTS sources (
+    path     TEXT PRIMARY KEY,  -- absolute path of a Markdown file
+    mtime_ns INTEGER NOT NULL,  -- with size and inode: the file is unchanged if all match
+    size     INTEGER NOT NULL,
+    inode    INTEGER NOT NULL,
+    record   TEXT NOT NULL      -- JSON of the parsed front matter (Source.to_record)
 );
 """
 
@@ -58,6 +66,7 @@ class BuildState:
             # An unknown layout is only a cache: start afresh rather than misread it.
             with self.connection:
                 self.connection.execute("DELETE FROM outputs")
+                self.connection.execute("DELETE FROM sources")
                 self.connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
                                         (str(SCHEMA_VERSION),))
 
@@ -78,6 +87,18 @@ class BuildState:
                 "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(site, r.path, r.kind, r.data_key, r.sha256, r.size, r.mtime_ns,
                   json.dumps(r.dependencies, separators=(",", ":"))) for r in records])
+
+    def cached_sources(self) -> dict[str, tuple[tuple[int, int, int], dict[str, Any]]]:
+        rows = self.connection.execute("SELECT path, mtime_ns, size, inode, record FROM sources")
+        return {row[0]: ((row[1], row[2], row[3]), json.loads(row[4])) for row in rows}
+
+    def save_sources(self, entries: dict[str, tuple[tuple[int, int, int], dict[str, Any]]]
+                     ) -> None:
+        with self.connection:
+            self.connection.executemany(
+                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?)",
+                [(path, *key, json.dumps(record, separators=(",", ":")))
+                 for path, (key, record) in entries.items()])
 
     def close(self) -> None:
         self.connection.close()
