@@ -8,15 +8,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
+
+import yaml
 
 from generator.config.sourced_yaml import load_sourced_yaml
 from generator.errors import ConfigError, ContentError, Location
 
 FRONT_MATTER_FENCE = "---"
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 KNOWN_FIELDS = ("title", "date", "tags", "summary", "slug", "draft", "template", "weight",
                 "image", "sites", "not_sites")
@@ -48,14 +51,24 @@ class Source:
     """Offset of the body in the file's text (after front matter, newlines normalised)."""
     body_line: int
     """Line number of the body's first line in the file."""
-    locations: dict[str, Location] = field(repr=False)
-    """Front matter key -> where it was written."""
 
     @cached_property
     def body(self) -> str:
         """The Markdown body, read when first needed: a build that renders nothing new never
         reads the files whose cached front matter it already has."""
         return _normalised_text(self.path.read_bytes(), self.display)[self.body_start:]
+
+    @cached_property
+    def locations(self) -> dict[str, Location]:
+        """Front matter key -> where it was written; worked out only when a message needs it
+        (the fast C parser that reads front matter does not keep lines)."""
+        text = _normalised_text(self.path.read_bytes(), self.display)
+        front, _, _ = split_front_matter(text, self.display)
+        if not front:
+            return {}
+        document = load_sourced_yaml(front, self.display, line_offset=1)
+        return {path[0]: loc for path, loc in document.locations.items()
+                if len(path) == 1 and isinstance(path[0], str)}
 
     def location(self, key: str | None = None) -> Location:
         if key is not None and key in self.locations:
@@ -71,7 +84,6 @@ class Source:
             "image": self.image, "sites": self.sites, "not_sites": self.not_sites,
             "meta": _encode(self.meta), "body_start": self.body_start,
             "body_line": self.body_line,
-            "locations": {key: loc.line for key, loc in self.locations.items()},
         }
 
     @classmethod
@@ -83,9 +95,7 @@ class Source:
             template=record["template"], weight=record["weight"], image=record["image"],
             sites=tuple(record["sites"]), not_sites=tuple(record["not_sites"]),
             meta=_decode(record["meta"]), body_start=record["body_start"],
-            body_line=record["body_line"],
-            locations={key: Location(display, line)
-                       for key, line in record["locations"].items()})
+            body_line=record["body_line"])
 
 
 def _encode(value: Any) -> Any:
@@ -204,19 +214,9 @@ def parse_source(path: Path, display: str) -> Source:
     text = _normalised_text(data, display)
     front, body, body_line = split_front_matter(text, display)
     values: dict[str, Any] = {}
-    locations: dict[str, Location] = {}
     if front is not None and front.strip():
-        try:
-            document = load_sourced_yaml(front, display, line_offset=1)
-        except ConfigError as error:
-            raise ContentError(f"front matter: {error.message}", error.location) from None
-        if not isinstance(document.data, dict):
-            raise ContentError("front matter: expected a mapping of fields (key: value)",
-                               Location(display, 2))
-        values = document.data
-        locations = {path[0]: loc for path, loc in document.locations.items()
-                     if len(path) == 1 and isinstance(path[0], str)}
-    fields = _FieldReader(values, locations, display)
+        values = _front_matter_values(front, display)
+    fields = _FieldReader(values, front or "", display)
     slug = fields.string("slug")
     if slug is not None and not SLUG_PATTERN.fullmatch(slug):
         leaves = ".." in slug or "/" in slug or "\\" in slug
@@ -246,21 +246,40 @@ def parse_source(path: Path, display: str) -> Source:
         meta={key: value for key, value in values.items() if key not in KNOWN_FIELDS},
         body_start=len(text) - len(body),
         body_line=body_line,
-        locations=locations,
     )
     source.__dict__["body"] = body  # already in hand: spare the cached_property a read
     return source
 
 
+def _front_matter_values(front: str, display: str) -> dict[str, Any]:
+    """Parse front matter with libyaml's C loader; only when that fails, parse again with
+    the line-keeping loader, whose error names the line and which also refuses duplicate
+    keys."""
+    try:
+        values = yaml.load(front, Loader=_FastLoader)
+    except yaml.YAMLError:
+        values = None
+    if values is None or not isinstance(values, dict):
+        try:
+            document = load_sourced_yaml(front, display, line_offset=1)
+        except ConfigError as error:
+            raise ContentError(f"front matter: {error.message}", error.location) from None
+        if not isinstance(document.data, dict):
+            raise ContentError("front matter: expected a mapping of fields (key: value)",
+                               Location(display, 2))
+        values = document.data
+    return values
+
+
 class _FieldReader:
-    def __init__(self, values: dict[str, Any], locations: dict[str, Location],
-                 display: str) -> None:
+    def __init__(self, values: dict[str, Any], front: str, display: str) -> None:
         self.values = values
-        self.locations = locations
+        self.front = front
         self.display = display
 
     def location(self, key: str) -> Location:
-        return self.locations.get(key, Location(self.display, 1))
+        document = load_sourced_yaml(self.front, self.display, line_offset=1)
+        return document.locations.get((key,), Location(self.display, 1))
 
     def fail(self, key: str, expected: str) -> ContentError:
         value = self.values[key]

@@ -36,10 +36,20 @@ def safe_join(root: Path, relative: str) -> Path:
 
 
 def write_file(root: Path, relative: str, data: bytes) -> WrittenFile:
-    path = safe_join(root, relative)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return WrittenFile(hashlib.sha256(data).hexdigest(), len(data), path.stat().st_mtime_ns)
+    path = str(safe_join(root, relative))
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+        mtime = os.fstat(descriptor).st_mtime_ns
+    finally:
+        os.close(descriptor)
+    return WrittenFile(hashlib.sha256(data).hexdigest(), len(data), mtime)
 
 
 def private_dir(build_dir: Path) -> Path:
@@ -126,6 +136,10 @@ def _make_parents(root: Path, relative: str) -> None:
 
 
 def _apply_commit(target: Path, staging: Path, moves: list[str], deletions: list[str]) -> None:
+    if not target.exists() and not deletions and staging.is_dir():
+        # First build of the site: the staging tree is the whole site; one rename puts it in.
+        os.rename(staging, target)
+        return
     target.mkdir(parents=True, exist_ok=True)
     # New and changed files go in before anything is deleted: at every moment each page's
     # assets are present. Renames within one file system are atomic per file.
