@@ -1,4 +1,4 @@
-"""`sitegen build`: load, collect, assets, plan, check freshness, render, commit.
+"""`sitegen build`: recover, shortcut, load, collect, plan, check freshness, render, commit.
 
 Reads top to bottom like the pipeline in DESIGN.md. Nothing under build/<site>/ is touched
 until every site has rendered without error.
@@ -26,16 +26,17 @@ from generator.pipeline.output import (
     finish_interrupted_commits,
     new_staging_dir,
     private_dir,
-    published_files,
     write_manifest,
 )
 from generator.pipeline.plan import SitePlan, plan_site
-from generator.pipeline.signature import (
-    INPUT_FOLDERS,
-    forget_signature,
-    load_signature,
-    save_signature,
-    tree_signature,
+from generator.pipeline.shortcut import (
+    FileStat,
+    forget_last_build,
+    inputs_signature,
+    load_last_build,
+    outputs_signature,
+    save_last_build,
+    scan_published,
 )
 from generator.pipeline.site_state import SiteState
 from generator.pipeline.state import BuildState, OutputRecord
@@ -83,22 +84,35 @@ class BuildReport:
                 f"{rendered} rendered, {unchanged} unchanged, in {self.seconds:.2f}s")
 
 
+@dataclass(eq=False)
+class SiteWork:
+    """What one site's build must do, decided before anything renders."""
+
+    plan: SitePlan
+    previous: dict[str, OutputRecord]
+    """The build state's records of the site's published files."""
+    stale: list[int]
+    """Indexes into `plan.outputs` of the outputs to render."""
+    leftovers: list[str]
+    """Published files the plan no longer has."""
+
+
 def build(options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
     private = private_dir(options.build_dir)
     # Recover: finish the commit of a build that was killed halfway through it.
     if finish_interrupted_commits(options.build_dir):
-        forget_signature(private)
+        forget_last_build(private)
     # Shortcut: not one input or published file changed since the last successful build.
-    inputs = tree_signature(options.root.resolve(), INPUT_FOLDERS)
-    unchanged = _unchanged_report(options, private, inputs)
-    if unchanged is not None:
-        unchanged.seconds = time.perf_counter() - started
-        return unchanged
+    inputs = inputs_signature(options.root.resolve())
+    last = None if options.clean else load_last_build(private)
+    scans = _scan_sites(options, last)
+    if last is not None and _unchanged(options, last, inputs, scans):
+        return _unchanged_report(last, time.perf_counter() - started)
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
     sites = _select_sites(network, options.sites)
-    store = BuildState(private_dir(options.build_dir) / "state.sqlite")
+    store = BuildState(private / "state.sqlite")
     try:
         # Collect and assets: each site's pages through its gates, its CSS, JS and images.
         reader = SourceReader(network.root, store)
@@ -110,56 +124,22 @@ def build(options: BuildOptions) -> BuildReport:
         # Plan: every output file of every site, with the inputs of each.
         plans = {name: plan_site(state.site, state.content, state.assets)
                  for name, state in states.items()}
-        report = _render_and_commit(options, network, states, plans, store)
+        # Freshness: which published files are exactly what rendering them now would give.
+        work = {name: _decide(options, plan, states[name], store,
+                              scans.get(name) or scan_published(options.build_dir / name))
+                for name, plan in plans.items()}
+        report = BuildReport(warnings=network.warnings)
+        report.sites = [_site_report(name, work[name]) for name in plans]
+        # Render and commit: stale outputs into staging trees, then into build/<site>/.
+        final_scans = _render_and_commit(options, states, work, store, report)
         # Remember parsed front matter only once the build succeeded: a failed build writes
         # nothing at all.
         reader.save()
     finally:
         store.close()
-    _save_signature(options, private, inputs, report, network.warnings)
+    _save_last_build(options, private, inputs, report, final_scans)
     report.seconds = time.perf_counter() - started
-    report.warnings = network.warnings
     return report
-
-
-def _options_key(options: BuildOptions) -> list[Any]:
-    return [__version__, options.environment, sorted(options.sites), options.drafts,
-            str(options.root.resolve())]
-
-
-def _outputs_signature(options: BuildOptions, sites: list[str]) -> str:
-    return tree_signature(options.build_dir, tuple(sorted(sites)))
-
-
-def _unchanged_report(options: BuildOptions, private: Path, inputs: str) -> BuildReport | None:
-    if options.clean:
-        return None
-    last = load_signature(private)
-    if last is None or last.get("options") != _options_key(options) \
-            or last.get("inputs") != inputs:
-        return None
-    sites = [entry["name"] for entry in last["sites"]]
-    if last.get("outputs") != _outputs_signature(options, sites):
-        return None
-    report = BuildReport(warnings=tuple(last.get("warnings", ())))
-    for entry in last["sites"]:
-        total = entry["outputs"]
-        report.sites.append(SiteReport(entry["name"], entry["version"], entry["pages"],
-                                       entry["assets"], 0, total, False))
-    return report
-
-
-def _save_signature(options: BuildOptions, private: Path, inputs: str, report: BuildReport,
-                    warnings: tuple[str, ...]) -> None:
-    sites = [site.name for site in report.sites]
-    save_signature(private, {
-        "options": _options_key(options),
-        "inputs": inputs,
-        "outputs": _outputs_signature(options, sites),
-        "warnings": list(warnings),
-        "sites": [{"name": s.name, "version": s.version, "pages": s.pages, "assets": s.assets,
-                   "outputs": s.rendered + s.unchanged} for s in report.sites],
-    })
 
 
 def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
@@ -173,57 +153,99 @@ def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
     return [known[name] for name in sorted(set(names))]
 
 
+# --- the shortcut ---------------------------------------------------------------------------
+
+def _options_key(options: BuildOptions) -> list[Any]:
+    return [__version__, options.environment, sorted(options.sites), options.drafts,
+            str(options.root.resolve())]
+
+
+def _scan_sites(options: BuildOptions,
+                last: dict[str, Any] | None) -> dict[str, dict[str, FileStat]]:
+    """Scan the published trees the last build wrote (once: the freshness check reuses it)."""
+    names = [entry["name"] for entry in last["sites"]] if last else []
+    return {name: scan_published(options.build_dir / name) for name in names}
+
+
+def _unchanged(options: BuildOptions, last: dict[str, Any], inputs: str,
+               scans: dict[str, dict[str, FileStat]]) -> bool:
+    return (last.get("options") == _options_key(options) and last.get("inputs") == inputs
+            and last.get("outputs") == outputs_signature(scans))
+
+
+def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
+    report = BuildReport(seconds=seconds, warnings=tuple(last.get("warnings", ())))
+    for entry in last["sites"]:
+        report.sites.append(SiteReport(entry["name"], entry["version"], entry["pages"],
+                                       entry["assets"], 0, entry["outputs"], False))
+    return report
+
+
+def _save_last_build(options: BuildOptions, private: Path, inputs: str, report: BuildReport,
+                     scans: dict[str, dict[str, FileStat]]) -> None:
+    save_last_build(private, {
+        "options": _options_key(options),
+        "inputs": inputs,
+        "outputs": outputs_signature(scans),
+        "warnings": list(report.warnings),
+        "sites": [{"name": s.name, "version": s.version, "pages": s.pages, "assets": s.assets,
+                   "outputs": s.rendered + s.unchanged} for s in report.sites],
+    })
+
+
+# --- freshness ------------------------------------------------------------------------------
+
 def _is_fresh(record: OutputRecord | None, data_key: str, fingerprints: Fingerprints,
-              site_dir: Path, path: str) -> bool:
+              published: FileStat | None) -> bool:
     """Is the published file exactly what rendering it now would give?"""
     if record is None or record.data_key != data_key:
         return False
-    if any(fingerprints.fingerprint(kind, key) != value
-           for kind, key, value in record.dependencies):
-        return False
-    return _is_intact(record, site_dir)
+    if published != (record.mtime_ns, record.size):
+        return False  # deleted or altered since we wrote it
+    return all(fingerprints.fingerprint(kind, key) == value
+               for kind, key, value in record.dependencies)
 
+
+def _decide(options: BuildOptions, plan: SitePlan, state: SiteState, store: BuildState,
+            scan: dict[str, FileStat]) -> SiteWork:
+    previous = store.outputs(plan.site.name)
+    fingerprints = Fingerprints(state)
+    known = {} if options.clean else previous
+    stale = [index for index, output in enumerate(plan.outputs)
+             if not _is_fresh(known.get(output.path), output.data_key, fingerprints,
+                              scan.get(output.path))]
+    planned = {output.path for output in plan.outputs}
+    return SiteWork(plan, previous, stale, sorted(set(scan) - planned))
+
+
+def _site_report(name: str, work: SiteWork) -> SiteReport:
+    outputs = work.plan.outputs
+    return SiteReport(name, pages=sum(1 for output in outputs if output.kind == "page"),
+                      assets=sum(1 for output in outputs if output.kind == "asset"),
+                      rendered=len(work.stale), unchanged=len(outputs) - len(work.stale))
+
+
+# --- render and commit ----------------------------------------------------------------------
 
 MOVE_ORDER = {"asset": 0, "data": 1, "page": 2}
 """Assets go in first, so a page never appears before the stylesheet it links to."""
 
 
-def _render_and_commit(options: BuildOptions, network: Network, states: dict[str, SiteState],
-                       plans: dict[str, SitePlan], store: BuildState) -> BuildReport:
-    report = BuildReport()
-    jobs: dict[str, SiteJob] = {}
-    tasks: list[tuple[str, int]] = []
-    previous_records: dict[str, dict[str, OutputRecord]] = {}
-    deletions: dict[str, list[str]] = {}
-    for name, plan in plans.items():
-        # Freshness: which outputs the previous build already has, exactly as they'd be now.
-        site_report = SiteReport(name)
-        report.sites.append(site_report)
-        previous = {} if options.clean else store.outputs(name)
-        fingerprints = Fingerprints(states[name])
-        site_dir = options.build_dir / name
-        stale = [index for index, output in enumerate(plan.outputs)
-                 if not _is_fresh(previous.get(output.path), output.data_key, fingerprints,
-                                  site_dir, output.path)]
-        planned = {output.path for output in plan.outputs}
-        leftovers = sorted(published_files(site_dir) - planned)
-        site_report.pages = sum(1 for output in plan.outputs if output.kind == "page")
-        site_report.assets = sum(1 for output in plan.outputs if output.kind == "asset")
-        site_report.rendered = len(stale)
-        site_report.unchanged = len(plan.outputs) - len(stale)
-        if not stale and not leftovers and set(previous) == planned:
-            continue  # nothing changed: leave the site's tree and state alone
-        previous_records[name] = previous
-        deletions[name] = leftovers
-        jobs[name] = SiteJob(states[name], plan, new_staging_dir(options.build_dir, name),
-                             fingerprints)
-        tasks += [(name, index) for index in stale]
-
+def _render_and_commit(options: BuildOptions, states: dict[str, SiteState],
+                       work: dict[str, SiteWork], store: BuildState,
+                       report: BuildReport) -> dict[str, dict[str, FileStat]]:
+    """Render every stale output, commit each changed site; return the published scans."""
+    changed = {name: site_work for name, site_work in work.items()
+               if site_work.stale or site_work.leftovers
+               or set(site_work.previous) != {o.path for o in site_work.plan.outputs}}
+    jobs = {name: SiteJob(states[name], site_work.plan,
+                          new_staging_dir(options.build_dir, name), Fingerprints(states[name]))
+            for name, site_work in changed.items()}
+    tasks = [(name, index) for name, site_work in changed.items() for index in site_work.stale]
     processes = options.jobs or os.cpu_count() or 1
     progress = Progress("rendering", len(tasks), quiet=options.quiet)
     results: dict[str, list[RenderResult]] = {name: [] for name in jobs}
     try:
-        # Render: the stale outputs, into each site's staging tree.
         for result in render_all(jobs, tasks, processes, progress.advance):
             results[result.site].append(result)
     except BaseException:
@@ -233,41 +255,51 @@ def _render_and_commit(options: BuildOptions, network: Network, states: dict[str
     finally:
         progress.close()
 
-    # Commit: move each site's new files in, then record its manifest and state.
-    for name, job in sorted(jobs.items()):
-        previous = previous_records[name]
-        records = {output.path: previous[output.path] for output in job.plan.outputs
-                   if output.path in previous}
-        moves = []
-        for result in results[name]:
-            output = job.plan.outputs[result.index]
-            written = result.written
-            mtime = written.mtime_ns
-            old = previous.get(output.path)
-            if (old is not None and old.sha256 == written.sha256
-                    and _is_intact(old, options.build_dir / name)):
-                mtime = old.mtime_ns  # same bytes: keep the published file as it is
-            else:
-                moves.append(output)
-            records[output.path] = OutputRecord(output.path, output.kind, output.data_key,
-                                                written.sha256, written.size, mtime,
-                                                result.dependencies)
-        moves.sort(key=lambda output: (MOVE_ORDER.get(output.kind, 3), output.path))
-        commit_site(options.build_dir, name, job.staging, [output.path for output in moves],
-                    deletions[name])
-        records = {path: _restat(record, options.build_dir / name)
-                   for path, record in records.items()}
-        version = write_manifest(options.build_dir, name, {
-            path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()})
-        store.replace_site(name, records.values())
-        site_report = next(s for s in report.sites if s.name == name)
-        site_report.version = version
-        site_report.committed = True
+    # After the commit, what is published is exactly what the records say.
+    published = {name: site_work.previous for name, site_work in work.items()}
+    by_name = {site.name: site for site in report.sites}
+    for name in sorted(jobs):
+        version, published[name] = _commit(options, name, work[name], jobs[name].staging,
+                                           results[name], store)
+        by_name[name].version = version
+        by_name[name].committed = True
     for site_report in report.sites:
         if not site_report.committed:
-            manifest = private_dir(options.build_dir) / "sites" / site_report.name
-            site_report.version = _current_version(manifest / "manifest.json")
-    return report
+            site_report.version = _current_version(options.build_dir, site_report.name)
+    return {name: {path: (record.mtime_ns, record.size) for path, record in records.items()}
+            for name, records in published.items()}
+
+
+def _commit(options: BuildOptions, name: str, work: SiteWork, staging: Path,
+            results: list[RenderResult],
+            store: BuildState) -> tuple[str, dict[str, OutputRecord]]:
+    """Move the site's new files in, then write its manifest and build state; return the
+    version and the records of everything now published."""
+    site_dir = options.build_dir / name
+    planned = {output.path for output in work.plan.outputs}
+    records = {path: record for path, record in work.previous.items() if path in planned}
+    updated = []
+    moves = []
+    for result in results:
+        output = work.plan.outputs[result.index]
+        written = result.written
+        old = work.previous.get(output.path)
+        mtime = written.mtime_ns
+        if old is not None and old.sha256 == written.sha256 and _is_intact(old, site_dir):
+            mtime = old.mtime_ns  # same bytes: leave the published file as it is
+        else:
+            moves.append(output)
+        record = OutputRecord(output.path, output.kind, output.data_key, written.sha256,
+                              written.size, mtime, result.dependencies)
+        records[output.path] = record
+        updated.append(record)
+    moves.sort(key=lambda output: (MOVE_ORDER.get(output.kind, 3), output.path))
+    commit_site(options.build_dir, name, staging, [output.path for output in moves],
+                work.leftovers)
+    version = write_manifest(options.build_dir, name, {
+        path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()})
+    store.update_site(name, updated, sorted(set(work.previous) - planned))
+    return version, records
 
 
 def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
@@ -278,19 +310,10 @@ def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
     return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
 
 
-def _restat(record: OutputRecord, site_dir: Path) -> OutputRecord:
-    """Record the modification time the published file really has (a rename keeps it, but a
-    file system with coarse timestamps may round it)."""
-    mtime = os.stat(os.path.join(site_dir, record.path)).st_mtime_ns
-    if mtime == record.mtime_ns:
-        return record
-    return OutputRecord(record.path, record.kind, record.data_key, record.sha256, record.size,
-                        mtime, record.dependencies)
-
-
-def _current_version(path: Path) -> str:
+def _current_version(build_dir: Path, site: str) -> str:
     import json
 
+    path = private_dir(build_dir) / "sites" / site / "manifest.json"
     try:
         return str(json.loads(path.read_text(encoding="utf-8"))["version"])
     except (OSError, ValueError, KeyError):

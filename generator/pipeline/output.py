@@ -64,24 +64,6 @@ def new_staging_dir(build_dir: Path, site: str) -> Path:
     return staging
 
 
-def published_files(site_dir: Path) -> set[str]:
-    """Every file now under build/<site>/, as POSIX paths relative to it."""
-    found: set[str] = set()
-    if not site_dir.is_dir():
-        return found
-
-    def walk(folder: str, prefix: str) -> None:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, f"{prefix}{entry.name}/")
-                else:
-                    found.add(prefix + entry.name)
-
-    walk(str(site_dir), "")
-    return found
-
-
 def _journal_path(build_dir: Path, site: str) -> Path:
     return private_dir(build_dir) / "sites" / site / "commit.json"
 
@@ -186,7 +168,9 @@ def write_manifest(build_dir: Path, site: str, files: dict[str, ManifestEntry]) 
         "files": {path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
                   for path, e in sorted(files.items())},
     }
-    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    # Compact JSON: the C encoder only runs without indentation, and a manifest of a large
+    # site is written on every build that changes it.
+    text = json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
     site_dir = private_dir(build_dir) / "sites" / site
     (site_dir / "versions").mkdir(parents=True, exist_ok=True)
     (site_dir / "versions" / f"{version}.json").write_text(text, encoding="utf-8")

@@ -80,11 +80,15 @@ class BuildState:
             for row in rows
         }
 
-    def replace_site(self, site: str, records: Iterable[OutputRecord]) -> None:
+    def update_site(self, site: str, records: Iterable[OutputRecord],
+                    removed: Iterable[str]) -> None:
+        """Store the records of re-rendered files and drop those of removed ones; the rows of
+        everything else stay as they are, so the cost follows the size of the change."""
         with self.connection:
-            self.connection.execute("DELETE FROM outputs WHERE site = ?", (site,))
+            self.connection.executemany("DELETE FROM outputs WHERE site = ? AND path = ?",
+                                        [(site, path) for path in removed])
             self.connection.executemany(
-                "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(site, r.path, r.kind, r.data_key, r.sha256, r.size, r.mtime_ns,
                   json.dumps(r.dependencies, separators=(",", ":"))) for r in records])
 
