@@ -118,3 +118,12 @@ def test_manifest_version_is_order_independent() -> None:
     b = dict(reversed(list(a.items())))
     assert manifest_version(a) == manifest_version(b)
     assert manifest_version(a) != manifest_version({"a": ManifestEntry("1", 1, "page")})
+
+
+def test_dependency_encoding_round_trips_even_with_separators() -> None:
+    from generator.pipeline.state import decode_dependencies, encode_dependencies
+
+    for dependencies in [(), (("page", "a#title", "Alpha"),),
+                         (("template", "page.html", "x:1"), ("config", "title", "T")),
+                         (("page", "odd\x1fname#title", "[x"), ("query", "recent", "\x1e"))]:
+        assert decode_dependencies(encode_dependencies(dependencies)) == dependencies

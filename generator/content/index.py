@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from generator.config.model import Network, PoolGate, SiteConfig
@@ -27,9 +28,13 @@ class SiteContent:
     tags: dict[str, tuple[str, tuple[Page, ...]]]
     """Tag slug -> (tag as written, its pages in listing order)."""
 
+    @cached_property
+    def _recent(self) -> tuple[Page, ...]:
+        return tuple(sorted(self.pages, key=lambda p: (p.date is None, listing_order(p))))
+
     def recent(self) -> tuple[Page, ...]:
         """All pages in listing order, dated ones first."""
-        return tuple(sorted(self.pages, key=lambda p: (p.date is None, listing_order(p))))
+        return self._recent
 
 
 def markdown_files(directory: Path, display: Callable[[Path], str],
@@ -158,11 +163,14 @@ def _index(pages: list[Page]) -> SiteContent:
         for slug in dict.fromkeys(tag_slug(tag) for tag in page.tags):
             name = next(tag for tag in page.tags if tag_slug(tag) == slug)
             tags.setdefault(slug, (name, []))[1].append(page)
+    order = {page.key: listing_order(page) for page in regular}
+
+    def in_order(members: list[Page]) -> tuple[Page, ...]:
+        return tuple(sorted(members, key=lambda page: order[page.key]))
+
     return SiteContent(
         pages=tuple(regular),
         intros=intros,
-        sections={name: tuple(sorted(members, key=listing_order))
-                  for name, members in sorted(sections.items())},
-        tags={slug: (name, tuple(sorted(members, key=listing_order)))
-              for slug, (name, members) in sorted(tags.items())},
+        sections={name: in_order(members) for name, members in sorted(sections.items())},
+        tags={slug: (name, in_order(members)) for slug, (name, members) in sorted(tags.items())},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -150,10 +151,10 @@ class SourceReader:
         self._parsed: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def display(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
+        text, root = str(path), str(self.root)
+        if text.startswith(root + os.sep):
+            return text[len(root) + 1:]
+        return text
 
     def read(self, path: Path) -> Source:
         source = self._cache.get(path)

@@ -31,12 +31,13 @@ from generator.pipeline.output import (
 from generator.pipeline.plan import SitePlan, plan_site
 from generator.pipeline.shortcut import (
     FileStat,
+    PublishedTree,
     forget_last_build,
     inputs_signature,
     load_last_build,
-    outputs_signature,
     save_last_build,
     scan_published,
+    tree_after_commit,
 )
 from generator.pipeline.site_state import SiteState
 from generator.pipeline.state import BuildState, OutputRecord
@@ -126,18 +127,19 @@ def build(options: BuildOptions) -> BuildReport:
                  for name, state in states.items()}
         # Freshness: which published files are exactly what rendering them now would give.
         work = {name: _decide(options, plan, states[name], store,
-                              scans.get(name) or scan_published(options.build_dir / name))
+                              scans[name].files if name in scans
+                              else scan_published(options.build_dir / name).files)
                 for name, plan in plans.items()}
         report = BuildReport(warnings=network.warnings)
         report.sites = [_site_report(name, work[name]) for name in plans]
         # Render and commit: stale outputs into staging trees, then into build/<site>/.
-        final_scans = _render_and_commit(options, states, work, store, report)
+        published = _render_and_commit(options, states, work, store, report, scans)
         # Remember parsed front matter only once the build succeeded: a failed build writes
         # nothing at all.
         reader.save()
     finally:
         store.close()
-    _save_last_build(options, private, inputs, report, final_scans)
+    _save_last_build(options, private, inputs, report, published)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -160,17 +162,19 @@ def _options_key(options: BuildOptions) -> list[Any]:
             str(options.root.resolve())]
 
 
-def _scan_sites(options: BuildOptions,
-                last: dict[str, Any] | None) -> dict[str, dict[str, FileStat]]:
+def _scan_sites(options: BuildOptions, last: dict[str, Any] | None) -> dict[str, PublishedTree]:
     """Scan the published trees the last build wrote (once: the freshness check reuses it)."""
-    names = [entry["name"] for entry in last["sites"]] if last else []
-    return {name: scan_published(options.build_dir / name) for name in names}
+    if last is None:
+        return {}
+    return {name: scan_published(options.build_dir / name, PublishedTree.from_json(tree))
+            for name, tree in last["published"].items()}
 
 
 def _unchanged(options: BuildOptions, last: dict[str, Any], inputs: str,
-               scans: dict[str, dict[str, FileStat]]) -> bool:
+               scans: dict[str, PublishedTree]) -> bool:
     return (last.get("options") == _options_key(options) and last.get("inputs") == inputs
-            and last.get("outputs") == outputs_signature(scans))
+            and all(scan.files == PublishedTree.from_json(last["published"][name]).files
+                    for name, scan in scans.items()))
 
 
 def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
@@ -182,11 +186,11 @@ def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
 
 
 def _save_last_build(options: BuildOptions, private: Path, inputs: str, report: BuildReport,
-                     scans: dict[str, dict[str, FileStat]]) -> None:
+                     published: dict[str, PublishedTree]) -> None:
     save_last_build(private, {
         "options": _options_key(options),
         "inputs": inputs,
-        "outputs": outputs_signature(scans),
+        "published": {name: tree.to_json() for name, tree in published.items()},
         "warnings": list(report.warnings),
         "sites": [{"name": s.name, "version": s.version, "pages": s.pages, "assets": s.assets,
                    "outputs": s.rendered + s.unchanged} for s in report.sites],
@@ -232,9 +236,9 @@ MOVE_ORDER = {"asset": 0, "data": 1, "page": 2}
 
 
 def _render_and_commit(options: BuildOptions, states: dict[str, SiteState],
-                       work: dict[str, SiteWork], store: BuildState,
-                       report: BuildReport) -> dict[str, dict[str, FileStat]]:
-    """Render every stale output, commit each changed site; return the published scans."""
+                       work: dict[str, SiteWork], store: BuildState, report: BuildReport,
+                       scans: dict[str, PublishedTree]) -> dict[str, PublishedTree]:
+    """Render every stale output, commit each changed site; return the published trees."""
     changed = {name: site_work for name, site_work in work.items()
                if site_work.stale or site_work.leftovers
                or set(site_work.previous) != {o.path for o in site_work.plan.outputs}}
@@ -255,19 +259,22 @@ def _render_and_commit(options: BuildOptions, states: dict[str, SiteState],
     finally:
         progress.close()
 
-    # After the commit, what is published is exactly what the records say.
-    published = {name: site_work.previous for name, site_work in work.items()}
+    published = {}
     by_name = {site.name: site for site in report.sites}
-    for name in sorted(jobs):
-        version, published[name] = _commit(options, name, work[name], jobs[name].staging,
-                                           results[name], store)
-        by_name[name].version = version
-        by_name[name].committed = True
-    for site_report in report.sites:
-        if not site_report.committed:
-            site_report.version = _current_version(options.build_dir, site_report.name)
-    return {name: {path: (record.mtime_ns, record.size) for path, record in records.items()}
-            for name, records in published.items()}
+    for name in sorted(work):
+        site_dir = options.build_dir / name
+        if name in jobs:
+            version, records = _commit(options, name, work[name], jobs[name].staging,
+                                       results[name], store)
+            by_name[name].version = version
+            by_name[name].committed = True
+            # After the commit, what is published is exactly what the records say.
+            published[name] = tree_after_commit(site_dir, {
+                path: (record.mtime_ns, record.size) for path, record in records.items()})
+        else:
+            by_name[name].version = _current_version(options.build_dir, name)
+            published[name] = scans.get(name) or scan_published(site_dir)
+    return published
 
 
 def _commit(options: BuildOptions, name: str, work: SiteWork, staging: Path,

@@ -31,7 +31,7 @@ def _page_field(page: Page, field: str) -> str:
     if field == "date":
         return repr(page.date)
     if field == "tags":
-        return "\x1f".join(page.tags)
+        return repr(page.tags)
     if field == "summary":
         return f"set:{source.summary}" if source.summary else f"derived:{source.digest}"
     if field == "content":

@@ -1,4 +1,4 @@
-"""The no-change shortcut: signatures of every input file and every published file.
+"""The no-change shortcut: a signature of every input file, and the published trees.
 
 A build that finds the signatures of the last successful build with the same options has
 nothing to do, and says so without loading config, content or build state. Anything that
@@ -11,42 +11,105 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 INPUT_FOLDERS = ("sites", "content", "themes", "data")
 SHORTCUT_FILE = "last-build.json"
+SHORTCUT_FORMAT = 2
 
 FileStat = tuple[int, int]
 """(mtime_ns, size) of a published file."""
 
 
-def scan_published(site_dir: Path) -> dict[str, FileStat]:
-    """Every file under build/<site>/ with its modification time and size."""
-    found: dict[str, FileStat] = {}
+@dataclass(frozen=True, eq=False)
+class PublishedTree:
+    """What is under build/<site>/: every file's stat and every folder's mtime."""
 
-    def walk(folder: str, prefix: str) -> None:
-        with os.scandir(folder) as entries:
+    files: dict[str, FileStat]
+    folders: dict[str, int]
+    """Folder ('' for the site's root) -> mtime_ns; a folder's mtime changes whenever an
+    entry is added to it, removed or renamed."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": self.files, "folders": self.folders}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PublishedTree:
+        return cls({path: (stat[0], stat[1]) for path, stat in data["files"].items()},
+                   dict(data["folders"]))
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def scan_published(site_dir: Path, expected: PublishedTree | None = None) -> PublishedTree:
+    """Stat everything under build/<site>/.
+
+    With `expected` (what the last build left), a folder whose mtime has not moved still holds
+    exactly the entries it had, so only its files are stat'ed: listing the thousands of
+    one-page folders of a large site costs several times more than stat'ing them.
+    """
+    files: dict[str, FileStat] = {}
+    folders: dict[str, int] = {}
+    children: dict[str, list[str]] = {}
+    subfolders: dict[str, list[str]] = {}
+    if expected is not None:
+        for path in expected.files:
+            children.setdefault(_parent(path), []).append(path)
+        for folder in expected.folders:
+            if folder:
+                subfolders.setdefault(_parent(folder), []).append(folder)
+    root = str(site_dir)
+
+    def list_folder(folder: str, full: str) -> None:
+        prefix = f"{folder}/" if folder else ""
+        with os.scandir(full) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, f"{prefix}{entry.name}/")
+                    visit(prefix + entry.name)
                 else:
                     stat = entry.stat(follow_symlinks=False)
-                    found[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
+                    files[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
+
+    def visit(folder: str) -> None:
+        full = os.path.join(root, folder) if folder else root
+        try:
+            mtime = os.lstat(full).st_mtime_ns
+        except FileNotFoundError:
+            return
+        folders[folder] = mtime
+        if expected is None or expected.folders.get(folder) != mtime:
+            list_folder(folder, full)
+            return
+        for path in children.get(folder, ()):
+            try:
+                stat = os.lstat(os.path.join(root, path))
+            except FileNotFoundError:
+                continue  # cannot happen without the folder's mtime moving; be safe anyway
+            files[path] = (stat.st_mtime_ns, stat.st_size)
+        for subfolder in subfolders.get(folder, ()):
+            visit(subfolder)
 
     if site_dir.is_dir():
-        walk(str(site_dir), "")
-    return found
+        visit("")
+    return PublishedTree(files, folders)
 
 
-def outputs_signature(scans: Mapping[str, Mapping[str, FileStat]]) -> str:
-    digest = hashlib.sha256()
-    for site in sorted(scans):
-        digest.update(f"[{site}]\n".encode())
-        for path, (mtime, size) in sorted(scans[site].items()):
-            digest.update(f"{path}\0{mtime}\0{size}\n".encode())
-    return digest.hexdigest()
+def tree_after_commit(site_dir: Path, files: dict[str, FileStat]) -> PublishedTree:
+    """The published tree once a commit wrote `files`: their folders' mtimes are read now."""
+    folders = {""}
+    for path in files:
+        folder = _parent(path)
+        while folder not in folders:
+            folders.add(folder)
+            folder = _parent(folder)
+    root = str(site_dir)
+    return PublishedTree(dict(files), {
+        folder: os.lstat(os.path.join(root, folder) if folder else root).st_mtime_ns
+        for folder in sorted(folders)})
 
 
 def _walk_inputs(digest: Any, directory: str, prefix: str) -> None:
@@ -74,15 +137,18 @@ def inputs_signature(root: Path) -> str:
 def load_last_build(private: Path) -> dict[str, Any] | None:
     try:
         result: dict[str, Any] = json.loads((private / SHORTCUT_FILE).read_text("utf-8"))
-        return result
     except (OSError, ValueError):
         return None
+    return result if result.get("format") == SHORTCUT_FORMAT else None
 
 
 def save_last_build(private: Path, document: dict[str, Any]) -> None:
     private.mkdir(parents=True, exist_ok=True)
+    document = {**document, "format": SHORTCUT_FORMAT}
     temporary = private / (SHORTCUT_FILE + ".tmp")
-    temporary.write_text(json.dumps(document, sort_keys=True, indent=1) + "\n", "utf-8")
+    # Compact: the C encoder only runs without indentation, and a large site's tree is big.
+    temporary.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n",
+                         "utf-8")
     os.replace(temporary, private / SHORTCUT_FILE)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     sha256       TEXT NOT NULL,
     size         INTEGER NOT NULL,
     mtime_ns     INTEGER NOT NULL, -- of the file as written; a differing file is not reused
-    dependencies TEXT NOT NULL,   -- JSON list of [kind, key, fingerprint]
+    dependencies TEXT NOT NULL,   -- [kind, key, fingerprint] triples (see encode_dependencies)
     PRIMARY KEY (site, path)
 );
 CREATE TABLE IF NOT EXISTS sources (
@@ -41,6 +41,34 @@ CREATE TABLE IF NOT EXISTS sources (
     record   TEXT NOT NULL      -- JSON of the parsed front matter (Source.to_record)
 );
 """
+
+
+FIELD_SEPARATOR = "\x1f"
+RECORD_SEPARATOR = "\x1e"
+
+
+def encode_dependencies(dependencies: tuple[tuple[str, str, str], ...]) -> str:
+    """Triples joined by ASCII unit and record separators: decoding them is a `split`, several
+    times faster than JSON, and every build decodes every record. Text that contains a
+    separator (YAML cannot express one, so only a strange file name could) falls back to
+    JSON, which always starts with '['."""
+    text = RECORD_SEPARATOR.join(FIELD_SEPARATOR.join(triple) for triple in dependencies)
+    if text.count(FIELD_SEPARATOR) != 2 * len(dependencies) or text.startswith("[") \
+            or text.count(RECORD_SEPARATOR) != max(0, len(dependencies) - 1):
+        return json.dumps(dependencies, separators=(",", ":"))
+    return text
+
+
+def decode_dependencies(text: str) -> tuple[tuple[str, str, str], ...]:
+    if text.startswith("["):
+        return tuple((kind, key, value) for kind, key, value in json.loads(text))
+    if not text:
+        return ()
+    triples = []
+    for item in text.split(RECORD_SEPARATOR):
+        kind, key, value = item.split(FIELD_SEPARATOR)
+        triples.append((kind, key, value))
+    return tuple(triples)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +104,7 @@ class BuildState:
             "WHERE site = ?", (site,))
         return {
             row[0]: OutputRecord(row[0], row[1], row[2], row[3], row[4], row[5],
-                                 tuple(tuple(dep) for dep in json.loads(row[6])))
+                                 decode_dependencies(row[6]))
             for row in rows
         }
 
@@ -90,7 +118,7 @@ class BuildState:
             self.connection.executemany(
                 "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(site, r.path, r.kind, r.data_key, r.sha256, r.size, r.mtime_ns,
-                  json.dumps(r.dependencies, separators=(",", ":"))) for r in records])
+                  encode_dependencies(r.dependencies)) for r in records])
 
     def cached_sources(self) -> dict[str, tuple[tuple[int, int, int], dict[str, Any]]]:
         rows = self.connection.execute("SELECT path, mtime_ns, size, inode, record FROM sources")
