@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from generator.pipeline.output import manifest_version
-from tests.conftest import Result, tree
+from tests.conftest import Result, edit, tree
 
 
 def test_manifest_lists_every_published_file_with_hash_size_kind(
@@ -127,3 +127,17 @@ def test_dependency_encoding_round_trips_even_with_separators() -> None:
                          (("template", "page.html", "x:1"), ("config", "title", "T")),
                          (("page", "odd\x1fname#title", "[x"), ("query", "recent", "\x1e"))]:
         assert decode_dependencies(encode_dependencies(dependencies)) == dependencies
+
+
+def test_a_site_that_is_no_longer_built_is_removed(project: Path,
+                                                    sitegen: Callable[..., Result]) -> None:
+    assert sitegen(project, "build").code == 0
+    (project / "build/keep-me").mkdir()                       # not sitegen's: left alone
+    edit(project / "sites/other/site.yaml", "title: Other", "title: Other\nabstract: true")
+    assert sitegen(project, "build", "brand").code == 0       # a partial build keeps it
+    assert (project / "build/other/index.html").exists()
+    assert sitegen(project, "build").code == 0
+    assert not (project / "build/other").exists()
+    assert not (project / "build/.sitegen/sites/other/manifest.json").exists()
+    assert (project / "build/keep-me").exists()
+    assert (project / "build/brand/index.html").exists()

@@ -53,6 +53,11 @@ def _case_collision(project: Path) -> None:
     edit(project / "content/articles/gamma.md", "slug: gamma-ray", "slug: Alpha")
 
 
+def _folder_case_collision(project: Path) -> None:
+    (project / "sites/brand/content/Articles").mkdir(parents=True)
+    (project / "sites/brand/content/Articles/extra.md").write_text("---\ntitle: X\n---\nx\n")
+
+
 def _invalid_sass(project: Path) -> None:
     edit(project / "themes/plain/scss/main.scss", "color: $ink;", "color: $undefined-ink;")
 
@@ -81,6 +86,8 @@ CASES = [
     (_override_leaves_root, r"sites/brand/content/articles/alpha.md: override would leave "
                             r"its folder"),
     (_case_collision, r"differ only by letter case"),
+    (_folder_case_collision, r"\.md: folder '[Aa]rticles/' and '[Aa]rticles/' \(of "
+                             r"[\w/]+\.md\) differ only by letter case"),
     (_invalid_sass, r"themes/plain/scss/main.scss:2: Sass: Undefined variable"),
     (_template_syntax, r"themes/plain/templates/page.html:3: template syntax error"),
     (_missing_theme, r"sites/other/site.yaml:3: theme: theme 'nope' does not exist"),

@@ -131,10 +131,10 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
         return merged.locations.get(path, file_location)
 
     context = CheckContext(location_of)
+    # The site's own `environments` block is part of `merged`, so every environment is
+    # checked, not only the selected one: a typo in `production:` stops a staging build too.
     values = SITE_SCHEMA.check(merged.data, (), context)
     warnings.extend(context.warnings)
-    # Validate every environment block of the site's own file, not only the selected one,
-    # so a typo in `production:` is caught by a staging build.
     abstract = bool(values.get("abstract", False))
     resolved = _with_defaults(SITE_SCHEMA, values)
     if not abstract:

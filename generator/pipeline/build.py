@@ -6,6 +6,7 @@ until every site has rendered without error.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -134,6 +135,9 @@ def build(options: BuildOptions) -> BuildReport:
         report.sites = [_site_report(name, work[name]) for name in plans]
         # Render and commit: stale outputs into staging trees, then into build/<site>/.
         published = _render_and_commit(options, states, work, store, report, scans)
+        # Retire: a site that is no longer built (renamed, deleted, made abstract) leaves.
+        if not options.sites:
+            _retire_sites(options.build_dir, set(plans), store)
         # Remember parsed front matter only once the build succeeded: a failed build writes
         # nothing at all.
         reader.save()
@@ -309,6 +313,19 @@ def _commit(options: BuildOptions, name: str, work: SiteWork, staging: Path,
     return version, records
 
 
+def _retire_sites(build_dir: Path, current: set[str], store: BuildState) -> None:
+    """Remove the published tree and state of sites an earlier build made and this network no
+    longer builds. Only trees sitegen itself recorded are touched. Their version snapshots
+    stay, so an earlier version can still be looked up."""
+    for manifest in sorted((private_dir(build_dir) / "sites").glob("*/manifest.json")):
+        name = manifest.parent.name
+        if name in current:
+            continue
+        shutil.rmtree(build_dir / name, ignore_errors=True)
+        manifest.unlink()
+        store.forget_site(name)
+
+
 def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
     try:
         stat = os.stat(os.path.join(site_dir, record.path))
@@ -318,8 +335,6 @@ def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
 
 
 def _current_version(build_dir: Path, site: str) -> str:
-    import json
-
     path = private_dir(build_dir) / "sites" / site / "manifest.json"
     try:
         return str(json.loads(path.read_text(encoding="utf-8"))["version"])

@@ -171,9 +171,19 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> Si
 
 
 def check_output_paths(outputs: list[OutputFile]) -> None:
-    """No path leaves the output root; no two outputs share a path, even by letter case."""
+    """No path leaves the output root; no two outputs share a path or a folder, even by
+    letter case (`Guides/` and `guides/` are one folder on a case-insensitive host)."""
     seen: dict[str, OutputFile] = {}
+    folders: dict[str, tuple[str, OutputFile]] = {}
     for output in outputs:
+        folder = output.path.rpartition("/")[0]
+        while folder:
+            first = folders.setdefault(folder.casefold(), (folder, output))
+            if first[0] != folder:
+                raise BuildError(f"folder '{folder}/' and '{first[0]}/' (of {first[1].origin})"
+                                 " differ only by letter case; case-insensitive hosts would "
+                                 "merge them", Location(output.origin, 0))
+            folder = folder.rpartition("/")[0]
         parts = output.path.split("/")
         if (output.path.startswith("/") or "\\" in output.path
                 or any(part in ("", ".", "..") for part in parts)):

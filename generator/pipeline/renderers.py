@@ -74,7 +74,7 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
         raise BuildError(f"no template found: looked for {', '.join(names)} in "
                          f"the site's templates and theme '{state.site.theme}'", origin) from None
     except jinja2.TemplateError as error:
-        raise template_error(error, state.network.root) from None
+        raise template_error(error) from None
     try:
         text = template.render(**template_globals(state), **context)
     except BuildError as error:
@@ -82,7 +82,7 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
             raise BuildError(error.message, origin) from None
         raise
     except jinja2.TemplateError as error:
-        raise template_error(error, state.network.root) from None
+        raise template_error(error) from None
     return text.encode("utf-8")
 
 

@@ -120,6 +120,10 @@ class BuildState:
                 [(site, r.path, r.kind, r.data_key, r.sha256, r.size, r.mtime_ns,
                   encode_dependencies(r.dependencies)) for r in records])
 
+    def forget_site(self, site: str) -> None:
+        with self.connection:
+            self.connection.execute("DELETE FROM outputs WHERE site = ?", (site,))
+
     def cached_sources(self) -> dict[str, tuple[tuple[int, int, int], dict[str, Any]]]:
         rows = self.connection.execute("SELECT path, mtime_ns, size, inode, record FROM sources")
         return {row[0]: ((row[1], row[2], row[3]), json.loads(row[4])) for row in rows}

@@ -96,7 +96,7 @@ def create_environment(site: SiteConfig, network: Network) -> RecordingEnvironme
     return environment
 
 
-def template_error(error: Exception, root: Path) -> BuildError:
+def template_error(error: Exception) -> BuildError:
     """Turn a Jinja2 error into a `BuildError` naming the template file and line."""
     if isinstance(error, jinja2.TemplateSyntaxError):
         return BuildError(f"template syntax error: {error.message}",
