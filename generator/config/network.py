@@ -8,6 +8,7 @@ per-environment value: the nearest file always wins.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -84,24 +85,29 @@ def _check_environment(documents: dict[str, SourcedDocument], environment: str) 
         raise ConfigError(f"unknown environment '{environment}'" + suggest(environment, known))
 
 
-def _lineage(name: str, documents: dict[str, SourcedDocument]) -> list[str]:
-    """The site, its parent, ... the root; errors for a missing parent or a cycle."""
+def extends_chain(name: str, kind: str, parent_of: Callable[[str], object],
+                  location_of: Callable[[str], Location | None],
+                  known: Collection[str]) -> list[str]:
+    """`name`, its parent, ... the root, following `extends`; a parent that does not exist or
+    a cycle is an error at the `extends` line that caused it. Used for sites and themes."""
     chain = [name]
-    while True:
-        document = documents[chain[-1]]
-        parent = document.data.get("extends")
-        if parent is None:
-            return chain
-        where = document.locations.get(("extends",))
+    while (parent := parent_of(chain[-1])) is not None:
+        where = location_of(chain[-1])
         if not isinstance(parent, str):
-            raise ConfigError("extends: expected the name of a site", where)
-        if parent not in documents:
-            raise ConfigError(f"extends: site '{parent}' does not exist"
-                              + suggest(parent, list(documents)), where)
+            raise ConfigError(f"extends: expected the name of a {kind}", where)
+        if parent not in known:
+            raise ConfigError(f"extends: {kind} '{parent}' does not exist"
+                              + suggest(parent, list(known)), where)
         if parent in chain:
             cycle = " -> ".join([*chain[chain.index(parent):], parent])
-            raise ConfigError(f"extends: cycle in site inheritance: {cycle}", where)
+            raise ConfigError(f"extends: cycle in {kind} inheritance: {cycle}", where)
         chain.append(parent)
+    return chain
+
+
+def _lineage(name: str, documents: dict[str, SourcedDocument]) -> list[str]:
+    return extends_chain(name, "site", lambda site: documents[site].data.get("extends"),
+                         lambda site: documents[site].locations.get(("extends",)), documents)
 
 
 def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
@@ -220,18 +226,13 @@ def _load_themes(root: Path) -> dict[str, ThemeConfig]:
         else:
             raw[directory.name] = (THEME_SCHEMA.defaults(), None)
     themes = {}
+    def theme_extends_line(theme: str) -> Location | None:
+        document = raw[theme][1]
+        return document.locations.get(("extends",)) if document else None
+
     for name in raw:
-        chain = [name]
-        while (parent := raw[chain[-1]][0]["extends"]) is not None:
-            theme_document = raw[chain[-1]][1]
-            where = theme_document.locations.get(("extends",)) if theme_document else None
-            if parent not in raw:
-                raise ConfigError(f"extends: theme '{parent}' does not exist"
-                                  + suggest(parent, list(raw)), where)
-            if parent in chain:
-                cycle = " -> ".join([*chain[chain.index(parent):], parent])
-                raise ConfigError(f"extends: cycle in theme inheritance: {cycle}", where)
-            chain.append(parent)
+        chain = extends_chain(name, "theme", lambda theme: raw[theme][0]["extends"],
+                              theme_extends_line, raw)
         css: list[str] = next((raw[t][0]["css"] for t in chain if raw[t][0]["css"]), [])
         js: list[str] = next((raw[t][0]["js"] for t in chain if raw[t][0]["js"]), [])
         themes[name] = ThemeConfig(name, tuple(themes_dir / t for t in chain), tuple(css),
