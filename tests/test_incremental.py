@@ -181,3 +181,17 @@ def test_touching_a_file_without_changing_it_renders_nothing(project: Path) -> N
     source = project / "content/articles/alpha.md"
     source.write_bytes(source.read_bytes())          # new mtime, same bytes
     assert rendered(run(project)) == {site: 0 for site in SITES}
+
+
+def test_switching_environment_and_drafts_matches_clean_builds(project: Path) -> None:
+    def build_with(out: str, clean: bool, **options: object) -> None:
+        build(BuildOptions(root=project, build_dir=project / out, clean=clean, jobs=2,
+                           quiet=True, **options))  # type: ignore[arg-type]
+
+    build_with("build", False)
+    for options in ({"environment": "staging"}, {"drafts": True}, {}):
+        build_with("build", False, **options)
+        shutil.rmtree(project / "clean", ignore_errors=True)
+        build_with("clean", True, **options)
+        for site in SITES:
+            assert tree(project / "build" / site) == tree(project / "clean" / site), options
