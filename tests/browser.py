@@ -1,0 +1,47 @@
+"""Headless Chromium for tests: run a page, read back the DOM it leaves."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--no-first-run",
+                  "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+
+def require(program: str) -> str:
+    """The path of a real component; skip without it, but fail in CI, where the test
+    command must have installed it."""
+    found = shutil.which(program) or (program if os.path.exists(program) else None)
+    if found is None:
+        message = f"{program} is not installed (scripts/test installs it)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def chromium() -> str:
+    return require("/usr/bin/chromium")
+
+
+def dump_dom(html: str, timeout: float = 60) -> str:
+    """Load `html` from a file:// URL in headless Chromium; return the serialized DOM after
+    its scripts ran."""
+    binary = chromium()
+    with tempfile.TemporaryDirectory() as folder:
+        page = Path(folder) / "page.html"
+        page.write_text(html, encoding="utf-8")
+        result = subprocess.run(
+            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={folder}/profile",
+             "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"chromium failed ({result.returncode}): {result.stderr[-2000:]}")
+    return result.stdout
