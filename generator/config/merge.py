@@ -14,6 +14,10 @@ from generator.errors import ConfigError, Location
 APPEND_SUFFIX = "+"
 """`menu+: [...]` in a child appends to the inherited `menu` instead of replacing it."""
 
+WHOLE_VALUE_KEYS = frozenset({"condition", "when", "then", "arms"})
+"""Mappings under these keys replace the inherited mapping instead of merging into it: a
+child that redefines a segment's condition means that condition, not both ANDed together."""
+
 
 def merge_documents(base: SourcedDocument, overlay: SourcedDocument) -> SourcedDocument:
     """Return `overlay` laid over `base`; neither input is changed."""
@@ -54,7 +58,8 @@ def _replace(target: dict[KeyPath, Location], at: KeyPath, source: dict[KeyPath,
 def _merge(base: Any, overlay: Any, path: KeyPath, overlay_path: KeyPath,
            overlay_locations: dict[KeyPath, Location],
            locations: dict[KeyPath, Location]) -> Any:
-    if not (isinstance(base, dict) and isinstance(overlay, dict)):
+    whole = bool(path) and path[-1] in WHOLE_VALUE_KEYS
+    if whole or not (isinstance(base, dict) and isinstance(overlay, dict)):
         _replace(locations, path, overlay_locations, overlay_path)
         return overlay
     result = dict(base)

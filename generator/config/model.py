@@ -8,6 +8,7 @@ from typing import Any
 
 from generator.config.sourced_yaml import KeyPath
 from generator.errors import Location
+from generator.personalize.model import Personalization
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,8 @@ class SiteConfig:
     menu: tuple[MenuItem, ...]
     minify: bool
     params: dict[str, Any]
+    personalization: Personalization
+    """Segments, rules and experiments, resolved and cross-checked."""
     values: dict[str, Any]
     """The whole resolved config as plain data (what templates see as `site`)."""
     locations: dict[KeyPath, Location] = field(repr=False)

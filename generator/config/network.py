@@ -18,6 +18,7 @@ from generator.config.schema import CheckContext, Section
 from generator.config.site_schema import SITE_SCHEMA, SUPPORTED_SCHEMA, THEME_SCHEMA
 from generator.config.sourced_yaml import KeyPath, SourcedDocument, load_sourced_yaml_file
 from generator.errors import ConfigError, Location, suggest
+from generator.personalize.model import resolve_personalization
 
 STANDARD_ENVIRONMENTS = ("development", "staging", "production")
 NOT_INHERITED = {"extends", "abstract", "environments"}
@@ -181,6 +182,7 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
         menu=tuple(MenuItem(item["title"], item["url"]) for item in resolved["menu"]),
         minify=resolved["assets"]["minify"],
         params=resolved["params"],
+        personalization=resolve_personalization(resolved, location_of),
         values={k: v for k, v in resolved.items() if k not in NOT_INHERITED},
         locations=dict(merged.locations),
     )

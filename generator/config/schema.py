@@ -138,10 +138,13 @@ class Section(Option):
     expected = "a mapping"
 
     def __init__(self, fields: Mapping[str, Option], doc: str = "", required: bool = False,
-                 allow_false: bool = False) -> None:
+                 allow_false: bool = False, enforce_required: bool = True) -> None:
         super().__init__(doc, None, required)
         self.fields = dict(fields)
         self.allow_false = allow_false
+        self.enforce_required = enforce_required
+        """False where a key may be set by another file (a site's parent, an environment):
+        the caller checks required keys once everything is merged."""
 
     def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
         if value is False and self.allow_false:
@@ -169,6 +172,15 @@ class Section(Option):
                     result[target] = self.fields[target].check(item, (*path, key), context)
                 continue
             result[key] = option.check(item, (*path, key), context)
+        for key, option in self.fields.items():
+            if key in result or isinstance(option, Deprecated):
+                continue
+            if option.required and self.enforce_required:
+                raise context.fail(path, f"missing required key '{key}' ({option.doc})")
+            if not isinstance(option, Section):
+                default = option.default
+                result[key] = list(default) if isinstance(default, list) else (
+                    dict(default) if isinstance(default, dict) else default)
         return result
 
     def defaults(self) -> dict[str, Any]:

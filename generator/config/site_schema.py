@@ -17,6 +17,7 @@ from generator.config.schema import (
     Url,
 )
 from generator.config.sourced_yaml import KeyPath
+from generator.personalize.schema import PERSONALIZATION_FIELDS
 
 
 class FreeMapping(Option):
@@ -91,9 +92,11 @@ SITE_FIELDS: dict[str, Option] = {
         "minify": Bool("minify CSS and JavaScript", default=True),
     }),
     "params": FreeMapping("free-form values for templates (`site.params`)", default={}),
+    **PERSONALIZATION_FIELDS,
 }
 
-ENVIRONMENT = Section(SITE_FIELDS, doc="values that replace the site's in one environment")
+ENVIRONMENT = Section(SITE_FIELDS, doc="values that replace the site's in one environment",
+                      enforce_required=False)
 
 SITE_SCHEMA = Section(
     {
@@ -103,7 +106,8 @@ SITE_SCHEMA = Section(
         "abstract": Bool("config-only site that is inherited but never built", default=False),
         **SITE_FIELDS,
         "environments": MapOf(ENVIRONMENT, "overlays applied with `--env NAME`"),
-    }
+    },
+    enforce_required=False,
 )
 
 THEME_SCHEMA = Section(

@@ -1,0 +1,196 @@
+"""Segments, rules and experiments of one site, resolved and cross-checked."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from generator.config.sourced_yaml import KeyPath
+from generator.errors import ConfigError, Location, suggest
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a rule or an arm does to a page."""
+
+    slot: str | None = None
+    """The slot whose content changes (with `markdown` or `partial`)."""
+    markdown: str | None = None
+    """Name of the variant text next to the page: `<page>.variants/<slot>.<markdown>.md`."""
+    partial: str | None = None
+    """A template rendered in place of the slot's default content."""
+    template: str | None = None
+    """Another template for the whole page."""
+    page: str | None = None
+    """A Markdown file (project-relative) that replaces the page."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.markdown or self.partial or self.template or self.page)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    id: str
+    description: str
+    condition: dict[str, Any]
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    segment: str | None
+    """The segment that triggers the rule, or None for an inline condition."""
+    condition: dict[str, Any]
+    """The condition itself (the segment's, or the inline one)."""
+    pages: tuple[str, ...]
+    priority: int
+    change: Change
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    name: str
+    weight: float
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    id: str
+    key: str
+    arms: tuple[Arm, ...]
+    coverage: float
+    seed: str
+    hash_version: int
+    bucket_version: int
+    pages: tuple[str, ...]
+    slot: str | None
+    goals: tuple[dict[str, str], ...]
+    status: str
+    winner: str | None
+    namespace: tuple[str, float, float] | None
+    location: Location
+
+    @property
+    def live(self) -> bool:
+        """Running experiments assign visitors; a concluded one serves its winner to all."""
+        return self.status in ("running", "concluded")
+
+
+@dataclass(frozen=True, slots=True)
+class Personalization:
+    segments: tuple[Segment, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    experiments: tuple[Experiment, ...] = ()
+    max_variants: int = 64
+    cookie_prefix: str = "sg_"
+    routing: bool = True
+
+
+WEIGHT_TOLERANCE = 1e-6
+
+
+def _change(values: dict[str, Any], slot: str | None) -> Change:
+    return Change(slot=slot, markdown=values.get("markdown"), partial=values.get("partial"),
+                  template=values.get("template"), page=values.get("page"))
+
+
+def resolve_personalization(values: dict[str, Any],
+                            location_of: Callable[[KeyPath], Location]) -> Personalization:
+    """Build the personalization of a site from its validated config values."""
+    segments = tuple(Segment(id, entry["description"] or "", entry["condition"],
+                             location_of(("segments", id)))
+                     for id, entry in sorted(values.get("segments", {}).items()) if entry)
+    by_id = {segment.id: segment for segment in segments}
+    rules = []
+    for id, entry in sorted(values.get("rules", {}).items()):
+        if not entry:
+            continue
+        when = entry["when"]
+        if isinstance(when, str):
+            if when not in by_id:
+                raise ConfigError(f"rules.{id}.when: segment '{when}' does not exist"
+                                  + suggest(when, list(by_id)), location_of(("rules", id, "when")))
+            segment, condition = when, by_id[when].condition
+        else:
+            segment, condition = None, when["condition"]
+        then = entry["then"]
+        change = _change(then, then.get("slot"))
+        _check_change(change, ("rules", id, "then"), location_of)
+        rules.append(Rule(id, segment, condition, tuple(entry["pages"]), entry["priority"],
+                          change, location_of(("rules", id))))
+    experiments = []
+    keys: dict[str, str] = {}
+    for id, entry in sorted(values.get("experiments", {}).items()):
+        if not entry:
+            continue
+        experiment = _experiment(id, entry, location_of)
+        if experiment.key in keys:
+            raise ConfigError(f"experiments.{id}: key '{experiment.key}' is already used by "
+                              f"experiment '{keys[experiment.key]}'; keys must be unique in a "
+                              "site", location_of(("experiments", id)))
+        keys[experiment.key] = id
+        experiments.append(experiment)
+    settings = values.get("personalization") or {}
+    return Personalization(segments, tuple(rules), tuple(experiments),
+                           settings.get("max_variants", 64), settings.get("cookie_prefix", "sg_"),
+                           settings.get("routing", True))
+
+
+def _check_change(change: Change, path: KeyPath,
+                  location_of: Callable[[KeyPath], Location]) -> None:
+    if (change.markdown or change.partial) and not change.slot:
+        raise ConfigError(f"{'.'.join(map(str, path))}: 'markdown' and 'partial' change a slot; "
+                          "expected 'slot' too", location_of(path))
+    if change.markdown and change.partial:
+        raise ConfigError(f"{'.'.join(map(str, path))}: expected one of 'markdown' or "
+                          "'partial', not both", location_of(path))
+    if change.slot and not (change.markdown or change.partial):
+        raise ConfigError(f"{'.'.join(map(str, path))}: slot '{change.slot}' needs "
+                          "'markdown' or 'partial' to change it", location_of(path))
+
+
+def _experiment(id: str, entry: dict[str, Any],
+                location_of: Callable[[KeyPath], Location]) -> Experiment:
+    where = ("experiments", id)
+    arms_values = entry["arms"]
+    if len(arms_values) < 2:
+        raise ConfigError(f"experiments.{id}.arms: expected at least two arms, got "
+                          f"{len(arms_values)}", location_of((*where, "arms")))
+    total = sum(arm["weight"] for arm in arms_values.values())
+    if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
+        raise ConfigError(f"experiments.{id}.arms: weights sum to {total:g}; expected 1",
+                          location_of((*where, "arms")))
+    slot = entry.get("slot")
+    arms = []
+    for name, arm in arms_values.items():
+        change = _change(arm, slot if (arm.get("markdown") or arm.get("partial")) else None)
+        if (arm.get("markdown") or arm.get("partial")) and not slot:
+            raise ConfigError(f"experiments.{id}.arms.{name}: changes a slot, but the "
+                              "experiment names no 'slot'", location_of((*where, "arms", name)))
+        arms.append(Arm(name, arm["weight"], change))
+    winner = entry.get("winner")
+    status = entry["status"]
+    if status == "concluded" and winner is None:
+        raise ConfigError(f"experiments.{id}: a concluded experiment needs a 'winner'",
+                          location_of((*where, "status")))
+    if winner is not None and winner not in arms_values:
+        raise ConfigError(f"experiments.{id}.winner: arm '{winner}' does not exist"
+                          + suggest(winner, list(arms_values)), location_of((*where, "winner")))
+    namespace = None
+    if entry.get("namespace"):
+        start_end = entry["namespace"]["range"]
+        if len(start_end) != 2 or not 0 <= start_end[0] < start_end[1] <= 1:
+            raise ConfigError(f"experiments.{id}.namespace.range: expected [start, end) with "
+                              "0 <= start < end <= 1", location_of((*where, "namespace", "range")))
+        namespace = (entry["namespace"]["name"], start_end[0], start_end[1])
+    key = entry.get("key") or id
+    return Experiment(id, key, tuple(arms), entry["coverage"], entry.get("seed") or key,
+                      entry["hash_version"], entry["bucket_version"], tuple(entry["pages"]),
+                      slot, tuple(entry["goals"]), status, winner, namespace,
+                      location_of(where))

@@ -1,0 +1,167 @@
+"""The `segments`, `rules`, `experiments` and `personalization` keys of `site.yaml`.
+
+Each is a mapping keyed by id, so it inherits down the `extends` tree like every other key:
+a child redefines an entry by its id, or disables an inherited one with `<id>: false`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.config.schema import (
+    Bool,
+    CheckContext,
+    Int,
+    ListOf,
+    MapOf,
+    Option,
+    Section,
+    Str,
+)
+from generator.config.sourced_yaml import KeyPath
+from generator.personalize.conditions import ConditionError, check_condition
+
+ID_PATTERN = r"[a-z0-9][a-z0-9_-]*"
+
+
+class Number(Option):
+    expected = "a number"
+
+    def __init__(self, doc: str = "", default: Any = None, required: bool = False,
+                 minimum: float | None = None, maximum: float | None = None) -> None:
+        super().__init__(doc, default, required)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.wrong_type(value, path, context)
+        if (self.minimum is not None and value < self.minimum) or (
+                self.maximum is not None and value > self.maximum):
+            raise context.fail(path, f"expected a number from {self.minimum} to "
+                                     f"{self.maximum}, got {value}")
+        return float(value)
+
+
+class Choice(Str):
+    def __init__(self, choices: tuple[str, ...], doc: str = "", default: Any = None) -> None:
+        super().__init__(doc, default)
+        self.choices = choices
+        self.expected = "one of " + ", ".join(choices)
+
+    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
+        if value not in self.choices:
+            raise context.fail(path, f"expected one of {', '.join(self.choices)}, got "
+                                     f"{value!r}")
+        return value
+
+
+class ConditionOption(Option):
+    """A condition in the operator language, checked where it is written."""
+
+    expected = "a condition (a mapping of attribute paths to values or operators)"
+
+    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
+        try:
+            check_condition(value)
+        except ConditionError as error:
+            raise context.fail((*path, *error.path), str(error)) from None
+        return value
+
+
+class WhenOption(Option):
+    """A rule's `when`: the name of a segment, or `{condition: ...}` inline."""
+
+    expected = "a segment name or {condition: ...}"
+
+    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and set(value) == {"condition"}:
+            ConditionOption().check(value["condition"], (*path, "condition"), context)
+            return value
+        raise self.wrong_type(value, path, context)
+
+
+class ArmsOption(Option):
+    """Experiment arms in order: `{control: 0.5, bold: 0.5}`, or each arm a mapping with a
+    `weight` and what it changes."""
+
+    expected = "a mapping of arm names to weights or to {weight, markdown|partial|template}"
+
+    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
+        if not isinstance(value, dict):
+            raise self.wrong_type(value, path, context)
+        arms = {}
+        for name, arm in value.items():
+            where = (*path, name)
+            if not isinstance(name, str) or not MapOf(ARM).key_pattern.fullmatch(name):
+                raise context.fail(where, "expected an arm name of lower-case letters, "
+                                          "digits, '-' and '_'")
+            if isinstance(arm, (int, float)) and not isinstance(arm, bool):
+                arm = {"weight": arm}
+            arms[name] = ARM.check(arm, where, context)
+        return arms
+
+
+CHANGE_FIELDS: dict[str, Option] = {
+    "markdown": Str("name of the variant text next to each page: "
+                    "<page>.variants/<slot>.<name>.md"),
+    "partial": Str("a template rendered in place of the slot's default content"),
+    "template": Str("render the page with this template instead"),
+}
+
+ARM = Section({
+    "weight": Number("share of enrolled visitors", required=True, minimum=0, maximum=1),
+    **CHANGE_FIELDS,
+})
+
+SEGMENT = Section({
+    "description": Str("who this is", default=""),
+    "condition": ConditionOption("when a visitor belongs to the segment", required=True),
+}, allow_false=True)
+
+RULE = Section({
+    "when": WhenOption("the segment (or inline condition) that triggers the rule",
+                       required=True),
+    "pages": ListOf(Str(), "URL globs of the pages the rule applies to", default=["/**"]),
+    "priority": Int("higher wins when several rules change one slot", default=0),
+    "then": Section({
+        "slot": Str("the slot to change (with markdown or partial)"),
+        **CHANGE_FIELDS,
+        "page": Str("replace the whole page with this Markdown file (project-relative)"),
+    }, required=True),
+}, allow_false=True)
+
+EXPERIMENT = Section({
+    "key": Str("tracking key (default: the id)", pattern=ID_PATTERN,
+               pattern_doc="lower-case letters, digits, '-' and '_'"),
+    "arms": ArmsOption("arms in order, with weights summing to 1", required=True),
+    "coverage": Number("share of visitors enrolled", default=1.0, minimum=0, maximum=1),
+    "seed": Str("hash seed (default: the key)"),
+    "hash_version": Int("GrowthBook hash version", default=2, minimum=1),
+    "bucket_version": Int("bump to re-enrol every visitor", default=1, minimum=1),
+    "pages": ListOf(Str(), "URL globs of the pages the experiment runs on", default=["/**"]),
+    "slot": Str("the slot the arms change"),
+    "goals": ListOf(Section({"page": Str("a URL reached"), "click": Str("a CSS selector")}),
+                    "what counts as a conversion", default=[]),
+    "status": Choice(("draft", "running", "stopped", "concluded"), default="draft"),
+    "winner": Str("the arm everyone gets once concluded"),
+    "namespace": Section({
+        "name": Str("namespace shared by mutually exclusive experiments", required=True),
+        "range": ListOf(Number(minimum=0, maximum=1), "[start, end) of this experiment",
+                        required=True),
+    }),
+}, allow_false=True)
+
+PERSONALIZATION_FIELDS: dict[str, Option] = {
+    "segments": MapOf(SEGMENT, "audiences, by id", key_pattern=ID_PATTERN),
+    "rules": MapOf(RULE, "personalization rules, by id", key_pattern=ID_PATTERN),
+    "experiments": MapOf(EXPERIMENT, "A/B(n) experiments, by id", key_pattern=ID_PATTERN),
+    "personalization": Section({
+        "max_variants": Int("most variant files one page may have", default=64, minimum=1),
+        "cookie_prefix": Str("prefix of the assignment cookies", default="sg_",
+                             pattern=r"[a-z][a-z0-9_]*", pattern_doc="a cookie name prefix"),
+        "routing": Bool("emit .htaccess and _headers/_redirects rules", default=True),
+    }),
+}
