@@ -37,6 +37,10 @@ class SiteContent:
         return self._recent
 
 
+VARIANTS_SUFFIX = ".variants"
+"""`<page>.variants/` next to a page holds its variant texts (see personalize/)."""
+
+
 def markdown_files(directory: Path, display: Callable[[Path], str],
                    what: str) -> list[tuple[str, Path]]:
     """(name relative to `directory` without `.md`, path) of every Markdown file, sorted.
@@ -63,7 +67,8 @@ def markdown_files(directory: Path, display: Callable[[Path], str],
                             f"file inside {display(directory)}",
                             Location(display(Path(entry.path)), 0))
                 if entry.is_dir():
-                    walk(entry.path, f"{prefix}{entry.name}/")
+                    if not entry.name.endswith(VARIANTS_SUFFIX):  # variant texts, not pages
+                        walk(entry.path, f"{prefix}{entry.name}/")
                 elif entry.name.endswith(".md") and entry.is_file():
                     found.append((prefix + entry.name[:-3], Path(entry.path)))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from generator.content.page import Page
@@ -80,6 +81,9 @@ class Fingerprints:
         if kind == "asset":
             ref = state.assets.refs.get(key)
             return "missing" if ref is None else f"{ref.url} {ref.integrity}"
+        if kind == "file":
+            path = Path(key)
+            return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
         if kind == "query" and key == "recent":
             return _hash([page.key for page in state.content.recent()])
         return f"unknown dependency kind {kind}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from generator.config.model import SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page, url_to_output_path
 from generator.errors import BuildError, Location
+from generator.personalize.variants import AppliedChange, Variant, base_changes, plan_variants
 from generator.render.markdown import MARKDOWN_FLAVOUR
 
 RENDERER_VERSION = f"sitegen {__version__}; {MARKDOWN_FLAVOUR}"
@@ -58,7 +59,7 @@ class OutputFile:
     path: str
     """Path under build/<site>/, POSIX separators."""
     kind: str
-    """Manifest kind: page, asset or data (variant and routing come with personalization)."""
+    """Manifest kind: page, variant, asset, data or routing."""
     renderer: str
     """Which renderer produces it: page, listing, feed, sitemap, robots, asset, static."""
     data_key: str
@@ -68,6 +69,13 @@ class OutputFile:
     page_key: str | None = None
     listing: Listing | None = None
     static_source: Path | None = None
+    url: str | None = None
+    """The page's URL, for HTML pages and their variants."""
+    variant: Variant | None = None
+    """Set on a variant file: which one."""
+    changes: tuple[AppliedChange, ...] = ()
+    """Personalization applied when rendering (winners of concluded experiments on default
+    pages; those plus the variant's own changes on variants)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,18 +138,42 @@ def plan_listings(site: SiteConfig, content: SiteContent) -> list[Listing]:
     return listings
 
 
+VARIANT_PREFIX = "_variants/"
+"""Every variant file lives under this one folder: `_variants/<variant key>/<page path>`."""
+
+
+def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
+    """The default page with the winners of concluded experiments, then one output per
+    variant (see personalize/variants.py)."""
+    url = default.url or ""
+    base = base_changes(url, site.personalization)
+    outputs = [replace(default, changes=base,
+                       data_key=data_key(default.data_key, base) if base else default.data_key)]
+    for variant in plan_variants(url, site.personalization):
+        own = {applied.slot for applied in variant.changes}
+        changes = tuple(sorted([c for c in base if c.slot not in own] + list(variant.changes),
+                               key=lambda applied: applied.slot))
+        outputs.append(replace(default, path=f"{VARIANT_PREFIX}{variant.key}/{default.path}",
+                               kind="variant", variant=variant, changes=changes,
+                               data_key=data_key(default.data_key, variant, changes)))
+    return outputs
+
+
 def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> SitePlan:
     outputs: list[OutputFile] = []
     for page in content.pages:
-        outputs.append(OutputFile(
-            page.output_path, "page", "page",
-            page_data_key(page),
-            page.source.display, page_key=page.key))
+        outputs += _with_variants(OutputFile(
+            page.output_path, "page", "page", page_data_key(page), page.source.display,
+            page_key=page.key, url=page.url), site)
     for listing in plan_listings(site, content):
         url = page_url(listing.first_url, listing.number)
-        path = "404.html" if listing.kind == "not_found" else url_to_output_path(url)
-        outputs.append(OutputFile(path, "page", "listing", data_key("listing", listing),
-                                  f"{listing.kind} listing {url}", listing=listing))
+        if listing.kind == "not_found":
+            outputs.append(OutputFile("404.html", "page", "listing",
+                                      data_key("listing", listing), "404 page", listing=listing))
+            continue
+        outputs += _with_variants(OutputFile(
+            url_to_output_path(url), "page", "listing", data_key("listing", listing),
+            f"{listing.kind} listing {url}", listing=listing, url=url), site)
     recent = content.recent()
     if site.feed_enabled:
         entries = [(p.key, p.url, p.title, p.date, p.source.summary, p.source.digest)

@@ -1,0 +1,106 @@
+"""Prebuilt variants: which files exist, what they contain, and the errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result, edit
+
+
+def variant_paths(project: Path, site: str) -> set[str]:
+    root = project / "build" / site / "_variants"
+    return {str(p.relative_to(root)) for p in root.rglob("*.html")} if root.exists() else set()
+
+
+def test_variants_are_planned_rendered_and_listed(project: Path,
+                                                  sitegen: Callable[..., Result]) -> None:
+    result = sitegen(project, "build")
+    assert result.code == 0, result.err
+    # "/" has the newsletter rule and the two-arm hero experiment: every combination of
+    # {newsletter or not} x {control, bold, not enrolled} except the default itself
+    assert variant_paths(project, "brand") == {
+        "seg-newsletter/index.html",
+        "hero-test-control/index.html", "hero-test-bold/index.html",
+        "hero-test-control+seg-newsletter/index.html",
+        "hero-test-bold+seg-newsletter/index.html"}
+    # other disables the experiment but inherits the rule
+    assert variant_paths(project, "other") == {"seg-newsletter/index.html"}
+    site = project / "build/brand"
+    default = (site / "index.html").read_text()
+    assert "Default hero" in default and '<meta name="sitegen:variant" content="">' in default
+    assert "noindex" not in default
+    bold = (site / "_variants/hero-test-bold/index.html").read_text()
+    assert "BOLD HERO for Brand" in bold and "Default hero" not in bold
+    assert '<meta name="sitegen:variant" content="hero-test-bold">' in bold
+    assert '<meta name="robots" content="noindex">' in bold
+    newsletter = (site / "_variants/seg-newsletter/index.html").read_text()
+    assert "<strong>newsletter reader</strong>" in newsletter
+    both = (site / "_variants/hero-test-bold+seg-newsletter/index.html").read_text()
+    assert "BOLD HERO" in both and "newsletter reader" not in both   # the arm wins the slot
+    control = (site / "_variants/hero-test-control/index.html").read_text()
+    assert "Default hero" in control                                  # control: default text
+    manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
+    kinds = {path: entry["kind"] for path, entry in manifest["files"].items()}
+    assert kinds["_variants/hero-test-bold/index.html"] == "variant"
+    assert kinds["index.html"] == "page"
+    assert not any(path.startswith("_variants/") for path in kinds
+                   if kinds[path] != "variant")
+    # pages nothing targets have exactly one file
+    assert not any("articles" in path for path in variant_paths(project, "brand"))
+
+
+def test_concluded_experiment_serves_its_winner_to_everyone(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    edit(project / "sites/root/site.yaml", "    status: running",
+         "    status: concluded\n    winner: bold")
+    assert sitegen(project, "build", "brand").code == 0
+    assert "BOLD HERO" in (project / "build/brand/index.html").read_text()
+    assert variant_paths(project, "brand") == {"seg-newsletter/index.html"}
+
+
+def test_editing_variant_text_rebuilds_only_what_shows_it(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    assert sitegen(project, "build", "brand").code == 0
+    edit(project / "sites/root/content/index.variants/hero.newsletter.md", "this month",
+         "this week")
+    result = sitegen(project, "build", "brand")
+    assert "2 rendered" in result.out, result.out     # seg-newsletter and its control combo
+    assert "this week" in (project / "build/brand/_variants/seg-newsletter/index.html"
+                           ).read_text()
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda p: edit(p / "sites/root/site.yaml", "rules:\n", "personalization:\n"
+                    "  max_variants: 4\nrules:\n"),
+     r"/ would need 5 variants, more than the limit of 4 \(personalization.max_variants\); "
+     r"dimensions: segments newsletter \(2 combinations\) × experiment hero-test "),
+    (lambda p: (p / "themes/plain/templates/home.html").write_text(
+        '{% extends "list.html" %}\n'),
+     r"experiment hero-test, arm bold changes slot 'hero', but template 'home.html' used by / "
+     r"has no such slot"),
+    (lambda p: edit(p / "sites/root/site.yaml", "rules:\n", "rules:\n  second:\n"
+                    "    when: returning\n    pages: ['/']\n    priority: 10\n    then:\n"
+                    "      slot: hero\n      markdown: newsletter\n"),
+     r"sites/root/site.yaml:\d+: rules 'newsletter-hero' \(sites/root/site.yaml:\d+\) and "
+     r"'second' \(sites/root/site.yaml:\d+\) both change hero on / with priority 10"),
+    (lambda p: edit(p / "sites/root/site.yaml", "experiments:\n", "experiments:\n"
+                    "  other-hero:\n    arms: {a: 0.5, b: {weight: 0.5, partial: x.html}}\n"
+                    "    slot: hero\n    pages: ['/']\n    status: running\n"),
+     r"experiments 'hero-test' \(sites/root/site.yaml:\d+\) and 'other-hero' both change hero "
+     r"on /; declare them mutually exclusive"),
+    (lambda p: (p / "sites/root/content/index.variants/hero.newsletter.md").unlink(),
+     r"rule newsletter-hero changes slot 'hero' of / with text 'newsletter', but there is no "
+     r"such file"),
+])
+def test_variant_errors(project: Path, sitegen: Callable[..., Result],
+                        change: Callable[[Path], None], expected: str) -> None:
+    import re
+
+    change(project)
+    result = sitegen(project, "build", "brand")
+    assert result.code == 1
+    assert re.search(expected, result.err), result.err
