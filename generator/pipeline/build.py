@@ -235,8 +235,9 @@ def _site_report(name: str, work: SiteWork) -> SiteReport:
 
 # --- render and commit ----------------------------------------------------------------------
 
-MOVE_ORDER = {"asset": 0, "data": 1, "page": 2}
-"""Assets go in first, so a page never appears before the stylesheet it links to."""
+MOVE_ORDER = {"asset": 0, "data": 1, "variant": 2, "page": 3, "routing": 4}
+"""Assets go in first, so a page never appears before the stylesheet it links to; variants
+before the default pages and routing rules last, so no rule points at a missing file."""
 
 
 def _render_and_commit(options: BuildOptions, states: dict[str, SiteState],

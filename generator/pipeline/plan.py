@@ -20,6 +20,12 @@ from generator.config.model import SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page, url_to_output_path
 from generator.errors import BuildError, Location
+from generator.personalize.routing import (
+    RoutedPage,
+    htaccess,
+    netlify_headers,
+    netlify_redirects,
+)
 from generator.personalize.variants import AppliedChange, Variant, base_changes, plan_variants
 from generator.render.markdown import MARKDOWN_FLAVOUR
 
@@ -76,6 +82,8 @@ class OutputFile:
     changes: tuple[AppliedChange, ...] = ()
     """Personalization applied when rendering (winners of concluded experiments on default
     pages; those plus the variant's own changes on variants)."""
+    content: bytes | None = None
+    """Bytes known at plan time (routing files)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +167,23 @@ def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
     return outputs
 
 
+def _routing_outputs(site: SiteConfig, outputs: list[OutputFile]) -> list[OutputFile]:
+    """`.htaccess`, `_headers` and `_redirects` for the pages that have variants."""
+    defaults = {o.path: o for o in outputs if o.variant is None and o.url is not None}
+    variants: dict[str, list[tuple[Variant, str]]] = {}
+    for output in outputs:
+        if output.variant is not None:
+            default_path = output.path.split("/", 2)[2]
+            variants.setdefault(default_path, []).append((output.variant, output.path))
+    pages = [RoutedPage(defaults[path].url or "", path, tuple(found))
+             for path, found in sorted(variants.items())]
+    files = {".htaccess": htaccess(pages, site.personalization),
+             "_headers": netlify_headers(pages), "_redirects": netlify_redirects(pages)}
+    return [OutputFile(path, "routing", "bytes", data_key("routing", path, text),
+                       "routing rules", content=text.encode("utf-8"))
+            for path, text in files.items()]
+
+
 def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> SitePlan:
     outputs: list[OutputFile] = []
     for page in content.pages:
@@ -174,6 +199,8 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> Si
         outputs += _with_variants(OutputFile(
             url_to_output_path(url), "page", "listing", data_key("listing", listing),
             f"{listing.kind} listing {url}", listing=listing, url=url), site)
+    if site.personalization.routing:
+        outputs += _routing_outputs(site, outputs)
     recent = content.recent()
     if site.feed_enabled:
         entries = [(p.key, p.url, p.title, p.date, p.source.summary, p.source.digest)

@@ -309,6 +309,11 @@ def render_asset(state: SiteState, output: OutputFile) -> bytes:
     return state.assets.files[output.path]
 
 
+def render_bytes(state: SiteState, output: OutputFile) -> bytes:
+    assert output.content is not None
+    return output.content
+
+
 def render_static(state: SiteState, output: OutputFile) -> bytes:
     assert output.static_source is not None
     return output.static_source.read_bytes()
@@ -322,4 +327,5 @@ RENDERERS: dict[str, Renderer] = {
     "robots": render_robots,
     "asset": render_asset,
     "static": render_static,
+    "bytes": render_bytes,
 }

@@ -1,0 +1,100 @@
+"""A real Apache 2.4 (Debian's) on a loopback port, serving a folder with AllowOverride All."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+
+from tests.browser import require
+
+MODULES = Path("/usr/lib/apache2/modules")
+
+CONFIG = """
+ServerRoot "{root}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile "{root}/httpd.pid"
+ErrorLog "{root}/error.log"
+LogLevel warn
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule dir_module {modules}/mod_dir.so
+LoadModule mime_module {modules}/mod_mime.so
+LoadModule rewrite_module {modules}/mod_rewrite.so
+LoadModule headers_module {modules}/mod_headers.so
+TypesConfig /etc/mime.types
+DirectoryIndex index.html
+DocumentRoot "{docroot}"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory "{docroot}">
+    AllowOverride All
+    Require all granted
+</Directory>
+"""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Message
+    body: bytes
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def apache(docroot: Path) -> Iterator[str]:
+    """Serve `docroot`; yields the base URL (http://127.0.0.1:<port>)."""
+    binary = require("/usr/sbin/apache2")
+    with tempfile.TemporaryDirectory() as root:
+        port = _free_port()
+        config = Path(root) / "httpd.conf"
+        config.write_text(CONFIG.format(root=root, port=port, modules=MODULES,
+                                        docroot=docroot.resolve()))
+        process = subprocess.Popen([binary, "-X", "-f", str(config)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                if process.poll() is not None:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    raise AssertionError(f"apache2 exited: {output}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise AssertionError("apache2 did not start") from None
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            log = Path(root) / "error.log"
+            if log.exists() and "error" in log.read_text().lower():
+                print(log.read_text())
+
+
+def fetch(url: str, cookie: str | None = None) -> Response:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Response(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.headers, error.read())

@@ -1,0 +1,52 @@
+"""The generated .htaccess against a real Apache: cookies pick the variant at the default URL,
+headers keep caches and search engines right."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.apache import apache, fetch
+from tests.conftest import Result
+
+
+def test_apache_serves_the_variant_the_cookies_name(project: Path,
+                                                     sitegen: Callable[..., Result]) -> None:
+    assert sitegen(project, "build", "brand").code == 0
+    site = project / "build/brand"
+    default_bytes = (site / "index.html").read_bytes()
+    bold_bytes = (site / "_variants/hero-test-bold/index.html").read_bytes()
+    both_bytes = (site / "_variants/hero-test-bold+seg-newsletter/index.html").read_bytes()
+    with apache(site) as base:
+        plain = fetch(base + "/")
+        assert plain.status == 200 and plain.body == default_bytes
+        assert "Cookie" in plain.headers["Vary"]
+        assert plain.headers["Cache-Control"] == "private, no-cache"
+        assert plain.headers["X-Robots-Tag"] is None
+
+        bold = fetch(base + "/", cookie="sg_id=abc; sg_x_hero-test=1.bold")
+        assert bold.body == bold_bytes
+        assert "Cookie" in bold.headers["Vary"]
+        assert bold.headers["Cache-Control"] == "private, no-cache"
+        assert bold.headers["X-Robots-Tag"] is None           # the default URL stays indexable
+
+        both = fetch(base + "/index.html",
+                     cookie="sg_seg=newsletter.returning; sg_x_hero-test=1.bold")
+        assert both.body == both_bytes
+
+        stale = fetch(base + "/", cookie="sg_x_hero-test=0.bold")   # old bucket version
+        assert stale.body == default_bytes
+
+        direct = fetch(base + "/_variants/hero-test-bold/index.html")
+        assert direct.body == bold_bytes
+        assert direct.headers["X-Robots-Tag"] == "noindex"
+        assert "Cookie" in direct.headers["Vary"]
+
+        untouched = fetch(base + "/articles/alpha/", cookie="sg_x_hero-test=1.bold")
+        assert untouched.status == 200
+        assert "Cookie" not in (untouched.headers["Vary"] or "")
+        assert untouched.headers["Cache-Control"] is None
+
+        missing = fetch(base + "/no/such/page/")
+        assert missing.status == 404
+        assert missing.body == (site / "404.html").read_bytes()
