@@ -31,7 +31,7 @@ def chromium() -> str:
     return require("/usr/bin/chromium")
 
 
-def dump_dom(html: str, timeout: float = 60) -> str:
+def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000) -> str:
     """Load `html` from a file:// URL in headless Chromium; return the serialized DOM after
     its scripts ran."""
     binary = chromium()
@@ -40,7 +40,7 @@ def dump_dom(html: str, timeout: float = 60) -> str:
         page.write_text(html, encoding="utf-8")
         result = subprocess.run(
             [binary, *CHROMIUM_FLAGS, f"--user-data-dir={folder}/profile",
-             "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+             f"--virtual-time-budget={budget_ms}", "--dump-dom", page.as_uri()],
             capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(f"chromium failed ({result.returncode}): {result.stderr[-2000:]}")

@@ -16,13 +16,15 @@ from generator.content.index import VARIANTS_SUFFIX
 from generator.content.page import Page
 from generator.content.sources import Source, parse_source
 from generator.errors import BuildError, Location
-from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT, AppliedChange, Variant
+from generator.personalize.page_config import page_config, site_needs_runtime
+from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT, AppliedChange
 from generator.pipeline.context import record
 from generator.pipeline.plan import Listing, OutputFile, page_url
 from generator.pipeline.site_state import SiteState
 from generator.render.markdown import render_markdown
 from generator.render.templates import template_error
 from generator.render.views import ConfigView, DataView, PageView, page_summary
+from generator.runtime import runtime_script
 
 Renderer = Callable[[SiteState, OutputFile], bytes]
 
@@ -161,7 +163,7 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
     except jinja2.TemplateError as error:
         raise template_error(error) from None
     context.update(template_globals(state))
-    context["sitegen_head"] = lambda: _head_tags(variant)
+    context["sitegen_head"] = lambda: _head_tags(state, output)
     try:
         text = template.render(**context)
         slots.check_all_shown(template.name or names[0])
@@ -174,14 +176,29 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
     return text.encode("utf-8")
 
 
-def _head_tags(variant: Variant | None) -> Markup:
-    """What every page carries in <head> for personalization: the variant key it was built
-    as (read by the runtime and the tracking pixel) and, on variants, noindex."""
+def _head_tags(state: SiteState, output: OutputFile) -> Markup:
+    """`{{ sitegen_head() }}`: what every page carries in <head> for personalization: the
+    variant key it was built as (read by the runtime and the tracking pixel), noindex on
+    variants, and, on sites that personalize, the inline runtime with its config (no request
+    before first paint)."""
+    variant = output.variant
     tags = Markup('<meta name="sitegen:variant" content="{}">').format(
         variant.key if variant else "")
     if variant is not None:
         tags += Markup('\n<meta name="robots" content="noindex">')
-    return tags
+    personalization = state.site.personalization
+    for key in ("segments", "rules", "experiments", "personalization"):
+        record("config", key)
+    if not site_needs_runtime(personalization) or output.url is None:
+        return tags
+    page = state.pages_by_key.get(output.page_key or "")
+    attributes = page.source.meta.get("attributes") if page is not None else None
+    config = page_config(personalization, output.url, variant,
+                         page.tags if page is not None else (),
+                         attributes if isinstance(attributes, dict) else {})
+    # Both are JSON / minified code made by the build, safe inside <script>.
+    return tags + Markup("\n<script>window.sitegenConfig={};</script>\n<script>{}</script>"
+                         ).format(Markup(config), Markup(runtime_script()))
 
 
 def render_page(state: SiteState, output: OutputFile) -> bytes:

@@ -1,8 +1,28 @@
-"""The visitor-side JavaScript runtime (shipped as package data, minified at build time)."""
+"""The visitor-side JavaScript runtime, minified at build time and inlined into <head>."""
 
 from __future__ import annotations
 
+import gzip
+from functools import lru_cache
 from pathlib import Path
 
 RUNTIME_DIR = Path(__file__).parent
 """Folder of the runtime's JavaScript sources."""
+
+SOURCES = ("assign.js", "runtime.js")
+"""Concatenated in this order: assign.js defines window.sitegen, runtime.js uses it."""
+
+
+@lru_cache(maxsize=1)
+def runtime_script() -> str:
+    """The minified runtime (assignment, conditions, cookies, variant fallback)."""
+    from generator.assets.minify import minify_js
+
+    return "".join(minify_js((RUNTIME_DIR / name).read_text(encoding="utf-8"))
+                   for name in SOURCES).strip()
+
+
+def runtime_size() -> tuple[int, int]:
+    """(minified bytes, minified and gzipped bytes) of the runtime."""
+    data = runtime_script().encode("utf-8")
+    return len(data), len(gzip.compress(data, compresslevel=9, mtime=0))

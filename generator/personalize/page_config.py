@@ -1,0 +1,53 @@
+"""What the build writes into a page's <head> for the visitor runtime."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from generator.personalize.model import Personalization
+from generator.personalize.variants import Variant, plan_variants
+
+
+def site_needs_runtime(personalization: Personalization) -> bool:
+    return bool(personalization.rules) or any(
+        e.status == "running" for e in personalization.experiments)
+
+
+def _segments(personalization: Personalization) -> dict[str, Any]:
+    """Named segments, and one for each rule with an inline condition (as in variants.py)."""
+    segments = {segment.id: segment.condition for segment in personalization.segments}
+    for rule in personalization.rules:
+        if rule.segment is None:
+            segments[f"rule-{rule.id}"] = rule.condition
+    return segments
+
+
+def _experiments(personalization: Personalization) -> list[dict[str, Any]]:
+    return [{"key": e.key, "arms": len(e.arms), "names": [arm.name for arm in e.arms],
+             "weights": [arm.weight for arm in e.arms], "coverage": e.coverage,
+             "seed": e.seed, "hashVersion": e.hash_version, "bucketVersion": e.bucket_version,
+             **({"namespace": list(e.namespace)} if e.namespace else {})}
+            for e in personalization.experiments if e.status == "running"]
+
+
+def _page_variants(url: str, personalization: Personalization) -> list[dict[str, Any]]:
+    variants = sorted(plan_variants(url, personalization),
+                      key=lambda v: (-(len(v.segments) + len(v.arms)), v.key))
+    return [{"key": v.key, "segments": list(v.segments), "arms": [list(a) for a in v.arms]}
+            for v in variants]
+
+
+def page_config(personalization: Personalization, url: str, variant: Variant | None,
+                tags: tuple[str, ...], attributes: dict[str, Any]) -> str:
+    """`window.sitegenConfig` for one page, as JSON safe inside a <script> element."""
+    document = {
+        "prefix": personalization.cookie_prefix,
+        "segments": _segments(personalization),
+        "experiments": _experiments(personalization),
+        "page": {"variant": variant.key if variant else "",
+                 "variants": _page_variants(url, personalization),
+                 "tags": list(tags), "attributes": attributes},
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

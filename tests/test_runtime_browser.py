@@ -1,0 +1,129 @@
+"""The visitor runtime end to end: headless Chromium against Apache (routing by .htaccess)
+and against a plain static server (the JavaScript fallback)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from generator.personalize.hashing import assign
+from tests.apache import apache
+from tests.browser import dump_dom
+from tests.conftest import Result
+
+# A same-origin harness page: it opens pages of the site in an iframe, waits for the runtime
+# (and any variant swap) to settle, and writes what the visitor got into its own DOM.
+HARNESS = """<!doctype html><html><body><pre id="out">pending</pre><iframe id="f"></iframe>
+<script>
+var steps = %(steps)s, results = [], frame = document.getElementById("f");
+function settle(done) { setTimeout(done, 1800); }
+function read() {
+  var w = frame.contentWindow, d = w.document, meta = d.querySelector('meta[name="sitegen:variant"]');
+  var hero = d.querySelector(".hero");
+  return {assignment: w.sitegen && w.sitegen.assignment, cookies: d.cookie,
+          variant: meta ? meta.content : null, hero: hero ? hero.textContent : null};
+}
+function next(i) {
+  if (i >= steps.length) { document.getElementById("out").textContent = JSON.stringify(results); return; }
+  frame.src = steps[i];
+  settle(function () { results.push(read()); next(i + 1); });
+}
+next(0);
+</script></body></html>"""
+
+
+def visit(base: str, docroot: Path, steps: list[str]) -> list[dict[str, Any]]:
+    (docroot / "harness.html").write_text(HARNESS % {"steps": json.dumps(steps)})
+    dom = dump_dom_url(f"{base}/harness.html")
+    match = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
+    assert match and match.group(1) != "pending", dom[:3000]
+    results: list[dict[str, Any]] = json.loads(html.unescape(match.group(1)))
+    return results
+
+
+def dump_dom_url(url: str) -> str:
+    # Navigate to the harness over HTTP (a file:// page could not read the site's frames).
+    return dump_dom(f'<!doctype html><script>location.replace("{url}")</script>',
+                    budget_ms=30000)
+
+
+@contextmanager
+def static_server(docroot: Path) -> Iterator[str]:
+    """A plain static server on loopback: no rewrites, no headers."""
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 partial(QuietHandler, directory=str(docroot)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def expected_arm(visitor: str) -> str:
+    return ["control", "bold"][assign(visitor, "hero-test", 2, weights=[0.5, 0.5])]
+
+
+def build_brand(project: Path, sitegen: Callable[..., Result]) -> Path:
+    assert sitegen(project, "build", "brand").code == 0
+    docroot = project / "served"
+    shutil.copytree(project / "build/brand", docroot)
+    return docroot
+
+
+def test_new_visitor_gets_the_predicted_arm_and_keeps_it(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        first, reload, other_page = visit(base, docroot, ["/", "/", "/articles/alpha/"])
+    visitor = first["assignment"]["visitor"]
+    arm = expected_arm(visitor)
+    assert f"sg_x_hero-test=1.{arm}" in first["cookies"]
+    # the first view: the runtime swapped the variant in (the server had no cookies yet)
+    assert first["variant"] == f"hero-test-{arm}"
+    assert ("BOLD HERO" in first["hero"]) == (arm == "bold")
+    # the reload: Apache routed by cookie, no swap needed, same arm
+    assert reload["assignment"]["visitor"] == visitor
+    assert reload["assignment"]["served"] == f"hero-test-{arm}"
+    assert reload["variant"] == f"hero-test-{arm}"
+    # another page: same visitor, same arm, a page without variants stays the default
+    assert other_page["assignment"]["visitor"] == visitor
+    assert other_page["assignment"]["arms"] == {"hero-test": arm}
+    assert other_page["variant"] == ""
+
+
+def test_segment_content_and_qa_override(project: Path,
+                                         sitegen: Callable[..., Result]) -> None:
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        [landing, later] = visit(base, docroot, ["/?utm_source=newsletter&sg=hero-test:control",
+                                                 "/"])
+    assert landing["assignment"]["segments"] == ["newsletter"]
+    assert landing["variant"] == "hero-test-control+seg-newsletter"
+    assert "newsletter reader" in landing["hero"]
+    # the segment (utm kept for the session) and the forced arm stick; Apache now routes
+    assert later["assignment"]["served"] == "hero-test-control+seg-newsletter"
+    assert "newsletter reader" in later["hero"]
+
+
+def test_fallback_without_server_routing(project: Path,
+                                         sitegen: Callable[..., Result]) -> None:
+    docroot = build_brand(project, sitegen)
+    with static_server(docroot) as base:
+        [first, second] = visit(base, docroot, ["/?sg=hero-test:bold", "/"])
+    assert first["variant"] == "hero-test-bold" and "BOLD HERO" in first["hero"]
+    # every view on such a host is a swap: served default, shown variant
+    assert second["variant"] == "hero-test-bold" and "BOLD HERO" in second["hero"]
