@@ -27,13 +27,17 @@ HARNESS = """<!doctype html><html><body><pre id="out">pending</pre><iframe id="f
 var steps = %(steps)s, results = [], frame = document.getElementById("f");
 function settle(done) { setTimeout(done, 1800); }
 function read() {
-  var w = frame.contentWindow, d = w.document, meta = d.querySelector('meta[name="sitegen:variant"]');
+  var w = frame.contentWindow, d = w.document;
+  var meta = d.querySelector('meta[name="sitegen:variant"]');
   var hero = d.querySelector(".hero");
   return {assignment: w.sitegen && w.sitegen.assignment, cookies: d.cookie,
           variant: meta ? meta.content : null, hero: hero ? hero.textContent : null};
 }
 function next(i) {
-  if (i >= steps.length) { document.getElementById("out").textContent = JSON.stringify(results); return; }
+  if (i >= steps.length) {
+    document.getElementById("out").textContent = JSON.stringify(results);
+    return;
+  }
   frame.src = steps[i];
   settle(function () { results.push(read()); next(i + 1); });
 }
