@@ -30,8 +30,12 @@ function read() {
   var w = frame.contentWindow, d = w.document;
   var meta = d.querySelector('meta[name="sitegen:variant"]');
   var hero = d.querySelector(".hero");
+  var links = Array.prototype.map.call(d.querySelectorAll("#sitegen-preview a"), function (a) {
+    return [a.textContent, a.getAttribute("href")];
+  });
   return {assignment: w.sitegen && w.sitegen.assignment, cookies: d.cookie,
-          variant: meta ? meta.content : null, hero: hero ? hero.textContent : null};
+          variant: meta ? meta.content : null, hero: hero ? hero.textContent : null,
+          links: links};
 }
 function next(i) {
   if (i >= steps.length) {
@@ -131,3 +135,19 @@ def test_fallback_without_server_routing(project: Path,
     assert first["variant"] == "hero-test-bold" and "BOLD HERO" in first["hero"]
     # every view on such a host is a swap: served default, shown variant
     assert second["variant"] == "hero-test-bold" and "BOLD HERO" in second["hero"]
+
+
+def test_preview_build_has_a_switcher_that_forces_each_variant(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    assert sitegen(project, "build", "brand", "--preview").code == 0
+    assert not (project / "build").exists()                 # previews go elsewhere
+    docroot = project / "build-preview/brand"
+    with static_server(docroot) as base:
+        [first] = visit(base, docroot, ["/"])
+        links = dict(first["links"])
+        assert set(links) == {"default", "seg-newsletter", "hero-test-control",
+                              "hero-test-bold", "hero-test-control+seg-newsletter",
+                              "hero-test-bold+seg-newsletter"}
+        [bold, default] = visit(base, docroot, [links["hero-test-bold"], links["default"]])
+    assert bold["variant"] == "hero-test-bold" and "BOLD HERO" in bold["hero"]
+    assert default["variant"] == "" and "Default hero" in default["hero"]

@@ -58,6 +58,8 @@ class BuildOptions:
     jobs: int = 0
     """Worker processes; 0 means one per core."""
     quiet: bool = False
+    preview: bool = False
+    """Add the variant switcher to every page (for review, never for publishing)."""
 
 
 @dataclass
@@ -66,6 +68,7 @@ class SiteReport:
     version: str = ""
     pages: int = 0
     assets: int = 0
+    variants: int = 0
     rendered: int = 0
     unchanged: int = 0
     committed: bool = False
@@ -121,7 +124,7 @@ def build(options: BuildOptions) -> BuildReport:
         states = {site.name: SiteState(network, site,
                                        collect_site_content(site, network, reader,
                                                             options.drafts),
-                                       build_site_assets(site, network))
+                                       build_site_assets(site, network), options.preview)
                   for site in sites}
         # Plan: every output file of every site, with the inputs of each.
         plans = {name: plan_site(state.site, state.content, state.assets)
@@ -163,7 +166,7 @@ def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
 
 def _options_key(options: BuildOptions) -> list[Any]:
     return [__version__, options.environment, sorted(options.sites), options.drafts,
-            str(options.root.resolve())]
+            options.preview, str(options.root.resolve())]
 
 
 def _scan_sites(options: BuildOptions, last: dict[str, Any] | None) -> dict[str, PublishedTree]:
@@ -185,7 +188,8 @@ def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
     report = BuildReport(seconds=seconds, warnings=tuple(last.get("warnings", ())))
     for entry in last["sites"]:
         report.sites.append(SiteReport(entry["name"], entry["version"], entry["pages"],
-                                       entry["assets"], 0, entry["outputs"], False))
+                                       entry["assets"], entry.get("variants", 0), 0,
+                                       entry["outputs"], False))
     return report
 
 
@@ -197,7 +201,8 @@ def _save_last_build(options: BuildOptions, private: Path, inputs: str, report: 
         "published": {name: tree.to_json() for name, tree in published.items()},
         "warnings": list(report.warnings),
         "sites": [{"name": s.name, "version": s.version, "pages": s.pages, "assets": s.assets,
-                   "outputs": s.rendered + s.unchanged} for s in report.sites],
+                   "variants": s.variants, "outputs": s.rendered + s.unchanged}
+                  for s in report.sites],
     })
 
 
@@ -230,6 +235,7 @@ def _site_report(name: str, work: SiteWork) -> SiteReport:
     outputs = work.plan.outputs
     return SiteReport(name, pages=sum(1 for output in outputs if output.kind == "page"),
                       assets=sum(1 for output in outputs if output.kind == "asset"),
+                      variants=sum(1 for output in outputs if output.kind == "variant"),
                       rendered=len(work.stale), unchanged=len(outputs) - len(work.stale))
 
 

@@ -81,6 +81,8 @@ class Fingerprints:
         if kind == "asset":
             ref = state.assets.refs.get(key)
             return "missing" if ref is None else f"{ref.url} {ref.integrity}"
+        if kind == "option" and key == "preview":
+            return str(state.preview)
         if kind == "file":
             path = Path(key)
             return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"

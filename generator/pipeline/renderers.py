@@ -24,7 +24,7 @@ from generator.pipeline.site_state import SiteState
 from generator.render.markdown import render_markdown
 from generator.render.templates import template_error
 from generator.render.views import ConfigView, DataView, PageView, page_summary
-from generator.runtime import runtime_script
+from generator.runtime import preview_script, runtime_script
 
 Renderer = Callable[[SiteState, OutputFile], bytes]
 
@@ -197,8 +197,12 @@ def _head_tags(state: SiteState, output: OutputFile) -> Markup:
                          page.tags if page is not None else (),
                          attributes if isinstance(attributes, dict) else {})
     # Both are JSON / minified code made by the build, safe inside <script>.
-    return tags + Markup("\n<script>window.sitegenConfig={};</script>\n<script>{}</script>"
-                         ).format(Markup(config), Markup(runtime_script()))
+    tags += Markup("\n<script>window.sitegenConfig={};</script>\n<script>{}</script>"
+                   ).format(Markup(config), Markup(runtime_script()))
+    record("option", "preview")
+    if state.preview:
+        tags += Markup("\n<script>{}</script>").format(Markup(preview_script()))
+    return tags
 
 
 def render_page(state: SiteState, output: OutputFile) -> bytes:

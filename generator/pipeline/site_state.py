@@ -29,6 +29,8 @@ class SiteState:
     site: SiteConfig
     content: SiteContent
     assets: AssetBundle
+    preview: bool = False
+    """A preview build: every page gets the variant switcher."""
     _data_cache: dict[str, Any] = field(default_factory=dict)
 
     @cached_property

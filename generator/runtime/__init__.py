@@ -22,6 +22,14 @@ def runtime_script() -> str:
                    for name in SOURCES).strip()
 
 
+@lru_cache(maxsize=1)
+def preview_script() -> str:
+    """The variant switcher of preview builds (not part of the runtime's size budget)."""
+    from generator.assets.minify import minify_js
+
+    return minify_js((RUNTIME_DIR / "preview.js").read_text(encoding="utf-8")).strip()
+
+
 def runtime_size() -> tuple[int, int]:
     """(minified bytes, minified and gzipped bytes) of the runtime."""
     data = runtime_script().encode("utf-8")

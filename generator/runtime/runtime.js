@@ -91,6 +91,7 @@
   // QA override: ?sg=experiment:arm,seg:segment forces arms and segments for the session.
   if (query.sg !== undefined) {
     query.sg.split(",").forEach(function (item) {
+      if (item === "reset") sessionState.force = {};
       var parts = item.split(":");
       if (parts.length === 2) sessionState.force[parts[0] === "seg" ? "seg:" + parts[1]
         : parts[0]] = parts[1];
@@ -132,7 +133,9 @@
     var arm = saved.length === 2 && saved[0] === String(experiment.bucketVersion)
       ? saved[1] : null;
     var forced = sessionState.force[experiment.key];
-    if (forced !== undefined && experiment.names.indexOf(forced) >= 0) arm = forced;
+    if (forced !== undefined && (forced === "-" || experiment.names.indexOf(forced) >= 0)) {
+      arm = forced;
+    }
     if (arm === null || (arm !== "-" && experiment.names.indexOf(arm) < 0)) {
       var index = sg.assign(visitor, experiment);
       arm = index < 0 ? "-" : experiment.names[index];
