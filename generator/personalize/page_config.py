@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
+from generator import __version__
 from generator.personalize.model import Personalization
 from generator.personalize.variants import Variant, plan_variants
+
+PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization")
+
+
+def personalization_version(values: dict[str, Any]) -> str:
+    """The build version a page bakes in for exposure logging: a hash of the site's
+    segments, rules and experiments and of sitegen's version. It changes exactly when what
+    decides a visitor's variant changes; content edits leave it alone, so they do not
+    re-render every page of the site."""
+    payload = json.dumps([__version__, {key: values.get(key) for key in PERSONALIZATION_KEYS}],
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 
 def site_needs_runtime(personalization: Personalization) -> bool:

@@ -16,7 +16,12 @@ from generator.content.index import VARIANTS_SUFFIX
 from generator.content.page import Page
 from generator.content.sources import Source, parse_source
 from generator.errors import BuildError, Location
-from generator.personalize.page_config import page_config, site_needs_runtime
+from generator.personalize.page_config import (
+    PERSONALIZATION_KEYS,
+    page_config,
+    personalization_version,
+    site_needs_runtime,
+)
 from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT, AppliedChange
 from generator.pipeline.context import record
 from generator.pipeline.plan import Listing, OutputFile, page_url
@@ -182,12 +187,13 @@ def _head_tags(state: SiteState, output: OutputFile) -> Markup:
     variants, and, on sites that personalize, the inline runtime with its config (no request
     before first paint)."""
     variant = output.variant
-    tags = Markup('<meta name="sitegen:variant" content="{}">').format(
-        variant.key if variant else "")
+    tags = Markup('<meta name="sitegen:variant" content="{}">\n'
+                  '<meta name="sitegen:build" content="{}">').format(
+        variant.key if variant else "", personalization_version(state.site.values))
     if variant is not None:
         tags += Markup('\n<meta name="robots" content="noindex">')
     personalization = state.site.personalization
-    for key in ("segments", "rules", "experiments", "personalization"):
+    for key in PERSONALIZATION_KEYS:
         record("config", key)
     if not site_needs_runtime(personalization) or output.url is None:
         return tags
