@@ -18,7 +18,7 @@ from typing import Any
 from generator.personalize.hashing import assign
 from tests.apache import apache
 from tests.browser import dump_dom
-from tests.conftest import Result
+from tests.conftest import Result, edit
 
 # A same-origin harness page: it opens pages of the site in an iframe, waits for the runtime
 # (and any variant swap) to settle, and writes what the visitor got into its own DOM.
@@ -40,6 +40,11 @@ function read() {
 function next(i) {
   if (i >= steps.length) {
     document.getElementById("out").textContent = JSON.stringify(results);
+    return;
+  }
+  if (steps[i].indexOf("cookie:") === 0) {  // set a cookie for the site, then go on
+    document.cookie = steps[i].slice(7) + "; path=/";
+    next(i + 1);
     return;
   }
   frame.src = steps[i];
@@ -85,9 +90,9 @@ def expected_arm(visitor: str) -> str:
     return ["control", "bold"][assign(visitor, "hero-test", 2, weights=[0.5, 0.5])]
 
 
-def build_brand(project: Path, sitegen: Callable[..., Result]) -> Path:
+def build_brand(project: Path, sitegen: Callable[..., Result], name: str = "served") -> Path:
     assert sitegen(project, "build", "brand").code == 0
-    docroot = project / "served"
+    docroot = project / name
     shutil.copytree(project / "build/brand", docroot)
     return docroot
 
@@ -151,3 +156,31 @@ def test_preview_build_has_a_switcher_that_forces_each_variant(
         [bold, default] = visit(base, docroot, [links["hero-test-bold"], links["default"]])
     assert bold["variant"] == "hero-test-bold" and "BOLD HERO" in bold["hero"]
     assert default["variant"] == "" and "Default hero" in default["hero"]
+
+
+def test_arms_are_sticky_until_the_bucket_version_is_bumped(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    visitor = next(f"sticky-{n}" for n in range(100) if expected_arm(f"sticky-{n}") == "control")
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        # an earlier assignment to "bold" (say, before the weights changed) is kept
+        [kept] = visit(base, docroot, [f"cookie:sg_id={visitor}", "cookie:sg_x_hero-test=1.bold",
+                                       "/"])
+    assert kept["assignment"]["arms"] == {"hero-test": "bold"}
+    assert kept["variant"] == "hero-test-bold"
+    edit(project / "sites/root/site.yaml", "    status: running",
+         "    status: running\n    bucket_version: 2")
+    docroot = build_brand(project, sitegen, "served-2")
+    with apache(docroot) as base:
+        [again] = visit(base, docroot, [f"cookie:sg_id={visitor}",
+                                        "cookie:sg_x_hero-test=1.bold", "/"])
+    assert again["assignment"]["arms"] == {"hero-test": "control"}      # re-enrolled by hash
+    assert "sg_x_hero-test=2.control" in again["cookies"]
+    assert again["variant"] == "hero-test-control"
+
+
+def test_runtime_stays_within_its_budget() -> None:
+    from generator.runtime import runtime_size
+
+    minified, gzipped = runtime_size()
+    assert gzipped <= 4096, (minified, gzipped)
