@@ -50,3 +50,27 @@ def test_apache_serves_the_variant_the_cookies_name(project: Path,
         missing = fetch(base + "/no/such/page/")
         assert missing.status == 404
         assert missing.body == (site / "404.html").read_bytes()
+
+
+def test_the_demo_network_routes_under_apache(tmp_path: Path,
+                                              sitegen: Callable[..., Result]) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    assert sitegen(repo, "build", "--out", str(tmp_path)).code == 0
+    trailhead = tmp_path / "trailhead"
+    guide = "guides/hiking/layering/index.html"
+    with apache(trailhead) as base:
+        served = fetch(base + "/guides/hiking/layering/", cookie="sg_x_repair-cta=1.repair")
+        assert served.body == (trailhead / "_variants/repair-cta-repair" / guide).read_bytes()
+        assert b"cta-repair" in served.body
+        plain = fetch(base + "/guides/hiking/layering/")
+        assert plain.body == (trailhead / guide).read_bytes()
+        assert "Cookie" in plain.headers["Vary"]
+        news = fetch(base + "/", cookie="sg_seg=newsletter.returning")
+        # both rules target the hero; the newsletter one has the higher priority
+        assert b"Welcome from the newsletter" in news.body
+        untouched = fetch(base + "/care/", cookie="sg_x_repair-cta=1.repair")
+        assert "Cookie" not in (untouched.headers["Vary"] or "")
+    harbor = tmp_path / "harbor"
+    with apache(harbor) as base:
+        knots = fetch(base + "/", cookie="sg_x_harbor-hero=1.knots")
+        assert b"Knot of the week" in knots.body

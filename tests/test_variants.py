@@ -80,8 +80,8 @@ def test_editing_variant_text_rebuilds_only_what_shows_it(
      r"dimensions: segments newsletter \(2 combinations\) × experiment hero-test "),
     (lambda p: (p / "themes/plain/templates/home.html").write_text(
         '{% extends "list.html" %}\n'),
-     r"experiment hero-test, arm bold changes slot 'hero', but template 'home.html' used by / "
-     r"has no such slot"),
+     r"sites/root/site.yaml:\d+: experiment hero-test, arm bold changes slot 'hero', but "
+     r"template 'home.html' used by / has no such slot"),
     (lambda p: edit(p / "sites/root/site.yaml", "rules:\n", "rules:\n  second:\n"
                     "    when: returning\n    pages: ['/']\n    priority: 10\n    then:\n"
                     "      slot: hero\n      markdown: newsletter\n"),
@@ -93,8 +93,9 @@ def test_editing_variant_text_rebuilds_only_what_shows_it(
      r"experiments 'hero-test' \(sites/root/site.yaml:\d+\) and 'other-hero' both change hero "
      r"on /; declare them mutually exclusive"),
     (lambda p: (p / "sites/root/content/index.variants/hero.newsletter.md").unlink(),
-     r"rule newsletter-hero changes slot 'hero' of / with text 'newsletter', but there is no "
-     r"such file"),
+     r"sites/root/site.yaml:\d+: rule newsletter-hero changes slot 'hero' of / with text "
+     r"'newsletter', but there is no such file \(expected one of: "
+     r"sites/brand/content/index.variants/hero.newsletter.md"),
 ])
 def test_variant_errors(project: Path, sitegen: Callable[..., Result],
                         change: Callable[[Path], None], expected: str) -> None:

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from generator.content.gates import glob_pattern
-from generator.errors import ConfigError
+from generator.errors import ConfigError, Location
 from generator.personalize.model import Change, Experiment, Personalization, Rule
 
 TEMPLATE_SLOT = "@template"
@@ -35,6 +35,8 @@ class AppliedChange:
     change: Change
     source: str
     """`rule <id>` or `experiment <key>, arm <arm>`."""
+    location: Location | None = None
+    """Where the rule or experiment was declared."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,8 @@ def base_changes(url: str, personalization: Personalization) -> tuple[AppliedCha
         if experiment.status == "concluded" and url_matches(url, experiment.pages):
             arm = next(a for a in experiment.arms if a.name == experiment.winner)
             source = f"experiment {experiment.key}, winner {arm.name}"
-            applied += [AppliedChange(slot, arm.change, source) for slot in _slots_of(arm.change)]
+            applied += [AppliedChange(slot, arm.change, source, experiment.location)
+                        for slot in _slots_of(arm.change)]
     return tuple(applied)
 
 
@@ -122,7 +125,7 @@ def _rule_changes(url: str, rules: list[Rule]) -> dict[str, AppliedChange]:
                     f"({rule.location}) both change {slot} on {url} with priority "
                     f"{rule.priority} and can apply to the same visitor; give one a higher "
                     "priority", rule.location)
-    return {slot: AppliedChange(slot, rule.change, f"rule {rule.id}")
+    return {slot: AppliedChange(slot, rule.change, f"rule {rule.id}", rule.location)
             for slot, rule in winners.items()}
 
 
@@ -140,6 +143,7 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
     arm_choices: list[list[tuple[str, str, Change] | None]] = [
         [None, *[(e.key, arm.name, arm.change) for arm in e.arms]]
         for e in sorted(experiments, key=lambda e: e.key)]
+    declared = {e.key: e.location for e in experiments}
     count = 2 ** len(segments) * math.prod(len(choices) for choices in arm_choices) - 1
     limit = personalization.max_variants
     if count > limit:
@@ -163,7 +167,8 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
                 for key, arm, change in arms:
                     for slot in _slots_of(change):
                         changes[slot] = AppliedChange(slot, change,
-                                                      f"experiment {key}, arm {arm}")
+                                                      f"experiment {key}, arm {arm}",
+                                                      declared[key])
                 parts = sorted([f"seg-{segment}" for segment in chosen]
                                + [f"{key}-{arm}" for key, arm, _ in arms])
                 variants.append(Variant(

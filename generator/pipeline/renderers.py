@@ -103,11 +103,11 @@ class Slots:
         if change.partial:
             template = self.state.environment.get_template(change.partial)
             return Markup(template.render(**self.context))
-        path = self._variant_text(name, change.markdown or "", applied.source)
+        path = self._variant_text(name, change.markdown or "", applied)
         source = parse_source(path, str(path.relative_to(self.state.network.root)))
         return Markup(render_markdown(source.body))
 
-    def _variant_text(self, slot: str, name: str, wanted_by: str) -> Path:
+    def _variant_text(self, slot: str, name: str, wanted_by: AppliedChange) -> Path:
         filename = f"{slot}.{name}.md"
         candidates = [folder / filename for folder in variant_folders(self.state, self.output)]
         for candidate in candidates:
@@ -115,8 +115,9 @@ class Slots:
             if candidate.is_file():
                 return candidate
         shown = ", ".join(str(c.relative_to(self.state.network.root)) for c in candidates)
-        raise BuildError(f"{wanted_by} changes slot '{slot}' of {self.output.url} with text "
-                         f"'{name}', but there is no such file (looked for {shown})")
+        raise BuildError(f"{wanted_by.source} changes slot '{slot}' of {self.output.url} with "
+                         f"text '{name}', but there is no such file (expected one of: {shown})",
+                         wanted_by.location)
 
     def check_all_shown(self, template: str) -> None:
         for slot, applied in sorted(self.changes.items()):
@@ -124,7 +125,7 @@ class Slots:
                 known = ", ".join(sorted(self.shown)) or "none"
                 raise BuildError(f"{applied.source} changes slot '{slot}', but template "
                                  f"'{template}' used by {self.output.url} has no such slot "
-                                 f"(its slots: {known})")
+                                 f"(expected one of its slots: {known})", applied.location)
 
 
 def variant_folders(state: SiteState, output: OutputFile) -> list[Path]:
