@@ -105,3 +105,27 @@ def test_variant_errors(project: Path, sitegen: Callable[..., Result],
     result = sitegen(project, "build", "brand")
     assert result.code == 1
     assert re.search(expected, result.err), result.err
+
+
+def test_rules_can_switch_the_template_or_replace_the_page(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    (project / "content/landing").mkdir()
+    (project / "content/landing/spring.md").write_text(
+        "---\ntitle: Spring offer\n---\nEverything for spring, in one place.\n")
+    (project / "themes/plain/templates/wide.html").write_text(
+        '{% extends "page.html" %}{% block title %}WIDE {{ page.title }}{% endblock %}\n')
+    edit(project / "sites/root/site.yaml", "rules:\n", "rules:\n"
+         "  wide-returning:\n    when: returning\n    pages: ['/articles/alpha/']\n"
+         "    then: {template: wide.html}\n"
+         "  spring:\n    when: {condition: {utm.campaign: spring}}\n"
+         "    pages: ['/articles/beta/']\n    then: {page: content/landing/spring.md}\n")
+    result = sitegen(project, "build", "brand")
+    assert result.code == 0, result.err
+    site = project / "build/brand"
+    wide = (site / "_variants/seg-returning/articles/alpha/index.html").read_text()
+    assert "<title>WIDE Alpha</title>" in wide
+    spring = (site / "_variants/seg-rule-spring/articles/beta/index.html").read_text()
+    assert "Everything for spring" in spring and "Spring offer" in spring
+    assert "Everything for spring" not in (site / "articles/beta/index.html").read_text()
+    config = (site / "articles/beta/index.html").read_text()
+    assert '"rule-spring":{"utm.campaign":"spring"}' in config    # the runtime knows it
