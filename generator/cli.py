@@ -39,6 +39,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="add a variant switcher to every page; writes to <root>/"
                             "build-preview unless --out is given (never publish it)")
 
+    recommend = commands.add_parser("recommend", help="recommendation models")
+    recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
+                                                  metavar="SUBCOMMAND")
+    evaluate = recommend_commands.add_parser(
+        "eval", help="score next-page models (HitRate@k, MRR@k, coverage)")
+    evaluate.add_argument("--train", type=Path, required=True,
+                          help="SessionId<TAB>ItemId<TAB>Time file of earlier sessions")
+    evaluate.add_argument("--test", type=Path, required=True,
+                          help="the same format, sessions that started later")
+    evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
+
     config = commands.add_parser("config", help="inspect configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True,
                                             metavar="SUBCOMMAND")
@@ -101,12 +112,30 @@ def command_config_show(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_recommend_eval(arguments: argparse.Namespace) -> int:
+    from generator.recommend.evaluate import evaluate_all, format_table
+    from generator.recommend.sessions import read_session_file
+
+    if arguments.k < 1:
+        raise SystemExit("sitegen recommend eval: --k must be at least 1")
+    train = read_session_file(arguments.train)
+    test = read_session_file(arguments.test)
+    print(f"train: {len(train)} sessions; test: {len(test)} sessions")
+    print(format_table(evaluate_all(train, test, k=arguments.k), arguments.k), end="")
+    return 0
+
+
+COMMANDS = {
+    "build": command_build,
+    "config": command_config_show,
+    "recommend": command_recommend_eval,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
-        if arguments.command == "build":
-            return command_build(arguments)
-        return command_config_show(arguments)
+        return COMMANDS[arguments.command](arguments)
     except SitegenError as error:
         print(f"error: {error}" if error.location is None else str(error), file=sys.stderr)
         return 1

@@ -1,0 +1,59 @@
+"""Click sessions: reading them, and the clean-up every model and metric shares."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import Location, SitegenError
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One visitor session: the items (pages) viewed, in order."""
+
+    id: str
+    start: float
+    """Time of the first click (seconds since the epoch)."""
+    items: tuple[str, ...]
+
+
+def collapse_reloads(items: Iterable[str]) -> tuple[str, ...]:
+    """Drop a click on the item just viewed (a reload, or a double click)."""
+    collapsed: list[str] = []
+    for item in items:
+        if not collapsed or collapsed[-1] != item:
+            collapsed.append(item)
+    return tuple(collapsed)
+
+
+def read_session_file(path: Path) -> list[Session]:
+    """`SessionId<TAB>ItemId<TAB>Time` with a header line, as in the RecSys 2015 data and
+    session-rec's prepared files. Sessions come back ordered by start time, clicks by time."""
+    clicks: dict[str, list[tuple[float, int, str]]] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as stream:
+            reader = csv.reader(stream, delimiter="\t")
+            header = next(reader, None)
+            if header is None or [h.strip() for h in header[:3]] != ["SessionId", "ItemId",
+                                                                     "Time"]:
+                raise SitegenError("expected a header line 'SessionId<TAB>ItemId<TAB>Time'",
+                                   Location(str(path), 1))
+            for number, row in enumerate(reader, start=2):
+                if len(row) < 3:
+                    raise SitegenError(f"expected 3 tab-separated fields, got {len(row)}",
+                                       Location(str(path), number))
+                try:
+                    time = float(row[2])
+                except ValueError:
+                    raise SitegenError(f"expected a time in seconds, got {row[2]!r}",
+                                       Location(str(path), number)) from None
+                clicks.setdefault(row[0], []).append((time, number, row[1]))
+    except OSError as error:
+        raise SitegenError(f"cannot read: {error.strerror}", Location(str(path), 0)) from None
+    sessions = [Session(id, min(c[0] for c in found),
+                        tuple(item for _, _, item in sorted(found)))
+                for id, found in clicks.items()]
+    return sorted(sessions, key=lambda s: (s.start, s.id))
