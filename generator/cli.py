@@ -39,6 +39,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="add a variant switcher to every page; writes to <root>/"
                             "build-preview unless --out is given (never publish it)")
 
+    analytics = commands.add_parser("analytics", help="events from access logs and exports")
+    analytics_commands = analytics.add_subparsers(dest="analytics_command", required=True,
+                                                  metavar="SUBCOMMAND")
+    ingest = analytics_commands.add_parser(
+        "ingest", help="read access logs (plain or .gz) and JSONL exports into the events store")
+    ingest.add_argument("site")
+    ingest.add_argument("--access-log", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="Apache/nginx combined-format logs, rotated files in any order")
+    ingest.add_argument("--jsonl", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="one JSON event per line: time, type, page, visitor, ...")
+    ingest.add_argument("--out", type=Path, default=None,
+                        help="build folder holding .sitegen/ (default: <root>/build)")
+
     recommend = commands.add_parser("recommend", help="recommendation models")
     recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
                                                   metavar="SUBCOMMAND")
@@ -125,7 +138,39 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_analytics_ingest(arguments: argparse.Namespace) -> int:
+    from generator.analytics.ingest import ingest
+    from generator.analytics.store import EventStore
+    from generator.config import load_network
+    from generator.errors import ConfigError, suggest
+
+    root = arguments.root.resolve()
+    network = load_network(root)
+    if arguments.site not in network.sites or network.sites[arguments.site].abstract:
+        known = [site.name for site in network.buildable_sites()]
+        raise ConfigError(f"no buildable site '{arguments.site}'" + suggest(arguments.site, known))
+    if not arguments.access_log and not arguments.jsonl:
+        raise SystemExit("sitegen analytics ingest: give --access-log and/or --jsonl files")
+    for path in [*arguments.access_log, *arguments.jsonl]:
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such file")
+    build_dir = (arguments.out or root / "build").resolve()
+    store = EventStore(build_dir / ".sitegen" / "events.sqlite")
+    try:
+        report = ingest(store, arguments.site, arguments.access_log, arguments.jsonl)
+    finally:
+        store.close()
+    for line in report.malformed_lines:
+        print(f"malformed: {line}", file=sys.stderr)
+    if report.malformed > len(report.malformed_lines):
+        print(f"malformed: ... {report.malformed - len(report.malformed_lines)} more",
+              file=sys.stderr)
+    print(f"{arguments.site}: {report.summary()}")
+    return 0
+
+
 COMMANDS = {
+    "analytics": command_analytics_ingest,
     "build": command_build,
     "config": command_config_show,
     "recommend": command_recommend_eval,

@@ -1,0 +1,229 @@
+"""`sitegen analytics ingest`: access logs and JSONL exports into the events store.
+
+Every input line ends up counted exactly once: as an event (new, or a duplicate of one
+already stored), a bot, a malformed line, or ignored (a stylesheet, an image, an error
+status, a page view already counted by the pixel). Files are streamed; memory grows with the
+number of distinct visitors and user agents, not with the number of lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from generator.analytics.logs import MalformedLine, parse_line, read_lines
+from generator.analytics.pixel import FIELDS, PIXEL_PATH
+from generator.analytics.store import Event, EventStore
+
+BATCH = 5000
+SHOWN_MALFORMED = 20
+PAGE_STATUSES = {200, 304}
+EVENT_TYPES = ("view", "goal", "click", "rec")
+
+
+@dataclass
+class IngestReport:
+    lines: int = 0
+    events: int = 0
+    duplicates: int = 0
+    bots: int = 0
+    malformed: int = 0
+    ignored: int = 0
+    pixel_hits: int = 0
+    malformed_lines: list[str] = field(default_factory=list)
+    """`file:line: reason` of the first malformed lines."""
+
+    def counts(self) -> dict[str, int]:
+        return {"lines": self.lines, "events": self.events, "duplicates": self.duplicates,
+                "bots": self.bots, "malformed": self.malformed, "ignored": self.ignored}
+
+    def summary(self) -> str:
+        return (f"{self.lines} lines: {self.events} new events, {self.duplicates} already "
+                f"stored, {self.bots} bots, {self.malformed} malformed, {self.ignored} ignored")
+
+
+class BotDetector:
+    """The maintained crawler list of `crawler-user-agents`, cached per user agent (logs
+    repeat a few thousand agents across millions of lines)."""
+
+    def __init__(self) -> None:
+        from crawleruseragents import is_crawler
+
+        self._is_crawler = is_crawler
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, agent: str) -> bool:
+        verdict = self._known.get(agent)
+        if verdict is None:
+            verdict = self._known[agent] = (not agent or agent == "-"
+                                            or bool(self._is_crawler(agent)))
+        return verdict
+
+
+def _page_path(path: str) -> str | None:
+    """The page a request path names, or None for anything that is not an HTML page."""
+    if path.endswith("/index.html"):
+        path = path[: -len("index.html")]
+    last = path.rsplit("/", 1)[-1]
+    if path.endswith("/") or path.endswith(".html") or "." not in last:
+        return path if path.endswith(("/", ".html")) else path + "/"
+    return None
+
+
+class Ingest:
+    def __init__(self, store: EventStore, site: str) -> None:
+        self.store = store
+        self.site = site
+        self.report = IngestReport()
+        self.is_bot = BotDetector()
+        self.batch: list[Event] = []
+        self.pixel_visitors: set[str] = set()
+        self.ingest_id = 0
+
+    def _visitor_hash(self, ip: str, agent: str) -> str:
+        digest = hashlib.sha256(f"{self.store.salt}\0{ip}\0{agent}".encode())
+        return "h" + digest.hexdigest()[:20]
+
+    def _flush(self) -> None:
+        if self.batch:
+            new = self.store.add(self.batch, self.ingest_id)
+            self.report.events += new
+            self.report.duplicates += len(self.batch) - new
+            self.batch = []
+
+    def _add(self, event: Event) -> None:
+        self.batch.append(event)
+        if len(self.batch) >= BATCH:
+            self._flush()
+
+    def _malformed(self, where: str, reason: str) -> None:
+        self.report.malformed += 1
+        if len(self.report.malformed_lines) < SHOWN_MALFORMED:
+            self.report.malformed_lines.append(f"{where}: {reason}")
+
+    def access_log(self, path: Path) -> None:
+        for number, line in read_lines(path):
+            self.report.lines += 1
+            try:
+                record = parse_line(line)
+            except MalformedLine as error:
+                self._malformed(f"{path}:{number}", str(error))
+                continue
+            if record.method == "HEAD" or self.is_bot(record.agent):
+                self.report.bots += 1
+                continue
+            parts = urlsplit(record.target)
+            event_id = hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()
+            if parts.path.lstrip("/") == PIXEL_PATH:
+                self._pixel(record.time, parts.query, event_id,
+                            self._visitor_hash(record.ip, record.agent), f"{path}:{number}")
+                continue
+            page = _page_path(unquote(parts.path))
+            if (record.method != "GET" or record.status not in PAGE_STATUSES or page is None
+                    or page == "/robots.txt/"):
+                self.report.ignored += 1
+                continue
+            self._add(Event(event_id, self.site, record.time, "view", page, "", "",
+                            self._visitor_hash(record.ip, record.agent), "", "", "log"))
+
+    def _pixel(self, time: float, query: str, event_id: str, visitor_hash: str,
+               where: str) -> None:
+        values = {FIELDS.get(key, key): value for key, value in parse_qsl(query)}
+        if values.get("type") not in EVENT_TYPES or not values.get("page") \
+                or not values.get("visitor"):
+            self._malformed(where, "pixel request without a known event type, page and "
+                                   "visitor")
+            return
+        self.report.pixel_hits += 1
+        self.pixel_visitors.add(visitor_hash)
+        self._add(Event(event_id, self.site, time, values["type"], values["page"],
+                        values.get("variant", ""), values.get("build", ""), values["visitor"],
+                        values.get("session", ""), values.get("detail", ""), "pixel"))
+
+    def jsonl(self, path: Path) -> None:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            for number, line in enumerate(stream, start=1):
+                self.report.lines += 1
+                if not line.strip():
+                    self.report.ignored += 1
+                    continue
+                try:
+                    event = self._jsonl_event(json.loads(line))
+                except (ValueError, TypeError, KeyError) as error:
+                    self._malformed(f"{path}:{number}", f"expected a JSON event object with "
+                                                        f"time, type, page and visitor ({error})")
+                    continue
+                if event is None:
+                    self.report.ignored += 1
+                else:
+                    self._add(event)
+
+    def _jsonl_event(self, data: dict[str, Any]) -> Event | None:
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        if data.get("site", self.site) != self.site:
+            return None
+        time = data["time"]
+        if isinstance(time, str):
+            time = dt.datetime.fromisoformat(time.replace("Z", "+00:00")).timestamp()
+        if not isinstance(time, (int, float)) or data["type"] not in EVENT_TYPES:
+            raise ValueError(f"time {data['time']!r} or type {data['type']!r}")
+        text = {key: str(data.get(key, "")) for key in ("page", "visitor", "session",
+                                                        "variant", "build", "detail")}
+        if not text["page"] or not text["visitor"]:
+            raise ValueError("empty page or visitor")
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        event_id = hashlib.sha256(f"{self.site}\0jsonl\0{canonical}".encode()).hexdigest()
+        return Event(event_id, self.site, float(time), data["type"], text["page"],
+                     text["variant"], text["build"], text["visitor"], text["session"],
+                     text["detail"], "jsonl")
+
+    def finish(self) -> None:
+        self._flush()
+        if self.report.pixel_hits:
+            # With the pixel in use, HTML hits in the same log are the same views again:
+            # drop them. A visitor whose HTML hits never came with a pixel request ran no
+            # JavaScript at all: a bot.
+            connection = self.store.connection
+            connection.execute("CREATE TEMP TABLE IF NOT EXISTS pixel_visitors "
+                               "(visitor TEXT PRIMARY KEY)")
+            connection.execute("DELETE FROM pixel_visitors")
+            connection.executemany("INSERT OR IGNORE INTO pixel_visitors VALUES (?)",
+                                   [(v,) for v in self.pixel_visitors])
+            where = "ingest = ? AND source = 'log'"
+            bots = connection.execute(
+                f"SELECT COUNT(*) FROM events WHERE {where} AND visitor NOT IN "
+                "(SELECT visitor FROM pixel_visitors)", (self.ingest_id,)).fetchone()[0]
+            dropped = connection.execute(f"DELETE FROM events WHERE {where}",
+                                         (self.ingest_id,)).rowcount
+            self.report.bots += bots
+            self.report.ignored += dropped - bots
+            self.report.events -= dropped
+        self.store.finish_ingest(self.ingest_id, self.report.counts())
+
+
+def ingest(store: EventStore, site: str, access_logs: list[Path],
+           jsonl: list[Path]) -> IngestReport:
+    """Read every file into the store; the same lines read again add nothing."""
+    run = Ingest(store, site)
+    run.ingest_id = store.begin_ingest(site, [str(p) for p in [*access_logs, *jsonl]])
+    for path in access_logs:
+        run.access_log(path)
+    for path in jsonl:
+        run.jsonl(path)
+    run.finish()
+    return run.report
+
+
+def iter_events(store: EventStore, site: str) -> Iterator[Event]:
+    rows = store.connection.execute(
+        "SELECT id, site, time, type, page, variant, build, visitor, session, detail, source "
+        "FROM events WHERE site = ? ORDER BY time, id", (site,))
+    for row in rows:
+        yield Event(*row)

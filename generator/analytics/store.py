@@ -1,0 +1,127 @@
+"""The events store: SQLite in build/.sitegen/events.sqlite, with a versioned schema.
+
+IP addresses never enter it: a visitor without a runtime id is a salted hash of IP and user
+agent, the salt made at random when the store is created and kept inside it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import SitegenError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id      TEXT PRIMARY KEY,   -- hash of the source record: ingesting it again adds nothing
+    site    TEXT NOT NULL,
+    time    REAL NOT NULL,      -- seconds since the epoch, UTC
+    type    TEXT NOT NULL,      -- view, goal, click, rec
+    page    TEXT NOT NULL,      -- URL path of the page
+    variant TEXT NOT NULL,      -- variant key served ('' = the default page)
+    build   TEXT NOT NULL,      -- build version baked into the page ('' if unknown)
+    visitor TEXT NOT NULL,      -- runtime visitor id, or salted hash of IP and user agent
+    session TEXT NOT NULL,      -- runtime session id ('' = sessionise by time gaps)
+    detail  TEXT NOT NULL,      -- goal, clicked selector or recommended page
+    source  TEXT NOT NULL,      -- pixel, log (an HTML page in a plain log), jsonl
+    ingest  INTEGER NOT NULL    -- the ingests row that added it
+);
+CREATE INDEX IF NOT EXISTS events_by_site_time ON events (site, time);
+CREATE TABLE IF NOT EXISTS ingests (
+    id         INTEGER PRIMARY KEY,
+    site       TEXT NOT NULL,
+    sources    TEXT NOT NULL,   -- the files read
+    lines      INTEGER NOT NULL,
+    events     INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL,
+    bots       INTEGER NOT NULL,
+    malformed  INTEGER NOT NULL,
+    ignored    INTEGER NOT NULL
+);
+"""
+
+EVENT_COLUMNS = ("id", "site", "time", "type", "page", "variant", "build", "visitor",
+                 "session", "detail", "source", "ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    site: str
+    time: float
+    type: str
+    page: str
+    variant: str
+    build: str
+    visitor: str
+    session: str
+    detail: str
+    source: str
+
+
+class EventStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.connection = sqlite3.connect(path)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.executescript(SCHEMA)
+        version = self._meta("schema")
+        if version is None:
+            with self.connection:
+                self.connection.execute("INSERT INTO meta VALUES ('schema', ?)",
+                                        (str(SCHEMA_VERSION),))
+                self.connection.execute("INSERT INTO meta VALUES ('salt', ?)",
+                                        (secrets.token_hex(16),))
+        elif int(version) > SCHEMA_VERSION:
+            raise SitegenError(f"{path}: events store schema {version} is newer than this "
+                               f"sitegen understands ({SCHEMA_VERSION}); upgrade sitegen")
+        self.salt = self._meta("salt") or ""
+
+    def _meta(self, key: str) -> str | None:
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def begin_ingest(self, site: str, sources: list[str]) -> int:
+        cursor = self.connection.execute(
+            "INSERT INTO ingests (site, sources, lines, events, duplicates, bots, malformed, "
+            "ignored) VALUES (?, ?, 0, 0, 0, 0, 0, 0)", (site, "\n".join(sources)))
+        return int(cursor.lastrowid or 0)
+
+    def add(self, events: Iterable[Event], ingest: int) -> int:
+        """Insert events; return how many were new (the rest were already there)."""
+        before = self.connection.total_changes
+        self.connection.executemany(
+            f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
+            [(e.id, e.site, e.time, e.type, e.page, e.variant, e.build, e.visitor, e.session,
+              e.detail, e.source, ingest) for e in events])
+        return self.connection.total_changes - before
+
+    def finish_ingest(self, ingest: int, counts: dict[str, int]) -> None:
+        self.connection.execute(
+            "UPDATE ingests SET lines = ?, events = ?, duplicates = ?, bots = ?, malformed = ?,"
+            " ignored = ? WHERE id = ?",
+            (counts["lines"], counts["events"], counts["duplicates"], counts["bots"],
+             counts["malformed"], counts["ignored"], ingest))
+        self.connection.commit()
+
+    def count(self, site: str | None = None) -> int:
+        if site is None:
+            row = self.connection.execute("SELECT COUNT(*) FROM events").fetchone()
+        else:
+            row = self.connection.execute("SELECT COUNT(*) FROM events WHERE site = ?",
+                                          (site,)).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self.connection.close()
