@@ -25,6 +25,8 @@ Listen 127.0.0.1:{port}
 PidFile "{root}/httpd.pid"
 ErrorLog "{root}/error.log"
 LogLevel warn
+LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{{Referer}}i\\" \\"%{{User-Agent}}i\\"" combined
+CustomLog "{root}/access.log" combined
 LoadModule mpm_event_module {modules}/mod_mpm_event.so
 LoadModule authz_core_module {modules}/mod_authz_core.so
 LoadModule dir_module {modules}/mod_dir.so
@@ -58,9 +60,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class Served(str):
+    """The base URL (http://127.0.0.1:<port>), with the server's access log beside it."""
+
+    access_log: Path
+
+
 @contextmanager
-def apache(docroot: Path) -> Iterator[str]:
-    """Serve `docroot`; yields the base URL (http://127.0.0.1:<port>)."""
+def apache(docroot: Path) -> Iterator[Served]:
+    """Serve `docroot`; yields the base URL, whose `access_log` is Apache's combined log."""
     binary = require("/usr/sbin/apache2")
     with tempfile.TemporaryDirectory() as root:
         port = _free_port()
@@ -82,7 +90,9 @@ def apache(docroot: Path) -> Iterator[str]:
                     if time.monotonic() > deadline:
                         raise AssertionError("apache2 did not start") from None
                     time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
+            served = Served(f"http://127.0.0.1:{port}")
+            served.access_log = Path(root) / "access.log"
+            yield served
         finally:
             process.terminate()
             process.wait(timeout=10)

@@ -31,7 +31,13 @@ def chromium() -> str:
     return require("/usr/bin/chromium")
 
 
-def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000) -> str:
+DESKTOP_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/156.0.0.0 Safari/537.36")
+"""What a visitor's browser says; headless Chromium's own agent is on the crawler list."""
+
+
+def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000,
+             user_agent: str | None = None) -> str:
     """Load `html` from a file:// URL in headless Chromium; return the serialized DOM after
     its scripts ran."""
     binary = chromium()
@@ -40,7 +46,9 @@ def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000) -> str:
         page.write_text(html, encoding="utf-8")
         result = subprocess.run(
             [binary, *CHROMIUM_FLAGS, f"--user-data-dir={folder}/profile",
-             f"--virtual-time-budget={budget_ms}", "--dump-dom", page.as_uri()],
+             f"--virtual-time-budget={budget_ms}",
+             *([f"--user-agent={user_agent}"] if user_agent else []),
+             "--dump-dom", page.as_uri()],
             capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(f"chromium failed ({result.returncode}): {result.stderr[-2000:]}")

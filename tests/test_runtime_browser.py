@@ -17,7 +17,7 @@ from typing import Any
 
 from generator.personalize.hashing import assign
 from tests.apache import apache
-from tests.browser import dump_dom
+from tests.browser import DESKTOP_AGENT, dump_dom
 from tests.conftest import Result, edit
 
 # A same-origin harness page: it opens pages of the site in an iframe, waits for the runtime
@@ -66,7 +66,7 @@ def visit(base: str, docroot: Path, steps: list[str]) -> list[dict[str, Any]]:
 def dump_dom_url(url: str) -> str:
     # Navigate to the harness over HTTP (a file:// page could not read the site's frames).
     return dump_dom(f'<!doctype html><script>location.replace("{url}")</script>',
-                    budget_ms=30000)
+                    budget_ms=30000, user_agent=DESKTOP_AGENT)
 
 
 @contextmanager
@@ -184,3 +184,33 @@ def test_runtime_stays_within_its_budget() -> None:
 
     minified, gzipped = runtime_size()
     assert gzipped <= 4096, (minified, gzipped)
+
+
+def test_pixel_requests_reach_the_access_log_and_ingest_as_events(
+        project: Path, sitegen: Callable[..., Result], tmp_path: Path) -> None:
+    from generator.analytics.ingest import ingest
+    from generator.analytics.store import EventStore
+
+    docroot = build_brand(project, sitegen)
+    assert (docroot / "_sg/p.gif").read_bytes().startswith(b"GIF89a")
+    with apache(docroot) as base:
+        [home, goal] = visit(base, docroot, ["/", "/articles/"])
+        log = base.access_log.read_text()
+    visitor = home["assignment"]["visitor"]
+    arm = expected_arm(visitor)
+    pixel_lines = [entry for entry in log.splitlines() if "/_sg/p.gif?" in entry]
+    assert any("e=view" in entry and "p=%2F&" in entry and f"u={visitor}" in entry
+               and f"v=hero-test-{arm}" in entry for entry in pixel_lines), pixel_lines
+    copy = tmp_path / "access.log"
+    copy.write_text(log)
+    store = EventStore(tmp_path / "events.sqlite")
+    report = ingest(store, "brand", [copy], [])
+    rows = store.connection.execute(
+        "SELECT type, page, variant, visitor, detail FROM events ORDER BY time").fetchall()
+    assert ("view", "/", f"hero-test-{arm}", visitor, "") in rows
+    assert ("view", "/articles/", "", visitor, "") in rows
+    assert ("goal", "/articles/", "", visitor, "hero-test") in rows       # experiment goal
+    sessions = {row[0] for row in store.connection.execute(
+        "SELECT session FROM events WHERE visitor = ?", (visitor,))}
+    assert len(sessions) == 1 and "" not in sessions
+    assert report.malformed == 0

@@ -90,6 +90,11 @@ class Personalization:
     max_variants: int = 64
     cookie_prefix: str = "sg_"
     routing: bool = True
+    analytics: tuple[tuple[str, object], ...] = (("enabled", True),)
+    """The `analytics` settings (enabled, consent, respect_dnt, collector)."""
+
+    def setting(self, name: str) -> object:
+        return dict(self.analytics).get(name)
 
 
 WEIGHT_TOLERANCE = 1e-6
@@ -137,9 +142,13 @@ def resolve_personalization(values: dict[str, Any],
         keys[experiment.key] = id
         experiments.append(experiment)
     settings = values.get("personalization") or {}
+    analytics = values.get("analytics") or {}
     return Personalization(segments, tuple(rules), tuple(experiments),
                            settings.get("max_variants", 64), settings.get("cookie_prefix", "sg_"),
-                           settings.get("routing", True))
+                           settings.get("routing", True),
+                           tuple(sorted({"enabled": True, "consent": "not_required",
+                                         "respect_dnt": True, "collector": None,
+                                         **analytics}.items())))
 
 
 def _check_change(change: Change, path: KeyPath,

@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 from generator import __version__
+from generator.analytics.pixel import PIXEL_PATH
 from generator.personalize.model import Personalization
 from generator.personalize.variants import Variant, plan_variants
 
-PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization")
+PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")
 
 
 def personalization_version(values: dict[str, Any]) -> str:
@@ -24,8 +25,14 @@ def personalization_version(values: dict[str, Any]) -> str:
 
 
 def site_needs_runtime(personalization: Personalization) -> bool:
-    return bool(personalization.rules) or any(
+    return bool(personalization.setting("enabled")) or bool(personalization.rules) or any(
         e.status == "running" for e in personalization.experiments)
+
+
+def _goals(personalization: Personalization) -> list[dict[str, str]]:
+    """Goals of running experiments, for the runtime to report when reached or clicked."""
+    return [{"experiment": e.key, **{k: v for k, v in goal.items() if v}}
+            for e in personalization.experiments if e.status == "running" for goal in e.goals]
 
 
 def _segments(personalization: Personalization) -> dict[str, Any]:
@@ -53,13 +60,18 @@ def _page_variants(url: str, personalization: Personalization) -> list[dict[str,
 
 
 def page_config(personalization: Personalization, url: str, variant: Variant | None,
-                tags: tuple[str, ...], attributes: dict[str, Any]) -> str:
+                tags: tuple[str, ...], attributes: dict[str, Any], build: str) -> str:
     """`window.sitegenConfig` for one page, as JSON safe inside a <script> element."""
     document = {
         "prefix": personalization.cookie_prefix,
         "segments": _segments(personalization),
         "experiments": _experiments(personalization),
-        "page": {"variant": variant.key if variant else "",
+        "track": {"enabled": bool(personalization.setting("enabled")),
+                  "consent": personalization.setting("consent") == "required",
+                  "dnt": bool(personalization.setting("respect_dnt")),
+                  "collector": personalization.setting("collector") or "",
+                  "pixel": "/" + PIXEL_PATH, "goals": _goals(personalization)},
+        "page": {"variant": variant.key if variant else "", "build": build, "url": url,
                  "variants": _page_variants(url, personalization),
                  "tags": list(tags), "attributes": attributes},
     }

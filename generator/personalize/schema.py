@@ -158,6 +158,13 @@ PERSONALIZATION_FIELDS: dict[str, Option] = {
     "segments": MapOf(SEGMENT, "audiences, by id", key_pattern=ID_PATTERN),
     "rules": MapOf(RULE, "personalization rules, by id", key_pattern=ID_PATTERN),
     "experiments": MapOf(EXPERIMENT, "A/B(n) experiments, by id", key_pattern=ID_PATTERN),
+    "analytics": Section({
+        "enabled": Bool("send page views and goals through the tracking pixel", default=True),
+        "consent": Choice(("not_required", "required"), "with 'required', nothing is sent "
+                          "until the page calls sitegen.consent(true)", default="not_required"),
+        "respect_dnt": Bool("send nothing when the browser says Do Not Track", default=True),
+        "collector": Str("also sendBeacon each event as JSON to this URL"),
+    }),
     "personalization": Section({
         "max_variants": Int("most variant files one page may have", default=64, minimum=1),
         "cookie_prefix": Str("prefix of the assignment cookies", default="sg_",

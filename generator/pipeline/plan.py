@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__
+from generator.analytics.pixel import PIXEL, PIXEL_PATH
 from generator.assets import AssetBundle
 from generator.config.model import SiteConfig
 from generator.content.index import SiteContent
@@ -201,6 +202,9 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> Si
             f"{listing.kind} listing {url}", listing=listing, url=url), site)
     if site.personalization.routing:
         outputs += _routing_outputs(site, outputs)
+    if site.personalization.setting("enabled"):
+        outputs.append(OutputFile(PIXEL_PATH, "asset", "bytes", data_key("pixel", PIXEL_PATH),
+                                  "tracking pixel", content=PIXEL))
     recent = content.recent()
     if site.feed_enabled:
         entries = [(p.key, p.url, p.title, p.date, p.source.summary, p.source.digest)

@@ -188,9 +188,10 @@ def _head_tags(state: SiteState, output: OutputFile) -> Markup:
     variants, and, on sites that personalize, the inline runtime with its config (no request
     before first paint)."""
     variant = output.variant
+    build = personalization_version(state.site.values)
     tags = Markup('<meta name="sitegen:variant" content="{}">\n'
                   '<meta name="sitegen:build" content="{}">').format(
-        variant.key if variant else "", personalization_version(state.site.values))
+        variant.key if variant else "", build)
     if variant is not None:
         tags += Markup('\n<meta name="robots" content="noindex">')
     personalization = state.site.personalization
@@ -202,7 +203,7 @@ def _head_tags(state: SiteState, output: OutputFile) -> Markup:
     attributes = page.source.meta.get("attributes") if page is not None else None
     config = page_config(personalization, output.url, variant,
                          page.tags if page is not None else (),
-                         attributes if isinstance(attributes, dict) else {})
+                         attributes if isinstance(attributes, dict) else {}, build)
     # Both are JSON / minified code made by the build, safe inside <script>.
     tags += Markup("\n<script>window.sitegenConfig={};</script>\n<script>{}</script>"
                    ).format(Markup(config), Markup(runtime_script()))
