@@ -92,6 +92,10 @@ SITE_FIELDS: dict[str, Option] = {
         "minify": Bool("minify CSS and JavaScript", default=True),
     }),
     "params": FreeMapping("free-form values for templates (`site.params`)", default={}),
+    "recommendations": Section({
+        "enabled": Bool("precompute related and next pages", default=True),
+        "count": Int("pages per list", default=5, minimum=1),
+    }),
     **PERSONALIZATION_FIELDS,
 }
 

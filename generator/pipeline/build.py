@@ -44,6 +44,7 @@ from generator.pipeline.site_state import SiteState
 from generator.pipeline.state import BuildState, OutputRecord
 from generator.pipeline.workers import RenderResult, SiteJob, render_all
 from generator.progress import Progress
+from generator.recommend.site import site_recommendations
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,9 @@ def build(options: BuildOptions) -> BuildReport:
     if finish_interrupted_commits(options.build_dir):
         forget_last_build(private)
     # Shortcut: not one input or published file changed since the last successful build.
-    inputs = inputs_signature(options.root.resolve())
+    events = private / "events.sqlite"
+    inputs = inputs_signature(options.root.resolve(),
+                              (events, events.with_name("events.sqlite-wal")))
     last = None if options.clean else load_last_build(private)
     scans = _scan_sites(options, last)
     if last is not None and _unchanged(options, last, inputs, scans):
@@ -126,6 +129,9 @@ def build(options: BuildOptions) -> BuildReport:
                                                             options.drafts),
                                        build_site_assets(site, network), options.preview)
                   for site in sites}
+        # Recommend: related and next pages from content and the events store.
+        for state in states.values():
+            state.recommendations = site_recommendations(state.site, state.content, events)
         # Plan: every output file of every site, with the inputs of each.
         plans = {name: plan_site(state.site, state.content, state.assets)
                  for name, state in states.items()}

@@ -86,6 +86,11 @@ class Fingerprints:
         if kind == "file":
             path = Path(key)
             return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        if kind == "query" and key.startswith(("related:", "next:")):
+            found = state.recommendations
+            lists = (found.related if key.startswith("related:") else found.next_pages) \
+                if found is not None else {}
+            return _hash(lists.get(key.split(":", 1)[1], ()))
         if kind == "query" and key == "recent":
             return _hash([page.key for page in state.content.recent()])
         return f"unknown dependency kind {kind}"

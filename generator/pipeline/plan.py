@@ -147,6 +147,15 @@ def plan_listings(site: SiteConfig, content: SiteContent) -> list[Listing]:
     return listings
 
 
+RECOMMENDATIONS_PREFIX = "_sg/rec/"
+
+
+def recommendations_path(url: str) -> str:
+    """`/guides/boots/` -> `_sg/rec/guides/boots.json`: where the runtime finds a page's
+    related and next pages."""
+    return f"{RECOMMENDATIONS_PREFIX}{url.strip('/') or 'index'}.json"
+
+
 VARIANT_PREFIX = "_variants/"
 """Every variant file lives under this one folder: `_variants/<variant key>/<page path>`."""
 
@@ -187,10 +196,15 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile]) -> list[Output
 
 def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> SitePlan:
     outputs: list[OutputFile] = []
+    recommend = (site.values.get("recommendations") or {}).get("enabled", True)
     for page in content.pages:
         outputs += _with_variants(OutputFile(
             page.output_path, "page", "page", page_data_key(page), page.source.display,
             page_key=page.key, url=page.url), site)
+        if recommend:
+            outputs.append(OutputFile(recommendations_path(page.url), "data", "recommendations",
+                                      data_key("recommendations", page.key),
+                                      page.source.display, page_key=page.key, url=page.url))
     for listing in plan_listings(site, content):
         url = page_url(listing.first_url, listing.number)
         if listing.kind == "not_found":

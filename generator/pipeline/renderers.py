@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -63,6 +64,15 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         record("query", "recent")
         return [PageView(page, base_url) for page in state.content.recent()[:count]]
 
+    def related_pages(page: PageView | None = None, kind: str = "related") -> list[PageView]:
+        """The page's precomputed related (or `kind="next"`) pages."""
+        found = state.recommendations
+        if page is None or found is None:
+            return []
+        record("query", f"{kind}:{page.key}")
+        lists = found.related if kind == "related" else found.next_pages
+        return [PageView(state.pages_by_key[key], base_url) for key in lists.get(page.key, ())]
+
     def absolute_url(path: str) -> str:
         record("config", "base_url")
         return base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -74,6 +84,7 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         "stylesheet": stylesheet,
         "script": script,
         "recent_pages": recent_pages,
+        "related_pages": related_pages,
         "absolute_url": absolute_url,
     }
 
@@ -338,6 +349,20 @@ def render_asset(state: SiteState, output: OutputFile) -> bytes:
     return state.assets.files[output.path]
 
 
+def render_recommendations(state: SiteState, output: OutputFile) -> bytes:
+    """`_sg/rec/<page>.json`: the page's related pages (what the runtime shows) and next pages
+    (what it may prefetch)."""
+    page = PageView(state.pages_by_key[output.page_key or ""], state.site.base_url)
+    related = template_globals(state)["related_pages"]
+    document = {
+        "related": [{"title": p.title, "url": p.url, "summary": p.summary, "image": p.image}
+                    for p in related(page)],
+        "next": [p.url for p in related(page, "next")],
+    }
+    return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            + "\n").encode("utf-8")
+
+
 def render_bytes(state: SiteState, output: OutputFile) -> bytes:
     assert output.content is not None
     return output.content
@@ -357,4 +382,5 @@ RENDERERS: dict[str, Renderer] = {
     "asset": render_asset,
     "static": render_static,
     "bytes": render_bytes,
+    "recommendations": render_recommendations,
 }

@@ -125,12 +125,20 @@ def _walk_inputs(digest: Any, directory: str, prefix: str) -> None:
             _walk_inputs(digest, entry.path, f"{prefix}{entry.name}/")
 
 
-def inputs_signature(root: Path) -> str:
-    """Names, sizes, modification times and inodes of everything a build can read."""
+def inputs_signature(root: Path, files: tuple[Path, ...] = ()) -> str:
+    """Names, sizes, modification times and inodes of everything a build can read: the
+    input folders, and single files such as the events store."""
     digest = hashlib.sha256()
     for folder in INPUT_FOLDERS:
         digest.update(f"[{folder}]\n".encode())
         _walk_inputs(digest, str(root / folder), "")
+    for path in files:
+        try:
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0{stat.st_ino}\n"
+                          .encode())
+        except FileNotFoundError:
+            digest.update(f"{path}\0absent\n".encode())
     return digest.hexdigest()
 
 

@@ -18,6 +18,7 @@ from generator.config.model import Network, SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.errors import BuildError, Location
+from generator.recommend.related import Recommendations
 from generator.render.templates import RecordingEnvironment, create_environment
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
@@ -31,6 +32,8 @@ class SiteState:
     assets: AssetBundle
     preview: bool = False
     """A preview build: every page gets the variant switcher."""
+    recommendations: Recommendations | None = None
+    """Related and next pages, when the site has them enabled."""
     _data_cache: dict[str, Any] = field(default_factory=dict)
 
     @cached_property

@@ -1,0 +1,131 @@
+"""Related pages and next pages of one site, precomputed at build time.
+
+- content: TF-IDF over each page's title (weighted up), tags and body, cosine similarity;
+- co-visitation: pages viewed in the same sessions (item-item cosine with shrinkage, the
+  `covisit` model of models.py), from the events store;
+- hybrid: co-visitation where a page has enough traffic, filled up with content neighbours;
+- next pages: sequential rules over sessions (the `sequential` model), for prefetching.
+
+Only pages of the site itself are candidates, so a draft, a page its gates exclude or the
+page itself can never be recommended.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from generator.content.page import Page
+from generator.recommend.models import CoVisitation, ItemIndex, SequentialRules
+from generator.recommend.sessions import Session
+
+WORD = re.compile(r"[a-zà-ÿ0-9]{2,}")
+STOP_WORDS = frozenset("""a an and are as at be by can do for from has have if in into is it
+its not of on or so that the their them then there these they this to was we were what when
+which will with you your our more most one two than too very also just about only""".split())
+SESSION_GAP = 30 * 60
+"""Seconds of inactivity that end a session (for events without a runtime session id)."""
+MIN_SESSIONS = 3
+"""A page needs this many sessions before its co-visitation neighbours are trusted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendations:
+    related: dict[str, tuple[str, ...]]
+    """Page key -> related page keys, best first."""
+    next_pages: dict[str, tuple[str, ...]]
+    """Page key -> likeliest next page keys, best first."""
+
+
+def _tokens(page: Page) -> list[str]:
+    title = [w for w in WORD.findall(page.title.lower()) if w not in STOP_WORDS]
+    tags = [f"tag:{tag.lower()}" for tag in page.tags]
+    body = [w for w in WORD.findall(page.source.body.lower()) if w not in STOP_WORDS]
+    return title * 3 + tags * 2 + body
+
+
+def content_similarity(pages: Sequence[Page]) -> sparse.csr_matrix:
+    """Cosine similarity of TF-IDF vectors (sublinear term frequency), pages x pages."""
+    vocabulary: dict[str, int] = {}
+    rows, columns, values = [], [], []
+    for row, page in enumerate(pages):
+        for term, count in Counter(_tokens(page)).items():
+            rows.append(row)
+            columns.append(vocabulary.setdefault(term, len(vocabulary)))
+            values.append(1.0 + math.log(count))
+    shape = (len(pages), max(len(vocabulary), 1))
+    matrix = sparse.csr_matrix((values, (rows, columns)), shape=shape)
+    document_frequency = np.bincount(columns, minlength=shape[1]) if columns else np.zeros(1)
+    idf = np.log((1 + len(pages)) / (1 + document_frequency)) + 1.0
+    matrix = matrix @ sparse.diags(idf)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    matrix = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix
+    similarity = (matrix @ matrix.T).tocsr()
+    similarity.setdiag(0)
+    similarity.eliminate_zeros()
+    return similarity
+
+
+def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
+    """(visitor, session id, time, page) views -> sessions: the runtime's session id where
+    there is one, else a new session after `SESSION_GAP` seconds without a view."""
+    by_visitor: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    for visitor, session, time, page in views:
+        by_visitor.setdefault((visitor, session), []).append((time, page))
+    sessions = []
+    for (_visitor, session), found in sorted(by_visitor.items()):
+        found.sort()
+        current: list[tuple[float, str]] = []
+        for time, page in found:
+            if current and not session and time - current[-1][0] > SESSION_GAP:
+                sessions.append(current)
+                current = []
+            current.append((time, page))
+        sessions.append(current)
+    return [Session(f"s{number}", clicks[0][0], tuple(page for _, page in clicks))
+            for number, clicks in enumerate(sorted(sessions))]
+
+
+def _top(scores: np.ndarray, count: int, exclude: int) -> list[int]:
+    scores = scores.copy()
+    scores[exclude] = 0.0
+    order = np.argsort(-scores, kind="stable")[:count]
+    return [int(i) for i in order if scores[i] > 0]
+
+
+def recommend(pages: Sequence[Page], sessions: Sequence[Session],
+              count: int = 5) -> Recommendations:
+    """Related and next pages for every page (keys in, keys out)."""
+    keys = [page.key for page in pages]
+    position = {key: index for index, key in enumerate(keys)}
+    content = content_similarity(pages) if pages else sparse.csr_matrix((0, 0))
+    known = [Session(s.id, s.start, tuple(k for k in s.items if k in position))
+             for s in sessions]
+    known = [s for s in known if len(s.items) >= 1]
+    index = ItemIndex(list(keys), position)
+    covisit = CoVisitation(index).fit(known)
+    rules = SequentialRules(index).fit(known)
+    sessions_per_page = np.zeros(len(keys))
+    for session in known:
+        for key in set(session.items):
+            sessions_per_page[position[key]] += 1
+    related: dict[str, tuple[str, ...]] = {}
+    next_pages: dict[str, tuple[str, ...]] = {}
+    for row, key in enumerate(keys):
+        chosen: list[int] = []
+        if sessions_per_page[row] >= MIN_SESSIONS:
+            chosen = _top(covisit.scores([row]), count, row)
+        for candidate in _top(np.asarray(content[row].todense()).ravel(), count * 2, row):
+            if len(chosen) >= count:
+                break
+            if candidate not in chosen:
+                chosen.append(candidate)
+        related[key] = tuple(keys[i] for i in chosen)
+        next_pages[key] = tuple(keys[i] for i in _top(rules.scores([row]), count, row))
+    return Recommendations(related, next_pages)

@@ -1,0 +1,64 @@
+"""Recommendations in the build: content-based without events, co-visitation with them,
+and never a page the site does not publish."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Result
+
+
+def rec(project: Path, site: str, page: str) -> dict[str, list]:  # type: ignore[type-arg]
+    return json.loads((project / f"build/{site}/_sg/rec/{page}.json").read_text())
+
+
+def test_content_based_without_events_and_gate_safety(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    (project / "content/articles/alpha-two.md").write_text(
+        "---\ntitle: Alpha again\ndate: 2026-01-09\ntags: [red]\n---\n"
+        "Alpha body text, a heading and a table, the alpha sequel.\n")
+    assert sitegen(project, "build").code == 0
+    brand = {url for site_page in ["articles/alpha", "articles/beta", "articles/gamma-ray",
+                                   "articles/alpha-two", "about"]
+             for url in [entry["url"] for entry in rec(project, "brand", site_page)["related"]]}
+    published = {"/articles/alpha/", "/articles/beta/", "/articles/gamma-ray/",
+                 "/articles/alpha-two/", "/about/", "/news/hello/", "/news/world/"}
+    assert brand <= published                                  # never drafts or gated pages
+    assert "/articles/deep/nested/" not in brand and "/articles/delta/" not in brand
+    alpha = rec(project, "brand", "articles/alpha")["related"]
+    assert alpha[0]["url"] == "/articles/alpha-two/"           # the closest text
+    assert all(entry["url"] != "/articles/alpha/" for entry in alpha)
+    assert set(alpha[0]) == {"title", "url", "summary", "image"}
+    html = (project / "build/brand/articles/alpha/index.html").read_text()
+    assert re.search(r'<a href="/articles/alpha-two/" data-sg-rec="/articles/alpha-two/">',
+                     html)                                     # a list without JavaScript
+
+
+def test_co_visitation_from_ingested_events(project: Path,
+                                            sitegen: Callable[..., Result],
+                                            tmp_path: Path) -> None:
+    export = tmp_path / "events.jsonl"
+    rows = []
+    for visitor in range(6):            # six visitors read alpha, then world
+        for step, page in enumerate(["/articles/alpha/", "/news/world/"]):
+            rows.append({"time": 1780000000 + visitor * 7200 + step * 60, "type": "view",
+                         "page": page, "visitor": f"v{visitor}", "session": f"s{visitor}"})
+    export.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    assert sitegen(project, "build", "brand").code == 0
+    alpha = rec(project, "brand", "articles/alpha")
+    assert alpha["related"][0]["url"] == "/news/world/"
+    assert alpha["next"] == ["/news/world/"]
+    assert "0 rendered" in sitegen(project, "build", "brand").out
+    # newly ingested events are an input like any file: the next build sees them
+    more = tmp_path / "more.jsonl"
+    more.write_text("".join(json.dumps(
+        {"time": 1790000000 + n * 7200 + step * 60, "type": "view", "page": page,
+         "visitor": f"w{n}", "session": f"t{n}"}) + "\n"
+        for n in range(20) for step, page in enumerate(["/articles/alpha/", "/about/"])))
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(more)).code == 0
+    assert sitegen(project, "build", "brand").code == 0
+    assert rec(project, "brand", "articles/alpha")["related"][0]["url"] == "/about/"
