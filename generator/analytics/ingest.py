@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, unquote_plus
 
 from generator.analytics.logs import MalformedLine, parse_line, read_lines
 from generator.analytics.pixel import FIELDS, PIXEL_PATH
@@ -76,6 +76,16 @@ def _page_path(path: str) -> str | None:
     return None
 
 
+def _query_pairs(query: str) -> Iterator[tuple[str, str]]:
+    """`parse_qsl` for the runtime's own pixel queries, several times faster: only values
+    that need decoding are decoded."""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        yield key, value
+
+
 class Ingest:
     def __init__(self, store: EventStore, site: str) -> None:
         self.store = store
@@ -118,13 +128,13 @@ class Ingest:
             if record.method == "HEAD" or self.is_bot(record.agent):
                 self.report.bots += 1
                 continue
-            parts = urlsplit(record.target)
+            request_path, _, query = record.target.partition("?")
             event_id = hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()
-            if parts.path.lstrip("/") == PIXEL_PATH:
-                self._pixel(record.time, parts.query, event_id,
+            if request_path.lstrip("/") == PIXEL_PATH:
+                self._pixel(record.time, query, event_id,
                             self._visitor_hash(record.ip, record.agent), f"{path}:{number}")
                 continue
-            page = _page_path(unquote(parts.path))
+            page = _page_path(unquote(request_path))
             if (record.method != "GET" or record.status not in PAGE_STATUSES or page is None
                     or page == "/robots.txt/"):
                 self.report.ignored += 1
@@ -134,7 +144,7 @@ class Ingest:
 
     def _pixel(self, time: float, query: str, event_id: str, visitor_hash: str,
                where: str) -> None:
-        values = {FIELDS.get(key, key): value for key, value in parse_qsl(query)}
+        values = {FIELDS.get(key, key): value for key, value in _query_pairs(query)}
         if values.get("type") not in EVENT_TYPES or not values.get("page") \
                 or not values.get("visitor"):
             self._malformed(where, "pixel request without a known event type, page and "

@@ -10,6 +10,7 @@ import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -41,6 +42,7 @@ class MalformedLine(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)
 def parse_time(text: str) -> float:
     """`17/May/2015:10:05:03 +0000` -> epoch seconds."""
     try:

@@ -354,9 +354,12 @@ def render_recommendations(state: SiteState, output: OutputFile) -> bytes:
     (what it may prefetch)."""
     page = PageView(state.pages_by_key[output.page_key or ""], state.site.base_url)
     related = template_globals(state)["related_pages"]
+    def image_url(name: str | None) -> str | None:
+        return str(_asset_ref(state, name).url) if name else None
+
     document = {
-        "related": [{"title": p.title, "url": p.url, "summary": p.summary, "image": p.image}
-                    for p in related(page)],
+        "related": [{"title": p.title, "url": p.url, "summary": p.summary,
+                     "image": image_url(p.image)} for p in related(page)],
         "next": [p.url for p in related(page, "next")],
     }
     return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
