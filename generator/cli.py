@@ -11,6 +11,7 @@ import gc
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from generator import __version__
 from generator.errors import SitegenError
@@ -51,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="one JSON event per line: time, type, page, visitor, ...")
     ingest.add_argument("--out", type=Path, default=None,
                         help="build folder holding .sitegen/ (default: <root>/build)")
+
+    simulate = analytics_commands.add_parser(
+        "simulate", help="write a realistic synthetic access log for a site (demo data)")
+    simulate.add_argument("site")
+    simulate.add_argument("--output", type=Path, required=True, help="log file to write")
+    simulate.add_argument("--visitors", type=int, default=400)
+    simulate.add_argument("--days", type=int, default=14)
+    simulate.add_argument("--seed", type=int, default=2026)
 
     recommend = commands.add_parser("recommend", help="recommendation models")
     recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
@@ -138,17 +147,45 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def command_analytics_ingest(arguments: argparse.Namespace) -> int:
-    from generator.analytics.ingest import ingest
-    from generator.analytics.store import EventStore
+def command_analytics(arguments: argparse.Namespace) -> int:
+    if arguments.analytics_command == "simulate":
+        return command_analytics_simulate(arguments)
+    return command_analytics_ingest(arguments)
+
+
+def _buildable_site(root: Path, name: str) -> Any:
     from generator.config import load_network
     from generator.errors import ConfigError, suggest
 
-    root = arguments.root.resolve()
     network = load_network(root)
-    if arguments.site not in network.sites or network.sites[arguments.site].abstract:
+    if name not in network.sites or network.sites[name].abstract:
         known = [site.name for site in network.buildable_sites()]
-        raise ConfigError(f"no buildable site '{arguments.site}'" + suggest(arguments.site, known))
+        raise ConfigError(f"no buildable site '{name}'" + suggest(name, known))
+    return network, network.sites[name]
+
+
+def command_analytics_simulate(arguments: argparse.Namespace) -> int:
+    from generator.analytics.simulate import simulate, write_simulated_log
+    from generator.content import SourceReader, collect_site_content
+
+    if arguments.visitors < 1 or arguments.days < 1:
+        raise SystemExit("sitegen analytics simulate: --visitors and --days must be positive")
+    root = arguments.root.resolve()
+    network, site = _buildable_site(root, arguments.site)
+    content = collect_site_content(site, network, SourceReader(root))
+    count = write_simulated_log(arguments.output, simulate(
+        site, content, arguments.visitors, arguments.days, arguments.seed))
+    print(f"{arguments.site}: wrote {count} log lines to {arguments.output}")
+    return 0
+
+
+def command_analytics_ingest(arguments: argparse.Namespace) -> int:
+    from generator.analytics.ingest import ingest
+    from generator.analytics.store import EventStore
+    from generator.errors import ConfigError
+
+    root = arguments.root.resolve()
+    _buildable_site(root, arguments.site)
     if not arguments.access_log and not arguments.jsonl:
         raise SystemExit("sitegen analytics ingest: give --access-log and/or --jsonl files")
     for path in [*arguments.access_log, *arguments.jsonl]:
@@ -170,7 +207,7 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "analytics": command_analytics_ingest,
+    "analytics": command_analytics,
     "build": command_build,
     "config": command_config_show,
     "recommend": command_recommend_eval,

@@ -1,0 +1,37 @@
+"""Demo data: a simulated log for the demo network ingests into events and drives the
+recommendations of the next build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Result
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_simulate_ingest_build(tmp_path: Path, sitegen: Callable[..., Result]) -> None:
+    project = tmp_path / "demo"
+    for folder in ("sites", "content", "themes"):
+        shutil.copytree(REPO / folder, project / folder)
+    log = tmp_path / "trailhead.log"
+    result = sitegen(project, "analytics", "simulate", "trailhead", "--output", str(log),
+                     "--visitors", "150", "--seed", "7")
+    assert result.code == 0, result.err
+    text = log.read_text()
+    again = tmp_path / "again.log"
+    sitegen(project, "analytics", "simulate", "trailhead", "--output", str(again),
+            "--visitors", "150", "--seed", "7")
+    assert again.read_text() == text                              # deterministic
+    assert "utm_source=newsletter" in text and "Googlebot" in text and '"HEAD ' in text
+    assert "v=repair-cta-" in text and "e=goal" in text
+    ingested = sitegen(project, "analytics", "ingest", "trailhead", "--access-log", str(log))
+    assert ingested.code == 0
+    assert " 3 malformed" in ingested.out and "bots" in ingested.out
+    assert sitegen(project, "build", "trailhead").code == 0
+    related = json.loads((project / "build/trailhead/_sg/rec/guides/hiking/layering.json"
+                          ).read_text())
+    assert len(related["related"]) == 5 and related["next"]
