@@ -62,3 +62,28 @@ def test_co_visitation_from_ingested_events(project: Path,
     assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(more)).code == 0
     assert sitegen(project, "build", "brand").code == 0
     assert rec(project, "brand", "articles/alpha")["related"][0]["url"] == "/about/"
+
+
+def test_cross_site_sources_come_with_absolute_urls_and_respect_gates(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    from tests.conftest import edit
+
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         "recommendations:\n  sources: [other]\nmenu+:")
+    (project / "sites/other/content").mkdir(parents=True)
+    (project / "sites/other/content/alpha-story.md").write_text(
+        "---\ntitle: The alpha story\ntags: [red]\n---\n"
+        "Alpha body text, a heading and a table: the alpha story from other.\n")
+    assert sitegen(project, "build", "brand").code == 0
+    urls = {entry["url"] for path in (project / "build/brand/_sg/rec").rglob("*.json")
+            for entry in json.loads(path.read_text())["related"]}
+    assert "https://other.test/alpha-story/" in urls              # another site: absolute
+    assert not any("nested" in url for url in urls)               # gated away from brand
+    assert not any("only-other" in url for url in urls)           # sites: [other] only
+    assert not any(url.startswith("https://other.test/stories/alpha") for url in urls)
+    edit(project / "sites/brand/site.yaml", "sources: [other]", "sources: [othr]")
+    result = sitegen(project, "build", "brand")
+    assert result.code == 1
+    assert re.search(r"sites/brand/site.yaml:\d+: recommendations.sources: 'othr' is not "
+                     r"another buildable site of the network \(did you mean 'other'\?\)",
+                     result.err), result.err

@@ -95,6 +95,8 @@ SITE_FIELDS: dict[str, Option] = {
     "recommendations": Section({
         "enabled": Bool("precompute related and next pages", default=True),
         "count": Int("pages per list", default=5, minimum=1),
+        "sources": ListOf(Str(), "other sites of the network whose pages may be "
+                          "recommended (with absolute URLs)", default=[]),
     }),
     **PERSONALIZATION_FIELDS,
 }

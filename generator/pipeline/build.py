@@ -19,6 +19,7 @@ from generator.assets import build_site_assets
 from generator.config import load_network
 from generator.config.model import Network, SiteConfig
 from generator.content import SourceReader, collect_site_content
+from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
 from generator.pipeline.freshness import Fingerprints
 from generator.pipeline.output import (
@@ -131,7 +132,9 @@ def build(options: BuildOptions) -> BuildReport:
                   for site in sites}
         # Recommend: related and next pages from content and the events store.
         for state in states.values():
-            state.recommendations = site_recommendations(state.site, state.content, events)
+            state.recommendations = site_recommendations(
+                state.site, state.content, events,
+                _recommendation_sources(network, state, states, reader, options.drafts))
         # Plan: every output file of every site, with the inputs of each.
         plans = {name: plan_site(state.site, state.content, state.assets)
                  for name, state in states.items()}
@@ -155,6 +158,27 @@ def build(options: BuildOptions) -> BuildReport:
     _save_last_build(options, private, inputs, report, published)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _recommendation_sources(network: Network, state: SiteState, states: dict[str, SiteState],
+                            reader: SourceReader, drafts: bool
+                            ) -> dict[str, tuple[SiteConfig, SiteContent]]:
+    """The sites a site may recommend pages of, with their content (collected here when they
+    are not part of this build)."""
+    settings = state.site.values.get("recommendations") or {}
+    sources = {}
+    for position, name in enumerate(settings.get("sources", [])):
+        source = network.sites.get(name)
+        if source is None or source.abstract or name == state.site.name:
+            known = [site.name for site in network.buildable_sites()
+                     if site.name != state.site.name]
+            raise ConfigError(f"recommendations.sources: '{name}' is not another buildable "
+                              "site of the network" + suggest(name, known),
+                              state.site.location_of(("recommendations", "sources", position)))
+        content = states[name].content if name in states else collect_site_content(
+            source, network, reader, drafts)
+        sources[name] = (source, content)
+    return sources
 
 
 def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:

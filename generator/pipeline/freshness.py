@@ -74,6 +74,8 @@ class Fingerprints:
         if kind == "page":
             page_key, _, field = key.rpartition("#")
             page = state.pages_by_key.get(page_key)
+            if page is None and state.recommendations is not None:
+                page = state.recommendations.foreign.get(page_key)
             return "gone" if page is None else _page_field(page, field)
         if kind == "data":
             path = state.data_file(key)

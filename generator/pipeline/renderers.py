@@ -71,7 +71,8 @@ def template_globals(state: SiteState) -> dict[str, Any]:
             return []
         record("query", f"{kind}:{page.key}")
         lists = found.related if kind == "related" else found.next_pages
-        return [PageView(state.pages_by_key[key], base_url) for key in lists.get(page.key, ())]
+        return [PageView(state.pages_by_key.get(key) or found.foreign[key], base_url)
+                for key in lists.get(page.key, ())]
 
     def absolute_url(path: str) -> str:
         record("config", "base_url")

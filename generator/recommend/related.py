@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -35,12 +35,14 @@ MIN_SESSIONS = 3
 """A page needs this many sessions before its co-visitation neighbours are trusted."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Recommendations:
     related: dict[str, tuple[str, ...]]
     """Page key -> related page keys, best first."""
     next_pages: dict[str, tuple[str, ...]]
     """Page key -> likeliest next page keys, best first."""
+    foreign: dict[str, Page] = field(default_factory=dict)
+    """Pages of other sites (recommendation sources) that the lists may name, by key."""
 
 
 def _tokens(page: Page) -> list[str]:

@@ -4,10 +4,13 @@ events store (if there is one)."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from generator.config.model import SiteConfig
+from generator.content.gates import addressed_to, admits
 from generator.content.index import SiteContent
+from generator.content.page import Page
 from generator.recommend.related import Recommendations, recommend, sessionise
 
 
@@ -27,13 +30,47 @@ def page_views(store: Path, site: str) -> list[tuple[str, str, float, str]]:
         connection.close()
 
 
-def site_recommendations(site: SiteConfig, content: SiteContent,
-                         events_store: Path) -> Recommendations | None:
+def admitted_by(site: SiteConfig, page: Page) -> bool:
+    """Would `site` itself let this page (of another site) through? A page of a pool the
+    site publishes must pass the site's gate and the page's own sites/not_sites; a page of
+    a pool the site does not publish, or another site's own page, is not gated by it."""
+    if not addressed_to(page.source, site.lineage) or page.source.draft:
+        return False
+    gate = next((gate for gate in site.pools if gate.pool == page.pool), None)
+    if gate is None:
+        return True
+    return admits(gate, page.key[len(gate.pool) + 1:], page.source)
+
+
+def foreign_candidates(site: SiteConfig, sources: dict[str, tuple[SiteConfig, SiteContent]],
+                       own: SiteContent) -> list[Page]:
+    """Pages of the source sites the recommending site may show: absolute URLs, keyed by
+    their site, never one the site itself publishes or its gates exclude."""
+    own_keys = {page.key for page in own.pages}
+    found = []
+    for name, (source, content) in sorted(sources.items()):
+        for page in content.pages:
+            if page.key in own_keys or not admitted_by(site, page):
+                continue
+            found.append(replace(page, key=f"{name}:{page.key}",
+                                 url=source.base_url.rstrip("/") + page.url))
+    return found
+
+
+def site_recommendations(site: SiteConfig, content: SiteContent, events_store: Path,
+                         sources: dict[str, tuple[SiteConfig, SiteContent]]
+                         ) -> Recommendations | None:
     settings = site.values.get("recommendations") or {}
     if not settings.get("enabled", True):
         return None
+    foreign = foreign_candidates(site, sources, content)
     by_url = {page.url: page.key for page in content.pages}
     views = [(visitor, session, time, by_url[url])
              for visitor, session, time, url in page_views(events_store, site.name)
              if url in by_url]
-    return recommend(content.pages, sessionise(views), settings.get("count", 5))
+    found = recommend([*content.pages, *foreign], sessionise(views), settings.get("count", 5))
+    own = {page.key for page in content.pages}
+    # Lists are published for the site's own pages only; the others are candidates.
+    return Recommendations({k: v for k, v in found.related.items() if k in own},
+                           {k: v for k, v in found.next_pages.items() if k in own},
+                           {page.key: page for page in foreign})
