@@ -52,8 +52,31 @@ def _tokens(page: Page) -> list[str]:
     return title * 3 + tags * 2 + body
 
 
-def content_similarity(pages: Sequence[Page]) -> sparse.csr_matrix:
-    """Cosine similarity of TF-IDF vectors (sublinear term frequency), pages x pages."""
+KEYWORDS = 48
+"""Terms kept per page: its most distinctive words. Similarity over keywords is what readers
+mean by "about the same thing", and it keeps the products sparse for large sites."""
+
+
+def _keep_top_terms(matrix: sparse.csr_matrix, count: int) -> sparse.csr_matrix:
+    data = matrix.data.copy()
+    for row in range(matrix.shape[0]):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        if end - start > count:
+            values = data[start:end]
+            threshold = np.partition(values, end - start - count)[end - start - count]
+            values[values < threshold] = 0.0
+    pruned = sparse.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    pruned.eliminate_zeros()
+    return pruned
+
+
+def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
+    """For each page, the `count` most similar other pages by cosine similarity of TF-IDF
+    vectors (sublinear term frequency), best first.
+
+    The similarity of every pair is never held at once: rows are multiplied in blocks and
+    only each row's best are kept, so 10,000 pages stay within a few hundred megabytes.
+    """
     vocabulary: dict[str, int] = {}
     rows, columns, values = [], [], []
     for row, page in enumerate(pages):
@@ -65,13 +88,19 @@ def content_similarity(pages: Sequence[Page]) -> sparse.csr_matrix:
     matrix = sparse.csr_matrix((values, (rows, columns)), shape=shape)
     document_frequency = np.bincount(columns, minlength=shape[1]) if columns else np.zeros(1)
     idf = np.log((1 + len(pages)) / (1 + document_frequency)) + 1.0
-    matrix = matrix @ sparse.diags(idf)
+    matrix = (matrix @ sparse.diags(idf)).tocsr()
+    matrix = _keep_top_terms(matrix, KEYWORDS)
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    matrix = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix
-    similarity = (matrix @ matrix.T).tocsr()
-    similarity.setdiag(0)
-    similarity.eliminate_zeros()
-    return similarity
+    matrix = (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix).tocsr()
+    transposed = matrix.T.tocsc()
+    neighbours: list[list[int]] = []
+    block = 512
+    for start in range(0, len(pages), block):
+        scores = (matrix[start:start + block] @ transposed).toarray()
+        for offset, row in enumerate(scores):
+            row[start + offset] = 0.0
+            neighbours.append(_top(row, count, start + offset))
+    return neighbours
 
 
 def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
@@ -95,10 +124,26 @@ def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
 
 
 def _top(scores: np.ndarray, count: int, exclude: int) -> list[int]:
+    """Indexes of the `count` highest positive scores, best first (ties: lower index)."""
     scores = scores.copy()
     scores[exclude] = 0.0
-    order = np.argsort(-scores, kind="stable")[:count]
-    return [int(i) for i in order if scores[i] > 0]
+    if count < len(scores):
+        # argpartition keeps this linear; only the few candidates are sorted
+        candidates = np.argpartition(-scores, count)[:count]
+        order = candidates[np.lexsort((candidates, -scores[candidates]))]
+    else:
+        order = np.argsort(-scores, kind="stable")
+    return [int(i) for i in order[:count] if scores[i] > 0]
+
+
+def _row_top(matrix: sparse.csr_matrix, row: int, count: int) -> list[int]:
+    """`_top` of one row of a sparse matrix, touching only its stored entries."""
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    columns, values = matrix.indices[start:end], matrix.data[start:end]
+    keep = (columns != row) & (values > 0)
+    columns, values = columns[keep], values[keep]
+    order = np.lexsort((columns, -values))[:count]
+    return [int(columns[i]) for i in order]
 
 
 def recommend(pages: Sequence[Page], sessions: Sequence[Session],
@@ -106,13 +151,16 @@ def recommend(pages: Sequence[Page], sessions: Sequence[Session],
     """Related and next pages for every page (keys in, keys out)."""
     keys = [page.key for page in pages]
     position = {key: index for index, key in enumerate(keys)}
-    content = content_similarity(pages) if pages else sparse.csr_matrix((0, 0))
+    content = content_neighbours(pages, count * 2) if pages else []
     known = [Session(s.id, s.start, tuple(k for k in s.items if k in position))
              for s in sessions]
     known = [s for s in known if len(s.items) >= 1]
     index = ItemIndex(list(keys), position)
     covisit = CoVisitation(index).fit(known)
     rules = SequentialRules(index).fit(known)
+    # covisit.scores([row]) is row `row` of the similarity matrix's transpose; symmetric.
+    covisit_rows = covisit.similarity.tocsr()
+    rules.matrix = rules.matrix.tocsr()
     sessions_per_page = np.zeros(len(keys))
     for session in known:
         for key in set(session.items):
@@ -122,12 +170,12 @@ def recommend(pages: Sequence[Page], sessions: Sequence[Session],
     for row, key in enumerate(keys):
         chosen: list[int] = []
         if sessions_per_page[row] >= MIN_SESSIONS:
-            chosen = _top(covisit.scores([row]), count, row)
-        for candidate in _top(np.asarray(content[row].todense()).ravel(), count * 2, row):
+            chosen = _row_top(covisit_rows, row, count)
+        for candidate in content[row]:
             if len(chosen) >= count:
                 break
             if candidate not in chosen:
                 chosen.append(candidate)
         related[key] = tuple(keys[i] for i in chosen)
-        next_pages[key] = tuple(keys[i] for i in _top(rules.scores([row]), count, row))
+        next_pages[key] = tuple(keys[i] for i in _row_top(rules.matrix, row, count))
     return Recommendations(related, next_pages)
