@@ -66,10 +66,14 @@ def _parser() -> argparse.ArgumentParser:
                                                   metavar="SUBCOMMAND")
     evaluate = recommend_commands.add_parser(
         "eval", help="score next-page models (HitRate@k, MRR@k, coverage)")
-    evaluate.add_argument("--train", type=Path, required=True,
+    evaluate.add_argument("site", nargs="?",
+                          help="evaluate on this site's events store (time-ordered 80/20 split)")
+    evaluate.add_argument("--train", type=Path,
                           help="SessionId<TAB>ItemId<TAB>Time file of earlier sessions")
-    evaluate.add_argument("--test", type=Path, required=True,
+    evaluate.add_argument("--test", type=Path,
                           help="the same format, sessions that started later")
+    evaluate.add_argument("--out", type=Path, default=None,
+                          help="build folder holding .sitegen/ (default: <root>/build)")
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
 
     config = commands.add_parser("config", help="inspect configuration")
@@ -140,8 +144,26 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
 
     if arguments.k < 1:
         raise SystemExit("sitegen recommend eval: --k must be at least 1")
-    train = read_session_file(arguments.train)
-    test = read_session_file(arguments.test)
+    if arguments.site is not None:
+        from generator.recommend.evaluate import split_by_time
+        from generator.recommend.related import sessionise
+        from generator.recommend.site import page_views
+
+        root = arguments.root.resolve()
+        _buildable_site(root, arguments.site)
+        store = (arguments.out or root / "build").resolve() / ".sitegen" / "events.sqlite"
+        sessions = sessionise(page_views(store, arguments.site))
+        if len(sessions) < 10:
+            from generator.errors import SitegenError
+
+            raise SitegenError(f"{store}: only {len(sessions)} sessions of '{arguments.site}'"
+                               "; expected at least 10 (run sitegen analytics ingest first)")
+        train, test = split_by_time(sessions)
+    elif arguments.train is None or arguments.test is None:
+        raise SystemExit("sitegen recommend eval: give a SITE, or both --train and --test")
+    else:
+        train = read_session_file(arguments.train)
+        test = read_session_file(arguments.test)
     print(f"train: {len(train)} sessions; test: {len(test)} sessions")
     print(format_table(evaluate_all(train, test, k=arguments.k), arguments.k), end="")
     return 0

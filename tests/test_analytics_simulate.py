@@ -35,3 +35,11 @@ def test_simulate_ingest_build(tmp_path: Path, sitegen: Callable[..., Result]) -
     related = json.loads((project / "build/trailhead/_sg/rec/guides/hiking/layering.json"
                           ).read_text())
     assert len(related["related"]) == 5 and related["next"]
+    evaluation = sitegen(project, "recommend", "eval", "trailhead")
+    assert evaluation.code == 0, evaluation.err
+    rows = {line.split()[0]: line.split()[1:] for line in evaluation.out.splitlines()[2:]}
+    assert set(rows) == {"popularity", "covisit", "transitions", "sequential", "hybrid"}
+    # the simulated visitors follow shared tags: session models beat popularity
+    assert float(rows["hybrid"][0]) > float(rows["popularity"][0])
+    empty = sitegen(project, "recommend", "eval", "harbor")
+    assert empty.code == 1 and "run sitegen analytics ingest first" in empty.err
