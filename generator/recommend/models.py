@@ -119,26 +119,6 @@ class CoVisitation(Model):
         return np.asarray(self.similarity.T @ weights).ravel()
 
 
-class Transitions(Model):
-    name = "transitions"
-
-    def fit(self, sessions: Sequence[Session]) -> Transitions:
-        size = len(self.index.items)
-        rows, columns = [], []
-        for positions in _sessions_as_positions(sessions, self.index):
-            rows += positions[:-1]
-            columns += positions[1:]
-        self.matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)),
-                                        shape=(size, size))
-        self.matrix.sum_duplicates()
-        return self
-
-    def scores(self, history: Sequence[int]) -> np.ndarray:
-        if not history:
-            return np.zeros(len(self.index.items))
-        return np.asarray(self.matrix[history[-1]].todense()).ravel()
-
-
 class SequentialRules(Model):
     name = "sequential"
 
@@ -167,6 +147,15 @@ class SequentialRules(Model):
         if not history:
             return np.zeros(len(self.index.items))
         return np.asarray(self.matrix[history[-1]].todense()).ravel()
+
+
+class Transitions(SequentialRules):
+    """First-order transitions: sequential rules that look one step ahead only."""
+
+    name = "transitions"
+
+    def __init__(self, index: ItemIndex) -> None:
+        super().__init__(index, steps=1)
 
 
 class Hybrid(Model):

@@ -1,0 +1,142 @@
+"""Personalization while rendering a page: slots, variant texts, the <head> tags of the
+runtime, and pages replaced by a rule or an arm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from generator.content.index import VARIANTS_SUFFIX
+from generator.content.sources import Source, parse_source
+from generator.errors import BuildError
+from generator.personalize.page_config import (
+    PERSONALIZATION_KEYS,
+    page_config,
+    personalization_version,
+    site_needs_runtime,
+)
+from generator.personalize.variants import AppliedChange
+from generator.pipeline.context import record
+from generator.pipeline.plan import OutputFile
+from generator.pipeline.site_state import SiteState
+from generator.render.markdown import render_markdown
+from generator.runtime import preview_script, runtime_script
+
+
+class Slots:
+    """`{% call slot("hero") %}default{% endcall %}` in templates.
+
+    On the default page a slot shows what the template wrote inside it; on a variant, the
+    variant's text (`<page>.variants/<slot>.<name>.md`) or partial instead. Slots a variant
+    changes but the template never shows are an error: the author meant something that
+    would silently not happen.
+    """
+
+    def __init__(self, state: SiteState, output: OutputFile, context: dict[str, Any]) -> None:
+        self.state = state
+        self.output = output
+        self.context = context
+        self.shown: set[str] = set()
+        self.changes = {a.slot: a for a in output.changes if not a.slot.startswith("@")}
+
+    def __call__(self, name: str, caller: Any = None) -> Markup:
+        self.shown.add(name)
+        applied = self.changes.get(name)
+        if applied is None:
+            return Markup(caller()) if caller is not None else Markup("")
+        change = applied.change
+        if change.partial:
+            template = self.state.environment.get_template(change.partial)
+            return Markup(template.render(**self.context))
+        path = self._variant_text(name, change.markdown or "", applied)
+        source = parse_source(path, str(path.relative_to(self.state.network.root)))
+        return Markup(render_markdown(source.body))
+
+    def _variant_text(self, slot: str, name: str, wanted_by: AppliedChange) -> Path:
+        filename = f"{slot}.{name}.md"
+        candidates = [folder / filename for folder in variant_folders(self.state, self.output)]
+        for candidate in candidates:
+            record("file", str(candidate))
+            if candidate.is_file():
+                return candidate
+        shown = ", ".join(str(c.relative_to(self.state.network.root)) for c in candidates)
+        raise BuildError(f"{wanted_by.source} changes slot '{slot}' of {self.output.url} with "
+                         f"text '{name}', but there is no such file (expected one of: {shown})",
+                         wanted_by.location)
+
+    def check_all_shown(self, template: str) -> None:
+        for slot, applied in sorted(self.changes.items()):
+            if slot not in self.shown:
+                known = ", ".join(sorted(self.shown)) or "none"
+                raise BuildError(f"{applied.source} changes slot '{slot}', but template "
+                                 f"'{template}' used by {self.output.url} has no such slot "
+                                 f"(expected one of its slots: {known})", applied.location)
+
+
+def variant_folders(state: SiteState, output: OutputFile) -> list[Path]:
+    """Where a page's variant texts live: next to the page (or the listing's index.md), in a
+    folder `<name>.variants/`; for a pool page also next to the pool's own file."""
+    folders = []
+    page = state.pages_by_key.get(output.page_key or "")
+    listing = output.listing
+    if page is None and listing is not None and listing.intro_key:
+        page = state.pages_by_key.get(listing.intro_key)
+    if page is not None:
+        source = page.source.path
+        folders.append(source.with_name(source.stem + VARIANTS_SUFFIX))
+        if page.pool is not None and page.overridden:
+            relative = page.key[len(page.pool) + 1:]
+            original = state.network.pools[page.pool] / f"{relative}.md"
+            folders.append(original.with_name(original.stem + VARIANTS_SUFFIX))
+    elif output.url is not None:
+        # A listing without an index.md: the nearest site in the lineage that has the folder.
+        for name in state.site.lineage:
+            folder = state.network.sites[name].directory / "content" / output.url.strip("/")
+            folders.append(folder / ("index" + VARIANTS_SUFFIX))
+    return folders
+
+
+def head_tags(state: SiteState, output: OutputFile) -> Markup:
+    """`{{ sitegen_head() }}`: what every page carries in <head> for personalization: the
+    variant key it was built as (read by the runtime and the tracking pixel), noindex on
+    variants, and, on sites that personalize, the inline runtime with its config (no request
+    before first paint)."""
+    variant = output.variant
+    build = personalization_version(state.site.values)
+    tags = Markup('<meta name="sitegen:variant" content="{}">\n'
+                  '<meta name="sitegen:build" content="{}">').format(
+        variant.key if variant else "", build)
+    if variant is not None:
+        tags += Markup('\n<meta name="robots" content="noindex">')
+    personalization = state.site.personalization
+    for key in PERSONALIZATION_KEYS:
+        record("config", key)
+    if not site_needs_runtime(personalization) or output.url is None:
+        return tags
+    page = state.pages_by_key.get(output.page_key or "")
+    attributes = page.source.meta.get("attributes") if page is not None else None
+    config = page_config(personalization, output.url, variant,
+                         page.tags if page is not None else (),
+                         attributes if isinstance(attributes, dict) else {}, build)
+    # Both are JSON / minified code made by the build, safe inside <script>.
+    tags += Markup("\n<script>window.sitegenConfig={};</script>\n<script>{}</script>"
+                   ).format(Markup(config), Markup(runtime_script()))
+    record("option", "preview")
+    if state.preview:
+        tags += Markup("\n<script>{}</script>").format(Markup(preview_script()))
+    return tags
+
+
+def replacement_source(state: SiteState, applied: AppliedChange) -> Source:
+    """The Markdown file a rule or arm puts in a page's place (project-relative)."""
+    relative = applied.change.page or ""
+    parts = relative.split("/")
+    if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise BuildError(f"{applied.source}: page '{relative}' would leave the project folder")
+    path = state.network.root.joinpath(*parts)
+    record("file", str(path))
+    if not path.is_file():
+        raise BuildError(f"{applied.source}: page '{relative}' does not exist")
+    return parse_source(path, relative)
