@@ -42,6 +42,11 @@ function next(i) {
     document.getElementById("out").textContent = JSON.stringify(results);
     return;
   }
+  if (steps[i].indexOf("js:") === 0) {  // run code in the page, then read it again
+    frame.contentWindow.eval(steps[i].slice(3));
+    settle(function () { results.push(read()); next(i + 1); });
+    return;
+  }
   if (steps[i].indexOf("cookie:") === 0) {  // set a cookie for the site, then go on
     document.cookie = steps[i].slice(7) + "; path=/";
     next(i + 1);
@@ -214,3 +219,17 @@ def test_pixel_requests_reach_the_access_log_and_ingest_as_events(
         "SELECT session FROM events WHERE visitor = ?", (visitor,))}
     assert len(sessions) == 1 and "" not in sessions
     assert report.malformed == 0
+
+
+def test_tracking_waits_for_consent_when_the_site_asks_for_it(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    edit(project / "sites/root/site.yaml", "rules:\n", "analytics:\n  consent: required\n"
+         "rules:\n")
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        visit(base, docroot, ["/articles/"])
+        before = base.access_log.read_text()
+        visit(base, docroot, ["/articles/", "js:sitegen.consent(true)"])
+        after = base.access_log.read_text()
+    assert "/_sg/p.gif" not in before                      # nothing without consent
+    assert "/_sg/p.gif?e=view&p=%2Farticles%2F" in after    # the queued view, once granted

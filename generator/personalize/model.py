@@ -83,6 +83,20 @@ class Experiment:
 
 
 @dataclass(frozen=True, slots=True)
+class Tracking:
+    """The `analytics` settings the runtime follows."""
+
+    enabled: bool = True
+    """Send page views, goals and marked clicks through the pixel."""
+    consent_required: bool = False
+    """Send nothing until the page calls `sitegen.consent(true)`."""
+    respect_dnt: bool = True
+    """Send nothing when the browser says Do Not Track."""
+    collector: str | None = None
+    """Also `sendBeacon` every event as JSON to this URL."""
+
+
+@dataclass(frozen=True, slots=True)
 class Personalization:
     segments: tuple[Segment, ...] = ()
     rules: tuple[Rule, ...] = ()
@@ -90,11 +104,7 @@ class Personalization:
     max_variants: int = 64
     cookie_prefix: str = "sg_"
     routing: bool = True
-    analytics: tuple[tuple[str, object], ...] = (("enabled", True),)
-    """The `analytics` settings (enabled, consent, respect_dnt, collector)."""
-
-    def setting(self, name: str) -> object:
-        return dict(self.analytics).get(name)
+    tracking: Tracking = Tracking()
 
 
 WEIGHT_TOLERANCE = 1e-6
@@ -146,9 +156,10 @@ def resolve_personalization(values: dict[str, Any],
     return Personalization(segments, tuple(rules), tuple(experiments),
                            settings.get("max_variants", 64), settings.get("cookie_prefix", "sg_"),
                            settings.get("routing", True),
-                           tuple(sorted({"enabled": True, "consent": "not_required",
-                                         "respect_dnt": True, "collector": None,
-                                         **analytics}.items())))
+                           Tracking(analytics.get("enabled", True),
+                                    analytics.get("consent") == "required",
+                                    analytics.get("respect_dnt", True),
+                                    analytics.get("collector")))
 
 
 def _check_change(change: Change, path: KeyPath,

@@ -25,7 +25,7 @@ def personalization_version(values: dict[str, Any]) -> str:
 
 
 def site_needs_runtime(personalization: Personalization) -> bool:
-    return bool(personalization.setting("enabled")) or bool(personalization.rules) or any(
+    return personalization.tracking.enabled or bool(personalization.rules) or any(
         e.status == "running" for e in personalization.experiments)
 
 
@@ -66,10 +66,10 @@ def page_config(personalization: Personalization, url: str, variant: Variant | N
         "prefix": personalization.cookie_prefix,
         "segments": _segments(personalization),
         "experiments": _experiments(personalization),
-        "track": {"enabled": bool(personalization.setting("enabled")),
-                  "consent": personalization.setting("consent") == "required",
-                  "dnt": bool(personalization.setting("respect_dnt")),
-                  "collector": personalization.setting("collector") or "",
+        "track": {"enabled": personalization.tracking.enabled,
+                  "consent": personalization.tracking.consent_required,
+                  "dnt": personalization.tracking.respect_dnt,
+                  "collector": personalization.tracking.collector or "",
                   "pixel": "/" + PIXEL_PATH, "goals": _goals(personalization)},
         "page": {"variant": variant.key if variant else "", "build": build, "url": url,
                  "variants": _page_variants(url, personalization),

@@ -216,7 +216,7 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> Si
             f"{listing.kind} listing {url}", listing=listing, url=url), site)
     if site.personalization.routing:
         outputs += _routing_outputs(site, outputs)
-    if site.personalization.setting("enabled"):
+    if site.personalization.tracking.enabled:
         outputs.append(OutputFile(PIXEL_PATH, "asset", "bytes", data_key("pixel", PIXEL_PATH),
                                   "tracking pixel", content=PIXEL))
     recent = content.recent()
