@@ -118,15 +118,16 @@ class Ingest:
             self.report.malformed_lines.append(f"{where}: {reason}")
 
     def access_log(self, path: Path) -> None:
+        report = self.report
         for number, line in read_lines(path):
-            self.report.lines += 1
+            report.lines += 1
             try:
                 record = parse_line(line)
             except MalformedLine as error:
                 self._malformed(f"{path}:{number}", str(error))
                 continue
             if record.method == "HEAD" or self.is_bot(record.agent):
-                self.report.bots += 1
+                report.bots += 1
                 continue
             request_path, _, query = record.target.partition("?")
             event_id = hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()

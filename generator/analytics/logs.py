@@ -20,6 +20,13 @@ LINE = re.compile(
     r'(?P<status>\d{3}) (?P<size>\d+|-)'
     r'(?: "(?P<referrer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?\s*$')
 
+# The same format without backslash escapes in the quoted fields: several times faster, and
+# what nearly every line is; a line it does not match gets the full expression.
+FAST_LINE = re.compile(
+    r'(?P<ip>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] '
+    r'"(?P<method>[A-Z]+) (?P<target>\S+)(?: (?P<protocol>[^"]*))?" '
+    r'(?P<status>\d{3}) (?P<size>\d+|-)(?: "(?P<referrer>[^"\\]*)" "(?P<agent>[^"\\]*)")?\s*$')
+
 MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     start=1)}
@@ -57,7 +64,7 @@ def parse_time(text: str) -> float:
 
 
 def parse_line(line: str) -> LogRecord:
-    match = LINE.match(line)
+    match = FAST_LINE.match(line) or LINE.match(line)
     if match is None:
         raise MalformedLine("not in combined log format")
     return LogRecord(match["ip"], parse_time(match["time"]), match["method"], match["target"],

@@ -74,6 +74,9 @@ class EventStore:
         self.path = path
         self.connection = sqlite3.connect(path)
         self.connection.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL still never corrupts the store; a power cut may lose the last
+        # ingest, which re-running adds again (events are keyed by their source line).
+        self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.executescript(SCHEMA)
         version = self._meta("schema")
         if version is None:
