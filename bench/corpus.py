@@ -102,7 +102,9 @@ def write_sitegen(pages: list[CorpusPage], root: Path) -> Path:
     (root / "sites/bench").mkdir(parents=True)
     (root / "sites/bench/site.yaml").write_text(
         "title: Bench\nbase_url: https://bench.example/\ntheme: minimal\n"
-        "pools:\n  posts: {}\nfeed:\n  enabled: false\nsitemap: false\n")
+        "pools:\n  posts: {}\nfeed:\n  enabled: false\nsitemap: false\n"
+        # Like the peers' minimal themes: no related content, no tracking runtime.
+        "recommendations:\n  enabled: false\nanalytics:\n  enabled: false\n")
     templates = root / "themes/minimal/templates"
     templates.mkdir(parents=True)
     (root / "themes/minimal/theme.yaml").write_text("description: benchmark theme\n")

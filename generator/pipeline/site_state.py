@@ -18,7 +18,7 @@ from generator.config.model import Network, SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.errors import BuildError, Location
-from generator.recommend.related import Recommendations
+from generator.recommend.lists import Recommendations
 from generator.render.templates import RecordingEnvironment, create_environment
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")

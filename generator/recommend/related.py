@@ -16,12 +16,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
 
 from generator.content.page import Page
+from generator.recommend.lists import Recommendations
 from generator.recommend.models import CoVisitation, ItemIndex, SequentialRules
 from generator.recommend.sessions import Session
 
@@ -33,16 +33,6 @@ SESSION_GAP = 30 * 60
 """Seconds of inactivity that end a session (for events without a runtime session id)."""
 MIN_SESSIONS = 3
 """A page needs this many sessions before its co-visitation neighbours are trusted."""
-
-
-@dataclass(frozen=True)
-class Recommendations:
-    related: dict[str, tuple[str, ...]]
-    """Page key -> related page keys, best first."""
-    next_pages: dict[str, tuple[str, ...]]
-    """Page key -> likeliest next page keys, best first."""
-    foreign: dict[str, Page] = field(default_factory=dict)
-    """Pages of other sites (recommendation sources) that the lists may name, by key."""
 
 
 def _tokens(page: Page) -> list[str]:

@@ -11,7 +11,7 @@ from generator.config.model import SiteConfig
 from generator.content.gates import addressed_to, admits
 from generator.content.index import SiteContent
 from generator.content.page import Page
-from generator.recommend.related import Recommendations, recommend, sessionise
+from generator.recommend.lists import Recommendations
 
 
 def page_views(store: Path, site: str) -> list[tuple[str, str, float, str]]:
@@ -63,6 +63,9 @@ def site_recommendations(site: SiteConfig, content: SiteContent, events_store: P
     settings = site.values.get("recommendations") or {}
     if not settings.get("enabled", True):
         return None
+    # numpy and scipy take 0.17 s to import: only a build that recommends pays for them.
+    from generator.recommend.related import recommend, sessionise
+
     foreign = foreign_candidates(site, sources, content)
     by_url = {page.url: page.key for page in content.pages}
     views = [(visitor, session, time, by_url[url])
