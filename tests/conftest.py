@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,10 @@ import pytest
 from generator.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_DATA = Path(os.environ.get("SITEGEN_SHARED_DATA")
+                   or Path(__file__).resolve().parents[2] / "shared/data")
+"""The third-party evaluation data (../shared/data, or $SITEGEN_SHARED_DATA): read, never
+copied; tests that need it say so and skip when it is absent."""
 
 
 @dataclass

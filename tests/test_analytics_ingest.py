@@ -12,9 +12,9 @@ import pytest
 
 from generator.analytics.ingest import ingest
 from generator.analytics.store import EventStore
-from tests.conftest import Result
+from tests.conftest import SHARED_DATA, Result
 
-APACHE_LOGS = Path(__file__).resolve().parents[2] / "shared/data/apache-logs/apache_logs"
+APACHE_LOGS = SHARED_DATA / "apache-logs/apache_logs"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
 
 

@@ -11,9 +11,9 @@ import pytest
 from generator.recommend.evaluate import evaluate, evaluate_all
 from generator.recommend.models import MODELS, ItemIndex
 from generator.recommend.sessions import Session, collapse_reloads, read_session_file
-from tests.conftest import Result
+from tests.conftest import SHARED_DATA, Result
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/yoochoose-100k"
+DATA = SHARED_DATA / "yoochoose-100k"
 
 
 def sessions(*paths: str, start: float = 0.0) -> list[Session]:
