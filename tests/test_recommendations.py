@@ -87,3 +87,20 @@ def test_cross_site_sources_come_with_absolute_urls_and_respect_gates(
     assert re.search(r"sites/brand/site.yaml:\d+: recommendations.sources: 'othr' is not "
                      r"another buildable site of the network \(did you mean 'other'\?\)",
                      result.err), result.err
+
+
+def test_lists_are_reused_while_texts_and_views_are_unchanged(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    from tests.conftest import edit
+
+    assert sitegen(project, "build", "brand").code == 0
+    cache = project / "build/.sitegen/recommendations/brand.json"
+    first = cache.stat().st_mtime_ns
+    edit(project / "themes/plain/templates/page.html", "<article>", "<article class=x>")
+    assert sitegen(project, "build", "brand").code == 0
+    assert cache.stat().st_mtime_ns == first                   # a template edit: reused
+    edit(project / "content/articles/beta.md", "Beta body.", "Beta body, longer now.")
+    assert sitegen(project, "build", "brand").code == 0       # beta is overridden in brand
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, longer now.")
+    assert sitegen(project, "build", "brand").code == 0
+    assert cache.stat().st_mtime_ns != first                   # a text edit: computed again

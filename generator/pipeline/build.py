@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,10 +132,12 @@ def build(options: BuildOptions) -> BuildReport:
                                        build_site_assets(site, network), options.preview)
                   for site in sites}
         # Recommend: related and next pages from content and the events store.
+        caches_to_write: list[Callable[[], None]] = []
         for state in states.values():
             state.recommendations = site_recommendations(
                 state.site, state.content, events,
-                _recommendation_sources(network, state, states, reader, options.drafts))
+                _recommendation_sources(network, state, states, reader, options.drafts),
+                caches_to_write)
         # Plan: every output file of every site, with the inputs of each.
         plans = {name: plan_site(state.site, state.content, state.assets)
                  for name, state in states.items()}
@@ -150,9 +153,11 @@ def build(options: BuildOptions) -> BuildReport:
         # Retire: a site that is no longer built (renamed, deleted, made abstract) leaves.
         if not options.sites:
             _retire_sites(options.build_dir, set(plans), store)
-        # Remember parsed front matter only once the build succeeded: a failed build writes
-        # nothing at all.
+        # Remember parsed front matter and computed lists only once the build succeeded: a
+        # failed build writes nothing at all.
         reader.save()
+        for write in caches_to_write:
+            write()
     finally:
         store.close()
     _save_last_build(options, private, inputs, report, published)

@@ -3,10 +3,15 @@ events store (if there is one)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from generator import __version__
 from generator.config.model import SiteConfig
 from generator.content.gates import addressed_to, admits
 from generator.content.index import SiteContent
@@ -58,22 +63,68 @@ def foreign_candidates(site: SiteConfig, sources: dict[str, tuple[SiteConfig, Si
 
 
 def site_recommendations(site: SiteConfig, content: SiteContent, events_store: Path,
-                         sources: dict[str, tuple[SiteConfig, SiteContent]]
-                         ) -> Recommendations | None:
+                         sources: dict[str, tuple[SiteConfig, SiteContent]],
+                         to_save: list[Callable[[], None]]) -> Recommendations | None:
+    """The site's lists; what should be cached for the next build is appended to `to_save`,
+    to be written only if this build succeeds (a failed build writes nothing)."""
     settings = site.values.get("recommendations") or {}
     if not settings.get("enabled", True):
         return None
-    # numpy and scipy take 0.17 s to import: only a build that recommends pays for them.
-    from generator.recommend.related import recommend, sessionise
-
     foreign = foreign_candidates(site, sources, content)
-    by_url = {page.url: page.key for page in content.pages}
-    views = [(visitor, session, time, by_url[url])
-             for visitor, session, time, url in page_views(events_store, site.name)
-             if url in by_url]
-    found = recommend([*content.pages, *foreign], sessionise(views), settings.get("count", 5))
+    candidates = [*content.pages, *foreign]
+    count = settings.get("count", 5)
+    views = page_views(events_store, site.name)
+    # The lists are a pure function of the pages' text and the views: when neither changed
+    # (a template, style or config edit), the last build's lists are reused as they are.
+    inputs = _inputs_key(candidates, views, count)
+    cache = events_store.parent / "recommendations" / f"{site.name}.json"
+    cached = _load_cached(cache, inputs)
+    if cached is None:
+        # numpy and scipy take 0.17 s to import: only a build that recommends pays for them.
+        from generator.recommend.related import recommend, sessionise
+
+        by_url = {page.url: page.key for page in content.pages}
+        found = recommend(candidates, sessionise([
+            (visitor, session, time, by_url[url]) for visitor, session, time, url in views
+            if url in by_url]), count)
+        computed: Lists = (found.related, found.next_pages)
+        to_save.append(lambda: _save_cached(cache, inputs, computed))
+        cached = computed
     own = {page.key for page in content.pages}
     # Lists are published for the site's own pages only; the others are candidates.
-    return Recommendations({k: v for k, v in found.related.items() if k in own},
-                           {k: v for k, v in found.next_pages.items() if k in own},
+    return Recommendations({k: v for k, v in cached[0].items() if k in own},
+                           {k: v for k, v in cached[1].items() if k in own},
                            {page.key: page for page in foreign})
+
+
+Lists = tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]
+
+
+def _inputs_key(pages: list[Page], views: list[tuple[str, str, float, str]],
+                count: int) -> str:
+    digest = hashlib.sha256(f"{__version__}\0{count}\n".encode())
+    for page in pages:
+        digest.update(f"{page.key}\0{page.url}\0{page.title}\0{page.tags}\0"
+                      f"{page.source.digest}\n".encode())
+    for view in views:
+        digest.update(repr(view).encode())
+    return digest.hexdigest()
+
+
+def _load_cached(path: Path, inputs: str) -> Lists | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if document.get("inputs") != inputs:
+        return None
+    return ({key: tuple(value) for key, value in document["related"].items()},
+            {key: tuple(value) for key, value in document["next"].items()})
+
+
+def _save_cached(path: Path, inputs: str, lists: Lists) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"inputs": inputs, "related": lists[0], "next": lists[1]},
+                                    sort_keys=True, separators=(",", ":")), encoding="utf-8")
+    os.replace(temporary, path)
