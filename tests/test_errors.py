@@ -126,3 +126,11 @@ def test_error_in_a_worker_process_is_reported_the_same_way(
     assert "content/news/item-07.md:3: template 'missing.html' not found" in result.err
     assert tree(project / "build") == before
     assert not list((project / "build/.sitegen/staging").glob("*/*"))   # staging cleaned up
+
+
+def test_duplicate_front_matter_key_is_refused(project: Path,
+                                               sitegen: Callable[..., Result]) -> None:
+    edit(project / "content/articles/alpha.md", "title: Alpha", "title: Alpha\ntitle: Beta")
+    result = sitegen(project, "build")
+    assert result.code == 1
+    assert "content/articles/alpha.md:3: front matter: duplicate key 'title'" in result.err

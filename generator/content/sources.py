@@ -20,7 +20,16 @@ from generator.config.sourced_yaml import load_sourced_yaml
 from generator.errors import ConfigError, ContentError, Location
 
 FRONT_MATTER_FENCE = "---"
-_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's C parser with one check PyYAML lacks: a key written twice is an error (the
+    line-keeping loader then reports where)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+        if len(keys) != len(set(keys)):
+            raise yaml.constructor.ConstructorError(None, None, "duplicate key",
+                                                    node.start_mark)
+        return dict(super().construct_mapping(node, deep=deep))
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 KNOWN_FIELDS = ("title", "date", "tags", "summary", "slug", "draft", "template", "weight",
                 "image", "sites", "not_sites")
