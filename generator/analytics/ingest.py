@@ -94,6 +94,8 @@ class Ingest:
         self.is_bot = BotDetector()
         self.batch: list[Event] = []
         self.pixel_visitors: set[str] = set()
+        self.html_hits: dict[str, int] = {}
+        """HTML page hits per visitor hash, counted once the log has shown pixel requests."""
         self.ingest_id = 0
 
     def _visitor_hash(self, ip: str, agent: str) -> str:
@@ -130,7 +132,7 @@ class Ingest:
                 report.bots += 1
                 continue
             request_path, _, query = record.target.partition("?")
-            event_id = hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()
+            event_id = hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()[:32]
             if request_path.lstrip("/") == PIXEL_PATH:
                 self._pixel(record.time, query, event_id,
                             self._visitor_hash(record.ip, record.agent), f"{path}:{number}")
@@ -140,8 +142,14 @@ class Ingest:
                     or page == "/robots.txt/"):
                 self.report.ignored += 1
                 continue
-            self._add(Event(event_id, self.site, record.time, "view", page, "", "",
-                            self._visitor_hash(record.ip, record.agent), "", "", "log"))
+            visitor = self._visitor_hash(record.ip, record.agent)
+            if report.pixel_hits:
+                # This log has pixel requests, so its HTML hits are not events (see finish);
+                # only who made them matters.
+                self.html_hits[visitor] = self.html_hits.get(visitor, 0) + 1
+                continue
+            self._add(Event(event_id, self.site, record.time, "view", page, "", "", visitor,
+                            "", "", "log"))
 
     def _pixel(self, time: float, query: str, event_id: str, visitor_hash: str,
                where: str) -> None:
@@ -190,7 +198,7 @@ class Ingest:
         if not text["page"] or not text["visitor"]:
             raise ValueError("empty page or visitor")
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        event_id = hashlib.sha256(f"{self.site}\0jsonl\0{canonical}".encode()).hexdigest()
+        event_id = hashlib.sha256(f"{self.site}\0jsonl\0{canonical}".encode()).hexdigest()[:32]
         return Event(event_id, self.site, float(time), data["type"], text["page"],
                      text["variant"], text["build"], text["visitor"], text["session"],
                      text["detail"], "jsonl")
@@ -216,6 +224,11 @@ class Ingest:
             self.report.bots += bots
             self.report.ignored += dropped - bots
             self.report.events -= dropped
+            for visitor, hits in self.html_hits.items():
+                if visitor in self.pixel_visitors:
+                    self.report.ignored += hits
+                else:
+                    self.report.bots += hits
         self.store.finish_ingest(self.ingest_id, self.report.counts())
 
 

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS events (
     detail  TEXT NOT NULL,      -- goal, clicked selector or recommended page
     source  TEXT NOT NULL,      -- pixel, log (an HTML page in a plain log), jsonl
     ingest  INTEGER NOT NULL    -- the ingests row that added it
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_site_time ON events (site, time);
 CREATE TABLE IF NOT EXISTS ingests (
     id         INTEGER PRIMARY KEY,
