@@ -25,9 +25,13 @@ from generator.recommend.related import recommend, sessionise  # noqa: E402
 
 
 def synthetic_pages(count: int, rng: random.Random) -> list[Page]:
+    """Pages whose words follow Zipf's law over a 20,000-word vocabulary, as real text does
+    (a few words everywhere, most words rare)."""
+    vocabulary = [f"{rng.choice(WORDS)}{n}" for n in range(20_000)]
+    weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
     pages = []
     for number in range(count):
-        body = " ".join(rng.choice(WORDS) for _ in range(300))
+        body = " ".join(rng.choices(vocabulary, weights, k=300))
         tags = tuple(f"t{rng.randrange(200)}" for _ in range(3))
         source = Source(path=Path(f"/bench/{number}.md"), display=f"{number}.md",
                         digest=f"{number:064x}", title=f"Page {number} {rng.choice(WORDS)}",

@@ -96,21 +96,28 @@ def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
 def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
     """(visitor, session id, time, page) views -> sessions: the runtime's session id where
     there is one, else a new session after `SESSION_GAP` seconds without a view."""
-    by_visitor: dict[tuple[str, str], list[tuple[float, str]]] = {}
-    for visitor, session, time, page in views:
-        by_visitor.setdefault((visitor, session), []).append((time, page))
-    sessions = []
-    for (_visitor, session), found in sorted(by_visitor.items()):
-        found.sort()
-        current: list[tuple[float, str]] = []
-        for time, page in found:
-            if current and not session and time - current[-1][0] > SESSION_GAP:
-                sessions.append(current)
-                current = []
-            current.append((time, page))
-        sessions.append(current)
-    return [Session(f"s{number}", clicks[0][0], tuple(page for _, page in clicks))
-            for number, clicks in enumerate(sorted(sessions))]
+    views = list(views)
+    if not views:
+        return []
+    # Vectorised: a million views take a second, not several.
+    owners: dict[tuple[str, str], int] = {}
+    owner = np.fromiter((owners.setdefault((v[0], v[1]), len(owners)) for v in views),
+                        dtype=np.int64, count=len(views))
+    times = np.fromiter((v[2] for v in views), dtype=np.float64, count=len(views))
+    pages = [v[3] for v in views]
+    # Ties in time keep the input order (lexsort is stable), then by owner and time.
+    order = np.lexsort((np.arange(len(views)), times, owner))
+    owner, times = owner[order], times[order]
+    no_session_id = np.fromiter((not key[1] for key in owners), dtype=bool, count=len(owners))
+    starts = np.ones(len(views), dtype=bool)
+    starts[1:] = (owner[1:] != owner[:-1]) | (
+        no_session_id[owner[1:]] & (times[1:] - times[:-1] > SESSION_GAP))
+    bounds = [*np.flatnonzero(starts).tolist(), len(views)]
+    groups = [(times[begin], tuple(pages[i] for i in order[begin:end].tolist()))
+              for begin, end in zip(bounds, bounds[1:], strict=False)]
+    groups.sort()
+    return [Session(f"s{number}", float(start), items)
+            for number, (start, items) in enumerate(groups)]
 
 
 def _top(scores: np.ndarray, count: int, exclude: int) -> list[int]:

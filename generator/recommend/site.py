@@ -27,7 +27,8 @@ def page_views(store: Path, site: str) -> list[tuple[str, str, float, str]]:
     connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
     try:
         return [(row[0], row[1], row[2], row[3]) for row in connection.execute(
-            "SELECT visitor, session, time, page FROM events WHERE site = ? AND type = 'view'",
+            "SELECT visitor, session, time, page FROM events WHERE site = ? AND type = 'view' "
+            "ORDER BY time, id",
             (site,))]
     except sqlite3.Error:
         return []
