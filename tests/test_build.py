@@ -142,3 +142,42 @@ def test_a_site_that_is_no_longer_built_is_removed(project: Path,
     assert not (project / "build/.sitegen/sites/other/manifest.json").exists()
     assert (project / "build/keep-me").exists()
     assert (project / "build/brand/index.html").exists()
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_in_ci(project: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    for number in range(40):          # enough pages to be worth a bar
+        (project / f"content/news/n{number}.md").write_text(f"---\ntitle: N{number}\n---\nx\n")
+    command = [sys.executable, "-m", "generator.cli", "--root", str(project), "build",
+               "--jobs", "1"]
+    environment = {key: value for key, value in os.environ.items() if key != "CI"}
+    leader, follower = pty.openpty()
+    import fcntl
+    import struct
+    import termios
+
+    # a terminal of 100 columns (a new pseudo-terminal has none, and a bar needs some)
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower,
+                               env=environment)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait() == 0
+    terminal = output.decode(errors="replace")
+    assert "\r" in terminal and "file/s" in terminal                 # tqdm redraws a bar
+    plain = subprocess.run(command + ["--clean"], capture_output=True, text=True,
+                           env={**environment, "CI": "true"})
+    assert "rendering: " in plain.stderr and "\r" not in plain.stderr
+    assert "built 3 site(s)" in plain.stdout
