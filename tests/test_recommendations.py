@@ -104,3 +104,15 @@ def test_lists_are_reused_while_texts_and_views_are_unchanged(
     edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, longer now.")
     assert sitegen(project, "build", "brand").code == 0
     assert cache.stat().st_mtime_ns != first                   # a text edit: computed again
+
+
+def test_content_lists_are_full_when_there_are_enough_similar_pages(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    for number in range(8):
+        (project / f"content/articles/boots-{number}.md").write_text(
+            f"---\ntitle: Boots part {number}\ntags: [red]\n---\n"
+            "Leather boots, laces, soles and resoling: caring for walking boots.\n")
+    assert sitegen(project, "build", "brand").code == 0
+    related = rec(project, "brand", "articles/boots-0")["related"]
+    assert len(related) == 5                                   # recommendations.count
+    assert all(entry["url"].startswith("/articles/boots-") for entry in related)

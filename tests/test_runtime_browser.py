@@ -33,9 +33,11 @@ function read() {
   var links = Array.prototype.map.call(d.querySelectorAll("#sitegen-preview a"), function (a) {
     return [a.textContent, a.getAttribute("href")];
   });
+  var related = Array.prototype.map.call(d.querySelectorAll("[data-sg-related] a"),
+                                         function (a) { return a.getAttribute("href"); });
   return {assignment: w.sitegen && w.sitegen.assignment, cookies: d.cookie,
           variant: meta ? meta.content : null, hero: hero ? hero.textContent : null,
-          links: links};
+          links: links, related: related};
 }
 function next(i) {
   if (i >= steps.length) {
@@ -233,3 +235,20 @@ def test_tracking_waits_for_consent_when_the_site_asks_for_it(
         after = base.access_log.read_text()
     assert "/_sg/p.gif" not in before                      # nothing without consent
     assert "/_sg/p.gif?e=view&p=%2Farticles%2F" in after    # the queued view, once granted
+
+
+def test_related_pages_leave_out_what_the_visitor_has_seen(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    for name in ("alpha-two", "alpha-three"):
+        (project / f"content/articles/{name}.md").write_text(
+            f"---\ntitle: {name}\ndate: 2026-01-09\ntags: [red]\n---\n"
+            "Alpha body text, a heading and a table: more about alpha.\n")
+    docroot = build_brand(project, sitegen)
+    listed = json.loads((docroot / "_sg/rec/articles/alpha.json").read_text())["related"]
+    assert len(listed) >= 2
+    seen = listed[0]["url"]
+    with static_server(docroot) as base:
+        [fresh] = visit(base, docroot, ["/articles/alpha/"])
+        [_, later] = visit(base, docroot, [seen, "/articles/alpha/"])
+    assert fresh["related"] == [entry["url"] for entry in listed]      # the build's list
+    assert later["related"] == [entry["url"] for entry in listed[1:]]  # without the seen one

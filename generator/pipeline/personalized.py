@@ -22,7 +22,7 @@ from generator.pipeline.context import record
 from generator.pipeline.plan import OutputFile
 from generator.pipeline.site_state import SiteState
 from generator.render.markdown import render_markdown
-from generator.runtime import preview_script, runtime_script
+from generator.runtime import footer_script, preview_script, runtime_script
 
 
 class Slots:
@@ -140,3 +140,11 @@ def replacement_source(state: SiteState, applied: AppliedChange) -> Source:
     if not path.is_file():
         raise BuildError(f"{applied.source}: page '{relative}' does not exist")
     return parse_source(path, relative)
+
+
+def footer_tags(state: SiteState, output: OutputFile) -> Markup:
+    """`{{ sitegen_footer() }}` before `</body>`: tracking and recommendations, which need
+    not run before first paint and so stay out of the head's byte budget."""
+    if not site_needs_runtime(state.site.personalization) or output.url is None:
+        return Markup("")
+    return Markup("<script>{}</script>").format(Markup(footer_script()))

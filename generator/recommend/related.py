@@ -70,10 +70,10 @@ def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
     vocabulary: dict[str, int] = {}
     rows, columns, values = [], [], []
     for row, page in enumerate(pages):
-        for term, count in Counter(_tokens(page)).items():
+        for term, occurrences in Counter(_tokens(page)).items():
             rows.append(row)
             columns.append(vocabulary.setdefault(term, len(vocabulary)))
-            values.append(1.0 + math.log(count))
+            values.append(1.0 + math.log(occurrences))
     shape = (len(pages), max(len(vocabulary), 1))
     matrix = sparse.csr_matrix((values, (rows, columns)), shape=shape)
     document_frequency = np.bincount(columns, minlength=shape[1]) if columns else np.zeros(1)

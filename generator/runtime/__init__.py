@@ -23,6 +23,14 @@ def runtime_script() -> str:
 
 
 @lru_cache(maxsize=1)
+def footer_script() -> str:
+    """The footer part: tracking and recommendations, after the page is shown."""
+    from generator.assets.minify import minify_js
+
+    return minify_js((RUNTIME_DIR / "footer.js").read_text(encoding="utf-8")).strip()
+
+
+@lru_cache(maxsize=1)
 def preview_script() -> str:
     """The variant switcher of preview builds (not part of the runtime's size budget)."""
     from generator.assets.minify import minify_js
@@ -31,6 +39,6 @@ def preview_script() -> str:
 
 
 def runtime_size() -> tuple[int, int]:
-    """(minified bytes, minified and gzipped bytes) of the runtime."""
+    """(minified bytes, minified and gzipped bytes) of the part that must run in <head>."""
     data = runtime_script().encode("utf-8")
     return len(data), len(gzip.compress(data, compresslevel=9, mtime=0))

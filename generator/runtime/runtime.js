@@ -1,4 +1,5 @@
-/* sitegen visitor runtime: runs inline in <head>, before first paint, with no request.
+/* sitegen visitor runtime, head part: runs inline in <head>, before first paint, with no
+ * request. (Tracking and recommendations run later, from footer.js at the end of <body>.)
  * Reads window.sitegenConfig (written by the build into every page), works out the visitor's
  * attributes, segments and experiment arms, keeps them in first-party cookies for the server
  * rules (.htaccess) to route on, and, when the server could not route (a new visitor's first
@@ -144,74 +145,6 @@
     if (arm !== "-") arms[experiment.key] = arm;
   });
 
-  // Tracking: each event is a GET of the build's pixel, so the host's own access log holds
-  // it. Nothing is sent before the page has loaded (no request before first paint), before
-  // consent when the site asks for it, or when Do Not Track is on and respected.
-  var track = config.track;
-  var queued = [];
-  var loaded = document.readyState === "complete";
-  function allowed() {
-    if (!track.enabled) return false;
-    if (track.dnt && (navigator.doNotTrack === "1" || window.doNotTrack === "1")) return false;
-    return !track.consent || readCookies()[prefix + "consent"] === "1";
-  }
-  function sessionId() {
-    var now = Date.now();
-    var current = stored(local, "sg_sess", null);
-    if (!current || now - current.last > 1800000) current = {id: newVisitorId(), last: now};
-    current.last = now;
-    store(local, "sg_sess", current);
-    return current.id;
-  }
-  function send(type, detail) {
-    if (!loaded || !allowed()) {
-      queued.push([type, detail]);
-      return;
-    }
-    var fields = {e: type, p: config.page.url, v: config.page.variant, b: config.page.build,
-      u: visitor, s: sessionId(), x: detail || "", t: Date.now()};
-    new Image().src = track.pixel + "?" + Object.keys(fields).map(function (key) {
-      return key + "=" + encodeURIComponent(fields[key]);
-    }).join("&");
-    if (track.collector && navigator.sendBeacon) {
-      navigator.sendBeacon(track.collector, JSON.stringify(fields));
-    }
-  }
-  function flush() {
-    var waiting = queued;
-    queued = [];
-    waiting.forEach(function (event) { send(event[0], event[1]); });
-  }
-  sg.track = send;
-  sg.consent = function (granted) {
-    writeCookie(prefix + "consent", granted ? "1" : "0", YEAR);
-    if (granted) flush();
-  };
-  function trackPage() {
-    send("view", "");
-    track.goals.forEach(function (goal) {
-      if (goal.page && goal.page === config.page.url) send("goal", goal.experiment);
-    });
-    document.addEventListener("click", function (event) {
-      var target = event.target;
-      if (!target || !target.closest) return;
-      track.goals.forEach(function (goal) {
-        if (goal.click && target.closest(goal.click)) send("click", goal.experiment);
-      });
-      var marked = target.closest("[data-sg-goal],[data-sg-rec]");
-      if (marked) {
-        var rec = marked.getAttribute("data-sg-rec");
-        send(rec ? "rec" : "goal", rec || marked.getAttribute("data-sg-goal"));
-      }
-    }, true);
-    if (!loaded) {
-      window.addEventListener("load", function () {
-        loaded = true;
-        flush();
-      });
-    }
-  }
-
   // The variant this visitor should see on this page (most specific first, as .htaccess).
   var wanted = "";
   for (var i = 0; i < config.page.variants.length; i++) {
@@ -226,7 +159,7 @@
   sg.assignment = {visitor: visitor, segments: segments, arms: arms, variant: wanted,
     served: config.page.variant};
   if (wanted === config.page.variant) {
-    trackPage();
+    sg.shown = true; // this document is what the visitor sees: footer scripts may track
     return;
   }
   // Swap at most once per page view: document.write keeps this window, so the flag is
@@ -244,7 +177,8 @@
   var reveal = function () {
     revealed = true;
     if (guard.parentNode) guard.parentNode.removeChild(guard);
-    trackPage(); // the default stays: it is what this visitor was shown
+    sg.shown = true; // the default stays: it is what this visitor was shown
+    if (sg.onShown) sg.onShown();
   };
   var timer = window.setTimeout(reveal, GUARD_MS);
   var path = window.location.pathname;

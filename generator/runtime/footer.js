@@ -1,0 +1,140 @@
+/* sitegen visitor runtime, footer part: inline at the end of <body>, after the head part.
+ * Tracking: each event is a GET of the build's pixel, so the host's own access log holds it.
+ * Nothing is sent before the page has loaded, before consent when the site asks for it, or
+ * when Do Not Track is on and respected, nor from a document that is about to be replaced
+ * by its variant. Recommendations: the page's related list is redrawn from
+ * /_sg/rec/<page>.json without the pages this visitor has already seen. */
+(function (window, document) {
+  "use strict";
+  var config = window.sitegenConfig;
+  var sg = window.sitegen;
+  if (!config || !sg || !sg.assignment) return;
+  var prefix = config.prefix;
+  var track = config.track;
+  var queued = [];
+  var loaded = document.readyState === "complete";
+
+  function cookie(name) {
+    var match = document.cookie.match(new RegExp("(?:^|;\\s*)" + name + "=([^;]*)"));
+    return match ? decodeURIComponent(match[1]) : null;
+  }
+
+  function load(key, fallback) {
+    try {
+      var value = window.localStorage.getItem(key);
+      return value === null ? fallback : JSON.parse(value);
+    } catch (error) {
+      return fallback;
+    }
+  }
+
+  function save(key, value) {
+    try {
+      window.localStorage.setItem(key, JSON.stringify(value));
+    } catch (error) { /* full or disabled */ }
+  }
+
+  function allowed() {
+    if (!track.enabled) return false;
+    if (track.dnt && (navigator.doNotTrack === "1" || window.doNotTrack === "1")) return false;
+    return !track.consent || cookie(prefix + "consent") === "1";
+  }
+
+  function sessionId() {
+    var now = Date.now();
+    var current = load("sg_sess", null);
+    if (!current || now - current.last > 1800000) {
+      current = {id: Math.random().toString(36).slice(2) + now.toString(36), last: now};
+    }
+    current.last = now;
+    save("sg_sess", current);
+    return current.id;
+  }
+
+  function send(type, detail) {
+    if (!loaded || !allowed()) {
+      queued.push([type, detail]);
+      return;
+    }
+    var fields = {e: type, p: config.page.url, v: config.page.variant, b: config.page.build,
+      u: sg.assignment.visitor, s: sessionId(), x: detail || "", t: Date.now()};
+    new Image().src = track.pixel + "?" + Object.keys(fields).map(function (key) {
+      return key + "=" + encodeURIComponent(fields[key]);
+    }).join("&");
+    if (track.collector && navigator.sendBeacon) {
+      navigator.sendBeacon(track.collector, JSON.stringify(fields));
+    }
+  }
+
+  function flush() {
+    var waiting = queued;
+    queued = [];
+    waiting.forEach(function (event) { send(event[0], event[1]); });
+  }
+
+  sg.track = send;
+  sg.consent = function (granted) {
+    document.cookie = prefix + "consent=" + (granted ? "1" : "0") +
+      "; path=/; max-age=31536000; SameSite=Lax";
+    if (granted) flush();
+  };
+
+  function showRelated(seen) {
+    var list = document.querySelector("[data-sg-related]");
+    if (!list || !window.fetch) return;
+    var path = config.page.url.replace(/^\/|\/$/g, "") || "index";
+    window.fetch("/_sg/rec/" + path + ".json").then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (found) {
+      if (!found) return;
+      var fresh = found.related.filter(function (page) { return seen.indexOf(page.url) < 0; });
+      if (fresh.length === found.related.length || !fresh.length) return;
+      list.textContent = "";
+      fresh.forEach(function (page) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = page.url;
+        link.setAttribute("data-sg-rec", page.url);
+        link.textContent = page.title;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+    }).catch(function () { /* the build-time list stays */ });
+  }
+
+  function start() {
+    var seen = load("sg_seen", []);
+    showRelated(seen);
+    save("sg_seen", seen.filter(function (url) {
+      return url !== config.page.url;
+    }).concat([config.page.url]).slice(-100));
+    send("view", "");
+    track.goals.forEach(function (goal) {
+      if (goal.page && goal.page === config.page.url) send("goal", goal.experiment);
+    });
+    document.addEventListener("click", function (event) {
+      var target = event.target;
+      if (!target || !target.closest) return;
+      track.goals.forEach(function (goal) {
+        if (goal.click && target.closest(goal.click)) send("click", goal.experiment);
+      });
+      var marked = target.closest("[data-sg-goal],[data-sg-rec]");
+      if (marked) {
+        var rec = marked.getAttribute("data-sg-rec");
+        send(rec ? "rec" : "goal", rec || marked.getAttribute("data-sg-goal"));
+      }
+    }, true);
+    if (!loaded) {
+      window.addEventListener("load", function () {
+        loaded = true;
+        flush();
+      });
+    }
+  }
+
+  if (sg.shown) {
+    start();
+  } else {
+    sg.onShown = start; // a variant is on its way; if it never comes, the default is shown
+  }
+})(window, document);
