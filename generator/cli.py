@@ -152,7 +152,7 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
         root = arguments.root.resolve()
         _buildable_site(root, arguments.site)
         store = (arguments.out or root / "build").resolve() / ".sitegen" / "events.sqlite"
-        sessions = sessionise(page_views(store, arguments.site))
+        sessions = sessionise([view[:4] for view in page_views(store, arguments.site)])
         if len(sessions) < 10:
             from generator.errors import SitegenError
 

@@ -119,4 +119,23 @@ def test_cli_ingest(tmp_path: Path, project: Path, sitegen: Callable[..., Result
     assert missing.code == 1 and "did you mean 'brand'" in missing.err
     with sqlite3.connect(project / "build/.sitegen/events.sqlite") as connection:
         assert connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
-            "1",)
+            "2",)
+
+
+def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema', '1'), ('salt', 'abc');"
+            "CREATE TABLE events (id TEXT NOT NULL, site TEXT NOT NULL, time REAL NOT NULL,"
+            " type TEXT NOT NULL, page TEXT NOT NULL, variant TEXT NOT NULL, build TEXT NOT NULL,"
+            " visitor TEXT NOT NULL, session TEXT NOT NULL, detail TEXT NOT NULL,"
+            " source TEXT NOT NULL, ingest INTEGER NOT NULL, PRIMARY KEY (id)) WITHOUT ROWID;"
+            "INSERT INTO events VALUES ('e1', 'brand', 1, 'view', '/', '', '', 'v', 's', '',"
+            " 'pixel', 1);")
+    store = EventStore(path)
+    assert store.salt == "abc"                                 # the salt survives
+    assert store.connection.execute("SELECT segments FROM events").fetchall() == [("",)]
+    assert store.connection.execute("SELECT value FROM meta WHERE key='schema'"
+                                    ).fetchone() == ("2",)

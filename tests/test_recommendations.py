@@ -76,6 +76,7 @@ def test_cross_site_sources_come_with_absolute_urls_and_respect_gates(
         "Alpha body text, a heading and a table: the alpha story from other.\n")
     assert sitegen(project, "build", "brand").code == 0
     urls = {entry["url"] for path in (project / "build/brand/_sg/rec").rglob("*.json")
+            if path.name != "_popular.json"
             for entry in json.loads(path.read_text())["related"]}
     assert "https://other.test/alpha-story/" in urls              # another site: absolute
     assert not any("nested" in url for url in urls)               # gated away from brand
@@ -116,3 +117,21 @@ def test_content_lists_are_full_when_there_are_enough_similar_pages(
     related = rec(project, "brand", "articles/boots-0")["related"]
     assert len(related) == 5                                   # recommendations.count
     assert all(entry["url"].startswith("/articles/boots-") for entry in related)
+
+
+def test_popularity_overall_and_per_segment(project: Path, sitegen: Callable[..., Result],
+                                            tmp_path: Path) -> None:
+    export = tmp_path / "events.jsonl"
+    views = ([("/articles/alpha/", ["newsletter"])] * 3 + [("/news/world/", [])] * 5
+             + [("/articles/beta/", ["newsletter", "returning"])] * 4)
+    export.write_text("".join(json.dumps(
+        {"time": 1780000000 + n, "type": "view", "page": page, "visitor": f"v{n}",
+         "segments": segments}) + "\n" for n, (page, segments) in enumerate(views)))
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    assert sitegen(project, "build", "brand").code == 0
+    popular = json.loads((project / "build/brand/_sg/rec/_popular.json").read_text())
+    assert [entry["url"] for entry in popular[""]] == ["/news/world/", "/articles/beta/",
+                                                        "/articles/alpha/"]
+    assert [entry["url"] for entry in popular["newsletter"]] == ["/articles/beta/",
+                                                                  "/articles/alpha/"]
+    assert [entry["url"] for entry in popular["returning"]] == ["/articles/beta/"]

@@ -163,7 +163,8 @@ class Ingest:
         self.pixel_visitors.add(visitor_hash)
         self._add(Event(event_id, self.site, time, values["type"], values["page"],
                         values.get("variant", ""), values.get("build", ""), values["visitor"],
-                        values.get("session", ""), values.get("detail", ""), "pixel"))
+                        values.get("session", ""), values.get("detail", ""), "pixel",
+                        values.get("segments", "")))
 
     def jsonl(self, path: Path) -> None:
         with open(path, encoding="utf-8", errors="replace") as stream:
@@ -195,13 +196,15 @@ class Ingest:
             raise ValueError(f"time {data['time']!r} or type {data['type']!r}")
         text = {key: str(data.get(key, "")) for key in ("page", "visitor", "session",
                                                         "variant", "build", "detail")}
+        segments = data.get("segments", [])
+        segments = ".".join(segments) if isinstance(segments, list) else str(segments)
         if not text["page"] or not text["visitor"]:
             raise ValueError("empty page or visitor")
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         event_id = hashlib.sha256(f"{self.site}\0jsonl\0{canonical}".encode()).hexdigest()[:32]
         return Event(event_id, self.site, float(time), data["type"], text["page"],
                      text["variant"], text["build"], text["visitor"], text["session"],
-                     text["detail"], "jsonl")
+                     text["detail"], "jsonl", segments)
 
     def finish(self) -> None:
         self._flush()
@@ -247,7 +250,7 @@ def ingest(store: EventStore, site: str, access_logs: list[Path],
 
 def iter_events(store: EventStore, site: str) -> Iterator[Event]:
     rows = store.connection.execute(
-        "SELECT id, site, time, type, page, variant, build, visitor, session, detail, source "
-        "FROM events WHERE site = ? ORDER BY time, id", (site,))
+        "SELECT id, site, time, type, page, variant, build, visitor, session, detail, source, "
+        "segments FROM events WHERE site = ? ORDER BY time, id", (site,))
     for row in rows:
         yield Event(*row)

@@ -20,4 +20,5 @@ FIELDS = {
     "u": "visitor",    # the runtime's visitor id
     "s": "session",    # the runtime's session id (new after 30 minutes idle)
     "x": "detail",     # the goal, the clicked selector or the recommended page
+    "g": "segments",   # the visitor's segment ids, '.'-joined
 }

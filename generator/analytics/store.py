@@ -14,7 +14,12 @@ from pathlib import Path
 
 from generator.errors import SitegenError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+MIGRATIONS = {
+    # version reached -> statements that bring the previous version to it
+    2: ["ALTER TABLE events ADD COLUMN segments TEXT NOT NULL DEFAULT ''"],
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -22,7 +27,7 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
-    id      TEXT PRIMARY KEY,   -- hash of the source record: ingesting it again adds nothing
+    id      TEXT NOT NULL,      -- hash of the source record: ingesting it again adds nothing
     site    TEXT NOT NULL,
     time    REAL NOT NULL,      -- seconds since the epoch, UTC
     type    TEXT NOT NULL,      -- view, goal, click, rec
@@ -32,8 +37,10 @@ CREATE TABLE IF NOT EXISTS events (
     visitor TEXT NOT NULL,      -- runtime visitor id, or salted hash of IP and user agent
     session TEXT NOT NULL,      -- runtime session id ('' = sessionise by time gaps)
     detail  TEXT NOT NULL,      -- goal, clicked selector or recommended page
+    segments TEXT NOT NULL DEFAULT '',  -- the visitor's segment ids, '.'-joined (pixel 'g')
     source  TEXT NOT NULL,      -- pixel, log (an HTML page in a plain log), jsonl
-    ingest  INTEGER NOT NULL    -- the ingests row that added it
+    ingest  INTEGER NOT NULL,   -- the ingests row that added it
+    PRIMARY KEY (id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_site_time ON events (site, time);
 CREATE TABLE IF NOT EXISTS ingests (
@@ -50,7 +57,7 @@ CREATE TABLE IF NOT EXISTS ingests (
 """
 
 EVENT_COLUMNS = ("id", "site", "time", "type", "page", "variant", "build", "visitor",
-                 "session", "detail", "source", "ingest")
+                 "session", "detail", "source", "segments", "ingest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,8 @@ class Event:
     session: str
     detail: str
     source: str
+    segments: str = ""
+    """The visitor's segment ids when the event was sent, joined by '.'."""
 
 
 class EventStore:
@@ -88,6 +97,13 @@ class EventStore:
         elif int(version) > SCHEMA_VERSION:
             raise SitegenError(f"{path}: events store schema {version} is newer than this "
                                f"sitegen understands ({SCHEMA_VERSION}); upgrade sitegen")
+        else:
+            with self.connection:
+                for reached in range(int(version) + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[reached]:
+                        self.connection.execute(statement)
+                self.connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
+                                        (str(SCHEMA_VERSION),))
         self.salt = self._meta("salt") or ""
 
     def _meta(self, key: str) -> str | None:
@@ -107,7 +123,7 @@ class EventStore:
             f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
             [(e.id, e.site, e.time, e.type, e.page, e.variant, e.build, e.visitor, e.session,
-              e.detail, e.source, ingest) for e in events])
+              e.detail, e.source, e.segments, ingest) for e in events])
         return self.connection.total_changes - before
 
     def finish_ingest(self, ingest: int, counts: dict[str, int]) -> None:

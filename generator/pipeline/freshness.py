@@ -88,6 +88,11 @@ class Fingerprints:
         if kind == "file":
             path = Path(key)
             return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        if kind == "query" and key.startswith(("popular:", "popular-segments")):
+            popular = state.recommendations.popular if state.recommendations else {}
+            if key == "popular-segments":
+                return _hash(sorted(popular))
+            return _hash(popular.get(key.split(":", 1)[1], ()))
         if kind == "query" and key.startswith(("related:", "next:")):
             found = state.recommendations
             lists = (found.related if key.startswith("related:") else found.next_pages) \

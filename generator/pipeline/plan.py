@@ -214,6 +214,9 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> Si
         outputs += _with_variants(OutputFile(
             url_to_output_path(url), "page", "listing", data_key("listing", listing),
             f"{listing.kind} listing {url}", listing=listing, url=url), site)
+    if recommend:
+        outputs.append(OutputFile(f"{RECOMMENDATIONS_PREFIX}_popular.json", "data", "popular",
+                                  data_key("popular"), "most viewed pages"))
     if site.personalization.routing:
         outputs += _routing_outputs(site, outputs)
     if site.personalization.tracking.enabled:

@@ -64,6 +64,15 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         return [PageView(state.pages_by_key.get(key) or found.foreign[key], base_url)
                 for key in lists.get(page.key, ())]
 
+    def popular_pages(segment: str = "") -> list[PageView]:
+        """The most viewed pages of the site ('') or among a segment's visitors."""
+        found = state.recommendations
+        if found is None:
+            return []
+        record("query", f"popular:{segment}")
+        return [PageView(state.pages_by_key[key], base_url)
+                for key in found.popular.get(segment, ()) if key in state.pages_by_key]
+
     def absolute_url(path: str) -> str:
         record("config", "base_url")
         return base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -76,6 +85,7 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         "script": script,
         "recent_pages": recent_pages,
         "related_pages": related_pages,
+        "popular_pages": popular_pages,
         "absolute_url": absolute_url,
     }
 
@@ -241,6 +251,24 @@ def render_recommendations(state: SiteState, output: OutputFile) -> bytes:
             + "\n").encode("utf-8")
 
 
+def render_popular(state: SiteState, output: OutputFile) -> bytes:
+    """`_sg/rec/_popular.json`: the most viewed pages, overall ("") and per segment."""
+    globals_ = template_globals(state)
+    found = state.recommendations
+    segments = sorted(found.popular) if found is not None else []
+    record("query", "popular-segments")
+
+    def image_url(name: str | None) -> str | None:
+        return str(_asset_ref(state, name).url) if name else None
+
+    document = {segment: [{"title": p.title, "url": p.url, "summary": p.summary,
+                           "image": image_url(p.image)}
+                          for p in globals_["popular_pages"](segment)]
+                for segment in segments}
+    return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            + "\n").encode("utf-8")
+
+
 def render_bytes(state: SiteState, output: OutputFile) -> bytes:
     assert output.content is not None
     return output.content
@@ -261,4 +289,5 @@ RENDERERS: dict[str, Renderer] = {
     "static": render_static,
     "bytes": render_bytes,
     "recommendations": render_recommendations,
+    "popular": render_popular,
 }

@@ -14,5 +14,7 @@ class Recommendations:
     """Page key -> related page keys, best first."""
     next_pages: dict[str, tuple[str, ...]]
     """Page key -> likeliest next page keys, best first."""
+    popular: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Most viewed page keys overall ('') and per segment id, most viewed first."""
     foreign: dict[str, Page] = field(default_factory=dict)
     """Pages of other sites (recommendation sources) that the lists may name, by key."""

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,17 +19,20 @@ from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.recommend.lists import Recommendations
 
+View = tuple[str, str, float, str, str]
+"""(visitor, session, time, page URL, segments) of one page view."""
 
-def page_views(store: Path, site: str) -> list[tuple[str, str, float, str]]:
-    """(visitor, session, time, page URL) of every stored page view of the site."""
+
+def page_views(store: Path, site: str) -> list[View]:
+    """Every stored page view of the site, in time order."""
     if not store.exists():
         return []
     # Read-only: a build never changes the events store.
     connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
     try:
-        return [(row[0], row[1], row[2], row[3]) for row in connection.execute(
-            "SELECT visitor, session, time, page FROM events WHERE site = ? AND type = 'view' "
-            "ORDER BY time, id",
+        return [(row[0], row[1], row[2], row[3], row[4]) for row in connection.execute(
+            "SELECT visitor, session, time, page, segments FROM events "
+            "WHERE site = ? AND type = 'view' ORDER BY time, id",
             (site,))]
     except sqlite3.Error:
         return []
@@ -86,22 +90,40 @@ def site_recommendations(site: SiteConfig, content: SiteContent, events_store: P
 
         by_url = {page.url: page.key for page in content.pages}
         found = recommend(candidates, sessionise([
-            (visitor, session, time, by_url[url]) for visitor, session, time, url in views
+            (visitor, session, time, by_url[url]) for visitor, session, time, url, _ in views
             if url in by_url]), count)
-        computed: Lists = (found.related, found.next_pages)
+        computed: Lists = (found.related, found.next_pages,
+                           popularity(views, by_url, count))
         to_save.append(lambda: _save_cached(cache, inputs, computed))
         cached = computed
     own = {page.key for page in content.pages}
     # Lists are published for the site's own pages only; the others are candidates.
     return Recommendations({k: v for k, v in cached[0].items() if k in own},
                            {k: v for k, v in cached[1].items() if k in own},
-                           {page.key: page for page in foreign})
+                           cached[2], {page.key: page for page in foreign})
 
 
-Lists = tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]
+Lists = tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]],
+              dict[str, tuple[str, ...]]]
 
 
-def _inputs_key(pages: list[Page], views: list[tuple[str, str, float, str]],
+def popularity(views: list[View], by_url: dict[str, str],
+               count: int) -> dict[str, tuple[str, ...]]:
+    """The most viewed pages overall ('') and among each segment's visitors."""
+    counts: dict[str, Counter[str]] = {"": Counter()}
+    for _, _, _, url, segments in views:
+        key = by_url.get(url)
+        if key is None:
+            continue
+        counts[""][key] += 1
+        for segment in filter(None, segments.split(".")):
+            counts.setdefault(segment, Counter())[key] += 1
+    return {segment: tuple(key for key, _ in sorted(found.items(),
+                                                    key=lambda item: (-item[1], item[0]))[:count])
+            for segment, found in sorted(counts.items())}
+
+
+def _inputs_key(pages: list[Page], views: list[View],
                 count: int) -> str:
     digest = hashlib.sha256(f"{__version__}\0{count}\n".encode())
     for page in pages:
@@ -120,12 +142,14 @@ def _load_cached(path: Path, inputs: str) -> Lists | None:
     if document.get("inputs") != inputs:
         return None
     return ({key: tuple(value) for key, value in document["related"].items()},
-            {key: tuple(value) for key, value in document["next"].items()})
+            {key: tuple(value) for key, value in document["next"].items()},
+            {key: tuple(value) for key, value in document.get("popular", {}).items()})
 
 
 def _save_cached(path: Path, inputs: str, lists: Lists) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"inputs": inputs, "related": lists[0], "next": lists[1]},
+    temporary.write_text(json.dumps({"inputs": inputs, "related": lists[0], "next": lists[1],
+                                     "popular": lists[2]},
                                     sort_keys=True, separators=(",", ":")), encoding="utf-8")
     os.replace(temporary, path)

@@ -57,7 +57,8 @@
       return;
     }
     var fields = {e: type, p: config.page.url, v: config.page.variant, b: config.page.build,
-      u: sg.assignment.visitor, s: sessionId(), x: detail || "", t: Date.now()};
+      u: sg.assignment.visitor, s: sessionId(), x: detail || "",
+      g: sg.assignment.segments.join("."), t: Date.now()};
     new Image().src = track.pixel + "?" + Object.keys(fields).map(function (key) {
       return key + "=" + encodeURIComponent(fields[key]);
     }).join("&");
