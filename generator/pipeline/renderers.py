@@ -234,17 +234,20 @@ def render_asset(state: SiteState, output: OutputFile) -> bytes:
     return state.assets.files[output.path]
 
 
+def _card(state: SiteState, page: PageView) -> dict[str, str | None]:
+    """A recommended page as the runtime shows it: title, URL, summary, image URL."""
+    image = page.image
+    return {"title": page.title, "url": page.url, "summary": page.summary,
+            "image": str(_asset_ref(state, image).url) if image else None}
+
+
 def render_recommendations(state: SiteState, output: OutputFile) -> bytes:
     """`_sg/rec/<page>.json`: the page's related pages (what the runtime shows) and next pages
     (what it may prefetch)."""
     page = PageView(state.pages_by_key[output.page_key or ""], state.site.base_url)
     related = template_globals(state)["related_pages"]
-    def image_url(name: str | None) -> str | None:
-        return str(_asset_ref(state, name).url) if name else None
-
     document = {
-        "related": [{"title": p.title, "url": p.url, "summary": p.summary,
-                     "image": image_url(p.image)} for p in related(page)],
+        "related": [_card(state, p) for p in related(page)],
         "next": [p.url for p in related(page, "next")],
     }
     return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -258,12 +261,7 @@ def render_popular(state: SiteState, output: OutputFile) -> bytes:
     segments = sorted(found.popular) if found is not None else []
     record("query", "popular-segments")
 
-    def image_url(name: str | None) -> str | None:
-        return str(_asset_ref(state, name).url) if name else None
-
-    document = {segment: [{"title": p.title, "url": p.url, "summary": p.summary,
-                           "image": image_url(p.image)}
-                          for p in globals_["popular_pages"](segment)]
+    document = {segment: [_card(state, p) for p in globals_["popular_pages"](segment)]
                 for segment in segments}
     return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             + "\n").encode("utf-8")
