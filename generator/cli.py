@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="Apache/nginx combined-format logs, rotated files in any order")
     ingest.add_argument("--jsonl", type=Path, nargs="+", default=[], metavar="FILE",
                         help="one JSON event per line: time, type, page, visitor, ...")
+    ingest.add_argument("--from-target", metavar="NAME",
+                        help="also fetch the target's access logs over FTP/FTPS (only the "
+                             "bytes not ingested yet)")
     ingest.add_argument("--out", type=Path, default=None,
                         help="build folder holding .sitegen/ (default: <root>/build)")
 
@@ -201,24 +204,55 @@ def command_analytics_simulate(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _remote_name(message: str, downloads: list[Any], target: str) -> str:
+    """Name a downloaded log by its place on the target, not its temporary copy."""
+    for download in downloads:
+        local = str(download.local)
+        if message.startswith(local + ":"):
+            number, _, reason = message[len(local) + 1:].partition(": ")
+            return f"{target}:{download.remote} (line {number} of the new part): {reason}"
+    return message
+
+
 def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     from generator.analytics.ingest import ingest
     from generator.analytics.store import EventStore
     from generator.errors import ConfigError
 
     root = arguments.root.resolve()
-    _buildable_site(root, arguments.site)
-    if not arguments.access_log and not arguments.jsonl:
-        raise SystemExit("sitegen analytics ingest: give --access-log and/or --jsonl files")
+    _, site = _buildable_site(root, arguments.site)
+    if not arguments.access_log and not arguments.jsonl and not arguments.from_target:
+        raise SystemExit("sitegen analytics ingest: give --access-log, --jsonl and/or "
+                         "--from-target")
     for path in [*arguments.access_log, *arguments.jsonl]:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
     build_dir = (arguments.out or root / "build").resolve()
     store = EventStore(build_dir / ".sitegen" / "events.sqlite")
+    notes: list[str] = []
     try:
-        report = ingest(store, arguments.site, arguments.access_log, arguments.jsonl)
+        if arguments.from_target:
+            from generator.analytics.remote_logs import fetch_new_logs
+            from generator.deploy.connection import target_of
+
+            target = target_of(site, arguments.from_target)
+            with fetch_new_logs(store, arguments.site, target, notes) as downloads:
+                report = ingest(store, arguments.site,
+                                [*arguments.access_log, *(d.local for d in downloads)],
+                                arguments.jsonl)
+                # Positions move on only once their lines are in the store.
+                for download in downloads:
+                    download.commit()
+                    notes.append(f"{target.name}:{download.remote}: "
+                                 f"{download.local.stat().st_size} new bytes")
+                report.malformed_lines = [
+                    _remote_name(line, downloads, target.name) for line in report.malformed_lines]
+        else:
+            report = ingest(store, arguments.site, arguments.access_log, arguments.jsonl)
     finally:
         store.close()
+    for note in notes:
+        print(note, file=sys.stderr)
     for line in report.malformed_lines:
         print(f"malformed: {line}", file=sys.stderr)
     if report.malformed > len(report.malformed_lines):

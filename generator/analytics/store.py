@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_site_time ON events (site, time);
+CREATE TABLE IF NOT EXISTS remote_logs (
+    site   TEXT NOT NULL,
+    target TEXT NOT NULL,
+    path   TEXT NOT NULL,       -- the log's path on the target
+    offset INTEGER NOT NULL,    -- bytes already ingested (whole lines only)
+    size   INTEGER NOT NULL,    -- the file's size when last read
+    head   TEXT NOT NULL,       -- hash of its first bytes: a different head means rotated
+    PRIMARY KEY (site, target, path)
+);
 CREATE TABLE IF NOT EXISTS ingests (
     id         INTEGER PRIMARY KEY,
     site       TEXT NOT NULL,
@@ -133,6 +142,18 @@ class EventStore:
             (counts["lines"], counts["events"], counts["duplicates"], counts["bots"],
              counts["malformed"], counts["ignored"], ingest))
         self.connection.commit()
+
+    def remote_position(self, site: str, target: str, path: str) -> tuple[int, int, str] | None:
+        row = self.connection.execute(
+            "SELECT offset, size, head FROM remote_logs WHERE site = ? AND target = ? AND "
+            "path = ?", (site, target, path)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+
+    def set_remote_position(self, site: str, target: str, path: str, offset: int, size: int,
+                            head: str) -> None:
+        with self.connection:
+            self.connection.execute("INSERT OR REPLACE INTO remote_logs VALUES (?, ?, ?, ?, ?, ?)",
+                                    (site, target, path, offset, size, head))
 
     def count(self, site: str | None = None) -> int:
         if site is None:
