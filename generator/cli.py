@@ -147,13 +147,18 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
 
     if arguments.k < 1:
         raise SystemExit("sitegen recommend eval: --k must be at least 1")
+    pages: dict[str, Any] = {}
     if arguments.site is not None:
+        from generator.content import SourceReader, collect_site_content
         from generator.recommend.evaluate import split_by_time
         from generator.recommend.related import sessionise
         from generator.recommend.site import page_views
 
         root = arguments.root.resolve()
-        _buildable_site(root, arguments.site)
+        network, site = _buildable_site(root, arguments.site)
+        # Sessions name pages by URL; the content model reads the pages behind them.
+        content = collect_site_content(site, network, SourceReader(root))
+        pages = {page.url: page for page in content.pages}
         store = (arguments.out or root / "build").resolve() / ".sitegen" / "events.sqlite"
         sessions = sessionise([view[:4] for view in page_views(store, arguments.site)])
         if len(sessions) < 10:
@@ -167,8 +172,10 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     else:
         train = read_session_file(arguments.train)
         test = read_session_file(arguments.test)
-    print(f"train: {len(train)} sessions; test: {len(test)} sessions")
-    print(format_table(evaluate_all(train, test, k=arguments.k), arguments.k), end="")
+    print(f"train: {len(train)} sessions; test: {len(test)} sessions"
+          + ("" if pages else " (no page texts: no content model)"))
+    print(format_table(evaluate_all(train, test, k=arguments.k, pages=pages), arguments.k),
+          end="")
     return 0
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from generator.recommend.models import MODELS, ItemIndex, Model
+from generator.recommend.models import MODELS, Content, ItemIndex, Model
 from generator.recommend.sessions import Session, collapse_reloads
 
 
@@ -59,9 +60,16 @@ def evaluate(model: Model, test: Sequence[Session], k: int = 10) -> Score:
 
 
 def evaluate_all(train: Sequence[Session], test: Sequence[Session],
-                 names: Sequence[str] = tuple(MODELS), k: int = 10) -> list[Score]:
+                 names: Sequence[str] = tuple(MODELS), k: int = 10,
+                 pages: dict[str, Any] | None = None) -> list[Score]:
+    """Score every model; with the pages' texts (`pages`: item -> Page) also the content
+    model, over the items those texts cover."""
     index = ItemIndex.of(train)
-    return [evaluate(MODELS[name](index).fit(train), test, k) for name in names]
+    scores = [evaluate(MODELS[name](index).fit(train), test, k) for name in names]
+    if pages:
+        content_index = ItemIndex.of([Session("all", 0.0, tuple(sorted(pages)))])
+        scores.insert(2, evaluate(Content(content_index, pages).fit(train), test, k))
+    return scores
 
 
 def format_table(scores: Sequence[Score], k: int = 10) -> str:

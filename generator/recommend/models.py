@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -184,6 +185,28 @@ class Hybrid(Model):
                     + self.weight * self._normalised(self.covisit.scores(history)))
         # Popularity only breaks ties and fills lists for pages without history.
         return combined + 1e-3 * self.popularity.counts
+
+
+class Content(Model):
+    """Pages like the current one by text (TF-IDF cosine over title, tags and body); needs
+    the pages themselves, so it is evaluated only where their texts are known."""
+
+    name = "content"
+
+    def __init__(self, index: ItemIndex, pages: dict[str, Any]) -> None:
+        super().__init__(index)
+        self.pages = pages
+
+    def fit(self, sessions: Sequence[Session]) -> Content:
+        from generator.recommend.related import tfidf_vectors
+
+        self.vectors = tfidf_vectors([self.pages[item] for item in self.index.items])
+        return self
+
+    def scores(self, history: Sequence[int]) -> np.ndarray:
+        if not history:
+            return np.zeros(len(self.index.items))
+        return np.asarray((self.vectors @ self.vectors[history[-1]].T).todense()).ravel()
 
 
 MODELS: dict[str, type[Model]] = {model.name: model for model in

@@ -60,13 +60,9 @@ def _keep_top_terms(matrix: sparse.csr_matrix, count: int) -> sparse.csr_matrix:
     return pruned
 
 
-def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
-    """For each page, the `count` most similar other pages by cosine similarity of TF-IDF
-    vectors (sublinear term frequency), best first.
-
-    The similarity of every pair is never held at once: rows are multiplied in blocks and
-    only each row's best are kept, so 10,000 pages stay within a few hundred megabytes.
-    """
+def tfidf_vectors(pages: Sequence[Page]) -> sparse.csr_matrix:
+    """One unit-length TF-IDF row per page (sublinear term frequency, keywords only): the
+    dot product of two rows is their cosine similarity."""
     vocabulary: dict[str, int] = {}
     rows, columns, values = [], [], []
     for row, page in enumerate(pages):
@@ -81,7 +77,17 @@ def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
     matrix = (matrix @ sparse.diags(idf)).tocsr()
     matrix = _keep_top_terms(matrix, KEYWORDS)
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    matrix = (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix).tocsr()
+    return (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix).tocsr()
+
+
+def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
+    """For each page, the `count` most similar other pages by cosine similarity of TF-IDF
+    vectors, best first.
+
+    The similarity of every pair is never held at once: rows are multiplied in blocks and
+    only each row's best are kept, so 10,000 pages stay within a few hundred megabytes.
+    """
+    matrix = tfidf_vectors(pages)
     transposed = matrix.T.tocsc()
     neighbours: list[list[int]] = []
     block = 512
