@@ -252,3 +252,15 @@ def test_related_pages_leave_out_what_the_visitor_has_seen(
         [_, later] = visit(base, docroot, [seen, "/articles/alpha/"])
     assert fresh["related"] == [entry["url"] for entry in listed]      # the build's list
     assert later["related"] == [entry["url"] for entry in listed[1:]]  # without the seen one
+
+
+def test_clicks_on_recommendations_reach_the_log(project: Path,
+                                                 sitegen: Callable[..., Result]) -> None:
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        visit(base, docroot, ["/articles/alpha/",
+                              "js:document.querySelector('[data-sg-rec]').click()"])
+        log = base.access_log.read_text()
+    clicked = json.loads((docroot / "_sg/rec/articles/alpha.json").read_text())["related"][0]
+    assert re.search(r"/_sg/p\.gif\?e=rec&p=%2Farticles%2Falpha%2F&.*x="
+                     + re.escape(clicked["url"].replace("/", "%2F")), log), log[-2000:]

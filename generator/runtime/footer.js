@@ -59,9 +59,14 @@
     var fields = {e: type, p: config.page.url, v: config.page.variant, b: config.page.build,
       u: sg.assignment.visitor, s: sessionId(), x: detail || "",
       g: sg.assignment.segments.join("."), t: Date.now()};
-    new Image().src = track.pixel + "?" + Object.keys(fields).map(function (key) {
+    var url = track.pixel + "?" + Object.keys(fields).map(function (key) {
       return key + "=" + encodeURIComponent(fields[key]);
     }).join("&");
+    // A click usually leaves the page: an image request would be cancelled with it, a
+    // beacon is delivered anyway (its request line, query included, reaches the log).
+    if (type === "view" || !navigator.sendBeacon || !navigator.sendBeacon(url)) {
+      new Image().src = url;
+    }
     if (track.collector && navigator.sendBeacon) {
       navigator.sendBeacon(track.collector, JSON.stringify(fields));
     }
