@@ -246,11 +246,3 @@ def ingest(store: EventStore, site: str, access_logs: list[Path],
         run.jsonl(path)
     run.finish()
     return run.report
-
-
-def iter_events(store: EventStore, site: str) -> Iterator[Event]:
-    rows = store.connection.execute(
-        "SELECT id, site, time, type, page, variant, build, visitor, session, detail, source, "
-        "segments FROM events WHERE site = ? ORDER BY time, id", (site,))
-    for row in rows:
-        yield Event(*row)

@@ -64,10 +64,6 @@ class Option:
         return context.fail(path, f"expected {self.expected}, got {_type_name(value)}")
 
 
-class Any_(Option):
-    expected = "any value"
-
-
 class Str(Option):
     expected = "a string"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from generator.config.schema import (
     CREDENTIAL_KEYS,
-    Any_,
     Bool,
     CheckContext,
     Deprecated,
@@ -136,4 +135,4 @@ THEME_SCHEMA = Section(
 )
 
 SUPPORTED_SCHEMA = 1
-__all__ = ["SITE_SCHEMA", "THEME_SCHEMA", "SUPPORTED_SCHEMA", "Any_"]
+__all__ = ["SITE_SCHEMA", "THEME_SCHEMA", "SUPPORTED_SCHEMA"]

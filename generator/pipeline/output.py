@@ -178,11 +178,3 @@ def write_manifest(build_dir: Path, site: str, files: dict[str, ManifestEntry]) 
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, site_dir / "manifest.json")
     return version
-
-
-def read_manifest(build_dir: Path, site: str) -> dict[str, object] | None:
-    path = private_dir(build_dir) / "sites" / site / "manifest.json"
-    if not path.exists():
-        return None
-    result: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
-    return result
