@@ -46,10 +46,9 @@ def test_only_new_bytes_are_ingested(project: Path, sitegen: Callable[..., Resul
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     port, home = ftp_server
     edit(project / "sites/brand/site.yaml", "menu+:",
-         f"targets:\n  production:\n    protocol: ftp\n    host: 127.0.0.1\n    port: {port}\n"
+         f"targets:\n  production:\n    url: ftp://deployer@127.0.0.1:{port}/\n"
          "    logs: [/logs/access.log, /logs/access.log.1.gz, /logs/missing.log]\nmenu+:")
-    monkeypatch.setenv("SITEGEN_FTP_USER", "deployer")
-    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", "s3cret-pass")
+    monkeypatch.setenv("SITEGEN_FTP_PASSWORD_PRODUCTION", "s3cret-pass")
     log = home / "logs/access.log"
     log.write_text("".join(line(n) for n in range(10)) + line(10)[:30])    # half a line
     with gzip.open(home / "logs/access.log.1.gz", "wt") as rotated:
@@ -79,11 +78,24 @@ def test_missing_credentials_and_unknown_target(project: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     edit(project / "sites/brand/site.yaml", "menu+:",
-         "targets:\n  production:\n    protocol: ftp\n    host: 127.0.0.1\n    port: 9\n"
-         "menu+:")
+         "targets:\n  production:\n    url: ftp://127.0.0.1:9/\nmenu+:")
     monkeypatch.delenv("SITEGEN_FTP_USER", raising=False)
+    monkeypatch.delenv("SITEGEN_FTP_PASSWORD", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))                            # no ~/.netrc
     result = sitegen(project, "analytics", "ingest", "brand", "--from-target", "production")
     assert result.code == 1 and "no credentials for target 'production'" in result.err
     unknown = sitegen(project, "analytics", "ingest", "brand", "--from-target", "prod")
     assert unknown.code == 1 and "has no target 'prod' (known: production)" in unknown.err
+
+
+def test_a_target_url_is_validated_and_passwords_are_refused_in_yaml(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         "targets:\n  production:\n    url: sftp://host/\nmenu+:")
+    result = sitegen(project, "build", "brand")
+    assert result.code == 1 and "targets.production.url: expected a URL such as" in result.err
+    edit(project / "sites/brand/site.yaml", "url: sftp://host/",
+         "url: ftp://u@host/\n    password: hunter2")
+    result = sitegen(project, "build", "brand")
+    assert result.code == 1 and "credentials never live in configuration files" in result.err
+    assert "hunter2" not in result.err

@@ -92,14 +92,14 @@ SITE_FIELDS: dict[str, Option] = {
     }),
     "params": FreeMapping("free-form values for templates (`site.params`)", default={}),
     "targets": MapOf(Section({
-        "protocol": Str("ftps (certificate verified) or ftp", default="ftps",
-                        pattern=r"ftps?", pattern_doc="ftps or ftp"),
-        "host": Str("the FTP server", required=True),
-        "port": Int("the FTP port", default=21, minimum=1),
-        "root": Str("the remote web root", default="/"),
+        "url": Str("ftps://user@host:port/remote/root (ftps = explicit TLS, certificate "
+                   "verified) or ftp://...", required=True,
+                   pattern=r"ftps?://([^@/\s:]+@)?[^@/\s:]+(:\d+)?(/\S*)?",
+                   pattern_doc="a URL such as ftps://deploy@ftp.example.org/public_html"),
         "logs": ListOf(Str(), "remote paths of the host's access logs for this site",
                        default=[]),
-    }), "where the site is published (credentials: SITEGEN_FTP_USER/PASSWORD or ~/.netrc)"),
+    }), "where the site is published (passwords: SITEGEN_FTP_PASSWORD, "
+        "SITEGEN_FTP_PASSWORD_<TARGET> or ~/.netrc)"),
     "recommendations": Section({
         "enabled": Bool("precompute related and next pages", default=True),
         "count": Int("pages per list", default=5, minimum=1),

@@ -13,6 +13,7 @@ import os
 import ssl
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import ftputil
 import ftputil.session
@@ -27,7 +28,9 @@ class Target:
 
     name: str
     protocol: str
-    """ftps (default) or ftp."""
+    """ftps (explicit TLS, certificate verified) or ftp."""
+    user: str | None
+    """From the URL; else the environment or ~/.netrc."""
     host: str
     port: int
     root: str
@@ -44,26 +47,30 @@ def target_of(site: SiteConfig, name: str) -> Target:
         raise DeployError(f"site '{site.name}' has no target '{name}'"
                           + suggest(name, list(targets)), site.location_of(("targets",)))
     values = targets[name]
-    return Target(name, values["protocol"], values["host"], values["port"], values["root"],
-                  tuple(values["logs"]), site.location_of(("targets", name)))
+    url = urlsplit(values["url"])
+    return Target(name, url.scheme, unquote(url.username) if url.username else None,
+                  url.hostname or "", url.port or 21, url.path or "/", tuple(values["logs"]),
+                  site.location_of(("targets", name, "url")))
 
 
 def credentials(target: Target) -> tuple[str, str]:
-    """User and password: `$SITEGEN_FTP_USER` / `$SITEGEN_FTP_PASSWORD`, else the `~/.netrc`
-    entry of the target's host."""
-    user = os.environ.get("SITEGEN_FTP_USER")
-    password = os.environ.get("SITEGEN_FTP_PASSWORD")
+    """User (the URL's, else `$SITEGEN_FTP_USER`) and password (`$SITEGEN_FTP_PASSWORD_<TARGET>`,
+    else `$SITEGEN_FTP_PASSWORD`), else the `~/.netrc` entry of the target's host."""
+    variable = "SITEGEN_FTP_PASSWORD_" + target.name.upper().replace("-", "_")
+    user = target.user or os.environ.get("SITEGEN_FTP_USER")
+    password = os.environ.get(variable, os.environ.get("SITEGEN_FTP_PASSWORD"))
     if user and password is not None:
         return user, password
     try:
         entry = netrc.netrc().authenticators(target.host)
     except (FileNotFoundError, netrc.NetrcParseError):
         entry = None
-    if entry is not None and entry[0]:
-        return entry[0], entry[2] or ""
+    if entry is not None and (user or entry[0]):
+        return user or entry[0], entry[2] or ""
     raise DeployError(f"no credentials for target '{target.name}' ({target.host}): expected "
-                      "SITEGEN_FTP_USER and SITEGEN_FTP_PASSWORD, or a ~/.netrc entry for "
-                      "that host", target.location)
+                      f"a user in the URL or SITEGEN_FTP_USER, and {variable} or "
+                      "SITEGEN_FTP_PASSWORD, or a ~/.netrc entry for that host",
+                      target.location)
 
 
 def connect(target: Target) -> Any:
