@@ -64,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--days", type=int, default=14)
     simulate.add_argument("--seed", type=int, default=2026)
 
+    deploy = commands.add_parser("deploy", help="publish a built site to a target over FTP(S)")
+    deploy.add_argument("site")
+    deploy.add_argument("--target", required=True, help="a name under targets: in site.yaml")
+    deploy.add_argument("--dry-run", action="store_true",
+                        help="print the plan (every operation, its bytes, the totals); change "
+                             "nothing")
+    deploy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    deploy.add_argument("--max-bytes", type=int, default=None,
+                        help="refuse a plan that uploads more than this")
+    deploy.add_argument("--break-lock", action="store_true",
+                        help="take over the lock of a deploy that died")
+    deploy.add_argument("--out", type=Path, default=None,
+                        help="build folder (default: <root>/build)")
+
     recommend = commands.add_parser("recommend", help="recommendation models")
     recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
                                                   metavar="SUBCOMMAND")
@@ -269,7 +283,34 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_deploy(arguments: argparse.Namespace) -> int:
+    from generator.deploy.connection import target_of
+    from generator.deploy.plan import DeployPlan, describe
+    from generator.deploy.publish import deploy
+
+    root = arguments.root.resolve()
+    _, site = _buildable_site(root, arguments.site)
+    target = target_of(site, arguments.target)
+
+    def confirm(plan: DeployPlan) -> bool:
+        if arguments.yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            return True
+        answer = input(f"Execute plan {plan.digest} on {target.name}? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    report = deploy(arguments.site, target, (arguments.out or root / "build").resolve(),
+                    dry_run=arguments.dry_run, max_bytes=arguments.max_bytes,
+                    break_lock=arguments.break_lock, confirm=confirm,
+                    show=lambda plan: print(describe(plan), end=""))
+    if not arguments.dry_run and report.plan.operations:
+        print(f"deployed {report.plan.to_version[:12]} to {target.name}: {report.uploaded} "
+              f"uploaded ({report.bytes} bytes), {report.skipped} already there, "
+              f"{report.deleted} deleted, in {report.seconds:.1f}s")
+    return 0
+
+
 COMMANDS = {
+    "deploy": command_deploy,
     "analytics": command_analytics,
     "build": command_build,
     "config": command_config_show,

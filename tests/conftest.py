@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
+from tests.ftp import ftp_server  # noqa: F401  (a fixture for every test module)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(os.environ.get("SITEGEN_SHARED_DATA")

@@ -4,8 +4,7 @@ A real FTP server (pyftpdlib, in-process) on loopback."""
 from __future__ import annotations
 
 import gzip
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,27 +17,6 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 def line(number: int) -> str:
     return (f'10.0.0.{number % 200} - - [01/Jun/2026:10:{number % 60:02}:00 +0000] '
             f'"GET /articles/?n={number} HTTP/1.1" 200 512 "-" "{BROWSER}"\n')
-
-
-@pytest.fixture
-def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import FTPServer
-
-    home = tmp_path / "ftp-home"
-    (home / "logs").mkdir(parents=True)
-    authorizer = DummyAuthorizer()
-    authorizer.add_user("deployer", "s3cret-pass", str(home), perm="elradfmw")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
-    server = FTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.1},
-                              daemon=True)
-    thread.start()
-    try:
-        yield server.address[1], home
-    finally:
-        server.close_all()
 
 
 def test_only_new_bytes_are_ingested(project: Path, sitegen: Callable[..., Result],

@@ -47,6 +47,13 @@ def test_apache_serves_the_variant_the_cookies_name(project: Path,
         assert "Cookie" not in (untouched.headers["Vary"] or "")
         assert untouched.headers["Cache-Control"] is None
 
+        (site / ".sitegen-state").mkdir()
+        (site / ".sitegen-state/manifest.json").write_text("{}")
+        assert fetch(base + "/.sitegen-state/manifest.json").status == 403   # deploy state
+        (site / ".well-known").mkdir()
+        (site / ".well-known/challenge").write_text("ok")
+        assert fetch(base + "/.well-known/challenge").status == 200
+
         missing = fetch(base + "/no/such/page/")
         assert missing.status == 404
         assert missing.body == (site / "404.html").read_bytes()

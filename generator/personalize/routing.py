@@ -69,6 +69,9 @@ def htaccess(pages: Sequence[RoutedPage], personalization: Personalization) -> s
              "",
              "<IfModule mod_rewrite.c>",
              "RewriteEngine On",
+             "# Nothing whose path starts with a dot is served (the deploy's state folder,",
+             "# .htaccess itself), except /.well-known/ (certificate challenges).",
+             r"RewriteRule (^|/)\.(?!well-known/) - [F]",
              "# Variant files are served as they are.",
              f"RewriteRule ^{VARIANT_FOLDER}/ - [L]"]
     for page in pages:

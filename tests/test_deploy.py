@@ -1,0 +1,108 @@
+"""`sitegen deploy` against a real FTP server (pyftpdlib on loopback)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result, edit, tree
+from tests.ftp import PASSWORD, USER
+
+
+@pytest.fixture
+def deployable(project: Path, ftp_server: tuple[int, Path],
+               monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    port, home = ftp_server
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\nmenu+:")
+    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
+    (home / "www").mkdir()
+    return project, home / "www"
+
+
+def published(remote: Path) -> dict[str, bytes]:
+    return {path: data for path, data in tree(remote).items()
+            if not path.startswith(".sitegen-state/") and path != "mine.txt"}
+
+
+def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
+                                            sitegen: Callable[..., Result]) -> None:
+    project, remote = deployable
+    assert sitegen(project, "build", "brand").code == 0
+    (remote / "mine.txt").write_text("not sitegen's")
+    dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
+    assert dry.code == 0 and "upload" in dry.out and "index.html" in dry.out
+    assert not (remote / "index.html").exists()                      # a dry run changes nothing
+    first = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert first.code == 0, first.err
+    assert published(remote) == tree(project / "build/brand")
+    assert PASSWORD not in first.out + first.err + dry.out
+    state = remote / ".sitegen-state"
+    manifest = json.loads((state / "manifest.json").read_text())
+    assert manifest["version"] in first.out or manifest["version"][:12] in first.out
+    assert not (state / "lock.json").exists() and not (state / "progress.json").exists()
+    events = [json.loads(line)["event"] for line in (state / "journal.jsonl").read_text()
+              .splitlines()]
+    assert events == ["start", "done"]
+
+    again = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert "0 uploads (0 bytes), 0 deletions, nothing to do" in again.out
+
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, edited.")
+    assert sitegen(project, "build", "brand").code == 0
+    plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out
+    assert "articles/gamma-ray/index.html" in plan
+    assert "articles/alpha/index.html" not in plan                  # unchanged: not sent
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    assert published(remote) == tree(project / "build/brand")
+
+    (project / "content/articles/gamma.md").unlink()
+    assert sitegen(project, "build", "brand").code == 0
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    assert not (remote / "articles/gamma-ray/index.html").exists()
+    assert (remote / "mine.txt").read_text() == "not sitegen's"     # not ours: untouched
+    assert published(remote) == tree(project / "build/brand")
+
+
+def test_a_killed_deploy_is_finished_by_the_next(deployable: tuple[Path, Path],
+                                                 sitegen: Callable[..., Result],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.deploy.publish as publish
+
+    project, remote = deployable
+    assert sitegen(project, "build", "brand").code == 0
+    real_upload = publish._upload
+    calls = {"count": 0}
+
+    def dies_after_25(*arguments: object) -> None:
+        calls["count"] += 1
+        if calls["count"] > 25:
+            raise KeyboardInterrupt("killed")
+        real_upload(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "_upload", dies_after_25)
+    killed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert killed.code == 130                                         # interrupted
+    monkeypatch.setattr(publish, "_upload", real_upload)
+    locked = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert locked.code == 1 and "locked by" in locked.err
+    resumed = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
+                      "--break-lock")
+    assert resumed.code == 0, resumed.err
+    assert "20 already there" in resumed.out                          # progress every 20
+    assert published(remote) == tree(project / "build/brand")
+
+
+def test_max_bytes_and_missing_build(deployable: tuple[Path, Path],
+                                     sitegen: Callable[..., Result]) -> None:
+    project, remote = deployable
+    missing = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert missing.code == 1 and "run sitegen build first" in missing.err
+    assert sitegen(project, "build", "brand").code == 0
+    guarded = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
+                      "--max-bytes", "100")
+    assert guarded.code == 1 and "more than --max-bytes 100" in guarded.err
+    assert not (remote / "index.html").exists()
