@@ -78,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--out", type=Path, default=None,
                         help="build folder (default: <root>/build)")
 
+    for name, purpose in (("diff", "what a deploy would change, by kind of file"),
+                          ("journal", "the deploys and rollbacks a target has seen")):
+        command = commands.add_parser(name, help=purpose)
+        command.add_argument("site")
+        command.add_argument("--target", required=True)
+        command.add_argument("--out", type=Path, default=None,
+                             help="build folder (default: <root>/build)")
+
     recommend = commands.add_parser("recommend", help="recommendation models")
     recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
                                                   metavar="SUBCOMMAND")
@@ -309,8 +317,40 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_diff(arguments: argparse.Namespace) -> int:
+    from generator.deploy.connection import target_of
+    from generator.deploy.publish import describe_changes
+
+    root = arguments.root.resolve()
+    _, site = _buildable_site(root, arguments.site)
+    print(describe_changes(arguments.site, target_of(site, arguments.target),
+                           (arguments.out or root / "build").resolve()), end="")
+    return 0
+
+
+def command_journal(arguments: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from generator.deploy.connection import target_of
+    from generator.deploy.publish import remote_journal
+
+    root = arguments.root.resolve()
+    _, site = _buildable_site(root, arguments.site)
+    for entry in remote_journal(target_of(site, arguments.target)):
+        when = dt.datetime.fromtimestamp(entry.get("time", 0), dt.UTC).strftime(
+            "%Y-%m-%d %H:%M:%S")
+        print(f"{when} {entry.get('event', ''):<7} {entry.get('id', '')} "
+              f"{entry.get('who', '')} {entry.get('from', '')[:12] or '-'} -> "
+              f"{entry.get('to', '')[:12]} {entry.get('operations', 0)} operations, "
+              f"{entry.get('bytes', 0)} bytes"
+              + (f" ({entry['error']})" if entry.get("error") else ""))
+    return 0
+
+
 COMMANDS = {
     "deploy": command_deploy,
+    "diff": command_diff,
+    "journal": command_journal,
     "analytics": command_analytics,
     "build": command_build,
     "config": command_config_show,

@@ -106,3 +106,23 @@ def test_max_bytes_and_missing_build(deployable: tuple[Path, Path],
                       "--max-bytes", "100")
     assert guarded.code == 1 and "more than --max-bytes 100" in guarded.err
     assert not (remote / "index.html").exists()
+
+
+def test_diff_and_journal(deployable: tuple[Path, Path],
+                          sitegen: Callable[..., Result]) -> None:
+    project, _ = deployable
+    assert sitegen(project, "build", "brand").code == 0
+    first = sitegen(project, "diff", "brand", "--target", "production")
+    assert first.code == 0 and "(nothing) ->" in first.out
+    manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
+    pages = sum(1 for entry in manifest["files"].values() if entry["kind"] == "page")
+    assert f"pages: {pages} added" in first.out
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    assert "is up to date" in sitegen(project, "diff", "brand", "--target", "production").out
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, edited.")
+    (project / "content/articles/beta-new.md").write_text("---\ntitle: New\n---\nNew.\n")
+    assert sitegen(project, "build", "brand").code == 0
+    changed = sitegen(project, "diff", "brand", "--target", "production").out
+    assert "pages: 1 added, " in changed and " changed" in changed
+    journal = sitegen(project, "journal", "brand", "--target", "production").out.splitlines()
+    assert [line.split()[2] for line in journal] == ["start", "done"]

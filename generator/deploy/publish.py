@@ -204,3 +204,47 @@ def _append_local_journal(build_dir: Path, site: str, entry: dict[str, Any]) -> 
     with open(path, "a", encoding="utf-8") as stream:
         stream.write(json.dumps(entry, sort_keys=True) + "\n")
 
+
+
+def describe_changes(site: str, target: Target, build_dir: Path) -> str:
+    """`sitegen diff`: what a deploy would change now, by kind of file."""
+    local = local_manifest(build_dir, site)
+    with connect(target) as host:
+        remote = Remote(host, target).read_json("manifest.json")
+    plan = plan_deploy(site, target.name, local, remote)
+    return summarize_changes(plan, local, remote["files"] if remote else {})
+
+
+def remote_journal(target: Target) -> list[dict[str, Any]]:
+    """Every entry of the target's journal, oldest first."""
+    with connect(target) as host:
+        remote = Remote(host, target)
+        path = posixpath.join(remote.state, "journal.jsonl")
+        if not host.path.isfile(path):
+            return []
+        with host.open(path, "r", encoding="utf-8") as stream:
+            return [json.loads(line) for line in stream if line.strip()]
+
+
+def summarize_changes(plan: DeployPlan, local: dict[str, Any],
+                      remote_files: dict[str, Any]) -> str:
+    """`sitegen diff`: the plan in human terms, by kind of file."""
+    counts: dict[tuple[str, str], int] = {}
+    for op in plan.operations:
+        if op.action == "delete":
+            change, kind = "removed", remote_files.get(op.path, {}).get("kind", "file")
+        else:
+            change = "changed" if op.path in remote_files else "added"
+            kind = local["files"][op.path]["kind"]
+        counts[(kind, change)] = counts.get((kind, change), 0) + 1
+    if not counts:
+        return f"{plan.site} on {plan.target} is up to date ({plan.to_version[:12]})\n"
+    lines = [f"{plan.site} on {plan.target}: {plan.from_version[:12] or '(nothing)'} -> "
+             f"{plan.to_version[:12]}"]
+    for kind in ("page", "variant", "asset", "data", "routing"):
+        parts = [f"{counts[(kind, change)]} {change}" for change in ("added", "changed", "removed")
+                 if (kind, change) in counts]
+        if parts:
+            lines.append(f"  {kind}s: {', '.join(parts)}")
+    lines.append(f"  {plan.bytes} bytes to upload")
+    return "\n".join(lines) + "\n"
