@@ -79,12 +79,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="build folder (default: <root>/build)")
 
     for name, purpose in (("diff", "what a deploy would change, by kind of file"),
-                          ("journal", "the deploys and rollbacks a target has seen")):
+                          ("journal", "the deploys and rollbacks a target has seen"),
+                          ("status", "the deployed version, and files changed on the server")):
         command = commands.add_parser(name, help=purpose)
         command.add_argument("site")
         command.add_argument("--target", required=True)
         command.add_argument("--out", type=Path, default=None,
                              help="build folder (default: <root>/build)")
+        if name == "status":
+            command.add_argument("--full", action="store_true",
+                                 help="compare contents (downloads every file), not sizes")
 
     recommend = commands.add_parser("recommend", help="recommendation models")
     recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
@@ -347,8 +351,20 @@ def command_journal(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_status(arguments: argparse.Namespace) -> int:
+    from generator.deploy.connection import target_of
+    from generator.deploy.publish import remote_status
+
+    root = arguments.root.resolve()
+    _, site = _buildable_site(root, arguments.site)
+    print(remote_status(arguments.site, target_of(site, arguments.target), arguments.full),
+          end="")
+    return 0
+
+
 COMMANDS = {
     "deploy": command_deploy,
+    "status": command_status,
     "diff": command_diff,
     "journal": command_journal,
     "analytics": command_analytics,

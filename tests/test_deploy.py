@@ -126,3 +126,23 @@ def test_diff_and_journal(deployable: tuple[Path, Path],
     assert "pages: 1 added, " in changed and " changed" in changed
     journal = sitegen(project, "journal", "brand", "--target", "production").out.splitlines()
     assert [line.split()[2] for line in journal] == ["start", "done"]
+
+
+def test_status_reports_drift(deployable: tuple[Path, Path],
+                              sitegen: Callable[..., Result]) -> None:
+    project, remote = deployable
+    assert "nothing deployed yet" in sitegen(project, "status", "brand", "--target",
+                                             "production").out
+    assert sitegen(project, "build", "brand").code == 0
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    clean = sitegen(project, "status", "brand", "--target", "production", "--full").out
+    assert "no drift" in clean
+    (remote / "robots.txt").write_text("User-agent: *\nDisallow: /\n")      # edited by hand
+    page = remote / "articles/alpha/index.html"
+    page.write_bytes(page.read_bytes().replace(b"Alpha", b"Omega"))       # same size
+    (remote / "404.html").unlink()
+    by_size = sitegen(project, "status", "brand", "--target", "production").out
+    assert "changed  robots.txt (size)" in by_size and "missing  404.html" in by_size
+    assert "articles/alpha" not in by_size
+    full = sitegen(project, "status", "brand", "--target", "production", "--full").out
+    assert "changed  articles/alpha/index.html (content)" in full

@@ -12,6 +12,7 @@ gets half a file; each file's size is checked on the server after its upload.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import posixpath
@@ -247,4 +248,32 @@ def summarize_changes(plan: DeployPlan, local: dict[str, Any],
         if parts:
             lines.append(f"  {kind}s: {', '.join(parts)}")
     lines.append(f"  {plan.bytes} bytes to upload")
+    return "\n".join(lines) + "\n"
+
+
+def remote_status(site: str, target: Target, full: bool = False) -> str:
+    """`sitegen status`: the deployed version, and drift: files changed, missing or added on
+    the server since (by size, or by sha256 with `full`)."""
+    with connect(target) as host:
+        remote = Remote(host, target)
+        manifest = remote.read_json("manifest.json")
+        if manifest is None:
+            return f"{site} on {target.name}: nothing deployed yet\n"
+        drift = []
+        for path, entry in sorted(manifest["files"].items()):
+            remote_path = remote.path(path)
+            if not host.path.isfile(remote_path):
+                drift.append(f"  missing  {path}")
+                continue
+            if host.path.getsize(remote_path) != entry["size"]:
+                drift.append(f"  changed  {path} (size)")
+            elif full:
+                with host.open(remote_path, "rb") as stream:
+                    digest = hashlib.sha256(stream.read()).hexdigest()
+                if digest != entry["sha256"]:
+                    drift.append(f"  changed  {path} (content)")
+    lines = [f"{site} on {target.name}: version {manifest['version'][:12]}, "
+             f"{len(manifest['files'])} files"]
+    lines += drift or ["  no drift" + (" (sizes; --full compares contents)" if not full
+                                       else "")]
     return "\n".join(lines) + "\n"
