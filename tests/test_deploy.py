@@ -42,7 +42,7 @@ def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
     assert PASSWORD not in first.out + first.err + dry.out
     state = remote / ".sitegen-state"
     manifest = json.loads((state / "manifest.json").read_text())
-    assert manifest["version"] in first.out or manifest["version"][:12] in first.out
+    assert f"deployed {manifest['version'][:12]} to production" in first.out
     assert not (state / "lock.json").exists() and not (state / "progress.json").exists()
     events = [json.loads(line)["event"] for line in (state / "journal.jsonl").read_text()
               .splitlines()]
@@ -146,3 +146,33 @@ def test_status_reports_drift(deployable: tuple[Path, Path],
     assert "articles/alpha" not in by_size
     full = sitegen(project, "status", "brand", "--target", "production", "--full").out
     assert "changed  articles/alpha/index.html (content)" in full
+
+
+def test_a_deploy_killed_among_deletions_deletes_the_rest_next_time(
+        deployable: tuple[Path, Path], sitegen: Callable[..., Result],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.deploy.publish as publish
+
+    project, remote = deployable
+    assert sitegen(project, "build", "brand").code == 0
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    (project / "content/articles/gamma.md").unlink()
+    (project / "content/news/hello.md").unlink()
+    assert sitegen(project, "build", "brand").code == 0
+    real_delete = publish._delete
+    calls = {"count": 0}
+
+    def dies_after_one(*arguments: object) -> None:
+        calls["count"] += 1
+        if calls["count"] > 1:
+            raise KeyboardInterrupt("killed")
+        real_delete(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "_delete", dies_after_one)
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 130
+    monkeypatch.setattr(publish, "_delete", real_delete)
+    plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out
+    assert "delete" in plan
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes",
+                   "--break-lock").code == 0
+    assert published(remote) == tree(project / "build/brand")

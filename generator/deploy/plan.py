@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-STAGES = ("asset", "new", "changed", "page", "entry", "manifest", "delete")
+STAGES = ("asset", "new", "changed", "page", "entry", "delete")
+"""The order of a deploy; the remote manifest is written between "entry" and "delete"."""
 ENTRY_KINDS = ("routing",)
 
 
@@ -67,6 +68,11 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
                 remote: dict[str, Any] | None) -> DeployPlan:
     """Operations that turn the remote version into the local one."""
     remote_files: dict[str, Any] = remote["files"] if remote else {}
+    # Files a killed deploy was still deleting are ours too (see publish.py).
+    pending = {path: {"sha256": entry["sha256"], "size": 0, "kind": "file"}
+               for path, entry in (remote or {}).get("pending_deletions", {}).items()
+               if path not in remote_files}
+    remote_files = {**remote_files, **pending}
     operations = []
     for path, entry in sorted(local["files"].items()):
         old = remote_files.get(path)

@@ -165,13 +165,17 @@ def deploy(site: str, target: Target, build_dir: Path, *, dry_run: bool = False,
                 if number % PROGRESS_EVERY == PROGRESS_EVERY - 1:
                     remote.write_json("progress.json", {"to_version": plan.to_version,
                                                         "done": finished})
-            remote.write_json("manifest.json", local)
-            for op in plan.operations:
-                if op.action == "delete":
-                    target_path = remote.path(op.path)
-                    if host.path.isfile(target_path):
-                        host.remove(target_path)
-                    report.deleted += 1
+            # The new manifest names the files still to delete: a deploy killed among the
+            # deletions leaves them owned, and the next one deletes them.
+            deletions = [op for op in plan.operations if op.action == "delete"]
+            remote.write_json("manifest.json", {
+                **local, "pending_deletions": {op.path: {"sha256": op.sha256}
+                                               for op in deletions}})
+            for op in deletions:
+                _delete(remote, op.path)
+                report.deleted += 1
+            if deletions:
+                remote.write_json("manifest.json", local)
         except DeployError as error:
             remote.append_journal({**journal, "event": "failed", "error": error.message})
             raise
@@ -197,6 +201,12 @@ def _upload(remote: Remote, site_dir: Path, op: Operation) -> None:
     if size != op.size:
         raise DeployError(f"{op.path}: the server has {size} bytes after the upload, "
                           f"expected {op.size}")
+
+
+def _delete(remote: Remote, relative: str) -> None:
+    path = remote.path(relative)
+    if remote.host.path.isfile(path):
+        remote.host.remove(path)
 
 
 def _append_local_journal(build_dir: Path, site: str, entry: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from generator import __version__
 from generator.analytics.pixel import PIXEL_PATH
 from generator.personalize.model import Personalization
-from generator.personalize.variants import Variant, plan_variants
+from generator.personalize.variants import Variant, specificity
 
 PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")
 
@@ -52,15 +52,14 @@ def _experiments(personalization: Personalization) -> list[dict[str, Any]]:
             for e in personalization.experiments if e.status == "running"]
 
 
-def _page_variants(url: str, personalization: Personalization) -> list[dict[str, Any]]:
-    variants = sorted(plan_variants(url, personalization),
-                      key=lambda v: (-(len(v.segments) + len(v.arms)), v.key))
+def _page_variants(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
     return [{"key": v.key, "segments": list(v.segments), "arms": [list(a) for a in v.arms]}
-            for v in variants]
+            for v in sorted(variants, key=specificity)]
 
 
 def page_config(personalization: Personalization, url: str, variant: Variant | None,
-                tags: tuple[str, ...], attributes: dict[str, Any], build: str) -> str:
+                page_variants: tuple[Variant, ...], tags: tuple[str, ...],
+                attributes: dict[str, Any], build: str) -> str:
     """`window.sitegenConfig` for one page, as JSON safe inside a <script> element."""
     document = {
         "prefix": personalization.cookie_prefix,
@@ -72,7 +71,7 @@ def page_config(personalization: Personalization, url: str, variant: Variant | N
                   "collector": personalization.tracking.collector or "",
                   "pixel": "/" + PIXEL_PATH, "goals": _goals(personalization)},
         "page": {"variant": variant.key if variant else "", "build": build, "url": url,
-                 "variants": _page_variants(url, personalization),
+                 "variants": _page_variants(page_variants),
                  "tags": list(tags), "attributes": attributes},
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from generator.personalize.model import Personalization
-from generator.personalize.variants import Variant
+from generator.personalize.variants import Variant, specificity
 
 CACHE_CONTROL = "private, no-cache"
 VARIANT_FOLDER = "_variants"
@@ -41,10 +41,6 @@ class RoutedPage:
     path: str
     variants: tuple[tuple[Variant, str], ...]
     """(variant, the variant file's path) pairs."""
-
-
-def _specificity(variant: Variant) -> tuple[int, str]:
-    return (-(len(variant.segments) + len(variant.arms)), variant.key)
 
 
 def _url_pattern(url: str) -> str:
@@ -76,7 +72,7 @@ def htaccess(pages: Sequence[RoutedPage], personalization: Personalization) -> s
              f"RewriteRule ^{VARIANT_FOLDER}/ - [L]"]
     for page in pages:
         lines.append(f"# {page.url}")
-        for variant, path in sorted(page.variants, key=lambda item: _specificity(item[0])):
+        for variant, path in sorted(page.variants, key=lambda item: specificity(item[0])):
             for key, arm in variant.arms:
                 value = re.escape(f"{versions.get(key, 1)}.{arm}")
                 lines.append(_cookie_condition(f"{prefix}x_{key}", value))

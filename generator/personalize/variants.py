@@ -55,11 +55,11 @@ class Variant:
     changes: tuple[AppliedChange, ...]
     """What this variant changes, by slot."""
 
-    def change_for(self, slot: str) -> Change | None:
-        for applied in self.changes:
-            if applied.slot == slot:
-                return applied.change
-        return None
+
+def specificity(variant: Variant) -> tuple[int, str]:
+    """Most specific first (more segments and arms), the order in which both the server rules
+    and the runtime try a page's variants."""
+    return (-(len(variant.segments) + len(variant.arms)), variant.key)
 
 
 def url_matches(url: str, globs: tuple[str, ...]) -> bool:

@@ -14,7 +14,6 @@ from generator.errors import BuildError
 from generator.personalize.page_config import (
     PERSONALIZATION_KEYS,
     page_config,
-    personalization_version,
     site_needs_runtime,
 )
 from generator.personalize.variants import AppliedChange
@@ -104,7 +103,7 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     variants, and, on sites that personalize, the inline runtime with its config (no request
     before first paint)."""
     variant = output.variant
-    build = personalization_version(state.site.values)
+    build = state.build_version
     tags = Markup('<meta name="sitegen:variant" content="{}">\n'
                   '<meta name="sitegen:build" content="{}">').format(
         variant.key if variant else "", build)
@@ -117,7 +116,7 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
         return tags
     page = state.pages_by_key.get(output.page_key or "")
     attributes = page.source.meta.get("attributes") if page is not None else None
-    config = page_config(personalization, output.url, variant,
+    config = page_config(personalization, output.url, variant, output.page_variants,
                          page.tags if page is not None else (),
                          attributes if isinstance(attributes, dict) else {}, build)
     # Both are JSON / minified code made by the build, safe inside <script>.

@@ -85,6 +85,8 @@ class OutputFile:
     pages; those plus the variant's own changes on variants)."""
     content: bytes | None = None
     """Bytes known at plan time (routing files)."""
+    page_variants: tuple[Variant, ...] = ()
+    """All variants of the page this output is a version of (the runtime's table)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,14 +167,16 @@ def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
     variant (see personalize/variants.py)."""
     url = default.url or ""
     base = base_changes(url, site.personalization)
-    outputs = [replace(default, changes=base,
+    variants = plan_variants(url, site.personalization)
+    outputs = [replace(default, changes=base, page_variants=variants,
                        data_key=data_key(default.data_key, base) if base else default.data_key)]
-    for variant in plan_variants(url, site.personalization):
+    for variant in variants:
         own = {applied.slot for applied in variant.changes}
         changes = tuple(sorted([c for c in base if c.slot not in own] + list(variant.changes),
                                key=lambda applied: applied.slot))
         outputs.append(replace(default, path=f"{VARIANT_PREFIX}{variant.key}/{default.path}",
                                kind="variant", variant=variant, changes=changes,
+                               page_variants=variants,
                                data_key=data_key(default.data_key, variant, changes)))
     return outputs
 

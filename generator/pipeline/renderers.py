@@ -34,6 +34,27 @@ def _asset_ref(state: SiteState, name: str) -> Any:
     return ref
 
 
+def related_views(state: SiteState, page_key: str, kind: str = "related") -> list[PageView]:
+    """The page's precomputed related (or `kind="next"`) pages."""
+    found = state.recommendations
+    if found is None:
+        return []
+    record("query", f"{kind}:{page_key}")
+    lists = found.related if kind == "related" else found.next_pages
+    return [PageView(state.pages_by_key.get(key) or found.foreign[key], state.site.base_url)
+            for key in lists.get(page_key, ())]
+
+
+def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
+    """The most viewed pages of the site ('') or among a segment's visitors."""
+    found = state.recommendations
+    if found is None:
+        return []
+    record("query", f"popular:{segment}")
+    return [PageView(state.pages_by_key[key], state.site.base_url)
+            for key in found.popular.get(segment, ()) if key in state.pages_by_key]
+
+
 def template_globals(state: SiteState) -> dict[str, Any]:
     base_url = state.site.base_url
 
@@ -55,23 +76,10 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         return [PageView(page, base_url) for page in state.content.recent()[:count]]
 
     def related_pages(page: PageView | None = None, kind: str = "related") -> list[PageView]:
-        """The page's precomputed related (or `kind="next"`) pages."""
-        found = state.recommendations
-        if page is None or found is None:
-            return []
-        record("query", f"{kind}:{page.key}")
-        lists = found.related if kind == "related" else found.next_pages
-        return [PageView(state.pages_by_key.get(key) or found.foreign[key], base_url)
-                for key in lists.get(page.key, ())]
+        return [] if page is None else related_views(state, page.key, kind)
 
     def popular_pages(segment: str = "") -> list[PageView]:
-        """The most viewed pages of the site ('') or among a segment's visitors."""
-        found = state.recommendations
-        if found is None:
-            return []
-        record("query", f"popular:{segment}")
-        return [PageView(state.pages_by_key[key], base_url)
-                for key in found.popular.get(segment, ()) if key in state.pages_by_key]
+        return popular_views(state, segment)
 
     def absolute_url(path: str) -> str:
         record("config", "base_url")
@@ -244,25 +252,22 @@ def _card(state: SiteState, page: PageView) -> dict[str, str | None]:
 def render_recommendations(state: SiteState, output: OutputFile) -> bytes:
     """`_sg/rec/<page>.json`: the page's related pages (what the runtime shows) and next pages
     (what it may prefetch)."""
-    page = PageView(state.pages_by_key[output.page_key or ""], state.site.base_url)
-    related = template_globals(state)["related_pages"]
-    document = {
-        "related": [_card(state, p) for p in related(page)],
-        "next": [p.url for p in related(page, "next")],
-    }
-    return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-            + "\n").encode("utf-8")
+    key = output.page_key or ""
+    return _json_bytes({
+        "related": [_card(state, p) for p in related_views(state, key)],
+        "next": [p.url for p in related_views(state, key, "next")],
+    })
 
 
 def render_popular(state: SiteState, output: OutputFile) -> bytes:
     """`_sg/rec/_popular.json`: the most viewed pages, overall ("") and per segment."""
-    globals_ = template_globals(state)
     found = state.recommendations
-    segments = sorted(found.popular) if found is not None else []
     record("query", "popular-segments")
+    return _json_bytes({segment: [_card(state, p) for p in popular_views(state, segment)]
+                        for segment in (sorted(found.popular) if found is not None else [])})
 
-    document = {segment: [_card(state, p) for p in globals_["popular_pages"](segment)]
-                for segment in segments}
+
+def _json_bytes(document: Any) -> bytes:
     return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             + "\n").encode("utf-8")
 

@@ -18,6 +18,7 @@ from generator.config.model import Network, SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.errors import BuildError, Location
+from generator.personalize.page_config import personalization_version
 from generator.recommend.lists import Recommendations
 from generator.render.templates import RecordingEnvironment, create_environment
 
@@ -41,6 +42,11 @@ class SiteState:
         pages = {page.key: page for page in self.content.pages}
         pages.update({page.key: page for page in self.content.intros.values()})
         return pages
+
+    @cached_property
+    def build_version(self) -> str:
+        """The version every page bakes in (personalize/page_config.py); one hash a build."""
+        return personalization_version(self.site.values)
 
     @cached_property
     def environment(self) -> RecordingEnvironment:

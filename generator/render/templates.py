@@ -60,14 +60,6 @@ class ThemeLoader(jinja2.BaseLoader):
         display = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
         return text, display, lambda: True
 
-    def list_templates(self) -> list[str]:
-        names: set[str] = set()
-        for directory in self.directories:
-            if directory.is_dir():
-                names.update(p.relative_to(directory).as_posix()
-                             for p in directory.rglob("*") if p.is_file())
-        return sorted(names)
-
 
 class RecordingEnvironment(jinja2.Environment):
     """A Jinja2 environment that records every template it is asked for."""
