@@ -10,6 +10,7 @@ import argparse
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,29 @@ def _parser() -> argparse.ArgumentParser:
                         help="take over the lock of a deploy that died")
     deploy.add_argument("--out", type=Path, default=None,
                         help="build folder (default: <root>/build)")
+    deploy.add_argument("--verify", choices=("size", "full"), default="size",
+                        help="size: check every upload's size on the server (always); full: "
+                             "also download and re-hash every uploaded file")
+    deploy.add_argument("--plan", default=None, metavar="DIGEST",
+                        help="execute only if the plan is still the one a dry run printed")
+
+    rollback = commands.add_parser(
+        "rollback", help="put back a version kept on the server (no local build needed)")
+    rollback.add_argument("site")
+    rollback.add_argument("--target", required=True, help="a name under targets: in site.yaml")
+    rollback.add_argument("--to", default=None, metavar="VERSION",
+                          help="the version id (or a prefix); default: the one before")
+    rollback.add_argument("--dry-run", action="store_true",
+                          help="print the plan and the dependency checks; change nothing")
+    rollback.add_argument("--force", action="store_true",
+                          help="roll back even when the dependency checks object")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.add_argument("--break-lock", action="store_true",
+                          help="take over the lock of a deploy that died")
+    rollback.add_argument("--verify", choices=("size", "full"), default="size",
+                          help="full: compare every file's sha256 afterwards, not its size")
+    rollback.add_argument("--out", type=Path, default=None,
+                          help="build folder, for the local journal (default: <root>/build)")
 
     for name, purpose in (("diff", "what a deploy would change, by kind of file"),
                           ("journal", "the deploys and rollbacks a target has seen"),
@@ -295,29 +319,98 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def command_deploy(arguments: argparse.Namespace) -> int:
-    from generator.deploy.connection import target_of
-    from generator.deploy.plan import DeployPlan, describe
-    from generator.deploy.publish import deploy
+def _origin(root: Path, journal: Path) -> Any:
+    """Who deploys (SITEGEN_DEPLOYER, else git's user, else the login) and the commit."""
+    import getpass
+    import subprocess
 
-    root = arguments.root.resolve()
-    _, site = _buildable_site(root, arguments.site)
-    target = target_of(site, arguments.target)
+    from generator.deploy.publish import Origin
 
-    def confirm(plan: DeployPlan) -> bool:
+    def git(*arguments: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(root), *arguments], capture_output=True,
+                                  text=True, timeout=10, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    email = git("config", "user.email")
+    who = os.environ.get("SITEGEN_DEPLOYER") or " ".join(
+        part for part in (git("config", "user.name"), f"<{email}>" if email else "")
+        if part) or getpass.getuser()
+    return Origin(who, git("rev-parse", "HEAD"), journal)
+
+
+def _confirm(arguments: argparse.Namespace, what: str) -> Callable[[Any], bool]:
+    def confirm(plan: Any) -> bool:
         if arguments.yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
             return True
-        answer = input(f"Execute plan {plan.digest} on {target.name}? [y/N] ")
+        answer = input(f"Execute plan {plan.digest} ({what}) on {arguments.target}? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
+    return confirm
 
-    report = deploy(arguments.site, target, (arguments.out or root / "build").resolve(),
-                    dry_run=arguments.dry_run, max_bytes=arguments.max_bytes,
-                    break_lock=arguments.break_lock, confirm=confirm,
-                    show=lambda plan: print(describe(plan), end=""))
+
+def _print_notes(origin: Any) -> None:
+    for note in origin.notes:
+        print(note, file=sys.stderr)
+
+
+def command_deploy(arguments: argparse.Namespace) -> int:
+    from generator.deploy.connection import target_of
+    from generator.deploy.meta import deploy_meta
+    from generator.deploy.plan import describe
+    from generator.deploy.publish import deploy, local_manifest
+
+    root = arguments.root.resolve()
+    network, site = _buildable_site(root, arguments.site)
+    target = target_of(site, arguments.target)
+    build_dir = (arguments.out or root / "build").resolve()
+    meta = deploy_meta(network, site, build_dir, local_manifest(build_dir, arguments.site))
+    origin = _origin(root, build_dir / ".sitegen" / "sites" / arguments.site / "journal.jsonl")
+    try:
+        report = deploy(arguments.site, target, build_dir, meta, origin,
+                        dry_run=arguments.dry_run, max_bytes=arguments.max_bytes,
+                        break_lock=arguments.break_lock, verify_full=arguments.verify == "full",
+                        expected_plan=arguments.plan, confirm=_confirm(arguments, "deploy"),
+                        show=lambda plan: print(describe(plan), end=""))
+    finally:
+        _print_notes(origin)
     if not arguments.dry_run and report.plan.operations:
         print(f"deployed {report.plan.to_version[:12]} to {target.name}: {report.uploaded} "
-              f"uploaded ({report.bytes} bytes), {report.skipped} already there, "
-              f"{report.deleted} deleted, in {report.seconds:.1f}s")
+              f"uploaded ({report.bytes} bytes), {report.restored} restored, "
+              f"{report.skipped} already there, {report.deleted} deleted"
+              + (f", {report.verified} verified by content" if report.verified else "")
+              + f", in {report.seconds:.1f}s")
+    return 0
+
+
+def command_rollback(arguments: argparse.Namespace) -> int:
+    from generator.deploy.connection import target_of
+    from generator.deploy.plan import describe
+    from generator.deploy.rollback import rollback
+
+    root = arguments.root.resolve()
+    network, site = _buildable_site(root, arguments.site)
+    target = target_of(site, arguments.target)
+    build_dir = (arguments.out or root / "build").resolve()
+    origin = _origin(root, build_dir / ".sitegen" / "sites" / arguments.site / "journal.jsonl")
+
+    def show(plan: Any, problems: list[str]) -> None:
+        print(describe(plan).replace(f"deploy {plan.site}", f"rollback {plan.site}", 1), end="")
+        print("dependency checks: " + ("passed" if not problems else "")
+              + "".join(f"\n  - {problem}" for problem in problems))
+
+    try:
+        report = rollback(network, arguments.site, target, origin, to=arguments.to,
+                          dry_run=arguments.dry_run, force=arguments.force,
+                          break_lock=arguments.break_lock,
+                          verify_full=arguments.verify == "full",
+                          confirm=_confirm(arguments, "rollback"), show=show)
+    finally:
+        _print_notes(origin)
+    if not arguments.dry_run:
+        print(f"rolled back {target.name} to {report.plan.to_version[:12]}: {report.restored} "
+              f"restored by rename, {report.uploaded} copied ({report.bytes} bytes), "
+              f"{report.deleted} set aside, in {report.seconds:.1f}s; every file checked")
     return 0
 
 
@@ -364,6 +457,7 @@ def command_status(arguments: argparse.Namespace) -> int:
 
 COMMANDS = {
     "deploy": command_deploy,
+    "rollback": command_rollback,
     "status": command_status,
     "diff": command_diff,
     "journal": command_journal,

@@ -1,10 +1,15 @@
-"""A real FTP server for tests: pyftpdlib in-process on loopback, with one user."""
+"""A real FTP server for tests: pyftpdlib in-process on loopback, with one user.
+
+`serving` takes a handler class (to inject faults) and attributes for it; the server loop
+runs in a thread that also closes it, so stopping never races the loop."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,22 +17,38 @@ USER = "deployer"
 PASSWORD = "s3cret-pass"
 
 
-@pytest.fixture
-def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+@contextmanager
+def serving(home: Path, handler: Any = None, threaded: bool = False,
+            **attributes: Any) -> Iterator[int]:
+    """An FTP server on 127.0.0.1 for `home`; yields its port."""
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import FTPServer
+    from pyftpdlib.servers import FTPServer, ThreadedFTPServer
 
-    home = tmp_path / "ftp-home"
-    (home / "logs").mkdir(parents=True)
     authorizer = DummyAuthorizer()
     authorizer.add_user(USER, PASSWORD, str(home), perm="elradfmw")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
-    server = FTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.1},
-                              daemon=True)
+    handler_class = type("Handler", (handler or FTPHandler,),
+                         {"authorizer": authorizer, **attributes})
+    server = (ThreadedFTPServer if threaded else FTPServer)(("127.0.0.1", 0), handler_class)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+        server.close_all()
+
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        yield server.address[1], home
+        yield server.address[1]
     finally:
-        server.close_all()
+        stop.set()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    home = tmp_path / "ftp-home"
+    (home / "logs").mkdir(parents=True)
+    with serving(home) as port:
+        yield port, home

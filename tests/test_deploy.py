@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,23 +71,23 @@ def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
 def test_a_killed_deploy_is_finished_by_the_next(deployable: tuple[Path, Path],
                                                  sitegen: Callable[..., Result],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.deploy.publish as publish
+    from generator.deploy.execute import Executor
 
     project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
-    real_upload = publish._upload
+    real = Executor.__call__
     calls = {"count": 0}
 
-    def dies_after_25(*arguments: object) -> None:
+    def dies_after_25(*arguments: Any) -> None:
         calls["count"] += 1
         if calls["count"] > 25:
             raise KeyboardInterrupt("killed")
-        real_upload(*arguments)  # type: ignore[arg-type]
+        real(*arguments)
 
-    monkeypatch.setattr(publish, "_upload", dies_after_25)
+    monkeypatch.setattr(Executor, "__call__", dies_after_25)
     killed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert killed.code == 130                                         # interrupted
-    monkeypatch.setattr(publish, "_upload", real_upload)
+    monkeypatch.setattr(Executor, "__call__", real)
     locked = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert locked.code == 1 and "locked by" in locked.err
     resumed = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
@@ -151,7 +152,7 @@ def test_status_reports_drift(deployable: tuple[Path, Path],
 def test_a_deploy_killed_among_deletions_deletes_the_rest_next_time(
         deployable: tuple[Path, Path], sitegen: Callable[..., Result],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.deploy.publish as publish
+    from generator.deploy.execute import Executor
 
     project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
@@ -159,18 +160,18 @@ def test_a_deploy_killed_among_deletions_deletes_the_rest_next_time(
     (project / "content/articles/gamma.md").unlink()
     (project / "content/news/hello.md").unlink()
     assert sitegen(project, "build", "brand").code == 0
-    real_delete = publish._delete
+    real_delete = Executor._delete
     calls = {"count": 0}
 
-    def dies_after_one(*arguments: object) -> None:
+    def dies_after_one(*arguments: Any) -> None:
         calls["count"] += 1
         if calls["count"] > 1:
             raise KeyboardInterrupt("killed")
-        real_delete(*arguments)  # type: ignore[arg-type]
+        real_delete(*arguments)
 
-    monkeypatch.setattr(publish, "_delete", dies_after_one)
+    monkeypatch.setattr(Executor, "_delete", dies_after_one)
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 130
-    monkeypatch.setattr(publish, "_delete", real_delete)
+    monkeypatch.setattr(Executor, "_delete", real_delete)
     plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out
     assert "delete" in plan
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes",

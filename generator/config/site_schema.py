@@ -98,8 +98,38 @@ SITE_FIELDS: dict[str, Option] = {
                    pattern_doc="a URL such as ftps://deploy@ftp.example.org/public_html"),
         "logs": ListOf(Str(), "remote paths of the host's access logs for this site",
                        default=[]),
+        "state": Str("remote folder of sitegen's state (manifests, journal, lock, kept "
+                     "versions); default <root>/.sitegen-state, which the generated .htaccess "
+                     "denies; better outside the web root, e.g. /sitegen-state",
+                     pattern=r"[^\s]+", pattern_doc="a remote path"),
+        "passive": Bool("passive-mode data connections (active mode if false)", default=True),
+        "connections": Int("most connections at once (fewer if the server says so)",
+                           default=4, minimum=1),
+        "timeout": Int("seconds to wait for the server before retrying", default=30,
+                       minimum=1),
+        "retries": Int("attempts after a transient error (with back-off)", default=4,
+                       minimum=0),
+        "keep": Int("versions kept on the server for `sitegen rollback`", default=5,
+                    minimum=0),
+        "check_url": Url("where this target serves the site, for the HTTP check after a "
+                         "deploy (default: no HTTP check)"),
+        "notify": Section({
+            "webhooks": ListOf(Url(), "URLs that get a JSON summary (POST) after a deploy "
+                               "or rollback", default=[]),
+            "email": Section({
+                "to": ListOf(Str(), "recipients", default=[]),
+                "sender": Str("the From address", default="sitegen@localhost"),
+                "smtp": Str("SMTP server as host:port (user and password: SITEGEN_SMTP_USER, "
+                            "SITEGEN_SMTP_PASSWORD)", default="localhost:25",
+                            pattern=r"[^\s:]+(:\d+)?", pattern_doc="host:port"),
+                "starttls": Bool("upgrade the SMTP connection with STARTTLS", default=False),
+            }),
+        }),
     }), "where the site is published (passwords: SITEGEN_FTP_PASSWORD, "
         "SITEGEN_FTP_PASSWORD_<TARGET> or ~/.netrc)"),
+    "migrations": ListOf(Str(), "data and configuration migrations this site has been "
+                         "through (ids); `sitegen rollback` refuses to go back past one",
+                         default=[]),
     "recommendations": Section({
         "enabled": Bool("precompute related and next pages", default=True),
         "count": Int("pages per list", default=5, minimum=1),

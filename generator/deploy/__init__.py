@@ -1,3 +1,3 @@
-"""Remote targets over FTP/FTPS (the deploy itself comes with its own issue)."""
+"""Publishing a site's build to a remote target over FTP/FTPS, and rolling it back."""
 
 from __future__ import annotations

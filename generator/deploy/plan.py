@@ -4,18 +4,30 @@ Operations come in an order that keeps the remote site whole at every moment: ne
 first (fingerprinted names never collide with what is live), then other new files, then
 changed files, then pages, then entry files (routing rules), then the remote manifest, and
 deletions last. Only files an earlier manifest published are ever deleted.
+
+A file's new content comes from the local build (upload), or from the server itself when an
+earlier version kept it (restore: a rename out of the state folder's object store; copy: a
+download and upload of content the server holds elsewhere). A rollback, which has no build,
+uses only the latter two.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
+
+from generator.errors import DeployError
 
 STAGES = ("asset", "new", "changed", "page", "entry", "delete")
 """The order of a deploy; the remote manifest is written between "entry" and "delete"."""
 ENTRY_KINDS = ("routing",)
+
+
+ACTIONS = ("upload", "restore", "copy", "delete")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,14 +35,24 @@ class Operation:
     """One step of a deploy."""
 
     action: str
-    """upload or delete."""
+    """One of `ACTIONS`."""
     path: str
     """Path under the remote web root."""
     size: int
-    """Bytes to send (0 for deletions)."""
+    """The file's size (0 for deletions)."""
     sha256: str
+    """The new content (for deletions: the content deleted)."""
     stage: str
     """Which of `STAGES` it belongs to (its place in the order)."""
+    old_sha256: str = ""
+    """What the path holds before ('' for a new file); set aside for rollback."""
+    source: str = ""
+    """copy: a path of the site where the server holds the same content now."""
+
+    @property
+    def sent(self) -> int:
+        """Bytes sent over the network."""
+        return self.size if self.action in ("upload", "copy") else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +66,15 @@ class DeployPlan:
 
     @property
     def bytes(self) -> int:
-        return sum(op.size for op in self.operations)
+        """Bytes sent to the server."""
+        return sum(op.sent for op in self.operations)
 
     @property
     def digest(self) -> str:
         """Identifies the plan: the real run executes the plan the dry run printed."""
         payload = json.dumps([self.site, self.target, self.from_version, self.to_version,
-                              [[o.action, o.path, o.sha256] for o in self.operations]])
+                              [[o.action, o.path, o.sha256, o.source]
+                               for o in self.operations]])
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -65,24 +89,49 @@ def _stage(path: str, kind: str, existed: bool) -> str:
 
 
 def plan_deploy(site: str, target: str, local: dict[str, Any],
-                remote: dict[str, Any] | None) -> DeployPlan:
-    """Operations that turn the remote version into the local one."""
+                remote: dict[str, Any] | None, stored: Collection[str] = (),
+                uploadable: bool = True) -> DeployPlan:
+    """Operations that turn the remote version into `local` (a manifest).
+
+    `stored`: contents the server keeps in its object store; `uploadable`: whether the local
+    build holds `local`'s files (a rollback has no build and uses only what the server has).
+    """
     remote_files: dict[str, Any] = remote["files"] if remote else {}
     # Files a killed deploy was still deleting are ours too (see publish.py).
     pending = {path: {"sha256": entry["sha256"], "size": 0, "kind": "file"}
                for path, entry in (remote or {}).get("pending_deletions", {}).items()
                if path not in remote_files}
     remote_files = {**remote_files, **pending}
+    live = {entry["sha256"]: path for path, entry in sorted(remote_files.items())
+            if path not in pending}
+    changes = [(path, entry) for path, entry in sorted(local["files"].items())
+               if remote_files.get(path, {}).get("sha256") != entry["sha256"]]
+    wanted = Counter(entry["sha256"] for _, entry in changes)
     operations = []
-    for path, entry in sorted(local["files"].items()):
+    missing = []
+    for path, entry in changes:
         old = remote_files.get(path)
-        if old is not None and old["sha256"] == entry["sha256"]:
+        sha = entry["sha256"]
+        stage = _stage(path, entry["kind"], old is not None)
+        old_sha = old["sha256"] if old is not None else ""
+        if sha in stored and wanted[sha] == 1:
+            action, source = "restore", ""          # a rename on the server: nothing sent
+        elif uploadable:
+            action, source = "upload", ""
+        elif sha in stored or sha in live:
+            action, source = "copy", live.get(sha, "")
+        else:
+            missing.append(path)
             continue
-        operations.append(Operation("upload", path, entry["size"], entry["sha256"],
-                                    _stage(path, entry["kind"], old is not None)))
+        operations.append(Operation(action, path, entry["size"], sha, stage, old_sha, source))
+    if missing:
+        raise DeployError(f"the server no longer holds {len(missing)} file(s) of version "
+                          f"{local['version'][:12]}, such as {missing[0]}; it cannot be "
+                          "restored from the server alone")
     # Deleting only what an earlier manifest published: nothing else on the server is ours.
     for path in sorted(set(remote_files) - set(local["files"])):
-        operations.append(Operation("delete", path, 0, remote_files[path]["sha256"], "delete"))
+        operations.append(Operation("delete", path, 0, remote_files[path]["sha256"], "delete",
+                                    remote_files[path]["sha256"]))
     order = {stage: number for number, stage in enumerate(STAGES)}
     operations.sort(key=lambda op: (order[op.stage], op.path))
     return DeployPlan(site, target, remote["version"] if remote else "", local["version"],
@@ -94,9 +143,12 @@ def describe(plan: DeployPlan) -> str:
     lines = [f"deploy {plan.site} to {plan.target}: "
              f"{plan.from_version[:12] or '(nothing)'} -> {plan.to_version[:12]} "
              f"(plan {plan.digest})"]
-    lines += [f"  {op.action:<6} {op.stage:<7} {op.size:>10}  {op.path}" for op in plan.operations]
-    uploads = sum(1 for op in plan.operations if op.action == "upload")
-    deletes = len(plan.operations) - uploads
-    lines.append(f"{uploads} uploads ({plan.bytes} bytes), {deletes} deletions"
+    lines += [f"  {op.action:<7} {op.stage:<7} {op.sent:>10}  {op.path}"
+              + (f" (from {op.source})" if op.source else "") for op in plan.operations]
+    counts = Counter(op.action for op in plan.operations)
+    lines.append(f"{counts['upload']} uploads ({plan.bytes} bytes), "
+                 + (f"{counts['restore']} restored by rename, " if counts["restore"] else "")
+                 + (f"{counts['copy']} copied on the server, " if counts["copy"] else "")
+                 + f"{counts['delete']} deletions"
                  + (", nothing to do" if not plan.operations else ""))
     return "\n".join(lines) + "\n"

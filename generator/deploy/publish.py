@@ -1,46 +1,72 @@
-"""`sitegen deploy`: execute a deploy plan over one FTP/FTPS connection.
+"""`sitegen deploy` and `sitegen rollback`: carry out a plan with a pool of connections.
 
-Remote state lives in `<root>/.sitegen-state/` (the generated .htaccess refuses every path
-that starts with a dot): the deployed manifest, the journal (JSONL), the lock, and the
-progress of a deploy under way, so that a deploy killed at any moment is finished by the
-next one, which skips what already arrived.
+The target's state folder (`targets.<name>.state`, by default `<root>/.sitegen-state`, which
+the generated .htaccess refuses) holds:
 
-Each upload goes to a temporary name and is renamed over the live file, so a visitor never
-gets half a file; each file's size is checked on the server after its upload.
+- `manifest.json`: the deployed version (files, and what rollback checks: winners of
+  experiments, migrations, links into other sites of the network);
+- `journal.jsonl`: every deploy and rollback, appended as it happens;
+- `lock.json` while a deploy runs, and `progress.json` until it is finished, so that the
+  next deploy after a kill does only what is still missing;
+- `versions/<id>.json` and `history.json`: the manifests of the versions kept for rollback;
+- `objects/<sha256>`: contents those versions need that are no longer live, moved there by
+  renames on the server as deploys replace or delete them.
 """
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
-import os
-import posixpath
+import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.deploy.check import http_check
 from generator.deploy.connection import Target, connect
-from generator.deploy.plan import DeployPlan, Operation, plan_deploy
+from generator.deploy.execute import Executor, verify_content
+from generator.deploy.notify import notify
+from generator.deploy.plan import STAGES, DeployPlan, Operation, plan_deploy
+from generator.deploy.remote import Failure, Pool, Remote
 from generator.errors import DeployError
 
-STATE_DIR = ".sitegen-state"
 LOCK_SECONDS = 3600
 PROGRESS_EVERY = 20
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
 class DeployReport:
     plan: DeployPlan
+    kind: str = "deploy"
     uploaded: int = 0
+    restored: int = 0
+    """Files put back by renames on the server."""
     skipped: int = 0
     """Operations a killed deploy had already done."""
     deleted: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    verified: int = 0
+    """Files re-downloaded and re-hashed (`--verify full`)."""
+    problems: list[str] = field(default_factory=list)
+    """Why a rollback is refused (dependency checks)."""
+
+
+@dataclass
+class Origin:
+    """Who deploys, from which commit, and where else to tell (for the journal)."""
+
+    who: str
+    commit: str
+    local_journal: Path | None = None
+    """A JSONL file that gets the journal's final entry too."""
+    notes: list[str] = field(default_factory=list)
+    """What happened besides the plan: limits learned, checks, notifications. Filled even
+    when the run fails."""
 
 
 def local_manifest(build_dir: Path, site: str) -> dict[str, Any]:
@@ -53,85 +79,28 @@ def local_manifest(build_dir: Path, site: str) -> dict[str, Any]:
     return result
 
 
-class Remote:
-    """The remote web root and its state folder, through an ftputil host."""
-
-    def __init__(self, host: Any, target: Target) -> None:
-        self.host = host
-        self.root = target.root.rstrip("/") or "/"
-        self.state = posixpath.join(self.root, STATE_DIR)
-
-    def path(self, relative: str) -> str:
-        parts = relative.split("/")
-        if any(part in ("", ".", "..") for part in parts):
-            raise DeployError(f"remote path '{relative}' would leave the web root")
-        return posixpath.join(self.root, relative)
-
-    def read_json(self, name: str) -> Any:
-        path = posixpath.join(self.state, name)
-        if not self.host.path.isfile(path):
-            return None
-        with self.host.open(path, "r", encoding="utf-8") as stream:
-            return json.load(stream)
-
-    def write_bytes(self, destination: str, data: bytes) -> None:
-        """Upload under a temporary name, then rename over the destination."""
-        self.host.makedirs(posixpath.dirname(destination) or "/", exist_ok=True)
-        temporary = f"{destination}.sitegen-{uuid.uuid4().hex[:8]}.tmp"
-        with self.host.open(temporary, "wb") as stream:
-            stream.write(data)
-        try:
-            self.host.rename(temporary, destination)
-        except Exception:
-            # Some servers refuse to rename over an existing file: replace it instead.
-            if self.host.path.exists(destination):
-                self.host.remove(destination)
-            self.host.rename(temporary, destination)
-
-    def write_json(self, name: str, value: Any) -> None:
-        data = (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
-        self.write_bytes(posixpath.join(self.state, name), data)
-
-    def append_journal(self, entry: dict[str, Any]) -> None:
-        path = posixpath.join(self.state, "journal.jsonl")
-        self.host.makedirs(self.state, exist_ok=True)
-        existing = b""
-        if self.host.path.isfile(path):
-            with self.host.open(path, "rb") as stream:
-                existing = stream.read()
-        self.write_bytes(path, existing + (json.dumps(entry, sort_keys=True) + "\n").encode())
-
-    def remove_state(self, name: str) -> None:
-        path = posixpath.join(self.state, name)
-        if self.host.path.isfile(path):
-            self.host.remove(path)
+def stored_objects(remote: Remote) -> set[str]:
+    return {name for name in remote.listdir(remote.state_path("objects"))
+            if SHA256.fullmatch(name)}
 
 
-def _who() -> str:
-    return os.environ.get("SITEGEN_DEPLOYER") or getpass.getuser()
-
-
-def _acquire_lock(remote: Remote, deploy_id: str, break_lock: bool) -> None:
-    lock = remote.read_json("lock.json")
-    if lock and lock.get("expires", 0) > time.time() and not break_lock:
-        raise DeployError(f"the target is locked by {lock.get('owner')} (deploy "
-                          f"{lock.get('deploy')}, until {time.ctime(lock['expires'])}); wait, "
-                          "or pass --break-lock if that deploy is dead")
-    remote.write_json("lock.json", {"owner": _who(), "deploy": deploy_id,
-                                    "expires": time.time() + LOCK_SECONDS})
-
-
-def deploy(site: str, target: Target, build_dir: Path, *, dry_run: bool = False,
-           max_bytes: int | None = None, break_lock: bool = False,
+def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], origin: Origin, *,
+           dry_run: bool = False, max_bytes: int | None = None, break_lock: bool = False,
+           verify_full: bool = False, expected_plan: str | None = None,
            confirm: Callable[[DeployPlan], bool] = lambda plan: True,
            show: Callable[[DeployPlan], None] = lambda plan: None) -> DeployReport:
+    """Publish the local build of `site`; `meta` goes into the remote manifest."""
     local = local_manifest(build_dir, site)
-    started = time.monotonic()
-    with connect(target) as host:
-        remote = Remote(host, target)
-        plan = plan_deploy(site, target.name, local, remote.read_json("manifest.json"))
+    control = Remote(connect(target), target)
+    try:
+        current = control.read_json("manifest.json")
+        stored = stored_objects(control) if target.keep else set()
+        plan = plan_deploy(site, target.name, local, current, stored)
         show(plan)
         report = DeployReport(plan)
+        if expected_plan is not None and expected_plan != plan.digest:
+            raise DeployError(f"the plan is now {plan.digest}, not {expected_plan}: the build "
+                              "or the server changed since; look at the new plan")
         if dry_run or not plan.operations:
             return report
         if max_bytes is not None and plan.bytes > max_bytes:
@@ -139,82 +108,198 @@ def deploy(site: str, target: Target, build_dir: Path, *, dry_run: bool = False,
                               f"{max_bytes}; nothing was changed")
         if not confirm(plan):
             raise DeployError("deploy cancelled; nothing was changed")
-        deploy_id = uuid.uuid4().hex[:12]
-        _acquire_lock(remote, deploy_id, break_lock)
-        progress = remote.read_json("progress.json") or {}
-        done = set(map(tuple, progress.get("done", []))) \
-            if progress.get("to_version") == plan.to_version else set()
-        journal = {"id": deploy_id, "time": time.time(), "who": _who(), "site": site,
-                   "target": target.name, "from": plan.from_version, "to": plan.to_version,
-                   "plan": plan.digest, "operations": len(plan.operations),
-                   "bytes": plan.bytes}
-        remote.append_journal({**journal, "event": "start"})
-        site_dir = build_dir / site
-        try:
-            finished: list[list[str]] = [list(item) for item in done]
-            for number, op in enumerate(plan.operations):
-                if op.action == "delete":
-                    continue
-                if (op.path, op.sha256) in done:
-                    report.skipped += 1
-                    continue
-                _upload(remote, site_dir, op)
-                report.uploaded += 1
-                report.bytes += op.size
-                finished.append([op.path, op.sha256])
-                if number % PROGRESS_EVERY == PROGRESS_EVERY - 1:
-                    remote.write_json("progress.json", {"to_version": plan.to_version,
-                                                        "done": finished})
-            # The new manifest names the files still to delete: a deploy killed among the
-            # deletions leaves them owned, and the next one deletes them.
-            deletions = [op for op in plan.operations if op.action == "delete"]
-            remote.write_json("manifest.json", {
-                **local, "pending_deletions": {op.path: {"sha256": op.sha256}
-                                               for op in deletions}})
-            for op in deletions:
-                _delete(remote, op.path)
-                report.deleted += 1
-            if deletions:
-                remote.write_json("manifest.json", local)
-        except DeployError as error:
-            remote.append_journal({**journal, "event": "failed", "error": error.message})
-            raise
+        manifest = {**local, **meta, "deployed": time.time(), "commit": origin.commit}
+        execute(control, target, plan, manifest, current, Executor(build_dir / site,
+                target.keep > 0, stored), report, origin, break_lock, verify_full)
+        return report
+    finally:
+        control.close()
+
+
+def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[str, Any],
+            current: dict[str, Any] | None, executor: Executor, report: DeployReport,
+            origin: Origin, break_lock: bool, verify_full: bool) -> None:
+    """Carry out a plan: lock, stages in order with a pool, the manifest, deletions, the
+    kept versions, the journal. A permanent error journals the failing operation, releases
+    the lock and raises; a kill leaves the lock and the progress for the next run."""
+    started = time.monotonic()
+    deploy_id = uuid.uuid4().hex[:12]
+    for folder in ("", "objects", "versions"):
+        control.makedirs(control.state_path(folder) if folder else control.state)
+    _acquire_lock(control, deploy_id, origin.who, break_lock)
+    control.probe_rename_over()
+    progress = control.read_json("progress.json") or {}
+    resuming = progress.get("to_version") == plan.to_version
+    done = {tuple(item) for item in progress.get("done", [])} if resuming else set()
+    executor.resuming = resuming
+    journal = {"id": deploy_id, "kind": report.kind, "time": time.time(), "who": origin.who,
+               "commit": origin.commit, "site": plan.site, "target": target.name,
+               "from": plan.from_version, "to": plan.to_version, "plan": plan.digest,
+               "operations": len(plan.operations), "bytes": plan.bytes}
+    control.append_journal({**journal, "event": "start"})
+    pool = Pool(target, control)
+    pool.rename_over = control.rename_over
+    finished = [list(item) for item in done]
+    outcome: dict[str, Any] = {}
+
+    def record(remote: Remote, op: Operation) -> None:
+        finished.append([op.action, op.path, op.sha256])
+        if op.action == "delete":
+            report.deleted += 1
+        elif op.action == "restore":
+            report.restored += 1
+        else:
+            report.uploaded += 1
+            report.bytes += op.sent
+        if len(finished) % PROGRESS_EVERY == 0:
+            remote.write_json("progress.json", {"to_version": plan.to_version,
+                                                "done": finished})
+
+    def run(operations: list[Operation], work: Callable[[Remote, Operation, int], None],
+            after: Callable[[Remote, Operation], None] = record) -> None:
+        failure = pool.run(operations, work, after)
+        if failure is not None:
+            _fail(pool, control, journal, failure, report)
+
+    try:
+        if current is not None:
+            _keep_version(control, current)
+        _keep_version(control, manifest)
+        todo = [op for op in plan.operations if (op.action, op.path, op.sha256) not in done]
+        report.skipped = len(plan.operations) - len(todo)
+        folders = sorted({op.path.rpartition("/")[0] for op in todo
+                          if op.action != "delete" and "/" in op.path})
+        for folder in folders:
+            control.makedirs(control.path(folder))
+        for stage in STAGES[:-1]:
+            run([op for op in todo if op.stage == stage], executor)
+        # The new manifest names the files still to delete: a deploy killed among the
+        # deletions leaves them owned, and the next one deletes them.
+        deletions = [op for op in todo if op.action == "delete"]
+        remote = _any(pool, control)
+        remote.write_json("manifest.json", {
+            **manifest, "pending_deletions": {op.path: {"sha256": op.sha256}
+                                              for op in plan.operations
+                                              if op.action == "delete"}})
+        run(deletions, executor)
+        remote = _any(pool, control)
+        remote.write_json("manifest.json", manifest)
+        if verify_full:
+            placed = [op for op in plan.operations if op.action != "delete"]
+            run(placed, verify_content, lambda remote, op: None)
+            report.verified = len(placed)
+        _remember(remote, target, plan, deploy_id, report.kind, executor)
         report.seconds = time.monotonic() - started
-        remote.append_journal({**journal, "event": "done", "uploaded": report.uploaded,
-                               "skipped": report.skipped, "deleted": report.deleted,
-                               "seconds": round(report.seconds, 3)})
+        problems = http_check(target.check_url, plan, manifest) if target.check_url else []
+        outcome = {**journal, "event": "unverified" if problems else "done",
+                   "uploaded": report.uploaded, "restored": report.restored,
+                   "skipped": report.skipped, "deleted": report.deleted,
+                   "sent": report.bytes, "retries": pool.retries,
+                   "seconds": round(report.seconds, 3)}
+        if problems:
+            outcome["error"] = "; ".join(problems)
+        elif target.check_url:
+            origin.notes.append(f"HTTP check of {target.check_url}: served as deployed")
+        remote.append_journal(outcome)
         remote.remove_state("progress.json")
         remote.remove_state("lock.json")
-    _append_local_journal(build_dir, site, {**journal, "event": "done",
-                                            "uploaded": report.uploaded})
-    return report
+        if problems:
+            raise DeployError(f"the {report.kind} is on the server but not verified: "
+                              + "; ".join(problems))
+    except DeployError as error:
+        outcome = outcome if outcome.get("event") == "unverified" else {
+            **journal, "event": "failed", "error": error.message}
+        raise
+    finally:
+        pool.idle = [r for r in pool.idle if r is not control]
+        pool.close()
+        origin.notes.extend(pool.notes)
+        if outcome:
+            _tell(target, origin, outcome)
 
 
-def _upload(remote: Remote, site_dir: Path, op: Operation) -> None:
-    data = (site_dir / op.path).read_bytes()
-    if len(data) != op.size:
-        raise DeployError(f"{op.path}: the local file changed since the build "
-                          f"({len(data)} bytes, manifest says {op.size}); build again")
-    destination = remote.path(op.path)
-    remote.write_bytes(destination, data)
-    size = remote.host.path.getsize(destination)
-    if size != op.size:
-        raise DeployError(f"{op.path}: the server has {size} bytes after the upload, "
-                          f"expected {op.size}")
+def _tell(target: Target, origin: Origin, outcome: dict[str, Any]) -> None:
+    """The local journal and the notifications get the outcome of a run."""
+    if origin.local_journal is not None:
+        origin.local_journal.parent.mkdir(parents=True, exist_ok=True)
+        with open(origin.local_journal, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(outcome, sort_keys=True) + "\n")
+    summary = {**outcome, "result": {"done": "succeeded"}.get(outcome["event"],
+                                                               outcome["event"])}
+    for problem in notify(target, summary):
+        origin.notes.append(f"notification failed: {problem}")
 
 
-def _delete(remote: Remote, relative: str) -> None:
-    path = remote.path(relative)
-    if remote.host.path.isfile(path):
-        remote.host.remove(path)
+def _any(pool: Pool, control: Remote) -> Remote:
+    """A connection that still works: the control one, or a fresh one if it dropped."""
+    try:
+        control.session.voidcmd("NOOP")
+        return control
+    except Exception:  # noqa: BLE001 - a dead connection: reconnect
+        fresh = Remote(connect(control.target), control.target)
+        fresh.rename_over = control.rename_over
+        pool.idle.append(fresh)
+        return fresh
 
 
-def _append_local_journal(build_dir: Path, site: str, entry: dict[str, Any]) -> None:
-    path = build_dir / ".sitegen" / "sites" / site / "journal.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as stream:
-        stream.write(json.dumps(entry, sort_keys=True) + "\n")
+def _fail(pool: Pool, control: Remote, journal: dict[str, Any], failure: Failure,
+          report: DeployReport) -> None:
+    op = failure.item
+    message = f"{op.path}: {op.action} failed: {failure.message}"
+    remote = _any(pool, control)
+    remote.append_journal({**journal, "event": "failed", "operation": op.action,
+                           "path": op.path, "error": failure.message})
+    remote.remove_state("lock.json")
+    raise DeployError(message + f" ({report.kind} stopped; the next run resumes it)")
 
+
+def _acquire_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool) -> None:
+    lock = remote.read_json("lock.json")
+    if lock and lock.get("expires", 0) > time.time() and not break_lock:
+        raise DeployError(f"the target is locked by {lock.get('owner')} (deploy "
+                          f"{lock.get('deploy')}, until {time.ctime(lock['expires'])}); wait, "
+                          "or pass --break-lock if that deploy is dead")
+    remote.write_json("lock.json", {"owner": who, "deploy": deploy_id,
+                                    "expires": time.time() + LOCK_SECONDS})
+
+
+def _keep_version(remote: Remote, manifest: dict[str, Any]) -> None:
+    name = f"versions/{manifest['version']}.json"
+    if remote.size(remote.state_path(name)) is None:
+        remote.write_json(name, {key: value for key, value in manifest.items()
+                                 if key != "pending_deletions"})
+
+
+def _remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, kind: str,
+              executor: Executor) -> None:
+    """Add the version to the history; drop kept versions and stored contents past `keep`."""
+    history = remote.read_json("history.json") or []
+    history.append({"version": plan.to_version, "time": time.time(), "id": deploy_id,
+                    "kind": kind})
+    remote.write_json("history.json", history)
+    kept = kept_versions(history, target.keep)
+    needed: set[str] = set()
+    for version in kept:
+        document = remote.read_json(f"versions/{version}.json")
+        if document is not None:
+            needed.update(entry["sha256"] for entry in document["files"].values())
+    for name in remote.listdir(remote.state_path("versions")):
+        if name.endswith(".json") and name[:-5] not in kept:
+            remote.remove(remote.state_path("versions", name))
+    for sha in stored_objects(remote) - needed:
+        remote.remove(remote.state_path("objects", sha))
+        executor.stored.discard(sha)
+
+
+def kept_versions(history: list[dict[str, Any]], keep: int) -> list[str]:
+    """The current version, then up to `keep` earlier ones, newest first."""
+    kept: list[str] = []
+    for entry in reversed(history):
+        if entry["version"] not in kept:
+            kept.append(entry["version"])
+        if len(kept) > keep:
+            break
+    return kept[:keep + 1]
 
 
 def describe_changes(site: str, target: Target, build_dir: Path) -> str:
@@ -230,11 +315,11 @@ def remote_journal(target: Target) -> list[dict[str, Any]]:
     """Every entry of the target's journal, oldest first."""
     with connect(target) as host:
         remote = Remote(host, target)
-        path = posixpath.join(remote.state, "journal.jsonl")
-        if not host.path.isfile(path):
+        path = remote.state_path("journal.jsonl")
+        if remote.size(path) is None:
             return []
-        with host.open(path, "r", encoding="utf-8") as stream:
-            return [json.loads(line) for line in stream if line.strip()]
+        return [json.loads(line) for line in remote.get(path).decode().splitlines()
+                if line.strip()]
 
 
 def summarize_changes(plan: DeployPlan, local: dict[str, Any],
@@ -269,21 +354,40 @@ def remote_status(site: str, target: Target, full: bool = False) -> str:
         manifest = remote.read_json("manifest.json")
         if manifest is None:
             return f"{site} on {target.name}: nothing deployed yet\n"
-        drift = []
-        for path, entry in sorted(manifest["files"].items()):
-            remote_path = remote.path(path)
-            if not host.path.isfile(remote_path):
-                drift.append(f"  missing  {path}")
-                continue
-            if host.path.getsize(remote_path) != entry["size"]:
-                drift.append(f"  changed  {path} (size)")
-            elif full:
-                with host.open(remote_path, "rb") as stream:
-                    digest = hashlib.sha256(stream.read()).hexdigest()
-                if digest != entry["sha256"]:
-                    drift.append(f"  changed  {path} (content)")
+        drift = drift_of(remote, manifest, full)
     lines = [f"{site} on {target.name}: version {manifest['version'][:12]}, "
              f"{len(manifest['files'])} files"]
-    lines += drift or ["  no drift" + (" (sizes; --full compares contents)" if not full
-                                       else "")]
+    lines += [f"  {problem}" for problem in drift] or [
+        "  no drift" + (" (sizes; --full compares contents)" if not full else "")]
     return "\n".join(lines) + "\n"
+
+
+def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
+    """Files of the manifest that are missing or differ on the server (by size, listing each
+    folder once; by sha256 too with `full`)."""
+    sizes = remote_sizes(remote)
+    drift = []
+    for path, entry in sorted(manifest["files"].items()):
+        size = sizes.get(path)
+        if size is None:
+            drift.append(f"missing  {path}")
+        elif size != entry["size"]:
+            drift.append(f"changed  {path} (size)")
+        elif full and hashlib.sha256(remote.get(remote.path(path))).hexdigest() \
+                != entry["sha256"]:
+            drift.append(f"changed  {path} (content)")
+    return drift
+
+
+def remote_sizes(remote: Remote) -> dict[str, int]:
+    """Every file under the web root (outside dot folders) with its size, one LIST per
+    folder."""
+    sizes: dict[str, int] = {}
+    host = remote.host
+    for folder, folders, files in host.walk(remote.root):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        relative = folder[len(remote.root):].strip("/")
+        for name in files:
+            path = f"{relative}/{name}" if relative else name
+            sizes[path] = int(host.lstat(host.path.join(folder, name)).st_size)
+    return sizes

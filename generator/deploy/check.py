@@ -1,0 +1,41 @@
+"""The HTTP check after a deploy: the home page and a changed page, fetched from the
+address the target serves (`targets.<name>.check_url`), must be the deployed bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urljoin
+
+from generator.deploy.plan import DeployPlan
+
+TIMEOUT = 15
+
+
+def http_check(base_url: str, plan: DeployPlan, manifest: dict[str, Any]) -> list[str]:
+    """Problems found (empty if the pages are served as deployed)."""
+    pages = ["index.html"]
+    changed = [op.path for op in plan.operations
+               if op.action != "delete" and op.path.endswith(".html") and op.path in
+               manifest["files"] and manifest["files"][op.path]["kind"] == "page"]
+    pages += [path for path in changed if path != "index.html"][:1]
+    problems = []
+    for path in pages:
+        if path not in manifest["files"]:
+            continue
+        url = urljoin(base_url if base_url.endswith("/") else base_url + "/",
+                      path.removesuffix("index.html"))
+        request = urllib.request.Request(url, headers={"User-Agent": "sitegen-check",
+                                                       "Cache-Control": "no-cache"})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+                body = response.read()
+        except (urllib.error.URLError, OSError) as error:
+            problems.append(f"HTTP check of {url}: {error}")
+            continue
+        if hashlib.sha256(body).hexdigest() != manifest["files"][path]["sha256"]:
+            problems.append(f"HTTP check of {url}: the server answers with other bytes than "
+                            f"the deployed {path}")
+    return problems

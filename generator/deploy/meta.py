@@ -1,0 +1,45 @@
+"""What a deployed manifest records besides its files, for `sitegen rollback` to check:
+the winners of concluded experiments, the site's recorded migrations, and the links of the
+site's pages (and recommendation lists) into the other sites of the network."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from generator.config.model import Network, SiteConfig
+
+SCANNED_KINDS = ("page", "variant", "data")
+
+
+def deploy_meta(network: Network, site: SiteConfig, build_dir: Path,
+                manifest: dict[str, Any]) -> dict[str, Any]:
+    experiments = site.personalization.experiments
+    return {
+        "winners": {e.id: e.winner for e in experiments if e.status == "concluded" and e.winner},
+        "migrations": sorted(site.values.get("migrations") or []),
+        "links": outgoing_links(network, site, build_dir / site.name, manifest),
+    }
+
+
+def outgoing_links(network: Network, site: SiteConfig, site_dir: Path,
+                   manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Paths of other sites of the network that this build links to, by site: every
+    occurrence of another site's base URL in a page, variant or data file (HTML links and the
+    JSON of recommendation lists alike)."""
+    others = {other.base_url: other.name for other in network.buildable_sites()
+              if other.name != site.name and other.base_url != site.base_url}
+    if not others:
+        return {}
+    pattern = re.compile("(" + "|".join(re.escape(url) for url in sorted(others, key=len,
+                                                                          reverse=True))
+                         + r")([^\s\"'<>)\\#?]*)")
+    links: dict[str, set[str]] = {}
+    for path, entry in manifest["files"].items():
+        if entry["kind"] not in SCANNED_KINDS:
+            continue
+        text = (site_dir / path).read_text(encoding="utf-8", errors="replace")
+        for match in pattern.finditer(text):
+            links.setdefault(others[match.group(1)], set()).add(match.group(2))
+    return {name: sorted(paths) for name, paths in sorted(links.items())}

@@ -1,0 +1,143 @@
+"""`sitegen rollback`: put a kept version back, from the server alone.
+
+Needs no local build: the server keeps the manifests of the last versions and, in its object
+store, the contents they need that are no longer live, so a rollback is mostly renames.
+
+Before acting, it checks what the version would break and refuses without `--force`:
+pages or assets that other sites of the network link to now (their deployed manifests record
+their links into this site), migrations recorded since that version, and winners of
+experiments promoted since.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from generator.config.model import Network
+from generator.deploy.connection import Target, connect, target_of
+from generator.deploy.execute import Executor
+from generator.deploy.plan import DeployPlan, plan_deploy
+from generator.deploy.publish import (
+    DeployReport,
+    Origin,
+    drift_of,
+    execute,
+    kept_versions,
+    stored_objects,
+)
+from generator.deploy.remote import Remote
+from generator.errors import DeployError, SitegenError
+
+
+def rollback(network: Network, site: str, target: Target, origin: Origin, *,
+             to: str | None = None, dry_run: bool = False, force: bool = False,
+             break_lock: bool = False, verify_full: bool = False,
+             confirm: Callable[[DeployPlan], bool] = lambda plan: True,
+             show: Callable[[DeployPlan, list[str]], None] = lambda plan, problems: None,
+             ) -> DeployReport:
+    control = Remote(connect(target), target)
+    try:
+        current = control.read_json("manifest.json")
+        if current is None:
+            raise DeployError(f"nothing is deployed on '{target.name}': nothing to roll back")
+        history = control.read_json("history.json") or []
+        kept = [version for version in kept_versions(history, target.keep)
+                if version != current["version"]]
+        version = _choose(to, kept, history, target)
+        wanted = control.read_json(f"versions/{version}.json")
+        if wanted is None:
+            raise DeployError(f"version {version[:12]} is no longer kept on the server")
+        stored = stored_objects(control)
+        plan = plan_deploy(site, target.name, wanted, current, stored, uploadable=False)
+        problems = dependency_problems(network, site, target, current, wanted)
+        show(plan, problems)
+        report = DeployReport(plan, kind="rollback", problems=problems)
+        if dry_run:
+            return report
+        if problems and not force:
+            raise DeployError("rollback refused:\n" + "\n".join(f"  - {p}" for p in problems)
+                              + "\npass --force to roll back anyway")
+        if not confirm(plan):
+            raise DeployError("rollback cancelled; nothing was changed")
+        manifest = {**{k: v for k, v in wanted.items() if k != "pending_deletions"},
+                    "rolled_back": time.time()}
+        if plan.operations:
+            execute(control, target, plan, manifest, current,
+                    Executor(None, target.keep > 0, stored), report, origin, break_lock,
+                    verify_full)
+        drift = drift_of(control if _alive(control) else Remote(connect(target), target),
+                         wanted, full=verify_full)
+        if drift:
+            raise DeployError(f"after the rollback the server differs from version "
+                              f"{version[:12]}: " + "; ".join(drift[:5]))
+        return report
+    finally:
+        control.close()
+
+
+def _alive(remote: Remote) -> bool:
+    try:
+        remote.session.voidcmd("NOOP")
+        return True
+    except Exception:  # noqa: BLE001 - a dropped connection
+        return False
+
+
+def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]],
+            target: Target) -> str:
+    """The version to go back to: `--to` (a prefix of its id), or the one before the
+    current."""
+    if not kept:
+        raise DeployError(f"no earlier version is kept on '{target.name}' (keep: "
+                          f"{target.keep})")
+    if to is None:
+        return kept[0]
+    matches = [version for version in kept if version.startswith(to)]
+    if len(matches) == 1:
+        return matches[0]
+    when = {entry["version"]: entry["time"] for entry in history}
+    listing = ", ".join(
+        f"{version[:12]} ({time.strftime('%Y-%m-%d %H:%M', time.gmtime(when[version]))})"
+        for version in kept)
+    if matches:
+        raise DeployError(f"--to {to} matches several kept versions; give more of the id: "
+                          f"{listing}")
+    raise DeployError(f"version {to} is not kept on '{target.name}'; kept: {listing}")
+
+
+def dependency_problems(network: Network, site: str, target: Target,
+                        current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """Why going back to `wanted` would break something (empty when it would not)."""
+    problems = []
+    version = wanted["version"][:12]
+    for migration in current.get("migrations", []):
+        if migration not in wanted.get("migrations", []):
+            problems.append(f"version {version} predates the migration '{migration}'")
+    for experiment, winner in sorted((current.get("winners") or {}).items()):
+        if winner and (wanted.get("winners") or {}).get(experiment) != winner:
+            problems.append(f"it would undo the promotion of arm '{winner}' as the winner of "
+                            f"experiment '{experiment}'")
+    files = wanted["files"]
+    for other in network.buildable_sites():
+        if other.name == site or target.name not in (other.values.get("targets") or {}):
+            continue
+        try:
+            other_target = target_of(other, target.name)
+            with connect(other_target) as host:
+                manifest = Remote(host, other_target).read_json("manifest.json")
+        except SitegenError as error:
+            problems.append(f"cannot check the links of site '{other.name}': {error.message}")
+            continue
+        for path in sorted((manifest or {}).get("links", {}).get(site, [])):
+            if not _resolves(path, files):
+                problems.append(f"site '{other.name}' links to /{path} which version "
+                                f"{version} lacks")
+    return problems
+
+
+def _resolves(path: str, files: dict[str, Any]) -> bool:
+    path = path.strip("/")
+    return (path in files or f"{path}/index.html" in files
+            or (path == "" and "index.html" in files))

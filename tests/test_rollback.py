@@ -1,0 +1,153 @@
+"""`sitegen rollback` against a real FTP server: from a second clone with no build, the
+server alone puts an earlier version back, and the dependency checks refuse what would break."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result, edit, tree
+from tests.ftp import PASSWORD, USER
+
+
+def _target(project: Path, site: str, port: int, folder: str, keep: int | None = None) -> None:
+    options = f"\n    keep: {keep}" if keep is not None else ""
+    path = project / f"sites/{site}/site.yaml"
+    path.write_text(path.read_text() + f"targets:\n  production:\n    url: "
+                    f"ftp://{USER}@127.0.0.1:{port}/{folder}{options}\n")
+
+
+@pytest.fixture
+def network(project: Path, ftp_server: tuple[int, Path],
+            monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    port, home = ftp_server
+    _target(project, "brand", port, "brand")
+    _target(project, "other", port, "other")
+    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SITEGEN_DEPLOYER", "Test Deployer")
+    return project, home
+
+
+def published(remote: Path) -> dict[str, bytes]:
+    return {path: data for path, data in tree(remote).items()
+            if not path.startswith(".sitegen-state/")}
+
+
+def deploy(sitegen: Callable[..., Result], project: Path, site: str = "brand") -> Result:
+    assert sitegen(project, "build", site).code == 0
+    result = sitegen(project, "deploy", site, "--target", "production", "--yes")
+    assert result.code == 0, result.err
+    return result
+
+
+def version(project: Path, site: str = "brand") -> str:
+    manifest = project / f"build/.sitegen/sites/{site}/manifest.json"
+    return str(json.loads(manifest.read_text())["version"])
+
+
+def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
+        network: tuple[Path, Path], sitegen: Callable[..., Result], tmp_path: Path) -> None:
+    project, home = network
+    remote = home / "brand"
+    deploy(sitegen, project)
+    v1, v1_files = version(project), tree(project / "build/brand")
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, second.")
+    edit(project / "themes/plain/scss/main.scss", "{", "{ letter-spacing: 0.01em;")
+    deploy(sitegen, project)
+    (project / "content/articles/beta.md").unlink()
+    (project / "content/articles/epsilon.md").write_text("---\ntitle: Epsilon\n---\nNew.\n")
+    edit(project / "content/articles/gamma.md", "second.", "third.")
+    deploy(sitegen, project)
+    v3 = version(project)
+    assert published(remote) == tree(project / "build/brand")
+
+    clone = tmp_path / "second-clone"
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns("build"))
+    dry = sitegen(clone, "rollback", "brand", "--target", "production", "--to", v1[:10],
+                  "--dry-run")
+    assert dry.code == 0, dry.err
+    assert f"rollback brand to production: {v3[:12]} -> {v1[:12]}" in dry.out
+    assert "restore" in dry.out and "dependency checks: passed" in dry.out
+    assert published(remote) == tree(project / "build/brand")           # dry: untouched
+
+    back = sitegen(clone, "rollback", "brand", "--target", "production", "--to", v1[:10],
+                   "--yes")
+    assert back.code == 0, back.err
+    assert published(remote) == v1_files                                # byte for byte
+    assert "0 copied (0 bytes)" in back.out                             # renames only
+    state = remote / ".sitegen-state"
+    assert json.loads((state / "manifest.json").read_text())["version"] == v1
+    journal = [json.loads(line) for line in (state / "journal.jsonl").read_text().splitlines()]
+    assert [(e["kind"], e["event"]) for e in journal][-2:] == [("rollback", "start"),
+                                                               ("rollback", "done")]
+    assert journal[-1]["who"] == "Test Deployer" and journal[-1]["to"] == v1
+    assert (clone / "build/.sitegen/sites/brand/journal.jsonl").is_file()
+
+    # Forward again from the first clone: the server still holds v3's contents.
+    again = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert again.code == 0, again.err
+    assert published(remote) == tree(project / "build/brand")
+    assert " 0 uploaded (0 bytes)" in again.out
+
+
+def test_only_the_last_versions_are_kept(network: tuple[Path, Path],
+                                         sitegen: Callable[..., Result]) -> None:
+    project, home = network
+    edit(project / "sites/brand/site.yaml", "url: ftp://", "keep: 1\n    url: ftp://")
+    versions = []
+    previous = "Gamma body."
+    for body in ("Gamma one.", "Gamma two.", "Gamma three."):
+        edit(project / "content/articles/gamma.md", previous, body)
+        previous = body
+        deploy(sitegen, project)
+        versions.append(version(project))
+    state = home / "brand/.sitegen-state"
+    assert sorted(p.stem for p in (state / "versions").iterdir()) == sorted(versions[1:])
+    gone = sitegen(project, "rollback", "brand", "--target", "production", "--to",
+                   versions[0][:12], "--yes")
+    assert gone.code == 1 and f"version {versions[0][:12]} is not kept" in gone.err
+    assert versions[1][:12] in gone.err                                 # names what is
+    # The object store holds only what version two needs and the live site lacks.
+    stored = {p.name for p in (state / "objects").iterdir()}
+    previous = json.loads((state / f"versions/{versions[1]}.json").read_text())["files"]
+    current = json.loads((state / "manifest.json").read_text())["files"]
+    assert stored == {entry["sha256"] for path, entry in previous.items()
+                      if current.get(path, {}).get("sha256") != entry["sha256"]}
+    assert sitegen(project, "rollback", "brand", "--target", "production", "--yes").code == 0
+    assert published(home / "brand") != tree(project / "build/brand")
+
+
+def test_dependency_checks_refuse_without_force(network: tuple[Path, Path],
+                                                sitegen: Callable[..., Result]) -> None:
+    project, home = network
+    deploy(sitegen, project)
+    v1 = version(project)
+    # Version 2 of brand: a new page that the other site links to, a migration, a winner.
+    (project / "content/articles/epsilon.md").write_text("---\ntitle: Epsilon\n---\nNew.\n")
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         "migrations: [2026-11-segments-v2]\nexperiments:\n  hero-test:\n"
+         "    status: concluded\n    winner: bold\nmenu+:")
+    deploy(sitegen, project)
+    (project / "sites/other/content").mkdir(parents=True, exist_ok=True)
+    (project / "sites/other/content/partners.md").write_text(
+        "---\ntitle: Partners\n---\nSee [Epsilon](https://brand.test/articles/epsilon/).\n")
+    deploy(sitegen, project, "other")
+
+    dry = sitegen(project, "rollback", "brand", "--target", "production", "--dry-run")
+    assert dry.code == 0
+    for reason in (f"version {v1[:12]} predates the migration '2026-11-segments-v2'",
+                   "undo the promotion of arm 'bold' as the winner of experiment 'hero-test'",
+                   f"site 'other' links to /articles/epsilon/ which version {v1[:12]} lacks"):
+        assert reason in dry.out, dry.out
+    before = published(home / "brand")
+    refused = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
+    assert refused.code == 1 and "rollback refused" in refused.err and "--force" in refused.err
+    assert published(home / "brand") == before                          # untouched
+    forced = sitegen(project, "rollback", "brand", "--target", "production", "--yes",
+                     "--force")
+    assert forced.code == 0, forced.err
+    assert not (home / "brand/articles/epsilon/index.html").exists()
