@@ -376,8 +376,8 @@ def command_deploy(arguments: argparse.Namespace) -> int:
         _print_notes(origin)
     if not arguments.dry_run and report.plan.operations:
         print(f"deployed {report.plan.to_version[:12]} to {target.name}: {report.uploaded} "
-              f"uploaded ({report.bytes} bytes), {report.restored} restored, "
-              f"{report.skipped} already there, {report.deleted} deleted"
+              f"uploaded, {report.restored} restored by rename, {report.skipped} already "
+              f"there, {report.deleted} deleted, {report.bytes} bytes sent"
               + (f", {report.verified} verified by content" if report.verified else "")
               + f", in {report.seconds:.1f}s")
     return 0
@@ -409,8 +409,8 @@ def command_rollback(arguments: argparse.Namespace) -> int:
         _print_notes(origin)
     if not arguments.dry_run:
         print(f"rolled back {target.name} to {report.plan.to_version[:12]}: {report.restored} "
-              f"restored by rename, {report.uploaded} copied ({report.bytes} bytes), "
-              f"{report.deleted} set aside, in {report.seconds:.1f}s; every file checked")
+              f"restored by rename, {report.uploaded} copied, {report.deleted} set aside, "
+              f"{report.bytes} bytes sent, in {report.seconds:.1f}s; every file checked")
     return 0
 
 

@@ -19,8 +19,10 @@ PASSWORD = "s3cret-pass"
 
 @contextmanager
 def serving(home: Path, handler: Any = None, threaded: bool = False,
+            server_attributes: dict[str, Any] | None = None,
             **attributes: Any) -> Iterator[int]:
-    """An FTP server on 127.0.0.1 for `home`; yields its port."""
+    """An FTP server on 127.0.0.1 for `home`; yields its port. `attributes` go to the
+    handler class, `server_attributes` to the server (such as max_cons_per_ip)."""
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer, ThreadedFTPServer
@@ -30,6 +32,8 @@ def serving(home: Path, handler: Any = None, threaded: bool = False,
     handler_class = type("Handler", (handler or FTPHandler,),
                          {"authorizer": authorizer, **attributes})
     server = (ThreadedFTPServer if threaded else FTPServer)(("127.0.0.1", 0), handler_class)
+    for name, value in (server_attributes or {}).items():
+        setattr(server, name, value)
     stop = threading.Event()
 
     def loop() -> None:

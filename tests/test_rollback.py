@@ -4,6 +4,7 @@ server alone puts an earlier version back, and the dependency checks refuse what
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -78,7 +79,10 @@ def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
                    "--yes")
     assert back.code == 0, back.err
     assert published(remote) == v1_files                                # byte for byte
-    assert "0 copied (0 bytes)" in back.out                             # renames only
+    # Renames only; bytes go only to keeping copies of the routing files, which are
+    # replaced in one rename.
+    sent = int(re.search(r"(\d+) bytes sent", back.out).group(1))  # type: ignore[union-attr]
+    assert "0 copied" in back.out and sent < sum(map(len, v1_files.values())) / 10
     state = remote / ".sitegen-state"
     assert json.loads((state / "manifest.json").read_text())["version"] == v1
     journal = [json.loads(line) for line in (state / "journal.jsonl").read_text().splitlines()]
@@ -91,7 +95,7 @@ def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
     again = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert again.code == 0, again.err
     assert published(remote) == tree(project / "build/brand")
-    assert " 0 uploaded (0 bytes)" in again.out
+    assert ": 0 uploaded, " in again.out and " restored by rename" in again.out
 
 
 def test_only_the_last_versions_are_kept(network: tuple[Path, Path],

@@ -45,6 +45,10 @@ class Executor:
     resuming: bool = False
     """A killed deploy may have done operations its progress does not name."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    kept_bytes: int = 0
+    """Bytes sent to keep copies of files replaced in one rename."""
+    found: set[tuple[str, str]] = field(default_factory=set)
+    """Operations an earlier run had done (path, sha256): found, not repeated."""
 
     def __call__(self, remote: Remote, op: Operation, attempt: int) -> None:
         if op.action == "delete":
@@ -58,6 +62,8 @@ class Executor:
         live = remote.path(op.path)
         temporary = temporary_name(live, op.sha256)
         if (attempt or self.resuming) and self._already_there(remote, op, live, temporary):
+            with self.lock:
+                self.found.add((op.path, op.sha256))
             return
         if not (attempt and remote.size(temporary) == op.size):
             data = self._content(remote, op)
@@ -67,14 +73,15 @@ class Executor:
                 raise Incomplete(f"the server has {size} bytes after the upload, "
                                  f"expected {op.size}")
         self._set_aside(remote, op, live)
-        remote.replace(temporary, live)
-        self._check_size(remote, op, live)
+        remote.replace(temporary, live)   # a rename keeps the size checked above
 
     def _restore(self, remote: Remote, op: Operation, attempt: int) -> None:
         live = remote.path(op.path)
         stored = remote.state_path("objects", op.sha256)
         if (attempt or self.resuming) and remote.size(stored) is None \
                 and self._already_there(remote, op, live, stored):
+            with self.lock:
+                self.found.add((op.path, op.sha256))
             return
         self._set_aside(remote, op, live)
         remote.replace(stored, live)
@@ -128,6 +135,9 @@ class Executor:
             raise DeployError(f"{op.path}: a file the site never published is in the way on "
                               "the server; sitegen does not touch it (move it, then deploy "
                               "again)")
+        if op.atomic and remote.rename_over:
+            self._store_copy(remote, live, op.old_sha256)
+            return   # the rename over it replaces it at once
         if self._store(remote, live, op.old_sha256):
             return
         if not remote.rename_over:
@@ -137,6 +147,24 @@ class Executor:
     def _has_content(self, remote: Remote, live: str, op: Operation) -> bool:
         return (remote.size(live) == op.size
                 and hashlib.sha256(remote.get(live)).hexdigest() == op.sha256)
+
+    def _store_copy(self, remote: Remote, live: str, sha256: str) -> None:
+        """Keep a copy of a live file in the store (downloaded and uploaded again), for
+        files that must never be missing: the live one is then replaced in one rename."""
+        if not self.keep:
+            return
+        with self.lock:
+            if sha256 in self.stored:
+                return
+            self.stored.add(sha256)
+        data = remote.get(live)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            with self.lock:
+                self.stored.discard(sha256)
+            return   # changed on the server by hand: nothing of ours to keep
+        remote.write_bytes(remote.state_path("objects", sha256), data)
+        with self.lock:
+            self.kept_bytes += len(data)
 
     def _store(self, remote: Remote, live: str, sha256: str) -> bool:
         """Rename a live file into the object store; False if it should not or cannot."""

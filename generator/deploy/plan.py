@@ -22,8 +22,9 @@ from typing import Any
 
 from generator.errors import DeployError
 
-STAGES = ("asset", "new", "changed", "page", "entry", "delete")
-"""The order of a deploy; the remote manifest is written between "entry" and "delete"."""
+STAGES = ("asset", "new", "changed", "page", "entry", "delete", "delete-asset")
+"""The order of a deploy; the remote manifest is written between "entry" and "delete".
+Assets are deleted last, once no page that referenced them is left."""
 ENTRY_KINDS = ("routing",)
 
 
@@ -48,6 +49,15 @@ class Operation:
     """What the path holds before ('' for a new file); set aside for rollback."""
     source: str = ""
     """copy: a path of the site where the server holds the same content now."""
+    kind: str = ""
+    """The manifest's kind of file (page, variant, asset, data, routing)."""
+
+    @property
+    def atomic(self) -> bool:
+        """Replaced in one rename, never missing for a moment: assets that pages reference
+        and the routing rules. (Pages and data are set aside by a rename first, a gap of one
+        round trip, which keeps their old content on the server at no cost in bytes.)"""
+        return self.kind in ("asset", "routing") or self.stage == "entry"
 
     @property
     def sent(self) -> int:
@@ -98,7 +108,7 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
     """
     remote_files: dict[str, Any] = remote["files"] if remote else {}
     # Files a killed deploy was still deleting are ours too (see publish.py).
-    pending = {path: {"sha256": entry["sha256"], "size": 0, "kind": "file"}
+    pending = {path: {"sha256": entry["sha256"], "size": 0, "kind": entry.get("kind", "file")}
                for path, entry in (remote or {}).get("pending_deletions", {}).items()
                if path not in remote_files}
     remote_files = {**remote_files, **pending}
@@ -123,15 +133,18 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
         else:
             missing.append(path)
             continue
-        operations.append(Operation(action, path, entry["size"], sha, stage, old_sha, source))
+        operations.append(Operation(action, path, entry["size"], sha, stage, old_sha, source,
+                                    entry["kind"]))
     if missing:
         raise DeployError(f"the server no longer holds {len(missing)} file(s) of version "
                           f"{local['version'][:12]}, such as {missing[0]}; it cannot be "
                           "restored from the server alone")
     # Deleting only what an earlier manifest published: nothing else on the server is ours.
     for path in sorted(set(remote_files) - set(local["files"])):
-        operations.append(Operation("delete", path, 0, remote_files[path]["sha256"], "delete",
-                                    remote_files[path]["sha256"]))
+        stage = "delete-asset" if remote_files[path].get("kind") == "asset" else "delete"
+        operations.append(Operation("delete", path, 0, remote_files[path]["sha256"], stage,
+                                    remote_files[path]["sha256"],
+                                    kind=remote_files[path].get("kind", "file")))
     order = {stage: number for number, stage in enumerate(STAGES)}
     operations.sort(key=lambda op: (order[op.stage], op.path))
     return DeployPlan(site, target, remote["version"] if remote else "", local["version"],

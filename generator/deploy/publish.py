@@ -132,6 +132,10 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
     resuming = progress.get("to_version") == plan.to_version
     done = {tuple(item) for item in progress.get("done", [])} if resuming else set()
     executor.resuming = resuming
+    if not resuming:
+        # Written before the first operation: a run killed before the next progress write
+        # is still known as one to resume.
+        control.write_json("progress.json", {"to_version": plan.to_version, "done": []})
     journal = {"id": deploy_id, "kind": report.kind, "time": time.time(), "who": origin.who,
                "commit": origin.commit, "site": plan.site, "target": target.name,
                "from": plan.from_version, "to": plan.to_version, "plan": plan.digest,
@@ -144,7 +148,9 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
 
     def record(remote: Remote, op: Operation) -> None:
         finished.append([op.action, op.path, op.sha256])
-        if op.action == "delete":
+        if (op.path, op.sha256) in executor.found:
+            report.skipped += 1
+        elif op.action == "delete":
             report.deleted += 1
         elif op.action == "restore":
             report.restored += 1
@@ -171,17 +177,19 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
                           if op.action != "delete" and "/" in op.path})
         for folder in folders:
             control.makedirs(control.path(folder))
-        for stage in STAGES[:-1]:
+        for stage in STAGES[:STAGES.index("delete")]:
             run([op for op in todo if op.stage == stage], executor)
         # The new manifest names the files still to delete: a deploy killed among the
         # deletions leaves them owned, and the next one deletes them.
         deletions = [op for op in todo if op.action == "delete"]
         remote = _any(pool, control)
         remote.write_json("manifest.json", {
-            **manifest, "pending_deletions": {op.path: {"sha256": op.sha256}
-                                              for op in plan.operations
-                                              if op.action == "delete"}})
-        run(deletions, executor)
+            **manifest, "pending_deletions": {
+                op.path: {"sha256": op.sha256,
+                          "kind": "asset" if op.stage == "delete-asset" else "file"}
+                for op in plan.operations if op.action == "delete"}})
+        for stage in STAGES[STAGES.index("delete"):]:
+            run([op for op in deletions if op.stage == stage], executor)
         remote = _any(pool, control)
         remote.write_json("manifest.json", manifest)
         if verify_full:
@@ -190,6 +198,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
             report.verified = len(placed)
         _remember(remote, target, plan, deploy_id, report.kind, executor)
         report.seconds = time.monotonic() - started
+        report.bytes += executor.kept_bytes
         problems = http_check(target.check_url, plan, manifest) if target.check_url else []
         outcome = {**journal, "event": "unverified" if problems else "done",
                    "uploaded": report.uploaded, "restored": report.restored,

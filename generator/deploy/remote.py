@@ -42,6 +42,11 @@ class Remote:
         self.rename_over = True
         """Whether the server renames over an existing file (probed once per deploy)."""
         self._size_command = True
+        self._binary = False
+        """Whether the connection is in binary mode (TYPE I), which SIZE needs."""
+        # Nothing here reads timestamps (contents are compared by sha256); say so, so that
+        # ftputil does not warn about the server's time zone.
+        host.set_time_shift(0.0)
 
     @property
     def session(self) -> Any:
@@ -62,13 +67,16 @@ class Remote:
         """The size of a remote file, None if there is none (SIZE, else a listing)."""
         if self._size_command:
             try:
-                self.session.voidcmd("TYPE I")
+                if not self._binary:
+                    self.session.voidcmd("TYPE I")   # SIZE is refused in ASCII mode
+                    self._binary = True
                 return int(self.session.size(path))
             except ftplib.error_perm as error:
                 if not str(error).startswith(("500", "502", "504")):
                     return None   # 550: no such file
                 self._size_command = False   # the server has no SIZE: list instead
         self.host.stat_cache.invalidate(path)
+        self._binary = False   # listings switch to ASCII
         try:
             return int(self.host.stat(path).st_size) if self.host.path.isfile(path) else None
         except ftputil.error.PermanentError:
@@ -76,10 +84,12 @@ class Remote:
 
     def put(self, path: str, data: bytes) -> None:
         self.session.storbinary(f"STOR {path}", io.BytesIO(data))
+        self._binary = True
 
     def get(self, path: str) -> bytes:
         chunks: list[bytes] = []
         self.session.retrbinary(f"RETR {path}", chunks.append)
+        self._binary = True
         return b"".join(chunks)
 
     def rename(self, source: str, destination: str) -> None:
@@ -92,9 +102,11 @@ class Remote:
         self.host.stat_cache.invalidate(path)
 
     def makedirs(self, path: str) -> None:
+        self._binary = False
         self.host.makedirs(path, exist_ok=True)
 
     def listdir(self, path: str) -> list[str]:
+        self._binary = False
         if not self.host.path.isdir(path):
             return []
         return list(self.host.listdir(path))

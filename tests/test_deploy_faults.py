@@ -1,0 +1,217 @@
+"""Deploys against a real FTP server (pyftpdlib on loopback) that misbehaves on purpose.
+
+Each fault ends in a verified success, or in exit status 1 with the failing operation in
+the remote journal and the site still whole; none is silent."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyftpdlib.handlers import FTPHandler
+
+from tests.conftest import Result, edit, tree
+from tests.ftp import PASSWORD, USER, serving
+
+
+def published(remote: Path) -> dict[str, bytes]:
+    return {path: data for path, data in tree(remote).items()
+            if not path.startswith(".sitegen-state/")}
+
+
+def journal(remote: Path) -> list[dict[str, Any]]:
+    path = remote / ".sitegen-state/journal.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+class Faults:
+    """Which STORs fail, shared by a server's handlers."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def first_time(self, path: str, pattern: str) -> bool:
+        if pattern not in path:
+            return False
+        self.seen[path] = self.seen.get(path, 0) + 1
+        return self.seen[path] == 1
+
+
+class DropsMidTransfer(FTPHandler):
+    """The first STOR of each page: half the bytes arrive, then the connection drops."""
+
+    faults = Faults()
+
+    def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+        if self.faults.first_time(file, "index.html.sitegen-"):
+            Path(file).write_bytes(b"<html>half")
+            self.close()
+            return None
+        return super().ftp_STOR(file, mode)
+
+
+class Aborts426(FTPHandler):
+    """The first STOR of each stylesheet or page is aborted with 426."""
+
+    faults = Faults()
+
+    def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+        if self.faults.first_time(file, ".css") or self.faults.first_time(file, ".html."):
+            self.respond("426 Connection closed; transfer aborted.")
+            return None
+        return super().ftp_STOR(file, mode)
+
+
+class QuotaExceeded(FTPHandler):
+    """No room for the gamma page, ever."""
+
+    attempts = [0]
+
+    def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+        if "gamma-ray/index.html" in file:
+            self.attempts[0] += 1
+            self.respond("552 Requested file action aborted. Exceeded storage allocation.")
+            return None
+        return super().ftp_STOR(file, mode)
+
+
+class NoRenameOver(FTPHandler):
+    """RNTO refuses an existing destination, as some Windows servers do."""
+
+    def ftp_RNTO(self, path: str) -> Any:
+        if Path(path).exists():
+            self.respond("550 Cannot rename: the file exists.")
+            return None
+        return super().ftp_RNTO(path)
+
+
+BARE = {name: value for name, value in FTPHandler.proto_cmds.items()
+        if name not in ("MLSD", "MLST", "SIZE")}
+
+
+def target(project: Path, port: int, extra: str = "") -> None:
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n"
+         f"    retries: 3\n{extra}menu+:")
+
+
+@pytest.fixture
+def site(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+         sitegen: Callable[..., Result]) -> Iterator[Callable[..., tuple[Path, Path]]]:
+    """Serve a faulty FTP server; the project built, with a target on it."""
+    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
+    contexts = []
+
+    def start(handler: Any = None, extra: str = "", **options: Any) -> tuple[Path, Path]:
+        home = tmp_path / "ftp-home"
+        (home / "www").mkdir(parents=True)
+        context = serving(home, handler, **options)
+        port = context.__enter__()
+        contexts.append(context)
+        target(project, port, extra)
+        assert sitegen(project, "build", "brand").code == 0
+        return project, home / "www"
+
+    yield start
+    for context in contexts:
+        context.__exit__(None, None, None)
+
+
+def deploy(sitegen: Callable[..., Result], project: Path, *options: str) -> Result:
+    return sitegen(project, "deploy", "brand", "--target", "production", "--yes", *options)
+
+
+def change_and_redeploy(sitegen: Callable[..., Result], project: Path, remote: Path) -> None:
+    edit(project / "content/articles/alpha.md", "---\n", "---\nsummary: changed\n")
+    edit(project / "themes/plain/scss/main.scss", "{", "{ color: #123;")
+    assert sitegen(project, "build", "brand").code == 0
+    result = deploy(sitegen, project)
+    assert result.code == 0, result.err
+    assert published(remote) == tree(project / "build/brand")
+
+
+def test_connections_dropped_mid_transfer_are_retried(
+        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
+    project, remote = site(DropsMidTransfer)
+    result = deploy(sitegen, project, "--verify", "full")
+    assert result.code == 0, result.err
+    assert published(remote) == tree(project / "build/brand")
+    assert DropsMidTransfer.faults.seen                                 # the fault happened
+    done = journal(remote)[-1]
+    assert done["event"] == "done" and done["retries"] >= len(DropsMidTransfer.faults.seen)
+    assert "verified by content" in result.out
+    change_and_redeploy(sitegen, project, remote)
+
+
+def test_426_aborted_transfers_are_retried(site: Callable[..., tuple[Path, Path]],
+                                          sitegen: Callable[..., Result]) -> None:
+    project, remote = site(Aborts426)
+    result = deploy(sitegen, project)
+    assert result.code == 0, result.err
+    assert published(remote) == tree(project / "build/brand")
+    assert journal(remote)[-1]["retries"] >= 2
+
+
+def test_the_pool_learns_the_connection_limit_from_421(
+        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
+    project, remote = site(extra="    connections: 6\n",
+                           server_attributes={"max_cons_per_ip": 2})
+    result = deploy(sitegen, project)
+    assert result.code == 0, result.err
+    assert "the server allows 2 connection(s)" in result.err
+    assert published(remote) == tree(project / "build/brand")
+    change_and_redeploy(sitegen, project, remote)
+
+
+def test_552_quota_fails_the_deploy_naming_the_file(
+        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
+    project, remote = site(QuotaExceeded)
+    result = deploy(sitegen, project)
+    assert result.code == 1
+    assert "articles/gamma-ray/index.html: upload failed: 552" in result.err
+    failed = journal(remote)[-1]
+    assert failed["event"] == "failed" and failed["path"] == "articles/gamma-ray/index.html"
+    assert failed["operation"] == "upload" and failed["error"].startswith("552")
+    assert not (remote / ".sitegen-state/lock.json").exists()           # released
+    assert not (remote / ".sitegen-state/manifest.json").exists()       # not switched
+    assert QuotaExceeded.attempts == [1]                     # permanent: never retried
+    assert sum(1 for entry in journal(remote) if entry["event"] == "failed") == 1
+
+
+def test_a_server_that_refuses_to_rename_over_a_file(
+        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
+    project, remote = site(NoRenameOver, extra="    keep: 0\n")
+    result = deploy(sitegen, project)
+    assert result.code == 0, result.err
+    change_and_redeploy(sitegen, project, remote)
+    assert not [path for path in tree(remote) if path.endswith(".tmp")]
+
+
+def test_a_server_without_mlsd_or_size(site: Callable[..., tuple[Path, Path]],
+                                       sitegen: Callable[..., Result]) -> None:
+    project, remote = site(proto_cmds=BARE)
+    result = deploy(sitegen, project, "--verify", "full")
+    assert result.code == 0, result.err
+    change_and_redeploy(sitegen, project, remote)
+    status = sitegen(project, "status", "brand", "--target", "production")
+    assert "no drift" in status.out
+
+
+def test_listings_in_another_time_zone(site: Callable[..., tuple[Path, Path]],
+                                       sitegen: Callable[..., Result],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")                      # UTC+14
+    time.tzset()
+    try:
+        project, remote = site(use_gmt_times=False)
+        assert deploy(sitegen, project).code == 0
+        change_and_redeploy(sitegen, project, remote)
+        again = deploy(sitegen, project)
+        assert "0 uploads (0 bytes), 0 deletions, nothing to do" in again.out
+    finally:
+        monkeypatch.undo()
+        time.tzset()
