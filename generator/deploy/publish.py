@@ -379,6 +379,10 @@ def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
     for path, entry in sorted(manifest["files"].items()):
         size = sizes.get(path)
         if size is None:
+            # Many servers (pure-ftpd among them) leave dot files such as .htaccess out of
+            # listings: ask for the file itself.
+            size = remote.size(remote.path(path))
+        if size is None:
             drift.append(f"missing  {path}")
         elif size != entry["size"]:
             drift.append(f"changed  {path} (size)")

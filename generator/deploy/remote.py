@@ -106,10 +106,15 @@ class Remote:
         self.host.makedirs(path, exist_ok=True)
 
     def listdir(self, path: str) -> list[str]:
+        """Names in a remote folder ([] if there is none), by NLST: a listing of the parent
+        would not do, as many servers hide dot folders such as the state folder."""
         self._binary = False
-        if not self.host.path.isdir(path):
+        try:
+            names = self.session.nlst(path)
+        except ftplib.error_perm:
             return []
-        return list(self.host.listdir(path))
+        return [name for name in (posixpath.basename(item.rstrip("/")) for item in names)
+                if name not in ("", ".", "..")]
 
     def replace(self, temporary: str, destination: str) -> None:
         """Rename `temporary` over `destination`; where the server refuses to rename over an
