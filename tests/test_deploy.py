@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,46 @@ def test_a_deploy_killed_among_deletions_deletes_the_rest_next_time(
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes",
                    "--break-lock").code == 0
     assert published(remote) == tree(project / "build/brand")
+
+
+def test_target_options_state_outside_the_root_active_mode_and_plan_digest(
+        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    project, remote = deployable
+    site_yaml = project / "sites/brand/site.yaml"
+    edit(site_yaml, "/www\n", "/www\n    state: /www/state\n")
+    assert sitegen(project, "build", "brand").code == 0
+    inside = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert inside.code == 1
+    assert "site.yaml:" in inside.err and "targets.production.state: '/www/state' is " \
+        "inside the web root '/www' and would be published" in inside.err
+    edit(site_yaml, "state: /www/state", "state: /sitegen-state\n    passive: false\n"
+         "    connections: 2\n    timeout: 5")
+    dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
+    digest = re.search(r"\(plan ([0-9a-f]{16})\)", dry.out).group(1)  # type: ignore[union-attr]
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, later.")
+    assert sitegen(project, "build", "brand").code == 0
+    moved = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
+                    "--plan", digest)
+    assert moved.code == 1 and f"not {digest}: the build or the server changed" in moved.err
+    assert not (remote / "index.html").exists()
+    dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
+    digest = re.search(r"\(plan ([0-9a-f]{16})\)", dry.out).group(1)  # type: ignore[union-attr]
+    done = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
+                   "--plan", digest)                      # active-mode data connections
+    assert done.code == 0, done.err
+    assert tree(remote) == tree(project / "build/brand")  # no state inside the web root
+    assert (remote.parent / "sitegen-state/manifest.json").is_file()
+    status = sitegen(project, "status", "brand", "--target", "production")
+    assert "no drift" in status.out
+
+
+def test_a_file_the_site_never_published_is_never_overwritten(
+        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    project, remote = deployable
+    assert sitegen(project, "build", "brand").code == 0
+    (remote / "robots.txt").write_text("the host's own robots.txt\n")
+    refused = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert refused.code == 1
+    assert "robots.txt: upload failed: a file the site never published" \
+        in refused.err
+    assert (remote / "robots.txt").read_text() == "the host's own robots.txt\n"

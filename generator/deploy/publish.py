@@ -254,10 +254,11 @@ def _any(pool: Pool, control: Remote) -> Remote:
 def _fail(pool: Pool, control: Remote, journal: dict[str, Any], failure: Failure,
           report: DeployReport) -> None:
     op = failure.item
-    message = f"{op.path}: {op.action} failed: {failure.message}"
+    reason = failure.message.removeprefix(f"{op.path}: ")
+    message = f"{op.path}: {op.action} failed: {reason}"
     remote = _any(pool, control)
     remote.append_journal({**journal, "event": "failed", "operation": op.action,
-                           "path": op.path, "error": failure.message})
+                           "path": op.path, "error": reason})
     remote.remove_state("lock.json")
     raise DeployError(message + f" ({report.kind} stopped; the next run resumes it)")
 
