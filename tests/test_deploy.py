@@ -45,7 +45,7 @@ def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
     state = remote / ".sitegen-state"
     manifest = json.loads((state / "manifest.json").read_text())
     assert f"deployed {manifest['version'][:12]} to production" in first.out
-    assert not (state / "lock.json").exists() and not (state / "progress.json").exists()
+    assert not (state / "lock.json").exists() and not (state / "progress.jsonl").exists()
     events = [json.loads(line)["event"] for line in (state / "journal.jsonl").read_text()
               .splitlines()]
     assert events == ["start", "done"]

@@ -3,6 +3,7 @@ server alone puts an earlier version back, and the dependency checks refuse what
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -110,15 +111,19 @@ def test_only_the_last_versions_are_kept(network: tuple[Path, Path],
         deploy(sitegen, project)
         versions.append(version(project))
     state = home / "brand/.sitegen-state"
-    assert sorted(p.stem for p in (state / "versions").iterdir()) == sorted(versions[1:])
+    assert sorted(p.name for p in (state / "versions").iterdir()) == sorted(
+        f"{version}.json.gz" for version in versions[1:])
     gone = sitegen(project, "rollback", "brand", "--target", "production", "--to",
                    versions[0][:12], "--yes")
     assert gone.code == 1 and f"version {versions[0][:12]} is not kept" in gone.err
     assert versions[1][:12] in gone.err                                 # names what is
     # The object store holds only what version two needs and the live site lacks.
     stored = {p.name for p in (state / "objects").iterdir()}
-    previous = json.loads((state / f"versions/{versions[1]}.json").read_text())["files"]
-    current = json.loads((state / "manifest.json").read_text())["files"]
+    previous = json.loads(gzip.decompress(
+        (state / f"versions/{versions[1]}.json.gz").read_bytes()))["files"]
+    live = json.loads((state / "manifest.json").read_text())["version"]
+    current = json.loads(gzip.decompress(
+        (state / f"versions/{live}.json.gz").read_bytes()))["files"]
     assert stored == {entry["sha256"] for path, entry in previous.items()
                       if current.get(path, {}).get("sha256") != entry["sha256"]}
     assert sitegen(project, "rollback", "brand", "--target", "production", "--yes").code == 0

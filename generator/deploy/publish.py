@@ -3,12 +3,13 @@
 The target's state folder (`targets.<name>.state`, by default `<root>/.sitegen-state`, which
 the generated .htaccess refuses) holds:
 
-- `manifest.json`: the deployed version (files, and what rollback checks: winners of
-  experiments, migrations, links into other sites of the network);
+- `manifest.json`: which version is live; `versions/<id>.json.gz`: the manifests of the
+  live version and of those kept for rollback (files, and what rollback checks: winners of
+  experiments, migrations, links into other sites of the network); `history.json`: the
+  order they went live in (see state.py);
 - `journal.jsonl`: every deploy and rollback, appended as it happens;
-- `lock.json` while a deploy runs, and `progress.json` until it is finished, so that the
+- `lock.json` while a deploy runs, and `progress.jsonl` until it is finished, so that the
   next deploy after a kill does only what is still missing;
-- `versions/<id>.json` and `history.json`: the manifests of the versions kept for rollback;
 - `objects/<sha256>`: contents those versions need that are no longer live, moved there by
   renames on the server as deploys replace or delete them.
 """
@@ -31,6 +32,16 @@ from generator.deploy.execute import Executor, verify_content
 from generator.deploy.notify import notify
 from generator.deploy.plan import STAGES, DeployPlan, Operation, plan_deploy
 from generator.deploy.remote import Failure, Pool, Remote
+from generator.deploy.state import (
+    PROGRESS,
+    add_progress,
+    read_manifest,
+    read_progress,
+    read_version,
+    start_progress,
+    switch_to,
+    write_version,
+)
 from generator.errors import DeployError
 
 LOCK_SECONDS = 3600
@@ -93,7 +104,7 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
     local = local_manifest(build_dir, site)
     control = Remote(connect(target), target)
     try:
-        current = control.read_json("manifest.json")
+        current = read_manifest(control)
         stored = stored_objects(control) if target.keep else set()
         plan = plan_deploy(site, target.name, local, current, stored)
         show(plan)
@@ -128,14 +139,14 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         control.makedirs(control.state_path(folder) if folder else control.state)
     _acquire_lock(control, deploy_id, origin.who, break_lock)
     control.probe_rename_over()
-    progress = control.read_json("progress.json") or {}
-    resuming = progress.get("to_version") == plan.to_version
-    done = {tuple(item) for item in progress.get("done", [])} if resuming else set()
-    executor.resuming = resuming
+    under_way, done = read_progress(control)
+    resuming = under_way == plan.to_version
     if not resuming:
+        done = set()
         # Written before the first operation: a run killed before the next progress write
         # is still known as one to resume.
-        control.write_json("progress.json", {"to_version": plan.to_version, "done": []})
+        start_progress(control, plan.to_version)
+    executor.resuming = resuming
     journal = {"id": deploy_id, "kind": report.kind, "time": time.time(), "who": origin.who,
                "commit": origin.commit, "site": plan.site, "target": target.name,
                "from": plan.from_version, "to": plan.to_version, "plan": plan.digest,
@@ -143,7 +154,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
     control.append_journal({**journal, "event": "start"})
     pool = Pool(target, control)
     pool.rename_over = control.rename_over
-    finished = [list(item) for item in done]
+    finished: list[list[str]] = []
     outcome: dict[str, Any] = {}
 
     def record(remote: Remote, op: Operation) -> None:
@@ -157,20 +168,22 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         else:
             report.uploaded += 1
             report.bytes += op.sent
-        if len(finished) % PROGRESS_EVERY == 0:
-            remote.write_json("progress.json", {"to_version": plan.to_version,
-                                                "done": finished})
+        if len(finished) == PROGRESS_EVERY:
+            add_progress(remote, finished)
+            finished.clear()
 
     def run(operations: list[Operation], work: Callable[[Remote, Operation, int], None],
             after: Callable[[Remote, Operation], None] = record) -> None:
         failure = pool.run(operations, work, after)
         if failure is not None:
+            if finished and after is record:
+                add_progress(_any(pool, control), finished)
             _fail(pool, control, journal, failure, report)
 
     try:
         if current is not None:
-            _keep_version(control, current)
-        _keep_version(control, manifest)
+            write_version(control, current)
+        write_version(control, manifest)
         todo = [op for op in plan.operations if (op.action, op.path, op.sha256) not in done]
         report.skipped = len(plan.operations) - len(todo)
         folders = sorted({op.path.rpartition("/")[0] for op in todo
@@ -183,15 +196,15 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         # deletions leaves them owned, and the next one deletes them.
         deletions = [op for op in todo if op.action == "delete"]
         remote = _any(pool, control)
-        remote.write_json("manifest.json", {
-            **manifest, "pending_deletions": {
-                op.path: {"sha256": op.sha256,
-                          "kind": "asset" if op.stage == "delete-asset" else "file"}
-                for op in plan.operations if op.action == "delete"}})
+        switch_to(remote, manifest, {
+            op.path: {"sha256": op.sha256,
+                      "kind": "asset" if op.stage == "delete-asset" else "file"}
+            for op in plan.operations if op.action == "delete"})
         for stage in STAGES[STAGES.index("delete"):]:
             run([op for op in deletions if op.stage == stage], executor)
         remote = _any(pool, control)
-        remote.write_json("manifest.json", manifest)
+        if deletions:
+            switch_to(remote, manifest)
         if verify_full:
             placed = [op for op in plan.operations if op.action != "delete"]
             run(placed, verify_content, lambda remote, op: None)
@@ -210,7 +223,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         elif target.check_url:
             origin.notes.append(f"HTTP check of {target.check_url}: served as deployed")
         remote.append_journal(outcome)
-        remote.remove_state("progress.json")
+        remote.remove_state(PROGRESS)
         remote.remove_state("lock.json")
         if problems:
             raise DeployError(f"the {report.kind} is on the server but not verified: "
@@ -273,13 +286,6 @@ def _acquire_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool) ->
                                     "expires": time.time() + LOCK_SECONDS})
 
 
-def _keep_version(remote: Remote, manifest: dict[str, Any]) -> None:
-    name = f"versions/{manifest['version']}.json"
-    if remote.size(remote.state_path(name)) is None:
-        remote.write_json(name, {key: value for key, value in manifest.items()
-                                 if key != "pending_deletions"})
-
-
 def _remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, kind: str,
               executor: Executor) -> None:
     """Add the version to the history; drop kept versions and stored contents past `keep`."""
@@ -290,11 +296,11 @@ def _remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, 
     kept = kept_versions(history, target.keep)
     needed: set[str] = set()
     for version in kept:
-        document = remote.read_json(f"versions/{version}.json")
+        document = read_version(remote, version)
         if document is not None:
             needed.update(entry["sha256"] for entry in document["files"].values())
     for name in remote.listdir(remote.state_path("versions")):
-        if name.endswith(".json") and name[:-5] not in kept:
+        if name.split(".")[0] not in kept:
             remote.remove(remote.state_path("versions", name))
     for sha in stored_objects(remote) - needed:
         remote.remove(remote.state_path("objects", sha))
@@ -316,7 +322,7 @@ def describe_changes(site: str, target: Target, build_dir: Path) -> str:
     """`sitegen diff`: what a deploy would change now, by kind of file."""
     local = local_manifest(build_dir, site)
     with connect(target) as host:
-        remote = Remote(host, target).read_json("manifest.json")
+        remote = read_manifest(Remote(host, target))
     plan = plan_deploy(site, target.name, local, remote)
     return summarize_changes(plan, local, remote["files"] if remote else {})
 
@@ -361,7 +367,7 @@ def remote_status(site: str, target: Target, full: bool = False) -> str:
     the server since (by size, or by sha256 with `full`)."""
     with connect(target) as host:
         remote = Remote(host, target)
-        manifest = remote.read_json("manifest.json")
+        manifest = read_manifest(remote)
         if manifest is None:
             return f"{site} on {target.name}: nothing deployed yet\n"
         drift = drift_of(remote, manifest, full)

@@ -146,10 +146,15 @@ class Remote:
         data = (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
         self.write_bytes(self.state_path(name), data)
 
+    def append(self, path: str, data: bytes) -> None:
+        """Append to a remote file (APPE), creating it if need be."""
+        self.session.storbinary(f"APPE {path}", io.BytesIO(data))
+        self._binary = True
+
     def append_journal(self, entry: dict[str, Any]) -> None:
-        """Append to the JSONL journal (APPE: the journal is never rewritten)."""
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
-        self.session.storbinary(f"APPE {self.state_path('journal.jsonl')}", io.BytesIO(line))
+        """Append to the JSONL journal (the journal is never rewritten)."""
+        self.append(self.state_path("journal.jsonl"),
+                    (json.dumps(entry, sort_keys=True) + "\n").encode())
 
     def remove_state(self, name: str) -> None:
         path = self.state_path(name)

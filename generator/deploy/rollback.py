@@ -28,6 +28,7 @@ from generator.deploy.publish import (
     stored_objects,
 )
 from generator.deploy.remote import Remote
+from generator.deploy.state import read_manifest, read_version
 from generator.errors import DeployError, SitegenError
 
 
@@ -39,14 +40,14 @@ def rollback(network: Network, site: str, target: Target, origin: Origin, *,
              ) -> DeployReport:
     control = Remote(connect(target), target)
     try:
-        current = control.read_json("manifest.json")
+        current = read_manifest(control)
         if current is None:
             raise DeployError(f"nothing is deployed on '{target.name}': nothing to roll back")
         history = control.read_json("history.json") or []
         kept = [version for version in kept_versions(history, target.keep)
                 if version != current["version"]]
         version = _choose(to, kept, history, target)
-        wanted = control.read_json(f"versions/{version}.json")
+        wanted = read_version(control, version)
         if wanted is None:
             raise DeployError(f"version {version[:12]} is no longer kept on the server")
         stored = stored_objects(control)
@@ -126,7 +127,7 @@ def dependency_problems(network: Network, site: str, target: Target,
         try:
             other_target = target_of(other, target.name)
             with connect(other_target) as host:
-                manifest = Remote(host, other_target).read_json("manifest.json")
+                manifest = read_manifest(Remote(host, other_target))
         except SitegenError as error:
             problems.append(f"cannot check the links of site '{other.name}': {error.message}")
             continue

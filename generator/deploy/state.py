@@ -1,0 +1,94 @@
+"""The target's state folder, read and written with as few bytes as a deploy can afford.
+
+- `versions/<id>.json.gz`: the full manifest of every kept version, written once, before
+  the deploy that publishes it starts;
+- `manifest.json`: which version is live (and the files a killed deploy was still
+  deleting): a few bytes, renamed over the old one in one step, so that switching versions
+  never uploads the file table again;
+- `progress.jsonl`: a header naming the version under way, then one line per batch of
+  finished operations, appended (APPE), so a long deploy never rewrites it.
+
+Manifests written before this layout (a whole manifest in manifest.json) are still read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+from generator.deploy.remote import Remote
+from generator.errors import DeployError
+
+PROGRESS = "progress.jsonl"
+
+
+def version_name(version: str) -> str:
+    return f"versions/{version}.json.gz"
+
+
+def read_version(remote: Remote, version: str) -> dict[str, Any] | None:
+    path = remote.state_path(version_name(version))
+    if remote.size(path) is not None:
+        result: dict[str, Any] = json.loads(gzip.decompress(remote.get(path)))
+        return result
+    return remote.read_json(f"versions/{version}.json")   # the earlier layout
+
+
+def write_version(remote: Remote, manifest: dict[str, Any]) -> None:
+    """Keep a version's manifest (once: the name is the version)."""
+    path = remote.state_path(version_name(manifest["version"]))
+    if remote.size(path) is None:
+        document = {key: value for key, value in manifest.items()
+                    if key != "pending_deletions"}
+        data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        remote.write_bytes(path, gzip.compress(data, mtime=0))
+
+
+def read_manifest(remote: Remote) -> dict[str, Any] | None:
+    """The live version's manifest (with its pending deletions), None before a first
+    deploy."""
+    pointer = remote.read_json("manifest.json")
+    if pointer is None or "files" in pointer:
+        return pointer
+    manifest = read_version(remote, pointer["version"])
+    if manifest is None:
+        raise DeployError(f"{remote.state_path('manifest.json')} names version "
+                          f"{pointer['version'][:12]}, whose manifest is missing from "
+                          f"{remote.state_path('versions')}; the state folder is damaged")
+    return {**manifest, "pending_deletions": pointer.get("pending_deletions", {})}
+
+
+def switch_to(remote: Remote, manifest: dict[str, Any],
+              pending_deletions: dict[str, Any] | None = None) -> None:
+    """Make `manifest` (already kept by `write_version`) the live version."""
+    pointer: dict[str, Any] = {"site": manifest.get("site"), "version": manifest["version"]}
+    if pending_deletions:
+        pointer["pending_deletions"] = pending_deletions
+    remote.write_json("manifest.json", pointer)
+
+
+def read_progress(remote: Remote) -> tuple[str, set[tuple[str, ...]]]:
+    """The version a killed deploy was publishing, and the operations it finished."""
+    path = remote.state_path(PROGRESS)
+    if remote.size(path) is None:
+        return "", set()
+    lines = remote.get(path).decode("utf-8").splitlines()
+    header = json.loads(lines[0]) if lines else {}
+    done: set[tuple[str, ...]] = set()
+    for line in lines[1:]:
+        try:
+            done.update(tuple(item) for item in json.loads(line))
+        except ValueError:
+            break   # a line cut short by the kill
+    return str(header.get("to_version", "")), done
+
+
+def start_progress(remote: Remote, to_version: str) -> None:
+    remote.write_bytes(remote.state_path(PROGRESS),
+                       (json.dumps({"to_version": to_version}) + "\n").encode())
+
+
+def add_progress(remote: Remote, finished: list[list[str]]) -> None:
+    remote.append(remote.state_path(PROGRESS),
+                  (json.dumps(finished, separators=(",", ":")) + "\n").encode())
