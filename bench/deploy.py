@@ -35,13 +35,15 @@ SITEGEN = str(Path(sys.executable).with_name("sitegen"))
 def ftp_server(home: Path, delay: float = 0.0) -> Iterator[tuple[int, list[int]]]:
     """pyftpdlib on loopback, one thread per connection; yields the port and a one-item
     list holding the bytes received so far. `delay` is added to every command's reply."""
+    import logging
+
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import ThreadedFTPServer
 
-    import logging
-
-    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+    quiet = logging.getLogger("pyftpdlib")   # a handler of its own: serve_forever adds none
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
     received = [0]
     lock = threading.Lock()
     authorizer = DummyAuthorizer()
