@@ -33,6 +33,9 @@ LoadModule dir_module {modules}/mod_dir.so
 LoadModule mime_module {modules}/mod_mime.so
 LoadModule rewrite_module {modules}/mod_rewrite.so
 LoadModule headers_module {modules}/mod_headers.so
+LoadModule expires_module {modules}/mod_expires.so
+LoadModule filter_module {modules}/mod_filter.so
+LoadModule deflate_module {modules}/mod_deflate.so
 TypesConfig /etc/mime.types
 DirectoryIndex index.html
 DocumentRoot "{docroot}"
@@ -101,8 +104,11 @@ def apache(docroot: Path) -> Iterator[Served]:
                 print(log.read_text())
 
 
-def fetch(url: str, cookie: str | None = None) -> Response:
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+def fetch(url: str, cookie: str | None = None, encoding: str | None = None) -> Response:
+    headers = {"Cookie": cookie} if cookie else {}
+    if encoding:
+        headers["Accept-Encoding"] = encoding
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return Response(response.status, response.headers, response.read())

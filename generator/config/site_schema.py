@@ -127,6 +127,17 @@ SITE_FIELDS: dict[str, Option] = {
         }),
     }), "where the site is published (passwords: SITEGEN_FTP_PASSWORD, "
         "SITEGEN_FTP_PASSWORD_<TARGET> or ~/.netrc)"),
+    "http": Section({
+        "html_cache": Str("Cache-Control of pages", default="no-cache"),
+        "data_max_age": Int("seconds JSON files (recommendations, manifests) may be cached",
+                            default=300, minimum=0),
+        "static_max_age": Int("seconds other unfingerprinted files may be cached",
+                              default=86400, minimum=0),
+        "csp": Bool("send a Content-Security-Policy the runtime works under", default=True),
+        "csp_sources": MapOf(ListOf(Str()), "extra sources per directive, e.g. img-src: "
+                             "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
+        "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
+    }, "caching and security headers (.htaccess and _headers)"),
     "migrations": ListOf(Str(), "data and configuration migrations this site has been "
                          "through (ids); `sitegen rollback` refuses to go back past one",
                          default=[]),

@@ -119,9 +119,11 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     config = page_config(personalization, output.url, variant, output.page_variants,
                          page.tags if page is not None else (),
                          attributes if isinstance(attributes, dict) else {}, build)
-    # Both are JSON / minified code made by the build, safe inside <script>.
-    tags += Markup("\n<script>window.sitegenConfig={};</script>\n<script>{}</script>"
-                   ).format(Markup(config), Markup(runtime_script()))
+    # Both are JSON / minified code made by the build, safe inside <script>. The
+    # configuration is a data block, not a script: the Content-Security-Policy allows the
+    # runtime by its hash, which must not change from page to page.
+    tags += Markup('\n<script type="application/json" id="sitegen-config">{}</script>'
+                   '\n<script>{}</script>').format(Markup(config), Markup(runtime_script()))
     record("option", "preview")
     if state.preview:
         tags += Markup("\n<script>{}</script>").format(Markup(preview_script()))

@@ -28,6 +28,7 @@ from generator.personalize.routing import (
     netlify_redirects,
 )
 from generator.personalize.variants import AppliedChange, Variant, base_changes, plan_variants
+from generator.pipeline.http_policy import apache_rules, netlify_rules, policy_of
 from generator.render.markdown import MARKDOWN_FLAVOUR
 
 RENDERER_VERSION = f"sitegen {__version__}; {MARKDOWN_FLAVOUR}"
@@ -191,8 +192,11 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile]) -> list[Output
             variants.setdefault(default_path, []).append((output.variant, output.path))
     pages = [RoutedPage(defaults[path].url or "", path, tuple(found))
              for path, found in sorted(variants.items())]
-    files = {".htaccess": htaccess(pages, site.personalization),
-             "_headers": netlify_headers(pages), "_redirects": netlify_redirects(pages)}
+    policy = policy_of(site)
+    files = {".htaccess": htaccess(pages, site.personalization,
+                                   apache_rules(policy, PIXEL_PATH)),
+             "_headers": netlify_headers(pages, netlify_rules(policy, PIXEL_PATH)),
+             "_redirects": netlify_redirects(pages)}
     return [OutputFile(path, "routing", "bytes", data_key("routing", path, text),
                        "routing rules", content=text.encode("utf-8"))
             for path, text in files.items()]

@@ -1,13 +1,20 @@
 /* sitegen visitor runtime, head part: runs inline in <head>, before first paint, with no
  * request. (Tracking and recommendations run later, from footer.js at the end of <body>.)
- * Reads window.sitegenConfig (written by the build into every page), works out the visitor's
+ * Reads its config (a JSON block the build writes into every page; kept as
+ * window.sitegenConfig for the footer part), works out the visitor's
  * attributes, segments and experiment arms, keeps them in first-party cookies for the server
  * rules (.htaccess) to route on, and, when the server could not route (a new visitor's first
  * page, or a host without rewrites), swaps the right prebuilt variant in behind a short
  * anti-flicker guard. Uses window.sitegen from assign.js. */
 (function (window, document) {
   "use strict";
-  var config = window.sitegenConfig;
+  var config;
+  try {
+    config = JSON.parse(document.getElementById("sitegen-config").textContent);
+  } catch (error) {
+    return;
+  }
+  window.sitegenConfig = config;
   var sg = window.sitegen;
   if (!config || !sg) return;
   var prefix = config.prefix;
@@ -170,13 +177,14 @@
 
   // The server did not route (first page of a new visitor, or no rewrite rules on this
   // host): fetch the prebuilt variant and swap it in, hiding the page for at most GUARD_MS.
-  var guard = document.createElement("style");
-  guard.textContent = "html{visibility:hidden}";
-  document.head.appendChild(guard);
+  // (A style property, not a <style> element: the Content-Security-Policy allows no
+  // inline styles.)
+  var root = document.documentElement;
+  root.style.visibility = "hidden";
   var revealed = false;
   var reveal = function () {
     revealed = true;
-    if (guard.parentNode) guard.parentNode.removeChild(guard);
+    root.style.visibility = "";
     sg.shown = true; // the default stays: it is what this visitor was shown
     if (sg.onShown) sg.onShown();
   };

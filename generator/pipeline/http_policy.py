@@ -1,0 +1,149 @@
+"""One HTTP policy per site: caching and security headers, for Apache (`.htaccess`, with
+mod_headers, mod_expires, mod_deflate; h5bp's server-configs-apache as the reference) and for
+hosts that read Netlify-style `_headers`.
+
+- fingerprinted assets (`name.<hex>.ext`): `public, max-age=31536000, immutable`;
+- HTML: `no-cache` (revalidated on every visit; pages with variants and variants are
+  `private, no-cache`, set by the routing rules);
+- JSON (recommendation lists, manifests): short-lived, `http.data_max_age`;
+- other static files (favicons, unfingerprinted images): `http.static_max_age`;
+- the tracking pixel: `no-store` (every hit must reach the access log);
+- security headers: a Content-Security-Policy under which the runtime works (its inline
+  scripts allowed by their sha256, configuration in a JSON data block, speculation rules
+  allowed inline), `X-Content-Type-Options: nosniff`, `Referrer-Policy`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from generator.config.model import SiteConfig
+
+FINGERPRINTED = r"\.[0-9a-f]{8,}\.(css|js|mjs|png|jpe?g|gif|webp|avif|svg|woff2?|ttf|ico)"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpPolicy:
+    html: str
+    data_max_age: int
+    static_max_age: int
+    csp: str | None
+    referrer_policy: str
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def inline_script_hashes() -> list[str]:
+    """CSP sources of the runtime's inline scripts (head, footer, preview switcher)."""
+    from generator.runtime import footer_script, preview_script, runtime_script
+
+    return [_hash(script()) for script in (runtime_script, footer_script, preview_script)]
+
+
+def content_security_policy(site: SiteConfig, extra: dict[str, list[str]]) -> str:
+    """A policy the pages and the runtime work under: same-origin everything, the runtime's
+    scripts by hash, the tracking collector (if any) for beacons."""
+    sources: dict[str, list[str]] = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *inline_script_hashes(), "'inline-speculation-rules'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+    collector = site.personalization.tracking.collector
+    if collector:
+        parts = urlsplit(collector)
+        sources["connect-src"].append(f"{parts.scheme}://{parts.netloc}")
+    for directive, values in extra.items():
+        sources.setdefault(directive, [])
+        sources[directive] += [value for value in values if value not in sources[directive]]
+    return "; ".join(f"{directive} {' '.join(values)}" for directive, values in sources.items())
+
+
+def policy_of(site: SiteConfig) -> HttpPolicy:
+    values: dict[str, Any] = site.values.get("http") or {}
+    csp = content_security_policy(site, values.get("csp_sources") or {}) \
+        if values.get("csp", True) else None
+    return HttpPolicy(values.get("html_cache", "no-cache"), values.get("data_max_age", 300),
+                      values.get("static_max_age", 86400), csp,
+                      values.get("referrer_policy", "strict-origin-when-cross-origin"))
+
+
+def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:
+    """The caching and security part of `.htaccess` (before the routing's own headers,
+    which override Cache-Control for pages with variants)."""
+    quote = '"'
+    lines = ["# Caching and security (one policy per site; see docs/performance.md).",
+             "<IfModule mod_mime.c>",
+             "AddType image/webp .webp",
+             "AddType image/avif .avif",
+             "AddType application/manifest+json .webmanifest",
+             "AddType font/woff2 .woff2",
+             "AddCharset utf-8 .html .css .js .json .xml .txt .svg",
+             "</IfModule>",
+             "<IfModule mod_deflate.c>",
+             "AddOutputFilterByType DEFLATE text/html text/css text/plain text/xml "
+             "application/javascript text/javascript application/json application/xml "
+             "application/rss+xml application/atom+xml image/svg+xml "
+             "application/manifest+json",
+             "</IfModule>",
+             "<IfModule mod_expires.c>",
+             "ExpiresActive On",
+             f'ExpiresDefault "access plus {policy.static_max_age} seconds"',
+             "</IfModule>",
+             "<IfModule mod_headers.c>",
+             'Header always set X-Content-Type-Options "nosniff"',
+             f'Header always set Referrer-Policy "{policy.referrer_policy}"',
+             f'Header set Cache-Control "public, max-age={policy.static_max_age}"',
+             "</IfModule>"]
+
+    def files(pattern: str, seconds: int, cache_control: str, *more: str) -> list[str]:
+        """Expires and Cache-Control (and more headers) for the files `pattern` matches."""
+        return [f'<FilesMatch "{pattern}">',
+                "<IfModule mod_expires.c>",
+                f'ExpiresDefault "access plus {seconds} seconds"',
+                "</IfModule>",
+                "<IfModule mod_headers.c>",
+                f'Header set Cache-Control "{cache_control}"', *more,
+                "</IfModule>",
+                "</FilesMatch>"]
+
+    csp = [f"Header set Content-Security-Policy {quote}{policy.csp}{quote}"] \
+        if policy.csp else []
+    lines += files("\\.html$", 0, policy.html, *csp)
+    lines += files("\\.json$", policy.data_max_age, f"public, max-age={policy.data_max_age}")
+    lines += files(f"{FINGERPRINTED}$", 31536000, IMMUTABLE)
+    lines += ["<IfModule mod_headers.c>",
+              f'<If "%{{REQUEST_URI}} == \'/{pixel}\'">',
+              'Header set Cache-Control "no-store"',
+              "</If>",
+              "</IfModule>"]
+    return lines
+
+
+def netlify_rules(policy: HttpPolicy, pixel: str) -> list[str]:
+    lines = ["/*", "  X-Content-Type-Options: nosniff",
+             f"  Referrer-Policy: {policy.referrer_policy}"]
+    if policy.csp:
+        lines.append(f"  Content-Security-Policy: {policy.csp}")
+    lines += ["/assets/*", f"  Cache-Control: {IMMUTABLE}",
+              "/_sg/*", f"  Cache-Control: public, max-age={policy.data_max_age}",
+              f"/{pixel}", "  Cache-Control: no-store"]
+    return lines
+
+
+def is_fingerprinted(path: str) -> bool:
+    return re.search(FINGERPRINTED + "$", path) is not None

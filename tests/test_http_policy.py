@@ -1,0 +1,76 @@
+"""The site's caching and security headers, per kind of file, from a real Apache."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from tests.apache import apache, fetch
+from tests.conftest import Result, edit
+
+
+def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result]) -> None:
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         "http:\n  data_max_age: 120\n  csp_sources:\n    img-src: [https://img.example.org]\n"
+         "menu+:")
+    assert sitegen(project, "build", "brand").code == 0
+    site = project / "build/brand"
+    manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
+    css = next(path for path in manifest["files"] if re.search(r"\.[0-9a-f]{8}\.css$", path))
+    data = next(path for path in manifest["files"] if path.startswith("_sg/rec/"))
+    with apache(site) as base:
+        page = fetch(base + "/articles/alpha/")
+        assert page.status == 200
+        assert page.headers["Cache-Control"] == "no-cache"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        policy = page.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "object-src 'none'" in policy
+        assert "img-src 'self' data: https://img.example.org" in policy
+        assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+        # Every inline script of the page is allowed by its hash, and nothing else inline.
+        html = page.body.decode()
+        for script in re.findall(r"<script>(.*?)</script>", html, re.DOTALL):
+            digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in policy
+        assert 'type="application/json" id="sitegen-config"' in html
+
+        asset = fetch(f"{base}/{css}")
+        assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert asset.headers["Content-Security-Policy"] is None
+        assert asset.headers["X-Content-Type-Options"] == "nosniff"
+        listing = fetch(f"{base}/{data}")
+        assert listing.headers["Cache-Control"] == "public, max-age=120"
+        assert listing.headers["Content-Type"].startswith("application/json")
+        pixel = fetch(f"{base}/_sg/p.gif?e=view")
+        assert pixel.headers["Cache-Control"] == "no-store"
+        robots = fetch(f"{base}/robots.txt")
+        assert robots.headers["Cache-Control"] == "public, max-age=86400"
+        variant = fetch(f"{base}/", cookie="sg_x_hero-test=1.bold")
+        assert variant.headers["Cache-Control"] == "private, no-cache"
+        compressed = fetch(base + "/articles/alpha/", encoding="gzip")
+        assert compressed.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(compressed.body) == page.body
+        # Expires agrees with Cache-Control (a year for fingerprinted files).
+        expires = parsedate_to_datetime(asset.headers["Expires"])
+        assert (expires - parsedate_to_datetime(asset.headers["Date"])).days >= 364
+        assert fetch(f"{base}/.htaccess").status == 403
+
+
+def test_netlify_headers_carry_the_same_policy(project: Path,
+                                               sitegen: Callable[..., Result]) -> None:
+    assert sitegen(project, "build", "brand").code == 0
+    headers = (project / "build/brand/_headers").read_text()
+    assert "/assets/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
+    assert "/_sg/p.gif\n  Cache-Control: no-store" in headers
+    assert "  Content-Security-Policy: default-src 'self';" in headers
+    edit(project / "sites/brand/site.yaml", "menu+:", "http:\n  csp: false\nmenu+:")
+    assert sitegen(project, "build", "brand").code == 0
+    assert "Content-Security-Policy" not in (project / "build/brand/_headers").read_text()
+    assert "Content-Security-Policy" not in (project / "build/brand/.htaccess").read_text()
