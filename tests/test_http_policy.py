@@ -30,13 +30,22 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
         assert page.headers["Cache-Control"] == "no-cache"
         assert page.headers["X-Content-Type-Options"] == "nosniff"
         assert page.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
-        policy = page.headers["Content-Security-Policy"]
+        assert page.headers["Content-Security-Policy"] == \
+            "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
+        # Scripts: the page's <meta> policy, before any script, allows every inline script
+        # of the page (the runtime's, the page's speculation rules) by its hash.
+        html = page.body.decode()
+        meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">',
+                         html)
+        assert meta is not None and html.index(meta.group(0)) < html.index("<script")
+        policy = meta.group(1).replace("&#39;", "'")
         assert "default-src 'self'" in policy and "object-src 'none'" in policy
         assert "img-src 'self' data: https://img.example.org" in policy
         assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
-        # Every inline script of the page is allowed by its hash, and nothing else inline.
-        html = page.body.decode()
-        for script in re.findall(r"<script>(.*?)</script>", html, re.DOTALL):
+        scripts = re.findall(r"<script(?: type=\"speculationrules\")?>(.*?)</script>", html,
+                             re.DOTALL)
+        assert len(scripts) >= 3                   # runtime, speculation rules, footer
+        for script in scripts:
             digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
             assert f"'sha256-{digest}'" in policy
         assert 'type="application/json" id="sitegen-config"' in html
@@ -69,8 +78,10 @@ def test_netlify_headers_carry_the_same_policy(project: Path,
     headers = (project / "build/brand/_headers").read_text()
     assert "/assets/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
     assert "/_sg/p.gif\n  Cache-Control: no-store" in headers
-    assert "  Content-Security-Policy: default-src 'self';" in headers
+    assert "  Content-Security-Policy: frame-ancestors 'self';" in headers
     edit(project / "sites/brand/site.yaml", "menu+:", "http:\n  csp: false\nmenu+:")
     assert sitegen(project, "build", "brand").code == 0
     assert "Content-Security-Policy" not in (project / "build/brand/_headers").read_text()
     assert "Content-Security-Policy" not in (project / "build/brand/.htaccess").read_text()
+    assert "Content-Security-Policy" not in (
+        project / "build/brand/articles/alpha/index.html").read_text()

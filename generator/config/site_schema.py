@@ -16,7 +16,7 @@ from generator.config.schema import (
     Url,
 )
 from generator.config.sourced_yaml import KeyPath
-from generator.personalize.schema import PERSONALIZATION_FIELDS
+from generator.personalize.schema import PERSONALIZATION_FIELDS, Choice, Number
 
 
 class FreeMapping(Option):
@@ -138,6 +138,23 @@ SITE_FIELDS: dict[str, Option] = {
                              "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
         "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
     }, "caching and security headers (.htaccess and _headers)"),
+    "prefetch": Section({
+        "enabled": Bool("speculation rules on every page", default=True),
+        "threshold": Number("least probability (from the traffic) that a visitor goes to a "
+                            "page next, for that page to be prefetched", default=0.2,
+                            minimum=0, maximum=1),
+        "max": Int("pages prefetched from one page", default=3, minimum=0),
+        "eagerness": Choice(("immediate", "eager", "moderate", "conservative"),
+                            "when the likeliest next pages are prefetched",
+                            default="eager"),
+        "links": Choice(("moderate", "conservative", "none"),
+                        "same-site links prefetched on hover (moderate) or touch "
+                        "(conservative), with or without traffic data", default="moderate"),
+        "exclude": ListOf(Str(pattern=r"/\S*", pattern_doc="a path pattern such as "
+                              "/account/*"),
+                          "URL patterns never prefetched (besides variants and logout-like "
+                          "URLs), e.g. /account/*", default=[]),
+    }, "predictive prefetching (speculation rules)"),
     "migrations": ListOf(Str(), "data and configuration migrations this site has been "
                          "through (ids); `sitegen rollback` refuses to go back past one",
                          default=[]),

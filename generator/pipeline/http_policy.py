@@ -8,9 +8,11 @@ hosts that read Netlify-style `_headers`.
 - JSON (recommendation lists, manifests): short-lived, `http.data_max_age`;
 - other static files (favicons, unfingerprinted images): `http.static_max_age`;
 - the tracking pixel: `no-store` (every hit must reach the access log);
-- security headers: a Content-Security-Policy under which the runtime works (its inline
-  scripts allowed by their sha256, configuration in a JSON data block, speculation rules
-  allowed inline), `X-Content-Type-Options: nosniff`, `Referrer-Policy`.
+- security: a Content-Security-Policy under which the runtime works, without
+  'unsafe-inline' (a header for framing, objects and base URLs; a <meta> policy per page for
+  scripts, allowing the runtime's and the page's own inline scripts by their sha256, the
+  runtime's configuration being a JSON data block), `X-Content-Type-Options: nosniff`,
+  `Referrer-Policy`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ def _hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
+def script_hash(text: str) -> str:
+    """The CSP source that allows an inline script whose text is `text`."""
+    return _hash(text)
+
+
 def inline_script_hashes() -> list[str]:
     """CSP sources of the runtime's inline scripts (head, footer, preview switcher)."""
     from generator.runtime import footer_script, preview_script, runtime_script
@@ -48,12 +55,22 @@ def inline_script_hashes() -> list[str]:
     return [_hash(script()) for script in (runtime_script, footer_script, preview_script)]
 
 
-def content_security_policy(site: SiteConfig, extra: dict[str, list[str]]) -> str:
-    """A policy the pages and the runtime work under: same-origin everything, the runtime's
-    scripts by hash, the tracking collector (if any) for beacons."""
+HEADER_POLICY = "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
+"""The Content-Security-Policy header: what a <meta> policy cannot say. Scripts are governed
+by each page's <meta> policy (`page_policy`), which can allow that page's own speculation
+rules by their hash: with hashes in a policy, Chromium ignores 'inline-speculation-rules'."""
+
+
+def page_policy(site: SiteConfig, page_hashes: list[str]) -> str | None:
+    """The <meta> Content-Security-Policy of one page: same-origin everything, the runtime's
+    scripts and the page's own inline scripts (speculation rules) by hash, the tracking
+    collector (if any) for beacons, and the site's `http.csp_sources`."""
+    values: dict[str, Any] = site.values.get("http") or {}
+    if not values.get("csp", True):
+        return None
     sources: dict[str, list[str]] = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", *inline_script_hashes(), "'inline-speculation-rules'"],
+        "script-src": ["'self'", *inline_script_hashes(), *page_hashes],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
@@ -61,24 +78,22 @@ def content_security_policy(site: SiteConfig, extra: dict[str, list[str]]) -> st
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
-        "frame-ancestors": ["'self'"],
     }
     collector = site.personalization.tracking.collector
     if collector:
         parts = urlsplit(collector)
         sources["connect-src"].append(f"{parts.scheme}://{parts.netloc}")
-    for directive, values in extra.items():
+    for directive, extra in (values.get("csp_sources") or {}).items():
         sources.setdefault(directive, [])
-        sources[directive] += [value for value in values if value not in sources[directive]]
-    return "; ".join(f"{directive} {' '.join(values)}" for directive, values in sources.items())
+        sources[directive] += [value for value in extra if value not in sources[directive]]
+    return "; ".join(f"{directive} {' '.join(found)}" for directive, found in sources.items())
 
 
 def policy_of(site: SiteConfig) -> HttpPolicy:
     values: dict[str, Any] = site.values.get("http") or {}
-    csp = content_security_policy(site, values.get("csp_sources") or {}) \
-        if values.get("csp", True) else None
     return HttpPolicy(values.get("html_cache", "no-cache"), values.get("data_max_age", 300),
-                      values.get("static_max_age", 86400), csp,
+                      values.get("static_max_age", 86400),
+                      HEADER_POLICY if values.get("csp", True) else None,
                       values.get("referrer_policy", "strict-origin-when-cross-origin"))
 
 

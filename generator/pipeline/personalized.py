@@ -18,7 +18,9 @@ from generator.personalize.page_config import (
 )
 from generator.personalize.variants import AppliedChange
 from generator.pipeline.context import record
+from generator.pipeline.http_policy import page_policy, script_hash
 from generator.pipeline.plan import OutputFile
+from generator.pipeline.prefetch import speculation_rules
 from generator.pipeline.site_state import SiteState
 from generator.render.markdown import render_markdown
 from generator.runtime import footer_script, preview_script, runtime_script
@@ -104,11 +106,19 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     before first paint)."""
     variant = output.variant
     build = state.build_version
-    tags = Markup('<meta name="sitegen:variant" content="{}">\n'
-                  '<meta name="sitegen:build" content="{}">').format(
+    rules = speculation_rules(state, output)
+    record("config", "http")
+    policy = page_policy(state.site, [script_hash(rules)] if rules else [])
+    tags = Markup('<meta http-equiv="Content-Security-Policy" content="{}">\n').format(
+        policy) if policy else Markup("")
+    tags += Markup('<meta name="sitegen:variant" content="{}">\n'
+                   '<meta name="sitegen:build" content="{}">').format(
         variant.key if variant else "", build)
     if variant is not None:
         tags += Markup('\n<meta name="robots" content="noindex">')
+    if rules:
+        # Made by the build as JSON with "<" escaped: safe inside <script>.
+        tags += Markup('\n<script type="speculationrules">{}</script>').format(Markup(rules))
     personalization = state.site.personalization
     for key in PERSONALIZATION_KEYS:
         record("config", key)

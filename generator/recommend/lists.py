@@ -18,3 +18,6 @@ class Recommendations:
     """Most viewed page keys overall ('') and per segment id, most viewed first."""
     foreign: dict[str, Page] = field(default_factory=dict)
     """Pages of other sites (recommendation sources) that the lists may name, by key."""
+    next_chances: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    """Page key -> (next page key, probability that a visitor's next page is that one),
+    likeliest first, from first-order transitions in the sessions (for prefetching)."""

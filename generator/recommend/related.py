@@ -22,7 +22,7 @@ from scipy import sparse
 
 from generator.content.page import Page
 from generator.recommend.lists import Recommendations
-from generator.recommend.models import CoVisitation, ItemIndex, SequentialRules
+from generator.recommend.models import CoVisitation, ItemIndex, SequentialRules, Transitions
 from generator.recommend.sessions import Session
 
 WORD = re.compile(r"[a-zà-ÿ0-9]{2,}")
@@ -181,4 +181,23 @@ def recommend(pages: Sequence[Page], sessions: Sequence[Session],
                 chosen.append(candidate)
         related[key] = tuple(keys[i] for i in chosen)
         next_pages[key] = tuple(keys[i] for i in _row_top(rules.matrix, row, count))
-    return Recommendations(related, next_pages)
+    return Recommendations(related, next_pages, next_chances=next_chances(index, known, count))
+
+
+def next_chances(index: ItemIndex, sessions: Sequence[Session],
+                 count: int) -> dict[str, tuple[tuple[str, float], ...]]:
+    """For each page, the likeliest next pages with the share of its onward moves that went
+    there (first-order transitions; moves to the same page are not moves)."""
+    transitions = Transitions(index).fit(sessions).matrix.tocsr()
+    transitions.setdiag(0)
+    transitions.eliminate_zeros()
+    totals = np.asarray(transitions.sum(axis=1)).ravel()
+    keys = index.items
+    found: dict[str, tuple[tuple[str, float], ...]] = {}
+    for row in range(len(keys)):
+        if totals[row] <= 0:
+            continue
+        found[keys[row]] = tuple(
+            (keys[column], round(float(transitions[row, column] / totals[row]), 4))
+            for column in _row_top(transitions, row, count))
+    return found

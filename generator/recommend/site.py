@@ -93,18 +93,20 @@ def site_recommendations(site: SiteConfig, content: SiteContent, events_store: P
             (visitor, session, time, by_url[url]) for visitor, session, time, url, _ in views
             if url in by_url]), count)
         computed: Lists = (found.related, found.next_pages,
-                           popularity(views, by_url, count))
+                           popularity(views, by_url, count), found.next_chances)
         to_save.append(lambda: _save_cached(cache, inputs, computed))
         cached = computed
     own = {page.key for page in content.pages}
     # Lists are published for the site's own pages only; the others are candidates.
     return Recommendations({k: v for k, v in cached[0].items() if k in own},
                            {k: v for k, v in cached[1].items() if k in own},
-                           cached[2], {page.key: page for page in foreign})
+                           cached[2], {page.key: page for page in foreign},
+                           {k: v for k, v in cached[3].items() if k in own})
 
 
 Lists = tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]],
-              dict[str, tuple[str, ...]]]
+              dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, float], ...]]]
+CACHE_FORMAT = 2
 
 
 def popularity(views: list[View], by_url: dict[str, str],
@@ -125,7 +127,7 @@ def popularity(views: list[View], by_url: dict[str, str],
 
 def _inputs_key(pages: list[Page], views: list[View],
                 count: int) -> str:
-    digest = hashlib.sha256(f"{__version__}\0{count}\n".encode())
+    digest = hashlib.sha256(f"{__version__}\0{CACHE_FORMAT}\0{count}\n".encode())
     for page in pages:
         digest.update(f"{page.key}\0{page.url}\0{page.title}\0{page.tags}\0"
                       f"{page.source.digest}\n".encode())
@@ -143,13 +145,15 @@ def _load_cached(path: Path, inputs: str) -> Lists | None:
         return None
     return ({key: tuple(value) for key, value in document["related"].items()},
             {key: tuple(value) for key, value in document["next"].items()},
-            {key: tuple(value) for key, value in document.get("popular", {}).items()})
+            {key: tuple(value) for key, value in document.get("popular", {}).items()},
+            {key: tuple((str(k), float(p)) for k, p in value)
+             for key, value in document.get("chances", {}).items()})
 
 
 def _save_cached(path: Path, inputs: str, lists: Lists) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"inputs": inputs, "related": lists[0], "next": lists[1],
-                                     "popular": lists[2]},
+                                     "popular": lists[2], "chances": lists[3]},
                                     sort_keys=True, separators=(",", ":")), encoding="utf-8")
     os.replace(temporary, path)

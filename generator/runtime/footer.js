@@ -138,6 +138,23 @@
     }
   }
 
+  // Browsers without speculation rules: <link rel="prefetch"> for the pages the build
+  // listed as this page's likeliest next ones.
+  var rules = document.querySelector('script[type="speculationrules"]');
+  var supports = window.HTMLScriptElement && HTMLScriptElement.supports;
+  if (rules && !(supports && HTMLScriptElement.supports("speculationrules"))) {
+    try {
+      JSON.parse(rules.textContent).prefetch.forEach(function (rule) {
+        (rule.urls || []).forEach(function (url) {
+          var link = document.createElement("link");
+          link.rel = "prefetch";
+          link.href = url;
+          document.head.appendChild(link);
+        });
+      });
+    } catch (error) { /* rules the build wrote; nothing to fall back to */ }
+  }
+
   if (sg.shown) {
     start();
   } else {

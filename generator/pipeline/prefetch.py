@@ -1,0 +1,72 @@
+"""Predictive prefetching: `<script type="speculationrules">` in every page.
+
+- From the traffic (the next-page model of the recommendations): the page's likeliest next
+  pages whose probability reaches `prefetch.threshold`, at most `prefetch.max`, as a list
+  rule with `prefetch.eagerness`.
+- With or without traffic: same-site links prefetched on hover (`moderate`) or touch
+  (`conservative`), as a document rule.
+
+Never prefetched: variant files (`/_variants/`), logout-like URLs, the tracking pixel and
+the site's `prefetch.exclude` patterns. Browsers without speculation rules get
+`<link rel="prefetch">` for the list's pages from the footer runtime, which reads the same
+JSON.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from typing import Any
+
+from generator.pipeline.context import record
+from generator.pipeline.plan import OutputFile
+from generator.pipeline.site_state import SiteState
+
+NEVER = ("/_variants/*", "/_sg/*", "/*logout*", "/*log-out*", "/*signout*", "/*sign-out*",
+         "/*logoff*")
+"""Path patterns (speculation rules' `href_matches`, and fnmatch for the list)."""
+
+
+def speculation_rules(state: SiteState, output: OutputFile) -> str:
+    """The page's speculation rules as the text of their <script> element ('' for none)."""
+    settings: dict[str, Any] = state.site.values.get("prefetch") or {}
+    record("config", "prefetch")
+    if not settings.get("enabled", True) or output.url is None or output.variant is not None:
+        return ""
+    excluded = [*NEVER, *settings.get("exclude", [])]
+    rules: dict[str, list[dict[str, Any]]] = {"prefetch": []}
+    urls = likely_next(state, output, settings, excluded)
+    if urls:
+        rules["prefetch"].append({"source": "list", "urls": urls,
+                                  "eagerness": settings.get("eagerness", "eager")})
+    links = settings.get("links", "moderate")
+    if links != "none":
+        rules["prefetch"].append({
+            "source": "document",
+            "where": {"and": [{"href_matches": "/*"},
+                              {"not": {"href_matches": excluded}}]},
+            "eagerness": links})
+    if not rules["prefetch"]:
+        return ""
+    # JSON made by the build; "<" is escaped so it cannot close the element.
+    return json.dumps(rules, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
+
+
+def likely_next(state: SiteState, output: OutputFile, settings: dict[str, Any],
+                excluded: list[str]) -> list[str]:
+    """URLs of the likeliest next pages above the threshold, likeliest first."""
+    found = state.recommendations
+    key = output.page_key
+    if found is None or not key:
+        return []
+    record("query", f"chances:{key}")
+    threshold = settings.get("threshold", 0.2)
+    urls = []
+    for next_key, chance in found.next_chances.get(key, ()):
+        page = state.pages_by_key.get(next_key)
+        if chance < threshold or page is None or page.url == output.url:
+            continue
+        if any(fnmatch.fnmatch(page.url, pattern) for pattern in excluded):
+            continue
+        urls.append(page.url)
+    return urls[:settings.get("max", 3)]
