@@ -61,7 +61,7 @@ def test_rules_from_traffic_and_default(project: Path, sitegen: Callable[..., Re
     assert "/articles/gamma-ray/" in rules["prefetch"][1]["where"]["and"][1]["not"][
         "href_matches"]
     variant = next((project / "build/brand/_variants").rglob("index.html"))
-    assert "speculationrules" not in variant.read_text()          # variants never
+    assert '<script type="speculationrules">' not in variant.read_text()   # variants never
     edit(project / "sites/brand/site.yaml", "threshold: 0.1", "threshold: 0.9")
     assert sitegen(project, "build", "brand").code == 0
     assert rules_of(alpha.read_text())["prefetch"][0]["source"] == "document"
