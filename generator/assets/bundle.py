@@ -12,9 +12,17 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from generator.assets.images import (
+    MIME,
+    RASTER,
+    ImageSet,
+    ImageSettings,
+    responsive_set,
+    settings_of,
+)
 from generator.assets.minify import minify_css, minify_js
 from generator.assets.sass import SassCompiler, default_compiler
 from generator.config.model import Network, SiteConfig
@@ -44,6 +52,24 @@ class AssetBundle:
     """Output path -> source file, copied verbatim (favicon, fonts)."""
     refs: dict[str, AssetRef]
     """Logical name (`main.css`, `images/hero.jpg`) -> published asset."""
+    pictures: dict[str, PictureRef] = field(default_factory=dict)
+    """Logical name of a raster image -> its responsive set as published."""
+
+
+@dataclass(frozen=True, slots=True)
+class PictureRef:
+    """A responsive image as pages use it: `<picture>` sources and the fallback `<img>`."""
+
+    width: int
+    height: int
+    sources: tuple[tuple[str, str], ...]
+    """(MIME type, srcset) of the modern formats, best first."""
+    fallback_srcset: str
+    fallback_url: str
+    placeholder: str
+    sizes: str
+    large: bool
+    """Wide enough to count as a page's large (first-painted) image."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +139,8 @@ def _layered_files(roots: tuple[Path, ...], folder: str) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def build_site_assets(site: SiteConfig, network: Network,
-                      sass: SassCompiler | None = None) -> AssetBundle:
+def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | None = None,
+                      image_cache: Path | None = None) -> AssetBundle:
     theme = network.themes[site.theme]
     roots = search_roots(site, network)
     context = AssetContext(site, roots, network.root, sass or default_compiler())
@@ -141,12 +167,42 @@ def build_site_assets(site: SiteConfig, network: Network,
             text = step(context, entry, text)
         publish(str(PurePosixPath(name).with_suffix(suffix)), text.encode("utf-8"))
 
+    settings = settings_of(site.values.get("images") or {})
+    pictures: dict[str, PictureRef] = {}
     for relative, path in _layered_files(roots, "images").items():
-        publish(f"images/{relative}", path.read_bytes())
+        logical = f"images/{relative}"
+        if path.suffix.lower() not in RASTER:
+            publish(logical, path.read_bytes())
+            continue
+        image_set, renditions = responsive_set(logical, path.read_bytes(), settings,
+                                               image_cache)
+        urls = {}
+        for name, data in renditions.items():
+            publish(name, data)
+            urls[name] = refs[name].url
+        pictures[logical] = _picture(image_set, urls, settings)
+        refs[logical] = refs[max((r for r in image_set.renditions
+                                  if r.format == image_set.format),
+                                 key=lambda r: r.width).name]
 
     manifest = {name: {"path": ref.url, "integrity": ref.integrity,
                        "size": len(files[ref.url.lstrip("/")])}
                 for name, ref in sorted(refs.items())}
     files[MANIFEST_PATH] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     static = _layered_files(roots, "static")
-    return AssetBundle(files, static, refs)
+    return AssetBundle(files, static, refs, pictures)
+
+
+def _picture(image_set: ImageSet, urls: dict[str, str], settings: ImageSettings) -> PictureRef:
+    def srcset(fmt: str) -> str:
+        return ", ".join(f"{urls[r.name]} {r.width}w" for r in image_set.renditions
+                         if r.format == fmt)
+
+    modern = [fmt for fmt in ("avif", "webp") if any(r.format == fmt
+                                                     for r in image_set.renditions)]
+    fallback = max((r for r in image_set.renditions if r.format == image_set.format),
+                   key=lambda r: r.width)
+    return PictureRef(image_set.width, image_set.height,
+                      tuple((MIME[fmt], srcset(fmt)) for fmt in modern),
+                      srcset(image_set.format), urls[fallback.name], image_set.placeholder,
+                      settings.sizes, image_set.width >= settings.large)

@@ -138,6 +138,17 @@ SITE_FIELDS: dict[str, Option] = {
                              "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
         "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
     }, "caching and security headers (.htaccess and _headers)"),
+    "images": Section({
+        "widths": ListOf(Int(minimum=16), "widths of the responsive set (never above the "
+                         "source's)", default=[320, 640, 960, 1280, 1920]),
+        "quality": Int("encoder quality", default=78, minimum=1),
+        "formats": ListOf(Choice(("avif", "webp")), "modern formats besides the source's "
+                          "(AVIF only where the installed Pillow writes it)",
+                          default=["avif", "webp"]),
+        "sizes": Str("the `sizes` attribute", default="(min-width: 48rem) 48rem, 100vw"),
+        "large": Int("width from which an image counts as large (the first large image of a "
+                     "page loads eagerly, with fetchpriority=high)", default=400, minimum=1),
+    }, "responsive images made from the JPEG and PNG files of images/ folders"),
     "prefetch": Section({
         "enabled": Bool("speculation rules on every page", default=True),
         "threshold": Number("least probability (from the traffic) that a visitor goes to a "

@@ -129,7 +129,9 @@ def build(options: BuildOptions) -> BuildReport:
         states = {site.name: SiteState(network, site,
                                        collect_site_content(site, network, reader,
                                                             options.drafts),
-                                       build_site_assets(site, network), options.preview)
+                                       build_site_assets(
+                                           site, network, image_cache=private / "cache" /
+                                           "images"), options.preview)
                   for site in sites}
         # Recommend: related and next pages from content and the events store.
         caches_to_write: list[Callable[[], None]] = []

@@ -17,8 +17,6 @@ hosts that read Netlify-style `_headers`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -39,39 +37,25 @@ class HttpPolicy:
     referrer_policy: str
 
 
-def _hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-
-def script_hash(text: str) -> str:
-    """The CSP source that allows an inline script whose text is `text`."""
-    return _hash(text)
-
-
-def inline_script_hashes() -> list[str]:
-    """CSP sources of the runtime's inline scripts (head, footer, preview switcher)."""
-    from generator.runtime import footer_script, preview_script, runtime_script
-
-    return [_hash(script()) for script in (runtime_script, footer_script, preview_script)]
-
-
 HEADER_POLICY = "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
 """The Content-Security-Policy header: what a <meta> policy cannot say. Scripts are governed
 by each page's <meta> policy (`page_policy`), which can allow that page's own speculation
 rules by their hash: with hashes in a policy, Chromium ignores 'inline-speculation-rules'."""
 
 
-def page_policy(site: SiteConfig, page_hashes: list[str]) -> str | None:
-    """The <meta> Content-Security-Policy of one page: same-origin everything, the runtime's
-    scripts and the page's own inline scripts (speculation rules) by hash, the tracking
-    collector (if any) for beacons, and the site's `http.csp_sources`."""
+def page_policy(site: SiteConfig, page_hashes: list[str],
+                style_hashes: list[str] | None = None) -> str | None:
+    """The <meta> Content-Security-Policy of one page: same-origin everything, the page's
+    inline scripts (the runtime's, speculation rules) and style attributes (image
+    placeholders) by hash, the tracking collector (if any) for beacons, and the site's
+    `http.csp_sources`."""
     values: dict[str, Any] = site.values.get("http") or {}
     if not values.get("csp", True):
         return None
     sources: dict[str, list[str]] = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", *inline_script_hashes(), *page_hashes],
-        "style-src": ["'self'"],
+        "script-src": ["'self'", *page_hashes],
+        "style-src": ["'self'", *(style_hashes or [])],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],

@@ -18,7 +18,7 @@ from generator.personalize.page_config import (
 )
 from generator.personalize.variants import AppliedChange
 from generator.pipeline.context import record
-from generator.pipeline.http_policy import page_policy, script_hash
+from generator.pipeline.finalize import csp_marker
 from generator.pipeline.plan import OutputFile
 from generator.pipeline.prefetch import speculation_rules
 from generator.pipeline.site_state import SiteState
@@ -107,10 +107,9 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     variant = output.variant
     build = state.build_version
     rules = speculation_rules(state, output)
-    record("config", "http")
-    policy = page_policy(state.site, [script_hash(rules)] if rules else [])
-    tags = Markup('<meta http-equiv="Content-Security-Policy" content="{}">\n').format(
-        policy) if policy else Markup("")
+    # Filled in once the page is rendered (finalize.py), from the inline scripts and styles
+    # it ends up holding.
+    tags = csp_marker()
     tags += Markup('<meta name="sitegen:variant" content="{}">\n'
                    '<meta name="sitegen:build" content="{}">').format(
         variant.key if variant else "", build)

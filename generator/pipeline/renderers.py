@@ -16,6 +16,7 @@ from generator.content.page import Page
 from generator.errors import BuildError, Location
 from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT
 from generator.pipeline.context import record
+from generator.pipeline.finalize import finalize_html
 from generator.pipeline.personalized import Slots, footer_tags, head_tags, replacement_source
 from generator.pipeline.plan import Listing, OutputFile, page_url
 from generator.pipeline.site_state import SiteState
@@ -119,7 +120,7 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
     context["sitegen_head"] = lambda: head_tags(state, output)
     context["sitegen_footer"] = lambda: footer_tags(state, output)
     try:
-        text = template.render(**context)
+        text = finalize_html(state, template.render(**context))
         slots.check_all_shown(template.name or names[0])
     except BuildError as error:
         if error.location is None:

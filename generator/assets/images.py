@@ -1,0 +1,176 @@
+"""Responsive images: for each source image, a set of widths in modern formats.
+
+Pillow makes, from a JPEG or PNG: every configured width up to the source's own (never
+upscaled), in AVIF (when the installed Pillow can write it), WebP and the source's format;
+the orientation its EXIF asks for is applied and all metadata dropped; and a tiny
+placeholder (a few hundred bytes, as a data URI) shown while the image loads.
+
+Results are cached by the source's sha256 and the parameters, under one folder shared by
+every site of the network: an unchanged image is never processed twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RASTER = (".jpg", ".jpeg", ".png")
+FORMAT_VERSION = 1
+MIME = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg", "png": "image/png"}
+EXTENSION = {"avif": ".avif", "webp": ".webp", "jpeg": ".jpg", "png": ".png"}
+PLACEHOLDER_WIDTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSettings:
+    widths: tuple[int, ...] = (320, 640, 960, 1280, 1920)
+    quality: int = 78
+    formats: tuple[str, ...] = ("avif", "webp")
+    """Modern formats, besides the source's own (AVIF only where Pillow writes it)."""
+    sizes: str = "(min-width: 48rem) 48rem, 100vw"
+    large: int = 400
+    """Width from which an image counts as large (the first large one loads eagerly)."""
+
+    def key(self) -> str:
+        return json.dumps([FORMAT_VERSION, self.widths, self.quality, self.formats])
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    format: str
+    width: int
+    height: int
+    name: str
+    """Logical name of the file, e.g. images/hero-640.webp."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSet:
+    width: int
+    height: int
+    """Of the source, oriented."""
+    format: str
+    """The source's format (jpeg or png): the fallback."""
+    renditions: tuple[Rendition, ...]
+    placeholder: str
+    """A data: URI of a tiny version."""
+
+
+def settings_of(values: dict[str, Any]) -> ImageSettings:
+    default = ImageSettings()
+    return ImageSettings(tuple(sorted(set(values.get("widths") or default.widths))),
+                         values.get("quality", default.quality),
+                         tuple(values.get("formats", default.formats)),
+                         values.get("sizes", default.sizes),
+                         values.get("large", default.large))
+
+
+def writable_formats() -> set[str]:
+    from PIL import features
+
+    found = {"jpeg", "png"}
+    if features.check("webp"):
+        found.add("webp")
+    if features.check("avif"):
+        found.add("avif")
+    return found
+
+
+def responsive_set(logical: str, data: bytes, settings: ImageSettings,
+                   cache: Path | None) -> tuple[ImageSet, dict[str, bytes]]:
+    """The renditions of one image (logical name -> bytes) and their description."""
+    key = hashlib.sha256(data + settings.key().encode()).hexdigest()
+    stem = logical.rsplit(".", 1)[0]
+    if cache is not None:
+        found = _from_cache(cache / key[:2] / key, stem)
+        if found is not None:
+            return found
+    image_set, files = _process(stem, data, settings)
+    if cache is not None:
+        _to_cache(cache / key[:2] / key, image_set, files, stem)
+    return image_set, files
+
+
+def _process(stem: str, data: bytes,
+             settings: ImageSettings) -> tuple[ImageSet, dict[str, bytes]]:
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as opened:
+        source_format = "png" if opened.format == "PNG" else "jpeg"
+        image = ImageOps.exif_transpose(opened)   # orientation applied, then EXIF dropped
+        image.load()
+    if source_format == "jpeg" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    width, height = image.size
+    widths = [w for w in settings.widths if w < width] + [min(width, max(settings.widths))]
+    formats = [f for f in settings.formats if f in writable_formats()] + [source_format]
+    files: dict[str, bytes] = {}
+    renditions = []
+    for target in sorted(set(widths)):
+        scaled = image if target == width else image.resize(
+            (target, max(1, round(height * target / width))), Image.Resampling.LANCZOS)
+        for fmt in formats:
+            name = f"{stem}-{target}{EXTENSION[fmt]}"
+            files[name] = _encode(scaled, fmt, settings.quality)
+            renditions.append(Rendition(fmt, target, scaled.size[1], name))
+    tiny = image.resize((PLACEHOLDER_WIDTH, max(1, round(height * PLACEHOLDER_WIDTH / width))),
+                        Image.Resampling.BILINEAR)
+    placeholder_format = "webp" if "webp" in writable_formats() else "jpeg"
+    placeholder = (f"data:{MIME[placeholder_format]};base64,"
+                   + base64.b64encode(_encode(tiny.convert("RGB"), placeholder_format, 40))
+                   .decode())
+    return ImageSet(width, height, source_format, tuple(renditions), placeholder), files
+
+
+def _encode(image: Any, fmt: str, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"quality": quality}
+    if fmt == "jpeg":
+        options.update(optimize=True, progressive=True)
+    elif fmt == "png":
+        options = {"optimize": True}
+    elif fmt == "webp":
+        options["method"] = 4
+    elif fmt == "avif":
+        options["speed"] = 8
+    image.save(buffer, format=fmt.upper(), **options)   # no exif= : metadata is dropped
+    return buffer.getvalue()
+
+
+def _from_cache(folder: Path, stem: str) -> tuple[ImageSet, dict[str, bytes]] | None:
+    try:
+        meta = json.loads((folder / "set.json").read_text(encoding="utf-8"))
+        renditions = tuple(Rendition(r["format"], r["width"], r["height"],
+                                     f"{stem}-{r['width']}{EXTENSION[r['format']]}")
+                           for r in meta["renditions"])
+        files = {r.name: (folder / f"{r.width}{EXTENSION[r.format]}").read_bytes()
+                 for r in renditions}
+    except (OSError, ValueError, KeyError):
+        return None
+    return ImageSet(meta["width"], meta["height"], meta["format"], renditions,
+                    meta["placeholder"]), files
+
+
+def _to_cache(folder: Path, image_set: ImageSet, files: dict[str, bytes], stem: str) -> None:
+    temporary = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    temporary.mkdir(parents=True, exist_ok=True)
+    for rendition in image_set.renditions:
+        (temporary / f"{rendition.width}{EXTENSION[rendition.format]}").write_bytes(
+            files[rendition.name])
+    (temporary / "set.json").write_text(json.dumps({
+        "width": image_set.width, "height": image_set.height, "format": image_set.format,
+        "placeholder": image_set.placeholder,
+        "renditions": [{"format": r.format, "width": r.width, "height": r.height}
+                       for r in image_set.renditions]}), encoding="utf-8")
+    try:
+        os.replace(temporary, folder)
+    except OSError:   # another worker cached it first
+        for path in temporary.iterdir():
+            path.unlink()
+        temporary.rmdir()
