@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
                              "also download and re-hash every uploaded file")
     deploy.add_argument("--plan", default=None, metavar="DIGEST",
                         help="execute only if the plan is still the one a dry run printed")
+    deploy.add_argument("--purge-list", type=Path, default=None, metavar="FILE",
+                        help="write the URLs the deploy changed or deleted (for a CDN purge)")
+    deploy.add_argument("--env", default="production",
+                        help="the environment whose config (cdn, targets) applies")
 
     rollback = commands.add_parser(
         "rollback", help="put back a version kept on the server (no local build needed)")
@@ -235,11 +239,11 @@ def command_analytics(arguments: argparse.Namespace) -> int:
     return command_analytics_ingest(arguments)
 
 
-def _buildable_site(root: Path, name: str) -> Any:
+def _buildable_site(root: Path, name: str, environment: str = "production") -> Any:
     from generator.config import load_network
     from generator.errors import ConfigError, suggest
 
-    network = load_network(root)
+    network = load_network(root, environment)
     if name not in network.sites or network.sites[name].abstract:
         known = [site.name for site in network.buildable_sites()]
         raise ConfigError(f"no buildable site '{name}'" + suggest(name, known))
@@ -361,7 +365,7 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     from generator.deploy.publish import deploy, local_manifest
 
     root = arguments.root.resolve()
-    network, site = _buildable_site(root, arguments.site)
+    network, site = _buildable_site(root, arguments.site, arguments.env)
     target = target_of(site, arguments.target)
     build_dir = (arguments.out or root / "build").resolve()
     meta = deploy_meta(network, site, build_dir, local_manifest(build_dir, arguments.site))
@@ -380,7 +384,22 @@ def command_deploy(arguments: argparse.Namespace) -> int:
               f"there, {report.deleted} deleted, {report.bytes} bytes sent"
               + (f", {report.verified} verified by content" if report.verified else "")
               + f", in {report.seconds:.1f}s")
+        _purge(arguments, site, report.plan)
     return 0
+
+
+def _purge(arguments: argparse.Namespace, site: Any, plan: Any) -> None:
+    from generator.deploy.purge import call_purge_webhook, purge_urls
+
+    urls = purge_urls(site, plan)
+    if arguments.purge_list is not None:
+        arguments.purge_list.write_text("".join(f"{url}\n" for url in urls), encoding="utf-8")
+        print(f"{len(urls)} URL(s) to purge written to {arguments.purge_list}")
+    webhook = (site.values.get("cdn") or {}).get("purge_webhook")
+    if webhook and urls:
+        problem = call_purge_webhook(webhook, site.name, plan, urls)
+        print(problem or f"purge webhook called with {len(urls)} URL(s)",
+              file=sys.stderr if problem else sys.stdout)
 
 
 def command_rollback(arguments: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ rerun makes the server equal the build, uploading only what had not arrived."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -121,7 +122,13 @@ def kill_and_resume(project: Path, remote: Path, sitegen: Callable[..., Result],
                           "--break-lock")
         assert resumed.code == 0, (index, resumed.err)
         assert published(remote) == build, index
-        assert f": {still} uploaded" in resumed.out, (index, still, resumed.out)
+        if still or "nothing to do" not in resumed.out:
+            assert f": {still} uploaded" in resumed.out, (index, still, resumed.out)
+        state = remote / ".sitegen-state"
+        assert not (state / "lock.json").exists() and not (state / "progress.jsonl").exists()
+        history = json.loads((state / "history.json").read_text())
+        assert history[-1]["version"] == json.loads(
+            (project / "build/.sitegen/sites/brand/manifest.json").read_text())["version"]
     return operations
 
 

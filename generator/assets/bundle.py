@@ -146,11 +146,16 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
     context = AssetContext(site, roots, network.root, sass or default_compiler())
     files: dict[str, bytes] = {}
     refs: dict[str, AssetRef] = {}
+    paths: dict[str, str] = {}
+    # A CDN in front of the assets (`cdn.asset_base`, per site and environment): pages name
+    # them by the CDN's URL; the files are published at the same paths as without it.
+    base = ((site.values.get("cdn") or {}).get("asset_base") or "").rstrip("/")
 
     def publish(logical: str, data: bytes) -> None:
         path = fingerprinted_path(logical, data)
         files[path] = data
-        refs[logical] = AssetRef("/" + path, integrity(data))
+        paths[logical] = path
+        refs[logical] = AssetRef(f"{base}/{path}", integrity(data))
 
     entries: list[tuple[str, tuple[str, ...], list[Step], str]]
     entries = [(name, ("scss", "css"), CSS_STEPS, ".css") for name in theme.css]
@@ -181,12 +186,12 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
             publish(name, data)
             urls[name] = refs[name].url
         pictures[logical] = _picture(image_set, urls, settings)
-        refs[logical] = refs[max((r for r in image_set.renditions
-                                  if r.format == image_set.format),
-                                 key=lambda r: r.width).name]
+        largest = max((r for r in image_set.renditions if r.format == image_set.format),
+                      key=lambda r: r.width).name
+        refs[logical], paths[logical] = refs[largest], paths[largest]
 
     manifest = {name: {"path": ref.url, "integrity": ref.integrity,
-                       "size": len(files[ref.url.lstrip("/")])}
+                       "size": len(files[paths[name]])}
                 for name, ref in sorted(refs.items())}
     files[MANIFEST_PATH] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     static = _layered_files(roots, "static")

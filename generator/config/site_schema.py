@@ -138,6 +138,12 @@ SITE_FIELDS: dict[str, Option] = {
                              "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
         "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
     }, "caching and security headers (.htaccess and _headers)"),
+    "cdn": Section({
+        "asset_base": Url("URL the fingerprinted assets are served from (a CDN in front of "
+                          "the host), e.g. https://cdn.example.org; set it per environment"),
+        "purge_webhook": Url("URL that gets the changed URLs (POST, JSON) after each "
+                             "deploy"),
+    }, "a CDN for assets, and purging after deploys"),
     "images": Section({
         "widths": ListOf(Int(minimum=16), "widths of the responsive set (never above the "
                          "source's)", default=[320, 640, 960, 1280, 1920]),

@@ -112,7 +112,10 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
         if expected_plan is not None and expected_plan != plan.digest:
             raise DeployError(f"the plan is now {plan.digest}, not {expected_plan}: the build "
                               "or the server changed since; look at the new plan")
-        if dry_run or not plan.operations:
+        if dry_run:
+            return report
+        if not plan.operations:
+            _finish_dead_run(control, target, plan, origin, break_lock)
             return report
         if max_bytes is not None and plan.bytes > max_bytes:
             raise DeployError(f"the plan uploads {plan.bytes} bytes, more than --max-bytes "
@@ -250,6 +253,31 @@ def _tell(target: Target, origin: Origin, outcome: dict[str, Any]) -> None:
                                                                outcome["event"])}
     for problem in notify(target, summary):
         origin.notes.append(f"notification failed: {problem}")
+
+
+def _finish_dead_run(control: Remote, target: Target, plan: DeployPlan, origin: Origin,
+                     break_lock: bool) -> None:
+    """A run killed after its last operation (while recording itself) left the server
+    complete but its lock and progress behind: record it as done and clean up, unless a
+    live lock says another run is under way."""
+    under_way, _ = read_progress(control)
+    if under_way != plan.to_version:
+        return
+    lock = control.read_json("lock.json")
+    if lock and lock.get("expires", 0) > time.time() and not break_lock:
+        return
+    history = control.read_json("history.json") or []
+    if not history or history[-1]["version"] != plan.to_version:
+        _remember(control, target, plan, (lock or {}).get("deploy", ""), "deploy",
+                  Executor(None, target.keep > 0, stored_objects(control)))
+    control.append_journal({"id": (lock or {}).get("deploy", ""), "kind": "deploy",
+                            "time": time.time(), "who": origin.who, "site": plan.site,
+                            "target": target.name, "to": plan.to_version, "event": "done",
+                            "note": "finished the bookkeeping of a run that was killed"})
+    control.remove_state(PROGRESS)
+    control.remove_state("lock.json")
+    origin.notes.append("a killed run had published everything: recorded it and removed its "
+                        "lock")
 
 
 def _any(pool: Pool, control: Remote) -> Remote:

@@ -102,6 +102,7 @@ def _with_policy(state: SiteState, text: str) -> str:
     styles = sorted({_hash(html.unescape(value)) for value in STYLE_ATTRIBUTE.findall(text)})
     elements = sorted({_hash(body) for body in STYLE_ELEMENT.findall(text)})
     record("config", "http")
+    record("config", "cdn")
     policy = page_policy(state.site, sorted(set(scripts)),
                          (["'unsafe-hashes'", *styles] if styles else []) + elements)
     if policy is None:

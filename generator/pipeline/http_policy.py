@@ -67,6 +67,11 @@ def page_policy(site: SiteConfig, page_hashes: list[str],
     if collector:
         parts = urlsplit(collector)
         sources["connect-src"].append(f"{parts.scheme}://{parts.netloc}")
+    cdn = (site.values.get("cdn") or {}).get("asset_base")
+    if cdn:
+        parts = urlsplit(cdn)
+        for directive in ("script-src", "style-src", "img-src", "font-src"):
+            sources[directive].append(f"{parts.scheme}://{parts.netloc}")
     for directive, extra in (values.get("csp_sources") or {}).items():
         sources.setdefault(directive, [])
         sources[directive] += [value for value in extra if value not in sources[directive]]
