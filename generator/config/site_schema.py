@@ -138,6 +138,9 @@ SITE_FIELDS: dict[str, Option] = {
                              "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
         "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
     }, "caching and security headers (.htaccess and _headers)"),
+    "lazy": Section({
+        "concurrency": Int("lazy components loaded at once", default=2, minimum=1),
+    }, "lazy components (templates under components/, placed with lazy())"),
     "cdn": Section({
         "asset_base": Url("URL the fingerprinted assets are served from (a CDN in front of "
                           "the host), e.g. https://cdn.example.org; set it per environment"),

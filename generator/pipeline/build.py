@@ -23,6 +23,7 @@ from generator.content import SourceReader, collect_site_content
 from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
 from generator.pipeline.freshness import Fingerprints
+from generator.pipeline.lazy import render_components
 from generator.pipeline.output import (
     ManifestEntry,
     commit_site,
@@ -32,6 +33,7 @@ from generator.pipeline.output import (
     write_manifest,
 )
 from generator.pipeline.plan import SitePlan, plan_site
+from generator.pipeline.renderers import template_globals
 from generator.pipeline.shortcut import (
     FileStat,
     PublishedTree,
@@ -140,8 +142,11 @@ def build(options: BuildOptions) -> BuildReport:
                 state.site, state.content, events,
                 _recommendation_sources(network, state, states, reader, options.drafts),
                 caches_to_write)
+        # Lazy components: rendered once per site, before the pages that place them.
+        for state in states.values():
+            state.components = render_components(state, template_globals(state))
         # Plan: every output file of every site, with the inputs of each.
-        plans = {name: plan_site(state.site, state.content, state.assets)
+        plans = {name: plan_site(state.site, state.content, state.assets, state.components)
                  for name, state in states.items()}
         # Freshness: which published files are exactly what rendering them now would give.
         work = {name: _decide(options, plan, states[name], store,

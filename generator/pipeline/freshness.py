@@ -93,6 +93,9 @@ class Fingerprints:
             if key == "popular-segments":
                 return _hash(sorted(popular))
             return _hash(popular.get(key.split(":", 1)[1], ()))
+        if kind == "component":
+            component = state.components.get(key)
+            return component.path if component is not None else "missing"
         if kind == "query" and key.startswith("chances:"):
             chances = state.recommendations.next_chances if state.recommendations else {}
             return _hash(chances.get(key.split(":", 1)[1], ()))

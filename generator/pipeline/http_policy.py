@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 from generator.config.model import SiteConfig
 
-FINGERPRINTED = r"\.[0-9a-f]{8,}\.(css|js|mjs|png|jpe?g|gif|webp|avif|svg|woff2?|ttf|ico)"
+FINGERPRINTED = (r"\.[0-9a-f]{8,}\.(css|js|mjs|png|jpe?g|gif|webp|avif|svg|woff2?|ttf|ico"
+                 r"|html)")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 

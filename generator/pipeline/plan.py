@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -202,8 +203,13 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile]) -> list[Output
             for path, text in files.items()]
 
 
-def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle) -> SitePlan:
+def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
+              components: Mapping[str, Any] | None = None) -> SitePlan:
     outputs: list[OutputFile] = []
+    for name, component in sorted((components or {}).items()):
+        outputs.append(OutputFile(component.path, "asset", "bytes",
+                                  data_key("component", component.path),
+                                  f"lazy component {name}", content=component.content))
     recommend = (site.values.get("recommendations") or {}).get("enabled", True)
     for page in content.pages:
         outputs += _with_variants(OutputFile(

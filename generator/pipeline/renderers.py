@@ -17,6 +17,7 @@ from generator.errors import BuildError, Location
 from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT
 from generator.pipeline.context import record
 from generator.pipeline.finalize import finalize_html
+from generator.pipeline.lazy import LazyPage
 from generator.pipeline.personalized import Slots, footer_tags, head_tags, replacement_source
 from generator.pipeline.plan import Listing, OutputFile, page_url
 from generator.pipeline.site_state import SiteState
@@ -117,8 +118,11 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
     except jinja2.TemplateError as error:
         raise template_error(error) from None
     context.update(template_globals(state))
+    lazy = LazyPage(state.components)
+    context["lazy"] = lazy.place
     context["sitegen_head"] = lambda: head_tags(state, output)
-    context["sitegen_footer"] = lambda: footer_tags(state, output)
+    context["sitegen_footer"] = lambda: footer_tags(state, output) + lazy.footer(
+        (state.site.values.get("lazy") or {}).get("concurrency", 2))
     try:
         text = finalize_html(state, template.render(**context))
         slots.check_all_shown(template.name or names[0])

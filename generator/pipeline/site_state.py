@@ -19,6 +19,7 @@ from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.errors import BuildError, Location
 from generator.personalize.page_config import personalization_version
+from generator.pipeline.lazy import Component
 from generator.recommend.lists import Recommendations
 from generator.render.templates import RecordingEnvironment, create_environment
 
@@ -35,6 +36,8 @@ class SiteState:
     """A preview build: every page gets the variant switcher."""
     recommendations: Recommendations | None = None
     """Related and next pages, when the site has them enabled."""
+    components: dict[str, Component] = field(default_factory=dict)
+    """Lazy components, rendered once for the site before the pages (pipeline/lazy.py)."""
     _data_cache: dict[str, Any] = field(default_factory=dict)
 
     @cached_property

@@ -43,6 +43,15 @@ class ThemeLoader(jinja2.BaseLoader):
                 return candidate
         return None
 
+    def list_templates(self) -> list[str]:
+        """Every template name the chain resolves (the first directory that has it wins)."""
+        names: set[str] = set()
+        for directory in self.directories:
+            if directory.is_dir():
+                names.update(path.relative_to(directory).as_posix()
+                             for path in directory.rglob("*") if path.is_file())
+        return sorted(names)
+
     def fingerprint(self, name: str) -> str:
         """Which file a name resolves to, and its content: the template's dependency value."""
         path = self.find(name)
