@@ -88,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--env", default="production",
                         help="the environment whose config (cdn, targets) applies")
 
+    cache = commands.add_parser("cache", help="the build cache shared by every site")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True,
+                                          metavar="SUBCOMMAND")
+    for name, purpose in (("stats", "what the cache holds, by kind"),
+                          ("gc", "remove what the last build did not use")):
+        command = cache_commands.add_parser(name, help=purpose)
+        command.add_argument("--out", type=Path, default=None,
+                             help="build folder (default: <root>/build)")
+
     rollback = commands.add_parser(
         "rollback", help="put back a version kept on the server (no local build needed)")
     rollback.add_argument("site")
@@ -402,6 +411,20 @@ def _purge(arguments: argparse.Namespace, site: Any, plan: Any) -> None:
               file=sys.stderr if problem else sys.stdout)
 
 
+def command_cache(arguments: argparse.Namespace) -> int:
+    from generator.cache import ContentCache
+
+    root = arguments.root.resolve()
+    cache = ContentCache((arguments.out or root / "build").resolve() / ".sitegen" / "cache")
+    if arguments.cache_command == "gc":
+        removed, freed = cache.gc()
+        print(f"removed {removed} entries ({freed} bytes) the last build did not use")
+        return 0
+    for found in cache.stats():
+        print(f"{found.kind:<9} {found.entries:>7} entries {found.bytes:>12} bytes")
+    return 0
+
+
 def command_rollback(arguments: argparse.Namespace) -> int:
     from generator.deploy.connection import target_of
     from generator.deploy.plan import describe
@@ -477,6 +500,7 @@ def command_status(arguments: argparse.Namespace) -> int:
 COMMANDS = {
     "deploy": command_deploy,
     "rollback": command_rollback,
+    "cache": command_cache,
     "status": command_status,
     "diff": command_diff,
     "journal": command_journal,

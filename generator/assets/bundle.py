@@ -25,6 +25,7 @@ from generator.assets.images import (
 )
 from generator.assets.minify import minify_css, minify_js
 from generator.assets.sass import SassCompiler, default_compiler
+from generator.cache import active
 from generator.config.model import Network, SiteConfig
 from generator.errors import BuildError, Location
 
@@ -87,7 +88,25 @@ def _compile_sass(context: AssetContext, entry: Path, text: str) -> str:
     if entry.suffix not in (".scss", ".sass"):
         return text
     load_paths = tuple(root / "scss" for root in context.search_roots)
-    return context.sass.compile(entry, load_paths, context.root)
+    cache = active()
+    if cache is None:
+        return context.sass.compile(entry, load_paths, context.root)
+    # Keyed by every file the compiler could import (what the entry's folders hold, in
+    # search order) and the compiler: sites that share a theme compile it once.
+    digest = hashlib.sha256(f"{context.sass.name}\0{entry}\0".encode())
+    for folder in load_paths:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    digest.update(f"{path.relative_to(folder)}\0".encode() + path.read_bytes())
+            digest.update(b"\1")
+    key = digest.hexdigest()
+    found = cache.get("sass", key)
+    if found is not None:
+        return found.decode("utf-8")
+    css = context.sass.compile(entry, load_paths, context.root)
+    cache.put("sass", key, css.encode("utf-8"))
+    return css
 
 
 def _minify_css(context: AssetContext, entry: Path, text: str) -> str:

@@ -153,6 +153,7 @@ def _from_cache(folder: Path, stem: str) -> tuple[ImageSet, dict[str, bytes]] | 
                  for r in renditions}
     except (OSError, ValueError, KeyError):
         return None
+    os.utime(folder)   # used by this build: `sitegen cache gc` keeps it
     return ImageSet(meta["width"], meta["height"], meta["format"], renditions,
                     meta["placeholder"]), files
 

@@ -138,6 +138,16 @@ SITE_FIELDS: dict[str, Option] = {
                              "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
         "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
     }, "caching and security headers (.htaccess and _headers)"),
+    "rebuild": ListOf(Section({
+        "when": ListOf(Str(pattern=r"(sites|content|themes|data)/\S+",
+                           pattern_doc="a glob under sites/, content/, themes/ or data/ "
+                           "(the folders whose changes every build notices)"),
+                       "project files (globs from the project root), e.g. "
+                       "data/prices.yaml", required=True),
+        "then": ListOf(Str(), "URLs to render again when they change (globs), e.g. "
+                       "products/**", required=True),
+    }), "dependencies nothing records (a script that reads a data file, a filter that "
+        "opens files)", default=[]),
     "lazy": Section({
         "concurrency": Int("lazy components loaded at once", default=2, minimum=1),
     }, "lazy components (templates under components/, placed with lazy())"),

@@ -17,6 +17,8 @@ from typing import Any
 
 from generator import __version__
 from generator.assets import build_site_assets
+from generator.cache import ContentCache
+from generator.cache import configure as configure_cache
 from generator.config import load_network
 from generator.config.model import Network, SiteConfig
 from generator.content import SourceReader, collect_site_content
@@ -32,7 +34,7 @@ from generator.pipeline.output import (
     private_dir,
     write_manifest,
 )
-from generator.pipeline.plan import SitePlan, plan_site
+from generator.pipeline.plan import SitePlan, apply_rebuild_rules, plan_site
 from generator.pipeline.renderers import template_globals
 from generator.pipeline.shortcut import (
     FileStat,
@@ -49,6 +51,7 @@ from generator.pipeline.state import BuildState, OutputRecord
 from generator.pipeline.workers import RenderResult, SiteJob, render_all
 from generator.progress import Progress
 from generator.recommend.site import site_recommendations
+from generator.render.markdown import forget_rendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,10 @@ def build(options: BuildOptions) -> BuildReport:
     try:
         # Collect and assets: each site's pages through its gates, its CSS, JS and images.
         reader = SourceReader(network.root, store)
+        cache = ContentCache(private / "cache")
+        cache_started = time.time() - 0.05   # file times lag the clock by a tick or so
+        configure_cache(cache.root)
+        forget_rendered()   # every entry this build uses is then touched on disk (gc)
         states = {site.name: SiteState(network, site,
                                        collect_site_content(site, network, reader,
                                                             options.drafts),
@@ -146,7 +153,8 @@ def build(options: BuildOptions) -> BuildReport:
         for state in states.values():
             state.components = render_components(state, template_globals(state))
         # Plan: every output file of every site, with the inputs of each.
-        plans = {name: plan_site(state.site, state.content, state.assets, state.components)
+        plans = {name: apply_rebuild_rules(plan_site(state.site, state.content, state.assets,
+                                                     state.components), network.root)
                  for name, state in states.items()}
         # Freshness: which published files are exactly what rendering them now would give.
         work = {name: _decide(options, plan, states[name], store,
@@ -165,6 +173,9 @@ def build(options: BuildOptions) -> BuildReport:
         reader.save()
         for write in caches_to_write:
             write()
+        if not options.sites:
+            # What a build of the whole network did not touch, no build needs: `cache gc`.
+            cache.mark_build(cache_started)
     finally:
         store.close()
     _save_last_build(options, private, inputs, report, published)

@@ -19,6 +19,7 @@ from generator import __version__
 from generator.analytics.pixel import PIXEL, PIXEL_PATH
 from generator.assets import AssetBundle
 from generator.config.model import SiteConfig
+from generator.content.gates import glob_pattern
 from generator.content.index import SiteContent
 from generator.content.page import Page, url_to_output_path
 from generator.errors import BuildError, Location
@@ -291,3 +292,29 @@ def check_output_paths(outputs: list[OutputFile]) -> None:
             raise BuildError(f"'{output.path}' and {other.origin} map to {what}; case-insensitive "
                              "hosts would serve one for the other", Location(output.origin, 0))
         seen[folded] = output
+
+
+def apply_rebuild_rules(plan: SitePlan, root: Path) -> SitePlan:
+    """`rebuild:` rules, for dependencies nothing records (a script that reads a data file,
+    a template filter that opens files): every output whose URL matches a rule's `then`
+    globs depends on the contents of the project files its `when` globs match."""
+    rules = plan.site.values.get("rebuild") or []
+    if not rules:
+        return plan
+    compiled = []
+    for rule in rules:
+        digest = hashlib.sha256()
+        for pattern in rule["when"]:
+            for path in sorted(root.glob(pattern)):
+                if path.is_file():
+                    digest.update(f"{path.relative_to(root)}\0".encode() + path.read_bytes())
+        compiled.append(([glob_pattern(g.strip("/")) for g in rule["then"]], digest.hexdigest()))
+    outputs = []
+    for output in plan.outputs:
+        target = (output.url if output.kind in ("page", "variant") and output.url
+                  else output.path).strip("/")
+        extra = [digest for patterns, digest in compiled
+                 if any(pattern.fullmatch(target) for pattern in patterns)]
+        outputs.append(replace(output, data_key=data_key(output.data_key, *extra))
+                       if extra else output)
+    return SitePlan(plan.site, tuple(outputs))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
+
+from generator.cache import active
 
 MARKDOWN_FLAVOUR = "commonmark+table+strikethrough+anchors(h2-h3)"
 """Part of every page's cache key: changing the Markdown setup re-renders everything."""
@@ -21,8 +24,32 @@ def markdown_parser() -> MarkdownIt:
     return parser
 
 
+_rendered: dict[str, str] = {}
+"""This process's memo, in front of the shared cache (cleared when a build starts)."""
+
+
+def forget_rendered() -> None:
+    _rendered.clear()
+
+
 def render_markdown(text: str) -> str:
-    return markdown_parser().render(text)
+    """HTML of a Markdown text; from the shared cache when any site rendered it before."""
+    key = hashlib.sha256(f"{MARKDOWN_FLAVOUR}\0{text}".encode()).hexdigest()
+    found = _rendered.get(key)
+    if found is not None:
+        return found
+    cache = active()
+    cached = cache.get("markdown", key) if cache is not None else None
+    if cached is not None:
+        found = cached.decode("utf-8")
+    else:
+        found = markdown_parser().render(text)
+        if cache is not None:
+            cache.put("markdown", key, found.encode("utf-8"))
+    if len(_rendered) > 20000:
+        _rendered.clear()
+    _rendered[key] = found
+    return found
 
 
 _BLOCK_START = re.compile(r"\s*(#|>|[-*+] |\d+[.)] |```|~~~|\||<|!\[)")

@@ -1,0 +1,98 @@
+"""The content-addressed build cache (Markdown, Sass, images) shared by every site, its
+stats and gc, and `rebuild:` rules for dependencies nothing records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result, edit
+
+
+def test_pool_pages_are_parsed_once_for_the_network(project: Path,
+                                                    sitegen: Callable[..., Result],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.render.markdown as markdown
+
+    parsed: list[str] = []
+    parser = markdown.markdown_parser()
+    real_render = parser.render
+
+    def counting(text: str) -> str:
+        parsed.append(text)
+        return real_render(text)
+
+    monkeypatch.setattr(parser, "render", counting)
+    monkeypatch.setattr(markdown, "_rendered", {})
+    assert sitegen(project, "build", "--jobs", "1").code == 0          # brand, other, region
+    assert len(parsed) == len(set(parsed))                   # no text parsed twice
+    shared = (project / "content/articles/alpha.md").read_text().split("---\n", 2)[2]
+    assert parsed.count(shared) == 1                         # on several sites, parsed once
+    # A clean build in a new process parses nothing: the disk cache has it all.
+    parsed.clear()
+    monkeypatch.setattr(markdown, "_rendered", {})
+    assert sitegen(project, "build", "--clean", "--jobs", "1").code == 0
+    assert parsed == []
+
+
+def test_sass_is_compiled_once_per_theme(project: Path, sitegen: Callable[..., Result],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.assets.sass import LibSassCompiler
+
+    entries: list[str] = []
+    real = LibSassCompiler.compile
+
+    def counting(self: LibSassCompiler, entry: Path, *arguments: object) -> str:
+        entries.append(str(entry.relative_to(project)))
+        return real(self, entry, *arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LibSassCompiler, "compile", counting)
+    assert sitegen(project, "build").code == 0
+    # brand and region share the fancy theme (its _vars.scss over plain's main.scss);
+    # other has the plain theme alone: two compilations for three sites.
+    assert len(entries) == 2
+    entries.clear()
+    assert sitegen(project, "build", "--clean").code == 0
+    assert entries == []
+    edit(project / "themes/plain/scss/_vars.scss", ";", "; // changed")
+    assert sitegen(project, "build").code == 0
+    assert entries                                           # an import changed: again
+
+
+def test_cache_stats_and_gc(project: Path, sitegen: Callable[..., Result]) -> None:
+    assert sitegen(project, "build").code == 0
+    stats = sitegen(project, "cache", "stats").out
+    counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()}
+    assert counts["markdown"] > 5 and counts["sass"] >= 1
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, cached anew.")
+    assert sitegen(project, "build", "--clean").code == 0
+    removed = sitegen(project, "cache", "gc").out
+    assert re.match(r"removed 1 entries \(\d+ bytes\)", removed), removed   # the old gamma
+    again = {line.split()[0]: int(line.split()[1])
+             for line in sitegen(project, "cache", "stats").out.splitlines()}
+    assert again["markdown"] == counts["markdown"]
+    assert sitegen(project, "cache", "gc").out.startswith("removed 0 entries")
+
+
+def test_rebuild_rules(project: Path, sitegen: Callable[..., Result]) -> None:
+    (project / "data").mkdir()
+    prices = project / "data/prices.yaml"
+    prices.write_text("alpha: 10\n")
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         "rebuild:\n  - when: [data/prices.yaml]\n    then: [articles/alpha/]\nmenu+:")
+    assert sitegen(project, "build", "brand").code == 0
+    page = project / "build/brand/articles/alpha/index.html"
+    other = project / "build/brand/articles/beta/index.html"
+    before = (page.stat().st_mtime_ns, other.stat().st_mtime_ns)
+    prices.write_text("alpha: 12\n")
+    rebuilt = sitegen(project, "build", "brand")
+    assert rebuilt.code == 0 and "1 rendered" in rebuilt.out, rebuilt.out
+    assert page.stat().st_mtime_ns == before[0]       # same bytes: the file stays as it was
+    assert other.stat().st_mtime_ns == before[1]
+    edit(project / "sites/brand/site.yaml", "when: [data/prices.yaml]", "when: [prices.yaml]")
+    wrong = sitegen(project, "build", "brand")
+    assert wrong.code == 1 and "site.yaml:9: rebuild[0].when[0]" in wrong.err
+    assert "a glob under sites/, content/, themes/ or data/" in wrong.err
