@@ -138,3 +138,16 @@ def test_loader_triggers_priority_and_concurrency(project: Path,
     assert peak == 2                                          # the concurrency limit
     # A pointer down is an interaction: sg-lazy-8 follows; the one below the fold waits.
     assert sorted(after["loaded"]) == sorted([*starts, "sg-lazy-8"])
+
+
+def test_a_variant_slot_can_hold_a_lazy_component(project: Path,
+                                                  sitegen: Callable[..., Result]) -> None:
+    lazy_site(project)
+    partial = project / "themes/plain/templates/partials/hero-bold.html"
+    partial.write_text(partial.read_text() + '{{ lazy("note", trigger="idle") }}\n')
+    assert sitegen(project, "build", "brand").code == 0
+    variant = (project / "build/brand/_variants/hero-test-bold/index.html").read_text()
+    default = (project / "build/brand/index.html").read_text()
+    assert 'class="sg-lazy"' in variant and 'id="sitegen-lazy"' in variant
+    assert '"component":"note"' in variant and '"trigger":"idle"' in variant
+    assert 'class="sg-lazy"' not in default and 'id="sitegen-lazy"' not in default
