@@ -36,6 +36,7 @@ LoadModule headers_module {modules}/mod_headers.so
 LoadModule expires_module {modules}/mod_expires.so
 LoadModule filter_module {modules}/mod_filter.so
 LoadModule deflate_module {modules}/mod_deflate.so
+LoadModule setenvif_module {modules}/mod_setenvif.so
 TypesConfig /etc/mime.types
 DirectoryIndex index.html
 DocumentRoot "{docroot}"

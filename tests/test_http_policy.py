@@ -85,3 +85,36 @@ def test_netlify_headers_carry_the_same_policy(project: Path,
     assert "Content-Security-Policy" not in (project / "build/brand/.htaccess").read_text()
     assert "Content-Security-Policy" not in (
         project / "build/brand/articles/alpha/index.html").read_text()
+
+
+def test_precompressed_files(project: Path, sitegen: Callable[..., Result]) -> None:
+    edit(project / "sites/brand/site.yaml", "menu+:", "http:\n  precompress: true\nmenu+:")
+    assert sitegen(project, "build", "brand").code == 0
+    site = project / "build/brand"
+    page = site / "articles/alpha/index.html"
+    twin = site / "articles/alpha/index.html.gz"
+    assert gzip.decompress(twin.read_bytes()) == page.read_bytes()
+    manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
+    assert manifest["files"]["articles/alpha/index.html.gz"]["kind"] == "page"
+    assert not (site / ".htaccess.gz").exists()                  # routing files: never
+    # A template change reaches the twin too (it depends on what its original read).
+    edit(project / "themes/plain/templates/page.html", "<article>", "<article class=a>")
+    assert sitegen(project, "build", "brand").code == 0
+    assert gzip.decompress(twin.read_bytes()) == page.read_bytes()
+    assert b"<article class=a>" in page.read_bytes()
+    css = next(path for path in manifest["files"] if re.search(r"\.[0-9a-f]{8}\.css$", path))
+    with apache(site) as base:
+        served = fetch(base + "/articles/alpha/", encoding="gzip")
+        assert served.headers["Content-Encoding"] == "gzip"
+        assert served.headers["Content-Type"].startswith("text/html")
+        assert served.body == twin.read_bytes()                  # the file, not recompressed
+        plain = fetch(base + "/articles/alpha/")
+        assert plain.headers["Content-Encoding"] is None and plain.body == page.read_bytes()
+        stylesheet = fetch(f"{base}/{css}", encoding="gzip")
+        assert stylesheet.headers["Content-Type"].startswith("text/css")
+        assert gzip.decompress(stylesheet.body) == (site / css).read_bytes()
+        assert stylesheet.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        variant = fetch(base + "/", cookie="sg_x_hero-test=1.bold", encoding="gzip")
+        assert gzip.decompress(variant.body) == (
+            site / "_variants/hero-test-bold/index.html").read_bytes()
+        assert variant.headers["Cache-Control"] == "private, no-cache"

@@ -134,6 +134,8 @@ SITE_FIELDS: dict[str, Option] = {
         "static_max_age": Int("seconds other unfingerprinted files may be cached",
                               default=86400, minimum=0),
         "csp": Bool("send a Content-Security-Policy the runtime works under", default=True),
+        "precompress": Bool("publish foo.html.gz next to foo.html (every text file), served "
+                            "by the .htaccess to clients that accept gzip", default=False),
         "csp_sources": MapOf(ListOf(Str()), "extra sources per directive, e.g. img-src: "
                              "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
         "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),

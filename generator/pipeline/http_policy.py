@@ -36,6 +36,7 @@ class HttpPolicy:
     static_max_age: int
     csp: str | None
     referrer_policy: str
+    precompress: bool = False
 
 
 HEADER_POLICY = "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
@@ -84,7 +85,8 @@ def policy_of(site: SiteConfig) -> HttpPolicy:
     return HttpPolicy(values.get("html_cache", "no-cache"), values.get("data_max_age", 300),
                       values.get("static_max_age", 86400),
                       HEADER_POLICY if values.get("csp", True) else None,
-                      values.get("referrer_policy", "strict-origin-when-cross-origin"))
+                      values.get("referrer_policy", "strict-origin-when-cross-origin"),
+                      values.get("precompress", False))
 
 
 def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:
@@ -128,14 +130,45 @@ def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:
 
     csp = [f"Header set Content-Security-Policy {quote}{policy.csp}{quote}"] \
         if policy.csp else []
-    lines += files("\\.html$", 0, policy.html, *csp)
-    lines += files("\\.json$", policy.data_max_age, f"public, max-age={policy.data_max_age}")
-    lines += files(f"{FINGERPRINTED}$", 31536000, IMMUTABLE)
+    # (\.gz)?: a precompressed twin is cached like its original.
+    lines += files("\\.html(\\.gz)?$", 0, policy.html, *csp)
+    lines += files("\\.json(\\.gz)?$", policy.data_max_age,
+                   f"public, max-age={policy.data_max_age}")
+    lines += files(f"{FINGERPRINTED}(\\.gz)?$", 31536000, IMMUTABLE)
+    if policy.precompress:
+        lines += _precompressed_rules()
     lines += ["<IfModule mod_headers.c>",
               f'<If "%{{REQUEST_URI}} == \'/{pixel}\'">',
               'Header set Cache-Control "no-store"',
               "</If>",
               "</IfModule>"]
+    return lines
+
+
+def _precompressed_rules() -> list[str]:
+    """Serve foo.css.gz for foo.css to clients that accept gzip, as foo.css's type."""
+    types = {"html": "text/html; charset=utf-8", "css": "text/css; charset=utf-8",
+             "js": "text/javascript; charset=utf-8", "json": "application/json",
+             "svg": "image/svg+xml", "xml": "application/xml",
+             "txt": "text/plain; charset=utf-8"}
+    lines = ["# Precompressed files (http.precompress).",
+             "<IfModule mod_rewrite.c>",
+             "RewriteEngine On",
+             "RewriteCond %{HTTP:Accept-Encoding} \\bgzip\\b",
+             "RewriteCond %{REQUEST_FILENAME}.gz -f",
+             f"RewriteRule ^(.*\\.({'|'.join(types)}))$ $1.gz [L]",
+             "</IfModule>",
+             "<IfModule mod_setenvif.c>",
+             "SetEnvIfNoCase Request_URI \\.gz$ no-gzip",
+             "</IfModule>"]
+    for extension, mime in types.items():
+        lines += [f'<FilesMatch "\\.{extension}\\.gz$">',
+                  f'ForceType "{mime}"',
+                  "<IfModule mod_headers.c>",
+                  "Header set Content-Encoding gzip",
+                  "Header append Vary Accept-Encoding",
+                  "</IfModule>",
+                  "</FilesMatch>"]
     return lines
 
 

@@ -90,6 +90,8 @@ class OutputFile:
     """Bytes known at plan time (routing files)."""
     page_variants: tuple[Variant, ...] = ()
     """All variants of the page this output is a version of (the runtime's table)."""
+    original: OutputFile | None = None
+    """A precompressed file (`x.html.gz`): the output it is the gzip of."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,8 +263,24 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
         outputs.append(OutputFile(path, "asset", "static", data_key(
             "static", path, hashlib.sha256(source.read_bytes()).hexdigest()),
             str(source), static_source=source))
+    if (site.values.get("http") or {}).get("precompress"):
+        outputs += precompressed(outputs)
     check_output_paths(outputs)
     return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)))
+
+
+COMPRESSIBLE = (".html", ".css", ".js", ".json", ".svg", ".xml", ".txt")
+
+
+def precompressed(outputs: list[OutputFile]) -> list[OutputFile]:
+    """A `.gz` twin for every text file (served by the .htaccess to clients that accept
+    gzip): its renderer renders the original and compresses it, so it has the same
+    dependencies and is fresh exactly when the original is."""
+    return [OutputFile(output.path + ".gz", output.kind, "gzip",
+                       data_key("gzip", output.data_key), f"{output.origin} (gzip)",
+                       original=output)
+            for output in outputs
+            if output.path.endswith(COMPRESSIBLE) and output.kind != "routing"]
 
 
 def check_output_paths(outputs: list[OutputFile]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +20,7 @@ from generator.pipeline.context import record
 from generator.pipeline.finalize import finalize_html
 from generator.pipeline.lazy import LazyPage
 from generator.pipeline.personalized import Slots, footer_tags, head_tags, replacement_source
-from generator.pipeline.plan import Listing, OutputFile, page_url
+from generator.pipeline.plan import COMPRESSIBLE, Listing, OutputFile, page_url
 from generator.pipeline.site_state import SiteState
 from generator.render.templates import template_error
 from generator.render.views import ConfigView, DataView, PageView, page_summary
@@ -287,7 +288,35 @@ def render_static(state: SiteState, output: OutputFile) -> bytes:
     return output.static_source.read_bytes()
 
 
+RECENT: dict[tuple[str, str], tuple[bytes, frozenset[tuple[str, str]]]] = {}
+"""Bytes and dependencies of the last few text outputs this process rendered: the `.gz`
+twin that follows its original in the plan compresses them instead of rendering again."""
+
+
+def remember_rendered(output: OutputFile, data: bytes,
+                      dependencies: frozenset[tuple[str, str]]) -> None:
+    if output.path.endswith(COMPRESSIBLE):
+        if len(RECENT) >= 64:
+            RECENT.pop(next(iter(RECENT)))
+        RECENT[(output.path, output.data_key)] = (data, dependencies)
+
+
+def render_gzip(state: SiteState, output: OutputFile) -> bytes:
+    original = output.original
+    assert original is not None
+    found = RECENT.get((original.path, original.data_key))
+    if found is None:
+        data = RENDERERS[original.renderer](state, original)
+    else:
+        data, dependencies = found
+        for kind, key in dependencies:   # the twin depends on what its original read
+            record(kind, key)
+    # mtime=0 and no file name: the same bytes for the same input, build after build.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
 RENDERERS: dict[str, Renderer] = {
+    "gzip": render_gzip,
     "page": render_page,
     "listing": render_listing,
     "feed": render_feed,

@@ -16,7 +16,7 @@ from generator.pipeline.context import recording
 from generator.pipeline.freshness import Fingerprints
 from generator.pipeline.output import WrittenFile, write_file
 from generator.pipeline.plan import SitePlan
-from generator.pipeline.renderers import RENDERERS
+from generator.pipeline.renderers import RENDERERS, remember_rendered
 from generator.pipeline.site_state import SiteState
 
 INLINE_LIMIT = 24
@@ -48,6 +48,7 @@ def render_one(task: tuple[str, int]) -> RenderResult:
     output = job.plan.outputs[index]
     with recording() as dependencies:
         data = RENDERERS[output.renderer](job.state, output)
+    remember_rendered(output, data, frozenset(dependencies))
     written = write_file(job.staging, output.path, data)
     fingerprints = tuple(sorted((kind, key, job.fingerprints.fingerprint(kind, key))
                                 for kind, key in dependencies))
