@@ -118,3 +118,14 @@ def test_the_viewport_picks_the_candidate(pictured: Path,
                                         log))
     assert fetched[500] == {("hill-640", "avif")}, fetched     # the best format it takes
     assert fetched[1400] == {("hill-800", "avif")}, fetched
+
+
+def test_a_broken_image_is_a_build_error(pictured: Path, sitegen: Callable[..., Result]) -> None:
+    assert sitegen(pictured, "build", "brand").code == 0
+    before = (pictured / "build/brand/articles/alpha/index.html").read_bytes()
+    (pictured / "themes/plain/images/broken.jpg").write_bytes(b"\xff\xd8not really a jpeg")
+    result = sitegen(pictured, "build", "brand")
+    assert result.code == 1
+    assert "themes/plain/images/broken.jpg" in result.err
+    assert "not a readable JPG image" in result.err
+    assert (pictured / "build/brand/articles/alpha/index.html").read_bytes() == before

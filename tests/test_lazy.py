@@ -151,3 +151,13 @@ def test_a_variant_slot_can_hold_a_lazy_component(project: Path,
     assert 'class="sg-lazy"' in variant and 'id="sitegen-lazy"' in variant
     assert '"component":"note"' in variant and '"trigger":"idle"' in variant
     assert 'class="sg-lazy"' not in default and 'id="sitegen-lazy"' not in default
+
+
+def test_a_broken_component_names_its_template(project: Path,
+                                               sitegen: Callable[..., Result]) -> None:
+    lazy_site(project)
+    (project / "themes/plain/templates/components/note.html").write_text(
+        "<p>\n{% if %}</p>\n")
+    result = sitegen(project, "build", "brand")
+    assert result.code == 1
+    assert "themes/plain/templates/components/note.html:2" in result.err, result.err

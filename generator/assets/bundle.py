@@ -198,8 +198,13 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
         if path.suffix.lower() not in RASTER:
             publish(logical, path.read_bytes())
             continue
-        image_set, renditions = responsive_set(logical, path.read_bytes(), settings,
-                                               image_cache)
+        try:
+            image_set, renditions = responsive_set(logical, path.read_bytes(), settings,
+                                                   image_cache)
+        except (OSError, ValueError, SyntaxError) as error:   # what Pillow raises on bad data
+            raise BuildError(f"not a readable {path.suffix.lstrip('.').upper()} image: "
+                             f"{error}", Location(str(path.relative_to(network.root)), 0)
+                             ) from None
         urls = {}
         for name, data in renditions.items():
             publish(name, data)

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import jinja2
 from markupsafe import Markup
 
 from generator.errors import BuildError, suggest
 from generator.pipeline.context import record, recording
+from generator.render.templates import template_error
 
 FOLDER = "components"
 PREFIX = "_sg/components/"
@@ -57,7 +59,10 @@ def render_components(state: Any, globals_: dict[str, Any]) -> dict[str, Compone
     for template_name in names:
         name = template_name[len(FOLDER) + 1:-len(".html")]
         with recording() as read:
-            text = environment.get_template(template_name).render(**globals_)
+            try:
+                text = environment.get_template(template_name).render(**globals_)
+            except jinja2.TemplateError as error:
+                raise template_error(error) from None
         data = text.strip().encode("utf-8") + b"\n"
         digest = hashlib.sha256(data).hexdigest()[:8]
         found[name] = Component(name, f"{PREFIX}{name}.{digest}.html", data,
