@@ -221,3 +221,26 @@ def test_a_file_the_site_never_published_is_never_overwritten(
     assert "robots.txt: upload failed: a file the site never published" \
         in refused.err
     assert (remote / "robots.txt").read_text() == "the host's own robots.txt\n"
+
+
+def test_a_long_deploy_keeps_its_lock(deployable: tuple[Path, Path],
+                                      sitegen: Callable[..., Result],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.deploy.publish as publish
+    from generator.deploy.remote import Remote
+
+    project, remote = deployable
+    assert sitegen(project, "build", "brand").code == 0
+    monkeypatch.setattr(publish, "LOCK_SECONDS", 0)          # every lock is half gone at once
+    written: list[str] = []
+    real = Remote.write_json
+
+    def recording(self: Remote, name: str, value: Any) -> None:
+        written.append(name)
+        real(self, name, value)
+
+    monkeypatch.setattr(Remote, "write_json", recording)
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    # Taken once, then renewed with the progress (every 20 operations of the 39).
+    assert written.count("lock.json") == 2
+    assert not (remote / ".sitegen-state/lock.json").exists()

@@ -78,6 +78,8 @@ def test_netlify_headers_carry_the_same_policy(project: Path,
     headers = (project / "build/brand/_headers").read_text()
     assert "/assets/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
     assert "/_sg/p.gif\n  Cache-Control: no-store" in headers
+    assert "/_sg/components/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
+    assert "/_sg/*" not in headers           # no rule that overlaps the pixel's
     assert "  Content-Security-Policy: frame-ancestors 'self';" in headers
     edit(project / "sites/brand/site.yaml", "menu+:", "http:\n  csp: false\nmenu+:")
     assert sitegen(project, "build", "brand").code == 0

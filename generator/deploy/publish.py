@@ -141,6 +141,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
     for folder in ("", "objects", "versions"):
         control.makedirs(control.state_path(folder) if folder else control.state)
     _acquire_lock(control, deploy_id, origin.who, break_lock)
+    lock_taken = [time.time()]
     control.probe_rename_over()
     under_way, done = read_progress(control)
     resuming = under_way == plan.to_version
@@ -174,6 +175,11 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         if len(finished) == PROGRESS_EVERY:
             add_progress(remote, finished)
             finished.clear()
+            if time.time() - lock_taken[0] > LOCK_SECONDS / 2:
+                # A long deploy keeps its lock: a dead one's lock still expires.
+                remote.write_json("lock.json", {"owner": origin.who, "deploy": deploy_id,
+                                                "expires": time.time() + LOCK_SECONDS})
+                lock_taken[0] = time.time()
 
     def run(operations: list[Operation], work: Callable[[Remote, Operation, int], None],
             after: Callable[[Remote, Operation], None] = record) -> None:

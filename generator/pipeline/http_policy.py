@@ -177,8 +177,10 @@ def netlify_rules(policy: HttpPolicy, pixel: str) -> list[str]:
              f"  Referrer-Policy: {policy.referrer_policy}"]
     if policy.csp:
         lines.append(f"  Content-Security-Policy: {policy.csp}")
+    # Paths that do not overlap: such hosts combine the headers of every rule that matches.
     lines += ["/assets/*", f"  Cache-Control: {IMMUTABLE}",
-              "/_sg/*", f"  Cache-Control: public, max-age={policy.data_max_age}",
+              "/_sg/components/*", f"  Cache-Control: {IMMUTABLE}",
+              "/_sg/rec/*", f"  Cache-Control: public, max-age={policy.data_max_age}",
               f"/{pixel}", "  Cache-Control: no-store"]
     return lines
 
