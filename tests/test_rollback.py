@@ -160,3 +160,74 @@ def test_dependency_checks_refuse_without_force(network: tuple[Path, Path],
                      "--force")
     assert forced.code == 0, forced.err
     assert not (home / "brand/articles/epsilon/index.html").exists()
+
+
+def test_an_abandoned_deploy_never_corrupts_what_rollback_keeps(
+        network: tuple[Path, Path], sitegen: Callable[..., Result],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.deploy.execute import Executor
+
+    project, home = network
+    remote = home / "brand"
+    deploy(sitegen, project)
+    v1, v1_files = version(project), tree(project / "build/brand")
+    # Version 2 is killed half-way: some pages already hold v2 while the manifest says v1.
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, version 2.")
+    edit(project / "content/articles/alpha.md", "Alpha body text.", "Alpha, version 2.")
+    assert sitegen(project, "build", "brand").code == 0
+    plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out
+    pages = [line for line in plan.splitlines() if line.startswith("  upload  page")]
+    assert any("articles/alpha/" in line for line in pages)
+    real = Executor.__call__
+    calls = [0]
+    last = plan.splitlines().index(pages[-1])        # every page placed, entry files not
+
+    def dies_after_the_pages(*arguments: object) -> None:
+        calls[0] += 1
+        if calls[0] > last:
+            raise KeyboardInterrupt("killed")
+        real(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Executor, "__call__", dies_after_the_pages)
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 130
+    monkeypatch.setattr(Executor, "__call__", real)
+    assert b"version 2" in (remote / "articles/alpha/index.html").read_bytes()
+    # Version 3 instead (the run for version 2 is abandoned), then back to version 1.
+    edit(project / "content/articles/gamma.md", "version 2.", "version 3, longer than 2.")
+    deploy_result = None
+    assert sitegen(project, "build", "brand").code == 0
+    deploy_result = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
+                            "--break-lock")
+    assert deploy_result.code == 0, deploy_result.err
+    assert published(remote) == tree(project / "build/brand")
+    back = sitegen(project, "rollback", "brand", "--target", "production", "--to", v1[:12],
+                   "--yes", "--verify", "full")
+    assert back.code == 0, back.err
+    assert published(remote) == v1_files
+    # Every object in the store holds the content its name says.
+    import hashlib
+    for stored in (remote / ".sitegen-state/objects").iterdir():
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == stored.name
+
+
+def test_a_file_changed_by_hand_is_never_kept_as_the_version_it_replaced(
+        network: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    project, home = network
+    remote = home / "brand"
+    deploy(sitegen, project)
+    v1 = version(project)
+    page = remote / "articles/alpha/index.html"
+    page.write_bytes(page.read_bytes() + b"<!-- edited on the server by hand -->")
+    edit(project / "content/articles/alpha.md", "Alpha body text.", "Alpha, version 2.")
+    deploy(sitegen, project)
+    import hashlib
+    for stored in (remote / ".sitegen-state/objects").iterdir():      # nothing mislabelled
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == stored.name
+    # So version 1's alpha page is not on the server: the rollback says so, changes nothing.
+    before = published(remote)
+    back = sitegen(project, "rollback", "brand", "--target", "production", "--to", v1[:12],
+                   "--yes")
+    assert back.code == 1
+    assert "cannot be restored from the server alone" in back.err
+    assert "articles/alpha/index.html" in back.err
+    assert published(remote) == before

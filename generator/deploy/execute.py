@@ -44,6 +44,9 @@ class Executor:
     """Contents in the object store; updated as operations add and take them."""
     resuming: bool = False
     """A killed deploy may have done operations its progress does not name."""
+    distrust: bool = False
+    """A run for another version was abandoned: live files may not hold what the manifest
+    says, so their content is checked before it is kept as that version's."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     kept_bytes: int = 0
     """Bytes sent to keep copies of files replaced in one rename."""
@@ -91,10 +94,22 @@ class Executor:
 
     def _delete(self, remote: Remote, op: Operation) -> None:
         live = remote.path(op.path)
-        if remote.size(live) is None:
+        size = remote.size(live)
+        if size is None:
             return
-        if not self._store(remote, live, op.sha256):
+        if not (self._as_recorded(remote, live, size, op.old_size, op.sha256)
+                and self._store(remote, live, op.sha256)):
             remote.remove(live)
+
+    def _as_recorded(self, remote: Remote, live: str, size: int, recorded_size: int,
+                     sha256: str) -> bool:
+        """Whether a live file holds the content the manifest records for it (by size; by
+        sha256 too after an abandoned run): only then is it kept under that content's name."""
+        if recorded_size >= 0 and size != recorded_size:
+            return False
+        if self.distrust or recorded_size < 0:
+            return hashlib.sha256(remote.get(live)).hexdigest() == sha256
+        return True
 
     def _content(self, remote: Remote, op: Operation) -> bytes:
         """The new bytes: from the local build, or (copy) from the server."""
@@ -135,10 +150,12 @@ class Executor:
             raise DeployError(f"{op.path}: a file the site never published is in the way on "
                               "the server; sitegen does not touch it (move it, then deploy "
                               "again)")
+        recorded = self._as_recorded(remote, live, size, op.old_size, op.old_sha256)
         if op.atomic and remote.rename_over:
-            self._store_copy(remote, live, op.old_sha256)
+            if recorded:
+                self._store_copy(remote, live, op.old_sha256)
             return   # the rename over it replaces it at once
-        if self._store(remote, live, op.old_sha256):
+        if recorded and self._store(remote, live, op.old_sha256):
             return
         if not remote.rename_over:
             remote.remove(live)

@@ -51,6 +51,8 @@ class Operation:
     """copy: a path of the site where the server holds the same content now."""
     kind: str = ""
     """The manifest's kind of file (page, variant, asset, data, routing)."""
+    old_size: int = -1
+    """The size the manifest gives what the path holds before (-1: unknown)."""
 
     @property
     def atomic(self) -> bool:
@@ -108,7 +110,7 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
     """
     remote_files: dict[str, Any] = remote["files"] if remote else {}
     # Files a killed deploy was still deleting are ours too (see publish.py).
-    pending = {path: {"sha256": entry["sha256"], "size": 0, "kind": entry.get("kind", "file")}
+    pending = {path: {"sha256": entry["sha256"], "size": -1, "kind": entry.get("kind", "file")}
                for path, entry in (remote or {}).get("pending_deletions", {}).items()
                if path not in remote_files}
     remote_files = {**remote_files, **pending}
@@ -134,7 +136,7 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
             missing.append(path)
             continue
         operations.append(Operation(action, path, entry["size"], sha, stage, old_sha, source,
-                                    entry["kind"]))
+                                    entry["kind"], old.get("size", -1) if old else -1))
     if missing:
         raise DeployError(f"the server no longer holds {len(missing)} file(s) of version "
                           f"{local['version'][:12]}, such as {missing[0]}; it cannot be "
@@ -144,7 +146,8 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
         stage = "delete-asset" if remote_files[path].get("kind") == "asset" else "delete"
         operations.append(Operation("delete", path, 0, remote_files[path]["sha256"], stage,
                                     remote_files[path]["sha256"],
-                                    kind=remote_files[path].get("kind", "file")))
+                                    kind=remote_files[path].get("kind", "file"),
+                                    old_size=remote_files[path].get("size", -1)))
     order = {stage: number for number, stage in enumerate(STAGES)}
     operations.sort(key=lambda op: (order[op.stage], op.path))
     return DeployPlan(site, target, remote["version"] if remote else "", local["version"],

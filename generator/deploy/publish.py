@@ -145,6 +145,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
     control.probe_rename_over()
     under_way, done = read_progress(control)
     resuming = under_way == plan.to_version
+    executor.distrust = bool(under_way) and not resuming
     if not resuming:
         done = set()
         # Written before the first operation: a run killed before the next progress write

@@ -268,7 +268,6 @@ class Pool:
         queue.reverse()
         failures: list[Failure] = []
         fatal: list[BaseException] = []
-        active = [0]
 
         def worker() -> None:
             remote: Remote | None = None
@@ -278,21 +277,17 @@ class Pool:
                         if not queue or failures or fatal:
                             return
                         item = queue.pop()
-                        active[0] += 1
+                    # `_attempts` owns the connection until it returns it (or None).
+                    held, remote = remote, None
                     try:
-                        remote = self._attempts(remote, item, work, failures)
-                        if remote is not None:
-                            with self.lock:
-                                done(remote, item)
+                        remote = self._attempts(held, item, work, failures)
                     except TooManyConnections:
                         with self.lock:
                             queue.append(item)   # for a worker that has a connection
-                        raise
-                    finally:
+                        return
+                    if remote is not None:
                         with self.lock:
-                            active[0] -= 1
-            except TooManyConnections:
-                return
+                            done(remote, item)
             except BaseException as error:  # a kill: stop everything, as a real kill would
                 with self.lock:
                     fatal.append(error)
@@ -323,8 +318,11 @@ class Pool:
                 work(remote, item, attempt)
                 return remote
             except TooManyConnections:
-                raise
-            except Exception as error:
+                raise   # nothing is held: `_take` found no room
+            except BaseException as error:
+                if not isinstance(error, Exception):   # a kill: close what is held, go
+                    self._give_back(remote, broken=True)
+                    raise
                 if not is_permanent(error) and is_transient(error) \
                         and attempt < self.target.retries:
                     self._give_back(remote, broken=True)
