@@ -64,6 +64,22 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int, name: str) -> None:
+    """Wait until a server we started accepts connections on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + 20
+    while True:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"{name} exited: {output}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} did not start") from None
+            time.sleep(0.05)
+
+
 class Served(str):
     """The base URL (http://127.0.0.1:<port>), with the server's access log beside it."""
 
@@ -82,18 +98,7 @@ def apache(docroot: Path) -> Iterator[Served]:
         process = subprocess.Popen([binary, "-X", "-f", str(config)],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                if process.poll() is not None:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    raise AssertionError(f"apache2 exited: {output}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise AssertionError("apache2 did not start") from None
-                    time.sleep(0.05)
+            wait_listening(process, port, "apache2")
             served = Served(f"http://127.0.0.1:{port}")
             served.access_log = Path(root) / "access.log"
             yield served

@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.apache import _free_port
+from tests.apache import _free_port, wait_listening
 from tests.browser import require
 
 USER = "deployer"
@@ -86,18 +84,7 @@ def pure_ftpd(folder: Path) -> Iterator[PureFtpd]:
          f"{passive}:{passive + 2000}", "--maxclientsperip", "20", "--syslogfacility", "none"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise AssertionError(f"pure-ftpd exited: {output}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("pure-ftpd did not start") from None
-                time.sleep(0.05)
+        wait_listening(process, port, "pure-ftpd")
         yield PureFtpd(port, home, ca)
     finally:
         process.terminate()
