@@ -59,6 +59,13 @@ def url_to_output_path(url: str) -> str:
     return path
 
 
+def output_path_to_url(path: str) -> str:
+    """The inverse of `url_to_output_path`: `a/b/index.html` -> `/a/b/`."""
+    if path == "index.html" or path.endswith("/index.html"):
+        path = path[: -len("index.html")]
+    return "/" + path
+
+
 @lru_cache(maxsize=4096)
 def tag_slug(tag: str) -> str:
     """`Trail Running` -> `trail-running`."""

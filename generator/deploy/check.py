@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urljoin
 
+from generator.content.page import output_path_to_url
 from generator.deploy.plan import DeployPlan
 
 TIMEOUT = 15
@@ -26,7 +27,7 @@ def http_check(base_url: str, plan: DeployPlan, manifest: dict[str, Any]) -> lis
         if path not in manifest["files"]:
             continue
         url = urljoin(base_url if base_url.endswith("/") else base_url + "/",
-                      path.removesuffix("index.html"))
+                      output_path_to_url(path).lstrip("/"))
         request = urllib.request.Request(url, headers={"User-Agent": "sitegen-check",
                                                        "Cache-Control": "no-cache"})
         try:

@@ -21,21 +21,30 @@ TIMEOUT = 10
 def notify(target: Target, summary: dict[str, Any]) -> list[str]:
     """Send the summary everywhere the target says; what went wrong, one line each."""
     problems = []
-    body = json.dumps(summary, sort_keys=True).encode()
     for url in target.webhooks:
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "User-Agent": "sitegen"})
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-                response.read()
-        except Exception as error:  # noqa: BLE001 - reported, never fatal
-            problems.append(f"webhook {url}: {error}")
+        problem = post_json(url, summary)
+        if problem:
+            problems.append(f"webhook {problem}")
     if target.mail is not None:
         try:
             send_mail(target, summary)
         except Exception as error:  # noqa: BLE001 - reported, never fatal
             problems.append(f"email via {target.mail.host}:{target.mail.port}: {error}")
     return problems
+
+
+def post_json(url: str, document: Any) -> str | None:
+    """POST a JSON document; what went wrong (naming the URL), or None."""
+    request = urllib.request.Request(url, data=json.dumps(document, sort_keys=True).encode(),
+                                     method="POST", headers={
+                                         "Content-Type": "application/json",
+                                         "User-Agent": "sitegen"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+            response.read()
+    except Exception as error:  # noqa: BLE001 - reported, never fatal
+        return f"{url}: {error}"
+    return None
 
 
 def send_mail(target: Target, summary: dict[str, Any]) -> None:

@@ -63,8 +63,6 @@ class DeployReport:
     seconds: float = 0.0
     verified: int = 0
     """Files re-downloaded and re-hashed (`--verify full`)."""
-    problems: list[str] = field(default_factory=list)
-    """Why a rollback is refused (dependency checks)."""
 
 
 @dataclass
@@ -157,8 +155,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
                "from": plan.from_version, "to": plan.to_version, "plan": plan.digest,
                "operations": len(plan.operations), "bytes": plan.bytes}
     control.append_journal({**journal, "event": "start"})
-    pool = Pool(target, control)
-    pool.rename_over = control.rename_over
+    pool = Pool(target, control)   # after the probe: the pool takes its rename_over
     finished: list[list[str]] = []
     outcome: dict[str, Any] = {}
 
@@ -219,7 +216,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
             placed = [op for op in plan.operations if op.action != "delete"]
             run(placed, verify_content, lambda remote, op: None)
             report.verified = len(placed)
-        _remember(remote, target, plan, deploy_id, report.kind, executor)
+        _remember(remote, target, plan, deploy_id, report.kind)
         report.seconds = time.monotonic() - started
         report.bytes += executor.kept_bytes
         problems = http_check(target.check_url, plan, manifest) if target.check_url else []
@@ -275,8 +272,7 @@ def _finish_dead_run(control: Remote, target: Target, plan: DeployPlan, origin: 
         return
     history = control.read_json("history.json") or []
     if not history or history[-1]["version"] != plan.to_version:
-        _remember(control, target, plan, (lock or {}).get("deploy", ""), "deploy",
-                  Executor(None, target.keep > 0, stored_objects(control)))
+        _remember(control, target, plan, (lock or {}).get("deploy", ""), "deploy")
     control.append_journal({"id": (lock or {}).get("deploy", ""), "kind": "deploy",
                             "time": time.time(), "who": origin.who, "site": plan.site,
                             "target": target.name, "to": plan.to_version, "event": "done",
@@ -288,15 +284,14 @@ def _finish_dead_run(control: Remote, target: Target, plan: DeployPlan, origin: 
 
 
 def _any(pool: Pool, control: Remote) -> Remote:
-    """A connection that still works: the control one, or a fresh one if it dropped."""
-    try:
-        control.session.voidcmd("NOOP")
+    """A connection that still works: the control one, or a fresh one if it dropped (the
+    pool closes it with its own)."""
+    if control.alive():
         return control
-    except Exception:  # noqa: BLE001 - a dead connection: reconnect
-        fresh = Remote(connect(control.target), control.target)
-        fresh.rename_over = control.rename_over
-        pool.idle.append(fresh)
-        return fresh
+    fresh = Remote(connect(control.target), control.target)
+    fresh.rename_over = control.rename_over
+    pool.idle.append(fresh)
+    return fresh
 
 
 def _fail(pool: Pool, control: Remote, journal: dict[str, Any], failure: Failure,
@@ -321,8 +316,8 @@ def _acquire_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool) ->
                                     "expires": time.time() + LOCK_SECONDS})
 
 
-def _remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, kind: str,
-              executor: Executor) -> None:
+def _remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str,
+              kind: str) -> None:
     """Add the version to the history; drop kept versions and stored contents past `keep`."""
     history = remote.read_json("history.json") or []
     history.append({"version": plan.to_version, "time": time.time(), "id": deploy_id,
@@ -339,7 +334,6 @@ def _remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, 
             remote.remove(remote.state_path("versions", name))
     for sha in stored_objects(remote) - needed:
         remote.remove(remote.state_path("objects", sha))
-        executor.stored.discard(sha)
 
 
 def kept_versions(history: list[dict[str, Any]], keep: int) -> list[str]:

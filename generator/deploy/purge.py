@@ -8,14 +8,10 @@ Written to a file (`sitegen deploy --purge-list FILE`) and/or POSTed as JSON to
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from typing import Any
-
 from generator.config.model import SiteConfig
+from generator.content.page import output_path_to_url
+from generator.deploy.notify import post_json
 from generator.deploy.plan import DeployPlan
-
-TIMEOUT = 10
 
 
 def purge_urls(site: SiteConfig, plan: DeployPlan) -> list[str]:
@@ -27,23 +23,12 @@ def purge_urls(site: SiteConfig, plan: DeployPlan) -> list[str]:
         if op.kind == "asset" and cdn:
             urls.append(f"{cdn}/{op.path}")
             continue
-        path = op.path
-        if path == "index.html" or path.endswith("/index.html"):
-            path = path[: -len("index.html")]
-        urls.append(site.base_url + path)
+        urls.append(site.base_url + output_path_to_url(op.path).lstrip("/"))
     return sorted(set(urls))
 
 
 def call_purge_webhook(url: str, site: str, plan: DeployPlan, urls: list[str]) -> str | None:
     """POST the URLs; what went wrong, or None."""
-    body: dict[str, Any] = {"site": site, "target": plan.target, "version": plan.to_version,
-                            "urls": urls}
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "sitegen"})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            response.read()
-    except Exception as error:  # noqa: BLE001 - reported, never fatal
-        return f"purge webhook {url}: {error}"
-    return None
+    problem = post_json(url, {"site": site, "target": plan.target,
+                              "version": plan.to_version, "urls": urls})
+    return f"purge webhook {problem}" if problem else None

@@ -174,6 +174,14 @@ class Remote:
             self.remove(first)
         self.remove(second)
 
+    def alive(self) -> bool:
+        """Whether the connection still answers (NOOP)."""
+        try:
+            self.session.voidcmd("NOOP")
+            return True
+        except Exception:  # noqa: BLE001 - a dropped connection
+            return False
+
     def close(self) -> None:
         try:
             self.host.close()

@@ -54,7 +54,7 @@ def rollback(network: Network, site: str, target: Target, origin: Origin, *,
         plan = plan_deploy(site, target.name, wanted, current, stored, uploadable=False)
         problems = dependency_problems(network, site, target, current, wanted)
         show(plan, problems)
-        report = DeployReport(plan, kind="rollback", problems=problems)
+        report = DeployReport(plan, kind="rollback")
         if dry_run:
             return report
         if problems and not force:
@@ -68,22 +68,16 @@ def rollback(network: Network, site: str, target: Target, origin: Origin, *,
             execute(control, target, plan, manifest, current,
                     Executor(None, target.keep > 0, stored), report, origin, break_lock,
                     verify_full)
-        drift = drift_of(control if _alive(control) else Remote(connect(target), target),
-                         wanted, full=verify_full)
+        if not control.alive():
+            control.close()
+            control = Remote(connect(target), target)
+        drift = drift_of(control, wanted, full=verify_full)
         if drift:
             raise DeployError(f"after the rollback the server differs from version "
                               f"{version[:12]}: " + "; ".join(drift[:5]))
         return report
     finally:
         control.close()
-
-
-def _alive(remote: Remote) -> bool:
-    try:
-        remote.session.voidcmd("NOOP")
-        return True
-    except Exception:  # noqa: BLE001 - a dropped connection
-        return False
 
 
 def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]],

@@ -20,7 +20,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import jinja2
@@ -29,6 +28,7 @@ from markupsafe import Markup
 from generator.errors import BuildError, suggest
 from generator.pipeline.context import record, recording
 from generator.render.templates import template_error
+from generator.runtime import lazy_script
 
 FOLDER = "components"
 PREFIX = "_sg/components/"
@@ -109,12 +109,4 @@ class LazyPage:
         manifest = json.dumps({"concurrency": concurrency, "components": self.entries},
                               sort_keys=True, separators=(",", ":")).replace("<", "\\u003c")
         return Markup('<script type="application/json" id="sitegen-lazy">{}</script>'
-                      '<script>{}</script>').format(Markup(manifest), Markup(loader_script()))
-
-
-@lru_cache(maxsize=1)
-def loader_script() -> str:
-    from generator.assets.minify import minify_js
-    from generator.runtime import RUNTIME_DIR
-
-    return minify_js((RUNTIME_DIR / "lazy.js").read_text(encoding="utf-8")).strip()
+                      '<script>{}</script>').format(Markup(manifest), Markup(lazy_script()))

@@ -38,6 +38,14 @@ def preview_script() -> str:
     return minify_js((RUNTIME_DIR / "preview.js").read_text(encoding="utf-8")).strip()
 
 
+@lru_cache(maxsize=1)
+def lazy_script() -> str:
+    """The lazy-component loader, on pages that place lazy components."""
+    from generator.assets.minify import minify_js
+
+    return minify_js((RUNTIME_DIR / "lazy.js").read_text(encoding="utf-8")).strip()
+
+
 def runtime_size() -> tuple[int, int]:
     """(minified bytes, minified and gzipped bytes) of the part that must run in <head>."""
     data = runtime_script().encode("utf-8")
