@@ -475,7 +475,11 @@ def command_journal(arguments: argparse.Namespace) -> int:
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
-    for entry in remote_journal(target_of(site, arguments.target)):
+    entries, damaged = remote_journal(target_of(site, arguments.target))
+    if damaged:
+        print(f"note: skipped {damaged} damaged line(s) of the journal (cut short by a killed "
+              "run)", file=sys.stderr)
+    for entry in entries:
         when = dt.datetime.fromtimestamp(entry.get("time", 0), dt.UTC).strftime(
             "%Y-%m-%d %H:%M:%S")
         print(f"{when} {entry.get('event', ''):<7} {entry.get('id', '')} "

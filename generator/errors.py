@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -44,6 +45,15 @@ class BuildError(SitegenError):
 
 class DeployError(SitegenError):
     """Publishing to a remote target failed."""
+
+
+URL_PASSWORD = re.compile(r"(?P<start>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@/\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the password of any URL in it (`scheme://user:password@host`) replaced by
+    `***`: a password written into a URL is never printed."""
+    return URL_PASSWORD.sub(r"\g<start>***@", text)
 
 
 def suggest(name: str, known: list[str] | tuple[str, ...] | set[str]) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,3 +63,9 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def jsonl(path: Path) -> list[Any]:
+    """The entries of a JSONL file that sitegen appends to (entries start on a new line,
+    so the file may hold empty lines)."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

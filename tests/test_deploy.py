@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, edit, tree
+from tests.conftest import Result, edit, jsonl, tree
 from tests.ftp import PASSWORD, USER
 
 
@@ -45,9 +45,8 @@ def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
     state = remote / ".sitegen-state"
     manifest = json.loads((state / "manifest.json").read_text())
     assert f"deployed {manifest['version'][:12]} to production" in first.out
-    assert not (state / "lock.json").exists() and not (state / "progress.jsonl").exists()
-    events = [json.loads(line)["event"] for line in (state / "journal.jsonl").read_text()
-              .splitlines()]
+    assert not (state / "lock").exists() and not (state / "progress.jsonl").exists()
+    events = [entry["event"] for entry in jsonl(state / "journal.jsonl")]
     assert events == ["start", "done"]
 
     again = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
@@ -226,12 +225,12 @@ def test_a_file_the_site_never_published_is_never_overwritten(
 def test_a_long_deploy_keeps_its_lock(deployable: tuple[Path, Path],
                                       sitegen: Callable[..., Result],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.deploy.publish as publish
+    import generator.deploy.lock as lock
     from generator.deploy.remote import Remote
 
     project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
-    monkeypatch.setattr(publish, "LOCK_SECONDS", 0)          # every lock is half gone at once
+    monkeypatch.setattr(lock, "LOCK_SECONDS", 0)          # every lock is half gone at once
     written: list[str] = []
     real = Remote.write_json
 
@@ -242,5 +241,5 @@ def test_a_long_deploy_keeps_its_lock(deployable: tuple[Path, Path],
     monkeypatch.setattr(Remote, "write_json", recording)
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     # Taken once, then renewed with the progress (every 20 operations of the 39).
-    assert written.count("lock.json") == 2
-    assert not (remote / ".sitegen-state/lock.json").exists()
+    assert written.count("lock/owner.json") == 2
+    assert not (remote / ".sitegen-state/lock").exists()

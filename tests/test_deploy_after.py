@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.apache import _free_port, apache
-from tests.conftest import Result, edit
+from tests.conftest import Result, edit, jsonl
 from tests.ftp import PASSWORD, USER
 
 
@@ -135,7 +135,6 @@ def test_http_check_against_apache(project: Path, ftp_server: tuple[int, Path],
     assert sitegen(project, "build", "brand").code == 0
     failed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert failed.code == 1 and "not verified: HTTP check of" in failed.err
-    journal = [json.loads(line) for line in
-               (home / "www/.sitegen-state/journal.jsonl").read_text().splitlines()]
+    journal = jsonl(home / "www/.sitegen-state/journal.jsonl")
     assert [entry["event"] for entry in journal] == ["start", "done", "start", "unverified",
                                                      "start", "unverified"]

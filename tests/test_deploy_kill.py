@@ -125,7 +125,7 @@ def kill_and_resume(project: Path, remote: Path, sitegen: Callable[..., Result],
         if still or "nothing to do" not in resumed.out:
             assert f": {still} uploaded" in resumed.out, (index, still, resumed.out)
         state = remote / ".sitegen-state"
-        assert not (state / "lock.json").exists() and not (state / "progress.jsonl").exists()
+        assert not (state / "lock").exists() and not (state / "progress.jsonl").exists()
         history = json.loads((state / "history.json").read_text())
         assert history[-1]["version"] == json.loads(
             (project / "build/.sitegen/sites/brand/manifest.json").read_text())["version"]

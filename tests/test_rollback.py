@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, edit, tree
+from tests.conftest import Result, edit, jsonl, tree
 from tests.ftp import PASSWORD, USER
 
 
@@ -86,7 +86,7 @@ def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
     assert "0 copied" in back.out and sent < sum(map(len, v1_files.values())) / 10
     state = remote / ".sitegen-state"
     assert json.loads((state / "manifest.json").read_text())["version"] == v1
-    journal = [json.loads(line) for line in (state / "journal.jsonl").read_text().splitlines()]
+    journal = jsonl(state / "journal.jsonl")
     assert [(e["kind"], e["event"]) for e in journal][-2:] == [("rollback", "start"),
                                                                ("rollback", "done")]
     assert journal[-1]["who"] == "Test Deployer" and journal[-1]["to"] == v1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.config.sourced_yaml import KeyPath
-from generator.errors import ConfigError, Location, suggest
+from generator.errors import ConfigError, Location, redact_url, suggest
 
 LocationOf = Callable[[KeyPath], Location]
 
@@ -77,6 +77,11 @@ class Str(Option):
         if not isinstance(value, str):
             raise self.wrong_type(value, path, context)
         if self.pattern and not self.pattern.fullmatch(value):
+            shown = redact_url(value)
+            if shown != value:
+                raise context.fail(path, "a password inside the URL is not allowed: "
+                                         "credentials come from the environment or ~/.netrc "
+                                         f"(got '{shown}')")
             raise context.fail(path, f"expected {self.pattern_doc or self.pattern.pattern}, "
                                      f"got '{value}'")
         return value

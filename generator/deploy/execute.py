@@ -52,6 +52,8 @@ class Executor:
     """Bytes sent to keep copies of files replaced in one rename."""
     found: set[tuple[str, str]] = field(default_factory=set)
     """Operations an earlier run had done (path, sha256): found, not repeated."""
+    temporaries: set[str] = field(default_factory=set)
+    """Temporary files this run uploaded and has not renamed into place yet."""
 
     def __call__(self, remote: Remote, op: Operation, attempt: int) -> None:
         if op.action == "delete":
@@ -70,6 +72,8 @@ class Executor:
             return
         if not (attempt and remote.size(temporary) == op.size):
             data = self._content(remote, op)
+            with self.lock:
+                self.temporaries.add(temporary)
             remote.put(temporary, data)
             size = remote.size(temporary)
             if size != op.size:
@@ -77,6 +81,8 @@ class Executor:
                                  f"expected {op.size}")
         self._set_aside(remote, op, live)
         remote.replace(temporary, live)   # a rename keeps the size checked above
+        with self.lock:
+            self.temporaries.discard(temporary)
 
     def _restore(self, remote: Remote, op: Operation, attempt: int) -> None:
         live = remote.path(op.path)

@@ -116,8 +116,10 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
     remote_files = {**remote_files, **pending}
     live = {entry["sha256"]: path for path, entry in sorted(remote_files.items())
             if path not in pending}
+    # A path whose deletion is pending may or may not hold its file any more: whatever
+    # it holds is set aside and the file placed again.
     changes = [(path, entry) for path, entry in sorted(local["files"].items())
-               if remote_files.get(path, {}).get("sha256") != entry["sha256"]]
+               if path in pending or remote_files.get(path, {}).get("sha256") != entry["sha256"]]
     wanted = Counter(entry["sha256"] for _, entry in changes)
     operations = []
     missing = []

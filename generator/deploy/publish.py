@@ -8,8 +8,8 @@ the generated .htaccess refuses) holds:
   experiments, migrations, links into other sites of the network); `history.json`: the
   order they went live in (see state.py);
 - `journal.jsonl`: every deploy and rollback, appended as it happens;
-- `lock.json` while a deploy runs, and `progress.jsonl` until it is finished, so that the
-  next deploy after a kill does only what is still missing;
+- `lock/` while a deploy runs (see lock.py), and `progress.jsonl` until it is finished, so
+  that the next deploy after a kill does only what is still missing;
 - `objects/<sha256>`: contents those versions need that are no longer live, moved there by
   renames on the server as deploys replace or delete them.
 """
@@ -21,20 +21,24 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from generator.deploy import lock
 from generator.deploy.check import http_check
 from generator.deploy.connection import Target, connect
-from generator.deploy.execute import Executor, verify_content
+from generator.deploy.execute import Executor, temporary_name, verify_content
 from generator.deploy.notify import notify
 from generator.deploy.plan import STAGES, DeployPlan, Operation, plan_deploy
-from generator.deploy.remote import Failure, Pool, Remote
+from generator.deploy.remote import Pool, Remote, RemoteError
 from generator.deploy.state import (
     PROGRESS,
     add_progress,
+    read_journal,
     read_manifest,
     read_progress,
     read_version,
@@ -44,9 +48,10 @@ from generator.deploy.state import (
 )
 from generator.errors import DeployError
 
-LOCK_SECONDS = 3600
 PROGRESS_EVERY = 20
 SHA256 = re.compile(r"[0-9a-f]{64}")
+TEMPORARY = re.compile(r"\.sitegen(-[0-9a-f]{12})?\.tmp$")
+"""Names of the temporary files deploys upload before renaming them into place."""
 
 
 @dataclass
@@ -76,6 +81,8 @@ class Origin:
     notes: list[str] = field(default_factory=list)
     """What happened besides the plan: limits learned, checks, notifications. Filled even
     when the run fails."""
+    told: bool = False
+    """Whether the local journal has this run's outcome."""
 
 
 def local_manifest(build_dir: Path, site: str) -> dict[str, Any]:
@@ -100,64 +107,77 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
            show: Callable[[DeployPlan], None] = lambda plan: None) -> DeployReport:
     """Publish the local build of `site`; `meta` goes into the remote manifest."""
     local = local_manifest(build_dir, site)
-    control = Remote(connect(target), target)
+    with recorded_failures(origin, site, target, "deploy", local["version"], dry_run):
+        control = Remote(connect(target), target)
+        try:
+            current = read_manifest(control)
+            stored = stored_objects(control) if target.keep else set()
+            plan = plan_deploy(site, target.name, local, current, stored)
+            show(plan)
+            report = DeployReport(plan)
+            if expected_plan is not None and expected_plan != plan.digest:
+                raise DeployError(f"the plan is now {plan.digest}, not {expected_plan}: the "
+                                  "build or the server changed since; look at the new plan")
+            if dry_run:
+                return report
+            if not plan.operations:
+                _finish_dead_run(control, target, plan, origin, break_lock)
+                return report
+            if max_bytes is not None and plan.bytes > max_bytes:
+                raise DeployError(f"the plan uploads {plan.bytes} bytes, more than "
+                                  f"--max-bytes {max_bytes}; nothing was changed")
+            if not confirm(plan):
+                raise DeployError("deploy cancelled; nothing was changed")
+            manifest = {**local, **meta, "deployed": time.time(), "commit": origin.commit}
+            execute(control, target, plan, manifest, current, Executor(
+                build_dir / site, target.keep > 0, stored), report, origin, break_lock,
+                verify_full)
+            return report
+        finally:
+            control.close()
+
+
+@contextmanager
+def recorded_failures(origin: Origin, site: str, target: Target, kind: str, version: str,
+                      dry_run: bool) -> Iterator[None]:
+    """A run that fails before `execute` records its outcome (cannot connect, a damaged
+    state folder, a refused lock...) still gets a `failed` entry in the local journal."""
     try:
-        current = read_manifest(control)
-        stored = stored_objects(control) if target.keep else set()
-        plan = plan_deploy(site, target.name, local, current, stored)
-        show(plan)
-        report = DeployReport(plan)
-        if expected_plan is not None and expected_plan != plan.digest:
-            raise DeployError(f"the plan is now {plan.digest}, not {expected_plan}: the build "
-                              "or the server changed since; look at the new plan")
-        if dry_run:
-            return report
-        if not plan.operations:
-            _finish_dead_run(control, target, plan, origin, break_lock)
-            return report
-        if max_bytes is not None and plan.bytes > max_bytes:
-            raise DeployError(f"the plan uploads {plan.bytes} bytes, more than --max-bytes "
-                              f"{max_bytes}; nothing was changed")
-        if not confirm(plan):
-            raise DeployError("deploy cancelled; nothing was changed")
-        manifest = {**local, **meta, "deployed": time.time(), "commit": origin.commit}
-        execute(control, target, plan, manifest, current, Executor(build_dir / site,
-                target.keep > 0, stored), report, origin, break_lock, verify_full)
-        return report
-    finally:
-        control.close()
+        yield
+    except DeployError as error:
+        if not dry_run and not origin.told:
+            _tell_local(origin, {"kind": kind, "time": time.time(), "who": origin.who,
+                                 "commit": origin.commit, "site": site, "target": target.name,
+                                 "to": version, "event": "failed", "error": error.message})
+        raise
+
+
+class OperationFailed(DeployError):
+    """An operation of the plan failed for good."""
+
+    def __init__(self, operation: Operation, message: str) -> None:
+        super().__init__(message)
+        self.operation = operation
 
 
 def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[str, Any],
             current: dict[str, Any] | None, executor: Executor, report: DeployReport,
             origin: Origin, break_lock: bool, verify_full: bool) -> None:
     """Carry out a plan: lock, stages in order with a pool, the manifest, deletions, the
-    kept versions, the journal. A permanent error journals the failing operation, releases
-    the lock and raises; a kill leaves the lock and the progress for the next run."""
+    kept versions, the journal. Any error journals the failure (with the failing
+    operation), removes the run's temporary files, releases the lock and raises; a kill
+    leaves the lock and the progress for the next run."""
     started = time.monotonic()
     deploy_id = uuid.uuid4().hex[:12]
-    for folder in ("", "objects", "versions"):
-        control.makedirs(control.state_path(folder) if folder else control.state)
-    _acquire_lock(control, deploy_id, origin.who, break_lock)
-    lock_taken = [time.time()]
-    control.probe_rename_over()
-    under_way, done = read_progress(control)
-    resuming = under_way == plan.to_version
-    executor.distrust = bool(under_way) and not resuming
-    if not resuming:
-        done = set()
-        # Written before the first operation: a run killed before the next progress write
-        # is still known as one to resume.
-        start_progress(control, plan.to_version)
-    executor.resuming = resuming
     journal = {"id": deploy_id, "kind": report.kind, "time": time.time(), "who": origin.who,
                "commit": origin.commit, "site": plan.site, "target": target.name,
                "from": plan.from_version, "to": plan.to_version, "plan": plan.digest,
                "operations": len(plan.operations), "bytes": plan.bytes}
-    control.append_journal({**journal, "event": "start"})
-    pool = Pool(target, control)   # after the probe: the pool takes its rename_over
+    pool = Pool(target, control)
     finished: list[list[str]] = []
     outcome: dict[str, Any] = {}
+    locked = False
+    lock_taken = [time.time()]
 
     def record(remote: Remote, op: Operation) -> None:
         finished.append([op.action, op.path, op.sha256])
@@ -173,21 +193,41 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         if len(finished) == PROGRESS_EVERY:
             add_progress(remote, finished)
             finished.clear()
-            if time.time() - lock_taken[0] > LOCK_SECONDS / 2:
+            if time.time() - lock_taken[0] > lock.LOCK_SECONDS / 2:
                 # A long deploy keeps its lock: a dead one's lock still expires.
-                remote.write_json("lock.json", {"owner": origin.who, "deploy": deploy_id,
-                                                "expires": time.time() + LOCK_SECONDS})
+                lock.renew(remote, origin.who, deploy_id)
                 lock_taken[0] = time.time()
 
     def run(operations: list[Operation], work: Callable[[Remote, Operation, int], None],
             after: Callable[[Remote, Operation], None] = record) -> None:
         failure = pool.run(operations, work, after)
         if failure is not None:
-            if finished and after is record:
-                add_progress(_any(pool, control), finished)
-            _fail(pool, control, journal, failure, report)
+            op = failure.item
+            raise OperationFailed(op, f"{op.path}: {op.action} failed: "
+                                  + failure.message.removeprefix(f"{op.path}: "))
 
     try:
+        for folder in ("", "objects", "versions"):
+            control.makedirs(control.state_path(folder) if folder else control.state)
+        origin.notes.extend(lock.take_lock(control, deploy_id, origin.who, break_lock))
+        locked = True
+        control.probe_rename_over()
+        pool.rename_over = control.rename_over
+        under_way, done = read_progress(control)
+        resuming = under_way == plan.to_version
+        executor.distrust = bool(under_way) and not resuming
+        if under_way and not resuming:
+            removed = remove_abandoned_temporaries(pool, control, under_way, current, plan)
+            if removed:
+                origin.notes.append(f"removed {removed} temporary file(s) an interrupted "
+                                    f"deploy of {under_way[:12]} had left")
+        if not resuming:
+            done = set()
+            # Written before the first operation: a run killed before the next progress
+            # write is still known as one to resume.
+            start_progress(control, plan.to_version)
+        executor.resuming = resuming
+        control.append_journal({**journal, "event": "start"})
         if current is not None:
             write_version(control, current)
         write_version(control, manifest)
@@ -201,16 +241,18 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
             run([op for op in todo if op.stage == stage], executor)
         # The new manifest names the files still to delete: a deploy killed among the
         # deletions leaves them owned, and the next one deletes them.
-        deletions = [op for op in todo if op.action == "delete"]
+        deletions = [op for op in plan.operations if op.action == "delete"]
         remote = _any(pool, control)
         switch_to(remote, manifest, {
             op.path: {"sha256": op.sha256,
                       "kind": "asset" if op.stage == "delete-asset" else "file"}
-            for op in plan.operations if op.action == "delete"})
+            for op in deletions})
         for stage in STAGES[STAGES.index("delete"):]:
-            run([op for op in deletions if op.stage == stage], executor)
+            run([op for op in todo if op.stage == stage], executor)
         remote = _any(pool, control)
         if deletions:
+            # Even when a killed run had done every deletion: the pending list must go, or
+            # a file republished at one of its paths would count as there already.
             switch_to(remote, manifest)
         if verify_full:
             placed = [op for op in plan.operations if op.action != "delete"]
@@ -231,14 +273,22 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
             origin.notes.append(f"HTTP check of {target.check_url}: served as deployed")
         remote.append_journal(outcome)
         remote.remove_state(PROGRESS)
-        remote.remove_state("lock.json")
+        lock.release(remote)
+        locked = False
         if problems:
             raise DeployError(f"the {report.kind} is on the server but not verified: "
                               + "; ".join(problems))
     except DeployError as error:
-        outcome = outcome if outcome.get("event") == "unverified" else {
-            **journal, "event": "failed", "error": error.message}
-        raise
+        if outcome.get("event") == "unverified":
+            raise
+        outcome = {**journal, "event": "failed", "error": error.message}
+        if isinstance(error, OperationFailed):
+            outcome.update(operation=error.operation.action, path=error.operation.path)
+        if not locked:
+            raise   # nothing of ours to undo: the lock was never taken
+        left = _clean_up(pool, control, outcome, finished, executor)
+        raise DeployError(f"{error.message} ({report.kind} stopped; the next run resumes "
+                          f"it){left}") from None
     finally:
         pool.idle = [r for r in pool.idle if r is not control]
         pool.close()
@@ -247,40 +297,123 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
             _tell(target, origin, outcome)
 
 
+def _clean_up(pool: Pool, control: Remote, outcome: dict[str, Any],
+              finished: list[list[str]], executor: Executor) -> str:
+    """After a failure: keep the progress, journal the failure, remove the run's temporary
+    files and release the lock, each as far as the server allows. Returns what could not
+    be done, for the error message."""
+    left: list[str] = []
+
+    def attempt(step: Callable[[Remote], None]) -> DeployError | None:
+        for _ in range(2):   # a dropped connection gets one fresh one
+            try:
+                step(_any(pool, control))
+                return None
+            except RemoteError as error:
+                if not error.transient:
+                    return error
+                problem: DeployError = error
+            except DeployError as error:
+                return error
+        return problem
+
+    if finished:
+        attempt(lambda remote: add_progress(remote, finished))   # else the next run checks
+    problem = attempt(lambda remote: remote.append_journal(outcome))
+    if problem is not None:
+        left.append(f"the target's journal could not record the failure ({problem.message})")
+    temporaries = sorted(executor.temporaries)
+    for temporary in temporaries:
+        if attempt(partial(_remove_if_there, path=temporary)) is None:
+            executor.temporaries.discard(temporary)
+    if executor.temporaries:
+        left.append("temporary files are left on the server (the next deploy removes "
+                    "them): " + ", ".join(sorted(executor.temporaries)))
+    problem = attempt(lock.release)
+    if problem is not None:
+        left.append(f"the lock is left on the server ({problem.message}); the next deploy "
+                    "needs --break-lock, or remove "
+                    f"{control.state_path(lock.FOLDER)}/ by hand")
+    return "".join(f"; {item}" for item in left)
+
+
+def _remove_if_there(remote: Remote, *, path: str) -> None:
+    if remote.size(path) is not None:
+        remote.remove(path)
+
+
+def remove_abandoned_temporaries(pool: Pool, control: Remote, version: str,
+                                 current: dict[str, Any] | None, plan: DeployPlan) -> int:
+    """Remove the temporary files a run for another version (killed, or failed without
+    being able to clean up) may have left in the web root: the uploads its plan had. Those
+    this run's plan will use are left. Returns how many were found."""
+    abandoned = read_version(control, version)
+    if abandoned is None:
+        return 0
+    theirs = plan_deploy(plan.site, plan.target, abandoned, current)
+    ours = {(op.path, op.sha256) for op in plan.operations}
+    paths = [temporary_name(control.path(op.path), op.sha256) for op in theirs.operations
+             if op.action in ("upload", "copy") and (op.path, op.sha256) not in ours]
+    found: list[str] = []
+
+    def remove(remote: Remote, path: str, attempt: int) -> None:
+        if remote.size(path) is not None:
+            remote.remove(path)
+            found.append(path)
+
+    failure = pool.run(paths, remove)
+    if failure is not None:
+        raise DeployError(f"removing temporary files of an interrupted deploy: "
+                          f"{failure.message}")
+    return len(found)
+
+
 def _tell(target: Target, origin: Origin, outcome: dict[str, Any]) -> None:
     """The local journal and the notifications get the outcome of a run."""
-    if origin.local_journal is not None:
-        origin.local_journal.parent.mkdir(parents=True, exist_ok=True)
-        with open(origin.local_journal, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps(outcome, sort_keys=True) + "\n")
+    _tell_local(origin, outcome)
     summary = {**outcome, "result": {"done": "succeeded"}.get(outcome["event"],
                                                                outcome["event"])}
     for problem in notify(target, summary):
         origin.notes.append(f"notification failed: {problem}")
 
 
+def _tell_local(origin: Origin, outcome: dict[str, Any]) -> None:
+    origin.told = True
+    if origin.local_journal is not None:
+        origin.local_journal.parent.mkdir(parents=True, exist_ok=True)
+        with open(origin.local_journal, "a", encoding="utf-8") as stream:
+            stream.write("\n" + json.dumps(outcome, sort_keys=True) + "\n")
+
+
 def _finish_dead_run(control: Remote, target: Target, plan: DeployPlan, origin: Origin,
                      break_lock: bool) -> None:
-    """A run killed after its last operation (while recording itself) left the server
-    complete but its lock and progress behind: record it as done and clean up, unless a
-    live lock says another run is under way."""
+    """Nothing to publish, but a killed run may have left its bookkeeping behind: a run
+    killed after its last operation left the server complete but its lock and progress;
+    one killed after its last journal entry left its lock. Record and clean up what is
+    provably over (or what --break-lock says is), and leave a live run's lock alone."""
     under_way, _ = read_progress(control)
-    if under_way != plan.to_version:
-        return
-    lock = control.read_json("lock.json")
-    if lock and lock.get("expires", 0) > time.time() and not break_lock:
-        return
-    history = control.read_json("history.json") or []
-    if not history or history[-1]["version"] != plan.to_version:
-        _remember(control, target, plan, (lock or {}).get("deploy", ""), "deploy")
-    control.append_journal({"id": (lock or {}).get("deploy", ""), "kind": "deploy",
-                            "time": time.time(), "who": origin.who, "site": plan.site,
-                            "target": target.name, "to": plan.to_version, "event": "done",
-                            "note": "finished the bookkeeping of a run that was killed"})
-    control.remove_state(PROGRESS)
-    control.remove_state("lock.json")
-    origin.notes.append("a killed run had published everything: recorded it and removed its "
-                        "lock")
+    holder = lock.held(control)
+    if holder is not None:
+        reason = lock.stale_reason(control, holder, break_lock)
+        if reason is None:
+            if under_way:
+                origin.notes.append(f"a deploy is under way ({holder.describe()}); left "
+                                    "alone")
+            return
+    if under_way == plan.to_version:
+        history = control.read_json("history.json") or []
+        if not history or history[-1]["version"] != plan.to_version:
+            _remember(control, target, plan, holder.deploy if holder else "", "deploy")
+        control.append_journal({"id": holder.deploy if holder else "", "kind": "deploy",
+                                "time": time.time(), "who": origin.who, "site": plan.site,
+                                "target": target.name, "to": plan.to_version,
+                                "event": "done",
+                                "note": "finished the bookkeeping of a run that was killed"})
+        control.remove_state(PROGRESS)
+        origin.notes.append("a killed run had published everything: recorded it")
+    if holder is not None:
+        lock.release(control)
+        origin.notes.append(f"removed the lock of {holder.describe()}: {reason}")
 
 
 def _any(pool: Pool, control: Remote) -> Remote:
@@ -288,32 +421,14 @@ def _any(pool: Pool, control: Remote) -> Remote:
     pool closes it with its own)."""
     if control.alive():
         return control
+    for remote in list(pool.idle):
+        if remote is not control and remote.alive():
+            return remote
     fresh = Remote(connect(control.target), control.target)
     fresh.rename_over = control.rename_over
+    fresh.can_append = control.can_append
     pool.idle.append(fresh)
     return fresh
-
-
-def _fail(pool: Pool, control: Remote, journal: dict[str, Any], failure: Failure,
-          report: DeployReport) -> None:
-    op = failure.item
-    reason = failure.message.removeprefix(f"{op.path}: ")
-    message = f"{op.path}: {op.action} failed: {reason}"
-    remote = _any(pool, control)
-    remote.append_journal({**journal, "event": "failed", "operation": op.action,
-                           "path": op.path, "error": reason})
-    remote.remove_state("lock.json")
-    raise DeployError(message + f" ({report.kind} stopped; the next run resumes it)")
-
-
-def _acquire_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool) -> None:
-    lock = remote.read_json("lock.json")
-    if lock and lock.get("expires", 0) > time.time() and not break_lock:
-        raise DeployError(f"the target is locked by {lock.get('owner')} (deploy "
-                          f"{lock.get('deploy')}, until {time.ctime(lock['expires'])}); wait, "
-                          "or pass --break-lock if that deploy is dead")
-    remote.write_json("lock.json", {"owner": who, "deploy": deploy_id,
-                                    "expires": time.time() + LOCK_SECONDS})
 
 
 def _remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str,
@@ -356,15 +471,11 @@ def describe_changes(site: str, target: Target, build_dir: Path) -> str:
     return summarize_changes(plan, local, remote["files"] if remote else {})
 
 
-def remote_journal(target: Target) -> list[dict[str, Any]]:
-    """Every entry of the target's journal, oldest first."""
+def remote_journal(target: Target) -> tuple[list[dict[str, Any]], int]:
+    """Every entry of the target's journal, oldest first, and the number of damaged lines
+    (cut short by a killed run) that were skipped."""
     with connect(target) as host:
-        remote = Remote(host, target)
-        path = remote.state_path("journal.jsonl")
-        if remote.size(path) is None:
-            return []
-        return [json.loads(line) for line in remote.get(path).decode().splitlines()
-                if line.strip()]
+        return read_journal(Remote(host, target))
 
 
 def summarize_changes(plan: DeployPlan, local: dict[str, Any],
@@ -411,7 +522,8 @@ def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
     """Files of the manifest that are missing or differ on the server (by size, listing each
     folder once; by sha256 too with `full`)."""
     sizes = remote_sizes(remote)
-    drift = []
+    drift = [f"temporary {path} (left by an interrupted deploy; the next deploy removes it)"
+             for path in sorted(sizes) if TEMPORARY.search(path)]
     for path, entry in sorted(manifest["files"].items()):
         size = sizes.get(path)
         if size is None:

@@ -19,16 +19,61 @@ import posixpath
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import ftputil.error
 
-from generator.deploy.connection import Target, credentials, hide, open_host
+from generator.deploy.connection import (
+    Target,
+    credentials,
+    hide,
+    is_connection_cap,
+    open_host,
+    server_reply,
+)
 from generator.errors import DeployError
 
 T = TypeVar("T")
+
+
+REMOTE_ERRORS = (ftplib.Error, ftputil.error.FTPError, OSError, EOFError)
+"""What talking to a server can raise: replies (ftplib, ftputil), sockets, TLS, a closed
+connection. `Remote` turns each into a `RemoteError`."""
+
+MISSING = ("no such", "not found", "does not exist", "doesn't exist", "could not get file size",
+           "can't check for file existence", "not a regular file", "not a plain file",
+           "file unavailable", "cannot find")
+"""Words of a 550 reply to SIZE that mean "no such file" (rather than "refused")."""
+
+
+class RemoteError(DeployError):
+    """A command the server refused or a connection that broke: what was being done, on
+    which remote path, and what the server (or the network) answered."""
+
+    def __init__(self, action: str, path: str, reply: str, transient: bool) -> None:
+        super().__init__(f"{action} {path}: {reply}")
+        self.action = action
+        self.path = path
+        self.reply = reply
+        self.transient = transient
+        """Worth another try on a new connection (a 4xx reply, a dropped connection)."""
+
+
+def is_transient_error(error: BaseException) -> bool:
+    """4xx replies, dropped connections, timeouts, TLS failures mid-stream: transient;
+    5xx replies: permanent."""
+    if isinstance(error, RemoteError):
+        return error.transient
+    if isinstance(error, DeployError):
+        return False
+    if isinstance(error, ftplib.error_temp | ftputil.error.TemporaryError):
+        return True
+    if isinstance(error, ftplib.error_perm | ftputil.error.PermanentError):
+        return False
+    return isinstance(error, REMOTE_ERRORS)
 
 
 class Remote:
@@ -41,9 +86,10 @@ class Remote:
         self.state = target.state_dir
         self.rename_over = True
         """Whether the server renames over an existing file (probed once per deploy)."""
+        self.can_append = True
+        """Whether APPE onto an existing file works (proftpd refuses it by default)."""
         self._size_command = True
-        self._binary = False
-        """Whether the connection is in binary mode (TYPE I), which SIZE needs."""
+        self._password = credentials(target)[1]
         # Nothing here reads timestamps (contents are compared by sha256); say so, so that
         # ftputil does not warn about the server's time zone.
         host.set_time_shift(0.0)
@@ -53,66 +99,117 @@ class Remote:
         """The ftplib connection under the ftputil host (ftputil has no public name for it)."""
         return self.host._session
 
+    @contextmanager
+    def doing(self, action: str, path: str) -> Iterator[None]:
+        """Turn any error of the server or the connection into a `RemoteError` naming the
+        action and the remote path."""
+        try:
+            yield
+        except DeployError:
+            raise
+        except REMOTE_ERRORS as error:
+            raise RemoteError(action, path, hide(server_reply(error), self._password),
+                              is_transient_error(error)) from None
+
     def path(self, relative: str) -> str:
         """The remote path of a file of the site; never outside the web root."""
         parts = relative.split("/")
-        if any(part in ("", ".", "..") for part in parts):
-            raise DeployError(f"remote path '{relative}' would leave the web root")
+        if any(part in ("", ".", "..") for part in parts) or any(
+                character in relative for character in "\r\n\0"):
+            raise DeployError(f"remote path {relative!r} would leave the web root or break "
+                              "an FTP command")
         return posixpath.join(self.root, relative)
 
     def state_path(self, *names: str) -> str:
         return posixpath.join(self.state, *names)
 
+    def _binary(self) -> None:
+        """Switch to binary mode (TYPE I) unless the connection is in it: SIZE is refused in
+        ASCII mode by some servers, and listings leave the connection in ASCII mode."""
+        if getattr(self.session, "transfer_type", "A") != "I":
+            self.session.voidcmd("TYPE I")
+
     def size(self, path: str) -> int | None:
-        """The size of a remote file, None if there is none (SIZE, else a listing)."""
-        if self._size_command:
-            try:
-                if not self._binary:
-                    self.session.voidcmd("TYPE I")   # SIZE is refused in ASCII mode
-                    self._binary = True
-                return int(self.session.size(path))
-            except ftplib.error_perm as error:
-                if not str(error).startswith(("500", "502", "504")):
-                    return None   # 550: no such file
-                self._size_command = False   # the server has no SIZE: list instead
+        """The size of a remote file, None if there is none (SIZE, else a listing). A SIZE
+        refused for another reason than a missing file is asked again by a listing."""
+        with self.doing("size of", path):
+            if self._size_command:
+                try:
+                    self._binary()
+                    return int(self.session.size(path))
+                except ftplib.error_perm as error:
+                    reply = str(error)
+                    if reply.startswith(("500", "502", "504")):
+                        self._size_command = False   # the server has no SIZE: list instead
+                    elif reply.startswith("550") and any(
+                            words in reply.lower() for words in MISSING):
+                        return None
+                    # else refused, not missing: a listing tells
+            return self._listed_size(path)
+
+    def _listed_size(self, path: str) -> int | None:
         self.host.stat_cache.invalidate(path)
-        self._binary = False   # listings switch to ASCII
         try:
             return int(self.host.stat(path).st_size) if self.host.path.isfile(path) else None
         except ftputil.error.PermanentError:
             return None
 
     def put(self, path: str, data: bytes) -> None:
-        self.session.storbinary(f"STOR {path}", io.BytesIO(data))
-        self._binary = True
+        with self.doing("upload", path):
+            self.session.storbinary(f"STOR {path}", io.BytesIO(data))
 
     def get(self, path: str) -> bytes:
         chunks: list[bytes] = []
-        self.session.retrbinary(f"RETR {path}", chunks.append)
-        self._binary = True
+        with self.doing("download", path):
+            self.session.retrbinary(f"RETR {path}", chunks.append)
         return b"".join(chunks)
 
     def rename(self, source: str, destination: str) -> None:
-        self.session.rename(source, destination)
+        with self.doing("rename", f"{source} to {destination}"):
+            self.session.rename(source, destination)
         self.host.stat_cache.invalidate(source)
         self.host.stat_cache.invalidate(destination)
 
     def remove(self, path: str) -> None:
-        self.session.delete(path)
+        with self.doing("delete", path):
+            self.session.delete(path)
         self.host.stat_cache.invalidate(path)
 
+    def make_folder(self, path: str) -> bool:
+        """MKD: True if this call created the folder, False if it was there already. MKD
+        fails when the folder exists on every server: that makes it a lock."""
+        try:
+            with self.doing("create folder", path):
+                self.session.mkd(path)
+            return True
+        except RemoteError as error:
+            if error.transient or self.size(path) is not None or not self._is_folder(path):
+                raise
+            return False
+
+    def _is_folder(self, path: str) -> bool:
+        parent, name = posixpath.split(path.rstrip("/"))
+        return name in self.listdir(parent)
+
+    def remove_folder(self, path: str) -> None:
+        with self.doing("remove folder", path):
+            self.session.rmd(path)
+
     def makedirs(self, path: str) -> None:
-        self._binary = False
-        self.host.makedirs(path, exist_ok=True)
+        with self.doing("create folder", path):
+            self.host.makedirs(path, exist_ok=True)
 
     def listdir(self, path: str) -> list[str]:
         """Names in a remote folder ([] if there is none), by NLST: a listing of the parent
-        would not do, as many servers hide dot folders such as the state folder."""
-        self._binary = False
-        try:
-            names = self.session.nlst(path)
-        except ftplib.error_perm:
-            return []
+        would not do, as many servers hide dot folders such as the state folder. A missing
+        folder is a 550 on most servers, a 450 on proftpd."""
+        with self.doing("list", path):
+            try:
+                names = self.session.nlst(path)
+            except (ftplib.error_perm, ftplib.error_temp) as error:
+                if str(error).startswith(("550", "450")):
+                    return []
+                raise
         return [name for name in (posixpath.basename(item.rstrip("/")) for item in names)
                 if name not in ("", ".", "..")]
 
@@ -127,8 +224,10 @@ class Remote:
         """Upload under a temporary name, check its size, then rename over the destination."""
         temporary = f"{destination}.sitegen.tmp"
         self.put(temporary, data)
-        if self.size(temporary) != len(data):
-            raise DeployError(f"{destination}: the server did not keep all {len(data)} bytes")
+        size = self.size(temporary)
+        if size != len(data):
+            raise RemoteError("upload", temporary, f"the server kept {size} of "
+                              f"{len(data)} bytes", transient=True)
         self.replace(temporary, destination)
 
     def read_json(self, name: str) -> Any:
@@ -146,15 +245,29 @@ class Remote:
         data = (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
         self.write_bytes(self.state_path(name), data)
 
-    def append(self, path: str, data: bytes) -> None:
-        """Append to a remote file (APPE), creating it if need be."""
-        self.session.storbinary(f"APPE {path}", io.BytesIO(data))
-        self._binary = True
+    def append_line(self, path: str, line: bytes) -> None:
+        """Add a line to a remote file, creating it if need be. The line is sent after a
+        line break, so that it starts a line of its own even after a line a killed run cut
+        short (readers skip empty and damaged lines). APPE where the server takes it;
+        servers that refuse to append to a file (proftpd's `AllowStoreRestart off`, its
+        default) get the whole file rewritten under a temporary name and renamed over."""
+        data = b"\n" + line.rstrip(b"\n")
+        if self.can_append:
+            try:
+                with self.doing("append to", path):
+                    self.session.storbinary(f"APPE {path}", io.BytesIO(data))
+                return
+            except RemoteError as error:
+                if not error.reply.startswith(("450", "451", "502", "504", "550", "553")):
+                    raise
+                self.can_append = False   # refused: rewrite instead, from now on
+        before = self.get(path) if self.size(path) is not None else b""
+        self.write_bytes(path, before + data)
 
     def append_journal(self, entry: dict[str, Any]) -> None:
-        """Append to the JSONL journal (the journal is never rewritten)."""
-        self.append(self.state_path("journal.jsonl"),
-                    (json.dumps(entry, sort_keys=True) + "\n").encode())
+        """Add an entry to the JSONL journal (entries are never rewritten)."""
+        self.append_line(self.state_path("journal.jsonl"),
+                         json.dumps(entry, sort_keys=True).encode())
 
     def remove_state(self, name: str) -> None:
         path = self.state_path(name)
@@ -169,7 +282,9 @@ class Remote:
         try:
             self.rename(first, second)
             self.rename_over = True
-        except ftplib.error_perm:
+        except RemoteError as error:
+            if error.transient:
+                raise
             self.rename_over = False
             self.remove(first)
         self.remove(second)
@@ -190,22 +305,7 @@ class Remote:
 
 
 class TooManyConnections(Exception):
-    """The server refused a connection with 421."""
-
-
-def is_permanent(error: BaseException) -> bool:
-    """5xx replies (and our own errors) are permanent: retrying cannot help."""
-    if isinstance(error, DeployError):
-        return True
-    if isinstance(error, ftplib.error_perm | ftputil.error.PermanentError):
-        return True
-    return isinstance(error, ftplib.error_reply)
-
-
-def is_transient(error: BaseException) -> bool:
-    """4xx replies, dropped connections, timeouts: worth another try on a new connection."""
-    return isinstance(error, ftplib.error_temp | ftputil.error.TemporaryError
-                      | ftputil.error.FTPOSError | OSError | EOFError | ftplib.error_proto)
+    """The server refused a connection for having too many (421, or proftpd's 530)."""
 
 
 @dataclass
@@ -227,15 +327,26 @@ class Pool:
         self.opener = opener
         self.idle: list[Remote] = [first] if first is not None else []
         self.open_count = len(self.idle)
+        """Connections open or being opened."""
+        self.connected = len(self.idle)
+        """Connections open."""
         self.lock = threading.Lock()
-        self.notes: list[str] = []
-        """What the pool learned (limits, retries), for the report."""
         self.retries = 0
         self.rename_over = first.rename_over if first is not None else True
+        self.can_append = first.can_append if first is not None else True
         self._password = credentials(target)[1]
 
+    @property
+    def notes(self) -> list[str]:
+        """What the pool learned, for the report."""
+        if self.limit >= self.target.connections:
+            return []
+        return [f"the server allows {self.limit} connection(s); using no more (set "
+                f"targets.{self.target.name}.connections: {self.limit} to start there)"]
+
     def _take(self) -> Remote:
-        """An idle connection, or a new one if under the limit; 421 lowers the limit."""
+        """An idle connection, or a new one; a refusal for too many connections while some
+        are open lowers the limit to what is open."""
         with self.lock:
             if self.idle:
                 return self.idle.pop()
@@ -245,15 +356,17 @@ class Pool:
         except BaseException as error:
             with self.lock:
                 self.open_count -= 1
-                if _is_421(error) and self.open_count > 0:
-                    if self.open_count < self.limit:
-                        self.limit = self.open_count
-                        self.notes.append(f"the server allows {self.limit} connection(s); "
-                                          "using no more")
+                if is_connection_cap(error) and self.connected > 0:
+                    self.limit = min(self.limit, self.connected)
                     raise TooManyConnections() from None
             raise
+        with self.lock:
+            self.connected += 1
+            # Connections opened at the same moment as a refused one can still succeed.
+            self.limit = max(self.limit, min(self.connected, self.target.connections))
         remote = Remote(host, self.target)
         remote.rename_over = self.rename_over
+        remote.can_append = self.can_append
         return remote
 
     def _give_back(self, remote: Remote | None, broken: bool) -> None:
@@ -263,6 +376,7 @@ class Pool:
             remote.close()
             with self.lock:
                 self.open_count -= 1
+                self.connected -= 1
         else:
             with self.lock:
                 self.idle.append(remote)
@@ -331,8 +445,8 @@ class Pool:
                 if not isinstance(error, Exception):   # a kill: close what is held, go
                     self._give_back(remote, broken=True)
                     raise
-                if not is_permanent(error) and is_transient(error) \
-                        and attempt < self.target.retries:
+                transient = is_transient_error(error)
+                if transient and attempt < self.target.retries:
                     self._give_back(remote, broken=True)
                     remote = None
                     attempt += 1
@@ -340,12 +454,16 @@ class Pool:
                         self.retries += 1
                     time.sleep(min(8.0, 0.25 * 2 ** attempt) * (0.5 + random.random()))
                     continue
-                message = hide(str(error), self._password)
                 if isinstance(error, DeployError):
                     message = error.message
+                else:   # the connection could not be opened
+                    message = (f"connect to {self.target.host}: "
+                               f"{hide(server_reply(error), self._password)}")
+                    if is_connection_cap(error):
+                        message += (f" (set targets.{self.target.name}.connections lower)")
                 with self.lock:
-                    failures.append(Failure(item, message or type(error).__name__))
-                self._give_back(remote, broken=not is_permanent(error))
+                    failures.append(Failure(item, message))
+                self._give_back(remote, broken=transient)
                 return None
 
     def close(self) -> None:
@@ -353,6 +471,3 @@ class Pool:
             remote.close()
         self.idle.clear()
 
-
-def _is_421(error: BaseException) -> bool:
-    return "421" in str(error)[:16]

@@ -6,7 +6,8 @@
   deleting): a few bytes, renamed over the old one in one step, so that switching versions
   never uploads the file table again;
 - `progress.jsonl`: a header naming the version under way, then one line per batch of
-  finished operations, appended (APPE), so a long deploy never rewrites it.
+  finished operations, appended (APPE where the server allows it, see
+  `Remote.append_line`); a line cut short by a kill is skipped.
 
 Manifests written before this layout (a whole manifest in manifest.json) are still read.
 """
@@ -21,6 +22,7 @@ from generator.deploy.remote import Remote
 from generator.errors import DeployError
 
 PROGRESS = "progress.jsonl"
+JOURNAL = "journal.jsonl"
 
 
 def version_name(version: str) -> str:
@@ -68,19 +70,38 @@ def switch_to(remote: Remote, manifest: dict[str, Any],
     remote.write_json("manifest.json", pointer)
 
 
+def read_lines(remote: Remote, name: str) -> tuple[list[Any], int]:
+    """The JSON lines of an appended file of the state folder, and how many lines were
+    damaged (cut short by a kill) and skipped."""
+    path = remote.state_path(name)
+    if remote.size(path) is None:
+        return [], 0
+    values: list[Any] = []
+    damaged = 0
+    for line in remote.get(path).decode("utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            values.append(json.loads(line))
+        except ValueError:
+            damaged += 1
+    return values, damaged
+
+
+def read_journal(remote: Remote) -> tuple[list[dict[str, Any]], int]:
+    """The journal's entries, oldest first, and the number of damaged lines skipped."""
+    entries, damaged = read_lines(remote, JOURNAL)
+    return [entry for entry in entries if isinstance(entry, dict)], damaged
+
+
 def read_progress(remote: Remote) -> tuple[str, set[tuple[str, ...]]]:
     """The version a killed deploy was publishing, and the operations it finished."""
-    path = remote.state_path(PROGRESS)
-    if remote.size(path) is None:
-        return "", set()
-    lines = remote.get(path).decode("utf-8").splitlines()
-    header = json.loads(lines[0]) if lines else {}
+    lines, _ = read_lines(remote, PROGRESS)
+    header = lines[0] if lines and isinstance(lines[0], dict) else {}
     done: set[tuple[str, ...]] = set()
-    for line in lines[1:]:
-        try:
-            done.update(tuple(item) for item in json.loads(line))
-        except ValueError:
-            break   # a line cut short by the kill
+    for batch in lines[1:]:
+        if isinstance(batch, list):
+            done.update(tuple(item) for item in batch)
     return str(header.get("to_version", "")), done
 
 
@@ -90,5 +111,5 @@ def start_progress(remote: Remote, to_version: str) -> None:
 
 
 def add_progress(remote: Remote, finished: list[list[str]]) -> None:
-    remote.append(remote.state_path(PROGRESS),
-                  (json.dumps(finished, separators=(",", ":")) + "\n").encode())
+    remote.append_line(remote.state_path(PROGRESS),
+                       json.dumps(finished, separators=(",", ":")).encode())
