@@ -5,7 +5,6 @@ the remote journal and the site still whole; none is silent."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path

@@ -152,7 +152,7 @@ class VerifiedTLSSession(_TrackedType, ftplib.FTP_TLS):
     def auth(self) -> str:
         try:
             return super().auth()
-        except ftplib.error_reply as error:
+        except (ftplib.error_reply, ftplib.error_perm, ftplib.error_temp) as error:
             raise NoTLS("AUTH TLS refused: " + str(error).splitlines()[0]) from None
 
     def ntransfercmd(self, cmd: str, rest: int | str | None = None) -> Any:

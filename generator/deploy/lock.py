@@ -12,6 +12,7 @@ or it was taken on this machine by a process that no longer exists.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -76,9 +77,13 @@ def take_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool,
                     raise _locked(Holder.of(legacy))
                 remote.remove_state(LEGACY)
                 notes.append(f"took over the lock of {Holder.of(legacy).describe()}: {reason}")
-            remote.write_json(OWNER, owner_record(who, deploy_id))
+            try:
+                _write_owner(remote, who, deploy_id)
+            except DeployError:
+                release(remote)   # our folder, without an owner: do not leave it
+                raise
             return notes
-        holder = Holder.of(remote.read_json(OWNER))
+        holder = read_holder(remote)
         reason = stale_reason(remote, holder, break_lock, ended_runs)
         if reason is None:
             raise _locked(holder)
@@ -122,8 +127,25 @@ def _running(pid: int) -> bool:
     return True
 
 
+def _write_owner(remote: Remote, who: str, deploy_id: str) -> None:
+    # Written in place (no rename): only this run writes it, and a reader that finds it
+    # half written takes it for a run that is starting.
+    remote.put(remote.state_path(OWNER),
+               json.dumps(owner_record(who, deploy_id), sort_keys=True).encode())
+
+
 def renew(remote: Remote, who: str, deploy_id: str) -> None:
-    remote.write_json(OWNER, owner_record(who, deploy_id))
+    _write_owner(remote, who, deploy_id)
+
+
+def read_holder(remote: Remote) -> Holder:
+    path = remote.state_path(OWNER)
+    if remote.size(path) is None:
+        return Holder()
+    try:
+        return Holder.of(json.loads(remote.get(path)))
+    except ValueError:
+        return Holder()
 
 
 def held(remote: Remote) -> Holder | None:
@@ -133,7 +155,7 @@ def held(remote: Remote) -> Holder | None:
         return Holder.of(legacy)
     if FOLDER not in remote.listdir(remote.state):
         return None
-    return Holder.of(remote.read_json(OWNER))
+    return read_holder(remote)
 
 
 def release(remote: Remote) -> None:

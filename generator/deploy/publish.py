@@ -209,9 +209,9 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
     try:
         for folder in ("", "objects", "versions"):
             control.makedirs(control.state_path(folder) if folder else control.state)
+        control.probe_rename_over(deploy_id)
         origin.notes.extend(lock.take_lock(control, deploy_id, origin.who, break_lock))
         locked = True
-        control.probe_rename_over()
         pool.rename_over = control.rename_over
         under_way, done = read_progress(control)
         resuming = under_way == plan.to_version

@@ -196,8 +196,19 @@ class Remote:
             self.session.rmd(path)
 
     def makedirs(self, path: str) -> None:
-        with self.doing("create folder", path):
-            self.host.makedirs(path, exist_ok=True)
+        """Create a folder and its parents where missing. Another run creating the same
+        folder at the same moment is not an error."""
+        for attempt in range(3):
+            try:
+                with self.doing("create folder", path):
+                    self.host.makedirs(path, exist_ok=True)
+                return
+            except RemoteError as error:
+                self.host.stat_cache.clear()
+                if error.transient or attempt == 2:
+                    raise
+                if self._is_folder(path):
+                    return
 
     def listdir(self, path: str) -> list[str]:
         """Names in a remote folder ([] if there is none), by NLST: a listing of the parent
@@ -274,9 +285,11 @@ class Remote:
         if self.size(path) is not None:
             self.remove(path)
 
-    def probe_rename_over(self) -> None:
-        """Find out whether the server renames over an existing file."""
-        first, second = self.state_path("probe-a.tmp"), self.state_path("probe-b.tmp")
+    def probe_rename_over(self, name: str) -> None:
+        """Find out whether the server renames over an existing file (and renames at all).
+        `name` keeps the probe's files apart from a concurrent run's."""
+        first, second = (self.state_path(f"probe-{name}-a.tmp"),
+                         self.state_path(f"probe-{name}-b.tmp"))
         self.put(first, b"a")
         self.put(second, b"b")
         try:
@@ -286,7 +299,19 @@ class Remote:
             if error.transient:
                 raise
             self.rename_over = False
-            self.remove(first)
+            third = self.state_path(f"probe-{name}-c.tmp")
+            try:
+                self.rename(first, third)
+            except RemoteError as refused:
+                if refused.transient:
+                    raise
+                self.remove(first)
+                self.remove(second)
+                raise DeployError(f"the server refuses to rename files ({refused.reply}); "
+                                  "sitegen uploads every file under a temporary name and "
+                                  "renames it into place, so that no visitor sees a half "
+                                  "file: it cannot publish there") from None
+            self.remove(third)
         self.remove(second)
 
     def alive(self) -> bool:
