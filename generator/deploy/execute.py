@@ -54,6 +54,9 @@ class Executor:
     """Operations an earlier run had done (path, sha256): found, not repeated."""
     temporaries: set[str] = field(default_factory=set)
     """Temporary files this run uploaded and has not renamed into place yet."""
+    displaced: dict[str, str] = field(default_factory=dict)
+    """Live paths whose old content this run set aside (into the store, by its sha256)
+    and has not yet replaced: a run that fails there puts the old content back."""
 
     def __call__(self, remote: Remote, op: Operation, attempt: int) -> None:
         if op.action == "delete":
@@ -83,6 +86,7 @@ class Executor:
         remote.replace(temporary, live)   # a rename keeps the size checked above
         with self.lock:
             self.temporaries.discard(temporary)
+            self.displaced.pop(live, None)
 
     def _restore(self, remote: Remote, op: Operation, attempt: int) -> None:
         live = remote.path(op.path)
@@ -162,6 +166,8 @@ class Executor:
                 self._store_copy(remote, live, op.old_sha256)
             return   # the rename over it replaces it at once
         if recorded and self._store(remote, live, op.old_sha256):
+            with self.lock:
+                self.displaced[live] = op.old_sha256
             return
         if not remote.rename_over:
             remote.remove(live)

@@ -322,6 +322,15 @@ def _clean_up(pool: Pool, control: Remote, outcome: dict[str, Any],
     problem = attempt(lambda remote: remote.append_journal(outcome))
     if problem is not None:
         left.append(f"the target's journal could not record the failure ({problem.message})")
+    for live, sha256 in sorted(executor.displaced.items()):
+        # The old content was set aside and the new one never arrived: put it back, so
+        # that a failed run leaves no page missing.
+        if attempt(partial(_put_back, path=live, sha256=sha256)) is None:
+            executor.stored.discard(sha256)
+        else:
+            left.append(f"{live} is missing on the server (its content is in "
+                        f"{control.state_path('objects', sha256)}); the next deploy puts "
+                        "it in place")
     temporaries = sorted(executor.temporaries)
     for temporary in temporaries:
         if attempt(partial(_remove_if_there, path=temporary)) is None:
@@ -335,6 +344,11 @@ def _clean_up(pool: Pool, control: Remote, outcome: dict[str, Any],
                     "needs --break-lock, or remove "
                     f"{control.state_path(lock.FOLDER)}/ by hand")
     return "".join(f"; {item}" for item in left)
+
+
+def _put_back(remote: Remote, *, path: str, sha256: str) -> None:
+    if remote.size(path) is None:
+        remote.rename(remote.state_path("objects", sha256), path)
 
 
 def _remove_if_there(remote: Remote, *, path: str) -> None:
