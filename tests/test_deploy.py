@@ -232,13 +232,13 @@ def test_a_long_deploy_keeps_its_lock(deployable: tuple[Path, Path],
     assert sitegen(project, "build", "brand").code == 0
     monkeypatch.setattr(lock, "LOCK_SECONDS", 0)          # every lock is half gone at once
     written: list[str] = []
-    real = Remote.write_json
+    real = Remote.put
 
-    def recording(self: Remote, name: str, value: Any) -> None:
-        written.append(name)
-        real(self, name, value)
+    def recording(self: Remote, path: str, data: bytes) -> None:
+        written.append(path.rpartition("/.sitegen-state/")[2])
+        real(self, path, data)
 
-    monkeypatch.setattr(Remote, "write_json", recording)
+    monkeypatch.setattr(Remote, "put", recording)
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     # Taken once, then renewed with the progress (every 20 operations of the 39).
     assert written.count("lock/owner.json") == 2

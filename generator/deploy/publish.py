@@ -216,8 +216,11 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         under_way, done = read_progress(control)
         resuming = under_way == plan.to_version
         executor.distrust = bool(under_way) and not resuming
+        temporaries: list[Leftover] = []
+        orphans: list[Leftover] = []
         if under_way and not resuming:
-            removed = remove_abandoned_temporaries(pool, control, under_way, current, plan)
+            temporaries, orphans = left_by(control, under_way, current, plan, manifest)
+            removed = remove_leftovers(pool, temporaries)
             if removed:
                 origin.notes.append(f"removed {removed} temporary file(s) an interrupted "
                                     f"deploy of {under_way[:12]} had left")
@@ -249,6 +252,13 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
             for op in deletions})
         for stage in STAGES[STAGES.index("delete"):]:
             run([op for op in todo if op.stage == stage], executor)
+        if orphans:
+            # Last, with the deletions: until the new pages are in place, a page the
+            # abandoned run placed may still reference them.
+            removed = remove_leftovers(pool, orphans)
+            if removed:
+                origin.notes.append(f"removed {removed} file(s) an interrupted deploy of "
+                                    f"{under_way[:12]} had published and no version has")
         remote = _any(pool, control)
         if deletions:
             # Even when a killed run had done every deletion: the pending list must go, or
@@ -356,30 +366,54 @@ def _remove_if_there(remote: Remote, *, path: str) -> None:
         remote.remove(path)
 
 
-def remove_abandoned_temporaries(pool: Pool, control: Remote, version: str,
-                                 current: dict[str, Any] | None, plan: DeployPlan) -> int:
-    """Remove the temporary files a run for another version (killed, or failed without
-    being able to clean up) may have left in the web root: the uploads its plan had. Those
-    this run's plan will use are left. Returns how many were found."""
+def left_by(control: Remote, version: str, current: dict[str, Any] | None,
+            plan: DeployPlan, wanted: dict[str, Any]) -> tuple[list[Leftover], list[Leftover]]:
+    """What a run for another version (killed, or failed without being able to clean up)
+    may have left in the web root: the temporary files of its uploads, and the new files it
+    placed that neither the live version nor `wanted` has. What this run's plan uses is
+    not among them."""
     abandoned = read_version(control, version)
     if abandoned is None:
-        return 0
-    theirs = plan_deploy(plan.site, plan.target, abandoned, current)
+        return [], []
+    theirs = [op for op in plan_deploy(plan.site, plan.target, abandoned, current).operations
+              if op.action in ("upload", "copy")]
     ours = {(op.path, op.sha256) for op in plan.operations}
-    paths = [temporary_name(control.path(op.path), op.sha256) for op in theirs.operations
-             if op.action in ("upload", "copy") and (op.path, op.sha256) not in ours]
-    found: list[str] = []
+    keep = set((current or {}).get("files", {})) | set(wanted["files"])
+    temporaries = [Leftover(temporary_name(control.path(op.path), op.sha256), op)
+                   for op in theirs if (op.path, op.sha256) not in ours]
+    files = [Leftover(control.path(op.path), op) for op in theirs if op.path not in keep]
+    return temporaries, files
 
-    def remove(remote: Remote, path: str, attempt: int) -> None:
-        if remote.size(path) is not None:
-            remote.remove(path)
-            found.append(path)
 
-    failure = pool.run(paths, remove)
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    path: str
+    """Remote path."""
+    op: Operation
+    """The abandoned run's operation that made it."""
+
+
+def remove_leftovers(pool: Pool, leftovers: list[Leftover]) -> int:
+    """Remove those leftovers that hold what their operation sent (size; sha256 too for
+    files a visitor could be served): anything else at such a path is not ours. Returns
+    how many were removed."""
+    removed: list[str] = []
+
+    def remove(remote: Remote, leftover: Leftover, attempt: int) -> None:
+        size = remote.size(leftover.path)
+        if size is None or size != leftover.op.size:
+            return
+        if not leftover.path.endswith(".tmp") and \
+                hashlib.sha256(remote.get(leftover.path)).hexdigest() != leftover.op.sha256:
+            return
+        remote.remove(leftover.path)
+        with pool.lock:
+            removed.append(leftover.path)
+
+    failure = pool.run(leftovers, remove)
     if failure is not None:
-        raise DeployError(f"removing temporary files of an interrupted deploy: "
-                          f"{failure.message}")
-    return len(found)
+        raise DeployError(f"removing what an interrupted deploy left: {failure.message}")
+    return len(removed)
 
 
 def _tell(target: Target, origin: Origin, outcome: dict[str, Any]) -> None:
