@@ -27,16 +27,7 @@ ErrorLog "{root}/error.log"
 LogLevel warn
 LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{{Referer}}i\\" \\"%{{User-Agent}}i\\"" combined
 CustomLog "{root}/access.log" combined
-LoadModule mpm_event_module {modules}/mod_mpm_event.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule dir_module {modules}/mod_dir.so
-LoadModule mime_module {modules}/mod_mime.so
-LoadModule rewrite_module {modules}/mod_rewrite.so
-LoadModule headers_module {modules}/mod_headers.so
-LoadModule expires_module {modules}/mod_expires.so
-LoadModule filter_module {modules}/mod_filter.so
-LoadModule deflate_module {modules}/mod_deflate.so
-LoadModule setenvif_module {modules}/mod_setenvif.so
+{load_modules}
 TypesConfig /etc/mime.types
 DirectoryIndex index.html
 DocumentRoot "{docroot}"
@@ -45,10 +36,26 @@ DocumentRoot "{docroot}"
     Require all denied
 </Directory>
 <Directory "{docroot}">
-    AllowOverride All
+    AllowOverride {allow_override}
     Require all granted
 </Directory>
+# As Debian's apache2.conf: .htaccess and .htpasswd files are never served.
+<FilesMatch "^\\.ht">
+    Require all denied
+</FilesMatch>
 """
+
+FULL = ("mpm_event", "authz_core", "dir", "mime", "alias", "rewrite", "headers", "expires",
+        "filter", "deflate", "setenvif")
+"""Debian's defaults plus what the generated .htaccess can use (rewrite, headers,
+expires)."""
+DEBIAN_DEFAULT = ("mpm_event", "access_compat", "alias", "auth_basic", "authn_core",
+                  "authn_file", "authz_core", "authz_host", "authz_user", "autoindex",
+                  "deflate", "dir", "env", "filter", "mime", "negotiation", "reqtimeout",
+                  "setenvif", "status")
+"""The modules a fresh `apt-get install apache2` enables: no rewrite, headers or expires."""
+MINIMAL = ("mpm_event", "authz_core", "dir", "mime")
+"""What a stripped-down host may have: not even mod_alias."""
 
 
 @dataclass
@@ -87,14 +94,19 @@ class Served(str):
 
 
 @contextmanager
-def apache(docroot: Path) -> Iterator[Served]:
-    """Serve `docroot`; yields the base URL, whose `access_log` is Apache's combined log."""
+def apache(docroot: Path, modules: tuple[str, ...] = FULL,
+           allow_override: str = "All") -> Iterator[Served]:
+    """Serve `docroot` with `modules` loaded; yields the base URL, whose `access_log` is
+    Apache's combined log."""
     binary = require("/usr/sbin/apache2")
     with tempfile.TemporaryDirectory() as root:
         port = _free_port()
         config = Path(root) / "httpd.conf"
-        config.write_text(CONFIG.format(root=root, port=port, modules=MODULES,
-                                        docroot=docroot.resolve()))
+        load_modules = "\n".join(f"LoadModule {name}_module {MODULES}/mod_{name}.so"
+                                  for name in modules)
+        config.write_text(CONFIG.format(root=root, port=port, load_modules=load_modules,
+                                        docroot=docroot.resolve(),
+                                        allow_override=allow_override))
         process = subprocess.Popen([binary, "-X", "-f", str(config)],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:

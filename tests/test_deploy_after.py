@@ -138,3 +138,39 @@ def test_http_check_against_apache(project: Path, ftp_server: tuple[int, Path],
     journal = jsonl(home / "www/.sitegen-state/journal.jsonl")
     assert [entry["event"] for entry in journal] == ["start", "done", "start", "unverified",
                                                      "start", "unverified"]
+
+
+@pytest.mark.parametrize("modules", ["full", "debian-default", "minimal"])
+@pytest.mark.parametrize("allow_override", ["All", "FileInfo Indexes Options"])
+def test_the_state_folder_is_never_served(modules: str, allow_override: str, project: Path,
+                                          ftp_server: tuple[int, Path],
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          sitegen: Callable[..., Result]) -> None:
+    """Apache with the modules a host may have (Debian's defaults have no mod_rewrite and
+    no mod_headers; a minimal one not even mod_alias), and with AllowOverride limited as
+    shared hosts do: the deploy's state (journal with names and commits, manifests,
+    versions, the lock) and .htaccess are never served, and the site still is."""
+    from tests.apache import DEBIAN_DEFAULT, FULL, MINIMAL, fetch
+
+    port, home = ftp_server
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\nmenu+:")
+    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
+    (home / "www").mkdir()
+    assert sitegen(project, "build", "brand").code == 0
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    state = home / "www/.sitegen-state"
+    version = next((state / "versions").iterdir()).name
+    (state / "lock").mkdir()
+    (state / "lock/owner.json").write_text("{}")
+    chosen = {"full": FULL, "debian-default": DEBIAN_DEFAULT, "minimal": MINIMAL}[modules]
+    with apache(home / "www", chosen, allow_override) as base:
+        assert fetch(f"{base}/").status == 200
+        assert fetch(f"{base}/articles/alpha/").status == 200
+        for path in (".sitegen-state/journal.jsonl", ".sitegen-state/manifest.json",
+                     ".sitegen-state/history.json", f".sitegen-state/versions/{version}",
+                     ".sitegen-state/lock/owner.json", ".sitegen-state/.htaccess",
+                     ".sitegen-state/", ".htaccess"):
+            response = fetch(f"{base}/{path}")
+            assert response.status in (403, 404, 500), (path, response.status)
+            assert b"deploy" not in response.body and b"sha256" not in response.body

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 import time
 import uuid
@@ -137,6 +138,31 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
             control.close()
 
 
+STATE_HTACCESS = b"""# Written by sitegen deploy: nothing in its state folder is ever served,
+# whatever modules the server has (a host that allows no AuthConfig answers 500: still
+# refused).
+<IfModule mod_authz_core.c>
+Require all denied
+</IfModule>
+<IfModule !mod_authz_core.c>
+Order allow,deny
+Deny from all
+</IfModule>
+"""
+
+
+def protect_state(remote: Remote) -> None:
+    """A state folder inside the web root gets an .htaccess that refuses everything in it
+    (the site's own .htaccess refuses dot paths too, but only where mod_alias or
+    mod_rewrite is loaded)."""
+    inside = posixpath.relpath(remote.state, remote.root)
+    if inside.startswith(".."):
+        return
+    path = remote.state_path(".htaccess")
+    if remote.size(path) != len(STATE_HTACCESS):
+        remote.write_bytes(path, STATE_HTACCESS)
+
+
 @contextmanager
 def recorded_failures(origin: Origin, site: str, target: Target, kind: str, version: str,
                       dry_run: bool) -> Iterator[None]:
@@ -209,6 +235,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
     try:
         for folder in ("", "objects", "versions"):
             control.makedirs(control.state_path(folder) if folder else control.state)
+        protect_state(control)
         control.probe_rename_over(deploy_id)
         origin.notes.extend(lock.take_lock(control, deploy_id, origin.who, break_lock))
         locked = True
