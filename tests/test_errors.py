@@ -71,6 +71,10 @@ def _missing_theme(project: Path) -> None:
     edit(project / "sites/other/site.yaml", "title: Other", "title: Other\ntheme: nope")
 
 
+def _line_break_in_a_file_name(project: Path) -> None:
+    (project / "themes/plain/static/bad\r\nname.txt").write_text("x")
+
+
 CASES = [
     (_malformed_site_yaml, r"sites/brand/site.yaml:\d+: malformed YAML"),
     (_malformed_front_matter, r"content/articles/alpha.md:\d+: front matter: malformed YAML"),
@@ -91,6 +95,8 @@ CASES = [
     (_invalid_sass, r"themes/plain/scss/main.scss:2: Sass: Undefined variable"),
     (_template_syntax, r"themes/plain/templates/page.html:3: template syntax error"),
     (_missing_theme, r"sites/other/site.yaml:3: theme: theme 'nope' does not exist"),
+    (_line_break_in_a_file_name, r"themes/plain/static/bad\\r\\nname.txt: output path "
+                                 r"'bad\\r\\nname.txt' holds a control character"),
 ]
 
 

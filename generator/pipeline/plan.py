@@ -283,9 +283,15 @@ def precompressed(outputs: list[OutputFile]) -> list[OutputFile]:
             if output.path.endswith(COMPRESSIBLE) and output.kind != "routing"]
 
 
+CONTROL_ESCAPES = {code: repr(chr(code))[1:-1] for code in [*range(32), 127]}
+"""Control characters as Python writes them in strings (`\\n`), so a message stays one
+line."""
+
+
 def check_output_paths(outputs: list[OutputFile]) -> None:
-    """No path leaves the output root; no two outputs share a path or a folder, even by
-    letter case (`Guides/` and `guides/` are one folder on a case-insensitive host)."""
+    """No path leaves the output root or holds a control character; no two outputs share
+    a path or a folder, even by letter case (`Guides/` and `guides/` are one folder on a
+    case-insensitive host)."""
     seen: dict[str, OutputFile] = {}
     folders: dict[str, tuple[str, OutputFile]] = {}
     for output in outputs:
@@ -297,6 +303,11 @@ def check_output_paths(outputs: list[OutputFile]) -> None:
                                  " differ only by letter case; case-insensitive hosts would "
                                  "merge them", Location(output.origin, 0))
             folder = folder.rpartition("/")[0]
+        if any(ord(character) < 32 or ord(character) == 127 for character in output.path):
+            raise BuildError(f"output path {output.path!r} holds a control character (a line "
+                             "break, a tab...): FTP commands are lines, so no server could "
+                             "take it; rename the file",
+                             Location(output.origin.translate(CONTROL_ESCAPES), 0))
         parts = output.path.split("/")
         if (output.path.startswith("/") or "\\" in output.path
                 or any(part in ("", ".", "..") for part in parts)):
