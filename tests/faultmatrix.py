@@ -25,7 +25,8 @@ def observe(server: str, fault: str, code: int, err: str, lock_left: bool,
     printed a traceback, left the lock, journalled the failure (locally; and in the target's
     journal, which only the lock's holder writes), and what the rerun after the fault was
     lifted did."""
-    message = next((line for line in err.splitlines() if line.startswith("error:")), "")
+    message = next((line for line in err.splitlines()
+                    if re.match(r"error:|\S+:\d+: ", line)), "")
     message = re.sub(r"[0-9a-f]{12,}", "…", message)
     message = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", message)
     observation = {"server": server, "fault": fault, "exit": code,

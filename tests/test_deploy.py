@@ -243,3 +243,34 @@ def test_a_long_deploy_keeps_its_lock(deployable: tuple[Path, Path],
     # Taken once, then renewed with the progress (every 20 operations of the 39).
     assert written.count("lock/owner.json") == 2
     assert not (remote / ".sitegen-state/lock").exists()
+
+
+def test_live_pages_go_after_the_new_pages_they_link_to(
+        deployable: tuple[Path, Path], sitegen: Callable[..., Result],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new article: the listings, tags and neighbours that now link to it are replaced
+    only once it is on the server (the order of renames into place, as the server saw
+    them)."""
+    from generator.deploy.remote import Remote
+
+    project, remote = deployable
+    assert sitegen(project, "build", "brand").code == 0
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    (project / "content/articles/fresh.md").write_text(
+        "---\ntitle: Fresh\ntags: [red]\n---\nFresh, see [alpha](/articles/alpha/).\n")
+    assert sitegen(project, "build", "brand").code == 0
+    placed: list[str] = []
+    real = Remote.rename
+
+    def recording(self: Remote, source: str, destination: str) -> None:
+        real(self, source, destination)
+        if ".sitegen-" in source and "/.sitegen-state/" not in destination:
+            placed.append(destination.removeprefix("/www/"))
+
+    monkeypatch.setattr(Remote, "rename", recording)
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    fresh = placed.index("articles/fresh/index.html")
+    linking = [path for path in placed if path.endswith(".html") and path != placed[fresh]
+               and b'href="/articles/fresh/"' in (remote / path).read_bytes()]
+    assert len(linking) >= 3, linking                  # listings, a tag page, the home page
+    assert all(placed.index(path) > fresh for path in linking), (placed, fresh)

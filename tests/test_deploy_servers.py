@@ -93,6 +93,8 @@ def test_defaults_over_ftps_deploy_change_status_rollback(
     assert [line.split()[2] for line in journal.out.splitlines()] == ["start", "done"] * 3
     assert not (remote / ".sitegen-state/lock").exists()
     assert not list(remote.rglob("*.tmp"))
+    observe(name, "none: Debian's configuration, FTPS", second.code, second.err, False,
+            False, False, "-")
 
 
 def test_vsftpd_plain_ftp_and_ftps_sent_to_it(use: Callable[..., FtpServer], project: Path,
@@ -109,6 +111,8 @@ def test_vsftpd_plain_ftp_and_ftps_sent_to_it(use: Callable[..., FtpServer], pro
     assert refused.code == 1
     assert "AUTH TLS refused: 530" in refused.err and "offers no FTPS" in refused.err
     assert server.password not in refused.err
+    observe("vsftpd", "FTPS sent to a server without TLS", refused.code, refused.err,
+            False, local_journal(project)[-1]["event"] == "failed", False, "-")
 
 
 CAPS = {"pure-ftpd": (pure_ftpd, "--maxclientsperip", "2"),
@@ -129,22 +133,28 @@ def test_a_client_cap_is_learned(name: str, use: Callable[..., FtpServer], proje
     notes = [line for line in result.err.splitlines() if "connection(s)" in line]
     assert notes == ["the server allows 2 connection(s); using no more (set "
                      "targets.production.connections: 2 to start there)"], result.err
+    observe(name, "client cap of 2 (connections: 6)", result.code, result.err, False, False,
+            False, "-")
     assert published(server.home / "www") == tree(project / "build/brand")
 
 
 def failure_observed(server: FtpServer, fault: str, project: Path, result: Result,
-                     rerun: Result | None) -> dict[str, Any]:
+                     rerun: Callable[[], Result] | None) -> dict[str, Any]:
+    """Observe a failed run (its journals and lock), then run `rerun`, if any, once the
+    fault is lifted."""
     remote = server.home / "www"
     journal = jsonl(remote / ".sitegen-state/journal.jsonl") \
         if (remote / ".sitegen-state/journal.jsonl").exists() else []
     remote_journalled = bool(journal) and journal[-1]["event"] == "failed"
     journalled = local_journal(project)[-1]["event"] == "failed"
-    outcome = "not run" if rerun is None else (
-        "converged" if rerun.code == 0 and published(remote) == tree(project / "build/brand")
-        else f"exit {rerun.code}")
-    return observe(server.name, fault, result.code, result.err,
-                   (remote / ".sitegen-state/lock").exists(), journalled, remote_journalled,
-                   outcome)
+    lock_left = (remote / ".sitegen-state/lock").exists()
+    outcome = "not run"
+    if rerun is not None:
+        again = rerun()
+        outcome = "converged" if again.code == 0 and published(remote) == tree(
+            project / "build/brand") else f"exit {again.code}: {again.err}"
+    return observe(server.name, fault, result.code, result.err, lock_left, journalled,
+                   remote_journalled, outcome)
 
 
 def test_pure_ftpd_without_renames(use: Callable[..., FtpServer], project: Path,
@@ -224,3 +234,40 @@ def test_certificates_are_verified_and_tls_only_servers_refuse_plain_ftp(
     refused = deploy(sitegen, project)
     assert refused.code == 1 and "cannot connect to target 'production'" in refused.err
     assert server.password not in refused.err
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+def test_a_folder_the_account_cannot_write(name: str, use: Callable[..., FtpServer],
+                                           project: Path, sitegen: Callable[..., Result]) -> None:
+    """A host's permissions gone wrong: after a first deploy, one folder of the site is
+    made read-only for the FTP account, so the next deploy fails in the middle of its
+    uploads (550/553 from the server). Then the web root itself, so the next one fails
+    before it can take the lock."""
+    server = use(SERVERS[name])
+    assert sitegen(project, "build", "brand").code == 0
+    assert deploy(sitegen, project).code == 0
+    remote = server.home / "www"
+    edit(project / "themes/plain/scss/main.scss", "{", "{ color: #789;")
+    assert sitegen(project, "build", "brand").code == 0
+    before = tree(remote)
+    for fault, folder in (("a folder of the site read-only", remote / "articles/alpha"),
+                          ("the web root read-only", remote)):
+        folder.chmod(0o555)
+        (remote / ".sitegen-state").chmod(0o555 if folder == remote else 0o755)
+        try:
+            result = deploy(sitegen, project)
+        finally:
+            folder.chmod(0o755)
+            (remote / ".sitegen-state").chmod(0o755)
+        assert result.code == 1
+        assert "articles/alpha" in result.err or folder == remote, result.err
+        assert all((remote / path).is_file() for path in before if path.endswith(".html"))
+        observation = failure_observed(server, fault, project, result,
+                                       lambda: deploy(sitegen, project))
+        assert observation["journalled"] and not observation["lock_left"], str(observation)
+        assert observation["rerun"] == "converged", observation["rerun"]
+        if folder != remote:
+            assert observation["remote_journalled"]
+        edit(project / "themes/plain/scss/main.scss", "{", "{ order: 2;")
+        assert sitegen(project, "build", "brand").code == 0
+        before = tree(remote)

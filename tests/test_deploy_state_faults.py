@@ -62,7 +62,7 @@ FAULTS: dict[str, tuple[Any, int | None]] = {
     "dropped while taking the lock": (("MKD", "lock", None), None),
     "dropped while writing the progress": (("APPE", "progress.jsonl", None), None),
     "dropped while writing a version": (("STOR", "versions/", None), None),
-    "552 while switching the manifest": (("STOR", "manifest.json",
+    "552 while switching the manifest": (("STOR", ".sitegen-state/manifest.json",
                                           "552 Exceeded storage allocation."), None),
     "552 while writing the history": (("STOR", "history.json",
                                        "552 Exceeded storage allocation."), None),

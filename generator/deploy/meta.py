@@ -5,10 +5,13 @@ site's pages (and recommendation lists) into the other sites of the network."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from generator.config.model import Network, SiteConfig
+from generator.content.page import url_to_output_path
 
 SCANNED_KINDS = ("page", "variant", "data")
 
@@ -43,3 +46,21 @@ def outgoing_links(network: Network, site: SiteConfig, site_dir: Path,
         for match in pattern.finditer(text):
             links.setdefault(others[match.group(1)], set()).add(match.group(2))
     return {name: sorted(paths) for name, paths in sorted(links.items())}
+
+
+INTERNAL_LINK = re.compile(rb"""href=["'](/(?!/)[^"'#?]*)""")
+
+
+def page_links(site_dir: Path) -> Callable[[str], set[str]]:
+    """For a page of the local build, the paths of the site it links to (root-relative
+    links: what the themes write for pages of the same site)."""
+
+    def links_of(path: str) -> set[str]:
+        try:
+            data = (site_dir / path).read_bytes()
+        except OSError:
+            return set()
+        return {url_to_output_path(unquote(match.decode("utf-8", "replace")))
+                for match in INTERNAL_LINK.findall(data)}
+
+    return links_of

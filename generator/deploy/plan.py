@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from typing import Any
 
 from generator.errors import DeployError
@@ -53,6 +53,9 @@ class Operation:
     """The manifest's kind of file (page, variant, asset, data, routing)."""
     old_size: int = -1
     """The size the manifest gives what the path holds before (-1: unknown)."""
+    wave: int = 0
+    """Within a stage: a live page whose new version links to a new page goes after the
+    new pages (see `link_waves`)."""
 
     @property
     def atomic(self) -> bool:
@@ -102,11 +105,14 @@ def _stage(path: str, kind: str, existed: bool) -> str:
 
 def plan_deploy(site: str, target: str, local: dict[str, Any],
                 remote: dict[str, Any] | None, stored: Collection[str] = (),
-                uploadable: bool = True) -> DeployPlan:
+                uploadable: bool = True,
+                links_of: Callable[[str], Collection[str]] | None = None) -> DeployPlan:
     """Operations that turn the remote version into `local` (a manifest).
 
     `stored`: contents the server keeps in its object store; `uploadable`: whether the local
-    build holds `local`'s files (a rollback has no build and uses only what the server has).
+    build holds `local`'s files (a rollback has no build and uses only what the server has);
+    `links_of`: the paths of the site a page links to, to publish new pages before the
+    pages that link to them.
     """
     remote_files: dict[str, Any] = remote["files"] if remote else {}
     # Files a killed deploy was still deleting are ours too (see publish.py).
@@ -150,10 +156,27 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
                                     remote_files[path]["sha256"],
                                     kind=remote_files[path].get("kind", "file"),
                                     old_size=remote_files[path].get("size", -1)))
+    if links_of is not None:
+        waves = link_waves([op.path for op in operations if op.old_sha256
+                            and op.kind in ("page", "variant")],
+                           {op.path for op in operations if not op.old_sha256
+                            and op.kind in ("page", "variant")}, links_of)
+        operations = [replace(op, wave=waves.get(op.path, 0)) for op in operations]
     order = {stage: number for number, stage in enumerate(STAGES)}
-    operations.sort(key=lambda op: (order[op.stage], op.path))
+    operations.sort(key=lambda op: (order[op.stage], op.wave, op.path))
     return DeployPlan(site, target, remote["version"] if remote else "", local["version"],
                       tuple(operations))
+
+
+def link_waves(replaced: list[str], new: set[str],
+               links_of: Callable[[str], Collection[str]]) -> dict[str, int]:
+    """Wave 1 for live pages being replaced by versions that link to a page new in this
+    plan, so that they go after every new page; the rest go in wave 0. New pages need no
+    order among themselves: a visitor reaches one only through a live page that links to
+    it, and those wait."""
+    if not new:
+        return {}
+    return {page: 1 for page in replaced if new & set(links_of(page))}
 
 
 def describe(plan: DeployPlan) -> str:

@@ -33,6 +33,7 @@ from generator.deploy import lock
 from generator.deploy.check import http_check
 from generator.deploy.connection import Target, connect
 from generator.deploy.execute import Executor, temporary_name, verify_content
+from generator.deploy.meta import page_links
 from generator.deploy.notify import notify
 from generator.deploy.plan import STAGES, DeployPlan, Operation, plan_deploy
 from generator.deploy.remote import Pool, Remote, RemoteError
@@ -113,7 +114,8 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
         try:
             current = read_manifest(control)
             stored = stored_objects(control) if target.keep else set()
-            plan = plan_deploy(site, target.name, local, current, stored)
+            plan = plan_deploy(site, target.name, local, current, stored,
+                               links_of=page_links(build_dir / site))
             show(plan)
             report = DeployReport(plan)
             if expected_plan is not None and expected_plan != plan.digest:
@@ -235,8 +237,11 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
     try:
         for folder in ("", "objects", "versions"):
             control.makedirs(control.state_path(folder) if folder else control.state)
-        protect_state(control)
         control.probe_rename_over(deploy_id)
+        if not control.rename_over:
+            origin.notes.append("the server does not rename over an existing file: each "
+                                "replaced file is removed first, and missing for a moment")
+        protect_state(control)
         origin.notes.extend(lock.take_lock(control, deploy_id, origin.who, break_lock))
         locked = True
         pool.rename_over = control.rename_over
@@ -268,7 +273,8 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         for folder in folders:
             control.makedirs(control.path(folder))
         for stage in STAGES[:STAGES.index("delete")]:
-            run([op for op in todo if op.stage == stage], executor)
+            for wave in sorted({op.wave for op in todo if op.stage == stage}):
+                run([op for op in todo if op.stage == stage and op.wave == wave], executor)
         # The new manifest names the files still to delete: a deploy killed among the
         # deletions leaves them owned, and the next one deletes them.
         deletions = [op for op in plan.operations if op.action == "delete"]
