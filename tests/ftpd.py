@@ -227,6 +227,27 @@ TLSLog {folder}/tls.log
 """
 
 
+QUOTA_TOOL = UNPACKED / "usr/sbin/ftpquota"
+
+
+def proftpd_quota(folder: Path, upload_bytes: int) -> list[str]:
+    """Directives for a proftpd quota (mod_quotatab with file tables, Debian's modules.conf
+    loads it) of `upload_bytes` bytes for the user; `set_proftpd_quota` changes it."""
+    for kind in ("limit", "tally"):
+        subprocess.run(["perl", str(QUOTA_TOOL), "--create-table", f"--type={kind}",
+                        f"--table-path={folder / kind}.tab"], check=True, capture_output=True)
+    set_proftpd_quota(folder, upload_bytes, add=True)
+    return ["QuotaEngine on", f"QuotaLimitTable file:{folder}/limit.tab",
+            f"QuotaTallyTable file:{folder}/tally.tab"]
+
+
+def set_proftpd_quota(folder: Path, upload_bytes: int, add: bool = False) -> None:
+    subprocess.run(["perl", str(QUOTA_TOOL), "--add-record" if add else "--update-record",
+                    "--type=limit", "--name=deployer", "--quota-type=user",
+                    f"--bytes-upload={upload_bytes}", "--units=B",
+                    f"--table-path={folder}/limit.tab"], check=True, capture_output=True)
+
+
 @contextmanager
 def proftpd(folder: Path, *options: str, tls: bool = True) -> Iterator[FtpServer]:
     """proftpd with Debian's shipped proftpd.conf and modules.conf (so its defaults hold:
@@ -256,6 +277,8 @@ def proftpd(folder: Path, *options: str, tls: bool = True) -> Iterator[FtpServer
     for pattern, new in replacements.items():
         shipped, count = re.subn(pattern, new, shipped, flags=re.MULTILINE)
         assert count, f"Debian's proftpd.conf changed: nothing matches {pattern!r}"
+    if any(option.startswith("QuotaEngine") for option in options):
+        shipped = re.sub(r"^QuotaEngine off$", "", shipped, flags=re.MULTILINE)
     tls_lines = PROFTPD_CHANGES if tls else PROFTPD_CHANGES.split("LoadModule mod_tls.c")[0]
     config = folder / "proftpd.conf"
     config.write_text(shipped + tls_lines.format(

@@ -4,7 +4,10 @@ rerun makes the server equal the build, uploading only what had not arrived."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import multiprocessing
 import re
 import shutil
 import threading
@@ -14,10 +17,11 @@ from typing import Any
 
 import pytest
 
+from generator.cli import main
 from generator.deploy.execute import Executor
 from generator.deploy.remote import Remote
 from tests.conftest import Result, edit, tree
-from tests.ftp import PASSWORD, USER
+from tests.ftp import PASSWORD, USER, serving_process
 
 REFERENCE = re.compile(rb"""(?:src|href|srcset)=["']([^"']+)["']""")
 ASSET = re.compile(r"\.(css|js|png|jpe?g|webp|avif|svg|gif|woff2?|ico)$")
@@ -95,41 +99,109 @@ def kill_at_change(monkeypatch: pytest.MonkeyPatch, index: int) -> None:
         monkeypatch.setattr(Remote, name, dying)
 
 
+WORKERS = 3
+"""Kill points run in this many forked processes at once, each with its own FTP server,
+copy of the project and remote folder: a deploy mostly waits on round trips, so three
+share two cores well."""
+
+
+def run_cli(project: Path, *arguments: str) -> Result:
+    """The command line in-process with its own output buffers (pytest's capture is shared
+    by the forked workers)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["--root", str(project), *arguments])
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 def kill_and_resume(project: Path, remote: Path, sitegen: Callable[..., Result],
                     monkeypatch: pytest.MonkeyPatch, snapshot: Path,
                     points: Callable[[int], range] = range,
                     killer: Callable[[pytest.MonkeyPatch, int], None] = kill_at) -> int:
     """Kill the deploy at each point (by default every operation index), from the same
-    starting point; returns the number of operations."""
+    starting point; returns the number of operations. The points are shared out among
+    `WORKERS` processes."""
     plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out
     operations = len(re.findall(r"^  (upload|restore|copy|delete) ", plan, re.MULTILINE))
     assert operations > 0
-    build = tree(project / "build/brand")
-    for index in points(operations):
-        shutil.rmtree(remote)
-        shutil.copytree(snapshot, remote)
-        with monkeypatch.context() as patch:
-            killer(patch, index)
-            killed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
-        if killed.code == 0 and killer is not kill_at:
-            assert published(remote) == build and index > operations   # ran out of changes
-            break
-        assert killed.code == 130, (index, killed.err)
-        assert missing_assets(remote) == [], index
-        still = sum(1 for path, data in build.items()
-                    if not (remote / path).is_file() or (remote / path).read_bytes() != data)
-        resumed = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                          "--break-lock")
-        assert resumed.code == 0, (index, resumed.err)
-        assert published(remote) == build, index
-        if still or "nothing to do" not in resumed.out:
-            assert f": {still} uploaded" in resumed.out, (index, still, resumed.out)
-        state = remote / ".sitegen-state"
-        assert not (state / "lock").exists() and not (state / "progress.jsonl").exists()
-        history = json.loads((state / "history.json").read_text())
-        assert history[-1]["version"] == json.loads(
-            (project / "build/.sitegen/sites/brand/manifest.json").read_text())["version"]
+    chosen = list(points(operations))
+    context = multiprocessing.get_context("fork")
+    workers = []
+    for number in range(WORKERS):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_report, args=(sender, project, remote, snapshot,
+                                                        chosen[number::WORKERS], operations,
+                                                        killer, number))
+        process.start()
+        workers.append((process, receiver))
+    problems = []
+    for number, (process, receiver) in enumerate(workers):
+        problems += receiver.recv() if receiver.poll(1800) else [f"worker {number}: no answer"]
+        process.join()
+    assert problems == [], problems[:3]
     return operations
+
+
+def _report(sender: Any, *arguments: Any) -> None:
+    try:
+        sender.send(_kill_points(*arguments))
+    except BaseException as error:  # noqa: BLE001 - the parent must hear of anything
+        sender.send([f"{type(error).__name__}: {error}"])
+
+
+def _kill_points(project: Path, remote: Path, snapshot: Path, chosen: list[int],
+                 operations: int, killer: Callable[[pytest.MonkeyPatch, int], None],
+                 number: int) -> list[str]:
+    """One worker: its own copies and server, the kill points it was given; returns what
+    went wrong (assertion messages)."""
+    own = remote.parent.parent / f"worker-{number}"
+    own_project, home = own / "project", own / "ftp-home"
+    shutil.copytree(project, own_project, symlinks=True)
+    (home / "www").mkdir(parents=True)
+    build = tree(own_project / "build/brand")
+    version = json.loads((own_project / "build/.sitegen/sites/brand/manifest.json")
+                         .read_text())["version"]
+    site_yaml = own_project / "sites/brand/site.yaml"
+    with serving_process(home) as port:
+        site_yaml.write_text(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}",
+                                    site_yaml.read_text()))
+        try:
+            for index in chosen:
+                if not _kill_point(own_project, home / "www", snapshot, index, operations,
+                                   killer, build, version):
+                    break
+        except AssertionError as error:
+            return [f"worker {number}: {error}"]
+    return []
+
+
+def _kill_point(project: Path, remote: Path, snapshot: Path, index: int, operations: int,
+                killer: Callable[[pytest.MonkeyPatch, int], None], build: dict[str, bytes],
+                version: str) -> bool:
+    """Kill at one point and resume; False once the killer ran out of points."""
+    shutil.rmtree(remote)
+    shutil.copytree(snapshot, remote)
+    with pytest.MonkeyPatch.context() as patch:
+        killer(patch, index)
+        killed = run_cli(project, "deploy", "brand", "--target", "production", "--yes")
+    if killed.code == 0 and killer is not kill_at:
+        assert published(remote) == build and index > operations   # ran out of changes
+        return False
+    assert killed.code == 130, (index, killed.err)
+    assert missing_assets(remote) == [], index
+    still = sum(1 for path, data in build.items()
+                if not (remote / path).is_file() or (remote / path).read_bytes() != data)
+    resumed = run_cli(project, "deploy", "brand", "--target", "production", "--yes",
+                      "--break-lock")
+    assert resumed.code == 0, (index, resumed.err)
+    assert published(remote) == build, index
+    if still or "nothing to do" not in resumed.out:
+        assert f": {still} uploaded" in resumed.out, (index, still, resumed.out)
+    state = remote / ".sitegen-state"
+    assert not (state / "lock").exists() and not (state / "progress.jsonl").exists()
+    history = json.loads((state / "history.json").read_text())
+    assert history[-1]["version"] == version
+    return True
 
 
 def test_first_deploy_killed_at_every_operation(big_site: tuple[Path, Path],

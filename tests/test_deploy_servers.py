@@ -16,7 +16,15 @@ import pytest
 
 from tests.conftest import Result, edit, jsonl, tree
 from tests.faultmatrix import observe
-from tests.ftpd import SERVERS, FtpServer, proftpd, pure_ftpd, vsftpd
+from tests.ftpd import (
+    SERVERS,
+    FtpServer,
+    proftpd,
+    proftpd_quota,
+    pure_ftpd,
+    set_proftpd_quota,
+    vsftpd,
+)
 
 Start = Callable[..., AbstractContextManager[FtpServer]]
 
@@ -155,6 +163,28 @@ def failure_observed(server: FtpServer, fault: str, project: Path, result: Resul
             project / "build/brand") else f"exit {again.code}: {again.err}"
     return observe(server.name, fault, result.code, result.err, lock_left, journalled,
                    remote_journalled, outcome)
+
+
+def test_proftpd_quota_refuses_writes(use: Callable[..., FtpServer], project: Path,
+                                      sitegen: Callable[..., Result], tmp_path: Path) -> None:
+    """proftpd with a quota of 60 KB of uploads (mod_quotatab): the first deploy runs out
+    of it among the pages, and cannot even journal its failure on the server."""
+    folder = tmp_path / "server-0"
+    folder.mkdir()
+    server = use(proftpd, *proftpd_quota(folder, 60_000))
+    assert sitegen(project, "build", "brand").code == 0
+    result = deploy(sitegen, project)
+    assert result.code == 1
+    assert "552" in result.err and "quota" in result.err.lower(), result.err
+    assert "Debugging info" not in result.err
+    remote = server.home / "www"
+    assert not [path for path in tree(remote) if path.endswith(".tmp")
+                and not path.startswith(".sitegen-state/")]
+    set_proftpd_quota(folder, 50_000_000)
+    observation = failure_observed(server, "quota: 60 KB of uploads (mod_quotatab)", project,
+                                   result, lambda: deploy(sitegen, project))
+    assert observation["journalled"] and not observation["lock_left"], str(observation)
+    assert observation["rerun"] == "converged", observation["rerun"]
 
 
 def test_pure_ftpd_without_renames(use: Callable[..., FtpServer], project: Path,

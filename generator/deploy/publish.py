@@ -268,10 +268,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         write_version(control, manifest)
         todo = [op for op in plan.operations if (op.action, op.path, op.sha256) not in done]
         report.skipped = len(plan.operations) - len(todo)
-        folders = sorted({op.path.rpartition("/")[0] for op in todo
-                          if op.action != "delete" and "/" in op.path})
-        for folder in folders:
-            control.makedirs(control.path(folder))
+        make_folders(control, [op.path for op in todo if op.action != "delete"], current)
         for stage in STAGES[:STAGES.index("delete")]:
             for wave in sorted({op.wave for op in todo if op.stage == stage}):
                 run([op for op in todo if op.stage == stage and op.wave == wave], executor)
@@ -338,6 +335,21 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         origin.notes.extend(pool.notes)
         if outcome:
             _tell(target, origin, outcome)
+
+
+def make_folders(remote: Remote, paths: list[str], current: dict[str, Any] | None) -> None:
+    """Create the folders `paths` need, parents first, one MKD each, leaving out those that
+    hold files of the live version (they exist)."""
+    def parents(path: str) -> Iterator[str]:
+        folder = path.rpartition("/")[0]
+        while folder:
+            yield folder
+            folder = folder.rpartition("/")[0]
+
+    existing = {folder for path in (current or {}).get("files", {}) for folder in parents(path)}
+    needed = {folder for path in paths for folder in parents(path)} - existing
+    for folder in sorted(needed, key=lambda folder: (folder.count("/"), folder)):
+        remote.make_folder(remote.path(folder))
 
 
 def _clean_up(pool: Pool, control: Remote, outcome: dict[str, Any],
@@ -626,10 +638,11 @@ def remote_sizes(remote: Remote) -> dict[str, int]:
     folder."""
     sizes: dict[str, int] = {}
     host = remote.host
-    for folder, folders, files in host.walk(remote.root):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        relative = folder[len(remote.root):].strip("/")
-        for name in files:
-            path = f"{relative}/{name}" if relative else name
-            sizes[path] = int(host.lstat(host.path.join(folder, name)).st_size)
+    with remote.doing("list", remote.root):
+        for folder, folders, files in host.walk(remote.root):
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            relative = folder[len(remote.root):].strip("/")
+            for name in files:
+                path = f"{relative}/{name}" if relative else name
+                sizes[path] = int(host.lstat(host.path.join(folder, name)).st_size)
     return sizes

@@ -43,10 +43,10 @@ REMOTE_ERRORS = (ftplib.Error, ftputil.error.FTPError, OSError, EOFError)
 """What talking to a server can raise: replies (ftplib, ftputil), sockets, TLS, a closed
 connection. `Remote` turns each into a `RemoteError`."""
 
-MISSING = ("no such", "not found", "does not exist", "doesn't exist", "could not get file size",
-           "can't check for file existence", "not a regular file", "not a plain file",
-           "file unavailable", "cannot find")
-"""Words of a 550 reply to SIZE that mean "no such file" (rather than "refused")."""
+REFUSED = ("not allowed", "denied", "not permitted", "ascii")
+"""Words of a 550 reply to SIZE that mean "refused" rather than "no such file" (which
+servers word in many ways: "No such file", "is not retrievable", "Could not get file
+size")."""
 
 
 class RemoteError(DeployError):
@@ -141,8 +141,7 @@ class Remote:
                     reply = str(error)
                     if reply.startswith(("500", "502", "504")):
                         self._size_command = False   # the server has no SIZE: list instead
-                    elif reply.startswith("550") and any(
-                            words in reply.lower() for words in MISSING):
+                    elif not any(words in reply.lower() for words in REFUSED):
                         return None
                     # else refused, not missing: a listing tells
             return self._listed_size(path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from typing import Any
 
 from generator.deploy.remote import Remote
@@ -32,7 +33,11 @@ def version_name(version: str) -> str:
 def read_version(remote: Remote, version: str) -> dict[str, Any] | None:
     path = remote.state_path(version_name(version))
     if remote.size(path) is not None:
-        result: dict[str, Any] = json.loads(gzip.decompress(remote.get(path)))
+        try:
+            result: dict[str, Any] = json.loads(gzip.decompress(remote.get(path)))
+        except (OSError, EOFError, ValueError, zlib.error) as error:
+            raise DeployError(f"{path} on the server is damaged ({error}); that version "
+                              "cannot be read (move the file away to deploy anew)") from None
         return result
     return remote.read_json(f"versions/{version}.json")   # the earlier layout
 
