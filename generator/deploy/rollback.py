@@ -25,6 +25,7 @@ from generator.deploy.publish import (
     drift_of,
     execute,
     kept_versions,
+    recorded_failures,
     stored_objects,
 )
 from generator.deploy.remote import Remote
@@ -38,6 +39,15 @@ def rollback(network: Network, site: str, target: Target, origin: Origin, *,
              confirm: Callable[[DeployPlan], bool] = lambda plan: True,
              show: Callable[[DeployPlan, list[str]], None] = lambda plan, problems: None,
              ) -> DeployReport:
+    with recorded_failures(origin, site, target, "rollback", to or "", dry_run):
+        return _rollback(network, site, target, origin, to, dry_run, force, break_lock,
+                         verify_full, confirm, show)
+
+
+def _rollback(network: Network, site: str, target: Target, origin: Origin, to: str | None,
+              dry_run: bool, force: bool, break_lock: bool, verify_full: bool,
+              confirm: Callable[[DeployPlan], bool],
+              show: Callable[[DeployPlan, list[str]], None]) -> DeployReport:
     control = Remote(connect(target), target)
     try:
         current = read_manifest(control)
