@@ -276,3 +276,41 @@ def test_live_pages_go_after_the_new_pages_they_link_to(
                and b'href="/articles/fresh/"' in (remote / path).read_bytes()]
     assert len(linking) >= 3, linking                  # listings, a tag page, the home page
     assert all(placed.index(path) > fresh for path in linking), (placed, fresh)
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_atomic_replace_never_leaves_a_page_missing(
+        atomic: bool, deployable: tuple[Path, Path], sitegen: Callable[..., Result],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default a replaced page is set aside, then the new one renamed in: a gap of one
+    rename. With `atomic_replace: true` it is replaced in one rename over it (its old
+    content copied into the store first), so no page is ever missing, and rollback still
+    brings the old version back byte for byte."""
+    from generator.deploy.remote import Remote
+
+    project, remote = deployable
+    if atomic:
+        edit(project / "sites/brand/site.yaml", "/www\n", "/www\n    atomic_replace: true\n")
+    assert sitegen(project, "build", "brand").code == 0
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    v1 = {path: data for path, data in tree(remote).items()
+          if not path.startswith(".sitegen-state/")}
+    edit(project / "themes/plain/scss/main.scss", "{", "{ color: #9ab;")   # every page
+    assert sitegen(project, "build", "brand").code == 0
+    pages = [path for path in v1 if path.endswith(".html")]
+    gaps: list[str] = []
+    real = Remote.rename
+
+    def checking(self: Remote, source: str, destination: str) -> None:
+        real(self, source, destination)
+        gaps.extend(path for path in pages if not (remote / path).is_file())
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Remote, "rename", checking)
+        result = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert result.code == 0, result.err
+    assert (gaps == []) == atomic, gaps[:3]
+    back = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
+    assert back.code == 0, back.err
+    assert {path: data for path, data in tree(remote).items()
+            if not path.startswith(".sitegen-state/")} == v1

@@ -111,6 +111,11 @@ SITE_FIELDS: dict[str, Option] = {
                        minimum=0),
         "keep": Int("versions kept on the server for `sitegen rollback`", default=5,
                     minimum=0),
+        "atomic_replace": Bool("replace pages and data files in one rename too, never "
+                               "missing for a moment, at the cost of downloading and "
+                               "uploading again the old content kept for rollback (by "
+                               "default only assets and routing rules are; a page is set "
+                               "aside first, a gap of one rename)", default=False),
         "check_url": Url("where this target serves the site, for the HTTP check after a "
                          "deploy (default: no HTTP check)"),
         "notify": Section({

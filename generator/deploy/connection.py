@@ -62,6 +62,8 @@ class Target:
     check_url: str | None = None
     webhooks: tuple[str, ...] = ()
     mail: Mail | None = field(default=None)
+    atomic_replace: bool = False
+    """Replace pages and data files in one rename too (see `Executor.atomic_all`)."""
 
     @property
     def state_dir(self) -> str:
@@ -104,7 +106,8 @@ def target_of(site: SiteConfig, name: str) -> Target:
                   url.hostname or "", url.port or 21, root, tuple(values["logs"]),
                   site.location_of(("targets", name, "url")), state, values["passive"],
                   values["connections"], values["timeout"], values["retries"], values["keep"],
-                  values.get("check_url"), tuple(notify.get("webhooks") or ()), mail)
+                  values.get("check_url"), tuple(notify.get("webhooks") or ()), mail,
+                  values["atomic_replace"])
 
 
 def credentials(target: Target) -> tuple[str, str]:

@@ -42,6 +42,9 @@ class Executor:
     """Set old contents aside for rollback (else they are replaced or removed)."""
     stored: set[str]
     """Contents in the object store; updated as operations add and take them."""
+    atomic_all: bool = False
+    """Replace every file in one rename where the server renames over files (keeping a
+    copy of its old content for rollback), not only assets and routing rules."""
     resuming: bool = False
     """A killed deploy may have done operations its progress does not name."""
     distrust: bool = False
@@ -161,7 +164,7 @@ class Executor:
                               "the server; sitegen does not touch it (move it, then deploy "
                               "again)")
         recorded = self._as_recorded(remote, live, size, op.old_size, op.old_sha256)
-        if op.atomic and remote.rename_over:
+        if (op.atomic or self.atomic_all) and remote.rename_over:
             if recorded:
                 self._store_copy(remote, live, op.old_sha256)
             return   # the rename over it replaces it at once

@@ -133,8 +133,8 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
                 raise DeployError("deploy cancelled; nothing was changed")
             manifest = {**local, **meta, "deployed": time.time(), "commit": origin.commit}
             execute(control, target, plan, manifest, current, Executor(
-                build_dir / site, target.keep > 0, stored), report, origin, break_lock,
-                verify_full)
+                build_dir / site, target.keep > 0, stored, target.atomic_replace), report,
+                origin, break_lock, verify_full)
             return report
         finally:
             control.close()
@@ -238,7 +238,7 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         for folder in ("", "objects", "versions"):
             control.makedirs(control.state_path(folder) if folder else control.state)
         control.probe_rename_over(deploy_id)
-        if not control.rename_over:
+        if not control.rename_over and (current or {}).get("files"):
             origin.notes.append("the server does not rename over an existing file: each "
                                 "replaced file is removed first, and missing for a moment")
         protect_state(control)

@@ -76,7 +76,8 @@ def _rollback(network: Network, site: str, target: Target, origin: Origin, to: s
                     "rolled_back": time.time()}
         if plan.operations:
             execute(control, target, plan, manifest, current,
-                    Executor(None, target.keep > 0, stored), report, origin, break_lock,
+                    Executor(None, target.keep > 0, stored, target.atomic_replace), report,
+                    origin, break_lock,
                     verify_full)
         if not control.alive():
             control.close()
