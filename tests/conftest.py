@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from generator.cli import main
-from tests.ftp import ftp_server  # noqa: F401  (a fixture for every test module)
+from tests.ftp import deployable, ftp_server  # noqa: F401  (fixtures for every test module)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(os.environ.get("SITEGEN_SHARED_DATA")

@@ -88,3 +88,18 @@ def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     (home / "logs").mkdir(parents=True)
     with serving_process(home) as port:
         yield port, home
+
+
+@pytest.fixture
+def deployable(project: Path, ftp_server: tuple[int, Path],
+               monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The fixture network with a `production` target on the FTP server for the brand site
+    (password in the environment); returns the project and the remote web root."""
+    port, home = ftp_server
+    site_yaml = project / "sites/brand/site.yaml"
+    site_yaml.write_text(site_yaml.read_text().replace(
+        "menu+:", f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n"
+        "menu+:", 1))
+    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
+    (home / "www").mkdir()
+    return project, home / "www"

@@ -11,18 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, edit, jsonl, tree
-from tests.ftp import PASSWORD, USER
-
-
-@pytest.fixture
-def deployable(project: Path, ftp_server: tuple[int, Path],
-               monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    port, home = ftp_server
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\nmenu+:")
-    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
-    (home / "www").mkdir()
-    return project, home / "www"
+from tests.ftp import PASSWORD
 
 
 def published(remote: Path) -> dict[str, bytes]:

@@ -142,9 +142,8 @@ def test_http_check_against_apache(project: Path, ftp_server: tuple[int, Path],
 
 @pytest.mark.parametrize("modules", ["full", "debian-default", "minimal"])
 @pytest.mark.parametrize("allow_override", ["All", "FileInfo Indexes Options"])
-def test_the_state_folder_is_never_served(modules: str, allow_override: str, project: Path,
-                                          ftp_server: tuple[int, Path],
-                                          monkeypatch: pytest.MonkeyPatch,
+def test_the_state_folder_is_never_served(modules: str, allow_override: str,
+                                          deployable: tuple[Path, Path],
                                           sitegen: Callable[..., Result]) -> None:
     """Apache with the modules a host may have (Debian's defaults have no mod_rewrite and
     no mod_headers; a minimal one not even mod_alias), and with AllowOverride limited as
@@ -152,19 +151,15 @@ def test_the_state_folder_is_never_served(modules: str, allow_override: str, pro
     versions, the lock) and .htaccess are never served, and the site still is."""
     from tests.apache import DEBIAN_DEFAULT, FULL, MINIMAL, fetch
 
-    port, home = ftp_server
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\nmenu+:")
-    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
-    (home / "www").mkdir()
+    project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
-    state = home / "www/.sitegen-state"
+    state = remote / ".sitegen-state"
     version = next((state / "versions").iterdir()).name
     (state / "lock").mkdir()
     (state / "lock/owner.json").write_text("{}")
     chosen = {"full": FULL, "debian-default": DEBIAN_DEFAULT, "minimal": MINIMAL}[modules]
-    with apache(home / "www", chosen, allow_override) as base:
+    with apache(remote, chosen, allow_override) as base:
         assert fetch(f"{base}/").status == 200
         assert fetch(f"{base}/articles/alpha/").status == 200
         for path in (".sitegen-state/journal.jsonl", ".sitegen-state/manifest.json",

@@ -21,7 +21,7 @@ from generator.cli import main
 from generator.deploy.execute import Executor
 from generator.deploy.remote import Remote
 from tests.conftest import Result, edit, tree
-from tests.ftp import PASSWORD, USER, serving_process
+from tests.ftp import serving_process
 
 REFERENCE = re.compile(rb"""(?:src|href|srcset)=["']([^"']+)["']""")
 ASSET = re.compile(r"\.(css|js|png|jpe?g|webp|avif|svg|gif|woff2?|ico)$")
@@ -47,19 +47,14 @@ def missing_assets(remote: Path) -> list[str]:
 
 
 @pytest.fixture
-def big_site(project: Path, ftp_server: tuple[int, Path], monkeypatch: pytest.MonkeyPatch,
-             sitegen: Callable[..., Result]) -> tuple[Path, Path]:
-    port, home = ftp_server
+def big_site(deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> tuple[Path, Path]:
+    project, remote = deployable
     for number in range(EXTRA_ARTICLES):
         (project / f"content/articles/extra-{number}.md").write_text(
             f"---\ntitle: Extra {number}\ntags: [red]\n---\nBody {number}, see "
             "[alpha](/articles/alpha/).\n")
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\nmenu+:")
-    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
-    (home / "www").mkdir()
     assert sitegen(project, "build", "brand").code == 0
-    return project, home / "www"
+    return project, remote
 
 
 def kill_at(monkeypatch: pytest.MonkeyPatch, index: int) -> None:

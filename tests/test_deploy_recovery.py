@@ -17,19 +17,12 @@ import pytest
 from generator.deploy import lock, publish
 from generator.deploy.remote import Remote
 from tests.conftest import Result, edit, jsonl, tree
-from tests.ftp import PASSWORD, USER
 
 
 @pytest.fixture
-def deployable(project: Path, ftp_server: tuple[int, Path], monkeypatch: pytest.MonkeyPatch,
-               sitegen: Callable[..., Result]) -> tuple[Path, Path]:
-    port, home = ftp_server
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\nmenu+:")
-    monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
-    (home / "www").mkdir()
-    assert sitegen(project, "build", "brand").code == 0
-    return project, home / "www"
+def built(deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> tuple[Path, Path]:
+    assert sitegen(deployable[0], "build", "brand").code == 0
+    return deployable
 
 
 def deploy(sitegen: Callable[..., Result], project: Path, *options: str) -> Result:
@@ -54,8 +47,8 @@ def new_version(project: Path, sitegen: Callable[..., Result], text: str) -> Non
 
 
 def test_a_journal_line_cut_by_a_kill_is_skipped_and_reported(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
-    project, remote = deployable
+        built: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    project, remote = built
     assert deploy(sitegen, project).code == 0
     journal = remote / ".sitegen-state/journal.jsonl"
     with open(journal, "ab") as stream:            # what a kill in the middle of APPE leaves
@@ -71,9 +64,9 @@ def test_a_journal_line_cut_by_a_kill_is_skipped_and_reported(
 
 
 def test_a_run_killed_between_its_last_entry_and_its_lock(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result],
+        built: tuple[Path, Path], sitegen: Callable[..., Result],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    project, remote = deployable
+    project, remote = built
     with monkeypatch.context() as patch:
         def killed(remote: Remote) -> None:
             raise KeyboardInterrupt("killed before removing the lock")
@@ -90,8 +83,8 @@ def test_a_run_killed_between_its_last_entry_and_its_lock(
 
 
 def test_a_lock_of_a_dead_process_and_break_lock_with_nothing_to_do(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
-    project, remote = deployable
+        built: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    project, remote = built
     assert deploy(sitegen, project).code == 0
     folder = remote / ".sitegen-state/lock"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
@@ -120,9 +113,9 @@ def test_a_lock_of_a_dead_process_and_break_lock_with_nothing_to_do(
 
 
 def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result],
+        built: tuple[Path, Path], sitegen: Callable[..., Result],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    project, remote = deployable
+    project, remote = built
     assert deploy(sitegen, project).code == 0
     hello = (project / "content/news/hello.md").read_text()
     (project / "content/news/hello.md").unlink()
@@ -158,9 +151,9 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
 
 
 def test_temporary_files_of_an_abandoned_version_are_listed_then_removed(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result],
+        built: tuple[Path, Path], sitegen: Callable[..., Result],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    project, remote = deployable
+    project, remote = built
     assert deploy(sitegen, project).code == 0
     edit(project / "themes/plain/scss/main.scss", "{", "{ color: #567;")   # every page
     assert sitegen(project, "build", "brand").code == 0
