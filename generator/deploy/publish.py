@@ -241,9 +241,15 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
         if not control.rename_over and (current or {}).get("files"):
             origin.notes.append("the server does not rename over an existing file: each "
                                 "replaced file is removed first, and missing for a moment")
-        protect_state(control)
         origin.notes.extend(lock.take_lock(control, deploy_id, origin.who, break_lock))
         locked = True
+        live = read_manifest(control)
+        if (live or {}).get("version", "") != plan.from_version:
+            # Another deploy finished between our plan and our lock.
+            raise DeployError(f"the target changed while this {report.kind} was planned "
+                              f"(it is now at {(live or {}).get('version', '')[:12]}); "
+                              "nothing was changed: run it again")
+        protect_state(control)   # under the lock: its temporary name is not per run
         pool.rename_over = control.rename_over
         under_way, done = read_progress(control)
         resuming = under_way == plan.to_version
