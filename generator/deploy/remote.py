@@ -187,8 +187,15 @@ class Remote:
             return False
 
     def _is_folder(self, path: str) -> bool:
-        parent, name = posixpath.split(path.rstrip("/"))
-        return name in self.listdir(parent)
+        """By changing into it (and back): listings of many servers hide dot folders."""
+        with self.doing("change to folder", path):
+            here = self.session.pwd()
+            try:
+                self.session.cwd(path)
+            except ftplib.error_perm:
+                return False
+            self.session.cwd(here)
+            return True
 
     def remove_folder(self, path: str) -> None:
         with self.doing("remove folder", path):
