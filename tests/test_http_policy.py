@@ -24,6 +24,13 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
     manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
     css = next(path for path in manifest["files"] if re.search(r"\.[0-9a-f]{8}\.css$", path))
     data = next(path for path in manifest["files"] if path.startswith("_sg/rec/"))
+    # What editors and tools leave next to the files: never served (h5bp's list).
+    (site / "articles/alpha/index.html.bak").write_text("old")
+    (site / "articles/index.html~").write_text("old")
+    (site / "notes.orig").write_text("old")
+    (site / "deploy.sh").write_text("#!/bin/sh")
+    (site / ".git").mkdir()
+    (site / ".git/config").write_text("[core]")
     with apache(site) as base:
         page = fetch(base + "/articles/alpha/")
         assert page.status == 200
@@ -59,6 +66,11 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
         assert listing.headers["Content-Type"].startswith("application/json")
         pixel = fetch(f"{base}/_sg/p.gif?e=view")
         assert pixel.headers["Cache-Control"] == "no-store"
+        assert pixel.headers["Expires"] is None                 # would contradict no-store
+        feed = fetch(f"{base}/feed.xml")
+        assert feed.status == 200 and feed.headers["Cache-Control"] == "public, max-age=3600"
+        sitemap = fetch(f"{base}/sitemap.xml")
+        assert sitemap.headers["Cache-Control"] == "no-cache"
         robots = fetch(f"{base}/robots.txt")
         assert robots.headers["Cache-Control"] == "public, max-age=86400"
         variant = fetch(f"{base}/", cookie="sg_x_hero-test=1.bold")
@@ -70,6 +82,9 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
         expires = parsedate_to_datetime(asset.headers["Expires"])
         assert (expires - parsedate_to_datetime(asset.headers["Date"])).days >= 364
         assert fetch(f"{base}/.htaccess").status == 403
+        for path in ("_headers", "_redirects", "articles/alpha/index.html.bak",
+                     "articles/index.html~", "notes.orig", "deploy.sh", ".git/config"):
+            assert fetch(f"{base}/{path}").status in (403, 404), path
 
 
 def test_netlify_headers_carry_the_same_policy(project: Path,

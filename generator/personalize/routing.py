@@ -30,8 +30,12 @@ from generator.personalize.model import Personalization
 from generator.personalize.variants import Variant, specificity
 
 CACHE_CONTROL = "private, no-cache"
-DOT_PATH = r"(^|/)\.(?!well-known(/|$))"
-"""A URL path with a part that starts with a dot, other than /.well-known/."""
+REFUSED_PATHS = (r"(^|/)\.(?!well-known(/|$))"
+                 r"|^/?_(headers|redirects)$"
+                 r"|(^|/)#[^/]*#$|\.(bak|conf|dist|fla|in[ci]|log|orig|psd|sh|sql|sw[op])$|~$")
+"""URL paths never served: a part that starts with a dot (other than /.well-known/), the
+Netlify-style rule files, and backup and source files editors and tools leave (h5bp's
+list)."""
 VARIANT_FOLDER = "_variants"
 
 
@@ -68,17 +72,18 @@ def htaccess(pages: Sequence[RoutedPage], personalization: Personalization,
              "Options -Indexes",
              "ErrorDocument 404 /404.html",
              "",
-             "# Nothing whose path starts with a dot is served (the deploy's state folder,",
-             "# .htaccess itself), except /.well-known/ (certificate challenges): by",
-             "# mod_alias, which Debian enables by default, and by mod_rewrite where it is on.",
-             "# (The deploy also puts a `Require all denied` .htaccess in its state folder.)",
+             "# Not served: paths with a part that starts with a dot (the deploy's state",
+             "# folder, .htaccess) except /.well-known/, _headers and _redirects, backup and",
+             "# source files. By mod_alias, which Debian enables by default, and mod_rewrite",
+             "# where it is on. (The deploy also puts a `Require all denied` .htaccess in its",
+             "# state folder.)",
              "<IfModule mod_alias.c>",
-             f'RedirectMatch 404 "{DOT_PATH}"',
+             f'RedirectMatch 404 "{REFUSED_PATHS}"',
              "</IfModule>",
              *policy, "",
              "<IfModule mod_rewrite.c>",
              "RewriteEngine On",
-             f"RewriteRule {DOT_PATH} - [F]",
+             f'RewriteRule "{REFUSED_PATHS}" - [F]',
              "# Variant files are served as they are.",
              f"RewriteRule ^{VARIANT_FOLDER}/ - [L]"]
     for page in pages:

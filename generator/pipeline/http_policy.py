@@ -27,6 +27,7 @@ from generator.config.model import SiteConfig
 FINGERPRINTED = (r"\.[0-9a-f]{8,}\.(css|js|mjs|png|jpe?g|gif|webp|avif|svg|woff2?|ttf|ico"
                  r"|html)")
 IMMUTABLE = "public, max-age=31536000, immutable"
+FEED_MAX_AGE = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +138,20 @@ def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:
     lines += files(f"{FINGERPRINTED}(\\.gz)?$", 31536000, IMMUTABLE)
     if policy.precompress:
         lines += _precompressed_rules()
-    lines += ["<IfModule mod_headers.c>",
-              f'<If "%{{REQUEST_URI}} == \'/{pixel}\'">',
+    # Feeds: an hour, as h5bp (readers poll; a new entry need not show at once).
+    lines += files("\\.(xml|atom|rss)$", 0, "no-cache")
+    lines += files("^feed\\.xml$", FEED_MAX_AGE, f"public, max-age={FEED_MAX_AGE}")
+    # The pixel: never stored, so every view reaches the access log; no Expires either,
+    # which would contradict no-store.
+    lines += [f'<If "%{{REQUEST_URI}} == \'/{pixel}\'">',
+              "<IfModule mod_expires.c>",
+              "ExpiresActive Off",
+              "</IfModule>",
+              "<IfModule mod_headers.c>",
               'Header set Cache-Control "no-store"',
-              "</If>",
-              "</IfModule>"]
+              "Header unset Expires",
+              "</IfModule>",
+              "</If>"]
     return lines
 
 
