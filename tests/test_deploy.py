@@ -303,3 +303,29 @@ def test_atomic_replace_never_leaves_a_page_missing(
     assert back.code == 0, back.err
     assert {path: data for path, data in tree(remote).items()
             if not path.startswith(".sitegen-state/")} == v1
+
+
+def test_a_preview_build_is_noindex_everywhere_and_never_deployed(
+        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    from tests.apache import apache, fetch
+
+    project, remote = deployable
+    assert sitegen(project, "build", "brand", "--preview").code == 0
+    preview = project / "build-preview/brand"
+    pages = sorted(preview.rglob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        assert b'<meta name="robots" content="noindex">' in page.read_bytes(), page
+    assert "Disallow: /\n" in (preview / "robots.txt").read_text()
+    with apache(preview) as base:
+        for path in ("/", "/articles/alpha/", "/feed.xml", "/robots.txt"):
+            assert fetch(base + path).headers["X-Robots-Tag"] == "noindex", path
+    refused = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
+                      "--out", str(project / "build-preview"))
+    assert refused.code == 1 and "holds a preview build of 'brand'" in refused.err
+    assert list(remote.iterdir()) == []                          # nothing was sent
+    # The real build of the same project is indexable and deploys.
+    assert sitegen(project, "build", "brand").code == 0
+    assert b'content="noindex"' not in (project / "build/brand/articles/alpha/index.html"
+                                        ).read_bytes()
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0

@@ -109,6 +109,10 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
            show: Callable[[DeployPlan], None] = lambda plan: None) -> DeployReport:
     """Publish the local build of `site`; `meta` goes into the remote manifest."""
     local = local_manifest(build_dir, site)
+    if local.get("preview"):
+        raise DeployError(f"{build_dir} holds a preview build of '{site}' (a variant switcher "
+                          "on every page, noindex everywhere): it is never published; "
+                          "deploy a build made without --preview")
     with recorded_failures(origin, site, target, "deploy", local["version"], dry_run):
         control = Remote(connect(target), target)
         try:

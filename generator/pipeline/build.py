@@ -154,7 +154,8 @@ def build(options: BuildOptions) -> BuildReport:
             state.components = render_components(state, template_globals(state))
         # Plan: every output file of every site, with the inputs of each.
         plans = {name: apply_rebuild_rules(plan_site(state.site, state.content, state.assets,
-                                                     state.components), network.root)
+                                                     state.components, state.preview),
+                                           network.root)
                  for name, state in states.items()}
         # Freshness: which published files are exactly what rendering them now would give.
         work = {name: _decide(options, plan, states[name], store,
@@ -368,7 +369,8 @@ def _commit(options: BuildOptions, name: str, work: SiteWork, staging: Path,
     commit_site(options.build_dir, name, staging, [output.path for output in moves],
                 work.leftovers)
     version = write_manifest(options.build_dir, name, {
-        path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()})
+        path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()},
+        options.preview)
     store.update_site(name, updated, sorted(set(work.previous) - planned))
     return version, records
 

@@ -159,15 +159,19 @@ def manifest_version(files: dict[str, ManifestEntry]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def write_manifest(build_dir: Path, site: str, files: dict[str, ManifestEntry]) -> str:
-    """Write the manifest of the site's current version, and keep a snapshot of it."""
+def write_manifest(build_dir: Path, site: str, files: dict[str, ManifestEntry],
+                   preview: bool = False) -> str:
+    """Write the manifest of the site's current version, and keep a snapshot of it. A
+    preview build's manifest says so: `sitegen deploy` refuses it."""
     version = manifest_version(files)
-    document = {
+    document: dict[str, object] = {
         "site": site,
         "version": version,
         "files": {path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
                   for path, e in sorted(files.items())},
     }
+    if preview:
+        document["preview"] = True
     # Compact JSON: the C encoder only runs without indentation, and a manifest of a large
     # site is written on every build that changes it.
     text = json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"

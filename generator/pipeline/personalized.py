@@ -113,7 +113,8 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     tags += Markup('<meta name="sitegen:variant" content="{}">\n'
                    '<meta name="sitegen:build" content="{}">').format(
         variant.key if variant else "", build)
-    if variant is not None:
+    record("option", "preview")
+    if variant is not None or state.preview:
         tags += Markup('\n<meta name="robots" content="noindex">')
     if rules:
         # Made by the build as JSON with "<" escaped: safe inside <script>.
@@ -133,7 +134,6 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     # runtime by its hash, which must not change from page to page.
     tags += Markup('\n<script type="application/json" id="sitegen-config">{}</script>'
                    '\n<script>{}</script>').format(Markup(config), Markup(runtime_script()))
-    record("option", "preview")
     if state.preview:
         tags += Markup("\n<script>{}</script>").format(Markup(preview_script()))
     return tags

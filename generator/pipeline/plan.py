@@ -186,8 +186,10 @@ def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
     return outputs
 
 
-def _routing_outputs(site: SiteConfig, outputs: list[OutputFile]) -> list[OutputFile]:
-    """`.htaccess`, `_headers` and `_redirects` for the pages that have variants."""
+def _routing_outputs(site: SiteConfig, outputs: list[OutputFile],
+                     preview: bool = False) -> list[OutputFile]:
+    """`.htaccess`, `_headers` and `_redirects` for the pages that have variants (and, for a
+    preview build, `X-Robots-Tag: noindex` on everything)."""
     defaults = {o.path: o for o in outputs if o.variant is None and o.url is not None}
     variants: dict[str, list[tuple[Variant, str]]] = {}
     for output in outputs:
@@ -197,17 +199,27 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile]) -> list[Output
     pages = [RoutedPage(defaults[path].url or "", path, tuple(found))
              for path, found in sorted(variants.items())]
     policy = policy_of(site)
+    noindex = PREVIEW_APACHE if preview else []
     files = {".htaccess": htaccess(pages, site.personalization,
-                                   apache_rules(policy, PIXEL_PATH)),
-             "_headers": netlify_headers(pages, netlify_rules(policy, PIXEL_PATH)),
+                                   [*noindex, *apache_rules(policy, PIXEL_PATH)]),
+             "_headers": netlify_headers(pages, [*netlify_rules(policy, PIXEL_PATH),
+                                                 *(["/*", "  X-Robots-Tag: noindex"]
+                                                   if preview else [])]),
              "_redirects": netlify_redirects(pages)}
     return [OutputFile(path, "routing", "bytes", data_key("routing", path, text),
                        "routing rules", content=text.encode("utf-8"))
             for path, text in files.items()]
 
 
+PREVIEW_APACHE = ["# A preview build: nothing of it is to be indexed.",
+                  "<IfModule mod_headers.c>",
+                  'Header always set X-Robots-Tag "noindex"',
+                  "</IfModule>"]
+
+
 def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
-              components: Mapping[str, Any] | None = None) -> SitePlan:
+              components: Mapping[str, Any] | None = None,
+              preview: bool = False) -> SitePlan:
     outputs: list[OutputFile] = []
     for name, component in sorted((components or {}).items()):
         outputs.append(OutputFile(component.path, "asset", "bytes",
@@ -235,7 +247,7 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
         outputs.append(OutputFile(f"{RECOMMENDATIONS_PREFIX}_popular.json", "data", "popular",
                                   data_key("popular"), "most viewed pages"))
     if site.personalization.routing:
-        outputs += _routing_outputs(site, outputs)
+        outputs += _routing_outputs(site, outputs, preview)
     if site.personalization.tracking.enabled:
         outputs.append(OutputFile(PIXEL_PATH, "asset", "bytes", data_key("pixel", PIXEL_PATH),
                                   "tracking pixel", content=PIXEL))

@@ -238,7 +238,11 @@ def render_sitemap(state: SiteState, output: OutputFile) -> bytes:
 def render_robots(state: SiteState, output: OutputFile) -> bytes:
     site = state.site
     lines = ["User-agent: *"]
-    lines += [f"Disallow: {path}" for path in site.robots_disallow] or ["Disallow:"]
+    record("option", "preview")
+    if state.preview:   # a preview is never to be indexed, wherever it ends up
+        lines.append("Disallow: /")
+    else:
+        lines += [f"Disallow: {path}" for path in site.robots_disallow] or ["Disallow:"]
     if site.sitemap:
         lines += ["", f"Sitemap: {site.base_url.rstrip('/')}/sitemap.xml"]
     return ("\n".join(lines) + "\n").encode("utf-8")
