@@ -268,3 +268,18 @@ def test_clicks_on_recommendations_reach_the_log(project: Path,
     clicked = json.loads((docroot / "_sg/rec/articles/alpha.json").read_text())["related"][0]
     assert re.search(r"/_sg/p\.gif\?e=rec&p=%2Farticles%2Falpha%2F&.*x="
                      + re.escape(clicked["url"].replace("/", "%2F")), log), log[-2000:]
+
+
+def test_a_variant_url_swaps_to_the_visitors_variant_of_its_page(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    """Opened at a /_variants/ URL, the runtime fetches the visitor's variant of the page
+    (from the page's URL in its config), not a /_variants/ path inside another."""
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        [shown] = visit(base, docroot, ["cookie:sg_x_hero-test=1.control",
+                                        "/_variants/hero-test-bold/index.html"])
+        log = base.access_log.read_text()
+    assert shown["assignment"]["arms"] == {"hero-test": "control"}
+    assert shown["variant"] == "hero-test-control"
+    assert "/_variants/hero-test-control/_variants/" not in log
+    assert '"GET /_variants/hero-test-control/index.html HTTP/1.1" 200' in log

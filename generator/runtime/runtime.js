@@ -110,7 +110,8 @@
   var history = stored(local, "sg_history", []);
   var width = window.innerWidth || document.documentElement.clientWidth || 1024;
   var attributes = Object.assign({}, config.page.attributes || {}, {
-    path: window.location.pathname,
+    // The page's own URL, also on a /_variants/ URL (conditions see the canonical page).
+    path: config.page.url,
     query: query,
     utm: sessionState.utm,
     referrer: sessionState.referrer,
@@ -189,7 +190,7 @@
     if (sg.onShown) sg.onShown();
   };
   var timer = window.setTimeout(reveal, GUARD_MS);
-  var path = window.location.pathname;
+  var path = config.page.url; // not location.pathname: this may be a /_variants/ URL
   var target = wanted
     ? "/_variants/" + wanted + path + (path.slice(-1) === "/" ? "index.html" : "")
     : path;
