@@ -283,3 +283,61 @@ def test_a_variant_url_swaps_to_the_visitors_variant_of_its_page(
     assert shown["variant"] == "hero-test-control"
     assert "/_variants/hero-test-control/_variants/" not in log
     assert '"GET /_variants/hero-test-control/index.html HTTP/1.1" 200' in log
+
+
+def persistent_cookies(profile: Path) -> dict[str, int]:
+    """The cookies Chromium keeps on disk (session cookies never are), by name: expiry."""
+    import sqlite3
+
+    database = profile / "Default" / "Cookies"
+    if not database.exists():
+        return {}
+    with sqlite3.connect(database) as connection:
+        return {name: expires for name, expires, persistent in connection.execute(
+            "SELECT name, expires_utc, is_persistent FROM cookies") if persistent}
+
+
+def test_nothing_lasting_before_consent(project: Path, sitegen: Callable[..., Result],
+                                        tmp_path: Path) -> None:
+    """With `consent: required`, a visitor who has not consented gets session cookies only
+    (still routed, still in the same arm for the session) and no local storage; consent
+    makes the id and the arms last a year."""
+    import subprocess
+
+    from tests.browser import CHROMIUM_FLAGS, chromium
+
+    edit(project / "sites/brand/site.yaml", "menu+:",
+         "analytics:\n  consent: required\nmenu+:")
+    docroot = build_brand(project, sitegen)
+    profile = tmp_path / "profile"
+
+    def browse(steps: list[str]) -> list[dict[str, Any]]:
+        (docroot / "harness.htm").write_text(HARNESS % {"steps": json.dumps(steps)})
+        with apache(docroot) as base:
+            page = tmp_path / "start.html"
+            page.write_text(f'<!doctype html><script>location.replace("{base}/harness.htm")'
+                            "</script>")
+            dom = subprocess.run(
+                [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                 "--virtual-time-budget=30000", f"--user-agent={DESKTOP_AGENT}",
+                 "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                timeout=90).stdout
+        match = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
+        assert match and match.group(1) != "pending", dom[:2000]
+        results: list[dict[str, Any]] = json.loads(html.unescape(match.group(1)))
+        return results
+
+    [first, second] = browse(["/", "/articles/alpha/"])
+    assert "sg_id=" in first["cookies"] and first["assignment"]["arms"]
+    assert second["assignment"]["visitor"] == first["assignment"]["visitor"]
+    assert persistent_cookies(profile) == {}                 # nothing outlives the session
+    assert not local_storage_mentions(profile, b"sg_")
+    browse(["/", "js:sitegen.consent(true)", "/articles/alpha/"])
+    kept = persistent_cookies(profile)
+    assert {"sg_id", "sg_visits", "sg_x_hero-test", "sg_consent"} <= set(kept), kept
+    assert local_storage_mentions(profile, b"sg_")           # history and seen pages now
+
+
+def local_storage_mentions(profile: Path, text: bytes) -> bool:
+    folder = profile / "Default" / "Local Storage"
+    return any(text in path.read_bytes() for path in folder.rglob("*") if path.is_file())

@@ -29,6 +29,7 @@
   }
 
   function save(key, value) {
+    if (track.consent && cookie(prefix + "consent") !== "1") return; // nothing lasting yet
     try {
       window.localStorage.setItem(key, JSON.stringify(value));
     } catch (error) { /* full or disabled */ }
@@ -82,7 +83,10 @@
   sg.consent = function (granted) {
     document.cookie = prefix + "consent=" + (granted ? "1" : "0") +
       "; path=/; max-age=31536000; SameSite=Lax";
-    if (granted) flush();
+    if (granted) {
+      if (sg.remember) sg.remember();
+      flush();
+    }
   };
 
   function showRelated(seen) {

@@ -68,8 +68,22 @@
   }
 
   var cookies = readCookies();
+  // Until a site that asks for consent has it, nothing outlives the browser session: the
+  // id, visit count and arms are session cookies and no history is kept. sg.remember()
+  // (called by sitegen.consent(true)) makes them last.
+  var consented = !config.track.consent || cookies[prefix + "consent"] === "1";
+  var lasting = consented ? YEAR : 0;
   var session = storage("sessionStorage");
-  var local = storage("localStorage");
+  var local = consented ? storage("localStorage") : null;
+  var kept = {};
+  function keep(name, value) {
+    kept[name] = value;
+    writeCookie(name, value, lasting);
+  }
+  sg.remember = function () {
+    lasting = YEAR;
+    Object.keys(kept).forEach(function (name) { writeCookie(name, kept[name], YEAR); });
+  };
   var query = {};
   window.location.search.replace(/^\?/, "").split("&").forEach(function (pair) {
     if (!pair) return;
@@ -80,7 +94,7 @@
 
   // The visitor: a random first-party id, and a count of visits (sessions).
   var visitor = cookies[prefix + "id"] || newVisitorId();
-  writeCookie(prefix + "id", visitor, YEAR);
+  keep(prefix + "id", visitor);
   var visits = parseInt(cookies[prefix + "visits"] || "0", 10) || 0;
   var sessionState = stored(session, "sg_session", null);
   if (!sessionState) {
@@ -91,7 +105,7 @@
     } catch (error) { referrer = ""; }
     sessionState = {pages: 0, utm: {}, referrer: referrer, force: {}};
   }
-  writeCookie(prefix + "visits", String(visits), YEAR);
+  keep(prefix + "visits", String(visits));
   sessionState.pages += 1;
   Object.keys(query).forEach(function (key) {
     if (key.indexOf("utm_") === 0) sessionState.utm[key.slice(4)] = query[key];
@@ -149,7 +163,7 @@
       var index = sg.assign(visitor, experiment);
       arm = index < 0 ? "-" : experiment.names[index];
     }
-    writeCookie(name, experiment.bucketVersion + "." + arm, YEAR);
+    keep(name, experiment.bucketVersion + "." + arm);
     if (arm !== "-") arms[experiment.key] = arm;
   });
 
