@@ -42,7 +42,7 @@ def observe(server: str, fault: str, code: int, err: str, lock_left: bool,
 
 def render(observations: list[dict[str, Any]]) -> str:
     def cell(text: str) -> str:
-        return text.replace("|", "\\|")
+        return text.replace("|", "\\|").replace("<", "&lt;")
 
     lines = ["| server | fault | exit | lock left | journalled (local, target) | rerun | message |",
              "|---|---|---|---|---|---|---|"]

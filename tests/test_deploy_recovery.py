@@ -212,3 +212,44 @@ def test_a_password_inside_the_target_url_is_never_printed(
         assert "hunter2secret" not in result.out + result.err
         assert "a password inside the URL is not allowed" in result.err
         assert "ftp://deployer:***@ftp.example.org/www" in result.err
+
+
+def test_a_cancelled_deploy_changes_nothing_and_is_no_failure(
+        built: tuple[Path, Path]) -> None:
+    """Answering no at the prompt: nothing on the server, and no `failed` entry in the
+    local journal (a failure to connect, by contrast, is journalled: see the fault tests)."""
+    from generator.cli import _buildable_site
+    from generator.deploy.connection import target_of
+    from generator.errors import DeployError
+
+    project, remote = built
+    _, site = _buildable_site(project, "brand")
+    journal = project / "build/.sitegen/sites/brand/journal.jsonl"
+    origin = publish.Origin("tester", "", journal)
+    with pytest.raises(DeployError, match="deploy cancelled; nothing was changed"):
+        publish.deploy("brand", target_of(site, "production"), project / "build", {}, origin,
+                       confirm=lambda plan: False)
+    assert list(remote.iterdir()) == [] and not journal.exists()
+
+
+def test_a_target_changed_between_plan_and_lock_is_left_alone(
+        built: tuple[Path, Path], sitegen: Callable[..., Result],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another deploy finishing while this one planned: this one stops before changing
+    anything (its plan was made against a version that is no longer live)."""
+    project, remote = built
+    assert deploy(sitegen, project).code == 0
+    new_version(project, sitegen, "planned against an old version")
+    pointer = remote / ".sitegen-state/manifest.json"
+    real = lock.take_lock
+
+    def meanwhile(*arguments: Any, **options: Any) -> list[str]:
+        pointer.write_text(json.dumps({"site": "brand", "version": "f" * 64}))   # the other
+        return real(*arguments, **options)
+
+    before = published(remote)
+    monkeypatch.setattr(lock, "take_lock", meanwhile)
+    result = deploy(sitegen, project)
+    assert result.code == 1 and "the target changed while this deploy was planned" \
+        in result.err, result.err
+    assert published(remote) == before and not (remote / ".sitegen-state/lock").exists()

@@ -187,19 +187,26 @@ def test_proftpd_quota_refuses_writes(use: Callable[..., FtpServer], project: Pa
     assert observation["rerun"] == "converged", observation["rerun"]
 
 
-def test_pure_ftpd_without_renames(use: Callable[..., FtpServer], project: Path,
-                                   sitegen: Callable[..., Result]) -> None:
-    """pure-ftpd `--norename`: sitegen publishes by renames, so it stops before the first
-    file and says why."""
-    server = use(pure_ftpd, "--norename")
+NO_RENAMES = {"pure-ftpd": (pure_ftpd, "--norename"),
+              "vsftpd": (vsftpd, "cmds_denied=RNFR,RNTO"),
+              "proftpd": (proftpd, "<Limit RNFR RNTO>\n  DenyAll\n</Limit>")}
+
+
+@pytest.mark.parametrize("name", sorted(NO_RENAMES))
+def test_a_server_without_renames(name: str, use: Callable[..., FtpServer], project: Path,
+                                  sitegen: Callable[..., Result]) -> None:
+    """Renames refused (pure-ftpd `--norename`, vsftpd `cmds_denied`, a proftpd `<Limit>`):
+    sitegen publishes by renames, so it stops before the first file and says why."""
+    start, option = NO_RENAMES[name]
+    server = use(start, option)
     assert sitegen(project, "build", "brand").code == 0
     result = deploy(sitegen, project)
     assert result.code == 1
     assert "refuses to rename files" in result.err, result.err
     remote = server.home / "www"
     assert published(remote) == {}
-    observation = failure_observed(server, "renames refused (--norename)", project, result,
-                                   None)
+    observation = failure_observed(server, f"renames refused ({option.splitlines()[0]})",
+                                   project, result, None)
     assert not observation["lock_left"] and observation["journalled"]
 
 

@@ -40,6 +40,7 @@ from generator.deploy.remote import Pool, Remote, RemoteError
 from generator.deploy.state import (
     PROGRESS,
     add_progress,
+    live_pointer,
     read_journal,
     read_manifest,
     read_progress,
@@ -134,7 +135,7 @@ def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], ori
                 raise DeployError(f"the plan uploads {plan.bytes} bytes, more than "
                                   f"--max-bytes {max_bytes}; nothing was changed")
             if not confirm(plan):
-                raise DeployError("deploy cancelled; nothing was changed")
+                raise Cancelled("deploy cancelled; nothing was changed")
             manifest = {**local, **meta, "deployed": time.time(), "commit": origin.commit}
             execute(control, target, plan, manifest, current, Executor(
                 build_dir / site, target.keep > 0, stored, target.atomic_replace), report,
@@ -177,11 +178,15 @@ def recorded_failures(origin: Origin, site: str, target: Target, kind: str, vers
     try:
         yield
     except DeployError as error:
-        if not dry_run and not origin.told:
+        if not dry_run and not origin.told and not isinstance(error, Cancelled):
             _tell_local(origin, {"kind": kind, "time": time.time(), "who": origin.who,
                                  "commit": origin.commit, "site": site, "target": target.name,
                                  "to": version, "event": "failed", "error": error.message})
         raise
+
+
+class Cancelled(DeployError):
+    """The user said no at the prompt: nothing was done, and nothing failed."""
 
 
 class OperationFailed(DeployError):
@@ -247,12 +252,13 @@ def execute(control: Remote, target: Target, plan: DeployPlan, manifest: dict[st
                                 "replaced file is removed first, and missing for a moment")
         origin.notes.extend(lock.take_lock(control, deploy_id, origin.who, break_lock))
         locked = True
-        live = read_manifest(control)
-        if (live or {}).get("version", "") != plan.from_version:
+        live, pending = live_pointer(control)
+        if (live, pending) != (plan.from_version, (current or {}).get("pending_deletions",
+                                                                        {})):
             # Another deploy finished between our plan and our lock.
             raise DeployError(f"the target changed while this {report.kind} was planned "
-                              f"(it is now at {(live or {}).get('version', '')[:12]}); "
-                              "nothing was changed: run it again")
+                              f"(it is now at {live[:12] or 'nothing'}); nothing was "
+                              "changed: run it again")
         protect_state(control)   # under the lock: its temporary name is not per run
         pool.rename_over = control.rename_over
         under_way, done = read_progress(control)

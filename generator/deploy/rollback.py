@@ -20,6 +20,7 @@ from generator.deploy.connection import Target, connect, target_of
 from generator.deploy.execute import Executor
 from generator.deploy.plan import DeployPlan, plan_deploy
 from generator.deploy.publish import (
+    Cancelled,
     DeployReport,
     Origin,
     drift_of,
@@ -71,7 +72,7 @@ def _rollback(network: Network, site: str, target: Target, origin: Origin, to: s
             raise DeployError("rollback refused:\n" + "\n".join(f"  - {p}" for p in problems)
                               + "\npass --force to roll back anyway")
         if not confirm(plan):
-            raise DeployError("rollback cancelled; nothing was changed")
+            raise Cancelled("rollback cancelled; nothing was changed")
         manifest = {**{k: v for k, v in wanted.items() if k != "pending_deletions"},
                     "rolled_back": time.time()}
         if plan.operations:

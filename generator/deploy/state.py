@@ -52,6 +52,13 @@ def write_version(remote: Remote, manifest: dict[str, Any]) -> None:
         remote.write_bytes(path, gzip.compress(data, mtime=0))
 
 
+def live_pointer(remote: Remote) -> tuple[str, dict[str, Any]]:
+    """The live version and its pending deletions, from the few bytes of the pointer alone
+    (not the version's manifest)."""
+    pointer = remote.read_json("manifest.json") or {}
+    return str(pointer.get("version", "")), dict(pointer.get("pending_deletions") or {})
+
+
 def read_manifest(remote: Remote) -> dict[str, Any] | None:
     """The live version's manifest (with its pending deletions), None before a first
     deploy."""
