@@ -37,9 +37,10 @@ DESKTOP_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, lik
 
 
 def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000,
-             user_agent: str | None = None) -> str:
+             user_agent: str | None = None, console: list[str] | None = None) -> str:
     """Load `html` from a file:// URL in headless Chromium; return the serialized DOM after
-    its scripts ran."""
+    its scripts ran. `console` receives what the pages wrote to the console (errors,
+    Content-Security-Policy violations)."""
     binary = chromium()
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "page.html"
@@ -48,8 +49,11 @@ def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000,
             [binary, *CHROMIUM_FLAGS, f"--user-data-dir={folder}/profile",
              f"--virtual-time-budget={budget_ms}",
              *([f"--user-agent={user_agent}"] if user_agent else []),
+             *(["--enable-logging=stderr", "--v=0"] if console is not None else []),
              "--dump-dom", page.as_uri()],
             capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(f"chromium failed ({result.returncode}): {result.stderr[-2000:]}")
+    if console is not None:
+        console += [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     return result.stdout

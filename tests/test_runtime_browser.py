@@ -35,9 +35,12 @@ function read() {
   });
   var related = Array.prototype.map.call(d.querySelectorAll("[data-sg-related] a"),
                                          function (a) { return a.getAttribute("href"); });
-  return {assignment: w.sitegen && w.sitegen.assignment, cookies: d.cookie,
-          variant: meta ? meta.content : null, hero: hero ? hero.textContent : null,
-          links: links, related: related};
+  var robots = d.querySelector('meta[name="robots"]');
+  var assignment = w.sitegen && w.sitegen.assignment;
+  return {assignment: assignment, cookies: d.cookie,
+          variant: assignment ? assignment.variant : null, file: meta ? meta.content : null,
+          swapped: w.sitegenSwapped !== undefined, robots: robots ? robots.content : null,
+          hero: hero ? hero.textContent : null, links: links, related: related};
 }
 function next(i) {
   if (i >= steps.length) {
@@ -63,21 +66,22 @@ next(0);
 </script></body></html>"""
 
 
-def visit(base: str, docroot: Path, steps: list[str]) -> list[dict[str, Any]]:
+def visit(base: str, docroot: Path, steps: list[str],
+          console: list[str] | None = None) -> list[dict[str, Any]]:
     # .htm: a test page, outside the site's Content-Security-Policy (which .html pages get,
     # and under which the site's own pages run in the frame).
     (docroot / "harness.htm").write_text(HARNESS % {"steps": json.dumps(steps)})
-    dom = dump_dom_url(f"{base}/harness.htm")
+    dom = dump_dom_url(f"{base}/harness.htm", console)
     match = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
     assert match and match.group(1) != "pending", dom[:3000]
     results: list[dict[str, Any]] = json.loads(html.unescape(match.group(1)))
     return results
 
 
-def dump_dom_url(url: str) -> str:
+def dump_dom_url(url: str, console: list[str] | None = None) -> str:
     # Navigate to the harness over HTTP (a file:// page could not read the site's frames).
     return dump_dom(f'<!doctype html><script>location.replace("{url}")</script>',
-                    budget_ms=30000, user_agent=DESKTOP_AGENT)
+                    budget_ms=30000, user_agent=DESKTOP_AGENT, console=console)
 
 
 @contextmanager
@@ -116,13 +120,16 @@ def test_new_visitor_gets_the_predicted_arm_and_keeps_it(
     visitor = first["assignment"]["visitor"]
     arm = expected_arm(visitor)
     assert f"sg_x_hero-test=1.{arm}" in first["cookies"]
-    # the first view: the runtime swapped the variant in (the server had no cookies yet)
-    assert first["variant"] == f"hero-test-{arm}"
+    # the first view: the server had no cookies yet and served the default file; the arm's
+    # hero came from the <template> inside it, with no request and no swap
+    assert first["variant"] == f"hero-test-{arm}" and first["file"] == ""
     assert ("BOLD HERO" in first["hero"]) == (arm == "bold")
-    # the reload: Apache routed by cookie, no swap needed, same arm
+    assert not first["swapped"] and first["robots"] is None
+    # the reload: Apache routed by cookie (the control arm changes nothing: its file is the
+    # default page), no swap needed, same arm
     assert reload["assignment"]["visitor"] == visitor
-    assert reload["assignment"]["served"] == f"hero-test-{arm}"
-    assert reload["variant"] == f"hero-test-{arm}"
+    assert reload["file"] == ("hero-test-bold" if arm == "bold" else "")
+    assert reload["variant"] == f"hero-test-{arm}" and not reload["swapped"]
     # another page: same visitor, same arm, a page without variants stays the default
     assert other_page["assignment"]["visitor"] == visitor
     assert other_page["assignment"]["arms"] == {"hero-test": arm}
@@ -138,8 +145,10 @@ def test_segment_content_and_qa_override(project: Path,
     assert landing["assignment"]["segments"] == ["newsletter"]
     assert landing["variant"] == "hero-test-control+seg-newsletter"
     assert "newsletter reader" in landing["hero"]
-    # the segment (utm kept for the session) and the forced arm stick; Apache now routes
-    assert later["assignment"]["served"] == "hero-test-control+seg-newsletter"
+    # the segment (utm kept for the visit) and the forced arm stick; Apache now routes, to
+    # the newsletter file (the control arm changes nothing)
+    assert later["variant"] == "hero-test-control+seg-newsletter"
+    assert later["file"] == "seg-newsletter" and not later["swapped"]
     assert "newsletter reader" in later["hero"]
 
 
@@ -272,17 +281,28 @@ def test_clicks_on_recommendations_reach_the_log(project: Path,
 
 def test_a_variant_url_swaps_to_the_visitors_variant_of_its_page(
         project: Path, sitegen: Callable[..., Result]) -> None:
-    """Opened at a /_variants/ URL, the runtime fetches the visitor's variant of the page
-    (from the page's URL in its config), not a /_variants/ path inside another."""
+    """Opened at a /_variants/ URL, the page shows the visitor's variant of the page (its
+    slots from the file's templates; a whole-page variant from the page's URL in its config,
+    not a /_variants/ path inside another), and tells crawlers not to index that URL."""
+    edit(project / "sites/root/site.yaml", "rules:\n", "rules:\n  whole:\n"
+         "    when: {condition: {utm.source: whole}}\n    pages: [/articles/alpha/]\n"
+         "    then: {template: page.html}\n")
     docroot = build_brand(project, sitegen)
+    console: list[str] = []
     with apache(docroot) as base:
-        [shown] = visit(base, docroot, ["cookie:sg_x_hero-test=1.control",
-                                        "/_variants/hero-test-bold/index.html"])
+        [shown, whole] = visit(base, docroot, [
+            "cookie:sg_x_hero-test=1.control", "/_variants/hero-test-bold/index.html",
+            "/_variants/seg-rule-whole/articles/alpha/index.html"], console)
         log = base.access_log.read_text()
+    # the swapped-in default runs all its inline scripts (its speculation rules included)
+    # under the policy of the file it replaced
+    assert not [line for line in console if "Content Security Policy" in line], console
     assert shown["assignment"]["arms"] == {"hero-test": "control"}
-    assert shown["variant"] == "hero-test-control"
-    assert "/_variants/hero-test-control/_variants/" not in log
-    assert '"GET /_variants/hero-test-control/index.html HTTP/1.1" 200' in log
+    assert shown["variant"] == "hero-test-control" and not shown["swapped"]
+    assert "Default hero" in shown["hero"] and shown["robots"] == "noindex"
+    assert whole["variant"] == "" and whole["swapped"]      # back to the default file
+    assert "/_variants/seg-rule-whole/_variants/" not in log
+    assert '"GET /articles/alpha/ HTTP/1.1" 200' in log
 
 
 def persistent_cookies(profile: Path) -> dict[str, int]:

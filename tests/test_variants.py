@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,28 +22,41 @@ def test_variants_are_planned_rendered_and_listed(project: Path,
     result = sitegen(project, "build")
     assert result.code == 0, result.err
     # "/" has the newsletter rule and the two-arm hero experiment: every combination of
-    # {newsletter or not} x {control, bold, not enrolled} except the default itself
-    assert variant_paths(project, "brand") == {
-        "seg-newsletter/index.html",
-        "hero-test-control/index.html", "hero-test-bold/index.html",
-        "hero-test-control+seg-newsletter/index.html",
-        "hero-test-bold+seg-newsletter/index.html"}
+    # {newsletter or not} x {control, bold, not enrolled} is a variant, but only different
+    # contents get files: the control arm changes nothing (its file is the default page),
+    # and the bold arm wins the hero slot over the newsletter rule
+    assert variant_paths(project, "brand") == {"seg-newsletter/index.html",
+                                               "hero-test-bold/index.html"}
+    # each routed combination goes to the file with its content, most specific first
+    htaccess = (project / "build/brand/.htaccess").read_text()
+    targets = [line.split()[2] for line in htaccess.splitlines()
+               if line.startswith("RewriteRule ^(index")]
+    assert targets == ["/_variants/hero-test-bold/index.html",   # bold + newsletter
+                       "/_variants/seg-newsletter/index.html",   # control + newsletter
+                       "/_variants/hero-test-bold/index.html",   # bold
+                       "/_variants/seg-newsletter/index.html"]   # newsletter, not enrolled
     # other disables the experiment but inherits the rule
     assert variant_paths(project, "other") == {"seg-newsletter/index.html"}
     site = project / "build/brand"
     default = (site / "index.html").read_text()
     assert "Default hero" in default and '<meta name="sitegen:variant" content="">' in default
-    assert "noindex" not in default
+    assert '<meta name="robots"' not in default
     bold = (site / "_variants/hero-test-bold/index.html").read_text()
-    assert "BOLD HERO for Brand" in bold and "Default hero" not in bold
+    shown = bold.split("<!--/sg-slot-->")[0]
+    assert "BOLD HERO for Brand" in shown and "Default hero" not in shown
     assert '<meta name="sitegen:variant" content="hero-test-bold">' in bold
-    assert '<meta name="robots" content="noindex">' in bold
+    # served at the page's own URL by the rules above: never noindex (the runtime adds it
+    # when the file is opened at its /_variants/ URL)
+    assert '<meta name="robots"' not in bold
     newsletter = (site / "_variants/seg-newsletter/index.html").read_text()
     assert "<strong>newsletter reader</strong>" in newsletter
-    both = (site / "_variants/hero-test-bold+seg-newsletter/index.html").read_text()
-    assert "BOLD HERO" in both and "newsletter reader" not in both   # the arm wins the slot
-    control = (site / "_variants/hero-test-control/index.html").read_text()
-    assert "Default hero" in control                                  # control: default text
+    # every file carries the other files' hero as <template>s, filled before first paint
+    templates = re.findall(r'<template data-sg-slot="([^"]+)">(.*?)</template>', default, re.S)
+    assert [(keys, "BOLD HERO" in text, "newsletter reader" in text)
+            for keys, text in templates] == [("hero-test-bold", True, False),
+                                             ("seg-newsletter", False, True)]
+    assert re.findall(r'<template data-sg-slot="([^"]+)"', bold) == ["default", "seg-newsletter"]
+    assert default.count("<script>sitegen.fill(document.currentScript)</script>") == 1
     manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
     kinds = {path: entry["kind"] for path, entry in manifest["files"].items()}
     assert kinds["_variants/hero-test-bold/index.html"] == "variant"
@@ -68,7 +82,8 @@ def test_editing_variant_text_rebuilds_only_what_shows_it(
     edit(project / "sites/root/content/index.variants/hero.newsletter.md", "this month",
          "this week")
     result = sitegen(project, "build", "brand")
-    assert "2 rendered" in result.out, result.out     # seg-newsletter and its control combo
+    # seg-newsletter's file, and the two that carry its hero as an alternative
+    assert "3 rendered" in result.out, result.out
     assert "this week" in (project / "build/brand/_variants/seg-newsletter/index.html"
                            ).read_text()
 

@@ -9,7 +9,7 @@ from typing import Any
 from generator import __version__
 from generator.analytics.pixel import PIXEL_PATH
 from generator.personalize.model import Personalization
-from generator.personalize.variants import Variant, specificity
+from generator.personalize.variants import Variant, content_files, is_whole_page, specificity
 
 PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")
 
@@ -53,8 +53,11 @@ def _experiments(personalization: Personalization) -> list[dict[str, Any]]:
 
 
 def _page_variants(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
-    return [{"key": v.key, "segments": list(v.segments), "arms": [list(a) for a in v.arms]}
-            for v in sorted(variants, key=specificity)]
+    """Most specific first; `file`: the variant whose file holds its content ("" the default
+    page)."""
+    files = content_files(variants)
+    return [{"key": v.key, "segments": list(v.segments), "arms": [list(a) for a in v.arms],
+             "file": files[v.key]} for v in sorted(variants, key=specificity)]
 
 
 def page_config(personalization: Personalization, url: str, variant: Variant | None,
@@ -72,6 +75,8 @@ def page_config(personalization: Personalization, url: str, variant: Variant | N
                   "pixel": "/" + PIXEL_PATH, "goals": _goals(personalization)},
         "page": {"variant": variant.key if variant else "", "build": build, "url": url,
                  "variants": _page_variants(page_variants),
+                 # Files that replace the page or its template: only a fetch can show them.
+                 "whole": sorted(v.key for v in page_variants if is_whole_page(v)),
                  "tags": list(tags), "attributes": attributes},
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

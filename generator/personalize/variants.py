@@ -178,3 +178,23 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
                     arms=tuple((key, arm) for key, arm, _ in arms),
                     changes=tuple(changes[slot] for slot in sorted(changes))))
     return tuple(sorted(variants, key=lambda variant: variant.key))
+
+
+def is_whole_page(variant: Variant) -> bool:
+    """Whether the variant replaces the page or its template (and so can only be shown by
+    serving its own file), rather than changing slots (which travel inside every file of
+    the page as <template> alternatives)."""
+    return any(applied.slot in (TEMPLATE_SLOT, PAGE_SLOT) for applied in variant.changes)
+
+
+def content_files(variants: tuple[Variant, ...]) -> dict[str, str]:
+    """Variant key -> key of the variant whose file holds its content, `""` for the default
+    page. A variant that changes nothing (a control arm, say) is the default page: it gets
+    no file, no routing rule and no swap. Variants that make the same changes share the file
+    of the least specific of them."""
+    files: dict[str, str] = {}
+    first: dict[tuple[tuple[str, Change], ...], str] = {}
+    for variant in sorted(variants, key=lambda v: (-specificity(v)[0], v.key)):
+        signature = tuple((applied.slot, applied.change) for applied in variant.changes)
+        files[variant.key] = first.setdefault(signature, variant.key) if signature else ""
+    return files

@@ -16,7 +16,14 @@ from generator.personalize.page_config import (
     page_config,
     site_needs_runtime,
 )
-from generator.personalize.variants import AppliedChange
+from generator.personalize.variants import (
+    PAGE_SLOT,
+    TEMPLATE_SLOT,
+    AppliedChange,
+    base_changes,
+    content_files,
+    is_whole_page,
+)
 from generator.pipeline.context import record
 from generator.pipeline.finalize import csp_marker
 from generator.pipeline.plan import OutputFile
@@ -24,6 +31,11 @@ from generator.pipeline.prefetch import speculation_rules
 from generator.pipeline.site_state import SiteState
 from generator.render.markdown import render_markdown
 from generator.runtime import footer_script, preview_script, runtime_script
+
+SLOT_FILL = Markup("<script>sitegen.fill(document.currentScript)</script>")
+"""Ends a slot that has alternatives; the same text everywhere, so one CSP hash allows it."""
+DEFAULT_FILE = "default"
+"""How a slot's alternatives name the default page's file (no variant key has this form)."""
 
 
 class Slots:
@@ -33,6 +45,13 @@ class Slots:
     variant's text (`<page>.variants/<slot>.<name>.md`) or partial instead. Slots a variant
     changes but the template never shows are an error: the author meant something that
     would silently not happen.
+
+    Every file of a page also carries what its other files show in each slot (unless one
+    of the two replaces the whole page): `<!--sg-slot-->shown<!--/sg-slot-->`, then one
+    `<template data-sg-slot="file keys">` per other content, then SLOT_FILL. When the
+    runtime finds the visitor belongs to another file than the one served (a new visitor's
+    first view), it fills the slot from the template as the parser reaches it: no request,
+    no hidden page, nothing shifts.
     """
 
     def __init__(self, state: SiteState, output: OutputFile, context: dict[str, Any]) -> None:
@@ -41,10 +60,50 @@ class Slots:
         self.context = context
         self.shown: set[str] = set()
         self.changes = {a.slot: a for a in output.changes if not a.slot.startswith("@")}
+        self.alternatives = self._alternatives()
+
+    def _alternatives(self) -> dict[str, list[tuple[AppliedChange | None, list[str]]]]:
+        """Per slot: (content, the keys of the files that show it) for each content other
+        than this file's."""
+        variants = self.output.page_variants
+        if not variants or (self.output.variant and is_whole_page(self.output.variant)):
+            return {}
+        by_key = {variant.key: variant for variant in variants}
+        base = {a.slot: a for a in base_changes(self.output.url or "",
+                                                self.state.site.personalization)}
+        found: dict[str, list[tuple[AppliedChange | None, list[str]]]] = {}
+        for key in sorted(set(content_files(variants).values())):
+            if key and is_whole_page(by_key[key]):
+                continue
+            own = {a.slot: a for a in by_key[key].changes} if key else {}
+            for slot in sorted({*own, *base, *self.changes} - {TEMPLATE_SLOT, PAGE_SLOT}):
+                applied = own.get(slot) or base.get(slot)
+                current = self.changes.get(slot)
+                change = applied.change if applied else None
+                if change == (current.change if current else None):
+                    continue
+                groups = found.setdefault(slot, [])
+                group = next((g for g in groups if (g[0].change if g[0] else None) == change),
+                             None)
+                if group is None:
+                    groups.append((applied, [key or DEFAULT_FILE]))
+                else:
+                    group[1].append(key or DEFAULT_FILE)
+        return found
 
     def __call__(self, name: str, caller: Any = None) -> Markup:
         self.shown.add(name)
-        applied = self.changes.get(name)
+        shown = self._render(name, self.changes.get(name), caller)
+        alternatives = self.alternatives.get(name)
+        if not alternatives:
+            return shown
+        parts = [Markup("<!--sg-slot-->"), shown, Markup("<!--/sg-slot-->")]
+        for applied, keys in alternatives:
+            parts.append(Markup('<template data-sg-slot="{}">{}</template>').format(
+                " ".join(keys), self._render(name, applied, caller)))
+        return Markup("").join([*parts, SLOT_FILL])
+
+    def _render(self, name: str, applied: AppliedChange | None, caller: Any) -> Markup:
         if applied is None:
             return Markup(caller()) if caller is not None else Markup("")
         change = applied.change
@@ -101,8 +160,8 @@ def variant_folders(state: SiteState, output: OutputFile) -> list[Path]:
 
 def head_tags(state: SiteState, output: OutputFile) -> Markup:
     """`{{ sitegen_head() }}`: what every page carries in <head> for personalization: the
-    variant key it was built as (read by the runtime and the tracking pixel), noindex on
-    variants, and, on sites that personalize, the inline runtime with its config (no request
+    variant key it was built as (read by the runtime), noindex on preview builds, and, on
+    sites that personalize, the inline runtime with its config (no request
     before first paint)."""
     variant = output.variant
     build = state.build_version
@@ -114,7 +173,9 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
                    '<meta name="sitegen:build" content="{}">').format(
         variant.key if variant else "", build)
     record("option", "preview")
-    if variant is not None or state.preview:
+    # A variant's file is served at its page's URL, so it carries no noindex: on a
+    # /_variants/ URL the runtime adds it (and .htaccess or _headers send X-Robots-Tag).
+    if state.preview:
         tags += Markup('\n<meta name="robots" content="noindex">')
     if rules:
         # Made by the build as JSON with "<" escaped: safe inside <script>.

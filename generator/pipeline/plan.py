@@ -29,7 +29,13 @@ from generator.personalize.routing import (
     netlify_headers,
     netlify_redirects,
 )
-from generator.personalize.variants import AppliedChange, Variant, base_changes, plan_variants
+from generator.personalize.variants import (
+    AppliedChange,
+    Variant,
+    base_changes,
+    content_files,
+    plan_variants,
+)
 from generator.pipeline.http_policy import apache_rules, netlify_rules, policy_of
 from generator.render.markdown import MARKDOWN_FLAVOUR
 
@@ -174,30 +180,42 @@ def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
     base = base_changes(url, site.personalization)
     variants = plan_variants(url, site.personalization)
     outputs = [replace(default, changes=base, page_variants=variants,
-                       data_key=data_key(default.data_key, base) if base else default.data_key)]
+                       data_key=(data_key(default.data_key, base, _variants_key(variants))
+                                 if base or variants else default.data_key))]
+    files = content_files(variants)
     for variant in variants:
+        if files[variant.key] != variant.key:
+            continue  # its content is the default page's or another variant's
         own = {applied.slot for applied in variant.changes}
         changes = tuple(sorted([c for c in base if c.slot not in own] + list(variant.changes),
                                key=lambda applied: applied.slot))
         outputs.append(replace(default, path=f"{VARIANT_PREFIX}{variant.key}/{default.path}",
                                kind="variant", variant=variant, changes=changes,
                                page_variants=variants,
-                               data_key=data_key(default.data_key, variant, changes)))
+                               data_key=data_key(default.data_key, variant, changes,
+                                                 _variants_key(variants))))
     return outputs
+
+
+def _variants_key(variants: tuple[Variant, ...]) -> str:
+    """What every file of a page depends on from its siblings: their keys and changes (the
+    runtime's table, the slot alternatives each file carries)."""
+    return data_key([(v.key, v.segments, v.arms, v.changes) for v in variants]) if variants else ""
 
 
 def _routing_outputs(site: SiteConfig, outputs: list[OutputFile],
                      preview: bool = False) -> list[OutputFile]:
     """`.htaccess`, `_headers` and `_redirects` for the pages that have variants (and, for a
     preview build, `X-Robots-Tag: noindex` on everything)."""
-    defaults = {o.path: o for o in outputs if o.variant is None and o.url is not None}
-    variants: dict[str, list[tuple[Variant, str]]] = {}
-    for output in outputs:
-        if output.variant is not None:
-            default_path = output.path.split("/", 2)[2]
-            variants.setdefault(default_path, []).append((output.variant, output.path))
-    pages = [RoutedPage(defaults[path].url or "", path, tuple(found))
-             for path, found in sorted(variants.items())]
+    pages = []
+    for output in sorted(outputs, key=lambda o: o.path):
+        if output.variant is not None or not output.page_variants:
+            continue
+        files = content_files(output.page_variants)
+        routed = tuple((variant, f"{VARIANT_PREFIX}{files[variant.key]}/{output.path}")
+                       for variant in output.page_variants if files[variant.key])
+        if routed:
+            pages.append(RoutedPage(output.url or "", output.path, routed))
     policy = policy_of(site)
     noindex = PREVIEW_APACHE if preview else []
     files = {".htaccess": htaccess(pages, site.personalization,

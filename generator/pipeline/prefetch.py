@@ -31,7 +31,7 @@ def speculation_rules(state: SiteState, output: OutputFile) -> str:
     """The page's speculation rules as the text of their <script> element ('' for none)."""
     settings: dict[str, Any] = state.site.values.get("prefetch") or {}
     record("config", "prefetch")
-    if not settings.get("enabled", True) or output.url is None or output.variant is not None:
+    if not settings.get("enabled", True) or output.url is None:
         return ""
     excluded = [*NEVER, *settings.get("exclude", [])]
     rules: dict[str, list[dict[str, Any]]] = {"prefetch": []}

@@ -1,9 +1,13 @@
-"""The visitor-side JavaScript runtime, minified at build time and inlined into <head>."""
+"""The visitor-side JavaScript runtime, minified at build time and inlined into pages.
+
+The sources are ES5 (var, function) so that calmjs.parse, a JavaScript parser, can minify
+them with local names shortened: the head part must stay within 4 KB gzipped. (Site
+JavaScript, which may be any version, goes through rjsmin in assets/minify.py instead.)"""
 
 from __future__ import annotations
 
 import gzip
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 RUNTIME_DIR = Path(__file__).parent
@@ -13,37 +17,34 @@ SOURCES = ("assign.js", "runtime.js")
 """Concatenated in this order: assign.js defines window.sitegen, runtime.js uses it."""
 
 
-@lru_cache(maxsize=1)
+@cache
+def minified(*names: str) -> str:
+    """The runtime sources `names`, concatenated and minified (globals keep their names)."""
+    from calmjs.parse import es5
+    from calmjs.parse.unparsers.es5 import minify_print
+
+    source = "\n".join((RUNTIME_DIR / name).read_text(encoding="utf-8") for name in names)
+    return str(minify_print(es5(source), obfuscate=True, obfuscate_globals=False)).strip()
+
+
 def runtime_script() -> str:
-    """The minified runtime (assignment, conditions, cookies, variant fallback)."""
-    from generator.assets.minify import minify_js
-
-    return "".join(minify_js((RUNTIME_DIR / name).read_text(encoding="utf-8"))
-                   for name in SOURCES).strip()
+    """The head part: assignment, conditions, cookies, slot alternatives, variant fallback."""
+    return minified(*SOURCES)
 
 
-@lru_cache(maxsize=1)
 def footer_script() -> str:
     """The footer part: tracking and recommendations, after the page is shown."""
-    from generator.assets.minify import minify_js
-
-    return minify_js((RUNTIME_DIR / "footer.js").read_text(encoding="utf-8")).strip()
+    return minified("footer.js")
 
 
-@lru_cache(maxsize=1)
 def preview_script() -> str:
     """The variant switcher of preview builds (not part of the runtime's size budget)."""
-    from generator.assets.minify import minify_js
-
-    return minify_js((RUNTIME_DIR / "preview.js").read_text(encoding="utf-8")).strip()
+    return minified("preview.js")
 
 
-@lru_cache(maxsize=1)
 def lazy_script() -> str:
     """The lazy-component loader, on pages that place lazy components."""
-    from generator.assets.minify import minify_js
-
-    return minify_js((RUNTIME_DIR / "lazy.js").read_text(encoding="utf-8")).strip()
+    return minified("lazy.js")
 
 
 def runtime_size() -> tuple[int, int]:

@@ -36,20 +36,9 @@
   }
 
   function allowed() {
-    if (!track.enabled) return false;
+    if (!track.enabled || sg.assignment.crawler) return false;
     if (track.dnt && (navigator.doNotTrack === "1" || window.doNotTrack === "1")) return false;
     return !track.consent || cookie(prefix + "consent") === "1";
-  }
-
-  function sessionId() {
-    var now = Date.now();
-    var current = load("sg_sess", null);
-    if (!current || now - current.last > 1800000) {
-      current = {id: Math.random().toString(36).slice(2) + now.toString(36), last: now};
-    }
-    current.last = now;
-    save("sg_sess", current);
-    return current.id;
   }
 
   function send(type, detail) {
@@ -57,8 +46,10 @@
       queued.push([type, detail]);
       return;
     }
-    var fields = {e: type, p: config.page.url, v: config.page.variant, b: config.page.build,
-      u: sg.assignment.visitor, s: sessionId(), x: detail || "",
+    // v: the variant this visitor was shown (a control arm shown by the default file is
+    // still its arm); s: the visit, kept by the head part with the analytics' 30-minute rule.
+    var fields = {e: type, p: config.page.url, v: sg.assignment.variant, b: config.page.build,
+      u: sg.assignment.visitor, s: sg.assignment.visit, x: detail || "",
       g: sg.assignment.segments.join("."), t: Date.now()};
     var url = track.pixel + "?" + Object.keys(fields).map(function (key) {
       return key + "=" + encodeURIComponent(fields[key]);
@@ -162,6 +153,8 @@
   if (sg.shown) {
     start();
   } else {
-    sg.onShown = start; // a variant is on its way; if it never comes, the default is shown
+    // A variant is on its way (this document is then replaced); if it never comes, the
+    // served file is shown and counted.
+    sg.whenShown.push(start);
   }
 })(window, document);

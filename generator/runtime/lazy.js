@@ -74,7 +74,11 @@
     window.addEventListener(type, interacted, {capture: true, passive: true});
   });
 
-  manifest.components.forEach(function (entry) {
+  function start() {
+    manifest.components.forEach(watch);
+  }
+
+  function watch(entry) {
     var slot = document.getElementById(entry.id);
     if (!slot) return;
     if (entry.trigger === "visible" && observer) {
@@ -96,5 +100,13 @@
     } else {
       trigger(entry); // no IntersectionObserver: load it
     }
-  });
+  }
+
+  // A document about to be replaced by its variant loads nothing: the variant will.
+  var sg = window.sitegen;
+  if (sg && sg.whenShown && !sg.shown) {
+    sg.whenShown.push(start);
+  } else {
+    start();
+  }
 })(window, document);

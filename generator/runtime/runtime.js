@@ -17,9 +17,53 @@
   window.sitegenConfig = config;
   var sg = window.sitegen;
   if (!config || !sg) return;
+  // On a /_variants/ URL (never linked; fetched by the swap, or opened by hand) the
+  // document tells crawlers to keep away; at the page's own URL, whatever file the server
+  // chose, it never does. (Apache and _headers also send X-Robots-Tag there.)
+  if (window.location.pathname.indexOf("/_variants/") === 0) {
+    var robots = document.createElement("meta");
+    robots.name = "robots";
+    robots.content = "noindex";
+    document.head.appendChild(robots);
+  }
+  // Slots the build gave alternatives (<template data-sg-slot="file keys">) end with
+  // sitegen.fill(document.currentScript): once the runtime has chosen a file other than the
+  // one served, the slot takes that file's content as the parser reaches it, before it is
+  // painted.
+  sg.fill = function (script) {
+    var key = " " + (sg.slotFile || "default") + " ";
+    var node = script && script.previousSibling;
+    var chosen = null;
+    while (sg.slotFile !== undefined && node && node.nodeType !== 8) {
+      if (node.getAttribute && (" " + node.getAttribute("data-sg-slot") + " ").indexOf(key) >= 0) chosen = node;
+      node = node.previousSibling;
+    }
+    if (!chosen) return;
+    while (node.previousSibling && node.previousSibling.data !== "sg-slot") {
+      node.parentNode.removeChild(node.previousSibling);
+    }
+    node.parentNode.insertBefore(chosen.content.cloneNode(true), node);
+  };
+  var shownCallbacks = sg.whenShown = [];
+  function show() {
+    sg.shown = true;
+    shownCallbacks.forEach(function (callback) { callback(); });
+  }
   var prefix = config.prefix;
   var YEAR = 31536000;
   var GUARD_MS = 1000;
+  var VISIT_MS = 1800000; // a visit ends after 30 minutes without a page view, as in analytics
+  var CRAWLER = /bot|crawl|spider|slurp|lighthouse|headless|google|yandex|baidu|pingdom|gtmetrix|ptst|facebookexternal|archiv|preview|scrap|phantom|selenium|puppeteer|prerender|curl|wget|python|feed|validator|whatsapp|embed|nutch/i;
+
+  // Known crawlers (the patterns of the crawler list the analytics use that cover the
+  // crawlers which run JavaScript) are never enrolled, never counted and never swapped:
+  // they index the page at its URL as it is.
+  if (CRAWLER.test(navigator.userAgent)) {
+    sg.assignment = {crawler: true, visitor: "", segments: [], arms: {},
+      variant: config.page.variant, served: config.page.variant};
+    show();
+    return;
+  }
 
   function readCookies() {
     var cookies = {};
@@ -69,20 +113,20 @@
 
   var cookies = readCookies();
   // Until a site that asks for consent has it, nothing outlives the browser session: the
-  // id, visit count and arms are session cookies and no history is kept. sg.remember()
+  // id, visit and arms are session cookies and no history is kept. sg.remember()
   // (called by sitegen.consent(true)) makes them last.
   var consented = !config.track.consent || cookies[prefix + "consent"] === "1";
   var lasting = consented ? YEAR : 0;
-  var session = storage("sessionStorage");
   var local = consented ? storage("localStorage") : null;
   var kept = {};
-  function keep(name, value) {
-    kept[name] = value;
-    writeCookie(name, value, lasting);
+  function keep(name, value, maxAge) {
+    kept[name] = maxAge;
+    writeCookie(name, value, lasting && maxAge);
   }
   sg.remember = function () {
     lasting = YEAR;
-    Object.keys(kept).forEach(function (name) { writeCookie(name, kept[name], YEAR); });
+    var now = readCookies();
+    Object.keys(kept).forEach(function (name) { writeCookie(name, now[name], kept[name]); });
   };
   var query = {};
   window.location.search.replace(/^\?/, "").split("&").forEach(function (pair) {
@@ -92,61 +136,78 @@
     query[key] = at < 0 ? "" : decodeURIComponent(pair.slice(at + 1).replace(/\+/g, " "));
   });
 
-  // The visitor: a random first-party id, and a count of visits (sessions).
+  // The visitor: a random first-party id, and a count of visits. A visit is per browser
+  // (a cookie, not per-tab storage): it starts on the first page view after 30 minutes
+  // without one, the rule the analytics sessions use, and keeps its id, page count, utm
+  // parameters, referrer and QA overrides.
   var visitor = cookies[prefix + "id"] || newVisitorId();
-  keep(prefix + "id", visitor);
+  keep(prefix + "id", visitor, YEAR);
   var visits = parseInt(cookies[prefix + "visits"] || "0", 10) || 0;
-  var sessionState = stored(session, "sg_session", null);
-  if (!sessionState) {
+  var now = Date.now();
+  var visit = null;
+  try {
+    visit = JSON.parse(cookies[prefix + "visit"]);
+  } catch (error) { /* none yet, or unreadable: a new visit */ }
+  // The swapped-in document runs this again in the same window: the view is counted once.
+  var again = window.sitegenSwapped !== undefined;
+  if (!visit || !(now - visit.last <= VISIT_MS)) {
     visits += 1;
     var referrer = "";
     try {
       referrer = document.referrer ? new URL(document.referrer).hostname : "";
     } catch (error) { referrer = ""; }
-    sessionState = {pages: 0, utm: {}, referrer: referrer, force: {}};
+    visit = {id: newVisitorId(), pages: 0, utm: {}, referrer: referrer, force: {}};
   }
-  keep(prefix + "visits", String(visits));
-  sessionState.pages += 1;
+  keep(prefix + "visits", String(visits), YEAR);
+  if (!again) visit.pages += 1;
+  visit.last = now;
   Object.keys(query).forEach(function (key) {
-    if (key.indexOf("utm_") === 0) sessionState.utm[key.slice(4)] = query[key];
+    if (key.indexOf("utm_") === 0) visit.utm[key.slice(4)] = query[key];
   });
-  // QA override: ?sg=experiment:arm,seg:segment forces arms and segments for the session.
+  // QA override: ?sg=experiment:arm,seg:segment forces arms and segments for the visit.
   if (query.sg !== undefined) {
     query.sg.split(",").forEach(function (item) {
-      if (item === "reset") sessionState.force = {};
+      if (item === "reset") visit.force = {};
       var parts = item.split(":");
-      if (parts.length === 2) sessionState.force[parts[0] === "seg" ? "seg:" + parts[1]
+      if (parts.length === 2) visit.force[parts[0] === "seg" ? "seg:" + parts[1]
         : parts[0]] = parts[1];
     });
   }
-  store(session, "sg_session", sessionState);
+  keep(prefix + "visit", JSON.stringify(visit), VISIT_MS / 1000);
 
   var history = stored(local, "sg_history", []);
+  var tags = config.page.tags || [];
   var width = window.innerWidth || document.documentElement.clientWidth || 1024;
   var attributes = Object.assign({}, config.page.attributes || {}, {
     // The page's own URL, also on a /_variants/ URL (conditions see the canonical page).
     path: config.page.url,
     query: query,
-    utm: sessionState.utm,
-    referrer: sessionState.referrer,
+    utm: visit.utm,
+    referrer: visit.referrer,
     visits: visits,
-    pages: sessionState.pages,
+    pages: visit.pages,
     history: history,
     device: width < 768 ? "mobile" : width < 1024 ? "tablet" : "desktop",
     language: (navigator.language || "").toLowerCase(),
     hour: new Date().getHours()
   });
-  var seen = history.concat(config.page.tags || []);
-  store(local, "sg_history", seen.filter(function (tag, index) {
-    return seen.indexOf(tag) === index;
-  }).slice(-50));
+  var seen = history.concat(tags).filter(function (tag, index, all) {
+    return all.indexOf(tag) === index;
+  }).slice(-50);
+  if (!again) store(local, "sg_history", seen);
 
   // Segments: every one whose condition holds, plus forced ones.
-  var segments = Object.keys(config.segments).filter(function (id) {
-    return sessionState.force["seg:" + id] !== undefined ||
-      sg.evalCondition(attributes, config.segments[id]);
-  }).sort();
-  writeCookie(prefix + "seg", segments.join("."), 0);
+  function segmentsOf(attributes) {
+    return Object.keys(config.segments).filter(function (id) {
+      return visit.force["seg:" + id] !== undefined ||
+        sg.evalCondition(attributes, config.segments[id]);
+    }).sort();
+  }
+  var segments = segmentsOf(attributes);
+  // The cookie is for the server's next answer: the segments with this page already in
+  // the visit and its history, so the next page is served right without a swap.
+  writeCookie(prefix + "seg", segmentsOf(Object.assign({}, attributes, {
+    history: seen, pages: visit.pages + 1})).join("."), 0);
 
   // Experiments: sticky arms; a new bucket version re-enrols.
   var arms = {};
@@ -155,7 +216,7 @@
     var saved = (cookies[name] || "").split(".");
     var arm = saved.length === 2 && saved[0] === String(experiment.bucketVersion)
       ? saved[1] : null;
-    var forced = sessionState.force[experiment.key];
+    var forced = visit.force[experiment.key];
     if (forced !== undefined && (forced === "-" || experiment.names.indexOf(forced) >= 0)) {
       arm = forced;
     }
@@ -163,56 +224,63 @@
       var index = sg.assign(visitor, experiment);
       arm = index < 0 ? "-" : experiment.names[index];
     }
-    keep(name, experiment.bucketVersion + "." + arm);
+    keep(name, experiment.bucketVersion + "." + arm, YEAR);
     if (arm !== "-") arms[experiment.key] = arm;
   });
 
-  // The variant this visitor should see on this page (most specific first, as .htaccess).
+  // The variant this visitor is in on this page (most specific first, as .htaccess), and
+  // the file that holds its content ("" the default page: a control arm changes nothing).
   var wanted = "";
+  var file = "";
   for (var i = 0; i < config.page.variants.length; i++) {
     var variant = config.page.variants[i];
     var fits = variant.segments.every(function (s) { return segments.indexOf(s) >= 0; }) &&
       variant.arms.every(function (pair) { return arms[pair[0]] === pair[1]; });
     if (fits) {
       wanted = variant.key;
+      file = variant.file;
       break;
     }
   }
-  sg.assignment = {visitor: visitor, segments: segments, arms: arms, variant: wanted,
-    served: config.page.variant};
-  if (wanted === config.page.variant) {
-    sg.shown = true; // this document is what the visitor sees: footer scripts may track
+  var served = config.page.variant;
+  sg.assignment = {visitor: visitor, visit: visit.id, segments: segments, arms: arms,
+    variant: wanted, served: served};
+  var whole = config.page.whole;
+  if (file === served || (whole.indexOf(file) < 0 && whole.indexOf(served) < 0)) {
+    // Served right, or only slots differ: their alternatives are in this document.
+    if (file !== served) sg.slotFile = file;
+    show();
     return;
   }
   // Swap at most once per page view: document.write keeps this window, so the flag is
   // still set when the swapped-in document runs this again; no loop, whatever the server
   // answers.
-  if (window.sitegenSwapped === wanted) return;
-  window.sitegenSwapped = wanted;
+  if (again) return show();
+  window.sitegenSwapped = file;
 
-  // The server did not route (first page of a new visitor, or no rewrite rules on this
-  // host): fetch the prebuilt variant and swap it in, hiding the page for at most GUARD_MS.
-  // (A style property, not a <style> element: the Content-Security-Policy allows no
-  // inline styles.)
+  // The page or its template differs and the server did not route (first page of a new
+  // visitor, or no rewrite rules on this host): fetch that file and swap it in, hiding the
+  // page for at most GUARD_MS. (A style property, not a <style> element: the
+  // Content-Security-Policy allows no inline styles.)
   var root = document.documentElement;
   root.style.visibility = "hidden";
   var revealed = false;
   var reveal = function () {
     revealed = true;
     root.style.visibility = "";
-    sg.shown = true; // the default stays: it is what this visitor was shown
-    if (sg.onShown) sg.onShown();
+    sg.assignment.variant = served; // the served file stays: it is what was shown
+    show();
   };
   var timer = window.setTimeout(reveal, GUARD_MS);
   var path = config.page.url; // not location.pathname: this may be a /_variants/ URL
-  var target = wanted
-    ? "/_variants/" + wanted + path + (path.slice(-1) === "/" ? "index.html" : "")
+  var target = file
+    ? "/_variants/" + file + path + (path.slice(-1) === "/" ? "index.html" : "")
     : path;
   window.fetch(target, {credentials: "same-origin"}).then(function (response) {
     if (!response.ok) throw new Error(String(response.status));
     return response.text();
   }).then(function (html) {
-    if (revealed) return; // too late: the default is already showing
+    if (revealed) return; // too late: the served file is already showing
     window.clearTimeout(timer);
     document.open();
     document.write(html);
