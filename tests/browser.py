@@ -12,7 +12,8 @@ import pytest
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--no-first-run",
-                  "--disable-component-update", "--disable-sync", "--disable-quic"]
+                  "--disable-component-update", "--disable-sync", "--disable-quic",
+                  "--disable-popup-blocking"]
 
 
 def require(program: str) -> str:

@@ -26,8 +26,9 @@ HARNESS = """<!doctype html><html><body><pre id="out">pending</pre><iframe id="f
 <script>
 var steps = %(steps)s, results = [], frame = document.getElementById("f");
 function settle(done) { setTimeout(done, 1800); }
-function read() {
-  var w = frame.contentWindow, d = w.document;
+function read(w) {
+  w = w || frame.contentWindow;
+  var d = w.document;
   var meta = d.querySelector('meta[name="sitegen:variant"]');
   var hero = d.querySelector(".hero");
   var links = Array.prototype.map.call(d.querySelectorAll("#sitegen-preview a"), function (a) {
@@ -40,7 +41,13 @@ function read() {
   return {assignment: assignment, cookies: d.cookie,
           variant: assignment ? assignment.variant : null, file: meta ? meta.content : null,
           swapped: w.sitegenSwapped !== undefined, robots: robots ? robots.content : null,
+          filled: !!(w.sitegen && w.sitegen.slotFile !== undefined),
+          visit: readVisit(d.cookie),
           hero: hero ? hero.textContent : null, links: links, related: related};
+}
+function readVisit(cookies) {
+  var match = cookies.match(/(?:^|; )sg_visit=([^;]*)/);
+  return match ? JSON.parse(decodeURIComponent(match[1])) : null;
 }
 function next(i) {
   if (i >= steps.length) {
@@ -52,6 +59,11 @@ function next(i) {
     var w = frame.contentWindow;
     (new Function("window", "document", "sitegen", steps[i].slice(3)))(w, w.document, w.sitegen);
     settle(function () { results.push(read()); next(i + 1); });
+    return;
+  }
+  if (steps[i].indexOf("tab:") === 0) {  // open the page in a new tab (window) and read it
+    var tab = window.open(steps[i].slice(4));
+    settle(function () { results.push(read(tab)); next(i + 1); });
     return;
   }
   if (steps[i].indexOf("cookie:") === 0) {  // set a cookie for the site, then go on
@@ -66,22 +78,23 @@ next(0);
 </script></body></html>"""
 
 
-def visit(base: str, docroot: Path, steps: list[str],
-          console: list[str] | None = None) -> list[dict[str, Any]]:
+def visit(base: str, docroot: Path, steps: list[str], console: list[str] | None = None,
+          user_agent: str = DESKTOP_AGENT) -> list[dict[str, Any]]:
     # .htm: a test page, outside the site's Content-Security-Policy (which .html pages get,
     # and under which the site's own pages run in the frame).
     (docroot / "harness.htm").write_text(HARNESS % {"steps": json.dumps(steps)})
-    dom = dump_dom_url(f"{base}/harness.htm", console)
+    dom = dump_dom_url(f"{base}/harness.htm", console, user_agent)
     match = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
     assert match and match.group(1) != "pending", dom[:3000]
     results: list[dict[str, Any]] = json.loads(html.unescape(match.group(1)))
     return results
 
 
-def dump_dom_url(url: str, console: list[str] | None = None) -> str:
+def dump_dom_url(url: str, console: list[str] | None = None,
+                 user_agent: str = DESKTOP_AGENT) -> str:
     # Navigate to the harness over HTTP (a file:// page could not read the site's frames).
     return dump_dom(f'<!doctype html><script>location.replace("{url}")</script>',
-                    budget_ms=30000, user_agent=DESKTOP_AGENT, console=console)
+                    budget_ms=30000, user_agent=user_agent, console=console)
 
 
 @contextmanager

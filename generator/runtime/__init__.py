@@ -7,7 +7,7 @@ JavaScript, which may be any version, goes through rjsmin in assets/minify.py in
 from __future__ import annotations
 
 import gzip
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 RUNTIME_DIR = Path(__file__).parent

@@ -53,7 +53,7 @@
   var YEAR = 31536000;
   var GUARD_MS = 1000;
   var VISIT_MS = 1800000; // a visit ends after 30 minutes without a page view, as in analytics
-  var CRAWLER = /bot|crawl|spider|slurp|lighthouse|headless|google|yandex|baidu|pingdom|gtmetrix|ptst|facebookexternal|archiv|preview|scrap|phantom|selenium|puppeteer|prerender|curl|wget|python|feed|validator|whatsapp|embed|nutch/i;
+  var CRAWLER = /bot|crawl|spider|slurp|lighthouse|headless|google|yandex|baidu|pingdom|gtmetrix|ptst|facebookexternal|archiv|preview|scrap|phantom|selenium|puppeteer|curl|wget|python|java|http|fetch|scan|monitor|check|feed|validator|whatsapp|embed|nutch/i;
 
   // Known crawlers (the patterns of the crawler list the analytics use that cover the
   // crawlers which run JavaScript) are never enrolled, never counted and never swapped:
