@@ -36,6 +36,7 @@ DocumentRoot "{docroot}"
     Require all denied
 </Directory>
 <Directory "{docroot}">
+    {options}
     AllowOverride {allow_override}
     Require all granted
 </Directory>
@@ -94,10 +95,11 @@ class Served(str):
 
 
 @contextmanager
-def apache(docroot: Path, modules: tuple[str, ...] = FULL,
-           allow_override: str = "All") -> Iterator[Served]:
-    """Serve `docroot` with `modules` loaded; yields the base URL, whose `access_log` is
-    Apache's combined log."""
+def apache(docroot: Path, modules: tuple[str, ...] = FULL, allow_override: str = "All",
+           options: str | None = None) -> Iterator[Served]:
+    """Serve `docroot` with `modules` loaded, `AllowOverride allow_override` and, if given,
+    `Options options` on it (else Apache's default, FollowSymLinks); yields the base URL,
+    whose `access_log` is Apache's combined log."""
     binary = require("/usr/sbin/apache2")
     with tempfile.TemporaryDirectory() as root:
         port = _free_port()
@@ -106,7 +108,8 @@ def apache(docroot: Path, modules: tuple[str, ...] = FULL,
                                   for name in modules)
         config.write_text(CONFIG.format(root=root, port=port, load_modules=load_modules,
                                         docroot=docroot.resolve(),
-                                        allow_override=allow_override))
+                                        allow_override=allow_override,
+                                        options=f"Options {options}" if options else ""))
         process = subprocess.Popen([binary, "-X", "-f", str(config)],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:

@@ -29,7 +29,7 @@ def test_apache_serves_the_variant_the_cookies_name(project: Path,
         assert bold.headers["Cache-Control"] == "private, no-cache"
         assert bold.headers["X-Robots-Tag"] is None           # the default URL stays indexable
 
-        both = fetch(base + "/index.html",
+        both = fetch(base + "/",
                      cookie="sg_seg=newsletter.returning; sg_x_hero-test=1.bold")
         assert both.body == bold_bytes      # bold wins the slot: that combination's file
 
@@ -48,7 +48,7 @@ def test_apache_serves_the_variant_the_cookies_name(project: Path,
 
         (site / ".sitegen-state").mkdir()
         (site / ".sitegen-state/manifest.json").write_text("{}")
-        assert fetch(base + "/.sitegen-state/manifest.json").status == 403   # deploy state
+        assert fetch(base + "/.sitegen-state/manifest.json").status == 404   # deploy state
         (site / ".well-known").mkdir()
         (site / ".well-known/challenge").write_text("ok")
         assert fetch(base + "/.well-known/challenge").status == 200

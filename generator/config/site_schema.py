@@ -140,7 +140,12 @@ SITE_FIELDS: dict[str, Option] = {
                               default=86400, minimum=0),
         "csp": Bool("send a Content-Security-Policy the runtime works under", default=True),
         "precompress": Bool("publish foo.html.gz next to foo.html (every text file), served "
-                            "by the .htaccess to clients that accept gzip", default=False),
+                            "by the .htaccess to clients that accept gzip (mod_rewrite: needs "
+                            "FollowSymLinks, or apache_options)", default=False),
+        "apache_options": Bool("the host allows Options in .htaccess (AllowOverride All or "
+                               "Options): turn listings and MultiViews off and "
+                               "SymLinksIfOwnerMatch on, which mod_rewrite needs where the "
+                               "server's Options are None", default=False),
         "csp_sources": MapOf(ListOf(Str()), "extra sources per directive, e.g. img-src: "
                              "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
         "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),

@@ -38,6 +38,7 @@ class HttpPolicy:
     csp: str | None
     referrer_policy: str
     precompress: bool = False
+    apache_options: bool = False
 
 
 HEADER_POLICY = "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
@@ -87,7 +88,7 @@ def policy_of(site: SiteConfig) -> HttpPolicy:
                       values.get("static_max_age", 86400),
                       HEADER_POLICY if values.get("csp", True) else None,
                       values.get("referrer_policy", "strict-origin-when-cross-origin"),
-                      values.get("precompress", False))
+                      values.get("precompress", False), values.get("apache_options", False))
 
 
 def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:

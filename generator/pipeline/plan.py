@@ -219,7 +219,8 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile],
     policy = policy_of(site)
     noindex = PREVIEW_APACHE if preview else []
     files = {".htaccess": htaccess(pages, site.personalization,
-                                   [*noindex, *apache_rules(policy, PIXEL_PATH)]),
+                                   [*noindex, *apache_rules(policy, PIXEL_PATH)],
+                                   policy.apache_options),
              "_headers": netlify_headers(pages, [*netlify_rules(policy, PIXEL_PATH),
                                                  *(["/*", "  X-Robots-Tag: noindex"]
                                                    if preview else [])]),
