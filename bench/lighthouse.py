@@ -1,17 +1,24 @@
-"""Lighthouse 12.2.3 (mobile preset) against the demo network's trailhead, built and served
-by a real Apache with its generated .htaccess: the home page, an article with images, and a
-variant page.
+"""Lighthouse 12.2.3 (mobile preset, all four categories) against the demo network, built
+and served by a real Apache with its generated .htaccess, as a new visitor (a fresh profile,
+a browser's user agent: Lighthouse's own is on the crawler list, and crawlers are never
+enrolled). Both throttling methods; the first view of a page under an experiment is compared
+with the same page built with the experiment in draft.
 
-    cd bench/work/lighthouse && npm i -E lighthouse@12.2.3   # once
-    python bench/lighthouse.py
+    (cd bench/work/lighthouse && npm i -E lighthouse@12.2.3)   # once
+    .venv/bin/python bench/lighthouse.py [--runs 3] [--all]
 
-Targets (issue 6): performance >= 98, CLS 0, accessibility >= 95.
+`--all` audits every page of every demo site (slow); by default a sample of each kind.
+Targets (issue 11): SEO >= 95, performance >= 98 with both methods, CLS 0, no
+document.write; the experiment page's FCP within 10% of the same page without it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,49 +28,124 @@ ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "bench/work/lighthouse/node_modules/.bin/lighthouse"
 CHROME_FLAGS = ("--headless --no-sandbox --disable-gpu --disable-background-networking "
                 "--no-first-run")
-PAGES = {
-    "home": "/",
-    "article with images": "/guides/hiking/breaking-in-boots/",
-    "variant page": "/_variants/repair-cta-repair/guides/hiking/breaking-in-boots/",
+VISITOR = ("Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 "
+           "(KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36")
+"""Lighthouse's mobile agent without its `Chrome-Lighthouse` token."""
+SAMPLE = {
+    "trailhead": ["/", "/guides/hiking/breaking-in-boots/", "/care/", "/news/"],
+    "harbor": ["/"],
 }
+EXPERIMENT_PAGE = ("trailhead", "/guides/hiking/breaking-in-boots/")
+"""A page under the running repair-cta experiment, measured again with it in draft."""
+METHODS = ("simulate", "devtools")
+
+
+def build(root: Path, out: Path) -> None:
+    subprocess.run([str(Path(sys.executable).with_name("sitegen")), "--root", str(root),
+                    "build", "--quiet", "--out", str(out)], check=True)
+
+
+def pages_of(site: Path) -> list[str]:
+    manifest = json.loads((site.parent / ".sitegen/sites" / site.name / "manifest.json")
+                          .read_text())
+    urls = []
+    for path, entry in manifest["files"].items():
+        if entry["kind"] == "page" and path.endswith("index.html"):
+            urls.append("/" + path[: -len("index.html")])
+    return sorted(urls)
+
+
+def audit(url: str, method: str, folder: Path) -> dict[str, float]:
+    report = folder / "report.json"
+    subprocess.run(
+        [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={report}",
+         "--only-categories=performance,accessibility,best-practices,seo",
+         f"--throttling-method={method}", f"--emulated-user-agent={VISITOR}",
+         f"--chrome-flags={CHROME_FLAGS}"],
+        check=True, env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"})
+    result = json.loads(report.read_text())
+    categories = result["categories"]
+    audits = result["audits"]
+    return {"performance": categories["performance"]["score"] * 100,
+            "accessibility": categories["accessibility"]["score"] * 100,
+            "best-practices": categories["best-practices"]["score"] * 100,
+            "seo": categories["seo"]["score"] * 100,
+            "cls": audits["cumulative-layout-shift"]["numericValue"],
+            "fcp": audits["first-contentful-paint"]["numericValue"] / 1000,
+            "lcp": audits["largest-contentful-paint"]["numericValue"] / 1000,
+            "tbt": audits["total-blocking-time"]["numericValue"],
+            "document.write": 0.0 if audits.get("no-document-write", {}).get(
+                "score", 1) in (1, None) else 1.0,
+            "crawlable": audits["is-crawlable"]["score"] * 100,
+            "console errors": 0.0 if audits["errors-in-console"]["score"] == 1 else 1.0}
+
+
+def summary(values: list[float], digits: int) -> str:
+    """Median, and the range when runs differ."""
+    median = round(statistics.median(values), digits)
+    low, high = round(min(values), digits), round(max(values), digits)
+    text = f"{median:.{digits}f}"
+    return text if low == high else f"{text} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--all", action="store_true", help="every page of every site")
+    options = parser.parse_args()
     if not LIGHTHOUSE.exists():
-        raise SystemExit(f"{LIGHTHOUSE} is missing: cd bench/work/lighthouse && "
-                         "npm i -E lighthouse@12.2.3")
+        raise SystemExit(f"{LIGHTHOUSE} is missing: (cd bench/work/lighthouse && "
+                         "npm i -E lighthouse@12.2.3)")
     sys.path.insert(0, str(ROOT))
     from tests.apache import apache
 
-    with tempfile.TemporaryDirectory() as folder:
-        build = Path(folder) / "build"
-        subprocess.run([str(Path(sys.executable).with_name("sitegen")), "--root", str(ROOT),
-                        "build", "trailhead", "--quiet", "--out", str(build)], check=True)
-        rows = []
-        with apache(build / "trailhead") as base:
-            for label, path in PAGES.items():
-                report = Path(folder) / "report.json"
-                subprocess.run(
-                    [str(LIGHTHOUSE), base + path, "--quiet", "--output=json",
-                     f"--output-path={report}", "--only-categories=performance,accessibility",
-                     f"--chrome-flags={CHROME_FLAGS}"],
-                    check=True, env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"})
-                result = json.loads(report.read_text())
-                audits = result["audits"]
-                rows.append((label, path,
-                             round(result["categories"]["performance"]["score"] * 100),
-                             round(result["categories"]["accessibility"]["score"] * 100),
-                             audits["cumulative-layout-shift"]["numericValue"],
-                             audits["largest-contentful-paint"]["numericValue"] / 1000,
-                             audits["total-blocking-time"]["numericValue"]))
-    chrome = result["environment"]["hostUserAgent"].split("Chrome/")[1].split()[0]
-    print(f"Lighthouse {result['lighthouseVersion']}, "
-          f"{result['configSettings']['formFactor']} preset, Chromium {chrome}")
-    print("| page | performance | accessibility | CLS | LCP s | TBT ms |")
-    print("|---|---|---|---|---|---|")
-    for label, path, performance, accessibility, cls, lcp, tbt in rows:
-        print(f"| {label} (`{path}`) | {performance} | {accessibility} | {cls:.3f} | "
-              f"{lcp:.2f} | {tbt:.0f} |")
+    rows = []
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        build(ROOT, folder / "build")
+        # The same network with the experiment in draft, for the FCP comparison.
+        draft = folder / "draft"
+        shutil.copytree(ROOT, draft, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "bench", ".servers", "node_modules"))
+        config = draft / "sites" / EXPERIMENT_PAGE[0] / "site.yaml"
+        config.write_text(config.read_text().replace("status: running", "status: draft"))
+        build(draft, folder / "draft-build")
+        sites = {site: pages_of(folder / "build" / site) if options.all else pages
+                 for site, pages in SAMPLE.items()}
+        if options.all:
+            sites = {site.name: pages_of(site) for site in sorted((folder / "build").iterdir())
+                     if site.is_dir() and not site.name.startswith(".")}
+        targets = [(site, page, folder / "build" / site) for site, pages in sites.items()
+                   for page in pages]
+        targets.append((EXPERIMENT_PAGE[0] + " (experiment in draft)", EXPERIMENT_PAGE[1],
+                        folder / "draft-build" / EXPERIMENT_PAGE[0]))
+        for site, page, docroot in targets:
+            with apache(docroot) as base:
+                for method in METHODS:
+                    runs = [audit(base + page, method, folder) for _ in range(options.runs)]
+                    rows.append((site, page, method, runs))
+                    print(f"{site} {page} {method}: " + ", ".join(
+                        f"{key} {summary([run[key] for run in runs], 2)}"
+                        for key in ("performance", "seo", "cls", "fcp")), file=sys.stderr)
+    print(f"Lighthouse 12.2.3, mobile preset, {options.runs} runs each (median, range), "
+          "as a new visitor with a browser's user agent")
+    print("| site | page | throttling | perf | a11y | best pr. | SEO | CLS | FCP s | LCP s "
+          "| TBT ms | document.write | console errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for site, page, method, runs in rows:
+        cells = [summary([run[key] for run in runs], digits) for key, digits in (
+            ("performance", 0), ("accessibility", 0), ("best-practices", 0), ("seo", 0),
+            ("cls", 3), ("fcp", 2), ("lcp", 2), ("tbt", 0), ("document.write", 0),
+            ("console errors", 0))]
+        print(f"| {site} | `{page}` | {method} | " + " | ".join(cells) + " |")
+    for method in METHODS:
+        fcp = {site: statistics.median(run["fcp"] for run in runs)
+               for site, page, m, runs in rows if m == method and page == EXPERIMENT_PAGE[1]}
+        live = fcp.get(EXPERIMENT_PAGE[0])
+        plain = fcp.get(EXPERIMENT_PAGE[0] + " (experiment in draft)")
+        if live and plain:
+            print(f"first-view FCP of {EXPERIMENT_PAGE[1]} ({method}): {live:.2f} s with the "
+                  f"experiment, {plain:.2f} s without: ratio {live / plain:.2f}")
     return 0
 
 
