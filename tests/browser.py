@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,21 @@ def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000,
     if console is not None:
         console += [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     return result.stdout
+
+
+def run_with_data(script: str, data: str, harness: str) -> Any:
+    """Run `script` (a runtime source) and then `harness` in Chromium, with `data` (JSON) in
+    a `<script type="application/json" id="data">`; the harness writes its JSON result into
+    `#result`, which is returned parsed."""
+    import html
+    import json
+    import re
+
+    escaped = data.replace("</", "<\\/")  # keep the JSON inside its script element
+    page = (f'<!doctype html><html><body><pre id="result">not run</pre>'
+            f'<script type="application/json" id="data">{escaped}</script>'
+            f"<script>{script}</script><script>{harness}</script></body></html>")
+    dom = dump_dom(page)
+    match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert match, dom[:2000]
+    return json.loads(html.unescape(match.group(1)))

@@ -1,22 +1,19 @@
 """GrowthBook's published SDK test vectors (tests/vectors/growthbook/, MIT, vendored with its
 licence and commit) against the Python implementation and the visitor runtime in Chromium.
 
-Families covered so far: hash, getBucketRange, chooseVariation, inNamespace. Still to do
-(issue 11): evalCondition (98 of its 248 cases fail today: case-insensitive operators,
-version operators, JavaScript coercion across types, null against a missing attribute),
-getEqualWeights, versionCompare, run, getQueryStringOverride."""
+Families covered so far: hash, getBucketRange, chooseVariation, inNamespace, evalCondition
+(saved groups included). Still to do (issue 11): getEqualWeights, run,
+getQueryStringOverride."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from generator.personalize import hashing
 from generator.runtime import RUNTIME_DIR
-from tests.browser import dump_dom
+from tests.browser import run_with_data
 
 CASES: dict[str, Any] = json.loads(
     (Path(__file__).parent / "vectors/growthbook/cases.json").read_text())
@@ -38,8 +35,16 @@ def test_python_hash_buckets_and_namespaces() -> None:
         assert hashing.in_namespace(visitor, tuple(namespace)) == expected, name
 
 
+def test_python_conditions() -> None:
+    from generator.personalize.conditions import evaluate
+
+    failed = [case[0] for case in CASES["evalCondition"]
+              if evaluate(case[1], case[2], case[4] if len(case) > 4 else None) is not case[3]]
+    assert failed == []
+
+
 HARNESS = """
-var cases = JSON.parse(document.getElementById("cases").textContent);
+var cases = JSON.parse(document.getElementById("data").textContent);
 var out = {
   hash: cases.hash.map(function (c) { return sitegen.hashUnit(c[0], c[1], c[2]); }),
   getBucketRange: cases.getBucketRange.map(function (c) {
@@ -48,24 +53,23 @@ var out = {
   chooseVariation: cases.chooseVariation.map(function (c) {
     return sitegen.chooseArm(c[1], c[2]);
   }),
-  inNamespace: cases.inNamespace.map(function (c) { return sitegen.inNamespace(c[1], c[2]); })
+  inNamespace: cases.inNamespace.map(function (c) { return sitegen.inNamespace(c[1], c[2]); }),
+  evalCondition: cases.evalCondition.map(function (c) {
+    return sitegen.evalCondition(c[2], c[1], c[4]);
+  })
 };
 document.getElementById("result").textContent = JSON.stringify(out);
 """
 
 
 def test_runtime_hash_buckets_and_namespaces() -> None:
-    runtime = (RUNTIME_DIR / "assign.js").read_text()
-    cases = json.dumps(CASES).replace("</", "<\\/")
-    page = (f'<!doctype html><html><body><pre id="result">not run</pre>'
-            f'<script type="application/json" id="cases">{cases}</script>'
-            f"<script>{runtime}</script><script>{HARNESS}</script></body></html>")
-    dom = dump_dom(page)
-    match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
-    assert match, dom[:2000]
-    results = json.loads(html.unescape(match.group(1)))
+    results = run_with_data((RUNTIME_DIR / "assign.js").read_text(), json.dumps(CASES),
+                            HARNESS)
     assert results["hash"] == [case[3] for case in CASES["hash"]]
     assert [rounded(got) for got in results["getBucketRange"]] == [
         rounded(case[2]) for case in CASES["getBucketRange"]]
     assert results["chooseVariation"] == [case[3] for case in CASES["chooseVariation"]]
     assert results["inNamespace"] == [case[3] for case in CASES["inNamespace"]]
+    failed = [case[0] for case, got in zip(CASES["evalCondition"], results["evalCondition"],
+                                           strict=True) if got is not case[3]]
+    assert failed == []

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from pathlib import Path
 
 from generator.runtime import RUNTIME_DIR
-from tests.browser import dump_dom
+from tests.browser import run_with_data
 
 VECTORS = (Path(__file__).parent / "vectors/personalization.json").read_text()
 
 HARNESS = """
-var vectors = JSON.parse(document.getElementById("vectors").textContent);
+var vectors = JSON.parse(document.getElementById("data").textContent);
 var out = {hash: [], bucketRanges: [], assign: [], conditions: []};
 vectors.hash.forEach(function (c) { out.hash.push(sitegen.hashUnit(c[0], c[1], c[2])); });
 vectors.bucketRanges.forEach(function (c) {
@@ -33,15 +31,7 @@ document.getElementById("result").textContent = JSON.stringify(out);
 
 
 def test_runtime_agrees_with_the_shared_vectors() -> None:
-    runtime = (RUNTIME_DIR / "assign.js").read_text()
-    vectors_json = VECTORS.replace("</", "<\\/")  # keep the JSON inside its script element
-    page = (f'<!doctype html><html><body><pre id="result">not run</pre>'
-            f'<script type="application/json" id="vectors">{vectors_json}</script>'
-            f"<script>{runtime}</script><script>{HARNESS}</script></body></html>")
-    dom = dump_dom(page)
-    match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
-    assert match, dom[:2000]
-    results = json.loads(html.unescape(match.group(1)))
+    results = run_with_data((RUNTIME_DIR / "assign.js").read_text(), VECTORS, HARNESS)
     vectors = json.loads(VECTORS)
     assert results["hash"] == [case[3] for case in vectors["hash"]]
     assert results["bucketRanges"] == [case[3] for case in vectors["bucketRanges"]]

@@ -3,13 +3,17 @@ GrowthBook's `evalCondition`.
 
 A condition is a mapping. `$and`, `$or`, `$nor` (lists of conditions) and `$not` (one
 condition) combine; any other key is an attribute path (`utm.source`, dots descend into
-objects) whose value must match either a plain value (deep equality) or an operator object:
-`$eq $ne $lt $lte $gt $gte $regex $in $nin $exists $type $size $elemMatch $all $not`.
+objects; a missing attribute is `null`) whose value must match either a plain value or an
+operator object: `$eq $ne $lt $lte $gt $gte $regex $regexi $in $ini $nin $nini $all $alli
+$exists $type $size $elemMatch $not $veq $vne $vgt $vgte $vlt $vlte $inGroup $notInGroup`.
+Comparisons coerce as JavaScript does (`"10" > 9`), as GrowthBook's SDKs do; this module
+reproduces JavaScript's rules for the values JSON can hold.
 
 `check_condition` validates a condition once, at build time, so an unknown operator is a
 configuration error with its file and line rather than a visitor who silently matches
 nothing. `evaluate` is the reference implementation; the visitor runtime implements the
-same semantics and both are tested against `tests/vectors/personalization.json`.
+same semantics, and both are tested against GrowthBook's published vectors
+(`tests/vectors/growthbook/cases.json`) and `tests/vectors/personalization.json`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 COMBINATORS = ("$and", "$or", "$nor", "$not")
-OPERATORS = ("$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$regex", "$in", "$nin", "$exists",
-             "$type", "$size", "$elemMatch", "$all", "$not")
+OPERATORS = ("$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$regex", "$regexi", "$in", "$ini",
+             "$nin", "$nini", "$all", "$alli", "$exists", "$type", "$size", "$elemMatch",
+             "$not", "$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte", "$inGroup",
+             "$notInGroup")
 
 
 class ConditionError(ValueError):
@@ -70,13 +76,17 @@ def _check_value(value: Any, path: tuple[str | int, ...]) -> None:
         if operator not in OPERATORS:
             raise ConditionError(f"unknown operator '{operator}' (expected one of "
                                  f"{' '.join(OPERATORS)})", where)
-        if operator in ("$in", "$nin", "$all") and not isinstance(expected, list):
+        if operator in ("$inGroup", "$notInGroup"):
+            raise ConditionError(f"'{operator}' needs GrowthBook's saved groups, which sitegen "
+                                 "does not have: list the values with $in instead", where)
+        if operator in ("$in", "$ini", "$nin", "$nini", "$all", "$alli") \
+                and not isinstance(expected, list):
             raise ConditionError(f"'{operator}' expects a list", where)
-        if operator == "$regex":
+        if operator in ("$regex", "$regexi"):
             if not isinstance(expected, str):
-                raise ConditionError("'$regex' expects a regular expression string", where)
+                raise ConditionError(f"'{operator}' expects a regular expression string", where)
             try:
-                re.compile(expected)
+                re.compile(_python_regex(expected))
             except re.error as error:
                 raise ConditionError(f"invalid regular expression: {error}", where) from None
         if operator in ("$not", "$size"):
@@ -86,48 +96,59 @@ def _check_value(value: Any, path: tuple[str | int, ...]) -> None:
                 _check_value(expected, where)
             else:
                 check_condition(expected, where)
-        if operator == "$all":
+        if operator in ("$all", "$alli"):
             for index, item in enumerate(expected):
                 _check_value(item, (*where, index))
 
 
-_MISSING = object()
-_JS_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_JS_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity")
+_JS_RADIX = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
+_JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007" \
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+Saved = dict[str, list[Any]]
 
 
 def _get_path(attributes: Any, path: str) -> Any:
+    """The value at a dotted path; None (JavaScript's null) when it is missing."""
     current = attributes
     for part in path.split("."):
         if isinstance(current, dict) and part in current:
             current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
         else:
-            return _MISSING
+            return None
     return current
 
 
-def evaluate(condition: dict[str, Any], attributes: dict[str, Any]) -> bool:
-    """Does `attributes` satisfy `condition`?"""
+def evaluate(condition: dict[str, Any], attributes: dict[str, Any],
+             saved_groups: Saved | None = None) -> bool:
+    """Does `attributes` satisfy `condition`? (GrowthBook's `evalCondition`.)"""
+    groups = saved_groups or {}
     for key, value in condition.items():
         if key == "$or":
-            if value and not any(evaluate(item, attributes) for item in value):
+            if not _any(attributes, value, groups):
                 return False
         elif key == "$nor":
-            if value and any(evaluate(item, attributes) for item in value):
+            if _any(attributes, value, groups):
                 return False
         elif key == "$and":
-            if not all(evaluate(item, attributes) for item in value):
+            if not all(evaluate(item, attributes, groups) for item in value):
                 return False
         elif key == "$not":
-            if evaluate(value, attributes):
+            if evaluate(value, attributes, groups):
                 return False
-        elif not _matches(value, _get_path(attributes, key)):
+        elif not _matches(value, _get_path(attributes, key), groups):
             return False
     return True
 
 
+def _any(attributes: Any, conditions: list[Any], groups: Saved) -> bool:
+    """`$or`: true for an empty list (and so `$nor` of an empty list is false)."""
+    return not conditions or any(evaluate(item, attributes, groups) for item in conditions)
+
+
 def _type_name(value: Any) -> str:
-    if value is _MISSING:
-        return "undefined"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -158,16 +179,17 @@ def _canonical(value: Any) -> str:
 
 
 def _js_string(value: Any) -> str:
-    """`value + ""` in JavaScript, for the values attributes hold."""
-    if value is _MISSING:
-        return "undefined"
+    """`String(value)` in JavaScript, for the values JSON can hold."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         value = _normal(value)
-        return repr(value) if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            text = repr(value)
+            return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(text, text)
+        return str(value)
     if isinstance(value, list):
         return ",".join("" if item is None else _js_string(item) for item in value)
     if isinstance(value, dict):
@@ -176,27 +198,27 @@ def _js_string(value: Any) -> str:
 
 
 def _js_number(value: Any) -> float:
-    """`value * 1` in JavaScript: NaN where JavaScript gives NaN."""
+    """`Number(value)` in JavaScript (`value * 1`), NaN where JavaScript gives NaN."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, (int, float)):
         return float(value)
     if value is None:
         return 0.0
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return 0.0
-        if _JS_NUMBER.fullmatch(text):
-            return float(text)
-        return float("nan")
-    if isinstance(value, list):
+    if isinstance(value, (list, dict)):
         return _js_number(_js_string(value))  # Number([5]) is Number("5")
+    text = str(value).strip(_JS_SPACE)
+    if not text:
+        return 0.0
+    if _JS_DECIMAL.fullmatch(text):
+        return float(text.replace("Infinity", "inf"))
+    if _JS_RADIX.fullmatch(text):
+        return float(int(text, 0))
     return float("nan")
 
 
 def _js_truthy(value: Any) -> bool:
-    if value is _MISSING or value is None:
+    if value is None:
         return False
     if isinstance(value, float) and value != value:
         return False
@@ -205,11 +227,56 @@ def _js_truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _matches(expected: Any, actual: Any) -> bool:
-    """GrowthBook's `evalConditionValue`: plain strings, numbers and booleans compare with
+def _js_less(left: Any, right: Any, or_equal: bool = False) -> bool:
+    """JavaScript's `left < right` (or `<=`): two strings compare by UTF-16 code units,
+    anything else as numbers, false when either is NaN. Arrays and objects first become
+    strings, as JavaScript's ToPrimitive makes them."""
+    def primitive(value: Any) -> Any:
+        return _js_string(value) if isinstance(value, (list, dict)) else value
+
+    left, right = primitive(left), primitive(right)
+    if isinstance(left, str) and isinstance(right, str):
+        a, b = left.encode("utf-16-be"), right.encode("utf-16-be")
+        return a <= b if or_equal else a < b
+    x, y = _js_number(left), _js_number(right)
+    return x <= y if or_equal else x < y
+
+
+def _strict_equal(actual: Any, expected: Any) -> bool:
+    """JavaScript's `===` for values parsed from JSON: primitives by value and type; two
+    arrays or objects are never the same object."""
+    if isinstance(actual, (list, dict)) or isinstance(expected, (list, dict)):
+        return False
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
+    numbers = (int, float)
+    if isinstance(actual, numbers) and isinstance(expected, numbers):
+        return float(actual) == float(expected)
+    return type(actual) is type(expected) and actual == expected
+
+
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _is_in(actual: Any, expected: list[Any], insensitive: bool = False) -> bool:
+    """`$in`: any shared element when the attribute is a list, else membership (`===`)."""
+    if insensitive:
+        actual = [_fold(item) for item in actual] if isinstance(actual, list) \
+            else _fold(actual)
+        expected = [_fold(item) for item in expected]
+    if isinstance(actual, list):
+        return any(_strict_equal(item, wanted) for item in actual for wanted in expected)
+    return any(_strict_equal(actual, wanted) for wanted in expected)
+
+
+def _matches(expected: Any, actual: Any, groups: Saved, insensitive: bool = False) -> bool:
+    """GrowthBook's `evalConditionValue`: a plain string, number or boolean compares with
     JavaScript's coercions, other plain values by their JSON, operator objects operator by
     operator."""
     if isinstance(expected, str):
+        if insensitive:
+            return _js_string(actual).lower() == expected.lower()
         return _js_string(actual) == expected
     if isinstance(expected, bool):
         return actual is not None and _js_truthy(actual) == expected
@@ -217,87 +284,91 @@ def _matches(expected: Any, actual: Any) -> bool:
         return _js_number(actual) == expected
     if expected is None:
         return actual is None
-    if _is_operator_object(expected):
-        return all(_operator(operator, actual, argument)
-                   for operator, argument in expected.items())
-    return actual is not _MISSING and _canonical(expected) == _canonical(actual)
+    if isinstance(expected, list) or not _is_operator_object(expected):
+        return _canonical(actual) == _canonical(expected)
+    return all(_operator(operator, actual, argument, groups)
+               for operator, argument in expected.items())
 
 
-def _strict_equal(actual: Any, expected: Any) -> bool:
-    """JavaScript's `===`: primitives by value and type; arrays and objects never equal."""
-    if actual is _MISSING or isinstance(actual, (list, dict)) \
-            or isinstance(expected, (list, dict)):
-        return False
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
-    return _canonical(actual) == _canonical(expected)
+def padded_version(value: Any) -> str:
+    """GrowthBook's `paddedVersionString`: a version comparable as a string ("1.10.0" after
+    "1.9.0", a release after its pre-releases)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = _js_string(value)
+    if not value or not isinstance(value, str):
+        value = "0"
+    parts = re.split(r"[-.]", re.sub(r"^v|\+.*$", "", value))
+    if len(parts) == 3:
+        parts.append("~")
+    return "-".join(part.rjust(5) if re.fullmatch(r"[0-9]+", part) else part
+                    for part in parts)
 
 
-def _comparable(actual: Any, expected: Any) -> bool:
-    """JavaScript compares numbers with numbers and strings with strings; across types our
-    runtime answers false, and so do we."""
-    numbers = (int, float)
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return False
-    return (isinstance(actual, numbers) and isinstance(expected, numbers)) or (
-        isinstance(actual, str) and isinstance(expected, str))
+def _python_regex(pattern: str) -> str:
+    """A JavaScript pattern as Python's re reads it (named groups differ)."""
+    return re.sub(r"\(\?<(?![=!])", "(?P<", pattern)
 
 
-def _is_in(actual: Any, expected: list[Any]) -> bool:
-    """`$in`: any shared element when the attribute is a list, else membership (`===`)."""
-    if actual is _MISSING:
-        return False
-    if isinstance(actual, list):
-        return any(_strict_equal(item, wanted) for item in actual for wanted in expected)
-    return any(_strict_equal(actual, wanted) for wanted in expected)
-
-
-def _operator(operator: str, actual: Any, expected: Any) -> bool:
-    handler = _OPERATORS.get(operator)
-    return handler(actual, expected) if handler is not None else False
-
-
-def _regex(actual: Any, expected: Any) -> bool:
-    if not isinstance(actual, str):
-        return False
+def _regex(actual: Any, expected: Any, insensitive: bool = False) -> bool:
     try:
-        return re.search(expected, actual) is not None
-    except re.error:
+        found = re.search(_python_regex(expected), _js_string(actual),
+                          re.IGNORECASE if insensitive else 0)
+    except (re.error, TypeError):
         return False
+    return found is not None
 
 
-def _elem_match(actual: Any, expected: Any) -> bool:
+def _elem_match(actual: Any, expected: Any, groups: Saved) -> bool:
     if not isinstance(actual, list):
         return False
     if _is_operator_object(expected):
-        return any(_matches(expected, item) for item in actual)
-    return any(isinstance(item, dict) and evaluate(expected, item) for item in actual)
+        return any(_js_truthy(item) and _matches(expected, item, groups) for item in actual)
+    return any(_js_truthy(item) and isinstance(item, dict) and evaluate(expected, item, groups)
+               for item in actual)
 
 
-def _all(actual: Any, expected: Any) -> bool:
-    if not isinstance(actual, list):
+def _all(actual: Any, expected: Any, groups: Saved, insensitive: bool = False) -> bool:
+    if not isinstance(expected, list) or not isinstance(actual, list):
         return False
-    return all(any(_matches(wanted, item) for item in actual) for wanted in expected)
+    return all(any(_matches(wanted, item, groups, insensitive) for item in actual)
+               for wanted in expected)
 
 
-def _present(actual: Any) -> bool:
-    return actual is not _MISSING and actual is not None
+def _version(compare: Callable[[str, str], bool]) -> Callable[[Any, Any, Saved], bool]:
+    return lambda a, e, g: compare(padded_version(a), padded_version(e))
 
 
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "$eq": _strict_equal,
-    "$ne": lambda a, e: not _strict_equal(a, e),
-    "$lt": lambda a, e: _comparable(a, e) and a < e,
-    "$lte": lambda a, e: _comparable(a, e) and a <= e,
-    "$gt": lambda a, e: _comparable(a, e) and a > e,
-    "$gte": lambda a, e: _comparable(a, e) and a >= e,
-    "$regex": _regex,
-    "$in": lambda a, e: isinstance(e, list) and _is_in(a, e),
-    "$nin": lambda a, e: isinstance(e, list) and not _is_in(a, e),
-    "$exists": lambda a, e: _present(a) if e else not _present(a),
-    "$type": lambda a, e: _type_name(a) == e,
-    "$size": lambda a, e: isinstance(a, list) and _matches(e, len(a)),
+def _operator(operator: str, actual: Any, expected: Any, groups: Saved) -> bool:
+    handler = _OPERATORS.get(operator)
+    return handler(actual, expected, groups) if handler is not None else False
+
+
+_OPERATORS: dict[str, Callable[[Any, Any, Saved], bool]] = {
+    "$eq": lambda a, e, g: _strict_equal(a, e),
+    "$ne": lambda a, e, g: not _strict_equal(a, e),
+    "$lt": lambda a, e, g: _js_less(a, e),
+    "$lte": lambda a, e, g: _js_less(a, e, or_equal=True),
+    "$gt": lambda a, e, g: _js_less(e, a),
+    "$gte": lambda a, e, g: _js_less(e, a, or_equal=True),
+    "$regex": lambda a, e, g: _regex(a, e),
+    "$regexi": lambda a, e, g: _regex(a, e, insensitive=True),
+    "$in": lambda a, e, g: isinstance(e, list) and _is_in(a, e),
+    "$ini": lambda a, e, g: isinstance(e, list) and _is_in(a, e, insensitive=True),
+    "$nin": lambda a, e, g: isinstance(e, list) and not _is_in(a, e),
+    "$nini": lambda a, e, g: isinstance(e, list) and not _is_in(a, e, insensitive=True),
+    "$inGroup": lambda a, e, g: _is_in(a, g.get(e) or []),
+    "$notInGroup": lambda a, e, g: not _is_in(a, g.get(e) or []),
+    "$exists": lambda a, e, g: (a is not None) if _js_truthy(e) else a is None,
+    "$type": lambda a, e, g: _type_name(a) == e,
+    "$size": lambda a, e, g: isinstance(a, list) and _matches(e, len(a), g),
     "$elemMatch": _elem_match,
-    "$all": _all,
-    "$not": lambda a, e: not _matches(e, a),
+    "$all": lambda a, e, g: _all(a, e, g),
+    "$alli": lambda a, e, g: _all(a, e, g, insensitive=True),
+    "$not": lambda a, e, g: not _matches(e, a, g),
+    "$veq": _version(lambda a, e: a == e),
+    "$vne": _version(lambda a, e: a != e),
+    "$vgt": _version(lambda a, e: a > e),
+    "$vgte": _version(lambda a, e: a >= e),
+    "$vlt": _version(lambda a, e: a < e),
+    "$vlte": _version(lambda a, e: a <= e),
 }

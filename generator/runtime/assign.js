@@ -57,9 +57,9 @@
       ? 1 : experiment.coverage, experiment.weights));
   }
 
-  // Conditions: GrowthBook's evalCondition semantics.
+  // Conditions: GrowthBook's evalCondition semantics (a missing attribute is null; the
+  // comparisons are JavaScript's own, coercions included).
   function isOperatorObject(value) {
-    if (!value || typeof value !== "object" || Array.isArray(value)) return false;
     var keys = Object.keys(value);
     return keys.length > 0 && keys.every(function (key) { return key.charAt(0) === "$"; });
   }
@@ -71,7 +71,7 @@
       if (current && typeof current === "object" && parts[i] in current) {
         current = current[parts[i]];
       } else {
-        return undefined;
+        return null;
       }
     }
     return current;
@@ -85,89 +85,113 @@
       ? type : "unknown";
   }
 
-  function comparable(actual, expected) {
-    var a = typeof actual;
-    return a === typeof expected && (a === "number" || a === "string");
+  function fold(value, insensitive) {
+    return insensitive && typeof value === "string" ? value.toLowerCase() : value;
   }
 
-  function isIn(actual, expected) {
-    if (actual === undefined) return false;
-    if (Array.isArray(actual)) {
-      return actual.some(function (item) { return expected.indexOf(item) >= 0; });
-    }
-    return expected.indexOf(actual) >= 0;
+  function isIn(actual, expected, insensitive) {
+    var wanted = expected.map(function (item) { return fold(item, insensitive); });
+    return (Array.isArray(actual) ? actual : [actual]).some(function (item) {
+      return wanted.indexOf(fold(item, insensitive)) >= 0;
+    });
   }
 
-  function matchesRegex(actual, pattern) {
-    if (typeof actual !== "string") return false;
+  function isInAll(actual, expected, groups, insensitive) {
+    return Array.isArray(actual) && Array.isArray(expected) && expected.every(function (e) {
+      return actual.some(function (item) { return evalValue(e, item, groups, insensitive); });
+    });
+  }
+
+  function regex(actual, pattern, flags) {
     try {
-      return new RegExp(pattern).test(actual);
+      return new RegExp(pattern, flags).test(actual);
     } catch (error) {
       return false;
     }
   }
 
-  function present(value) {
-    return value !== null && value !== undefined;
+  // GrowthBook's paddedVersionString: versions comparable as strings.
+  function version(value) {
+    if (typeof value === "number") value = value + "";
+    if (!value || typeof value !== "string") value = "0";
+    var parts = value.replace(/(^v|\+.*$)/g, "").split(/[-.]/);
+    if (parts.length === 3) parts.push("~");
+    return parts.map(function (part) {
+      return /^[0-9]+$/.test(part) ? part.padStart(5, " ") : part;
+    }).join("-");
   }
 
-  function evalOperator(operator, actual, expected) {
+  function evalOperator(operator, actual, expected, groups) {
+    var list = Array.isArray(expected);
     switch (operator) {
+      case "$veq": return version(actual) === version(expected);
+      case "$vne": return version(actual) !== version(expected);
+      case "$vgt": return version(actual) > version(expected);
+      case "$vgte": return version(actual) >= version(expected);
+      case "$vlt": return version(actual) < version(expected);
+      case "$vlte": return version(actual) <= version(expected);
       case "$eq": return actual === expected;
       case "$ne": return actual !== expected;
-      case "$lt": return comparable(actual, expected) && actual < expected;
-      case "$lte": return comparable(actual, expected) && actual <= expected;
-      case "$gt": return comparable(actual, expected) && actual > expected;
-      case "$gte": return comparable(actual, expected) && actual >= expected;
-      case "$regex": return matchesRegex(actual, expected);
-      case "$in": return Array.isArray(expected) && isIn(actual, expected);
-      case "$nin": return Array.isArray(expected) && !isIn(actual, expected);
-      case "$exists": return expected ? present(actual) : !present(actual);
-      case "$type": return typeName(actual) === expected;
-      case "$size": return Array.isArray(actual) && evalValue(expected, actual.length);
+      case "$lt": return actual < expected;
+      case "$lte": return actual <= expected;
+      case "$gt": return actual > expected;
+      case "$gte": return actual >= expected;
+      case "$exists": return expected ? actual != null : actual == null;
+      case "$in": return list && isIn(actual, expected);
+      case "$ini": return list && isIn(actual, expected, true);
+      case "$nin": return list && !isIn(actual, expected);
+      case "$nini": return list && !isIn(actual, expected, true);
+      case "$inGroup": return isIn(actual, groups[expected] || []);
+      case "$notInGroup": return !isIn(actual, groups[expected] || []);
+      case "$not": return !evalValue(expected, actual, groups);
+      case "$size": return Array.isArray(actual) && evalValue(expected, actual.length, groups);
       case "$elemMatch":
-        if (!Array.isArray(actual)) return false;
-        return actual.some(function (item) {
-          return isOperatorObject(expected) ? evalValue(expected, item)
-            : item !== null && typeof item === "object" && evalCondition(item, expected);
+        return Array.isArray(actual) && actual.some(function (item) {
+          return item && (isOperatorObject(expected) ? evalValue(expected, item, groups)
+            : evalCondition(item, expected, groups));
         });
-      case "$all":
-        if (!Array.isArray(actual)) return false;
-        return expected.every(function (wanted) {
-          return actual.some(function (item) { return evalValue(wanted, item); });
-        });
-      case "$not": return !evalValue(expected, actual);
+      case "$all": return isInAll(actual, expected, groups);
+      case "$alli": return isInAll(actual, expected, groups, true);
+      case "$regex": return regex(actual, expected);
+      case "$regexi": return regex(actual, expected, "i");
+      case "$type": return typeName(actual) === expected;
       default: return false;
     }
   }
 
-  function evalValue(expected, actual) {
-    if (typeof expected === "string") return actual + "" === expected;
-    if (typeof expected === "boolean") return actual !== null && !!actual === expected;
-    if (typeof expected === "number") return actual * 1 === expected;
-    if (expected === null) return actual === null;
-    if (isOperatorObject(expected)) {
-      return Object.keys(expected).every(function (operator) {
-        return evalOperator(operator, actual, expected[operator]);
-      });
+  function evalValue(expected, actual, groups, insensitive) {
+    if (typeof expected === "string") {
+      return insensitive ? String(actual).toLowerCase() === expected.toLowerCase()
+        : actual + "" === expected;
     }
-    return actual !== undefined && JSON.stringify(actual) === JSON.stringify(expected);
+    if (typeof expected === "number") return actual * 1 === expected;
+    if (typeof expected === "boolean") return actual !== null && !!actual === expected;
+    if (expected === null) return actual === null;
+    if (Array.isArray(expected) || !isOperatorObject(expected)) {
+      return JSON.stringify(actual) === JSON.stringify(expected);
+    }
+    return Object.keys(expected).every(function (operator) {
+      return evalOperator(operator, actual, expected[operator], groups);
+    });
   }
 
-  function evalCondition(attributes, condition) {
+  function evalAny(attributes, conditions, groups) {
+    return !conditions.length || conditions.some(function (c) {
+      return evalCondition(attributes, c, groups);
+    });
+  }
+
+  function evalCondition(attributes, condition, groups) {
+    groups = groups || {};
     return Object.keys(condition).every(function (key) {
       var value = condition[key];
-      if (key === "$or") return !value.length || value.some(function (c) {
-        return evalCondition(attributes, c);
-      });
-      if (key === "$nor") return !value.length || !value.some(function (c) {
-        return evalCondition(attributes, c);
-      });
+      if (key === "$or") return evalAny(attributes, value, groups);
+      if (key === "$nor") return !evalAny(attributes, value, groups);
       if (key === "$and") return value.every(function (c) {
-        return evalCondition(attributes, c);
+        return evalCondition(attributes, c, groups);
       });
-      if (key === "$not") return !evalCondition(attributes, value);
-      return evalValue(value, getPath(attributes, key));
+      if (key === "$not") return !evalCondition(attributes, value, groups);
+      return evalValue(value, getPath(attributes, key), groups);
     });
   }
 
