@@ -13,9 +13,9 @@ VECTORS = (Path(__file__).parent / "vectors/personalization.json").read_text()
 HARNESS = """
 var vectors = JSON.parse(document.getElementById("data").textContent);
 var out = {hash: [], bucketRanges: [], assign: [], conditions: []};
-vectors.hash.forEach(function (c) { out.hash.push(sitegen.hashUnit(c[0], c[1], c[2])); });
+vectors.hash.forEach(function (c) { out.hash.push(sitegen.hash(c[0], c[1], c[2])); });
 vectors.bucketRanges.forEach(function (c) {
-  out.bucketRanges.push(sitegen.bucketRanges(c[0], c[1], c[2]));
+  out.bucketRanges.push(sitegen.getBucketRanges(c[0], c[1], c[2]));
 });
 vectors.assign.forEach(function (c) { out.assign.push(sitegen.assign(c[0], c[1])); });
 vectors.conditions.forEach(function (c) {

@@ -157,3 +157,14 @@ def test_the_runtimes_crawler_pattern_comes_from_the_analytics_list() -> None:
     # every word of the pattern names crawlers of the list
     for word in found.group(1).split("|"):
         assert any(re.search(word, agent, re.I) for agent in examples), word
+
+
+def test_growthbooks_query_string_override_forces_an_arm_for_the_visit(
+        project: Path, sitegen: Callable[..., Result]) -> None:
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        [forced, later, out_of_range] = visit(base, docroot, [
+            "/?hero-test=1", "/", "/?hero-test=7"])
+    assert forced["variant"] == "hero-test-bold" and "BOLD HERO" in forced["hero"]
+    assert later["variant"] == "hero-test-bold" and later["file"] == "hero-test-bold"
+    assert out_of_range["variant"] == "hero-test-bold"     # ignored: the visit's arm stays

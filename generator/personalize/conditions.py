@@ -178,7 +178,7 @@ def _canonical(value: Any) -> str:
     return json.dumps(_normal(value), separators=(",", ":"), ensure_ascii=False)
 
 
-def _js_string(value: Any) -> str:
+def js_string(value: Any) -> str:
     """`String(value)` in JavaScript, for the values JSON can hold."""
     if value is None:
         return "null"
@@ -191,7 +191,7 @@ def _js_string(value: Any) -> str:
             return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(text, text)
         return str(value)
     if isinstance(value, list):
-        return ",".join("" if item is None else _js_string(item) for item in value)
+        return ",".join("" if item is None else js_string(item) for item in value)
     if isinstance(value, dict):
         return "[object Object]"
     return str(value)
@@ -206,7 +206,7 @@ def _js_number(value: Any) -> float:
     if value is None:
         return 0.0
     if isinstance(value, (list, dict)):
-        return _js_number(_js_string(value))  # Number([5]) is Number("5")
+        return _js_number(js_string(value))  # Number([5]) is Number("5")
     text = str(value).strip(_JS_SPACE)
     if not text:
         return 0.0
@@ -217,7 +217,7 @@ def _js_number(value: Any) -> float:
     return float("nan")
 
 
-def _js_truthy(value: Any) -> bool:
+def js_truthy(value: Any) -> bool:
     if value is None:
         return False
     if isinstance(value, float) and value != value:
@@ -232,7 +232,7 @@ def _js_less(left: Any, right: Any, or_equal: bool = False) -> bool:
     anything else as numbers, false when either is NaN. Arrays and objects first become
     strings, as JavaScript's ToPrimitive makes them."""
     def primitive(value: Any) -> Any:
-        return _js_string(value) if isinstance(value, (list, dict)) else value
+        return js_string(value) if isinstance(value, (list, dict)) else value
 
     left, right = primitive(left), primitive(right)
     if isinstance(left, str) and isinstance(right, str):
@@ -276,10 +276,10 @@ def _matches(expected: Any, actual: Any, groups: Saved, insensitive: bool = Fals
     operator."""
     if isinstance(expected, str):
         if insensitive:
-            return _js_string(actual).lower() == expected.lower()
-        return _js_string(actual) == expected
+            return js_string(actual).lower() == expected.lower()
+        return js_string(actual) == expected
     if isinstance(expected, bool):
-        return actual is not None and _js_truthy(actual) == expected
+        return actual is not None and js_truthy(actual) == expected
     if isinstance(expected, (int, float)):
         return _js_number(actual) == expected
     if expected is None:
@@ -294,7 +294,7 @@ def padded_version(value: Any) -> str:
     """GrowthBook's `paddedVersionString`: a version comparable as a string ("1.10.0" after
     "1.9.0", a release after its pre-releases)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = _js_string(value)
+        value = js_string(value)
     if not value or not isinstance(value, str):
         value = "0"
     parts = re.split(r"[-.]", re.sub(r"^v|\+.*$", "", value))
@@ -311,7 +311,7 @@ def _python_regex(pattern: str) -> str:
 
 def _regex(actual: Any, expected: Any, insensitive: bool = False) -> bool:
     try:
-        found = re.search(_python_regex(expected), _js_string(actual),
+        found = re.search(_python_regex(expected), js_string(actual),
                           re.IGNORECASE if insensitive else 0)
     except (re.error, TypeError):
         return False
@@ -322,8 +322,8 @@ def _elem_match(actual: Any, expected: Any, groups: Saved) -> bool:
     if not isinstance(actual, list):
         return False
     if _is_operator_object(expected):
-        return any(_js_truthy(item) and _matches(expected, item, groups) for item in actual)
-    return any(_js_truthy(item) and isinstance(item, dict) and evaluate(expected, item, groups)
+        return any(js_truthy(item) and _matches(expected, item, groups) for item in actual)
+    return any(js_truthy(item) and isinstance(item, dict) and evaluate(expected, item, groups)
                for item in actual)
 
 
@@ -358,7 +358,7 @@ _OPERATORS: dict[str, Callable[[Any, Any, Saved], bool]] = {
     "$nini": lambda a, e, g: isinstance(e, list) and not _is_in(a, e, insensitive=True),
     "$inGroup": lambda a, e, g: _is_in(a, g.get(e) or []),
     "$notInGroup": lambda a, e, g: not _is_in(a, g.get(e) or []),
-    "$exists": lambda a, e, g: (a is not None) if _js_truthy(e) else a is None,
+    "$exists": lambda a, e, g: (a is not None) if js_truthy(e) else a is None,
     "$type": lambda a, e, g: _type_name(a) == e,
     "$size": lambda a, e, g: isinstance(a, list) and _matches(e, len(a), g),
     "$elemMatch": _elem_match,

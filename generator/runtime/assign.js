@@ -1,7 +1,9 @@
-/* sitegen visitor runtime: deterministic assignment and segment conditions.
- * Same algorithms as generator/personalize/hashing.py and conditions.py; both are tested
- * against tests/vectors/personalization.json. Readable ES2017, no dependencies; minified at
- * build time. */
+/* sitegen visitor runtime: deterministic assignment and segment conditions, as GrowthBook's
+ * SDK functions under their names (window.sitegen.hash, getBucketRanges, chooseVariation,
+ * getEqualWeights, inNamespace, evalCondition, getQueryStringOverride,
+ * paddedVersionString; growthbook.js adds run for test pages). The Python side is
+ * generator/personalize/growthbook.py; both pass GrowthBook's published vectors
+ * (tests/vectors/growthbook/). ES5, no dependencies; minified at build time. */
 (function (root) {
   "use strict";
 
@@ -15,18 +17,23 @@
     return value >>> 0;
   }
 
-  function hashUnit(seed, value, version) {
+  function hash(seed, value, version) {
     if (version === 2) return (fnv32a(String(fnv32a(seed + value))) % 10000) / 10000;
     if (version === 1) return (fnv32a(value + seed) % 1000) / 1000;
     return null;
   }
 
-  function bucketRanges(armCount, coverage, weights) {
-    coverage = Math.min(1, Math.max(0, coverage));
+  function getEqualWeights(count) {
+    var weights = [];
+    for (var i = 0; i < count; i++) weights.push(1 / count);
+    return weights;
+  }
+
+  function getBucketRanges(armCount, coverage, weights) {
+    coverage = Math.min(1, Math.max(0, coverage === undefined ? 1 : coverage));
     var sum = (weights || []).reduce(function (a, b) { return a + b; }, 0);
     if (!weights || weights.length !== armCount || sum < 0.99 || sum > 1.01) {
-      weights = [];
-      for (var i = 0; i < armCount; i++) weights.push(1 / armCount);
+      weights = getEqualWeights(armCount);
     }
     var cumulative = 0;
     return weights.map(function (weight) {
@@ -36,7 +43,7 @@
     });
   }
 
-  function chooseArm(unit, ranges) {
+  function chooseVariation(unit, ranges) {
     for (var i = 0; i < ranges.length; i++) {
       if (unit >= ranges[i][0] && unit < ranges[i][1]) return i;
     }
@@ -44,17 +51,30 @@
   }
 
   function inNamespace(visitor, namespace) {
-    var unit = hashUnit("__" + namespace[0], visitor, 1);
+    var unit = hash("__" + namespace[0], visitor, 1);
     return unit !== null && unit >= namespace[1] && unit < namespace[2];
   }
 
+  // sitegen's experiments: GrowthBook's run for a visitor id, without the parts sitegen
+  // decides elsewhere (forcing by ?sg= or the query string, and pages by the build).
   function assign(visitor, experiment) {
     if (experiment.namespace && !inNamespace(visitor, experiment.namespace)) return -1;
-    var unit = hashUnit(experiment.seed || experiment.key, visitor,
-      experiment.hashVersion || 2);
+    var unit = hash(experiment.seed || experiment.key, visitor, experiment.hashVersion || 2);
     if (unit === null) return -1;
-    return chooseArm(unit, bucketRanges(experiment.arms, experiment.coverage === undefined
-      ? 1 : experiment.coverage, experiment.weights));
+    return chooseVariation(unit, getBucketRanges(experiment.arms, experiment.coverage,
+      experiment.weights));
+  }
+
+  // The arm a URL's query string forces: GrowthBook's ?<experiment key>=<arm index>.
+  function getQueryStringOverride(key, url, count) {
+    var search = (url || "").split("?")[1];
+    if (!search) return null;
+    var found = search.replace(/#.*/, "").split("&").map(function (pair) {
+      return pair.split("=", 2);
+    }).filter(function (pair) { return pair[0] === key; }).map(function (pair) {
+      return parseInt(pair[1]);
+    });
+    return found.length && found[0] >= 0 && found[0] < count ? found[0] : null;
   }
 
   // Conditions: GrowthBook's evalCondition semantics (a missing attribute is null; the
@@ -196,12 +216,14 @@
   }
 
   root.sitegen = Object.assign(root.sitegen || {}, {
-    fnv32a: fnv32a,
-    hashUnit: hashUnit,
-    bucketRanges: bucketRanges,
-    chooseArm: chooseArm,
+    hash: hash,
+    getEqualWeights: getEqualWeights,
+    getBucketRanges: getBucketRanges,
+    chooseVariation: chooseVariation,
     inNamespace: inNamespace,
-    assign: assign,
-    evalCondition: evalCondition
+    evalCondition: evalCondition,
+    paddedVersionString: version,
+    getQueryStringOverride: getQueryStringOverride,
+    assign: assign
   });
 })(typeof window !== "undefined" ? window : this);

@@ -173,6 +173,12 @@
         : parts[0]] = parts[1];
     });
   }
+  // GrowthBook's override, ?<experiment key>=<arm index>, forces an arm the same way.
+  config.experiments.forEach(function (experiment) {
+    var index = sg.getQueryStringOverride(experiment.key, window.location.search,
+      experiment.arms);
+    if (index !== null) visit.force[experiment.key] = experiment.names[index];
+  });
   keep(prefix + "visit", JSON.stringify(visit), VISIT_MS / 1000);
 
   var history = stored(local, "sg_history", []);

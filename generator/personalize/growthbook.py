@@ -1,0 +1,218 @@
+"""GrowthBook's SDK functions under their own names (snake_case), for running GrowthBook's
+published test vectors (tests/vectors/growthbook/cases.json) against sitegen, and as the one
+place that says which of sitegen's functions implement which of GrowthBook's. The visitor
+runtime offers the same functions in camelCase on `window.sitegen`.
+
+sitegen's experiments are a subset of GrowthBook's: a visitor id as the hash attribute,
+weights, coverage, namespaces, a seed, hash versions 1 and 2, and the QA override. `run`
+implements the whole of GrowthBook's `runExperiment` for one experiment except sticky
+bucketing (sitegen's cookies are its sticky buckets) and prerequisites (they evaluate other
+features, which sitegen does not have).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from generator.personalize.conditions import evaluate, js_string, js_truthy, padded_version
+from generator.personalize.hashing import bucket_ranges, choose_arm, hash_unit
+from generator.personalize.hashing import in_namespace as _in_namespace
+
+__all__ = ["choose_variation", "eval_condition", "get_bucket_ranges", "get_equal_weights",
+           "get_query_string_override", "hash", "in_namespace", "is_url_targeted",
+           "padded_version_string", "run"]
+
+padded_version_string = padded_version
+choose_variation = choose_arm
+
+
+def hash(seed: str, value: Any, version: int) -> float | None:  # noqa: A001 (GrowthBook's name)
+    """GrowthBook's `hash`: a number in [0, 1), None for an unknown version."""
+    return hash_unit(seed, js_string(value), version)
+
+
+def eval_condition(attributes: Mapping[str, Any], condition: Mapping[str, Any],
+                   saved_groups: Mapping[str, list[Any]] | None = None) -> bool:
+    """GrowthBook's `evalCondition(obj, condition, savedGroups)`."""
+    return evaluate(dict(condition), dict(attributes), dict(saved_groups or {}))
+
+
+def get_equal_weights(count: int) -> list[float]:
+    return [1 / count] * count if count > 0 else []
+
+
+def get_bucket_ranges(count: int, coverage: float | None = None,
+                      weights: Sequence[float] | None = None) -> list[tuple[float, float]]:
+    return bucket_ranges(count, 1.0 if coverage is None else coverage, weights)
+
+
+def in_namespace(hash_value: Any, namespace: Sequence[Any]) -> bool:
+    name, start, end = namespace
+    return _in_namespace(js_string(hash_value), (name, start, end))
+
+
+_PARSE_INT = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|\d+)")
+
+
+def _parse_int(text: str | None) -> int | None:
+    """JavaScript's `parseInt(text)` (None for NaN)."""
+    found = _PARSE_INT.match(text or "")
+    if found is None:
+        return None
+    value = int(found.group(2), 0) if found.group(2)[:2].lower() == "0x" \
+        else int(found.group(2))
+    return -value if found.group(1) == "-" else value
+
+
+def get_query_string_override(key: str, url: str, count: int) -> int | None:
+    """The arm a URL's query string forces (`?<key>=<n>`), or None."""
+    if not url:
+        return None
+    parts = url.split("?")
+    if len(parts) < 2 or not parts[1]:
+        return None
+    search = re.sub(r"#.*", "", parts[1])
+    values = [pair.split("=")[:2] for pair in search.split("&")]
+    found = [_parse_int(pair[1] if len(pair) > 1 else None) for pair in values
+             if pair[0] == key]
+    if found and found[0] is not None and 0 <= found[0] < count:
+        return found[0]
+    return None
+
+
+def _simple_part(actual: str, pattern: str, is_path: bool) -> bool:
+    escaped = re.sub(r"[*.+?^${}()|\[\]\\]", lambda m: "\\" + m.group(0), pattern)
+    escaped = escaped.replace("_____", ".*")
+    if is_path:
+        escaped = r"\/?" + re.sub(r"(^\/|\/$)", "", escaped) + r"\/?"
+    return re.fullmatch(escaped, actual, re.IGNORECASE) is not None
+
+
+def _simple_target(actual: Any, pattern: str) -> bool:
+    text = re.sub(r"^([^:/?]*)\.", r"https://\1.", pattern, count=1, flags=re.I)
+    expected = urlsplit(text.replace("*", "_____") if "//" in text
+                        else "https://_____" + ("" if text.startswith("/") else "/")
+                        + text.replace("*", "_____"))
+    checks = [(actual.netloc, expected.netloc, False),
+              (actual.path or "/", expected.path or "/", True)]
+    if expected.fragment:
+        checks.append(("#" + actual.fragment if actual.fragment else "",
+                       "#" + expected.fragment, False))
+    actual_query = dict(parse_qsl(actual.query, keep_blank_values=True))
+    for name, value in parse_qsl(expected.query, keep_blank_values=True):
+        checks.append((actual_query.get(name, ""), value, False))
+    return all(_simple_part(*check) for check in checks)
+
+
+def is_url_targeted(url: str, targets: Sequence[Mapping[str, Any]]) -> bool:
+    """GrowthBook's `isURLTargeted` (`urlPatterns`: regex or simple, include or exclude)."""
+    if not targets:
+        return False
+    parsed = urlsplit(url if "//" in url else "https://_" + url)
+    has_include = included = False
+    for target in targets:
+        pattern = target.get("pattern", "")
+        try:
+            if target.get("type") == "regex":
+                expression = re.compile(pattern)
+                path = url.split("//", 1)[-1]
+                path = path[path.index("/"):] if "/" in path else "/"
+                match = bool(expression.search(url) or expression.search(path))
+            else:
+                match = _simple_target(parsed, pattern)
+        except (re.error, ValueError):
+            match = False
+        if target.get("include") is False:
+            if match:
+                return False
+        else:
+            has_include = True
+            included = included or match
+    return included or not has_include
+
+
+def _hash_attribute(attributes: Mapping[str, Any], name: str | None) -> tuple[str, Any]:
+    attribute = name or "id"
+    value = attributes.get(attribute)
+    return attribute, value if js_truthy(value) else ""
+
+
+def run(context: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, Any]:
+    """GrowthBook's `runExperiment`: the result a visitor in `context` gets."""
+    key = experiment["key"]
+    variations = list(experiment.get("variations", []))
+    attributes: Mapping[str, Any] = context.get("attributes") or {}
+    url = context.get("url") or ""
+
+    def result(index: int, hash_used: bool, bucket: float | None = None) -> dict[str, Any]:
+        inside = 0 <= index < len(variations)
+        index = index if inside else 0
+        attribute, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
+        meta = (experiment.get("meta") or [{}] * len(variations))[index] if variations else {}
+        found = {"key": meta.get("key") or str(index), "inExperiment": inside,
+                 "hashUsed": hash_used, "variationId": index,
+                 "value": variations[index] if variations else None,
+                 "hashAttribute": attribute, "hashValue": value}
+        if bucket is not None:
+            found["bucket"] = bucket
+        return found
+
+    if len(variations) < 2 or context.get("enabled") is False:
+        return result(-1, False)
+    overrides = (context.get("overrides") or {}).get(key)
+    if overrides:
+        experiment = {**experiment, **overrides}
+    if experiment.get("urlPatterns") and not is_url_targeted(url, experiment["urlPatterns"]):
+        return result(-1, False)
+    forced = get_query_string_override(key, url, len(variations))
+    if forced is not None:
+        return result(forced, False)
+    forced_variations = context.get("forcedVariations") or {}
+    if key in forced_variations:
+        return result(forced_variations[key], False)
+    if experiment.get("status") == "draft" or experiment.get("active") is False:
+        return result(-1, False)
+    _, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
+    if not value:
+        return result(-1, False)
+    filters = experiment.get("filters")
+    if filters:
+        for rule in filters:
+            _, filtered = _hash_attribute(attributes, rule.get("attribute"))
+            unit = hash(rule["seed"], filtered, rule.get("hashVersion") or 2) \
+                if filtered else None
+            if unit is None or not any(start <= unit < end for start, end in rule["ranges"]):
+                return result(-1, False)
+    elif experiment.get("namespace") and not in_namespace(value, experiment["namespace"]):
+        return result(-1, False)
+    condition = experiment.get("condition")
+    if condition and not eval_condition(attributes, condition, context.get("savedGroups")):
+        return result(-1, False)
+    if experiment.get("parentConditions"):
+        raise ValueError(f"experiment {key}: prerequisites (parentConditions) evaluate other "
+                         "features, which sitegen does not have")
+    groups = experiment.get("groups")
+    if groups and not any((context.get("groups") or {}).get(group) for group in groups):
+        return result(-1, False)
+    if experiment.get("url"):
+        path = re.sub(r"^[^/]*/", "/", re.sub(r"^https?://", "", url))
+        expression = re.compile(experiment["url"])
+        if not url or not (expression.search(url) or expression.search(path)):
+            return result(-1, False)
+    unit = hash(experiment.get("seed") or key, value, experiment.get("hashVersion") or 1)
+    if unit is None:
+        return result(-1, False)
+    ranges = experiment.get("ranges") or get_bucket_ranges(
+        len(variations), experiment.get("coverage"), experiment.get("weights"))
+    assigned = choose_variation(unit, [tuple(r) for r in ranges])
+    if assigned < 0:
+        return result(-1, False)
+    if "force" in experiment:
+        force = experiment["force"]
+        return result(-1 if force is None else force, False)
+    if context.get("qaMode") or experiment.get("status") == "stopped":
+        return result(-1, False)
+    return result(assigned, True, unit)
