@@ -132,3 +132,42 @@ def test_runtime_in_chromium() -> None:
         refused = [got for case, got in zip(CASES[family], results[family], strict=True)
                    if not _runnable(family, case)]
         assert all("prerequisites" in got["error"] for got in refused)
+
+
+URLS = ["http://www.example.com/home", "https://www.example.com/home/?utm=x#top",
+        "https://example.com/shop/boots/", "/guides/hiking/", "https://a.example.org/x?y=1&z=2"]
+TARGETS = [
+    [{"type": "simple", "include": True, "pattern": "http://www.example.com/home"}],
+    [{"type": "simple", "pattern": "www.example.com/home"}],
+    [{"type": "simple", "pattern": "/shop/*"}],
+    [{"type": "simple", "pattern": "*.example.org/x?y=1"}],
+    [{"type": "simple", "pattern": "https://www.example.com/home#top"}],
+    [{"type": "regex", "pattern": "^/guides/"}],
+    [{"type": "regex", "pattern": "example\\.com/(home|shop)"}],
+    [{"type": "simple", "pattern": "/shop/*"}, {"type": "regex", "include": False,
+                                               "pattern": "boots"}],
+    [{"type": "regex", "include": False, "pattern": "x"}],
+    [],
+]
+
+
+def test_url_targeting_agrees_in_both_languages() -> None:
+    """GrowthBook's urlPatterns (no run vector uses them): the Python port agrees with the
+    runtime's, which follows GrowthBook's source, on every pair; and with the urlRedirect
+    vectors' targeting."""
+    python = [[growthbook.is_url_targeted(url, targets) for targets in TARGETS]
+              for url in URLS]
+    script = (RUNTIME_DIR / "assign.js").read_text() + (RUNTIME_DIR / "growthbook.js"
+                                                        ).read_text()
+    harness = """var d = JSON.parse(document.getElementById("data").textContent);
+document.getElementById("result").textContent = JSON.stringify(d.urls.map(function (u) {
+  return d.targets.map(function (t) { return sitegen.isURLTargeted(u, t); });
+}));"""
+    browser = run_with_data(script, json.dumps({"urls": URLS, "targets": TARGETS}), harness)
+    assert python == browser
+    assert any(any(row) for row in python) and not all(all(row) for row in python)
+    for _, context, expected in CASES["urlRedirect"]:
+        first = next(e for e in context["experiments"]
+                     if growthbook.run(context, e)["inExperiment"])
+        assert growthbook.run(context, first)["value"]["urlRedirect"] == \
+            expected[0]["urlRedirect"]
