@@ -74,8 +74,7 @@ def audit(url: str, method: str, folder: Path) -> dict[str, float]:
             "fcp": audits["first-contentful-paint"]["numericValue"] / 1000,
             "lcp": audits["largest-contentful-paint"]["numericValue"] / 1000,
             "tbt": audits["total-blocking-time"]["numericValue"],
-            "document.write": 0.0 if audits.get("no-document-write", {}).get(
-                "score", 1) in (1, None) else 1.0,
+            "document.write": 0.0 if audits["no-document-write"]["score"] == 1 else 1.0,
             "crawlable": audits["is-crawlable"]["score"] * 100,
             "console errors": 0.0 if audits["errors-in-console"]["score"] == 1 else 1.0}
 
