@@ -29,8 +29,8 @@ def test_variants_are_planned_rendered_and_listed(project: Path,
                                                "hero-test-bold/index.html"}
     # each routed combination goes to the file with its content, most specific first
     htaccess = (project / "build/brand/.htaccess").read_text()
-    targets = [line.split()[2] for line in htaccess.splitlines()
-               if line.startswith("RewriteRule ^(index")]
+    targets = [line.split()[1] for line in htaccess.splitlines()
+               if line.startswith("DirectoryIndex /_variants/")]
     assert targets == ["/_variants/hero-test-bold/index.html",   # bold + newsletter
                        "/_variants/seg-newsletter/index.html",   # control + newsletter
                        "/_variants/hero-test-bold/index.html",   # bold
