@@ -18,6 +18,11 @@ from generator import __version__
 from generator.errors import SitegenError
 
 
+class UsageError(Exception):
+    """The command line asks for something that cannot be done: exit status 2, as argparse
+    gives for arguments it cannot parse (errors in the project's files exit 1)."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sitegen", description="Build a network of static sites.")
@@ -158,7 +163,7 @@ def command_build(arguments: argparse.Namespace) -> int:
     from generator.runtime import runtime_size
 
     if arguments.jobs < 0:
-        raise SystemExit("sitegen build: --jobs must be 0 or more")
+        raise UsageError("sitegen build: --jobs must be 0 or more")
     root = arguments.root.resolve()
     default_out = root / ("build-preview" if arguments.preview else "build")
     options = BuildOptions(root=root, build_dir=(arguments.out or default_out).resolve(),
@@ -209,7 +214,7 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     from generator.recommend.sessions import read_session_file
 
     if arguments.k < 1:
-        raise SystemExit("sitegen recommend eval: --k must be at least 1")
+        raise UsageError("sitegen recommend eval: --k must be at least 1")
     pages: dict[str, Any] = {}
     if arguments.site is not None:
         from generator.content import SourceReader, collect_site_content
@@ -231,7 +236,7 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
                                "; expected at least 10 (run sitegen analytics ingest first)")
         train, test = split_by_time(sessions)
     elif arguments.train is None or arguments.test is None:
-        raise SystemExit("sitegen recommend eval: give a SITE, or both --train and --test")
+        raise UsageError("sitegen recommend eval: give a SITE, or both --train and --test")
     else:
         train = read_session_file(arguments.train)
         test = read_session_file(arguments.test)
@@ -264,7 +269,7 @@ def command_analytics_simulate(arguments: argparse.Namespace) -> int:
     from generator.content import SourceReader, collect_site_content
 
     if arguments.visitors < 1 or arguments.days < 1:
-        raise SystemExit("sitegen analytics simulate: --visitors and --days must be positive")
+        raise UsageError("sitegen analytics simulate: --visitors and --days must be positive")
     root = arguments.root.resolve()
     network, site = _buildable_site(root, arguments.site)
     content = collect_site_content(site, network, SourceReader(root))
@@ -292,7 +297,7 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
     if not arguments.access_log and not arguments.jsonl and not arguments.from_target:
-        raise SystemExit("sitegen analytics ingest: give --access-log, --jsonl and/or "
+        raise UsageError("sitegen analytics ingest: give --access-log, --jsonl and/or "
                          "--from-target")
     for path in [*arguments.access_log, *arguments.jsonl]:
         if not path.is_file():
@@ -516,9 +521,14 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = parser.parse_args(argv)
     try:
         return COMMANDS[arguments.command](arguments)
+    except UsageError as error:
+        parser.print_usage(sys.stderr)
+        print(error, file=sys.stderr)
+        return 2
     except SitegenError as error:
         print(f"error: {error}" if error.location is None else str(error), file=sys.stderr)
         return 1

@@ -148,3 +148,23 @@ def published_and_state(build: Path) -> dict[str, bytes]:
     published)."""
     return {path: data for path, data in tree(build).items()
             if not path.startswith(".sitegen/cache/")}
+
+
+@pytest.mark.parametrize("arguments", [
+    ["build", "--jobs", "-1"],
+    ["build", "--no-such-option"],
+    ["analytics", "simulate", "brand", "--visitors", "0"],
+    ["analytics", "ingest", "brand"],
+    ["recommend", "eval", "--k", "0"],
+    ["recommend", "eval"],
+])
+def test_usage_errors_exit_2_without_a_traceback(project: Path, arguments: list[str]) -> None:
+    """As docs/guide.md promises: bad command-line usage exits 2 (the project's own errors
+    exit 1). Run as a real process, so a traceback would show."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(project),
+                             *arguments], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "usage: sitegen" in result.stderr and "Traceback" not in result.stderr
