@@ -23,6 +23,23 @@ class UsageError(Exception):
     gives for arguments it cannot parse (errors in the project's files exit 1)."""
 
 
+def _parents() -> dict[str, argparse.ArgumentParser]:
+    """Arguments several commands share, each defined once (argparse parents)."""
+    def parent() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    site, target, out, env = parent(), parent(), parent(), parent()
+    site.add_argument("site", metavar="SITE", help="a site: a folder under sites/")
+    target.add_argument("--target", required=True, metavar="NAME",
+                        help="a name under targets: in the site's config")
+    out.add_argument("--out", type=Path, default=None, metavar="FOLDER",
+                     help="build folder, holding .sitegen/ (default: <root>/build)")
+    env.add_argument("--env", default="production", metavar="NAME",
+                     help="the environment overlay whose config applies (default: "
+                          "production)")
+    return {"site": site, "target": target, "out": out, "env": env}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sitegen", description="Build a network of static sites.")
@@ -30,11 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="project folder holding sites/, content/, themes/ (default: .)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    shared = _parents()
+    site, target, out, env = shared["site"], shared["target"], shared["out"], shared["env"]
 
-    build = commands.add_parser("build", help="build sites into build/<site>/")
+    build = commands.add_parser("build", parents=[env], help="build sites into build/<site>/")
     build.add_argument("sites", nargs="*", metavar="SITE", help="only these sites")
-    build.add_argument("--env", default="production", help="environment overlay to apply")
-    build.add_argument("--out", type=Path, default=None,
+    build.add_argument("--out", type=Path, default=None, metavar="FOLDER",
                        help="output folder (default: <root>/build)")
     build.add_argument("--drafts", action="store_true", help="include draft pages")
     build.add_argument("--clean", action="store_true",
@@ -50,8 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     analytics_commands = analytics.add_subparsers(dest="analytics_command", required=True,
                                                   metavar="SUBCOMMAND")
     ingest = analytics_commands.add_parser(
-        "ingest", help="read access logs (plain or .gz) and JSONL exports into the events store")
-    ingest.add_argument("site")
+        "ingest", parents=[site, out],
+        help="read access logs (plain or .gz) and JSONL exports into the events store")
     ingest.add_argument("--access-log", type=Path, nargs="+", default=[], metavar="FILE",
                         help="Apache/nginx combined-format logs, rotated files in any order")
     ingest.add_argument("--jsonl", type=Path, nargs="+", default=[], metavar="FILE",
@@ -59,20 +77,21 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--from-target", metavar="NAME",
                         help="also fetch the target's access logs over FTP/FTPS (only the "
                              "bytes not ingested yet)")
-    ingest.add_argument("--out", type=Path, default=None,
-                        help="build folder holding .sitegen/ (default: <root>/build)")
 
     simulate = analytics_commands.add_parser(
-        "simulate", help="write a realistic synthetic access log for a site (demo data)")
-    simulate.add_argument("site")
-    simulate.add_argument("--output", type=Path, required=True, help="log file to write")
-    simulate.add_argument("--visitors", type=int, default=400)
-    simulate.add_argument("--days", type=int, default=14)
-    simulate.add_argument("--seed", type=int, default=2026)
+        "simulate", parents=[site],
+        help="write a realistic synthetic access log for a site (demo data)")
+    simulate.add_argument("--output", type=Path, required=True, metavar="FILE",
+                          help="log file to write")
+    simulate.add_argument("--visitors", type=int, default=400,
+                          help="visitors to simulate (default 400)")
+    simulate.add_argument("--days", type=int, default=14,
+                          help="days the log spans (default 14)")
+    simulate.add_argument("--seed", type=int, default=2026,
+                          help="random seed: the same seed writes the same log")
 
-    deploy = commands.add_parser("deploy", help="publish a built site to a target over FTP(S)")
-    deploy.add_argument("site")
-    deploy.add_argument("--target", required=True, help="a name under targets: in site.yaml")
+    deploy = commands.add_parser("deploy", parents=[site, target, out, env],
+                                 help="publish a built site to a target over FTP(S)")
     deploy.add_argument("--dry-run", action="store_true",
                         help="print the plan (every operation, its bytes, the totals); change "
                              "nothing")
@@ -81,8 +100,6 @@ def _parser() -> argparse.ArgumentParser:
                         help="refuse a plan that uploads more than this")
     deploy.add_argument("--break-lock", action="store_true",
                         help="take over the lock of a deploy that died")
-    deploy.add_argument("--out", type=Path, default=None,
-                        help="build folder (default: <root>/build)")
     deploy.add_argument("--verify", choices=("size", "full"), default="size",
                         help="size: check every upload's size on the server (always); full: "
                              "also download and re-hash every uploaded file")
@@ -90,22 +107,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="execute only if the plan is still the one a dry run printed")
     deploy.add_argument("--purge-list", type=Path, default=None, metavar="FILE",
                         help="write the URLs the deploy changed or deleted (for a CDN purge)")
-    deploy.add_argument("--env", default="production",
-                        help="the environment whose config (cdn, targets) applies")
 
     cache = commands.add_parser("cache", help="the build cache shared by every site")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True,
                                           metavar="SUBCOMMAND")
     for name, purpose in (("stats", "what the cache holds, by kind"),
                           ("gc", "remove what the last build did not use")):
-        command = cache_commands.add_parser(name, help=purpose)
-        command.add_argument("--out", type=Path, default=None,
-                             help="build folder (default: <root>/build)")
+        cache_commands.add_parser(name, parents=[out], help=purpose)
 
     rollback = commands.add_parser(
-        "rollback", help="put back a version kept on the server (no local build needed)")
-    rollback.add_argument("site")
-    rollback.add_argument("--target", required=True, help="a name under targets: in site.yaml")
+        "rollback", parents=[site, target, out],
+        help="put back a version kept on the server (no local build needed)")
     rollback.add_argument("--to", default=None, metavar="VERSION",
                           help="the version id (or a prefix); default: the one before")
     rollback.add_argument("--dry-run", action="store_true",
@@ -117,17 +129,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="take over the lock of a deploy that died")
     rollback.add_argument("--verify", choices=("size", "full"), default="size",
                           help="full: compare every file's sha256 afterwards, not its size")
-    rollback.add_argument("--out", type=Path, default=None,
-                          help="build folder, for the local journal (default: <root>/build)")
 
     for name, purpose in (("diff", "what a deploy would change, by kind of file"),
                           ("journal", "the deploys and rollbacks a target has seen"),
                           ("status", "the deployed version, and files changed on the server")):
-        command = commands.add_parser(name, help=purpose)
-        command.add_argument("site")
-        command.add_argument("--target", required=True)
-        command.add_argument("--out", type=Path, default=None,
-                             help="build folder (default: <root>/build)")
+        command = commands.add_parser(name, parents=[site, target, out], help=purpose)
         if name == "status":
             command.add_argument("--full", action="store_true",
                                  help="compare contents (downloads every file), not sizes")
@@ -136,23 +142,20 @@ def _parser() -> argparse.ArgumentParser:
     recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
                                                   metavar="SUBCOMMAND")
     evaluate = recommend_commands.add_parser(
-        "eval", help="score next-page models (HitRate@k, MRR@k, coverage)")
-    evaluate.add_argument("site", nargs="?",
+        "eval", parents=[out], help="score next-page models (HitRate@k, MRR@k, coverage)")
+    evaluate.add_argument("site", nargs="?", metavar="SITE",
                           help="evaluate on this site's events store (time-ordered 80/20 split)")
-    evaluate.add_argument("--train", type=Path,
+    evaluate.add_argument("--train", type=Path, metavar="FILE",
                           help="SessionId<TAB>ItemId<TAB>Time file of earlier sessions")
-    evaluate.add_argument("--test", type=Path,
+    evaluate.add_argument("--test", type=Path, metavar="FILE",
                           help="the same format, sessions that started later")
-    evaluate.add_argument("--out", type=Path, default=None,
-                          help="build folder holding .sitegen/ (default: <root>/build)")
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
 
     config = commands.add_parser("config", help="inspect configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True,
                                             metavar="SUBCOMMAND")
-    show = config_commands.add_parser("show", help="print a site's resolved config")
-    show.add_argument("site")
-    show.add_argument("--env", default="production")
+    show = config_commands.add_parser("show", parents=[site, env],
+                                      help="print a site's resolved config")
     show.add_argument("--explain", action="store_true",
                       help="name the file and line that set each value")
     return parser
