@@ -221,23 +221,15 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     pages: dict[str, Any] = {}
     if arguments.site is not None:
         from generator.content import SourceReader, collect_site_content
-        from generator.recommend.evaluate import split_by_time
-        from generator.recommend.related import sessionise
-        from generator.recommend.site import page_views
+        from generator.recommend.evaluate import site_split
 
         root = arguments.root.resolve()
         network, site = _buildable_site(root, arguments.site)
         # Sessions name pages by URL; the content model reads the pages behind them.
         content = collect_site_content(site, network, SourceReader(root))
         pages = {page.url: page for page in content.pages}
-        store = (arguments.out or root / "build").resolve() / ".sitegen" / "events.sqlite"
-        sessions = sessionise([view[:4] for view in page_views(store, arguments.site)])
-        if len(sessions) < 10:
-            from generator.errors import SitegenError
-
-            raise SitegenError(f"{store}: only {len(sessions)} sessions of '{arguments.site}'"
-                               "; expected at least 10 (run sitegen analytics ingest first)")
-        train, test = split_by_time(sessions)
+        train, test = site_split((arguments.out or root / "build").resolve() / ".sitegen"
+                                 / "events.sqlite", arguments.site)
     elif arguments.train is None or arguments.test is None:
         raise UsageError("sitegen recommend eval: give a SITE, or both --train and --test")
     else:

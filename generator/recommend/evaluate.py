@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from generator.recommend.models import MODELS, Content, ItemIndex, Model
@@ -77,3 +78,18 @@ def format_table(scores: Sequence[Score], k: int = 10) -> str:
     lines += [f"{s.model:<12}{s.hit_rate:>9.3f}{s.mrr:>9.3f}{s.coverage:>10.3f}"
               for s in scores]
     return "\n".join(lines) + "\n"
+
+
+def site_split(store: Path, site: str, minimum: int = 10
+               ) -> tuple[list[Session], list[Session]]:
+    """A site's sessions from its events store, split by time for evaluation; fewer than
+    `minimum` sessions is an error that says what to run first."""
+    from generator.errors import SitegenError
+    from generator.recommend.related import sessionise
+    from generator.recommend.site import page_views
+
+    sessions = sessionise([view[:4] for view in page_views(store, site)])
+    if len(sessions) < minimum:
+        raise SitegenError(f"{store}: only {len(sessions)} sessions of '{site}'; expected "
+                           f"at least {minimum} (run sitegen analytics ingest first)")
+    return split_by_time(sessions)
