@@ -274,16 +274,6 @@ def command_analytics_simulate(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _remote_name(message: str, downloads: list[Any], target: str) -> str:
-    """Name a downloaded log by its place on the target, not its temporary copy."""
-    for download in downloads:
-        local = str(download.local)
-        if message.startswith(local + ":"):
-            number, _, reason = message[len(local) + 1:].partition(": ")
-            return f"{target}:{download.remote} (line {number} of the new part): {reason}"
-    return message
-
-
 def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     from generator.analytics.ingest import ingest
     from generator.analytics.store import EventStore
@@ -302,21 +292,12 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     notes: list[str] = []
     try:
         if arguments.from_target:
-            from generator.analytics.remote_logs import fetch_new_logs
+            from generator.analytics.remote_logs import ingest_with_target
             from generator.deploy.connection import target_of
 
-            target = target_of(site, arguments.from_target)
-            with fetch_new_logs(store, arguments.site, target, notes) as downloads:
-                report = ingest(store, arguments.site,
-                                [*arguments.access_log, *(d.local for d in downloads)],
-                                arguments.jsonl)
-                # Positions move on only once their lines are in the store.
-                for download in downloads:
-                    download.commit()
-                    notes.append(f"{target.name}:{download.remote}: "
-                                 f"{download.local.stat().st_size} new bytes")
-                report.malformed_lines = [
-                    _remote_name(line, downloads, target.name) for line in report.malformed_lines]
+            report = ingest_with_target(store, arguments.site,
+                                        target_of(site, arguments.from_target),
+                                        arguments.access_log, arguments.jsonl, notes)
         else:
             report = ingest(store, arguments.site, arguments.access_log, arguments.jsonl)
     finally:

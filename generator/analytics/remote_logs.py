@@ -86,3 +86,31 @@ def fetch_new_logs(store: EventStore, site: str, target: Target,
 def _commit(store: EventStore, site: str, target: Target, remote: str, offset: int,
             size: int, head: str) -> Callable[[], None]:
     return lambda: store.set_remote_position(site, target.name, remote, offset, size, head)
+
+
+def _remote_name(message: str, downloads: list[Download], target: str) -> str:
+    """Name a downloaded log by its place on the target, not its temporary copy."""
+    for download in downloads:
+        local = str(download.local)
+        if message.startswith(local + ":"):
+            number, _, reason = message[len(local) + 1:].partition(": ")
+            return f"{target}:{download.remote} (line {number} of the new part): {reason}"
+    return message
+
+
+def ingest_with_target(store: EventStore, site: str, target: Target, access_logs: list[Path],
+                       jsonl: list[Path], notes: list[str]) -> Any:
+    """Ingest local files and what the target's logs gained since the last time; the
+    positions move on only once those lines are in the store. Malformed lines are named by
+    their place on the target."""
+    from generator.analytics.ingest import ingest
+
+    with fetch_new_logs(store, site, target, notes) as downloads:
+        report = ingest(store, site, [*access_logs, *(d.local for d in downloads)], jsonl)
+        for download in downloads:
+            download.commit()
+            notes.append(f"{target.name}:{download.remote}: "
+                         f"{download.local.stat().st_size} new bytes")
+        report.malformed_lines = [_remote_name(line, downloads, target.name)
+                                  for line in report.malformed_lines]
+    return report
