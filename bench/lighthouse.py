@@ -125,7 +125,9 @@ def main() -> int:
                     rows.append((site, page, method, runs))
                     print(f"{site} {page} {method}: " + ", ".join(
                         f"{key} {summary([run[key] for run in runs], 2)}"
-                        for key in ("performance", "seo", "cls", "fcp")), file=sys.stderr)
+                        for key in ("performance", "accessibility", "best-practices", "seo",
+                                    "cls", "fcp", "document.write", "console errors")),
+                        file=sys.stderr, flush=True)
     print(f"Lighthouse 12.2.3, mobile preset, {options.runs} runs each (median, range), "
           "as a new visitor with a browser's user agent")
     print("| site | page | throttling | perf | a11y | best pr. | SEO | CLS | FCP s | LCP s "
