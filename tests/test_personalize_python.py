@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from generator.personalize.conditions import ConditionError, check_condition, evaluate
+from generator.conditions import ConditionError, check_condition, evaluate
 from generator.personalize.hashing import assign, bucket_ranges, hash_unit
 
 VECTORS = json.loads((Path(__file__).parent / "vectors/personalization.json").read_text())

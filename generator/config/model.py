@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.config.personalization import Personalization
 from generator.config.sourced_yaml import KeyPath
 from generator.errors import Location
-from generator.personalize.model import Personalization
 
 
 @dataclass(frozen=True, slots=True)

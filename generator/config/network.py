@@ -14,11 +14,11 @@ from typing import Any
 
 from generator.config.merge import merge_documents, subdocument, without_keys
 from generator.config.model import MenuItem, Network, PoolGate, SiteConfig, ThemeConfig
+from generator.config.personalization import resolve_personalization
 from generator.config.schema import CheckContext, Section
 from generator.config.site_schema import SITE_SCHEMA, SUPPORTED_SCHEMA, THEME_SCHEMA
 from generator.config.sourced_yaml import KeyPath, SourcedDocument, load_sourced_yaml_file
 from generator.errors import ConfigError, Location, suggest
-from generator.personalize.model import resolve_personalization
 
 STANDARD_ENVIRONMENTS = ("development", "staging", "production")
 NOT_INHERITED = {"extends", "abstract", "environments"}

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from generator.config.personalization_schema import PERSONALIZATION_FIELDS
 from generator.config.schema import (
     CREDENTIAL_KEYS,
     Bool,
     CheckContext,
+    Choice,
     Deprecated,
     Int,
     ListOf,
     MapOf,
+    Number,
     Option,
     Section,
     Str,
     Url,
 )
 from generator.config.sourced_yaml import KeyPath
-from generator.personalize.schema import PERSONALIZATION_FIELDS, Choice, Number
 
 
 class FreeMapping(Option):

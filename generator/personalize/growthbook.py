@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from generator.personalize.conditions import evaluate, js_string, js_truthy, padded_version
+from generator.conditions import evaluate, js_string, js_truthy, padded_version
 from generator.personalize.hashing import bucket_ranges, choose_arm, hash_unit
 from generator.personalize.hashing import in_namespace as _in_namespace
 

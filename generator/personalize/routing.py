@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from generator.personalize.model import Personalization
+from generator.config.personalization import Personalization
 from generator.personalize.variants import Variant, specificity
 
 CACHE_CONTROL = "private, no-cache"

@@ -19,9 +19,9 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from generator.config.personalization import Change, Experiment, Personalization, Rule
 from generator.content.gates import glob_pattern
 from generator.errors import ConfigError, Location
-from generator.personalize.model import Change, Experiment, Personalization, Rule
 
 TEMPLATE_SLOT = "@template"
 PAGE_SLOT = "@page"

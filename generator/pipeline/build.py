@@ -151,7 +151,7 @@ def build(options: BuildOptions) -> BuildReport:
                 caches_to_write)
         # Lazy components: rendered once per site, before the pages that place them.
         for state in states.values():
-            state.components = render_components(state, template_globals(state))
+            state.components = render_components(state.environment, template_globals(state))
         # Plan: every output file of every site, with the inputs of each.
         plans = {name: apply_rebuild_rules(plan_site(state.site, state.content, state.assets,
                                                      state.components, state.preview),

@@ -21,7 +21,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from generator.assets.bundle import PictureRef
-from generator.pipeline.context import record
+from generator.dependencies import DependencyKind, record
 from generator.pipeline.http_policy import page_policy
 from generator.pipeline.site_state import SiteState
 
@@ -49,7 +49,7 @@ def responsive_images(state: SiteState, text: str) -> str:
     if not pictures or "<img" not in text:
         return text
     by_url = {state.assets.refs[name].url: name for name in pictures}
-    record("config", "images")
+    record(DependencyKind.CONFIG, "images")
     first_large = [True]
 
     def replace(match: re.Match[str]) -> str:
@@ -60,7 +60,7 @@ def responsive_images(state: SiteState, text: str) -> str:
                                       else None)
         if name is None:
             return match.group(0)
-        record("asset", name)
+        record(DependencyKind.ASSET, name)
         eager = pictures[name].large and first_large[0]
         if eager:
             first_large[0] = False
@@ -101,8 +101,8 @@ def _with_policy(state: SiteState, text: str) -> str:
         scripts.append(_hash(body))
     styles = sorted({_hash(html.unescape(value)) for value in STYLE_ATTRIBUTE.findall(text)})
     elements = sorted({_hash(body) for body in STYLE_ELEMENT.findall(text)})
-    record("config", "http")
-    record("config", "cdn")
+    record(DependencyKind.CONFIG, "http")
+    record(DependencyKind.CONFIG, "cdn")
     policy = page_policy(state.site, sorted(set(scripts)),
                          (["'unsafe-hashes'", *styles] if styles else []) + elements)
     if policy is None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from generator.content.page import Page
+from generator.dependencies import DependencyKind
 from generator.pipeline.site_state import SiteState
 
 
@@ -46,6 +48,82 @@ def _page_field(page: Page, field: str) -> str:
     return f"unknown field {field}"
 
 
+def _template(state: SiteState, key: str) -> str:
+    return state.environment.loader.fingerprint(key)  # type: ignore[union-attr]
+
+
+def _config(state: SiteState, key: str) -> str:
+    value: Any = state.site.values
+    for part in key.split(".") if key else []:
+        if not isinstance(value, dict) or part not in value:
+            return "absent"
+        value = value[part]
+    return _hash(value)
+
+
+def _page(state: SiteState, key: str) -> str:
+    page_key, _, field = key.rpartition("#")
+    page = state.pages_by_key.get(page_key)
+    if page is None and state.recommendations is not None:
+        page = state.recommendations.foreign.get(page_key)
+    return "gone" if page is None else _page_field(page, field)
+
+
+def _data(state: SiteState, key: str) -> str:
+    path = state.data_file(key)
+    return "missing" if path is None else hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _asset(state: SiteState, key: str) -> str:
+    ref = state.assets.refs.get(key)
+    return "missing" if ref is None else f"{ref.url} {ref.integrity}"
+
+
+def _option(state: SiteState, key: str) -> str:
+    return str(state.preview) if key == "preview" else f"unknown option {key}"
+
+
+def _file(state: SiteState, key: str) -> str:
+    path = Path(key)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
+def _component(state: SiteState, key: str) -> str:
+    component = state.components.get(key)
+    return component.path if component is not None else "missing"
+
+
+def _query(state: SiteState, key: str) -> str:
+    found = state.recommendations
+    name, _, argument = key.partition(":")
+    if name == "recent":
+        return _hash([page.key for page in state.content.recent()])
+    if name == "popular-segments":
+        return _hash(sorted(found.popular) if found else [])
+    if name == "popular":
+        return _hash(found.popular.get(argument, ()) if found else ())
+    if name == "chances":
+        return _hash(found.next_chances.get(argument, ()) if found else ())
+    if name in ("related", "next"):
+        lists = (found.related if name == "related" else found.next_pages) if found else {}
+        return _hash(lists.get(argument, ()))
+    return f"unknown query {key}"
+
+
+FINGERPRINTS: dict[DependencyKind, Callable[[SiteState, str], str]] = {
+    DependencyKind.TEMPLATE: _template,
+    DependencyKind.CONFIG: _config,
+    DependencyKind.PAGE: _page,
+    DependencyKind.DATA: _data,
+    DependencyKind.ASSET: _asset,
+    DependencyKind.OPTION: _option,
+    DependencyKind.FILE: _file,
+    DependencyKind.QUERY: _query,
+    DependencyKind.COMPONENT: _component,
+}
+"""How each kind of dependency is fingerprinted: a new kind is one entry here."""
+
+
 class Fingerprints:
     """Memoized dependency fingerprints of one site for one build."""
 
@@ -54,56 +132,15 @@ class Fingerprints:
         self._memo: dict[tuple[str, str], str] = {}
 
     def fingerprint(self, kind: str, key: str) -> str:
+        """`kind` as recorded, or as read back from the build state (a plain string)."""
         memo_key = (kind, key)
         value = self._memo.get(memo_key)
         if value is None:
-            value = self._memo[memo_key] = self._compute(kind, key)
+            try:
+                compute = FINGERPRINTS[DependencyKind(kind)]
+            except ValueError:
+                value = f"unknown dependency kind {kind}"
+            else:
+                value = compute(self.state, key)
+            self._memo[memo_key] = value
         return value
-
-    def _compute(self, kind: str, key: str) -> str:
-        state = self.state
-        if kind == "template":
-            return state.environment.loader.fingerprint(key)  # type: ignore[union-attr]
-        if kind == "config":
-            value: Any = state.site.values
-            for part in key.split(".") if key else []:
-                if not isinstance(value, dict) or part not in value:
-                    return "absent"
-                value = value[part]
-            return _hash(value)
-        if kind == "page":
-            page_key, _, field = key.rpartition("#")
-            page = state.pages_by_key.get(page_key)
-            if page is None and state.recommendations is not None:
-                page = state.recommendations.foreign.get(page_key)
-            return "gone" if page is None else _page_field(page, field)
-        if kind == "data":
-            path = state.data_file(key)
-            return "missing" if path is None else hashlib.sha256(path.read_bytes()).hexdigest()
-        if kind == "asset":
-            ref = state.assets.refs.get(key)
-            return "missing" if ref is None else f"{ref.url} {ref.integrity}"
-        if kind == "option" and key == "preview":
-            return str(state.preview)
-        if kind == "file":
-            path = Path(key)
-            return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
-        if kind == "query" and key.startswith(("popular:", "popular-segments")):
-            popular = state.recommendations.popular if state.recommendations else {}
-            if key == "popular-segments":
-                return _hash(sorted(popular))
-            return _hash(popular.get(key.split(":", 1)[1], ()))
-        if kind == "component":
-            component = state.components.get(key)
-            return component.path if component is not None else "missing"
-        if kind == "query" and key.startswith("chances:"):
-            chances = state.recommendations.next_chances if state.recommendations else {}
-            return _hash(chances.get(key.split(":", 1)[1], ()))
-        if kind == "query" and key.startswith(("related:", "next:")):
-            found = state.recommendations
-            lists = (found.related if key.startswith("related:") else found.next_pages) \
-                if found is not None else {}
-            return _hash(lists.get(key.split(":", 1)[1], ()))
-        if kind == "query" and key == "recent":
-            return _hash([page.key for page in state.content.recent()])
-        return f"unknown dependency kind {kind}"

@@ -25,8 +25,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from generator.dependencies import DependencyKind, record, recording
 from generator.errors import BuildError, suggest
-from generator.pipeline.context import record, recording
 from generator.render.templates import template_error
 from generator.runtime import lazy_script
 
@@ -50,9 +50,9 @@ class Component:
         return "/" + self.path
 
 
-def render_components(state: Any, globals_: dict[str, Any]) -> dict[str, Component]:
+def render_components(environment: jinja2.Environment,
+                      globals_: dict[str, Any]) -> dict[str, Component]:
     """Every template under components/ rendered once for the site."""
-    environment = state.environment
     names = sorted(name for name in environment.list_templates()
                    if name.startswith(FOLDER + "/") and name.endswith(".html"))
     found = {}
@@ -79,7 +79,7 @@ class LazyPage:
 
     def place(self, name: str, trigger: str = "visible", priority: int = 5,
               height: str = "10rem", media: str | None = None) -> Markup:
-        record("component", name)
+        record(DependencyKind.COMPONENT, name)
         component = self.components.get(name)
         if component is None:
             raise BuildError(f"lazy component '{name}' does not exist: expected a template "

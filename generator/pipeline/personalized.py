@@ -10,12 +10,8 @@ from markupsafe import Markup
 
 from generator.content.index import VARIANTS_SUFFIX
 from generator.content.sources import Source, parse_source
+from generator.dependencies import DependencyKind, record
 from generator.errors import BuildError
-from generator.personalize.page_config import (
-    PERSONALIZATION_KEYS,
-    page_config,
-    site_needs_runtime,
-)
 from generator.personalize.variants import (
     PAGE_SLOT,
     TEMPLATE_SLOT,
@@ -24,13 +20,17 @@ from generator.personalize.variants import (
     content_files,
     is_whole_page,
 )
-from generator.pipeline.context import record
 from generator.pipeline.finalize import csp_marker
 from generator.pipeline.plan import OutputFile
 from generator.pipeline.prefetch import speculation_rules
 from generator.pipeline.site_state import SiteState
 from generator.render.markdown import render_markdown
 from generator.runtime import footer_script, preview_script, runtime_script
+from generator.runtime.page_config import (
+    PERSONALIZATION_KEYS,
+    page_config,
+    site_needs_runtime,
+)
 
 SLOT_FILL = Markup("<script>sitegen.fill(document.currentScript)</script>")
 """Ends a slot that has alternatives; the same text everywhere, so one CSP hash allows it."""
@@ -118,7 +118,7 @@ class Slots:
         filename = f"{slot}.{name}.md"
         candidates = [folder / filename for folder in variant_folders(self.state, self.output)]
         for candidate in candidates:
-            record("file", str(candidate))
+            record(DependencyKind.FILE, str(candidate))
             if candidate.is_file():
                 return candidate
         shown = ", ".join(str(c.relative_to(self.state.network.root)) for c in candidates)
@@ -172,7 +172,7 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     tags += Markup('<meta name="sitegen:variant" content="{}">\n'
                    '<meta name="sitegen:build" content="{}">').format(
         variant.key if variant else "", build)
-    record("option", "preview")
+    record(DependencyKind.OPTION, "preview")
     # A variant's file is served at its page's URL, so it carries no noindex: on a
     # /_variants/ URL the runtime adds it (and .htaccess or _headers send X-Robots-Tag).
     if state.preview:
@@ -182,7 +182,7 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
         tags += Markup('\n<script type="speculationrules">{}</script>').format(Markup(rules))
     personalization = state.site.personalization
     for key in PERSONALIZATION_KEYS:
-        record("config", key)
+        record(DependencyKind.CONFIG, key)
     if not site_needs_runtime(personalization) or output.url is None:
         return tags
     page = state.pages_by_key.get(output.page_key or "")
@@ -207,7 +207,7 @@ def replacement_source(state: SiteState, applied: AppliedChange) -> Source:
     if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
         raise BuildError(f"{applied.source}: page '{relative}' would leave the project folder")
     path = state.network.root.joinpath(*parts)
-    record("file", str(path))
+    record(DependencyKind.FILE, str(path))
     if not path.is_file():
         raise BuildError(f"{applied.source}: page '{relative}' does not exist")
     return parse_source(path, relative)

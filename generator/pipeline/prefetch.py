@@ -18,7 +18,7 @@ import fnmatch
 import json
 from typing import Any
 
-from generator.pipeline.context import record
+from generator.dependencies import DependencyKind, record
 from generator.pipeline.plan import OutputFile
 from generator.pipeline.site_state import SiteState
 
@@ -30,7 +30,7 @@ NEVER = ("/_variants/*", "/_sg/*", "/*logout*", "/*log-out*", "/*signout*", "/*s
 def speculation_rules(state: SiteState, output: OutputFile) -> str:
     """The page's speculation rules as the text of their <script> element ('' for none)."""
     settings: dict[str, Any] = state.site.values.get("prefetch") or {}
-    record("config", "prefetch")
+    record(DependencyKind.CONFIG, "prefetch")
     if not settings.get("enabled", True) or output.url is None:
         return ""
     excluded = [*NEVER, *settings.get("exclude", [])]
@@ -59,7 +59,7 @@ def likely_next(state: SiteState, output: OutputFile, settings: dict[str, Any],
     key = output.page_key
     if found is None or not key:
         return []
-    record("query", f"chances:{key}")
+    record(DependencyKind.QUERY, f"chances:{key}")
     threshold = settings.get("threshold", 0.2)
     urls = []
     for next_key, chance in found.next_chances.get(key, ()):

@@ -14,9 +14,9 @@ import jinja2
 from markupsafe import Markup
 
 from generator.content.page import Page
+from generator.dependencies import Dependency, DependencyKind, record
 from generator.errors import BuildError, Location
 from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT
-from generator.pipeline.context import record
 from generator.pipeline.finalize import finalize_html
 from generator.pipeline.lazy import LazyPage
 from generator.pipeline.personalized import Slots, footer_tags, head_tags, replacement_source
@@ -29,7 +29,7 @@ Renderer = Callable[[SiteState, OutputFile], bytes]
 
 
 def _asset_ref(state: SiteState, name: str) -> Any:
-    record("asset", name)
+    record(DependencyKind.ASSET, name)
     ref = state.assets.refs.get(name)
     if ref is None:
         known = ", ".join(sorted(state.assets.refs)) or "none"
@@ -42,7 +42,7 @@ def related_views(state: SiteState, page_key: str, kind: str = "related") -> lis
     found = state.recommendations
     if found is None:
         return []
-    record("query", f"{kind}:{page_key}")
+    record(DependencyKind.QUERY, f"{kind}:{page_key}")
     lists = found.related if kind == "related" else found.next_pages
     return [PageView(state.pages_by_key.get(key) or found.foreign[key], state.site.base_url)
             for key in lists.get(page_key, ())]
@@ -53,7 +53,7 @@ def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
     found = state.recommendations
     if found is None:
         return []
-    record("query", f"popular:{segment}")
+    record(DependencyKind.QUERY, f"popular:{segment}")
     return [PageView(state.pages_by_key[key], state.site.base_url)
             for key in found.popular.get(segment, ()) if key in state.pages_by_key]
 
@@ -75,7 +75,7 @@ def template_globals(state: SiteState) -> dict[str, Any]:
                       ).format(ref.url, ref.integrity, Markup(" defer") if defer else "")
 
     def recent_pages(count: int = 5) -> list[PageView]:
-        record("query", "recent")
+        record(DependencyKind.QUERY, "recent")
         return [PageView(page, base_url) for page in state.content.recent()[:count]]
 
     def related_pages(page: PageView | None = None, kind: str = "related") -> list[PageView]:
@@ -85,7 +85,7 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         return popular_views(state, segment)
 
     def absolute_url(path: str) -> str:
-        record("config", "base_url")
+        record(DependencyKind.CONFIG, "base_url")
         return base_url.rstrip("/") + "/" + path.lstrip("/")
 
     return {
@@ -142,7 +142,7 @@ def render_page(state: SiteState, output: OutputFile) -> bytes:
     if source.template:
         names: tuple[str, ...] = (source.template,)
         if state.environment.loader.find(source.template) is None:  # type: ignore[union-attr]
-            record("template", source.template)
+            record(DependencyKind.TEMPLATE, source.template)
             raise BuildError(f"template '{source.template}' not found in the site's templates "
                              f"or theme '{state.site.theme}'", source.location("template"))
     else:
@@ -238,7 +238,7 @@ def render_sitemap(state: SiteState, output: OutputFile) -> bytes:
 def render_robots(state: SiteState, output: OutputFile) -> bytes:
     site = state.site
     lines = ["User-agent: *"]
-    record("option", "preview")
+    record(DependencyKind.OPTION, "preview")
     if state.preview:   # a preview is never to be indexed, wherever it ends up
         lines.append("Disallow: /")
     else:
@@ -272,7 +272,7 @@ def render_recommendations(state: SiteState, output: OutputFile) -> bytes:
 def render_popular(state: SiteState, output: OutputFile) -> bytes:
     """`_sg/rec/_popular.json`: the most viewed pages, overall ("") and per segment."""
     found = state.recommendations
-    record("query", "popular-segments")
+    record(DependencyKind.QUERY, "popular-segments")
     return _json_bytes({segment: [_card(state, p) for p in popular_views(state, segment)]
                         for segment in (sorted(found.popular) if found is not None else [])})
 
@@ -292,13 +292,13 @@ def render_static(state: SiteState, output: OutputFile) -> bytes:
     return output.static_source.read_bytes()
 
 
-RECENT: dict[tuple[str, str], tuple[bytes, frozenset[tuple[str, str]]]] = {}
+RECENT: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] = {}
 """Bytes and dependencies of the last few text outputs this process rendered: the `.gz`
 twin that follows its original in the plan compresses them instead of rendering again."""
 
 
 def remember_rendered(output: OutputFile, data: bytes,
-                      dependencies: frozenset[tuple[str, str]]) -> None:
+                      dependencies: frozenset[Dependency]) -> None:
     if output.path.endswith(COMPRESSIBLE):
         if len(RECENT) >= 64:
             RECENT.pop(next(iter(RECENT)))

@@ -18,10 +18,10 @@ from generator.config.model import Network, SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.errors import BuildError, Location
-from generator.personalize.page_config import personalization_version
 from generator.pipeline.lazy import Component
 from generator.recommend.lists import Recommendations
 from generator.render.templates import RecordingEnvironment, create_environment
+from generator.runtime.page_config import personalization_version
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 

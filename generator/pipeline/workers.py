@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.pipeline.context import recording
+from generator.dependencies import recording
 from generator.pipeline.freshness import Fingerprints
 from generator.pipeline.output import WrittenFile, write_file
 from generator.pipeline.plan import SitePlan

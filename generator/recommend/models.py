@@ -198,7 +198,7 @@ class Content(Model):
         self.pages = pages
 
     def fit(self, sessions: Sequence[Session]) -> Content:
-        from generator.recommend.related import tfidf_vectors
+        from generator.recommend.text import tfidf_vectors
 
         self.vectors = tfidf_vectors([self.pages[item] for item in self.index.items])
         return self

@@ -16,8 +16,8 @@ from typing import Any
 import jinja2
 
 from generator.config.model import Network, SiteConfig
+from generator.dependencies import DependencyKind, record
 from generator.errors import BuildError, Location
-from generator.pipeline.context import record
 
 
 def template_directories(site: SiteConfig, network: Network) -> tuple[Path, ...]:
@@ -75,7 +75,7 @@ class RecordingEnvironment(jinja2.Environment):
 
     def _load_template(self, name: str,
                        globals: MutableMapping[str, Any] | None) -> jinja2.Template:
-        record("template", name)
+        record(DependencyKind.TEMPLATE, name)
         return super()._load_template(name, globals)
 
 

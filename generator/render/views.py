@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from generator.content.page import Page, tag_slug
-from generator.pipeline.context import record
+from generator.dependencies import DependencyKind, record
 from generator.render.markdown import first_paragraph_text, render_markdown
 
 
@@ -31,12 +31,13 @@ class ConfigView:
     def __getitem__(self, name: str) -> Any:
         key = self._key(name)
         if name not in self._values:
-            record("config", key)  # a value looked for and not found is a dependency too
+            # a value looked for and not found is a dependency too
+            record(DependencyKind.CONFIG, key)
             raise KeyError(name)
         value = self._values[name]
         if isinstance(value, dict):
             return ConfigView(value, key)
-        record("config", key)
+        record(DependencyKind.CONFIG, key)
         return value
 
     def __getattr__(self, name: str) -> Any:
@@ -48,7 +49,7 @@ class ConfigView:
             raise AttributeError(name) from None
 
     def _whole(self) -> dict[str, Any]:
-        record("config", self._path)
+        record(DependencyKind.CONFIG, self._path)
         return self._values
 
     def __iter__(self) -> Iterator[str]:
@@ -82,7 +83,7 @@ class PageView:
         self._base_url = base_url
 
     def _read(self, field: str) -> None:
-        record("page", f"{self._page.key}#{field}")
+        record(DependencyKind.PAGE, f"{self._page.key}#{field}")
 
     @property
     def key(self) -> str:
@@ -101,7 +102,7 @@ class PageView:
     @property
     def absolute_url(self) -> str:
         self._read("url")
-        record("config", "base_url")
+        record(DependencyKind.CONFIG, "base_url")
         return self._base_url.rstrip("/") + self._page.url
 
     @property
@@ -166,7 +167,7 @@ class DataView:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        record("data", name)
+        record(DependencyKind.DATA, name)
         value = self._loader(name)
         if value is None:
             raise AttributeError(name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from generator import __version__
 from generator.analytics.pixel import PIXEL_PATH
-from generator.personalize.model import Personalization
+from generator.config.personalization import Personalization
 from generator.personalize.variants import Variant, content_files, is_whole_page, specificity
 
 PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")

@@ -8,52 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.conditions import ConditionError, check_condition
 from generator.config.schema import (
     Bool,
     CheckContext,
+    Choice,
     Int,
     ListOf,
     MapOf,
+    Number,
     Option,
     Section,
     Str,
 )
 from generator.config.sourced_yaml import KeyPath
-from generator.personalize.conditions import ConditionError, check_condition
 
 ID_PATTERN = r"[a-z0-9][a-z0-9_-]*"
-
-
-class Number(Option):
-    expected = "a number"
-
-    def __init__(self, doc: str = "", default: Any = None, required: bool = False,
-                 minimum: float | None = None, maximum: float | None = None) -> None:
-        super().__init__(doc, default, required)
-        self.minimum = minimum
-        self.maximum = maximum
-
-    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.wrong_type(value, path, context)
-        if (self.minimum is not None and value < self.minimum) or (
-                self.maximum is not None and value > self.maximum):
-            raise context.fail(path, f"expected a number from {self.minimum} to "
-                                     f"{self.maximum}, got {value}")
-        return float(value)
-
-
-class Choice(Str):
-    def __init__(self, choices: tuple[str, ...], doc: str = "", default: Any = None) -> None:
-        super().__init__(doc, default)
-        self.choices = choices
-        self.expected = "one of " + ", ".join(choices)
-
-    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
-        if value not in self.choices:
-            raise context.fail(path, f"expected one of {', '.join(self.choices)}, got "
-                                     f"{value!r}")
-        return value
 
 
 class ConditionOption(Option):
