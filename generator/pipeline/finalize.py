@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from generator.assets.bundle import PictureRef
 from generator.dependencies import DependencyKind, record
-from generator.pipeline.http_policy import page_policy
+from generator.hosting.policy import page_policy
 from generator.pipeline.site_state import SiteState
 
 CSP_MARKER = "sitegen-content-security-policy"

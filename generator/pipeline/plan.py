@@ -23,12 +23,8 @@ from generator.content.gates import glob_pattern
 from generator.content.index import SiteContent
 from generator.content.page import Page, url_to_output_path
 from generator.errors import BuildError, Location
-from generator.personalize.routing import (
-    RoutedPage,
-    htaccess,
-    netlify_headers,
-    netlify_redirects,
-)
+from generator.hosting import server_files
+from generator.hosting.routing import RoutedPage
 from generator.personalize.variants import (
     AppliedChange,
     Variant,
@@ -36,7 +32,6 @@ from generator.personalize.variants import (
     content_files,
     plan_variants,
 )
-from generator.pipeline.http_policy import apache_rules, netlify_rules, policy_of
 from generator.render.markdown import MARKDOWN_FLAVOUR
 
 RENDERER_VERSION = f"sitegen {__version__}; {MARKDOWN_FLAVOUR}"
@@ -216,24 +211,10 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile],
                        for variant in output.page_variants if files[variant.key])
         if routed:
             pages.append(RoutedPage(output.url or "", output.path, routed))
-    policy = policy_of(site)
-    noindex = PREVIEW_APACHE if preview else []
-    files = {".htaccess": htaccess(pages, site.personalization,
-                                   [*noindex, *apache_rules(policy, PIXEL_PATH)],
-                                   policy.apache_options),
-             "_headers": netlify_headers(pages, [*netlify_rules(policy, PIXEL_PATH),
-                                                 *(["/*", "  X-Robots-Tag: noindex"]
-                                                   if preview else [])]),
-             "_redirects": netlify_redirects(pages)}
+    files = server_files(site, pages, PIXEL_PATH, preview)
     return [OutputFile(path, "routing", "bytes", data_key("routing", path, text),
                        "routing rules", content=text.encode("utf-8"))
             for path, text in files.items()]
-
-
-PREVIEW_APACHE = ["# A preview build: nothing of it is to be indexed.",
-                  "<IfModule mod_headers.c>",
-                  'Header always set X-Robots-Tag "noindex"',
-                  "</IfModule>"]
 
 
 def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
