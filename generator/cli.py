@@ -16,6 +16,12 @@ from typing import Any
 
 from generator import __version__
 from generator.errors import SitegenError
+from generator.layout import BuildLayout
+
+
+def _layout(arguments: argparse.Namespace, root: Path) -> BuildLayout:
+    """The build folder --out names, else <root>/build."""
+    return BuildLayout((arguments.out or root / "build").resolve())
 
 
 class UsageError(Exception):
@@ -228,8 +234,7 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
         # Sessions name pages by URL; the content model reads the pages behind them.
         content = collect_site_content(site, network, SourceReader(root))
         pages = {page.url: page for page in content.pages}
-        train, test = site_split((arguments.out or root / "build").resolve() / ".sitegen"
-                                 / "events.sqlite", arguments.site)
+        train, test = site_split(_layout(arguments, root).events, arguments.site)
     elif arguments.train is None or arguments.test is None:
         raise UsageError("sitegen recommend eval: give a SITE, or both --train and --test")
     else:
@@ -288,7 +293,7 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
     build_dir = (arguments.out or root / "build").resolve()
-    store = EventStore(build_dir / ".sitegen" / "events.sqlite")
+    store = EventStore(BuildLayout(build_dir).events)
     notes: list[str] = []
     try:
         if arguments.from_target:
@@ -359,7 +364,7 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     target = target_of(site, arguments.target)
     build_dir = (arguments.out or root / "build").resolve()
     meta = deploy_meta(network, site, build_dir, local_manifest(build_dir, arguments.site))
-    origin = _origin(root, build_dir / ".sitegen" / "sites" / arguments.site / "journal.jsonl")
+    origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
     try:
         report = deploy(arguments.site, target, build_dir, meta, origin,
                         dry_run=arguments.dry_run, max_bytes=arguments.max_bytes,
@@ -396,7 +401,7 @@ def command_cache(arguments: argparse.Namespace) -> int:
     from generator.cache import ContentCache
 
     root = arguments.root.resolve()
-    cache = ContentCache((arguments.out or root / "build").resolve() / ".sitegen" / "cache")
+    cache = ContentCache(_layout(arguments, root).cache)
     if arguments.cache_command == "gc":
         removed, freed = cache.gc()
         print(f"removed {removed} entries ({freed} bytes) the last build did not use")
@@ -415,7 +420,7 @@ def command_rollback(arguments: argparse.Namespace) -> int:
     network, site = _buildable_site(root, arguments.site)
     target = target_of(site, arguments.target)
     build_dir = (arguments.out or root / "build").resolve()
-    origin = _origin(root, build_dir / ".sitegen" / "sites" / arguments.site / "journal.jsonl")
+    origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
 
     def show(plan: Any, problems: list[str]) -> None:
         print(describe(plan).replace(f"deploy {plan.site}", f"rollback {plan.site}", 1), end="")

@@ -50,6 +50,7 @@ from generator.deploy.state import (
     write_version,
 )
 from generator.errors import DeployError
+from generator.layout import BuildLayout
 
 PROGRESS_EVERY = 20
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -89,7 +90,7 @@ class Origin:
 
 
 def local_manifest(build_dir: Path, site: str) -> dict[str, Any]:
-    path = build_dir / ".sitegen" / "sites" / site / "manifest.json"
+    path = BuildLayout(build_dir).manifest(site)
     try:
         result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -24,6 +24,7 @@ from generator.config.model import Network, SiteConfig
 from generator.content import SourceReader, collect_site_content
 from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
+from generator.layout import BuildLayout
 from generator.pipeline.freshness import Fingerprints
 from generator.pipeline.lazy import render_components
 from generator.pipeline.output import (
@@ -31,7 +32,6 @@ from generator.pipeline.output import (
     commit_site,
     finish_interrupted_commits,
     new_staging_dir,
-    private_dir,
     write_manifest,
 )
 from generator.pipeline.plan import SitePlan, apply_rebuild_rules, plan_site
@@ -112,26 +112,26 @@ class SiteWork:
 
 def build(options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
-    private = private_dir(options.build_dir)
+    layout = BuildLayout(options.build_dir)
     # Recover: finish the commit of a build that was killed halfway through it.
     if finish_interrupted_commits(options.build_dir):
-        forget_last_build(private)
+        forget_last_build(layout.last_build)
     # Shortcut: not one input or published file changed since the last successful build.
-    events = private / "events.sqlite"
+    events = layout.events
     inputs = inputs_signature(options.root.resolve(),
                               (events, events.with_name("events.sqlite-wal")))
-    last = None if options.clean else load_last_build(private)
+    last = None if options.clean else load_last_build(layout.last_build)
     scans = _scan_sites(options, last)
     if last is not None and _unchanged(options, last, inputs, scans):
         return _unchanged_report(last, time.perf_counter() - started)
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
     sites = _select_sites(network, options.sites)
-    store = BuildState(private / "state.sqlite")
+    store = BuildState(layout.state)
     try:
         # Collect and assets: each site's pages through its gates, its CSS, JS and images.
         reader = SourceReader(network.root, store)
-        cache = ContentCache(private / "cache")
+        cache = ContentCache(layout.cache)
         cache_started = time.time() - 0.05   # file times lag the clock by a tick or so
         configure_cache(cache.root)
         forget_rendered()   # every entry this build uses is then touched on disk (gc)
@@ -139,8 +139,8 @@ def build(options: BuildOptions) -> BuildReport:
                                        collect_site_content(site, network, reader,
                                                             options.drafts),
                                        build_site_assets(
-                                           site, network, image_cache=private / "cache" /
-                                           "images"), options.preview)
+                                           site, network, image_cache=layout.image_cache),
+                                       options.preview)
                   for site in sites}
         # Recommend: related and next pages from content and the events store.
         caches_to_write: list[Callable[[], None]] = []
@@ -179,7 +179,7 @@ def build(options: BuildOptions) -> BuildReport:
             cache.mark_build(cache_started)
     finally:
         store.close()
-    _save_last_build(options, private, inputs, report, published)
+    _save_last_build(options, layout.last_build, inputs, report, published)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -247,9 +247,9 @@ def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
     return report
 
 
-def _save_last_build(options: BuildOptions, private: Path, inputs: str, report: BuildReport,
+def _save_last_build(options: BuildOptions, path: Path, inputs: str, report: BuildReport,
                      published: dict[str, PublishedTree]) -> None:
-    save_last_build(private, {
+    save_last_build(path, {
         "options": _options_key(options),
         "inputs": inputs,
         "published": {name: tree.to_json() for name, tree in published.items()},
@@ -379,7 +379,7 @@ def _retire_sites(build_dir: Path, current: set[str], store: BuildState) -> None
     """Remove the published tree and state of sites an earlier build made and this network no
     longer builds. Only trees sitegen itself recorded are touched. Their version snapshots
     stay, so an earlier version can still be looked up."""
-    for manifest in sorted((private_dir(build_dir) / "sites").glob("*/manifest.json")):
+    for manifest in BuildLayout(build_dir).manifests():
         name = manifest.parent.name
         if name in current:
             continue
@@ -397,7 +397,7 @@ def _is_intact(record: OutputRecord, site_dir: Path) -> bool:
 
 
 def _current_version(build_dir: Path, site: str) -> str:
-    path = private_dir(build_dir) / "sites" / site / "manifest.json"
+    path = BuildLayout(build_dir).manifest(site)
     try:
         return str(json.loads(path.read_text(encoding="utf-8"))["version"])
     except (OSError, ValueError, KeyError):

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import BuildError
-
-PRIVATE_DIR = ".sitegen"
+from generator.layout import BuildLayout
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +51,8 @@ def write_file(root: Path, relative: str, data: bytes) -> WrittenFile:
     return WrittenFile(hashlib.sha256(data).hexdigest(), len(data), mtime)
 
 
-def private_dir(build_dir: Path) -> Path:
-    return build_dir / PRIVATE_DIR
-
-
 def new_staging_dir(build_dir: Path, site: str) -> Path:
-    staging = private_dir(build_dir) / "staging" / f"{site}-{os.getpid()}"
+    staging = BuildLayout(build_dir).staging(site)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -65,7 +60,7 @@ def new_staging_dir(build_dir: Path, site: str) -> Path:
 
 
 def _journal_path(build_dir: Path, site: str) -> Path:
-    return private_dir(build_dir) / "sites" / site / "commit.json"
+    return BuildLayout(build_dir).commit_journal(site)
 
 
 def commit_site(build_dir: Path, site: str, staging: Path, moves: list[str],
@@ -94,7 +89,7 @@ def commit_site(build_dir: Path, site: str, staging: Path, moves: list[str],
 def finish_interrupted_commits(build_dir: Path) -> list[str]:
     """Replay the journal of any commit a killed build left half done; return the sites."""
     finished = []
-    for journal in sorted(private_dir(build_dir).glob("sites/*/commit.json")):
+    for journal in BuildLayout(build_dir).commit_journals():
         plan = json.loads(journal.read_text(encoding="utf-8"))
         site = journal.parent.name
         _apply_commit(build_dir / site, Path(plan["staging"]), plan["moves"], plan["deletions"])
@@ -102,7 +97,7 @@ def finish_interrupted_commits(build_dir: Path) -> list[str]:
         shutil.rmtree(plan["staging"], ignore_errors=True)
         finished.append(site)
     # Staging trees of builds killed while rendering hold nothing anyone will need.
-    shutil.rmtree(private_dir(build_dir) / "staging", ignore_errors=True)
+    shutil.rmtree(BuildLayout(build_dir).staging_root, ignore_errors=True)
     return finished
 
 
@@ -175,10 +170,11 @@ def write_manifest(build_dir: Path, site: str, files: dict[str, ManifestEntry],
     # Compact JSON: the C encoder only runs without indentation, and a manifest of a large
     # site is written on every build that changes it.
     text = json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
-    site_dir = private_dir(build_dir) / "sites" / site
-    (site_dir / "versions").mkdir(parents=True, exist_ok=True)
-    (site_dir / "versions" / f"{version}.json").write_text(text, encoding="utf-8")
-    temporary = site_dir / "manifest.json.tmp"
+    layout = BuildLayout(build_dir)
+    layout.versions(site).mkdir(parents=True, exist_ok=True)
+    (layout.versions(site) / f"{version}.json").write_text(text, encoding="utf-8")
+    manifest = layout.manifest(site)
+    temporary = manifest.with_name(manifest.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, site_dir / "manifest.json")
+    os.replace(temporary, manifest)
     return version

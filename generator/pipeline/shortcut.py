@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 INPUT_FOLDERS = ("sites", "content", "themes", "data")
-SHORTCUT_FILE = "last-build.json"
 SHORTCUT_FORMAT = 2
 
 FileStat = tuple[int, int]
@@ -142,23 +141,24 @@ def inputs_signature(root: Path, files: tuple[Path, ...] = ()) -> str:
     return digest.hexdigest()
 
 
-def load_last_build(private: Path) -> dict[str, Any] | None:
+def load_last_build(path: Path) -> dict[str, Any] | None:
+    """The record of the last build (`BuildLayout.last_build`), if it has this format."""
     try:
-        result: dict[str, Any] = json.loads((private / SHORTCUT_FILE).read_text("utf-8"))
+        result: dict[str, Any] = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
     return result if result.get("format") == SHORTCUT_FORMAT else None
 
 
-def save_last_build(private: Path, document: dict[str, Any]) -> None:
-    private.mkdir(parents=True, exist_ok=True)
+def save_last_build(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     document = {**document, "format": SHORTCUT_FORMAT}
-    temporary = private / (SHORTCUT_FILE + ".tmp")
+    temporary = path.with_name(path.name + ".tmp")
     # Compact: the C encoder only runs without indentation, and a large site's tree is big.
     temporary.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n",
                          "utf-8")
-    os.replace(temporary, private / SHORTCUT_FILE)
+    os.replace(temporary, path)
 
 
-def forget_last_build(private: Path) -> None:
-    (private / SHORTCUT_FILE).unlink(missing_ok=True)
+def forget_last_build(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,0 +1,94 @@
+"""Where everything under a build folder lives: one home for every path, so no module spells
+`build/.sitegen/...` by hand.
+
+    build/<site>/                    the published files of a site
+    build/.sitegen/                  private state, never published:
+        last-build.json              the no-op shortcut's record of the last build
+        state.sqlite                 per-output records and dependencies
+        events.sqlite                the analytics events store
+        cache/                       the build cache (cache/images/: image derivatives)
+        staging/<site>-<pid>/        renders of a build in progress
+        sites/<site>/manifest.json   the site's current manifest (what deploy publishes)
+        sites/<site>/versions/       every manifest version built
+        sites/<site>/commit.json     the journal of a commit in progress
+        sites/<site>/journal.jsonl   the local journal of deploys and rollbacks
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PRIVATE = ".sitegen"
+"""The private folder's name under a build folder."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildLayout:
+    """The paths of one build folder."""
+
+    root: Path
+    """The build folder (`<project>/build` unless --out says otherwise)."""
+
+    def published(self, site: str) -> Path:
+        return self.root / site
+
+    @property
+    def private(self) -> Path:
+        return self.root / PRIVATE
+
+    @property
+    def last_build(self) -> Path:
+        return self.private / "last-build.json"
+
+    @property
+    def state(self) -> Path:
+        return self.private / "state.sqlite"
+
+    @property
+    def events(self) -> Path:
+        return self.private / "events.sqlite"
+
+    @property
+    def cache(self) -> Path:
+        return self.private / "cache"
+
+    @property
+    def image_cache(self) -> Path:
+        return self.cache / "images"
+
+    @property
+    def staging_root(self) -> Path:
+        return self.private / "staging"
+
+    def staging(self, site: str) -> Path:
+        """This process's staging folder for a site."""
+        return self.staging_root / f"{site}-{os.getpid()}"
+
+    @property
+    def sites(self) -> Path:
+        return self.private / "sites"
+
+    def site(self, site: str) -> Path:
+        return self.sites / site
+
+    def manifest(self, site: str) -> Path:
+        return self.site(site) / "manifest.json"
+
+    def versions(self, site: str) -> Path:
+        return self.site(site) / "versions"
+
+    def manifests(self) -> list[Path]:
+        """The current manifest of every site this folder holds, by site name."""
+        return sorted(self.sites.glob("*/manifest.json"))
+
+    def commit_journal(self, site: str) -> Path:
+        return self.site(site) / "commit.json"
+
+    def commit_journals(self) -> list[Path]:
+        """The journals of commits in progress (left by a killed build)."""
+        return sorted(self.sites.glob("*/commit.json"))
+
+    def deploy_journal(self, site: str) -> Path:
+        return self.site(site) / "journal.jsonl"
