@@ -92,3 +92,15 @@ class BuildLayout:
 
     def deploy_journal(self, site: str) -> Path:
         return self.site(site) / "journal.jsonl"
+
+
+def safe_parts(relative: str) -> list[str] | None:
+    """The parts of a relative POSIX path that stays inside whatever folder it is joined
+    to, or None: an absolute path, a backslash, an empty, `.` or `..` part. The one check
+    every path from a user's file or a plan goes through (output files, templates, pages a
+    rule puts in place, remote paths)."""
+    parts = relative.split("/")
+    if relative.startswith("/") or "\\" in relative or any(
+            part in ("", ".", "..") for part in parts):
+        return None
+    return parts

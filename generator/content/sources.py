@@ -18,6 +18,7 @@ import yaml
 
 from generator.config.sourced_yaml import load_sourced_yaml
 from generator.errors import ConfigError, ContentError, Location
+from generator.layout import safe_parts
 
 FRONT_MATTER_FENCE = "---"
 class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -235,7 +236,7 @@ def parse_source(path: Path, display: str) -> Source:
             + "expected one URL segment of letters, digits, '.', '-' and '_'",
             fields.location("slug"))
     template = fields.string("template")
-    if template is not None and (".." in template.split("/") or template.startswith("/")):
+    if template is not None and safe_parts(template) is None:
         raise ContentError(f"template '{template}' would leave the theme's templates folder",
                            fields.location("template"))
     source = Source(

@@ -35,6 +35,7 @@ from generator.deploy.connection import (
     server_reply,
 )
 from generator.errors import DeployError
+from generator.layout import safe_parts
 
 T = TypeVar("T")
 
@@ -113,8 +114,7 @@ class Remote:
 
     def path(self, relative: str) -> str:
         """The remote path of a file of the site; never outside the web root."""
-        parts = relative.split("/")
-        if any(part in ("", ".", "..") for part in parts) or any(
+        if safe_parts(relative) is None or any(
                 character in relative for character in "\r\n\0"):
             raise DeployError(f"remote path {relative!r} would leave the web root or break "
                               "an FTP command")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import BuildError
-from generator.layout import BuildLayout
+from generator.layout import BuildLayout, safe_parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,8 @@ class WrittenFile:
 
 def safe_join(root: Path, relative: str) -> Path:
     """`root/relative`, refusing anything that would land outside `root`."""
-    parts = relative.split("/")
-    if relative.startswith("/") or "\\" in relative or any(p in ("", ".", "..") for p in parts):
+    parts = safe_parts(relative)
+    if parts is None:
         raise BuildError(f"output path '{relative}' would leave the output root")
     return root.joinpath(*parts)
 

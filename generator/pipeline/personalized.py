@@ -12,6 +12,7 @@ from generator.content.index import VARIANTS_SUFFIX
 from generator.content.sources import Source, parse_source
 from generator.dependencies import DependencyKind, record
 from generator.errors import BuildError
+from generator.layout import safe_parts
 from generator.personalize.variants import (
     PAGE_SLOT,
     TEMPLATE_SLOT,
@@ -203,8 +204,8 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
 def replacement_source(state: SiteState, applied: AppliedChange) -> Source:
     """The Markdown file a rule or arm puts in a page's place (project-relative)."""
     relative = applied.change.page or ""
-    parts = relative.split("/")
-    if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+    parts = safe_parts(relative)
+    if parts is None:
         raise BuildError(f"{applied.source}: page '{relative}' would leave the project folder")
     path = state.network.root.joinpath(*parts)
     record(DependencyKind.FILE, str(path))

@@ -25,6 +25,7 @@ from generator.content.page import Page, url_to_output_path
 from generator.errors import BuildError, Location
 from generator.hosting import server_files
 from generator.hosting.routing import RoutedPage
+from generator.layout import safe_parts
 from generator.personalize.variants import (
     AppliedChange,
     Variant,
@@ -320,9 +321,7 @@ def check_output_paths(outputs: list[OutputFile]) -> None:
                              "break, a tab...): FTP commands are lines, so no server could "
                              "take it; rename the file",
                              Location(output.origin.translate(CONTROL_ESCAPES), 0))
-        parts = output.path.split("/")
-        if (output.path.startswith("/") or "\\" in output.path
-                or any(part in ("", ".", "..") for part in parts)):
+        if safe_parts(output.path) is None:
             raise BuildError(f"output path '{output.path}' would leave the output root",
                              Location(output.origin, 0))
         folded = output.path.casefold()

@@ -18,6 +18,7 @@ import jinja2
 from generator.config.model import Network, SiteConfig
 from generator.dependencies import DependencyKind, record
 from generator.errors import BuildError, Location
+from generator.layout import safe_parts
 
 
 def template_directories(site: SiteConfig, network: Network) -> tuple[Path, ...]:
@@ -34,8 +35,8 @@ class ThemeLoader(jinja2.BaseLoader):
         self.root = root
 
     def find(self, name: str) -> Path | None:
-        parts = name.split("/")
-        if any(part in ("", ".", "..") for part in parts) or "\\" in name:
+        parts = safe_parts(name)
+        if parts is None:
             return None
         for directory in self.directories:
             candidate = directory.joinpath(*parts)
