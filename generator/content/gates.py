@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from generator.config.model import PoolGate
+from generator.config.model import PoolGate, SiteConfig
 from generator.content.sources import Source
 
 
@@ -42,6 +42,17 @@ def admits(gate: PoolGate, relative: str, source: Source) -> bool:
     if not matches_any(relative, gate.include) or matches_any(relative, gate.exclude):
         return False
     return not gate.tags or any(tag in gate.tags for tag in source.tags)
+
+
+def publishes(site: SiteConfig, pool: str | None, relative: str, source: Source) -> bool:
+    """The one gate predicate: does `site` publish this source? A page of a pool the site
+    publishes must pass that pool's gate (`relative`: pool-relative, no `.md`); every page
+    must be addressed to the site by its own `sites:`/`not_sites:`. A page of a pool the
+    site does not publish, or a site's own page (`pool` None), passes no pool gate."""
+    gate = next((gate for gate in site.pools if gate.pool == pool), None)
+    if gate is not None and not admits(gate, relative, source):
+        return False
+    return addressed_to(source, site.lineage)
 
 
 def addressed_to(source: Source, lineage: tuple[str, ...]) -> bool:

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from generator.config.model import Network, PoolGate, SiteConfig
-from generator.content.gates import addressed_to, admits
+from generator.content.gates import publishes
 from generator.content.page import Page, listing_order, tag_slug
 from generator.content.sources import Source, SourceReader
 from generator.errors import ContentError, Location
@@ -114,7 +114,7 @@ def collect_site_content(site: SiteConfig, network: Network, reader: SourceReade
     for gate in site.pools:
         for relative, (source, overridden) in sorted(_pool_sources(site, network, gate,
                                                                    reader).items()):
-            if not admits(gate, relative, source) or not addressed_to(source, site.lineage):
+            if not publishes(site, gate.pool, relative, source):
                 continue
             if source.draft and not drafts:
                 continue

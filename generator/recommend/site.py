@@ -14,7 +14,7 @@ from pathlib import Path
 
 from generator import __version__
 from generator.config.model import SiteConfig
-from generator.content.gates import addressed_to, admits
+from generator.content.gates import publishes
 from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.recommend.lists import Recommendations
@@ -44,12 +44,8 @@ def admitted_by(site: SiteConfig, page: Page) -> bool:
     """Would `site` itself let this page (of another site) through? A page of a pool the
     site publishes must pass the site's gate and the page's own sites/not_sites; a page of
     a pool the site does not publish, or another site's own page, is not gated by it."""
-    if not addressed_to(page.source, site.lineage) or page.source.draft:
-        return False
-    gate = next((gate for gate in site.pools if gate.pool == page.pool), None)
-    if gate is None:
-        return True
-    return admits(gate, page.key[len(gate.pool) + 1:], page.source)
+    relative = page.key[len(page.pool) + 1:] if page.pool else page.key
+    return not page.source.draft and publishes(site, page.pool, relative, page.source)
 
 
 def foreign_candidates(site: SiteConfig, sources: dict[str, tuple[SiteConfig, SiteContent]],
