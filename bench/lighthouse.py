@@ -91,7 +91,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--all", action="store_true", help="every page of every site")
+    parser.add_argument("--method", choices=(*METHODS, "both"), default="both",
+                        help="throttling method (two processes, one per method, halve the "
+                             "time of --all on two cores)")
     options = parser.parse_args()
+    methods = METHODS if options.method == "both" else (options.method,)
     if not LIGHTHOUSE.exists():
         raise SystemExit(f"{LIGHTHOUSE} is missing: (cd bench/work/lighthouse && "
                          "npm i -E lighthouse@12.2.3)")
@@ -120,7 +124,7 @@ def main() -> int:
                         folder / "draft-build" / EXPERIMENT_PAGE[0]))
         for site, page, docroot in targets:
             with apache(docroot) as base:
-                for method in METHODS:
+                for method in methods:
                     runs = [audit(base + page, method, folder) for _ in range(options.runs)]
                     rows.append((site, page, method, runs))
                     print(f"{site} {page} {method}: " + ", ".join(
@@ -139,7 +143,7 @@ def main() -> int:
             ("cls", 3), ("fcp", 2), ("lcp", 2), ("tbt", 0), ("document.write", 0),
             ("console errors", 0))]
         print(f"| {site} | `{page}` | {method} | " + " | ".join(cells) + " |")
-    for method in METHODS:
+    for method in methods:
         fcp = {site: statistics.median(run["fcp"] for run in runs)
                for site, page, m, runs in rows if m == method and page == EXPERIMENT_PAGE[1]}
         live = fcp.get(EXPERIMENT_PAGE[0])
