@@ -390,7 +390,7 @@ def _purge(arguments: argparse.Namespace, site: Any, plan: Any) -> None:
     if arguments.purge_list is not None:
         arguments.purge_list.write_text("".join(f"{url}\n" for url in urls), encoding="utf-8")
         print(f"{len(urls)} URL(s) to purge written to {arguments.purge_list}")
-    webhook = (site.values.get("cdn") or {}).get("purge_webhook")
+    webhook = site.cdn.purge_webhook
     if webhook and urls:
         problem = call_purge_webhook(webhook, site.name, plan, urls)
         print(problem or f"purge webhook called with {len(urls)} URL(s)",

@@ -173,13 +173,14 @@ def test_target_options_state_outside_the_root_active_mode_and_plan_digest(
     project, remote = deployable
     site_yaml = project / "sites/brand/site.yaml"
     edit(site_yaml, "/www\n", "/www\n    state: /www/state\n")
-    assert sitegen(project, "build", "brand").code == 0
-    inside = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    # a config error, found when the network loads (any command), not when a deploy starts
+    inside = sitegen(project, "build", "brand")
     assert inside.code == 1
     assert "site.yaml:" in inside.err and "targets.production.state: '/www/state' is " \
         "inside the web root '/www' and would be published" in inside.err
     edit(site_yaml, "state: /www/state", "state: /sitegen-state\n    passive: false\n"
          "    connections: 2\n    timeout: 5")
+    assert sitegen(project, "build", "brand").code == 0
     dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
     digest = re.search(r"\(plan ([0-9a-f]{16})\)", dry.out).group(1)  # type: ignore[union-attr]
     edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, later.")

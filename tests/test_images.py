@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from generator.config.settings import ImageSettings
 from tests.apache import apache
 from tests.browser import CHROMIUM_FLAGS, chromium
 from tests.conftest import Result, edit
@@ -80,7 +81,7 @@ def test_images_are_processed_once_across_builds_and_sites(
     calls: list[str] = []
     real = images._process
 
-    def counting(stem: str, data: bytes, settings: images.ImageSettings) -> object:
+    def counting(stem: str, data: bytes, settings: ImageSettings) -> object:
         calls.append(stem)
         return real(stem, data, settings)
 

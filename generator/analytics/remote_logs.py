@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.analytics.store import EventStore
-from generator.deploy.connection import Target, connect
+from generator.config.settings import Target
+from generator.deploy.connection import connect
 
 HEAD_BYTES = 1024
 CHUNK = 1 << 16

@@ -15,18 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from generator.assets.images import (
-    MIME,
-    RASTER,
-    ImageSet,
-    ImageSettings,
-    responsive_set,
-    settings_of,
-)
+from generator.assets.images import MIME, RASTER, ImageSet, responsive_set
 from generator.assets.minify import minify_css, minify_js
 from generator.assets.sass import SassCompiler, default_compiler
 from generator.cache import active
 from generator.config.model import Network, SiteConfig
+from generator.config.settings import ImageSettings
 from generator.errors import BuildError, Location
 
 ASSET_PREFIX = "assets/"
@@ -168,7 +162,7 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
     paths: dict[str, str] = {}
     # A CDN in front of the assets (`cdn.asset_base`, per site and environment): pages name
     # them by the CDN's URL; the files are published at the same paths as without it.
-    base = ((site.values.get("cdn") or {}).get("asset_base") or "").rstrip("/")
+    base = site.cdn.asset_base
 
     def publish(logical: str, data: bytes) -> None:
         path = fingerprinted_path(logical, data)
@@ -191,7 +185,7 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
             text = step(context, entry, text)
         publish(str(PurePosixPath(name).with_suffix(suffix)), text.encode("utf-8"))
 
-    settings = settings_of(site.values.get("images") or {})
+    settings = site.images
     pictures: dict[str, PictureRef] = {}
     for relative, path in _layered_files(roots, "images").items():
         logical = f"images/{relative}"

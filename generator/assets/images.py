@@ -20,25 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.config.settings import ImageSettings
+
 RASTER = (".jpg", ".jpeg", ".png")
 FORMAT_VERSION = 1
 MIME = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg", "png": "image/png"}
 EXTENSION = {"avif": ".avif", "webp": ".webp", "jpeg": ".jpg", "png": ".png"}
 PLACEHOLDER_WIDTH = 16
-
-
-@dataclass(frozen=True, slots=True)
-class ImageSettings:
-    widths: tuple[int, ...] = (320, 640, 960, 1280, 1920)
-    quality: int = 78
-    formats: tuple[str, ...] = ("avif", "webp")
-    """Modern formats, besides the source's own (AVIF only where Pillow writes it)."""
-    sizes: str = "(min-width: 48rem) 48rem, 100vw"
-    large: int = 400
-    """Width from which an image counts as large (the first large one loads eagerly)."""
-
-    def key(self) -> str:
-        return json.dumps([FORMAT_VERSION, self.widths, self.quality, self.formats])
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +50,9 @@ class ImageSet:
     """A data: URI of a tiny version."""
 
 
-def settings_of(values: dict[str, Any]) -> ImageSettings:
-    default = ImageSettings()
-    return ImageSettings(tuple(sorted(set(values.get("widths") or default.widths))),
-                         values.get("quality", default.quality),
-                         tuple(values.get("formats", default.formats)),
-                         values.get("sizes", default.sizes),
-                         values.get("large", default.large))
+def settings_key(settings: ImageSettings) -> str:
+    """What of the settings changes the files made (part of the cache key)."""
+    return json.dumps([FORMAT_VERSION, settings.widths, settings.quality, settings.formats])
 
 
 def writable_formats() -> set[str]:
@@ -85,7 +69,7 @@ def writable_formats() -> set[str]:
 def responsive_set(logical: str, data: bytes, settings: ImageSettings,
                    cache: Path | None) -> tuple[ImageSet, dict[str, bytes]]:
     """The renditions of one image (logical name -> bytes) and their description."""
-    key = hashlib.sha256(data + settings.key().encode()).hexdigest()
+    key = hashlib.sha256(data + settings_key(settings).encode()).hexdigest()
     stem = logical.rsplit(".", 1)[0]
     if cache is not None:
         found = _from_cache(cache / key[:2] / key, stem)

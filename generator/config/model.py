@@ -7,6 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from generator.config.personalization import Personalization
+from generator.config.settings import (
+    CdnSettings,
+    HttpSettings,
+    ImageSettings,
+    PrefetchSettings,
+    RebuildRule,
+    RecommendationSettings,
+    Target,
+)
 from generator.config.sourced_yaml import KeyPath
 from generator.errors import Location
 
@@ -78,6 +87,16 @@ class SiteConfig:
     params: dict[str, Any]
     personalization: Personalization
     """Segments, rules and experiments, resolved and cross-checked."""
+    http: HttpSettings
+    cdn: CdnSettings
+    images: ImageSettings
+    lazy_concurrency: int
+    prefetch: PrefetchSettings
+    recommendations: RecommendationSettings
+    rebuild: tuple[RebuildRule, ...]
+    targets: dict[str, Target]
+    """Where the site is published, by name, checked when the network loads."""
+    migrations: tuple[str, ...]
     values: dict[str, Any]
     """The whole resolved config as plain data (what templates see as `site`)."""
     locations: dict[KeyPath, Location] = field(repr=False)

@@ -151,15 +151,13 @@ def resolve_personalization(values: dict[str, Any],
                               "site", location_of(("experiments", id)))
         keys[experiment.key] = id
         experiments.append(experiment)
-    settings = values.get("personalization") or {}
-    analytics = values.get("analytics") or {}
+    settings = values["personalization"]
+    analytics = values["analytics"]
     return Personalization(segments, tuple(rules), tuple(experiments),
-                           settings.get("max_variants", 64), settings.get("cookie_prefix", "sg_"),
-                           settings.get("routing", True),
-                           Tracking(analytics.get("enabled", True),
-                                    analytics.get("consent") == "required",
-                                    analytics.get("respect_dnt", True),
-                                    analytics.get("collector")))
+                           settings["max_variants"], settings["cookie_prefix"],
+                           settings["routing"],
+                           Tracking(analytics["enabled"], analytics["consent"] == "required",
+                                    analytics["respect_dnt"], analytics.get("collector")))
 
 
 def _check_change(change: Change, path: KeyPath,

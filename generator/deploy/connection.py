@@ -10,104 +10,25 @@ from __future__ import annotations
 import ftplib
 import netrc
 import os
-import posixpath
 import socket
 import ssl
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import ftputil
 import ftputil.session
 
 from generator.config.model import SiteConfig
-from generator.errors import DeployError, Location, suggest
-
-
-@dataclass(frozen=True, slots=True)
-class Mail:
-    """Where a deploy summary is emailed (`targets.<name>.notify.email`)."""
-
-    to: tuple[str, ...]
-    sender: str
-    host: str
-    port: int
-    starttls: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A place a site is published to (`targets.<name>` in site.yaml)."""
-
-    name: str
-    protocol: str
-    """ftps (explicit TLS, certificate verified) or ftp."""
-    user: str | None
-    """From the URL; else the environment or ~/.netrc."""
-    host: str
-    port: int
-    root: str
-    """The remote web root."""
-    logs: tuple[str, ...] = ()
-    """Where the host writes the site's access logs (remote paths)."""
-    location: Location | None = None
-    state: str = ""
-    """The remote folder of sitegen's state; '' means `<root>/.sitegen-state`."""
-    passive: bool = True
-    connections: int = 4
-    timeout: int = 30
-    retries: int = 4
-    keep: int = 5
-    """Versions kept on the server for rollback."""
-    check_url: str | None = None
-    webhooks: tuple[str, ...] = ()
-    mail: Mail | None = field(default=None)
-    atomic_replace: bool = False
-    """Replace pages and data files in one rename too (see `Executor.atomic_all`)."""
-
-    @property
-    def state_dir(self) -> str:
-        return self.state or posixpath.join(self.root.rstrip("/") or "/", STATE_FOLDER)
-
-
-STATE_FOLDER = ".sitegen-state"
-"""The default state folder, inside the web root: the generated .htaccess refuses dot paths."""
+from generator.config.settings import Target
+from generator.errors import DeployError, suggest
 
 
 def target_of(site: SiteConfig, name: str) -> Target:
-    """The site's target `name`, or an error naming the targets it has."""
-    targets = site.values.get("targets") or {}
-    if name not in targets:
+    """The site's target `name` (checked when the config loaded), or an error naming the
+    targets it has."""
+    if name not in site.targets:
         raise DeployError(f"site '{site.name}' has no target '{name}'"
-                          + suggest(name, list(targets)), site.location_of(("targets",)))
-    values = targets[name]
-    url = urlsplit(values["url"])
-    root = posixpath.normpath(url.path or "/")
-    state = values.get("state") or ""
-    if state:
-        state = posixpath.normpath(state)
-        inside = posixpath.relpath(state, root) if state.startswith("/") == root.startswith(
-            "/") else ".."
-        if inside == "." or (not inside.startswith("..")
-                             and not any(part.startswith(".") for part in inside.split("/"))):
-            raise DeployError(f"targets.{name}.state: '{state}' is inside the web root "
-                              f"'{root}' and would be published; expected a folder outside "
-                              "it, or one whose name starts with a dot (the generated "
-                              ".htaccess denies those)",
-                              site.location_of(("targets", name, "state")))
-    notify = values.get("notify") or {}
-    email = notify.get("email") or {}
-    mail = None
-    if email.get("to"):
-        host, _, port = email["smtp"].partition(":")
-        mail = Mail(tuple(email["to"]), email["sender"], host, int(port or 25),
-                    email["starttls"])
-    return Target(name, url.scheme, unquote(url.username) if url.username else None,
-                  url.hostname or "", url.port or 21, root, tuple(values["logs"]),
-                  site.location_of(("targets", name, "url")), state, values["passive"],
-                  values["connections"], values["timeout"], values["retries"], values["keep"],
-                  values.get("check_url"), tuple(notify.get("webhooks") or ()), mail,
-                  values["atomic_replace"])
+                          + suggest(name, list(site.targets)), site.location_of(("targets",)))
+    return site.targets[name]
 
 
 def credentials(target: Target) -> tuple[str, str]:

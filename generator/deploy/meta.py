@@ -21,7 +21,7 @@ def deploy_meta(network: Network, site: SiteConfig, build_dir: Path,
     experiments = site.personalization.experiments
     return {
         "winners": {e.id: e.winner for e in experiments if e.status == "concluded" and e.winner},
-        "migrations": sorted(site.values.get("migrations") or []),
+        "migrations": sorted(site.migrations),
         "links": outgoing_links(network, site, build_dir / site.name, manifest),
     }
 

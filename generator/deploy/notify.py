@@ -13,7 +13,7 @@ import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
-from generator.deploy.connection import Target
+from generator.config.settings import Target
 
 TIMEOUT = 10
 

@@ -29,9 +29,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from generator.config.settings import Target
 from generator.deploy import lock
 from generator.deploy.check import http_check
-from generator.deploy.connection import Target, connect
+from generator.deploy.connection import connect
 from generator.deploy.execute import Executor, temporary_name, verify_content
 from generator.deploy.meta import page_links
 from generator.deploy.notify import notify

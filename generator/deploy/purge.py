@@ -15,7 +15,7 @@ from generator.deploy.plan import DeployPlan
 
 
 def purge_urls(site: SiteConfig, plan: DeployPlan) -> list[str]:
-    cdn = ((site.values.get("cdn") or {}).get("asset_base") or "").rstrip("/")
+    cdn = site.cdn.asset_base
     urls = []
     for op in plan.operations:
         if op.action != "delete" and not op.old_sha256:

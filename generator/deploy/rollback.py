@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from generator.config.model import Network
-from generator.deploy.connection import Target, connect, target_of
+from generator.config.settings import Target
+from generator.deploy.connection import connect, target_of
 from generator.deploy.execute import Executor
 from generator.deploy.plan import DeployPlan, plan_deploy
 from generator.deploy.publish import (
@@ -128,7 +129,7 @@ def dependency_problems(network: Network, site: str, target: Target,
                             f"experiment '{experiment}'")
     files = wanted["files"]
     for other in network.buildable_sites():
-        if other.name == site or target.name not in (other.values.get("targets") or {}):
+        if other.name == site or target.name not in other.targets:
             continue
         try:
             other_target = target_of(other, target.name)

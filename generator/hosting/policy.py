@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from generator.config.model import SiteConfig
@@ -53,8 +52,7 @@ def page_policy(site: SiteConfig, page_hashes: list[str],
     inline scripts (the runtime's, speculation rules) and style attributes (image
     placeholders) by hash, the tracking collector (if any) for beacons, and the site's
     `http.csp_sources`."""
-    values: dict[str, Any] = site.values.get("http") or {}
-    if not values.get("csp", True):
+    if not site.http.csp:
         return None
     sources: dict[str, list[str]] = {
         "default-src": ["'self'"],
@@ -71,24 +69,22 @@ def page_policy(site: SiteConfig, page_hashes: list[str],
     if collector:
         parts = urlsplit(collector)
         sources["connect-src"].append(f"{parts.scheme}://{parts.netloc}")
-    cdn = (site.values.get("cdn") or {}).get("asset_base")
+    cdn = site.cdn.asset_base
     if cdn:
         parts = urlsplit(cdn)
         for directive in ("script-src", "style-src", "img-src", "font-src"):
             sources[directive].append(f"{parts.scheme}://{parts.netloc}")
-    for directive, extra in (values.get("csp_sources") or {}).items():
+    for directive, extra in site.http.csp_sources.items():
         sources.setdefault(directive, [])
         sources[directive] += [value for value in extra if value not in sources[directive]]
     return "; ".join(f"{directive} {' '.join(found)}" for directive, found in sources.items())
 
 
 def policy_of(site: SiteConfig) -> HttpPolicy:
-    values: dict[str, Any] = site.values.get("http") or {}
-    return HttpPolicy(values.get("html_cache", "no-cache"), values.get("data_max_age", 300),
-                      values.get("static_max_age", 86400),
-                      HEADER_POLICY if values.get("csp", True) else None,
-                      values.get("referrer_policy", "strict-origin-when-cross-origin"),
-                      values.get("precompress", False), values.get("apache_options", False))
+    http = site.http
+    return HttpPolicy(http.html_cache, http.data_max_age, http.static_max_age,
+                      HEADER_POLICY if http.csp else None, http.referrer_policy,
+                      http.precompress, http.apache_options)
 
 
 def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:

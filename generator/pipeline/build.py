@@ -189,9 +189,8 @@ def _recommendation_sources(network: Network, state: SiteState, states: dict[str
                             ) -> dict[str, tuple[SiteConfig, SiteContent]]:
     """The sites a site may recommend pages of, with their content (collected here when they
     are not part of this build)."""
-    settings = state.site.values.get("recommendations") or {}
     sources = {}
-    for position, name in enumerate(settings.get("sources", [])):
+    for position, name in enumerate(state.site.recommendations.sources):
         source = network.sites.get(name)
         if source is None or source.abstract or name == state.site.name:
             known = [site.name for site in network.buildable_sites()

@@ -226,7 +226,7 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
         outputs.append(OutputFile(component.path, "asset", "bytes",
                                   data_key("component", component.path),
                                   f"lazy component {name}", content=component.content))
-    recommend = (site.values.get("recommendations") or {}).get("enabled", True)
+    recommend = site.recommendations.enabled
     for page in content.pages:
         outputs += _with_variants(OutputFile(
             page.output_path, "page", "page", page_data_key(page), page.source.display,
@@ -276,7 +276,7 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
         outputs.append(OutputFile(path, "asset", "static", data_key(
             "static", path, hashlib.sha256(source.read_bytes()).hexdigest()),
             str(source), static_source=source))
-    if (site.values.get("http") or {}).get("precompress"):
+    if site.http.precompress:
         outputs += precompressed(outputs)
     check_output_paths(outputs)
     return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)))
@@ -338,17 +338,17 @@ def apply_rebuild_rules(plan: SitePlan, root: Path) -> SitePlan:
     """`rebuild:` rules, for dependencies nothing records (a script that reads a data file,
     a template filter that opens files): every output whose URL matches a rule's `then`
     globs depends on the contents of the project files its `when` globs match."""
-    rules = plan.site.values.get("rebuild") or []
+    rules = plan.site.rebuild
     if not rules:
         return plan
     compiled = []
     for rule in rules:
         digest = hashlib.sha256()
-        for pattern in rule["when"]:
+        for pattern in rule.when:
             for path in sorted(root.glob(pattern)):
                 if path.is_file():
                     digest.update(f"{path.relative_to(root)}\0".encode() + path.read_bytes())
-        compiled.append(([glob_pattern(g.strip("/")) for g in rule["then"]], digest.hexdigest()))
+        compiled.append(([glob_pattern(g.strip("/")) for g in rule.then], digest.hexdigest()))
     outputs = []
     for output in plan.outputs:
         target = (output.url if output.kind in ("page", "variant") and output.url

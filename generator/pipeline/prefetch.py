@@ -18,6 +18,7 @@ import fnmatch
 import json
 from typing import Any
 
+from generator.config.settings import PrefetchSettings
 from generator.dependencies import DependencyKind, record
 from generator.pipeline.plan import OutputFile
 from generator.pipeline.site_state import SiteState
@@ -29,17 +30,17 @@ NEVER = ("/_variants/*", "/_sg/*", "/*logout*", "/*log-out*", "/*signout*", "/*s
 
 def speculation_rules(state: SiteState, output: OutputFile) -> str:
     """The page's speculation rules as the text of their <script> element ('' for none)."""
-    settings: dict[str, Any] = state.site.values.get("prefetch") or {}
+    settings = state.site.prefetch
     record(DependencyKind.CONFIG, "prefetch")
-    if not settings.get("enabled", True) or output.url is None:
+    if not settings.enabled or output.url is None:
         return ""
-    excluded = [*NEVER, *settings.get("exclude", [])]
+    excluded = [*NEVER, *settings.exclude]
     rules: dict[str, list[dict[str, Any]]] = {"prefetch": []}
     urls = likely_next(state, output, settings, excluded)
     if urls:
         rules["prefetch"].append({"source": "list", "urls": urls,
-                                  "eagerness": settings.get("eagerness", "eager")})
-    links = settings.get("links", "moderate")
+                                  "eagerness": settings.eagerness})
+    links = settings.links
     if links != "none":
         rules["prefetch"].append({
             "source": "document",
@@ -52,7 +53,7 @@ def speculation_rules(state: SiteState, output: OutputFile) -> str:
     return json.dumps(rules, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
 
 
-def likely_next(state: SiteState, output: OutputFile, settings: dict[str, Any],
+def likely_next(state: SiteState, output: OutputFile, settings: PrefetchSettings,
                 excluded: list[str]) -> list[str]:
     """URLs of the likeliest next pages above the threshold, likeliest first."""
     found = state.recommendations
@@ -60,7 +61,7 @@ def likely_next(state: SiteState, output: OutputFile, settings: dict[str, Any],
     if found is None or not key:
         return []
     record(DependencyKind.QUERY, f"chances:{key}")
-    threshold = settings.get("threshold", 0.2)
+    threshold = settings.threshold
     urls = []
     for next_key, chance in found.next_chances.get(key, ()):
         page = state.pages_by_key.get(next_key)
@@ -69,4 +70,4 @@ def likely_next(state: SiteState, output: OutputFile, settings: dict[str, Any],
         if any(fnmatch.fnmatch(page.url, pattern) for pattern in excluded):
             continue
         urls.append(page.url)
-    return urls[:settings.get("max", 3)]
+    return urls[:settings.max]

@@ -123,7 +123,7 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
     context["lazy"] = lazy.place
     context["sitegen_head"] = lambda: head_tags(state, output)
     context["sitegen_footer"] = lambda: footer_tags(state, output) + lazy.footer(
-        (state.site.values.get("lazy") or {}).get("concurrency", 2))
+        state.site.lazy_concurrency)
     try:
         text = finalize_html(state, template.render(**context))
         slots.check_all_shown(template.name or names[0])

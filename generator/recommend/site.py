@@ -68,12 +68,11 @@ def site_recommendations(site: SiteConfig, content: SiteContent, events_store: P
                          to_save: list[Callable[[], None]]) -> Recommendations | None:
     """The site's lists; what should be cached for the next build is appended to `to_save`,
     to be written only if this build succeeds (a failed build writes nothing)."""
-    settings = site.values.get("recommendations") or {}
-    if not settings.get("enabled", True):
+    if not site.recommendations.enabled:
         return None
     foreign = foreign_candidates(site, sources, content)
     candidates = [*content.pages, *foreign]
-    count = settings.get("count", 5)
+    count = site.recommendations.count
     views = page_views(events_store, site.name)
     # The lists are a pure function of the pages' text and the views: when neither changed
     # (a template, style or config edit), the last build's lists are reused as they are.

@@ -1,0 +1,215 @@
+"""The typed sections of a site's config, resolved once when the network loads.
+
+Every value here has been checked by the schema (site_schema.py), which also holds every
+default: these dataclasses take the resolved values as they are and add none of their own.
+Features read `site.http.precompress`, never `site.values["http"]`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from generator.config.site_schema import SITE_FIELDS
+from generator.config.sourced_yaml import KeyPath
+from generator.errors import ConfigError, Location
+
+LocationOf = Callable[[KeyPath], Location | None]
+_NOTIFY: Any = SITE_FIELDS["targets"].value.fields["notify"]  # type: ignore[attr-defined]
+"""The schema of a target's `notify:` (a section left out is not filled in by the check:
+its defaults are the schema's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """`http:`: caching and security headers."""
+
+    html_cache: str
+    data_max_age: int
+    static_max_age: int
+    csp: bool
+    precompress: bool
+    apache_options: bool
+    csp_sources: dict[str, list[str]]
+    referrer_policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class CdnSettings:
+    """`cdn:`: a CDN for assets, and purging after deploys."""
+
+    asset_base: str
+    """Without a trailing slash; "" when assets are served by the site itself."""
+    purge_webhook: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSettings:
+    """`images:`: the responsive set made of each JPEG and PNG."""
+
+    widths: tuple[int, ...]
+    """Sorted, without repeats."""
+    quality: int
+    formats: tuple[str, ...]
+    sizes: str
+    large: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrefetchSettings:
+    """`prefetch:`: speculation rules."""
+
+    enabled: bool
+    threshold: float
+    max: int
+    eagerness: str
+    links: str
+    exclude: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendationSettings:
+    """`recommendations:`: related and next pages."""
+
+    enabled: bool
+    count: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildRule:
+    """One `rebuild:` entry: outputs to render again when project files change."""
+
+    when: tuple[str, ...]
+    then: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """`targets.<name>.notify.email`."""
+
+    to: tuple[str, ...]
+    sender: str
+    host: str
+    port: int
+    starttls: bool
+
+
+STATE_FOLDER = ".sitegen-state"
+"""The default state folder, inside the web root: the generated .htaccess refuses dot paths."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A place a site is published to (`targets.<name>` in site.yaml)."""
+
+    name: str
+    protocol: str
+    """ftps (explicit TLS, certificate verified) or ftp."""
+    user: str | None
+    """From the URL; else the environment or ~/.netrc."""
+    host: str
+    port: int
+    root: str
+    """The remote web root."""
+    logs: tuple[str, ...] = ()
+    """Where the host writes the site's access logs (remote paths)."""
+    location: Location | None = None
+    state: str = ""
+    """The remote folder of sitegen's state; '' means `<root>/.sitegen-state`."""
+    passive: bool = True
+    connections: int = 4
+    timeout: int = 30
+    retries: int = 4
+    keep: int = 5
+    """Versions kept on the server for rollback."""
+    check_url: str | None = None
+    webhooks: tuple[str, ...] = ()
+    mail: Mail | None = field(default=None)
+    atomic_replace: bool = False
+    """Replace pages and data files in one rename too (see `Executor.atomic_all`)."""
+
+    @property
+    def state_dir(self) -> str:
+        return self.state or posixpath.join(self.root.rstrip("/") or "/", STATE_FOLDER)
+
+
+def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Target:
+    url = urlsplit(values["url"])
+    root = posixpath.normpath(url.path or "/")
+    state = values.get("state") or ""
+    if state:
+        state = posixpath.normpath(state)
+        inside = posixpath.relpath(state, root) if state.startswith("/") == root.startswith(
+            "/") else ".."
+        if inside == "." or (not inside.startswith("..")
+                             and not any(part.startswith(".") for part in inside.split("/"))):
+            raise ConfigError(f"targets.{name}.state: '{state}' is inside the web root "
+                              f"'{root}' and would be published; expected a folder outside "
+                              "it, or one whose name starts with a dot (the generated "
+                              ".htaccess denies those)", location_of(("targets", name, "state")))
+    notify = values.get("notify") or _NOTIFY.defaults()
+    email = notify.get("email") or _NOTIFY.fields["email"].defaults()
+    mail = None
+    if email["to"]:
+        host, _, port = email["smtp"].partition(":")
+        mail = Mail(tuple(email["to"]), email["sender"], host, int(port or 25),
+                    email["starttls"])
+    return Target(name, url.scheme, unquote(url.username) if url.username else None,
+                  url.hostname or "", url.port or 21, root, tuple(values["logs"]),
+                  location_of(("targets", name, "url")), state, values["passive"],
+                  values["connections"], values["timeout"], values["retries"], values["keep"],
+                  values.get("check_url"), tuple(notify["webhooks"]), mail,
+                  values["atomic_replace"])
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The typed sections of one site's config."""
+
+    http: HttpSettings
+    cdn: CdnSettings
+    images: ImageSettings
+    lazy_concurrency: int
+    prefetch: PrefetchSettings
+    recommendations: RecommendationSettings
+    rebuild: tuple[RebuildRule, ...]
+    targets: dict[str, Target]
+    migrations: tuple[str, ...]
+
+
+def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> Settings:
+    """The typed sections of a resolved, schema-checked config (defaults filled in)."""
+    http = values["http"]
+    images = values["images"]
+    prefetch = values["prefetch"]
+    recommendations = values["recommendations"]
+    return Settings(
+        http=HttpSettings(http["html_cache"], http["data_max_age"], http["static_max_age"],
+                          http["csp"], http["precompress"], http["apache_options"],
+                          dict(http["csp_sources"] or {}), http["referrer_policy"]),
+        cdn=CdnSettings((values["cdn"].get("asset_base") or "").rstrip("/"),
+                        values["cdn"].get("purge_webhook")),
+        images=ImageSettings(tuple(sorted(set(images["widths"]))), images["quality"],
+                             tuple(images["formats"]), images["sizes"], images["large"]),
+        lazy_concurrency=values["lazy"]["concurrency"],
+        prefetch=PrefetchSettings(prefetch["enabled"], prefetch["threshold"], prefetch["max"],
+                                  prefetch["eagerness"], prefetch["links"],
+                                  tuple(prefetch["exclude"])),
+        recommendations=RecommendationSettings(recommendations["enabled"],
+                                               recommendations["count"],
+                                               tuple(recommendations["sources"])),
+        rebuild=tuple(RebuildRule(tuple(rule["when"]), tuple(rule["then"]))
+                      for rule in values["rebuild"]),
+        targets={name: _target(name, target, location_of)
+                 for name, target in (values.get("targets") or {}).items()},
+        migrations=tuple(values["migrations"]),
+    )
+
+
+def settings_fields(settings: Settings) -> dict[str, Any]:
+    """The sections as SiteConfig's fields (`site.http`, `site.targets`, ...)."""
+    return {name: getattr(settings, name) for name in Settings.__slots__}
