@@ -91,6 +91,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--all", action="store_true", help="every page of every site")
+    parser.add_argument("--page", action="append", default=[], metavar="SITE:PATH",
+                        help="audit these pages instead of the sample (repeatable)")
     parser.add_argument("--method", choices=(*METHODS, "both"), default="both",
                         help="throttling method (two processes, one per method, halve the "
                              "time of --all on two cores)")
@@ -113,8 +115,12 @@ def main() -> int:
         config = draft / "sites" / EXPERIMENT_PAGE[0] / "site.yaml"
         config.write_text(config.read_text().replace("status: running", "status: draft"))
         build(draft, folder / "draft-build")
-        sites = {site: pages_of(folder / "build" / site) if options.all else pages
-                 for site, pages in SAMPLE.items()}
+        sites: dict[str, list[str]] = dict(SAMPLE)
+        if options.page:
+            sites = {}
+            for item in options.page:
+                site, _, path = item.partition(":")
+                sites.setdefault(site, []).append(path)
         if options.all:
             sites = {site.name: pages_of(site) for site in sorted((folder / "build").iterdir())
                      if site.is_dir() and not site.name.startswith(".")}

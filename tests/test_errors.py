@@ -118,6 +118,24 @@ def test_error_exits_1_names_the_place_and_leaves_output_untouched(
     assert published_and_state(project / "build") == before
 
 
+@pytest.mark.parametrize(("break_it", "expected"), CASES,
+                         ids=[case[0].__name__.strip("_") for case in CASES])
+def test_a_real_process_prints_the_error_without_a_traceback(
+        project: Path, break_it: Callable[[Path], None], expected: str) -> None:
+    """The same errors from `sitegen` run as a process (in-process, an escaping exception
+    would fail the test before any "no traceback" check could)."""
+    import re
+    import subprocess
+    import sys
+
+    break_it(project)
+    result = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(project),
+                             "build", "--jobs", "1"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(expected, result.stderr.strip().splitlines()[-1]), result.stderr
+
+
 def test_error_in_a_worker_process_is_reported_the_same_way(
         project: Path, sitegen: Callable[..., Result]) -> None:
     for number in range(60):
