@@ -444,7 +444,7 @@ def command_rollback(arguments: argparse.Namespace) -> int:
 
 def command_diff(arguments: argparse.Namespace) -> int:
     from generator.deploy.connection import target_of
-    from generator.deploy.publish import describe_changes
+    from generator.deploy.inspect import describe_changes
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
@@ -457,7 +457,7 @@ def command_journal(arguments: argparse.Namespace) -> int:
     import datetime as dt
 
     from generator.deploy.connection import target_of
-    from generator.deploy.publish import remote_journal
+    from generator.deploy.inspect import remote_journal
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
@@ -478,7 +478,7 @@ def command_journal(arguments: argparse.Namespace) -> int:
 
 def command_status(arguments: argparse.Namespace) -> int:
     from generator.deploy.connection import target_of
-    from generator.deploy.publish import remote_status
+    from generator.deploy.inspect import remote_status
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)

@@ -19,12 +19,12 @@ from generator.config.model import Network
 from generator.config.settings import Target
 from generator.deploy.connection import connect, target_of
 from generator.deploy.execute import Executor
+from generator.deploy.inspect import drift_of
 from generator.deploy.plan import DeployPlan, plan_deploy
 from generator.deploy.publish import (
     Cancelled,
     DeployReport,
     Origin,
-    drift_of,
     execute,
     kept_versions,
     recorded_failures,
