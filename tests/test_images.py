@@ -130,3 +130,33 @@ def test_a_broken_image_is_a_build_error(pictured: Path, sitegen: Callable[..., 
     assert "themes/plain/images/broken.jpg" in result.err
     assert "not a readable JPG image" in result.err
     assert (pictured / "build/brand/articles/alpha/index.html").read_bytes() == before
+
+
+def test_svg_images_get_their_intrinsic_size(project: Path,
+                                             sitegen: Callable[..., Result]) -> None:
+    """An <img> of an SVG without width and height would move the page when it loads (CLS
+    0.10 on a demo page with a lead image): the build gives it the SVG's own size."""
+    images = project / "themes/plain/images"
+    images.mkdir(parents=True, exist_ok=True)
+    (images / "ridge.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" '
+                                      'viewBox="0 0 640 240"><rect width="640" '
+                                      'height="240"/></svg>')
+    (images / "mark.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="48px" '
+                                     'height="20" viewBox="0 0 96 40"/>')
+    (images / "free.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="100%"/>')
+    edit(project / "content/articles/alpha.md", "Alpha body text.",
+         "Alpha body text.\n\n![Ridge](/images/ridge.svg)\n\n![Mark](/images/mark.svg)\n\n"
+         "![Free](/images/free.svg)\n\n"
+         '<img src="/images/ridge.svg" width="320" height="120" alt="sized">')
+    assert sitegen(project, "build", "brand").code == 0
+    page = (project / "build/brand/articles/alpha/index.html").read_text()
+    tags = re.findall(r"<img [^>]*>", page)
+    ridge = next(tag for tag in tags if 'alt="Ridge"' in tag)
+    assert 'width="640" height="240"' in ridge
+    assert 'width="48" height="20"' in next(tag for tag in tags if 'alt="Mark"' in tag)
+    assert "width=" not in next(tag for tag in tags if 'alt="Free"' in tag)   # no size known
+    sized = next(tag for tag in tags if 'alt="sized"' in tag)
+    assert 'width="320" height="120"' in sized and "640" not in sized   # the author's own
+    # and each names the published, fingerprinted file
+    assert all(re.search(r'src="/assets/images/\w+\.[0-9a-f]{8}\.svg"', tag)
+               for tag in (ridge, sized))

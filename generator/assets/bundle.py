@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from generator.assets.images import MIME, RASTER, ImageSet, responsive_set
+from generator.assets.images import MIME, RASTER, ImageSet, responsive_set, svg_size
 from generator.assets.minify import minify_css, minify_js
 from generator.assets.sass import SassCompiler, default_compiler
 from generator.cache import active
@@ -49,6 +49,9 @@ class AssetBundle:
     """Logical name (`main.css`, `images/hero.jpg`) -> published asset."""
     pictures: dict[str, PictureRef] = field(default_factory=dict)
     """Logical name of a raster image -> its responsive set as published."""
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Logical name of an SVG image -> its intrinsic width and height, which pages give its
+    <img> so that nothing moves when it loads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +190,15 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
 
     settings = site.images
     pictures: dict[str, PictureRef] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     for relative, path in _layered_files(roots, "images").items():
         logical = f"images/{relative}"
         if path.suffix.lower() not in RASTER:
-            publish(logical, path.read_bytes())
+            data = path.read_bytes()
+            publish(logical, data)
+            size = svg_size(data) if path.suffix.lower() == ".svg" else None
+            if size is not None:
+                sizes[logical] = size
             continue
         try:
             image_set, renditions = responsive_set(logical, path.read_bytes(), settings,
@@ -213,7 +221,7 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
                 for name, ref in sorted(refs.items())}
     files[MANIFEST_PATH] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     static = _layered_files(roots, "static")
-    return AssetBundle(files, static, refs, pictures)
+    return AssetBundle(files, static, refs, pictures, sizes)
 
 
 def _picture(image_set: ImageSet, urls: dict[str, str], settings: ImageSettings) -> PictureRef:

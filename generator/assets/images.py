@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,27 @@ def _to_cache(folder: Path, image_set: ImageSet, files: dict[str, bytes], stem: 
         for path in temporary.iterdir():
             path.unlink()
         temporary.rmdir()
+
+
+SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE)
+SVG_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*(px)?\s*")
+
+
+def svg_size(data: bytes) -> tuple[int, int] | None:
+    """An SVG's intrinsic size: its root's width and height when they are plain lengths,
+    else its viewBox's; None when it has neither."""
+    root = SVG_ROOT.search(data[:4096])
+    if root is None:
+        return None
+    attributes = {name.lower(): value for name, value in re.findall(
+        r'([a-zA-Z:-]+)\s*=\s*"([^"]*)"', root.group(0).decode("utf-8", "replace"))}
+    width = SVG_LENGTH.fullmatch(attributes.get("width", ""))
+    height = SVG_LENGTH.fullmatch(attributes.get("height", ""))
+    if width and height:
+        return round(float(width.group(1))), round(float(height.group(1)))
+    box = attributes.get("viewbox", "").replace(",", " ").split()
+    try:
+        found = (round(float(box[2])), round(float(box[3]))) if len(box) == 4 else None
+    except ValueError:
+        return None
+    return found if found and found[0] > 0 and found[1] > 0 else None

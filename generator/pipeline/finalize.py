@@ -46,9 +46,10 @@ def finalize_html(state: SiteState, text: str) -> str:
 
 def responsive_images(state: SiteState, text: str) -> str:
     pictures = state.assets.pictures
-    if not pictures or "<img" not in text:
+    sizes = state.assets.sizes
+    if not (pictures or sizes) or "<img" not in text:
         return text
-    by_url = {state.assets.refs[name].url: name for name in pictures}
+    by_url = {state.assets.refs[name].url: name for name in [*pictures, *sizes]}
     record(DependencyKind.CONFIG, "images")
     first_large = [True]
 
@@ -56,11 +57,21 @@ def responsive_images(state: SiteState, text: str) -> str:
         attributes = {name.lower(): html.unescape(value or "")
                       for name, value in ATTRIBUTE.findall(match.group(1))}
         source = attributes.get("src", "")
-        name = by_url.get(source) or (source.lstrip("/") if source.lstrip("/") in pictures
+        logical = source.lstrip("/")
+        name = by_url.get(source) or (logical if logical in pictures or logical in sizes
                                       else None)
         if name is None:
             return match.group(0)
         record(DependencyKind.ASSET, name)
+        if name not in pictures:
+            # An SVG: its published URL, and its size so that the page does not move when
+            # it loads (unless the author gave one).
+            image = {**attributes, "src": state.assets.refs[name].url}
+            if "width" not in attributes and "height" not in attributes:
+                image["width"], image["height"] = (str(n) for n in sizes[name])
+            return "<img " + " ".join(f'{key}="{escape(value)}"'
+                                      for key, value in image.items()) + ">"
+
         eager = pictures[name].large and first_large[0]
         if eager:
             first_large[0] = False
