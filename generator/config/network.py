@@ -16,7 +16,7 @@ from generator.config.merge import merge_documents, subdocument, without_keys
 from generator.config.model import MenuItem, Network, PoolGate, SiteConfig, ThemeConfig
 from generator.config.personalization import resolve_personalization
 from generator.config.schema import CheckContext, Section
-from generator.config.settings import resolve_settings, settings_fields
+from generator.config.settings import resolve_settings
 from generator.config.site_schema import SITE_SCHEMA, SUPPORTED_SCHEMA, THEME_SCHEMA
 from generator.config.sourced_yaml import KeyPath, SourcedDocument, load_sourced_yaml_file
 from generator.errors import ConfigError, Location, suggest
@@ -184,7 +184,7 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
         minify=resolved["assets"]["minify"],
         params=resolved["params"],
         personalization=resolve_personalization(resolved, location_of),
-        **settings_fields(resolve_settings(resolved, location_of)),
+        **resolve_settings(resolved, location_of),
         values={k: v for k, v in resolved.items() if k not in NOT_INHERITED},
         locations=dict(merged.locations),
     )

@@ -166,28 +166,14 @@ def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Targe
                   values["atomic_replace"])
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """The typed sections of one site's config."""
-
-    http: HttpSettings
-    cdn: CdnSettings
-    images: ImageSettings
-    lazy_concurrency: int
-    prefetch: PrefetchSettings
-    recommendations: RecommendationSettings
-    rebuild: tuple[RebuildRule, ...]
-    targets: dict[str, Target]
-    migrations: tuple[str, ...]
-
-
-def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> Settings:
-    """The typed sections of a resolved, schema-checked config (defaults filled in)."""
+def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> dict[str, Any]:
+    """The typed sections of a resolved, schema-checked config (defaults filled in), as
+    SiteConfig's fields: `site.http`, `site.targets`, ..."""
     http = values["http"]
     images = values["images"]
     prefetch = values["prefetch"]
     recommendations = values["recommendations"]
-    return Settings(
+    return dict(
         http=HttpSettings(http["html_cache"], http["data_max_age"], http["static_max_age"],
                           http["csp"], http["precompress"], http["apache_options"],
                           dict(http["csp_sources"] or {}), http["referrer_policy"]),
@@ -208,8 +194,3 @@ def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> Setting
                  for name, target in (values.get("targets") or {}).items()},
         migrations=tuple(values["migrations"]),
     )
-
-
-def settings_fields(settings: Settings) -> dict[str, Any]:
-    """The sections as SiteConfig's fields (`site.http`, `site.targets`, ...)."""
-    return {name: getattr(settings, name) for name in Settings.__slots__}
