@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from generator.config.model import SiteConfig
-from generator.hosting.policy import apache_rules, netlify_rules, policy_of
+from generator.hosting.policy import apache_rules, netlify_rules
 from generator.hosting.routing import RoutedPage, htaccess, netlify_headers, netlify_redirects
 
 PREVIEW_APACHE = ["# A preview build: nothing of it is to be indexed.",
@@ -22,7 +22,7 @@ def server_files(site: SiteConfig, pages: Sequence[RoutedPage], pixel: str,
                  preview: bool = False) -> dict[str, str]:
     """`.htaccess`, `_headers` and `_redirects` (path: text) for a site whose routed pages
     are `pages`; a preview build gets `X-Robots-Tag: noindex` on everything."""
-    policy = policy_of(site)
+    policy = site.http
     return {".htaccess": htaccess(pages, site.personalization,
                                   [*(PREVIEW_APACHE if preview else []),
                                    *apache_rules(policy, pixel)], policy.apache_options),

@@ -18,26 +18,15 @@ hosts that read Netlify-style `_headers`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from generator.config.model import SiteConfig
+from generator.config.settings import HttpSettings
 
 FINGERPRINTED = (r"\.[0-9a-f]{8,}\.(css|js|mjs|png|jpe?g|gif|webp|avif|svg|woff2?|ttf|ico"
                  r"|html)")
 IMMUTABLE = "public, max-age=31536000, immutable"
 FEED_MAX_AGE = 3600
-
-
-@dataclass(frozen=True, slots=True)
-class HttpPolicy:
-    html: str
-    data_max_age: int
-    static_max_age: int
-    csp: str | None
-    referrer_policy: str
-    precompress: bool = False
-    apache_options: bool = False
 
 
 HEADER_POLICY = "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
@@ -80,14 +69,7 @@ def page_policy(site: SiteConfig, page_hashes: list[str],
     return "; ".join(f"{directive} {' '.join(found)}" for directive, found in sources.items())
 
 
-def policy_of(site: SiteConfig) -> HttpPolicy:
-    http = site.http
-    return HttpPolicy(http.html_cache, http.data_max_age, http.static_max_age,
-                      HEADER_POLICY if http.csp else None, http.referrer_policy,
-                      http.precompress, http.apache_options)
-
-
-def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:
+def apache_rules(policy: HttpSettings, pixel: str) -> list[str]:
     """The caching and security part of `.htaccess` (before the routing's own headers,
     which override Cache-Control for pages with variants)."""
     quote = '"'
@@ -126,10 +108,10 @@ def apache_rules(policy: HttpPolicy, pixel: str) -> list[str]:
                 "</IfModule>",
                 "</FilesMatch>"]
 
-    csp = [f"Header set Content-Security-Policy {quote}{policy.csp}{quote}"] \
+    csp = [f"Header set Content-Security-Policy {quote}{HEADER_POLICY}{quote}"] \
         if policy.csp else []
     # (\.gz)?: a precompressed twin is cached like its original.
-    lines += files("\\.html(\\.gz)?$", 0, policy.html, *csp)
+    lines += files("\\.html(\\.gz)?$", 0, policy.html_cache, *csp)
     lines += files("\\.json(\\.gz)?$", policy.data_max_age,
                    f"public, max-age={policy.data_max_age}")
     lines += files(f"{FINGERPRINTED}(\\.gz)?$", 31536000, IMMUTABLE)
@@ -179,11 +161,11 @@ def _precompressed_rules() -> list[str]:
     return lines
 
 
-def netlify_rules(policy: HttpPolicy, pixel: str) -> list[str]:
+def netlify_rules(policy: HttpSettings, pixel: str) -> list[str]:
     lines = ["/*", "  X-Content-Type-Options: nosniff",
              f"  Referrer-Policy: {policy.referrer_policy}"]
     if policy.csp:
-        lines.append(f"  Content-Security-Policy: {policy.csp}")
+        lines.append(f"  Content-Security-Policy: {HEADER_POLICY}")
     # Paths that do not overlap: such hosts combine the headers of every rule that matches.
     lines += ["/assets/*", f"  Cache-Control: {IMMUTABLE}",
               "/_sg/components/*", f"  Cache-Control: {IMMUTABLE}",

@@ -48,7 +48,7 @@ class SiteState:
 
     @cached_property
     def build_version(self) -> str:
-        """The version every page bakes in (personalize/page_config.py); one hash a build."""
+        """The version every page bakes in (runtime/page_config.py); one hash a build."""
         return personalization_version(self.site.values)
 
     @cached_property
