@@ -323,7 +323,7 @@ def _origin(root: Path, journal: Path) -> Any:
     import getpass
     import subprocess
 
-    from generator.deploy.publish import Origin
+    from generator.deploy.bookkeeping import Origin
 
     def git(*arguments: str) -> str:
         try:
@@ -357,7 +357,7 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     from generator.deploy.connection import target_of
     from generator.deploy.meta import deploy_meta
     from generator.deploy.plan import describe
-    from generator.deploy.publish import deploy, local_manifest
+    from generator.deploy.publish import DeployOptions, deploy, local_manifest
 
     root = arguments.root.resolve()
     network, site = _buildable_site(root, arguments.site, arguments.env)
@@ -366,10 +366,11 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     meta = deploy_meta(network, site, build_dir, local_manifest(build_dir, arguments.site))
     origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
     try:
-        report = deploy(arguments.site, target, build_dir, meta, origin,
-                        dry_run=arguments.dry_run, max_bytes=arguments.max_bytes,
-                        break_lock=arguments.break_lock, verify_full=arguments.verify == "full",
-                        expected_plan=arguments.plan, confirm=_confirm(arguments, "deploy"),
+        options = DeployOptions(dry_run=arguments.dry_run, break_lock=arguments.break_lock,
+                                verify_full=arguments.verify == "full",
+                                max_bytes=arguments.max_bytes, expected_plan=arguments.plan)
+        report = deploy(arguments.site, target, build_dir, meta, origin, options,
+                        confirm=_confirm(arguments, "deploy"),
                         show=lambda plan: print(describe(plan), end=""))
     finally:
         _print_notes(origin)
@@ -414,7 +415,7 @@ def command_cache(arguments: argparse.Namespace) -> int:
 def command_rollback(arguments: argparse.Namespace) -> int:
     from generator.deploy.connection import target_of
     from generator.deploy.plan import describe
-    from generator.deploy.rollback import rollback
+    from generator.deploy.rollback import RollbackOptions, rollback
 
     root = arguments.root.resolve()
     network, site = _buildable_site(root, arguments.site)
@@ -428,10 +429,11 @@ def command_rollback(arguments: argparse.Namespace) -> int:
               + "".join(f"\n  - {problem}" for problem in problems))
 
     try:
-        report = rollback(network, arguments.site, target, origin, to=arguments.to,
-                          dry_run=arguments.dry_run, force=arguments.force,
-                          break_lock=arguments.break_lock,
-                          verify_full=arguments.verify == "full",
+        options = RollbackOptions(dry_run=arguments.dry_run,
+                                  break_lock=arguments.break_lock,
+                                  verify_full=arguments.verify == "full", to=arguments.to,
+                                  force=arguments.force)
+        report = rollback(network, arguments.site, target, origin, options,
                           confirm=_confirm(arguments, "rollback"), show=show)
     finally:
         _print_notes(origin)

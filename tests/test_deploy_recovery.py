@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from generator.deploy import lock, publish
+from generator.deploy import bookkeeping, lock, publish, run
 from generator.deploy.remote import Remote
 from tests.conftest import Result, edit, jsonl, tree
 
@@ -121,9 +121,9 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
     (project / "content/news/hello.md").unlink()
     assert sitegen(project, "build", "brand").code == 0
     with monkeypatch.context() as patch:
-        patch.setattr(publish, "PROGRESS_EVERY", 1)   # the progress names every deletion
+        patch.setattr(run, "PROGRESS_EVERY", 1)   # the progress names every deletion
         calls = [0]
-        real = publish.switch_to
+        real = run.switch_to
 
         def switch(remote: Remote, manifest: dict[str, Any],
                    pending: dict[str, Any] | None = None) -> None:
@@ -132,7 +132,7 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
                 raise KeyboardInterrupt("killed before the final switch")
             real(remote, manifest, pending)
 
-        patch.setattr(publish, "switch_to", switch)
+        patch.setattr(run, "switch_to", switch)
         assert deploy(sitegen, project).code == 130
     pointer = json.loads((remote / ".sitegen-state/manifest.json").read_text())
     assert pointer["pending_deletions"]
@@ -169,7 +169,7 @@ def test_temporary_files_of_an_abandoned_version_are_listed_then_removed(
                     raise KeyboardInterrupt("killed after an upload, before its rename")
 
         patch.setattr(Remote, "put", put)
-        patch.setattr(publish.Pool, "run", lambda self, items, work, done=None: _serial(
+        patch.setattr(run.Pool, "run", lambda self, items, work, done=None: _serial(
             self, items, work, done))
         assert deploy(sitegen, project).code == 130
     left = [path for path in tree(remote) if path.endswith(".tmp")
@@ -225,7 +225,7 @@ def test_a_cancelled_deploy_changes_nothing_and_is_no_failure(
     project, remote = built
     _, site = _buildable_site(project, "brand")
     journal = project / "build/.sitegen/sites/brand/journal.jsonl"
-    origin = publish.Origin("tester", "", journal)
+    origin = bookkeeping.Origin("tester", "", journal)
     with pytest.raises(DeployError, match="deploy cancelled; nothing was changed"):
         publish.deploy("brand", target_of(site, "production"), project / "build", {}, origin,
                        confirm=lambda plan: False)

@@ -15,6 +15,7 @@ live file with the new size is downloaded and hashed before it counts as done.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,10 @@ from generator.errors import DeployError
 
 class Incomplete(OSError):
     """The server holds fewer or other bytes than were sent: a transient error, retried."""
+
+
+TEMPORARY = re.compile(r"\.sitegen(-[0-9a-f]{12})?\.tmp$")
+"""Names of the temporary files deploys upload before renaming them into place."""
 
 
 def temporary_name(live: str, sha256: str) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 
 from generator.config.settings import Target
 from generator.deploy.connection import connect
+from generator.deploy.execute import TEMPORARY
 from generator.deploy.plan import DeployPlan, plan_deploy
-from generator.deploy.publish import TEMPORARY, local_manifest
+from generator.deploy.publish import local_manifest
 from generator.deploy.remote import Remote
 from generator.deploy.state import read_journal, read_manifest
 

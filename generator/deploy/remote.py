@@ -28,6 +28,7 @@ import ftputil.error
 
 from generator.deploy.connection import (
     Target,
+    connect,
     credentials,
     hide,
     is_connection_cap,
@@ -356,6 +357,8 @@ class Pool:
         self.limit = target.connections
         """What the server is believed to allow; lowered on every 421."""
         self.opener = opener
+        self.first = first
+        """The connection the pool was given: its owner closes it, not the pool."""
         self.idle: list[Remote] = [first] if first is not None else []
         self.open_count = len(self.idle)
         """Connections open or being opened."""
@@ -497,8 +500,24 @@ class Pool:
                 self._give_back(remote, broken=transient)
                 return None
 
+    def usable(self) -> Remote:
+        """A connection that still answers, for one step between runs: the first one, an
+        idle one, or a fresh one (idle afterwards, closed with the pool's own)."""
+        for remote in ([self.first] if self.first is not None else []) + self.idle:
+            if remote.alive():
+                return remote
+        fresh = Remote(connect(self.target), self.target)
+        learned = self.first or self   # what the first connection learned is newest
+        fresh.rename_over = learned.rename_over
+        fresh.can_append = learned.can_append
+        with self.lock:
+            self.idle.append(fresh)
+        return fresh
+
     def close(self) -> None:
+        """Close the connections the pool opened (not the one it was given)."""
         for remote in self.idle:
-            remote.close()
+            if remote is not self.first:
+                remote.close()
         self.idle.clear()
 

@@ -13,52 +13,59 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from generator.config.model import Network
 from generator.config.settings import Target
-from generator.deploy.connection import connect, target_of
-from generator.deploy.execute import Executor
-from generator.deploy.inspect import drift_of
-from generator.deploy.plan import DeployPlan, plan_deploy
-from generator.deploy.publish import (
+from generator.deploy.bookkeeping import (
+    HISTORY,
     Cancelled,
-    DeployReport,
     Origin,
-    execute,
     kept_versions,
     recorded_failures,
     stored_objects,
 )
+from generator.deploy.connection import connect, target_of
+from generator.deploy.execute import Executor
+from generator.deploy.inspect import drift_of
+from generator.deploy.plan import DeployPlan, plan_deploy
 from generator.deploy.remote import Remote
+from generator.deploy.run import DeployReport, Job, RunOptions, execute
 from generator.deploy.state import read_manifest, read_version
 from generator.errors import DeployError, SitegenError
 
 
-def rollback(network: Network, site: str, target: Target, origin: Origin, *,
-             to: str | None = None, dry_run: bool = False, force: bool = False,
-             break_lock: bool = False, verify_full: bool = False,
+@dataclass(frozen=True)
+class RollbackOptions(RunOptions):
+    to: str | None = None
+    """The version to go back to (a prefix of its id); by default the one before."""
+    force: bool = False
+    """Roll back even when it would break links, migrations or promoted winners."""
+
+
+def rollback(network: Network, site: str, target: Target, origin: Origin,
+             options: RollbackOptions = RollbackOptions(), *,
              confirm: Callable[[DeployPlan], bool] = lambda plan: True,
              show: Callable[[DeployPlan, list[str]], None] = lambda plan, problems: None,
              ) -> DeployReport:
-    with recorded_failures(origin, site, target, "rollback", to or "", dry_run):
-        return _rollback(network, site, target, origin, to, dry_run, force, break_lock,
-                         verify_full, confirm, show)
+    with recorded_failures(origin, site, target, "rollback", options.to or "",
+                           options.dry_run):
+        return _rollback(network, site, target, origin, options, confirm, show)
 
 
-def _rollback(network: Network, site: str, target: Target, origin: Origin, to: str | None,
-              dry_run: bool, force: bool, break_lock: bool, verify_full: bool,
-              confirm: Callable[[DeployPlan], bool],
+def _rollback(network: Network, site: str, target: Target, origin: Origin,
+              options: RollbackOptions, confirm: Callable[[DeployPlan], bool],
               show: Callable[[DeployPlan, list[str]], None]) -> DeployReport:
     control = Remote(connect(target), target)
     try:
         current = read_manifest(control)
         if current is None:
             raise DeployError(f"nothing is deployed on '{target.name}': nothing to roll back")
-        history = control.read_json("history.json") or []
+        history = control.read_json(HISTORY) or []
         kept = [version for version in kept_versions(history, target.keep)
                 if version != current["version"]]
-        version = _choose(to, kept, history, target)
+        version = _choose(options.to, kept, history, target)
         wanted = read_version(control, version)
         if wanted is None:
             raise DeployError(f"version {version[:12]} is no longer kept on the server")
@@ -67,9 +74,9 @@ def _rollback(network: Network, site: str, target: Target, origin: Origin, to: s
         problems = dependency_problems(network, site, target, current, wanted)
         show(plan, problems)
         report = DeployReport(plan, kind="rollback")
-        if dry_run:
+        if options.dry_run:
             return report
-        if problems and not force:
+        if problems and not options.force:
             raise DeployError("rollback refused:\n" + "\n".join(f"  - {p}" for p in problems)
                               + "\npass --force to roll back anyway")
         if not confirm(plan):
@@ -77,14 +84,13 @@ def _rollback(network: Network, site: str, target: Target, origin: Origin, to: s
         manifest = {**{k: v for k, v in wanted.items() if k != "pending_deletions"},
                     "rolled_back": time.time()}
         if plan.operations:
-            execute(control, target, plan, manifest, current,
-                    Executor(None, target.keep > 0, stored, target.atomic_replace), report,
-                    origin, break_lock,
-                    verify_full)
+            executor = Executor(None, target.keep > 0, stored, target.atomic_replace)
+            report = execute(control, Job(target, plan, manifest, current, "rollback"),
+                             executor, origin, options)
         if not control.alive():
             control.close()
             control = Remote(connect(target), target)
-        drift = drift_of(control, wanted, full=verify_full)
+        drift = drift_of(control, wanted, full=options.verify_full)
         if drift:
             raise DeployError(f"after the rollback the server differs from version "
                               f"{version[:12]}: " + "; ".join(drift[:5]))
