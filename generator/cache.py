@@ -7,8 +7,10 @@ and image renditions (`images`). A pool page shown on four sites is parsed once;
 stylesheet shared by three sites is compiled once; an unchanged image is never processed
 again, even by a clean build.
 
-Every entry used is touched; `sitegen cache gc` removes what the last build did not use,
-`sitegen cache stats` shows what the cache holds.
+Every entry a build uses gets that build's stamp (its start time, in nanoseconds) as its
+modification time, set explicitly rather than left to the clock; a build of the whole network
+records its stamp when it succeeds, and `sitegen cache gc` removes the entries stamped before
+it. `sitegen cache stats` shows what the cache holds.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ class CacheStats:
 
 
 class ContentCache:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stamp: int | None = None) -> None:
         self.root = root
+        self.stamp = stamp
+        """The stamp of the build using the cache (None: reading it only)."""
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / key
@@ -42,7 +46,7 @@ class ContentCache:
             data = path.read_bytes()
         except OSError:
             return None
-        _touch(path)
+        self._mark_used(path)
         return data
 
     def put(self, kind: str, key: str, data: bytes) -> None:
@@ -51,13 +55,43 @@ class ContentCache:
         temporary = path.with_name(f"{key}.{os.getpid()}.tmp")
         temporary.write_bytes(data)
         os.replace(temporary, path)
+        self._mark_used(path)
 
-    def mark_build(self, started: float) -> None:
-        """A build that started at `started` succeeded: what it did not touch is unused."""
+    def get_folder(self, kind: str, key: str) -> Path | None:
+        """An entry made of several files (an image's renditions): its folder, if cached."""
+        folder = self._path(kind, key)
+        if not folder.is_dir():
+            return None
+        self._mark_used(folder)
+        return folder
+
+    def put_folder(self, kind: str, key: str, files: dict[str, bytes]) -> None:
+        """Store several files as one entry, in one rename (workers may race: the first
+        wins, and holds the same files)."""
+        folder = self._path(kind, key)
+        temporary = folder.with_name(f"{key}.tmp{os.getpid()}")
+        temporary.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (temporary / name).write_bytes(data)
+        try:
+            os.replace(temporary, folder)
+        except OSError:   # another worker cached it first
+            shutil.rmtree(temporary, ignore_errors=True)
+        self._mark_used(folder)
+
+    def _mark_used(self, path: Path) -> None:
+        if self.stamp is not None:
+            try:
+                os.utime(path, ns=(self.stamp, self.stamp))
+            except OSError:
+                pass
+
+    def mark_build(self) -> None:
+        """The build stamped `self.stamp` succeeded: what it did not use is unused."""
+        if self.stamp is None:
+            raise ValueError("only a build's cache has a stamp to record")
         self.root.mkdir(parents=True, exist_ok=True)
-        marker = self.root / MARKER
-        marker.write_text(f"{started}\n")
-        os.utime(marker, (started, started))
+        (self.root / MARKER).write_text(f"{self.stamp}\n")
 
     def stats(self) -> list[CacheStats]:
         found = []
@@ -72,13 +106,15 @@ class ContentCache:
     def gc(self) -> tuple[int, int]:
         """Remove the entries the last build did not use; (entries, bytes) removed."""
         try:
-            since = (self.root / MARKER).stat().st_mtime
+            text = (self.root / MARKER).read_text(encoding="utf-8").strip()
         except OSError:
             return 0, 0
+        # Earlier versions wrote the time in seconds.
+        since = int(float(text) * 1e9) if "." in text else int(text)
         removed = freed = 0
         for kind in KINDS:
             for entry in _entries(self.root / kind):
-                if _used(entry) < since:
+                if entry.stat().st_mtime_ns < since:
                     freed += _size(entry)
                     removed += 1
                     if entry.is_dir():
@@ -103,24 +139,13 @@ def _size(entry: Path) -> int:
     return entry.stat().st_size
 
 
-def _used(entry: Path) -> float:
-    return entry.stat().st_mtime
-
-
-def _touch(path: Path) -> None:
-    try:
-        os.utime(path)
-    except OSError:
-        pass
-
-
 _active: ContentCache | None = None
 
 
-def configure(root: Path | None) -> None:
-    """Use the cache under `root` in this process (and the worker processes it forks)."""
+def configure(cache: ContentCache | None) -> None:
+    """Use `cache` in this process (and the worker processes it forks)."""
     global _active
-    _active = ContentCache(root) if root is not None else None
+    _active = cache
 
 
 def active() -> ContentCache | None:

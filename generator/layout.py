@@ -55,10 +55,6 @@ class BuildLayout:
         return self.private / "cache"
 
     @property
-    def image_cache(self) -> Path:
-        return self.cache / "images"
-
-    @property
     def staging_root(self) -> Path:
         return self.private / "staging"
 

@@ -4,7 +4,6 @@ stats and gc, and `rebuild:` rules for dependencies nothing records."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,9 +68,8 @@ def test_cache_stats_and_gc(project: Path, sitegen: Callable[..., Result]) -> No
     counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()}
     assert counts["markdown"] > 5 and counts["sass"] >= 1
     edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, cached anew.")
-    # The marker allows 50 ms for file times lagging the clock: builds closer than that
-    # cannot tell each other's entries apart.
-    time.sleep(0.2)
+    # Right after the first build, no pause: entries carry their build's stamp, set
+    # explicitly, so two builds a millisecond apart still tell their entries apart.
     assert sitegen(project, "build", "--clean").code == 0
     removed = sitegen(project, "cache", "gc").out
     assert re.match(r"removed 1 entries \(\d+ bytes\)", removed), removed   # the old gamma
@@ -100,3 +98,26 @@ def test_rebuild_rules(project: Path, sitegen: Callable[..., Result]) -> None:
     wrong = sitegen(project, "build", "brand")
     assert wrong.code == 1 and "site.yaml:9: rebuild[0].when[0]" in wrong.err
     assert "a glob under sites/, content/, themes/ or data/" in wrong.err
+
+
+def test_gc_keeps_what_the_last_full_build_used_of_every_kind(tmp_path: Path) -> None:
+    """File and folder entries alike carry the stamp of the last build that used them;
+    gc removes those stamped before the last full build, whatever the clock did."""
+    from generator.cache import ContentCache
+
+    first = ContentCache(tmp_path, stamp=1_000)
+    first.put("markdown", "aa11", b"<p>old</p>")
+    first.put("markdown", "bb22", b"<p>kept</p>")
+    first.put_folder("images", "cc33", {"320.webp": b"w", "set.json": b"{}"})
+    first.put_folder("images", "dd44", {"320.webp": b"x", "set.json": b"{}"})
+    first.mark_build()
+    second = ContentCache(tmp_path, stamp=1_001)   # one nanosecond later
+    assert second.get("markdown", "bb22") == b"<p>kept</p>"
+    folder = second.get_folder("images", "cc33")
+    assert folder is not None and (folder / "320.webp").read_bytes() == b"w"
+    second.mark_build()
+    assert ContentCache(tmp_path).gc() == (2, len(b"<p>old</p>") + len(b"x{}"))
+    reader = ContentCache(tmp_path)   # no stamp: reading marks nothing
+    assert reader.get("markdown", "aa11") is None and reader.get_folder("images", "dd44") is None
+    assert reader.get("markdown", "bb22") is not None
+    assert reader.gc() == (0, 0)

@@ -155,8 +155,8 @@ def _layered_files(roots: tuple[Path, ...], folder: str) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | None = None,
-                      image_cache: Path | None = None) -> AssetBundle:
+def build_site_assets(site: SiteConfig, network: Network,
+                      sass: SassCompiler | None = None) -> AssetBundle:
     theme = network.themes[site.theme]
     roots = search_roots(site, network)
     context = AssetContext(site, roots, network.root, sass or default_compiler())
@@ -201,8 +201,7 @@ def build_site_assets(site: SiteConfig, network: Network, sass: SassCompiler | N
                 sizes[logical] = size
             continue
         try:
-            image_set, renditions = responsive_set(logical, path.read_bytes(), settings,
-                                                   image_cache)
+            image_set, renditions = responsive_set(logical, path.read_bytes(), settings)
         except (OSError, ValueError, SyntaxError) as error:   # what Pillow raises on bad data
             raise BuildError(f"not a readable {path.suffix.lstrip('.').upper()} image: "
                              f"{error}", Location(str(path.relative_to(network.root)), 0)

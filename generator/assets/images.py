@@ -15,12 +15,12 @@ import base64
 import hashlib
 import io
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.cache import active
 from generator.config.settings import ImageSettings
 
 RASTER = (".jpg", ".jpeg", ".png")
@@ -67,18 +67,21 @@ def writable_formats() -> set[str]:
     return found
 
 
-def responsive_set(logical: str, data: bytes, settings: ImageSettings,
-                   cache: Path | None) -> tuple[ImageSet, dict[str, bytes]]:
-    """The renditions of one image (logical name -> bytes) and their description."""
+def responsive_set(logical: str, data: bytes,
+                   settings: ImageSettings) -> tuple[ImageSet, dict[str, bytes]]:
+    """The renditions of one image (logical name -> bytes) and their description; from the
+    build cache when an earlier build made them."""
     key = hashlib.sha256(data + settings_key(settings).encode()).hexdigest()
     stem = logical.rsplit(".", 1)[0]
+    cache = active()
     if cache is not None:
-        found = _from_cache(cache / key[:2] / key, stem)
+        folder = cache.get_folder("images", key)
+        found = _from_cache(folder, stem) if folder is not None else None
         if found is not None:
             return found
     image_set, files = _process(stem, data, settings)
     if cache is not None:
-        _to_cache(cache / key[:2] / key, image_set, files, stem)
+        cache.put_folder("images", key, _cache_files(image_set, files))
     return image_set, files
 
 
@@ -138,28 +141,19 @@ def _from_cache(folder: Path, stem: str) -> tuple[ImageSet, dict[str, bytes]] | 
                  for r in renditions}
     except (OSError, ValueError, KeyError):
         return None
-    os.utime(folder)   # used by this build: `sitegen cache gc` keeps it
     return ImageSet(meta["width"], meta["height"], meta["format"], renditions,
                     meta["placeholder"]), files
 
 
-def _to_cache(folder: Path, image_set: ImageSet, files: dict[str, bytes], stem: str) -> None:
-    temporary = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    temporary.mkdir(parents=True, exist_ok=True)
-    for rendition in image_set.renditions:
-        (temporary / f"{rendition.width}{EXTENSION[rendition.format]}").write_bytes(
-            files[rendition.name])
-    (temporary / "set.json").write_text(json.dumps({
+def _cache_files(image_set: ImageSet, files: dict[str, bytes]) -> dict[str, bytes]:
+    """An image set as a cache entry: each rendition by width and format, and set.json."""
+    entry = {f"{r.width}{EXTENSION[r.format]}": files[r.name] for r in image_set.renditions}
+    entry["set.json"] = json.dumps({
         "width": image_set.width, "height": image_set.height, "format": image_set.format,
         "placeholder": image_set.placeholder,
         "renditions": [{"format": r.format, "width": r.width, "height": r.height}
-                       for r in image_set.renditions]}), encoding="utf-8")
-    try:
-        os.replace(temporary, folder)
-    except OSError:   # another worker cached it first
-        for path in temporary.iterdir():
-            path.unlink()
-        temporary.rmdir()
+                       for r in image_set.renditions]}).encode("utf-8")
+    return entry
 
 
 SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE)

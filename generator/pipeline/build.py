@@ -10,8 +10,9 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
 from generator.layout import BuildLayout
 from generator.pipeline.freshness import Fingerprints
-from generator.pipeline.lazy import render_components
 from generator.pipeline.output import (
     ManifestEntry,
     commit_site,
@@ -47,11 +47,14 @@ from generator.pipeline.shortcut import (
     tree_after_commit,
 )
 from generator.pipeline.site_state import SiteState
+from generator.pipeline.stages import StageList
 from generator.pipeline.state import BuildState, OutputRecord
 from generator.pipeline.workers import RenderResult, SiteJob, render_all
 from generator.progress import Progress
 from generator.recommend.site import site_recommendations
 from generator.render.markdown import forget_rendered
+from generator.render.templates import create_environment
+from generator.runtime.lazy import render_components
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,74 +120,140 @@ def build(options: BuildOptions) -> BuildReport:
     if finish_interrupted_commits(options.build_dir):
         forget_last_build(layout.last_build)
     # Shortcut: not one input or published file changed since the last successful build.
-    events = layout.events
     inputs = inputs_signature(options.root.resolve(),
-                              (events, events.with_name("events.sqlite-wal")))
+                              (layout.events, layout.events.with_name("events.sqlite-wal")))
     last = None if options.clean else load_last_build(layout.last_build)
     scans = _scan_sites(options, last)
     if last is not None and _unchanged(options, last, inputs, scans):
         return _unchanged_report(last, time.perf_counter() - started)
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
-    sites = _select_sites(network, options.sites)
-    store = BuildState(layout.state)
-    try:
-        # Collect and assets: each site's pages through its gates, its CSS, JS and images.
-        reader = SourceReader(network.root, store)
-        cache = ContentCache(layout.cache)
-        cache_started = time.time() - 0.05   # file times lag the clock by a tick or so
-        configure_cache(cache.root)
-        forget_rendered()   # every entry this build uses is then touched on disk (gc)
-        states = {site.name: SiteState(network, site,
-                                       collect_site_content(site, network, reader,
-                                                            options.drafts),
-                                       build_site_assets(
-                                           site, network, image_cache=layout.image_cache),
-                                       options.preview)
-                  for site in sites}
-        # Recommend: related and next pages from content and the events store.
-        caches_to_write: list[Callable[[], None]] = []
-        for state in states.values():
-            state.recommendations = site_recommendations(
-                state.site, state.content, events,
-                _recommendation_sources(network, state, states, reader, options.drafts),
-                caches_to_write)
-        # Lazy components: rendered once per site, before the pages that place them.
-        for state in states.values():
-            state.components = render_components(state.environment, template_globals(state))
-        # Plan: every output file of every site, with the inputs of each.
-        plans = {name: apply_rebuild_rules(plan_site(state.site, state.content, state.assets,
-                                                     state.components, state.preview),
-                                           network.root)
-                 for name, state in states.items()}
-        # Freshness: which published files are exactly what rendering them now would give.
-        work = {name: _decide(options, plan, states[name], store,
-                              scans[name].files if name in scans
-                              else scan_published(options.build_dir / name).files)
-                for name, plan in plans.items()}
-        report = BuildReport(warnings=network.warnings)
-        report.sites = [_site_report(name, work[name]) for name in plans]
-        # Render and commit: stale outputs into staging trees, then into build/<site>/.
-        published = _render_and_commit(options, states, work, store, report, scans)
-        # Retire: a site that is no longer built (renamed, deleted, made abstract) leaves.
-        if not options.sites:
-            _retire_sites(options.build_dir, set(plans), store)
-        # Remember parsed front matter and computed lists only once the build succeeded: a
-        # failed build writes nothing at all.
-        reader.save()
-        for write in caches_to_write:
-            write()
-        if not options.sites:
-            # What a build of the whole network did not touch, no build needs: `cache gc`.
-            cache.mark_build(cache_started)
-    finally:
-        store.close()
-    _save_last_build(options, layout.last_build, inputs, report, published)
-    report.seconds = time.perf_counter() - started
-    return report
+    with closing(BuildState(layout.state)) as store:
+        run = STAGES.run(BuildRun(options, layout, network,
+                                  tuple(_select_sites(network, options.sites)), store,
+                                  SourceReader(network.root, store),
+                                  ContentCache(layout.cache, time.time_ns()), scans))
+    _save_last_build(options, layout.last_build, inputs, run.report, run.published)
+    run.report.seconds = time.perf_counter() - started
+    return run.report
 
 
-def _recommendation_sources(network: Network, state: SiteState, states: dict[str, SiteState],
+@dataclass(frozen=True)
+class BuildRun:
+    """What the stages of a build hand on: each stage returns a copy with its results."""
+
+    options: BuildOptions
+    layout: BuildLayout
+    network: Network
+    sites: tuple[SiteConfig, ...]
+    store: BuildState
+    reader: SourceReader
+    cache: ContentCache
+    """The build cache, stamped with this build's start."""
+    scans: Mapping[str, PublishedTree]
+    """The published trees, scanned once by the shortcut."""
+    states: Mapping[str, SiteState] = field(default_factory=dict)
+    deferred: tuple[Callable[[], None], ...] = ()
+    """Writes of computed lists to their caches, done only once the build succeeded."""
+    plans: Mapping[str, SitePlan] = field(default_factory=dict)
+    work: Mapping[str, SiteWork] = field(default_factory=dict)
+    report: BuildReport = field(default_factory=BuildReport)
+    published: Mapping[str, PublishedTree] = field(default_factory=dict)
+
+
+def collect(run: BuildRun) -> BuildRun:
+    """Each site's pages through its gates, its CSS, JS and images."""
+    configure_cache(run.cache)
+    forget_rendered()   # every entry this build uses is then touched on disk (gc)
+    return replace(run, states={
+        site.name: SiteState(run.network, site,
+                             collect_site_content(site, run.network, run.reader,
+                                                  run.options.drafts),
+                             build_site_assets(site, run.network),
+                             create_environment(site, run.network), run.options.preview)
+        for site in run.sites})
+
+
+def recommend(run: BuildRun) -> BuildRun:
+    """Related and next pages from content and the events store."""
+    deferred: list[Callable[[], None]] = []
+    states = {name: replace(state, recommendations=site_recommendations(
+        state.site, state.content, run.layout.events,
+        _recommendation_sources(run.network, state, run.states, run.reader,
+                                run.options.drafts),
+        deferred)) for name, state in run.states.items()}
+    return replace(run, states=states, deferred=(*run.deferred, *deferred))
+
+
+def components(run: BuildRun) -> BuildRun:
+    """Lazy components: rendered once per site, before the pages that place them."""
+    return replace(run, states={
+        name: replace(state, components=render_components(state.environment,
+                                                          template_globals(state)))
+        for name, state in run.states.items()})
+
+
+def plan(run: BuildRun) -> BuildRun:
+    """Every output file of every site, with the inputs of each."""
+    return replace(run, plans={
+        name: apply_rebuild_rules(plan_site(state.site, state.content, state.assets,
+                                            state.components, state.preview),
+                                  run.network.root)
+        for name, state in run.states.items()})
+
+
+def freshness(run: BuildRun) -> BuildRun:
+    """Which published files are exactly what rendering them now would give."""
+    work = {name: _decide(run.options, site_plan, run.states[name], run.store,
+                          run.scans[name].files if name in run.scans
+                          else scan_published(run.options.build_dir / name).files)
+            for name, site_plan in run.plans.items()}
+    report = BuildReport(sites=[_site_report(name, work[name]) for name in run.plans],
+                         warnings=run.network.warnings)
+    return replace(run, work=work, report=report)
+
+
+def render(run: BuildRun) -> BuildRun:
+    """Stale outputs into staging trees, then each changed site into build/<site>/."""
+    return replace(run, published=_render_and_commit(run.options, run.states, run.work,
+                                                     run.store, run.report, run.scans))
+
+
+def retire(run: BuildRun) -> BuildRun:
+    """A site that is no longer built (renamed, deleted, made abstract) leaves."""
+    if not run.options.sites:
+        _retire_sites(run.options.build_dir, set(run.plans), run.store)
+    return run
+
+
+def remember(run: BuildRun) -> BuildRun:
+    """Parsed front matter and computed lists are saved only once the build succeeded: a
+    failed build writes nothing at all."""
+    run.reader.save()
+    for write in run.deferred:
+        write()
+    if not run.options.sites:
+        # What a build of the whole network did not touch, no build needs: `cache gc`.
+        run.cache.mark_build()
+    return run
+
+
+STAGES = StageList[BuildRun]([
+    ("collect", collect),
+    ("recommend", recommend),
+    ("components", components),
+    ("plan", plan),
+    ("freshness", freshness),
+    ("render", render),
+    ("retire", retire),
+    ("remember", remember),
+])
+"""The build after loading, in order; a stage can be inserted before or after a named one
+(`STAGES.insert_after("plan", "audit", audit)`)."""
+
+
+def _recommendation_sources(network: Network, state: SiteState,
+                            states: Mapping[str, SiteState],
                             reader: SourceReader, drafts: bool
                             ) -> dict[str, tuple[SiteConfig, SiteContent]]:
     """The sites a site may recommend pages of, with their content (collected here when they
@@ -247,7 +316,7 @@ def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
 
 
 def _save_last_build(options: BuildOptions, path: Path, inputs: str, report: BuildReport,
-                     published: dict[str, PublishedTree]) -> None:
+                     published: Mapping[str, PublishedTree]) -> None:
     save_last_build(path, {
         "options": _options_key(options),
         "inputs": inputs,
@@ -299,9 +368,9 @@ MOVE_ORDER = {"asset": 0, "data": 1, "variant": 2, "page": 3, "routing": 4}
 before the default pages and routing rules last, so no rule points at a missing file."""
 
 
-def _render_and_commit(options: BuildOptions, states: dict[str, SiteState],
-                       work: dict[str, SiteWork], store: BuildState, report: BuildReport,
-                       scans: dict[str, PublishedTree]) -> dict[str, PublishedTree]:
+def _render_and_commit(options: BuildOptions, states: Mapping[str, SiteState],
+                       work: Mapping[str, SiteWork], store: BuildState, report: BuildReport,
+                       scans: Mapping[str, PublishedTree]) -> dict[str, PublishedTree]:
     """Render every stale output, commit each changed site; return the published trees."""
     changed = {name: site_work for name, site_work in work.items()
                if site_work.stale or site_work.leftovers

@@ -12,6 +12,7 @@ from generator.content.index import VARIANTS_SUFFIX
 from generator.content.sources import Source, parse_source
 from generator.dependencies import DependencyKind, record
 from generator.errors import BuildError
+from generator.hosting.csp import csp_marker
 from generator.layout import safe_parts
 from generator.personalize.variants import (
     PAGE_SLOT,
@@ -21,9 +22,7 @@ from generator.personalize.variants import (
     content_files,
     is_whole_page,
 )
-from generator.pipeline.finalize import csp_marker
 from generator.pipeline.plan import OutputFile
-from generator.pipeline.prefetch import speculation_rules
 from generator.pipeline.site_state import SiteState
 from generator.render.markdown import render_markdown
 from generator.runtime import footer_script, preview_script, runtime_script
@@ -32,6 +31,7 @@ from generator.runtime.page_config import (
     page_config,
     site_needs_runtime,
 )
+from generator.runtime.prefetch import NextPages, speculation_rules
 
 SLOT_FILL = Markup("<script>sitegen.fill(document.currentScript)</script>")
 """Ends a slot that has alternatives; the same text everywhere, so one CSP hash allows it."""
@@ -166,8 +166,10 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     before first paint)."""
     variant = output.variant
     build = state.build_version
-    rules = speculation_rules(state, output)
-    # Filled in once the page is rendered (finalize.py), from the inline scripts and styles
+    rules = speculation_rules(state.site.prefetch,
+                              NextPages(state.recommendations, state.pages_by_key),
+                              output.url, output.page_key)
+    # Filled in once the page is rendered (hosting/csp.py), from the inline scripts and styles
     # it ends up holding.
     tags = csp_marker()
     tags += Markup('<meta name="sitegen:variant" content="{}">\n'

@@ -13,17 +13,18 @@ from xml.sax.saxutils import escape, quoteattr
 import jinja2
 from markupsafe import Markup
 
+from generator.assets.pictures import responsive_images
 from generator.content.page import Page
 from generator.dependencies import Dependency, DependencyKind, record
 from generator.errors import BuildError, Location
+from generator.hosting.csp import with_policy
 from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT
-from generator.pipeline.finalize import finalize_html
-from generator.pipeline.lazy import LazyPage
 from generator.pipeline.personalized import Slots, footer_tags, head_tags, replacement_source
 from generator.pipeline.plan import COMPRESSIBLE, Listing, OutputFile, page_url
 from generator.pipeline.site_state import SiteState
 from generator.render.templates import template_error
 from generator.render.views import ConfigView, DataView, PageView, page_summary
+from generator.runtime.lazy import LazyPage
 
 Renderer = Callable[[SiteState, OutputFile], bytes]
 
@@ -125,7 +126,8 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
     context["sitegen_footer"] = lambda: footer_tags(state, output) + lazy.footer(
         state.site.lazy_concurrency)
     try:
-        text = finalize_html(state, template.render(**context))
+        text = with_policy(state.site, responsive_images(state.assets,
+                                                         template.render(**context)))
         slots.check_all_shown(template.name or names[0])
     except BuildError as error:
         if error.location is None:

@@ -6,6 +6,7 @@ Worker processes are forked after the states exist, so they share them without p
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,27 +19,33 @@ from generator.config.model import Network, SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.errors import BuildError, Location
-from generator.pipeline.lazy import Component
 from generator.recommend.lists import Recommendations
-from generator.render.templates import RecordingEnvironment, create_environment
+from generator.render.templates import RecordingEnvironment
+from generator.runtime.lazy import Component
 from generator.runtime.page_config import personalization_version
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class SiteState:
+    """Made by the build's stages (collect, then recommend and components add their
+    results to a copy), never changed afterwards."""
+
     network: Network
     site: SiteConfig
     content: SiteContent
     assets: AssetBundle
+    environment: RecordingEnvironment
+    """The site's Jinja environment (its compiled templates are reused by every page)."""
     preview: bool = False
     """A preview build: every page gets the variant switcher."""
     recommendations: Recommendations | None = None
     """Related and next pages, when the site has them enabled."""
-    components: dict[str, Component] = field(default_factory=dict)
-    """Lazy components, rendered once for the site before the pages (pipeline/lazy.py)."""
+    components: Mapping[str, Component] = field(default_factory=dict)
+    """Lazy components, rendered once for the site before the pages (runtime/lazy.py)."""
     _data_cache: dict[str, Any] = field(default_factory=dict)
+    """Data files as read (a memo, shared by the copies)."""
 
     @cached_property
     def pages_by_key(self) -> dict[str, Page]:
@@ -50,10 +57,6 @@ class SiteState:
     def build_version(self) -> str:
         """The version every page bakes in (runtime/page_config.py); one hash a build."""
         return personalization_version(self.site.values)
-
-    @cached_property
-    def environment(self) -> RecordingEnvironment:
-        return create_environment(self.site, self.network)
 
     def data_file(self, name: str) -> Path | None:
         """`data/<name>.yaml` of the nearest site in the lineage, else of the repository."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,7 @@ def render_components(environment: jinja2.Environment,
 class LazyPage:
     """The lazy components one page uses, in the order it placed them."""
 
-    components: dict[str, Component]
+    components: Mapping[str, Component]
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     def place(self, name: str, trigger: str = "visible", priority: int = 5,

@@ -16,27 +16,38 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from generator.config.settings import PrefetchSettings
+from generator.content.page import Page
 from generator.dependencies import DependencyKind, record
-from generator.pipeline.plan import OutputFile
-from generator.pipeline.site_state import SiteState
+from generator.recommend.lists import Recommendations
 
 NEVER = ("/_variants/*", "/_sg/*", "/*logout*", "/*log-out*", "/*signout*", "/*sign-out*",
          "/*logoff*")
 """Path patterns (speculation rules' `href_matches`, and fnmatch for the list)."""
 
 
-def speculation_rules(state: SiteState, output: OutputFile) -> str:
-    """The page's speculation rules as the text of their <script> element ('' for none)."""
-    settings = state.site.prefetch
+@dataclass(frozen=True)
+class NextPages:
+    """What a page's likeliest next pages come from."""
+
+    recommendations: Recommendations | None
+    pages_by_key: Mapping[str, Page]
+
+
+def speculation_rules(settings: PrefetchSettings, next_pages: NextPages, url: str | None,
+                      page_key: str | None) -> str:
+    """The speculation rules of the page at `url` as the text of their <script> element
+    ('' for none)."""
     record(DependencyKind.CONFIG, "prefetch")
-    if not settings.enabled or output.url is None:
+    if not settings.enabled or url is None:
         return ""
     excluded = [*NEVER, *settings.exclude]
     rules: dict[str, list[dict[str, Any]]] = {"prefetch": []}
-    urls = likely_next(state, output, settings, excluded)
+    urls = likely_next(next_pages, url, page_key, settings, excluded)
     if urls:
         rules["prefetch"].append({"source": "list", "urls": urls,
                                   "eagerness": settings.eagerness})
@@ -53,19 +64,18 @@ def speculation_rules(state: SiteState, output: OutputFile) -> str:
     return json.dumps(rules, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
 
 
-def likely_next(state: SiteState, output: OutputFile, settings: PrefetchSettings,
+def likely_next(next_pages: NextPages, url: str, key: str | None, settings: PrefetchSettings,
                 excluded: list[str]) -> list[str]:
     """URLs of the likeliest next pages above the threshold, likeliest first."""
-    found = state.recommendations
-    key = output.page_key
+    found = next_pages.recommendations
     if found is None or not key:
         return []
     record(DependencyKind.QUERY, f"chances:{key}")
     threshold = settings.threshold
     urls = []
     for next_key, chance in found.next_chances.get(key, ()):
-        page = state.pages_by_key.get(next_key)
-        if chance < threshold or page is None or page.url == output.url:
+        page = next_pages.pages_by_key.get(next_key)
+        if chance < threshold or page is None or page.url == url:
             continue
         if any(fnmatch.fnmatch(page.url, pattern) for pattern in excluded):
             continue
