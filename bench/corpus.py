@@ -97,23 +97,30 @@ MINIMAL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 """
 
 
-def write_sitegen(pages: list[CorpusPage], root: Path) -> Path:
+RELATED = 5
+"""Related pages listed on every page (when the benchmark runs with related content)."""
+
+
+def write_sitegen(pages: list[CorpusPage], root: Path, related: bool = True) -> Path:
     root = _fresh(root)
     (root / "sites/bench").mkdir(parents=True)
     (root / "sites/bench/site.yaml").write_text(
         "title: Bench\nbase_url: https://bench.example/\ntheme: minimal\n"
         "pools:\n  posts: {}\nfeed:\n  enabled: false\nsitemap: false\n"
-        # Like the peers' minimal themes: no related content, no tracking runtime.
-        "recommendations:\n  enabled: false\nanalytics:\n  enabled: false\n")
+        # Like the peers' minimal themes: no tracking runtime.
+        f"recommendations:\n  enabled: {'true' if related else 'false'}\n"
+        f"  count: {RELATED}\nanalytics:\n  enabled: false\n")
     templates = root / "themes/minimal/templates"
     templates.mkdir(parents=True)
     (root / "themes/minimal/theme.yaml").write_text("description: benchmark theme\n")
-    wrap = MINIMAL_PAGE.replace("{site}", "{{ site.title }}")
+    wrap = MINIMAL_PAGE.replace("{site}", "{{{{ site.title }}}}")
     (templates / "page.html").write_text(wrap.format(
         title="{{ page.title }}",
         main="<article><h1>{{ page.title }}</h1>{{ page.content | safe }}"
              "<p>{% for tag in page.tags %}<a href=\"{{ tag.url }}\">{{ tag.name }}</a> "
-             "{% endfor %}</p></article>"))
+             "{% endfor %}</p></article>"
+             + ("<ul>{% for other in related_pages(page) %}<li><a href=\"{{ other.url }}\">"
+                "{{ other.title }}</a></li>{% endfor %}</ul>" if related else "")))
     listing = wrap.format(
         title="{{ listing.title }}",
         main="<h1>{{ listing.title }}</h1><ul>{% for entry in pages %}<li><a href=\""
@@ -129,7 +136,7 @@ def write_sitegen(pages: list[CorpusPage], root: Path) -> Path:
     return posts
 
 
-def write_hugo(pages: list[CorpusPage], root: Path) -> Path:
+def write_hugo(pages: list[CorpusPage], root: Path, related: bool = True) -> Path:
     root = _fresh(root)
     (root / "config.toml").write_text(
         'baseURL = "https://bench.example/"\ntitle = "Bench"\n'
@@ -138,11 +145,15 @@ def write_hugo(pages: list[CorpusPage], root: Path) -> Path:
         "[markup.goldmark.renderer]\n  unsafe = true\n")
     layouts = root / "layouts/_default"
     layouts.mkdir(parents=True)
-    wrap = MINIMAL_PAGE.replace("{site}", "{{ .Site.Title }}")
+    wrap = MINIMAL_PAGE.replace("{site}", "{{{{ .Site.Title }}}}")
     (layouts / "single.html").write_text(wrap.format(
         title="{{ .Title }}",
         main="<article><h1>{{ .Title }}</h1>{{ .Content }}<p>{{ range .Params.tags }}"
-             "<a href=\"/tags/{{ . | urlize }}/\">{{ . }}</a> {{ end }}</p></article>"))
+             "<a href=\"/tags/{{ . | urlize }}/\">{{ . }}</a> {{ end }}</p></article>"
+             # Hugo's own related content (its default indices: keywords, date, tags).
+             + (f"<ul>{{{{ range first {RELATED} (.Site.RegularPages.Related .) }}}}<li><a "
+                "href=\"{{ .RelPermalink }}\">{{ .Title }}</a></li>{{ end }}</ul>"
+                if related else "")))
     (layouts / "list.html").write_text(wrap.format(
         title="{{ .Title }}",
         main="<h1>{{ .Title }}</h1><ul>{{ range .Paginator.Pages }}<li><a href=\""

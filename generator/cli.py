@@ -54,8 +54,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="project folder holding sites/, content/, themes/ (default: .)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     shared = _parents()
-    site, target, out, env = shared["site"], shared["target"], shared["out"], shared["env"]
+    for add in SUBPARSERS:
+        add(commands, shared)
+    return parser
 
+
+def _add_build(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen build`."""
+    env = shared["env"]
     build = commands.add_parser("build", parents=[env], help="build sites into build/<site>/")
     build.add_argument("sites", nargs="*", metavar="SITE", help="only these sites")
     build.add_argument("--out", type=Path, default=None, metavar="FOLDER",
@@ -70,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="add a variant switcher to every page; writes to <root>/"
                             "build-preview unless --out is given (never publish it)")
 
+
+def _add_analytics(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen analytics ingest|simulate`."""
+    site, out = shared["site"], shared["out"]
     analytics = commands.add_parser("analytics", help="events from access logs and exports")
     analytics_commands = analytics.add_subparsers(dest="analytics_command", required=True,
                                                   metavar="SUBCOMMAND")
@@ -96,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=2026,
                           help="random seed: the same seed writes the same log")
 
+
+def _add_deploy(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen deploy`."""
+    site, target, out, env = shared["site"], shared["target"], shared["out"], shared["env"]
     deploy = commands.add_parser("deploy", parents=[site, target, out, env],
                                  help="publish a built site to a target over FTP(S)")
     deploy.add_argument("--dry-run", action="store_true",
@@ -114,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--purge-list", type=Path, default=None, metavar="FILE",
                         help="write the URLs the deploy changed or deleted (for a CDN purge)")
 
+
+def _add_cache(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen cache stats|gc`."""
+    out = shared["out"]
     cache = commands.add_parser("cache", help="the build cache shared by every site")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True,
                                           metavar="SUBCOMMAND")
@@ -121,6 +139,10 @@ def _parser() -> argparse.ArgumentParser:
                           ("gc", "remove what the last build did not use")):
         cache_commands.add_parser(name, parents=[out], help=purpose)
 
+
+def _add_rollback(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen rollback`."""
+    site, target, out = shared["site"], shared["target"], shared["out"]
     rollback = commands.add_parser(
         "rollback", parents=[site, target, out],
         help="put back a version kept on the server (no local build needed)")
@@ -136,6 +158,10 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--verify", choices=("size", "full"), default="size",
                           help="full: compare every file's sha256 afterwards, not its size")
 
+
+def _add_inspect(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen diff|journal|status`: what a target holds."""
+    site, target, out = shared["site"], shared["target"], shared["out"]
     for name, purpose in (("diff", "what a deploy would change, by kind of file"),
                           ("journal", "the deploys and rollbacks a target has seen"),
                           ("status", "the deployed version, and files changed on the server")):
@@ -144,6 +170,10 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--full", action="store_true",
                                  help="compare contents (downloads every file), not sizes")
 
+
+def _add_recommend(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen recommend eval`."""
+    out = shared["out"]
     recommend = commands.add_parser("recommend", help="recommendation models")
     recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
                                                   metavar="SUBCOMMAND")
@@ -157,6 +187,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="the same format, sessions that started later")
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
 
+
+def _add_config(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen config show`."""
+    site, env = shared["site"], shared["env"]
     config = commands.add_parser("config", help="inspect configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True,
                                             metavar="SUBCOMMAND")
@@ -164,7 +198,11 @@ def _parser() -> argparse.ArgumentParser:
                                       help="print a site's resolved config")
     show.add_argument("--explain", action="store_true",
                       help="name the file and line that set each value")
-    return parser
+
+
+SUBPARSERS = (_add_build, _add_analytics, _add_deploy, _add_cache, _add_rollback, _add_inspect,
+              _add_recommend, _add_config)
+"""The subcommands, in the order `sitegen --help` lists them."""
 
 
 def command_build(arguments: argparse.Namespace) -> int:

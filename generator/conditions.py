@@ -72,33 +72,42 @@ def _check_value(value: Any, path: tuple[str | int, ...]) -> None:
                                  path)
         return
     for operator, expected in value.items():
-        where = (*path, operator)
-        if operator not in OPERATORS:
-            raise ConditionError(f"unknown operator '{operator}' (expected one of "
-                                 f"{' '.join(OPERATORS)})", where)
-        if operator in ("$inGroup", "$notInGroup"):
-            raise ConditionError(f"'{operator}' needs GrowthBook's saved groups, which sitegen "
-                                 "does not have: list the values with $in instead", where)
-        if operator in ("$in", "$ini", "$nin", "$nini", "$all", "$alli") \
-                and not isinstance(expected, list):
-            raise ConditionError(f"'{operator}' expects a list", where)
-        if operator in ("$regex", "$regexi"):
-            if not isinstance(expected, str):
-                raise ConditionError(f"'{operator}' expects a regular expression string", where)
-            try:
-                re.compile(_python_regex(expected))
-            except re.error as error:
-                raise ConditionError(f"invalid regular expression: {error}", where) from None
-        if operator in ("$not", "$size"):
+        _check_operator(operator, expected, (*path, operator))
+
+
+def _check_operator(operator: str, expected: Any, where: tuple[str | int, ...]) -> None:
+    """One operator and its operand: known, supported, of the right type, and the nested
+    conditions it holds."""
+    if operator not in OPERATORS:
+        raise ConditionError(f"unknown operator '{operator}' (expected one of "
+                             f"{' '.join(OPERATORS)})", where)
+    if operator in ("$inGroup", "$notInGroup"):
+        raise ConditionError(f"'{operator}' needs GrowthBook's saved groups, which sitegen "
+                             "does not have: list the values with $in instead", where)
+    if operator in ("$in", "$ini", "$nin", "$nini", "$all", "$alli") \
+            and not isinstance(expected, list):
+        raise ConditionError(f"'{operator}' expects a list", where)
+    if operator in ("$regex", "$regexi"):
+        _check_regex(operator, expected, where)
+    elif operator in ("$not", "$size"):
+        _check_value(expected, where)
+    elif operator == "$elemMatch":
+        if _is_operator_object(expected):
             _check_value(expected, where)
-        if operator == "$elemMatch":
-            if _is_operator_object(expected):
-                _check_value(expected, where)
-            else:
-                check_condition(expected, where)
-        if operator in ("$all", "$alli"):
-            for index, item in enumerate(expected):
-                _check_value(item, (*where, index))
+        else:
+            check_condition(expected, where)
+    elif operator in ("$all", "$alli"):
+        for index, item in enumerate(expected):
+            _check_value(item, (*where, index))
+
+
+def _check_regex(operator: str, expected: Any, where: tuple[str | int, ...]) -> None:
+    if not isinstance(expected, str):
+        raise ConditionError(f"'{operator}' expects a regular expression string", where)
+    try:
+        re.compile(_python_regex(expected))
+    except re.error as error:
+        raise ConditionError(f"invalid regular expression: {error}", where) from None
 
 
 _JS_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity")

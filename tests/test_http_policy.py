@@ -15,6 +15,24 @@ from tests.apache import apache, fetch
 from tests.conftest import Result, edit
 
 
+def assert_page_policy(html: str) -> None:
+    """The page's <meta> policy, before any script, allows every inline script of the page
+    (the runtime's, the page's speculation rules) by its hash, and nothing unsafe."""
+    meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert meta is not None and html.index(meta.group(0)) < html.index("<script")
+    policy = meta.group(1).replace("&#39;", "'")
+    assert "default-src 'self'" in policy and "object-src 'none'" in policy
+    assert "img-src 'self' data: https://img.example.org" in policy
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+    scripts = re.findall(r"<script(?: type=\"speculationrules\")?>(.*?)</script>", html,
+                         re.DOTALL)
+    assert len(scripts) >= 3                   # runtime, speculation rules, footer
+    for script in scripts:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert 'type="application/json" id="sitegen-config"' in html
+
+
 def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result]) -> None:
     edit(project / "sites/brand/site.yaml", "menu+:",
          "http:\n  data_max_age: 120\n  csp_sources:\n    img-src: [https://img.example.org]\n"
@@ -39,23 +57,7 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
         assert page.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
         assert page.headers["Content-Security-Policy"] == \
             "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
-        # Scripts: the page's <meta> policy, before any script, allows every inline script
-        # of the page (the runtime's, the page's speculation rules) by its hash.
-        html = page.body.decode()
-        meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">',
-                         html)
-        assert meta is not None and html.index(meta.group(0)) < html.index("<script")
-        policy = meta.group(1).replace("&#39;", "'")
-        assert "default-src 'self'" in policy and "object-src 'none'" in policy
-        assert "img-src 'self' data: https://img.example.org" in policy
-        assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
-        scripts = re.findall(r"<script(?: type=\"speculationrules\")?>(.*?)</script>", html,
-                             re.DOTALL)
-        assert len(scripts) >= 3                   # runtime, speculation rules, footer
-        for script in scripts:
-            digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-            assert f"'sha256-{digest}'" in policy
-        assert 'type="application/json" id="sitegen-config"' in html
+        assert_page_policy(page.body.decode())
 
         asset = fetch(f"{base}/{css}")
         assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from generator.analytics.pixel import PIXEL_PATH
 from generator.config.model import SiteConfig
 from generator.content.index import SiteContent
+from generator.content.page import Page
 from generator.personalize.hashing import assign
 
 BROWSERS = (
@@ -93,6 +94,15 @@ def simulate(site: SiteConfig, content: SiteContent, visitors: int = 400, days: 
                 current = rng.choice(related) if related and rng.random() < 0.7 \
                     else rng.choice(pages).url
                 moment += rng.uniform(20, 300)
+    lines += _noise(rng, pages, visitors, start, days)
+    for _, text in sorted(lines):
+        yield text
+
+
+def _noise(rng: random.Random, pages: list[Page], visitors: int, start: float,
+           days: int) -> list[tuple[float, str]]:
+    """What real logs hold besides visitors: crawlers, uptime probes, garbled lines."""
+    lines = []
     for number in range(visitors // 4):                    # crawlers walk everything
         moment = start + rng.random() * days * 86400
         lines.append((moment, _line(f"66.249.66.{number % 250}", moment, "GET",
@@ -103,8 +113,7 @@ def simulate(site: SiteConfig, content: SiteContent, visitors: int = 400, days: 
     for number in range(3):                                 # what real logs also contain
         moment = start + rng.random() * days * 86400
         lines.append((moment, f"garbled line {number} \x00 from a log rotation"))
-    for _, text in sorted(lines):
-        yield text
+    return lines
 
 
 def _matches(url: str, glob: str) -> bool:

@@ -18,44 +18,50 @@ def _scalar(value: Any) -> str:
 
 
 def format_config(site: SiteConfig, explain: bool = False) -> str:
-    lines: list[str] = []
+    lineage = " -> ".join(site.lineage)
+    writer = _Writer(site, explain)
+    writer.lines.append(f"# site {site.name} (environment {site.environment}; lineage "
+                        f"{lineage})")
+    if site.abstract:
+        writer.lines.append("# abstract: inherited by other sites, never built")
+    writer.emit(site.values, (), "")
+    return "\n".join(writer.lines) + "\n"
 
-    def origin(path: KeyPath) -> str:
-        if not explain:
+
+class _Writer:
+    """Resolved values as YAML, each line with where its value came from (`explain`)."""
+
+    def __init__(self, site: SiteConfig, explain: bool) -> None:
+        self.site = site
+        self.explain = explain
+        self.lines: list[str] = []
+
+    def origin(self, path: KeyPath) -> str:
+        if not self.explain:
             return ""
-        location = site.locations.get(path)
+        location = self.site.locations.get(path)
         return f"  # {location}" if location else "  # default"
 
-    def emit(value: Any, path: KeyPath, indent: str) -> None:
+    def emit(self, value: Any, path: KeyPath, indent: str) -> None:
         if isinstance(value, dict):
-            for key in value:
-                child = value[key]
-                if isinstance(child, (dict, list)) and child:
-                    lines.append(f"{indent}{key}:{origin((*path, key))}")
-                    emit(child, (*path, key), indent + "  ")
-                else:
-                    empty = "{}" if isinstance(child, dict) else "[]" if isinstance(child, list) \
-                        else _scalar(child)
-                    lines.append(f"{indent}{key}: {empty}{origin((*path, key))}")
+            for key, child in value.items():
+                self.entry(f"{indent}{key}", child, (*path, key), indent + "  ")
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, dict) and item:
-                    first = True
-                    for key, child in item.items():
-                        prefix = f"{indent}- " if first else f"{indent}  "
-                        first = False
-                        if isinstance(child, (dict, list)) and child:
-                            lines.append(f"{prefix}{key}:{origin((*path, index, key))}")
-                            emit(child, (*path, index, key), indent + "    ")
-                        else:
-                            lines.append(f"{prefix}{key}: {_scalar(child)}"
-                                         f"{origin((*path, index, key))}")
+                    for number, (key, child) in enumerate(item.items()):
+                        prefix = f"{indent}- " if number == 0 else f"{indent}  "
+                        self.entry(f"{prefix}{key}", child, (*path, index, key),
+                                   indent + "    ")
                 else:
-                    lines.append(f"{indent}- {_scalar(item)}{origin((*path, index))}")
+                    self.lines.append(f"{indent}- {_scalar(item)}{self.origin((*path, index))}")
 
-    lineage = " -> ".join(site.lineage)
-    lines.append(f"# site {site.name} (environment {site.environment}; lineage {lineage})")
-    if site.abstract:
-        lines.append("# abstract: inherited by other sites, never built")
-    emit(site.values, (), "")
-    return "\n".join(lines) + "\n"
+    def entry(self, label: str, child: Any, path: KeyPath, indent: str) -> None:
+        """`label: value`, or `label:` and the nested value below it."""
+        if isinstance(child, (dict, list)) and child:
+            self.lines.append(f"{label}:{self.origin(path)}")
+            self.emit(child, path, indent)
+        else:
+            empty = "{}" if isinstance(child, dict) else "[]" if isinstance(child, list) \
+                else _scalar(child)
+            self.lines.append(f"{label}: {empty}{self.origin(path)}")

@@ -116,21 +116,7 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
                   environment: str, themes: dict[str, ThemeConfig], pools: dict[str, Path],
                   warnings: list[str]) -> SiteConfig:
     lineage = _lineage(name, documents)
-    own = documents[name]
-    merged = SourcedDocument({}, {})
-    for ancestor in reversed(lineage):
-        document = documents[ancestor]
-        merged = merge_documents(merged, without_keys(document, NOT_INHERITED))
-        environments = document.data.get("environments")
-        if isinstance(environments, dict) and isinstance(environments.get(environment), dict):
-            overlay = subdocument(document, ("environments", environment))
-            merged = merge_documents(merged, overlay)
-    for key in NOT_INHERITED & set(own.data):
-        merged.data[key] = own.data[key]
-        for path, loc in own.locations.items():
-            if path and path[0] == key:
-                merged.locations[path] = loc
-
+    merged = _merged(name, lineage, documents, environment)
     file_location = Location(_display(root, root / "sites" / name / "site.yaml"), 1)
 
     def location_of(path: KeyPath) -> Location:
@@ -151,17 +137,7 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
             raise ConfigError(f"theme: theme '{resolved['theme']}' does not exist"
                               + suggest(resolved["theme"], list(themes)),
                               location_of(("theme",)))
-    gates = []
-    for pool, gate in sorted(resolved["pools"].items()):
-        if gate is False:
-            continue
-        if pool not in pools:
-            raise ConfigError(f"pools: pool '{pool}' does not exist" + suggest(pool, list(pools)),
-                              location_of(("pools", pool)))
-        gate = _with_defaults(SITE_SCHEMA.fields["pools"].value, gate)  # type: ignore[attr-defined]
-        gates.append(PoolGate(pool, gate["mount"] or f"/{pool}/", tuple(gate["include"]),
-                              tuple(gate["exclude"]), tuple(gate["tags"]),
-                              location_of(("pools", pool))))
+    gates = _pool_gates(resolved, pools, location_of)
     base_url = resolved["base_url"] or ""
     return SiteConfig(
         name=name,
@@ -188,6 +164,43 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
         values={k: v for k, v in resolved.items() if k not in NOT_INHERITED},
         locations=dict(merged.locations),
     )
+
+
+def _merged(name: str, lineage: list[str], documents: dict[str, SourcedDocument],
+            environment: str) -> SourcedDocument:
+    """The site's documents merged down its lineage, each with its overlay for
+    `environment`; keys that are not inherited come from the site's own file only."""
+    own = documents[name]
+    merged = SourcedDocument({}, {})
+    for ancestor in reversed(lineage):
+        document = documents[ancestor]
+        merged = merge_documents(merged, without_keys(document, NOT_INHERITED))
+        environments = document.data.get("environments")
+        if isinstance(environments, dict) and isinstance(environments.get(environment), dict):
+            overlay = subdocument(document, ("environments", environment))
+            merged = merge_documents(merged, overlay)
+    for key in NOT_INHERITED & set(own.data):
+        merged.data[key] = own.data[key]
+        for path, loc in own.locations.items():
+            if path and path[0] == key:
+                merged.locations[path] = loc
+    return merged
+
+
+def _pool_gates(resolved: dict[str, Any], pools: dict[str, Path],
+                location_of: Callable[[KeyPath], Location]) -> list[PoolGate]:
+    gates = []
+    for pool, gate in sorted(resolved["pools"].items()):
+        if gate is False:
+            continue
+        if pool not in pools:
+            raise ConfigError(f"pools: pool '{pool}' does not exist" + suggest(pool, list(pools)),
+                              location_of(("pools", pool)))
+        gate = _with_defaults(SITE_SCHEMA.fields["pools"].value, gate)  # type: ignore[attr-defined]
+        gates.append(PoolGate(pool, gate["mount"] or f"/{pool}/", tuple(gate["include"]),
+                              tuple(gate["exclude"]), tuple(gate["tags"]),
+                              location_of(("pools", pool))))
+    return gates
 
 
 def _with_defaults(schema: Section, values: dict[str, Any]) -> dict[str, Any]:

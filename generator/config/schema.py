@@ -156,23 +156,7 @@ class Section(Option):
             raise self.wrong_type(value, path, context)
         result: dict[str, Any] = {}
         for key, item in value.items():
-            option = self.fields.get(key)
-            if key in CREDENTIAL_KEYS:
-                raise context.fail((*path, key), "credentials never live in configuration "
-                                   "files; sitegen reads them from the environment or ~/.netrc")
-            if option is None:
-                known = [name for name, opt in self.fields.items()
-                         if not isinstance(opt, Deprecated)]
-                raise context.fail((*path, key), "unknown key" + suggest(key, known))
-            if isinstance(option, Deprecated):
-                location = context.location_of((*path, key))
-                context.warnings.append(f"{location}: '{dotted((*path, key))}' is deprecated; "
-                                        f"use '{option.moved_to}'")
-                target = option.moved_to
-                if target not in value:
-                    result[target] = self.fields[target].check(item, (*path, key), context)
-                continue
-            result[key] = option.check(item, (*path, key), context)
+            self._check_key(key, item, value, path, context, result)
         for key, option in self.fields.items():
             if key in result or isinstance(option, Deprecated):
                 continue
@@ -183,6 +167,28 @@ class Section(Option):
                 result[key] = list(default) if isinstance(default, list) else (
                     dict(default) if isinstance(default, dict) else default)
         return result
+
+    def _check_key(self, key: str, item: Any, value: dict[str, Any], path: KeyPath,
+                   context: CheckContext, result: dict[str, Any]) -> None:
+        """Check one key of the section's `value` into `result` (a deprecated key goes to
+        the key it moved to, unless that one is set too)."""
+        option = self.fields.get(key)
+        if key in CREDENTIAL_KEYS:
+            raise context.fail((*path, key), "credentials never live in configuration "
+                               "files; sitegen reads them from the environment or ~/.netrc")
+        if option is None:
+            known = [name for name, opt in self.fields.items()
+                     if not isinstance(opt, Deprecated)]
+            raise context.fail((*path, key), "unknown key" + suggest(key, known))
+        if isinstance(option, Deprecated):
+            location = context.location_of((*path, key))
+            context.warnings.append(f"{location}: '{dotted((*path, key))}' is deprecated; "
+                                    f"use '{option.moved_to}'")
+            target = option.moved_to
+            if target not in value:
+                result[target] = self.fields[target].check(item, (*path, key), context)
+            return
+        result[key] = option.check(item, (*path, key), context)
 
     def defaults(self) -> dict[str, Any]:
         return {name: (opt.defaults() if isinstance(opt, Section) else opt.default)

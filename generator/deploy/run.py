@@ -334,46 +334,49 @@ def clean_up(pool: Pool, outcome: dict[str, Any], unwritten: list[list[str]],
     aside, remove the run's temporary files and release the lock, each as far as the
     server allows. Returns what could not be done, for the error message."""
     left: list[str] = []
-
-    def attempt(step: Callable[[Remote], None]) -> DeployError | None:
-        for _ in range(2):   # a dropped connection gets one fresh one
-            try:
-                step(pool.usable())
-                return None
-            except RemoteError as error:
-                if not error.transient:
-                    return error
-                problem: DeployError = error
-            except DeployError as error:
-                return error
-        return problem
-
     if unwritten:
-        attempt(lambda remote: add_progress(remote, unwritten))   # else the next run checks
-    problem = attempt(lambda remote: remote.append_journal(outcome))
+        _attempt(pool, lambda remote: add_progress(remote, unwritten))   # else the next run checks
+    problem = _attempt(pool, lambda remote: remote.append_journal(outcome))
     if problem is not None:
         left.append(f"the target's journal could not record the failure ({problem.message})")
     for live, sha256 in sorted(executor.displaced.items()):
         # The old content was set aside and the new one never arrived: put it back, so
         # that a failed run leaves no page missing.
-        if attempt(partial(_put_back, path=live, sha256=sha256)) is None:
+        if _attempt(pool, partial(_put_back, path=live, sha256=sha256)) is None:
             executor.stored.discard(sha256)
         else:
             stored = posixpath.join(pool.target.state_dir, "objects", sha256)
             left.append(f"{live} is missing on the server (its content is in {stored}); "
                         "the next deploy puts it in place")
     for temporary in sorted(executor.temporaries):
-        if attempt(partial(_remove_if_there, path=temporary)) is None:
+        if _attempt(pool, partial(_remove_if_there, path=temporary)) is None:
             executor.temporaries.discard(temporary)
     if executor.temporaries:
         left.append("temporary files are left on the server (the next deploy removes "
                     "them): " + ", ".join(sorted(executor.temporaries)))
-    problem = attempt(lock.release)
+    problem = _attempt(pool, lock.release)
     if problem is not None:
         left.append(f"the lock is left on the server ({problem.message}); the next deploy "
                     "needs --break-lock, or remove "
                     f"{posixpath.join(pool.target.state_dir, lock.FOLDER)}/ by hand")
     return "".join(f"; {item}" for item in left)
+
+
+def _attempt(pool: Pool, step: Callable[[Remote], None]) -> DeployError | None:
+    """One clean-up step on a working connection; a dropped connection gets one fresh one.
+    Returns the error that stopped it (None when it was done)."""
+    problem: DeployError | None = None
+    for _ in range(2):
+        try:
+            step(pool.usable())
+            return None
+        except RemoteError as error:
+            if not error.transient:
+                return error
+            problem = error
+        except DeployError as error:
+            return error
+    return problem
 
 
 def _put_back(remote: Remote, *, path: str, sha256: str) -> None:

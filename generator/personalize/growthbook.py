@@ -147,37 +147,71 @@ def run(context: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, 
     attributes: Mapping[str, Any] = context.get("attributes") or {}
     url = context.get("url") or ""
 
-    def result(index: int, hash_used: bool, bucket: float | None = None) -> dict[str, Any]:
-        inside = 0 <= index < len(variations)
-        index = index if inside else 0
-        attribute, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
-        meta = (experiment.get("meta") or [{}] * len(variations))[index] if variations else {}
-        found = {"key": meta.get("key") or str(index), "inExperiment": inside,
-                 "hashUsed": hash_used, "variationId": index,
-                 "value": variations[index] if variations else None,
-                 "hashAttribute": attribute, "hashValue": value}
-        if bucket is not None:
-            found["bucket"] = bucket
-        return found
+    def result(index: int, hash_used: bool = False,
+               bucket: float | None = None) -> dict[str, Any]:
+        return _result(experiment, variations, attributes, index, hash_used, bucket)
 
     if len(variations) < 2 or context.get("enabled") is False:
-        return result(-1, False)
+        return result(-1)
     overrides = (context.get("overrides") or {}).get(key)
     if overrides:
         experiment = {**experiment, **overrides}
     if experiment.get("urlPatterns") and not is_url_targeted(url, experiment["urlPatterns"]):
-        return result(-1, False)
-    forced = get_query_string_override(key, url, len(variations))
+        return result(-1)
+    forced = _forced(context, key, url, len(variations))
     if forced is not None:
-        return result(forced, False)
-    forced_variations = context.get("forcedVariations") or {}
-    if key in forced_variations:
-        return result(forced_variations[key], False)
-    if experiment.get("status") == "draft" or experiment.get("active") is False:
-        return result(-1, False)
+        return result(forced)
     _, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
-    if not value:
-        return result(-1, False)
+    if experiment.get("status") == "draft" or experiment.get("active") is False \
+            or not value or not _included(context, experiment, value, url):
+        return result(-1)
+    unit = hash(experiment.get("seed") or key, value, experiment.get("hashVersion") or 1)
+    if unit is None:
+        return result(-1)
+    ranges = experiment.get("ranges") or get_bucket_ranges(
+        len(variations), experiment.get("coverage"), experiment.get("weights"))
+    assigned = choose_variation(unit, [tuple(r) for r in ranges])
+    if assigned < 0:
+        return result(-1)
+    if "force" in experiment:
+        force = experiment["force"]
+        return result(-1 if force is None else force)
+    if context.get("qaMode") or experiment.get("status") == "stopped":
+        return result(-1)
+    return result(assigned, True, unit)
+
+
+def _result(experiment: Mapping[str, Any], variations: list[Any],
+            attributes: Mapping[str, Any], index: int, hash_used: bool,
+            bucket: float | None) -> dict[str, Any]:
+    """GrowthBook's `_getResult`: variation `index`, or the first outside the experiment."""
+    inside = 0 <= index < len(variations)
+    index = index if inside else 0
+    attribute, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
+    meta = (experiment.get("meta") or [{}] * len(variations))[index] if variations else {}
+    found = {"key": meta.get("key") or str(index), "inExperiment": inside,
+             "hashUsed": hash_used, "variationId": index,
+             "value": variations[index] if variations else None,
+             "hashAttribute": attribute, "hashValue": value}
+    if bucket is not None:
+        found["bucket"] = bucket
+    return found
+
+
+def _forced(context: Mapping[str, Any], key: str, url: str, count: int) -> int | None:
+    """A variation forced by the URL's query string, else by the context."""
+    forced = get_query_string_override(key, url, count)
+    if forced is not None:
+        return forced
+    forced_variations = context.get("forcedVariations") or {}
+    return forced_variations[key] if key in forced_variations else None
+
+
+def _included(context: Mapping[str, Any], experiment: Mapping[str, Any], value: Any,
+              url: str) -> bool:
+    """Whether the visitor passes the experiment's filters (or namespace), condition,
+    groups and URL expression."""
+    attributes: Mapping[str, Any] = context.get("attributes") or {}
     filters = experiment.get("filters")
     if filters:
         for rule in filters:
@@ -185,34 +219,21 @@ def run(context: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, 
             unit = hash(rule["seed"], filtered, rule.get("hashVersion") or 2) \
                 if filtered else None
             if unit is None or not any(start <= unit < end for start, end in rule["ranges"]):
-                return result(-1, False)
+                return False
     elif experiment.get("namespace") and not in_namespace(value, experiment["namespace"]):
-        return result(-1, False)
+        return False
     condition = experiment.get("condition")
     if condition and not eval_condition(attributes, condition, context.get("savedGroups")):
-        return result(-1, False)
+        return False
     if experiment.get("parentConditions"):
-        raise ValueError(f"experiment {key}: prerequisites (parentConditions) evaluate other "
-                         "features, which sitegen does not have")
+        raise ValueError(f"experiment {experiment['key']}: prerequisites (parentConditions) "
+                         "evaluate other features, which sitegen does not have")
     groups = experiment.get("groups")
     if groups and not any((context.get("groups") or {}).get(group) for group in groups):
-        return result(-1, False)
+        return False
     if experiment.get("url"):
         path = re.sub(r"^[^/]*/", "/", re.sub(r"^https?://", "", url))
         expression = re.compile(experiment["url"])
         if not url or not (expression.search(url) or expression.search(path)):
-            return result(-1, False)
-    unit = hash(experiment.get("seed") or key, value, experiment.get("hashVersion") or 1)
-    if unit is None:
-        return result(-1, False)
-    ranges = experiment.get("ranges") or get_bucket_ranges(
-        len(variations), experiment.get("coverage"), experiment.get("weights"))
-    assigned = choose_variation(unit, [tuple(r) for r in ranges])
-    if assigned < 0:
-        return result(-1, False)
-    if "force" in experiment:
-        force = experiment["force"]
-        return result(-1 if force is None else force, False)
-    if context.get("qaMode") or experiment.get("status") == "stopped":
-        return result(-1, False)
-    return result(assigned, True, unit)
+            return False
+    return True

@@ -221,11 +221,33 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile],
 def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
               components: Mapping[str, Any] | None = None,
               preview: bool = False) -> SitePlan:
+    outputs = [*_component_outputs(components or {}), *_page_outputs(site, content),
+               *_listing_outputs(site, content)]
+    if site.recommendations.enabled:
+        outputs.append(OutputFile(f"{RECOMMENDATIONS_PREFIX}_popular.json", "data", "popular",
+                                  data_key("popular"), "most viewed pages"))
+    if site.personalization.routing:
+        outputs += _routing_outputs(site, outputs, preview)
+    if site.personalization.tracking.enabled:
+        outputs.append(OutputFile(PIXEL_PATH, "asset", "bytes", data_key("pixel", PIXEL_PATH),
+                                  "tracking pixel", content=PIXEL))
+    outputs += _site_files(site, content)
+    outputs += _asset_outputs(assets)
+    if site.http.precompress:
+        outputs += precompressed(outputs)
+    check_output_paths(outputs)
+    return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)))
+
+
+def _component_outputs(components: Mapping[str, Any]) -> list[OutputFile]:
+    return [OutputFile(component.path, "asset", "bytes", data_key("component", component.path),
+                       f"lazy component {name}", content=component.content)
+            for name, component in sorted(components.items())]
+
+
+def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
+    """Every page with its variants, and its recommendation lists."""
     outputs: list[OutputFile] = []
-    for name, component in sorted((components or {}).items()):
-        outputs.append(OutputFile(component.path, "asset", "bytes",
-                                  data_key("component", component.path),
-                                  f"lazy component {name}", content=component.content))
     recommend = site.recommendations.enabled
     for page in content.pages:
         outputs += _with_variants(OutputFile(
@@ -235,6 +257,11 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
             outputs.append(OutputFile(recommendations_path(page.url), "data", "recommendations",
                                       data_key("recommendations", page.key),
                                       page.source.display, page_key=page.key, url=page.url))
+    return outputs
+
+
+def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
+    outputs: list[OutputFile] = []
     for listing in plan_listings(site, content):
         url = page_url(listing.first_url, listing.number)
         if listing.kind == "not_found":
@@ -244,18 +271,15 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
         outputs += _with_variants(OutputFile(
             url_to_output_path(url), "page", "listing", data_key("listing", listing),
             f"{listing.kind} listing {url}", listing=listing, url=url), site)
-    if recommend:
-        outputs.append(OutputFile(f"{RECOMMENDATIONS_PREFIX}_popular.json", "data", "popular",
-                                  data_key("popular"), "most viewed pages"))
-    if site.personalization.routing:
-        outputs += _routing_outputs(site, outputs, preview)
-    if site.personalization.tracking.enabled:
-        outputs.append(OutputFile(PIXEL_PATH, "asset", "bytes", data_key("pixel", PIXEL_PATH),
-                                  "tracking pixel", content=PIXEL))
-    recent = content.recent()
+    return outputs
+
+
+def _site_files(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
+    """The feed, the sitemap and robots.txt."""
+    outputs = []
     if site.feed_enabled:
         entries = [(p.key, p.url, p.title, p.date, p.source.summary, p.source.digest)
-                   for p in recent[: site.feed_entries]]
+                   for p in content.recent()[: site.feed_entries]]
         outputs.append(OutputFile("feed.xml", "data", "feed",
                                   data_key("feed", site.title, site.description, site.base_url,
                                            site.language, entries), "Atom feed"))
@@ -268,6 +292,11 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
     outputs.append(OutputFile("robots.txt", "data", "robots",
                               data_key("robots", site.base_url, site.sitemap,
                                        site.robots_disallow), "robots.txt"))
+    return outputs
+
+
+def _asset_outputs(assets: AssetBundle) -> list[OutputFile]:
+    outputs = []
     for path, data in assets.files.items():
         kind = "data" if path.endswith("manifest.json") else "asset"
         outputs.append(OutputFile(path, kind, "asset", data_key("asset", path,
@@ -276,10 +305,7 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
         outputs.append(OutputFile(path, "asset", "static", data_key(
             "static", path, hashlib.sha256(source.read_bytes()).hexdigest()),
             str(source), static_source=source))
-    if site.http.precompress:
-        outputs += precompressed(outputs)
-    check_output_paths(outputs)
-    return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)))
+    return outputs
 
 
 COMPRESSIBLE = (".html", ".css", ".js", ".json", ".svg", ".xml", ".txt")

@@ -51,50 +51,56 @@ def scan_published(site_dir: Path, expected: PublishedTree | None = None) -> Pub
     exactly the entries it had, so only its files are stat'ed: listing the thousands of
     one-page folders of a large site costs several times more than stat'ing them.
     """
-    files: dict[str, FileStat] = {}
-    folders: dict[str, int] = {}
-    children: dict[str, list[str]] = {}
-    subfolders: dict[str, list[str]] = {}
-    if expected is not None:
-        for path in expected.files:
-            children.setdefault(_parent(path), []).append(path)
-        for folder in expected.folders:
-            if folder:
-                subfolders.setdefault(_parent(folder), []).append(folder)
-    root = str(site_dir)
+    scanner = _Scanner(str(site_dir), expected)
+    if site_dir.is_dir():
+        scanner.visit("")
+    return PublishedTree(scanner.files, scanner.folders)
 
-    def list_folder(folder: str, full: str) -> None:
-        prefix = f"{folder}/" if folder else ""
-        with os.scandir(full) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    visit(prefix + entry.name)
-                else:
-                    stat = entry.stat(follow_symlinks=False)
-                    files[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
 
-    def visit(folder: str) -> None:
-        full = os.path.join(root, folder) if folder else root
+class _Scanner:
+    def __init__(self, root: str, expected: PublishedTree | None) -> None:
+        self.root = root
+        self.expected = expected
+        self.files: dict[str, FileStat] = {}
+        self.folders: dict[str, int] = {}
+        self.children: dict[str, list[str]] = {}
+        """The files each folder held, by the last build's record."""
+        self.subfolders: dict[str, list[str]] = {}
+        if expected is not None:
+            for path in expected.files:
+                self.children.setdefault(_parent(path), []).append(path)
+            for folder in expected.folders:
+                if folder:
+                    self.subfolders.setdefault(_parent(folder), []).append(folder)
+
+    def visit(self, folder: str) -> None:
+        full = os.path.join(self.root, folder) if folder else self.root
         try:
             mtime = os.lstat(full).st_mtime_ns
         except FileNotFoundError:
             return
-        folders[folder] = mtime
-        if expected is None or expected.folders.get(folder) != mtime:
-            list_folder(folder, full)
+        self.folders[folder] = mtime
+        if self.expected is None or self.expected.folders.get(folder) != mtime:
+            self._list(folder, full)
             return
-        for path in children.get(folder, ()):
+        for path in self.children.get(folder, ()):
             try:
-                stat = os.lstat(os.path.join(root, path))
+                stat = os.lstat(os.path.join(self.root, path))
             except FileNotFoundError:
                 continue  # cannot happen without the folder's mtime moving; be safe anyway
-            files[path] = (stat.st_mtime_ns, stat.st_size)
-        for subfolder in subfolders.get(folder, ()):
-            visit(subfolder)
+            self.files[path] = (stat.st_mtime_ns, stat.st_size)
+        for subfolder in self.subfolders.get(folder, ()):
+            self.visit(subfolder)
 
-    if site_dir.is_dir():
-        visit("")
-    return PublishedTree(files, folders)
+    def _list(self, folder: str, full: str) -> None:
+        prefix = f"{folder}/" if folder else ""
+        with os.scandir(full) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    self.visit(prefix + entry.name)
+                else:
+                    stat = entry.stat(follow_symlinks=False)
+                    self.files[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
 
 
 def tree_after_commit(site_dir: Path, files: dict[str, FileStat]) -> PublishedTree:
