@@ -41,7 +41,7 @@ def ftp_server(home: Path, delay: float = 0.0) -> Iterator[tuple[int, list[int]]
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import ThreadedFTPServer
 
-    quiet = logging.getLogger("pyftpdlib")   # a handler of its own: serve_forever adds none
+    quiet = logging.getLogger("pyftpdlib")  # a handler of its own: serve_forever adds none
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
     received = [0]
@@ -62,8 +62,7 @@ def ftp_server(home: Path, delay: float = 0.0) -> Iterator[tuple[int, list[int]]
     Handler.authorizer = authorizer
     server = ThreadedFTPServer(("127.0.0.1", 0), Handler)
     server.max_cons = 0
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05}, daemon=True)
     thread.start()
     try:
         yield server.address[1], received
@@ -72,8 +71,13 @@ def ftp_server(home: Path, delay: float = 0.0) -> Iterator[tuple[int, list[int]]
 
 
 def _run(*command: str, cwd: Path | None = None) -> str:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "SITEGEN_FTP_PASSWORD": PASSWORD})
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SITEGEN_FTP_PASSWORD": PASSWORD},
+    )
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command[:3])} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
@@ -83,9 +87,16 @@ def lftp_mirror(port: int, local: Path, remote: str) -> None:
     lftp = shutil.which("lftp")
     if lftp is None:
         raise SystemExit("lftp is not installed (apt-get install lftp)")
-    _run(lftp, "-u", f"{USER},{PASSWORD}", "-p", str(port), "-e",
-         f"set ftp:ssl-allow no; set net:max-retries 1; mirror -R --delete "
-         f"{local}/ {remote}; quit", "127.0.0.1")
+    _run(
+        lftp,
+        "-u",
+        f"{USER},{PASSWORD}",
+        "-p",
+        str(port),
+        "-e",
+        f"set ftp:ssl-allow no; set net:max-retries 1; mirror -R --delete {local}/ {remote}; quit",
+        "127.0.0.1",
+    )
 
 
 def bytes_part(work: Path) -> None:
@@ -100,26 +111,34 @@ def bytes_part(work: Path) -> None:
     rows = []
     with ftp_server(home) as (port, received):
         site_yaml = project / "sites" / site / "site.yaml"
-        site_yaml.write_text(site_yaml.read_text() + "targets:\n  bench:\n    url: "
-                             f"ftp://{USER}@127.0.0.1:{port}/sitegen\n")
-        page = project / "content/guides/hiking/first-day-hike.md"   # not overridden
+        site_yaml.write_text(
+            site_yaml.read_text() + "targets:\n  bench:\n    url: "
+            f"ftp://{USER}@127.0.0.1:{port}/sitegen\n"
+        )
+        page = project / "content/guides/hiking/first-day-hike.md"  # not overridden
 
         def both(label: str, build: list[str], fresh: bool = False) -> None:
             if fresh:
                 shutil.rmtree(project / "build")
             _run(SITEGEN, "--root", str(project), "build", site, "--quiet", *build)
             before = received[0]
-            out = _run(SITEGEN, "--root", str(project), "deploy", site, "--target", "bench",
-                       "--yes")
-            sent = int(out.split(" bytes sent")[0].rsplit(" ", 1)[1]) if "bytes sent" in out \
-                else 0
+            out = _run(
+                SITEGEN, "--root", str(project), "deploy", site, "--target", "bench", "--yes"
+            )
+            sent = int(out.split(" bytes sent")[0].rsplit(" ", 1)[1]) if "bytes sent" in out else 0
             ours = received[0] - before
             before = received[0]
             lftp_mirror(port, project / "build" / site, "/lftp")
             theirs = received[0] - before
-            same = _tree(project / "build" / site) == _tree(home / "lftp") \
-                == {k: v for k, v in _tree(home / "sitegen").items()
-                    if not k.startswith(".sitegen-state/")}
+            same = (
+                _tree(project / "build" / site)
+                == _tree(home / "lftp")
+                == {
+                    k: v
+                    for k, v in _tree(home / "sitegen").items()
+                    if not k.startswith(".sitegen-state/")
+                }
+            )
             rows.append((label, sent, ours, theirs, same))
 
         both("first deploy", [])
@@ -132,19 +151,26 @@ def bytes_part(work: Path) -> None:
         page.write_text(text + "\nEdited for the benchmark, three times.\n")
         both("one-page edit, fresh clone's build", [], fresh=True)
     print(f"\nsite {site} of the demo network; bytes received by the FTP server")
-    print(f"| {'scenario':<34} | sitegen content | sitegen total | lftp mirror -R | "
-          "total / lftp | trees equal |")
-    print(f"|{'-' * 36}|-----------------|---------------|----------------|"
-          "--------------|-------------|")
+    print(
+        f"| {'scenario':<34} | sitegen content | sitegen total | lftp mirror -R | "
+        "total / lftp | trees equal |"
+    )
+    print(
+        f"|{'-' * 36}|-----------------|---------------|----------------|"
+        "--------------|-------------|"
+    )
     for label, sent, ours, theirs, same in rows:
         ratio = f"{ours / theirs:.3f}" if theirs else "-"
-        print(f"| {label:<34} | {sent:>15} | {ours:>13} | {theirs:>14} | {ratio:>12} | "
-              f"{'yes' if same else 'NO':>11} |")
+        print(
+            f"| {label:<34} | {sent:>15} | {ours:>13} | {theirs:>14} | {ratio:>12} | "
+            f"{'yes' if same else 'NO':>11} |"
+        )
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def pool_part(work: Path, files: int, delay: float, sizes: tuple[int, ...]) -> None:
@@ -160,10 +186,16 @@ def pool_part(work: Path, files: int, delay: float, sizes: tuple[int, ...]) -> N
         data = f"<p>small file {number}</p>\n".encode() * 40
         (build / "bench" / path).parent.mkdir(parents=True, exist_ok=True)
         (build / "bench" / path).write_bytes(data)
-        entries[path] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
-                         "kind": "data"}
-    manifest = {"site": "bench", "version": hashlib.sha256(
-        json.dumps(entries, sort_keys=True).encode()).hexdigest(), "files": entries}
+        entries[path] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "kind": "data",
+        }
+    manifest = {
+        "site": "bench",
+        "version": hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest(),
+        "files": entries,
+    }
     private = build / ".sitegen" / "sites" / "bench"
     private.mkdir(parents=True)
     (private / "manifest.json").write_text(json.dumps(manifest))
@@ -174,15 +206,15 @@ def pool_part(work: Path, files: int, delay: float, sizes: tuple[int, ...]) -> N
     with ftp_server(home, delay) as (port, _):
         for size in sizes:
             (home / f"pool{size}").mkdir()
-            target = Target("bench", "ftp", USER, "127.0.0.1", port, f"/pool{size}",
-                            connections=size)
+            target = Target(
+                "bench", "ftp", USER, "127.0.0.1", port, f"/pool{size}", connections=size
+            )
             started = time.perf_counter()
             report = deploy("bench", target, build, {}, Origin("bench", ""))
             results[size] = time.perf_counter() - started
             assert report.uploaded == files, report
             print(f"  {size} connection(s): {results[size]:.1f} s", file=sys.stderr)
-    print(f"\n{files} files of {len(data)} bytes, {delay * 1000:.0f} ms added per FTP round "
-          "trip")
+    print(f"\n{files} files of {len(data)} bytes, {delay * 1000:.0f} ms added per FTP round trip")
     print("| connections | seconds | speed-up vs 1 |")
     print("|---|---|---|")
     for size, seconds in results.items():
@@ -202,8 +234,12 @@ def main() -> int:
         if arguments.part in ("bytes", "both"):
             bytes_part(Path(folder) / "bytes")
         if arguments.part in ("pool", "both"):
-            pool_part(Path(folder) / "pool", arguments.files, arguments.delay_ms / 1000,
-                      tuple(arguments.connections))
+            pool_part(
+                Path(folder) / "pool",
+                arguments.files,
+                arguments.delay_ms / 1000,
+                tuple(arguments.connections),
+            )
     return 0
 
 

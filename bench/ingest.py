@@ -33,14 +33,18 @@ def write_log(path: Path, lines: int, seed: int = 7) -> None:
             stamp = time.strftime("%d/%b/%Y:%H:%M:%S", time.gmtime(1780000000 + second))
             kind = rng.random()
             if kind < 0.5:
-                target = (f"/_sg/p.gif?e=view&p={rng.choice(pages)}&v=&b=abc"
-                          f"&u=v{rng.randrange(50000)}&s=s{rng.randrange(80000)}&t={number}")
+                target = (
+                    f"/_sg/p.gif?e=view&p={rng.choice(pages)}&v=&b=abc"
+                    f"&u=v{rng.randrange(50000)}&s=s{rng.randrange(80000)}&t={number}"
+                )
             elif kind < 0.8:
                 target = rng.choice(pages)
             else:
                 target = f"/assets/main.{rng.randrange(99):08x}.css"
-            stream.write(f'{ip} - - [{stamp} +0000] "GET {target} HTTP/1.1" 200 512 '
-                         f'"-" "{rng.choice(AGENTS)}"\n')
+            stream.write(
+                f'{ip} - - [{stamp} +0000] "GET {target} HTTP/1.1" 200 512 '
+                f'"-" "{rng.choice(AGENTS)}"\n'
+            )
 
 
 def main() -> int:
@@ -60,8 +64,10 @@ def main() -> int:
         store.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{report.summary()}")
-    print(f"{arguments.lines / seconds:,.0f} lines/s on one core "
-          f"(target >= 100,000); peak memory {peak:.0f} MiB")
+    print(
+        f"{arguments.lines / seconds:,.0f} lines/s on one core "
+        f"(target >= 100,000); peak memory {peak:.0f} MiB"
+    )
     return 0
 
 

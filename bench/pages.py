@@ -41,8 +41,10 @@ def photo(path: Path, seed: int, size: tuple[int, int] = (1600, 1067)) -> None:
     bottom = tuple(rng.randrange(60, 200) for _ in range(3))
     for y in range(height):
         t = y / height
-        draw.line([(0, y), (width, y)],
-                  fill=tuple(int(top[i] * (1 - t) + bottom[i] * t) for i in range(3)))
+        draw.line(
+            [(0, y), (width, y)],
+            fill=tuple(int(top[i] * (1 - t) + bottom[i] * t) for i in range(3)),
+        )
     x, y = rng.randrange(width), rng.randrange(height // 3)
     draw.ellipse([x - 50, y - 50, x + 50, y + 50], fill=(255, 240, 200))
     for layer in range(3):
@@ -59,23 +61,32 @@ def photo(path: Path, seed: int, size: tuple[int, int] = (1600, 1067)) -> None:
 
 
 def corpus(root: Path, pages: int, photos: int) -> None:
-    found = [replace(page, body=page.body + f"\n\n![A view from the trail]"
-                                           f"(/images/photo-{index % photos}.jpg)\n")
-             for index, page in enumerate(generate_pages(pages))]
+    found = [
+        replace(
+            page,
+            body=page.body + f"\n\n![A view from the trail](/images/photo-{index % photos}.jpg)\n",
+        )
+        for index, page in enumerate(generate_pages(pages))
+    ]
     write_sitegen(found, root)
     theme = root / "themes/minimal"
     (theme / "images").mkdir()
     for index in range(photos):
-        shutil.copy(ROOT / "bench/work/pages/photos" / f"photo-{index}.jpg",
-                    theme / "images" / f"photo-{index}.jpg")
+        shutil.copy(
+            ROOT / "bench/work/pages/photos" / f"photo-{index}.jpg",
+            theme / "images" / f"photo-{index}.jpg",
+        )
     (theme / "templates/components").mkdir()
     (theme / "templates/components/more.html").write_text(
-        "<aside><h2>More from {{ site.title }}</h2><p>Routes, repairs and gear.</p></aside>\n")
+        "<aside><h2>More from {{ site.title }}</h2><p>Routes, repairs and gear.</p></aside>\n"
+    )
     page = theme / "templates/page.html"
-    page.write_text(page.read_text()
-                    .replace("</title></head>", "</title>{{ sitegen_head() }}</head>")
-                    .replace("</article>", '</article>{{ lazy("more", height="8rem") }}')
-                    .replace("</body>", "{{ sitegen_footer() }}</body>"))
+    page.write_text(
+        page.read_text()
+        .replace("</title></head>", "</title>{{ sitegen_head() }}</head>")
+        .replace("</article>", '</article>{{ lazy("more", height="8rem") }}')
+        .replace("</body>", "{{ sitegen_footer() }}</body>")
+    )
 
 
 def image_throughput(photos: int) -> None:
@@ -96,10 +107,12 @@ def image_throughput(photos: int) -> None:
         renditions += len(files)
         output_bytes += sum(map(len, files.values()))
     seconds = time.perf_counter() - started
-    print(f"image pipeline, one core: {photos} photos of 1600x1067 ({source_bytes / 1e6:.1f} "
-          f"MB of JPEG) -> {renditions} renditions ({output_bytes / 1e6:.1f} MB) in "
-          f"{seconds:.1f} s: {photos / seconds:.2f} photos/s, {renditions / seconds:.1f} "
-          "renditions/s (AVIF, WebP and JPEG at 5 widths)")
+    print(
+        f"image pipeline, one core: {photos} photos of 1600x1067 ({source_bytes / 1e6:.1f} "
+        f"MB of JPEG) -> {renditions} renditions ({output_bytes / 1e6:.1f} MB) in "
+        f"{seconds:.1f} s: {photos / seconds:.2f} photos/s, {renditions / seconds:.1f} "
+        "renditions/s (AVIF, WebP and JPEG at 5 widths)"
+    )
 
 
 def main() -> int:

@@ -33,11 +33,25 @@ def synthetic_pages(count: int, rng: random.Random) -> list[Page]:
     for number in range(count):
         body = " ".join(rng.choices(vocabulary, weights, k=300))
         tags = tuple(f"t{rng.randrange(200)}" for _ in range(3))
-        source = Source(path=Path(f"/bench/{number}.md"), display=f"{number}.md",
-                        digest=f"{number:064x}", title=f"Page {number} {rng.choice(WORDS)}",
-                        date=dt.date(2026, 1, 1), tags=tags, summary=None, slug=None,
-                        draft=False, template=None, weight=0, image=None, sites=(),
-                        not_sites=(), meta={}, body_start=0, body_line=1)
+        source = Source(
+            path=Path(f"/bench/{number}.md"),
+            display=f"{number}.md",
+            digest=f"{number:064x}",
+            title=f"Page {number} {rng.choice(WORDS)}",
+            date=dt.date(2026, 1, 1),
+            tags=tags,
+            summary=None,
+            slug=None,
+            draft=False,
+            template=None,
+            weight=0,
+            image=None,
+            sites=(),
+            not_sites=(),
+            meta={},
+            body_start=0,
+            body_line=1,
+        )
         source.__dict__["body"] = body
         pages.append(Page(f"p/{number}", source, "p", f"/p/{number}/", "p", False))
     return pages
@@ -68,9 +82,11 @@ def main() -> int:
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     filled = sum(1 for related in found.related.values() if related)
-    print(f"{arguments.pages} pages, {len(views)} events, {len(sessions)} sessions: "
-          f"{seconds:.1f} s (target <= 10 s), peak memory {peak:.2f} GiB (target <= 2 GiB); "
-          f"{filled} pages with related pages")
+    print(
+        f"{arguments.pages} pages, {len(views)} events, {len(sessions)} sessions: "
+        f"{seconds:.1f} s (target <= 10 s), peak memory {peak:.2f} GiB (target <= 2 GiB); "
+        f"{filled} pages with related pages"
+    )
     return 0
 
 

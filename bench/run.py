@@ -62,8 +62,7 @@ def measure(command: list[str], cwd: Path) -> Measurement:
     """Wall time from start to exit (waited for, not polled) and the peak resident memory
     of the process tree (polled every 20 ms on a thread)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = [0]
 
     def poll() -> None:
@@ -97,8 +96,7 @@ class Runs:
         return f"{min(self.seconds):.2f}-{max(self.seconds):.2f}"
 
 
-def repeat(count: int, prepare: Callable[[], None] | None, command: list[str],
-           cwd: Path) -> Runs:
+def repeat(count: int, prepare: Callable[[], None] | None, command: list[str], cwd: Path) -> Runs:
     results = []
     for _ in range(count):
         if prepare is not None:
@@ -110,9 +108,11 @@ def repeat(count: int, prepare: Callable[[], None] | None, command: list[str],
 def peers() -> dict[str, str]:
     """Hugo from PATH; Pelican from PATH or beside this Python (the project's venv, where
     `pip install -e '.[bench]'` puts it). Exits naming what is missing."""
-    found = {"hugo": shutil.which("hugo"),
-             "pelican": shutil.which("pelican")
-             or shutil.which("pelican", path=str(Path(sys.executable).parent))}
+    found = {
+        "hugo": shutil.which("hugo"),
+        "pelican": shutil.which("pelican")
+        or shutil.which("pelican", path=str(Path(sys.executable).parent)),
+    }
     hints = {"hugo": "apt-get install hugo", "pelican": "pip install -e '.[bench]'"}
     missing = [f"{name} ({hints[name]})" for name, path in found.items() if not path]
     if missing:
@@ -120,9 +120,11 @@ def peers() -> dict[str, str]:
     return {name: str(path) for name, path in found.items()}
 
 
-TARGETS = (("cold / hugo cold", "sitegen cold", 0.8),
-           ("no-op / hugo cold", "sitegen no-op", 0.02),
-           ("one-page edit / hugo cold", "sitegen one-page edit", 0.06))
+TARGETS = (
+    ("cold / hugo cold", "sitegen cold", 0.8),
+    ("no-op / hugo cold", "sitegen no-op", 0.02),
+    ("one-page edit / hugo cold", "sitegen one-page edit", 0.06),
+)
 """The ratios issue 12 asks for (with related content on)."""
 
 
@@ -132,9 +134,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of each scenario")
     parser.add_argument("--work", type=Path, default=Path(__file__).parent / "work")
     parser.add_argument("--jobs", type=int, default=0, help="sitegen --jobs (0: all cores)")
-    parser.add_argument("--no-related", dest="related", action="store_false",
-                        help="no related content (on by default, as on real sites; Hugo "
-                             "lists its own related pages too)")
+    parser.add_argument(
+        "--no-related",
+        dest="related",
+        action="store_false",
+        help="no related content (on by default, as on real sites; Hugo "
+        "lists its own related pages too)",
+    )
     arguments = parser.parse_args()
     tools = peers()
     work = arguments.work.resolve()
@@ -143,44 +149,61 @@ def main() -> int:
     return 0
 
 
-def run_scenarios(work: Path, tools: dict[str, str],
-                  arguments: argparse.Namespace) -> dict[str, Runs]:
+def run_scenarios(
+    work: Path, tools: dict[str, str], arguments: argparse.Namespace
+) -> dict[str, Runs]:
     print(f"generating {arguments.pages} pages in {work} ...", flush=True)
     pages = generate_pages(arguments.pages)
     posts = write_sitegen(pages, work / "sitegen", arguments.related)
     write_hugo(pages, work / "hugo", arguments.related)
     write_pelican(pages, work / "pelican")
     words = sum(len(p.body.split()) for p in pages) / len(pages)
-    print(f"corpus: {len(pages)} pages, {words:.0f} words each on average, 3 tags each; "
-          f"related content {'on' if arguments.related else 'off'}", flush=True)
+    print(
+        f"corpus: {len(pages)} pages, {words:.0f} words each on average, 3 tags each; "
+        f"related content {'on' if arguments.related else 'off'}",
+        flush=True,
+    )
 
     sitegen_root = work / "sitegen"
-    sitegen = [sys.executable, "-m", "generator.cli", "--root", str(sitegen_root), "build",
-               "--quiet", "--jobs", str(arguments.jobs)]
+    sitegen = [
+        sys.executable,
+        "-m",
+        "generator.cli",
+        "--root",
+        str(sitegen_root),
+        "build",
+        "--quiet",
+        "--jobs",
+        str(arguments.jobs),
+    ]
     edited = posts / "page-00042.md"
     original = edited.read_text()
     edits = iter(range(10**6))
 
     def edit_one_page() -> None:
-        edited.write_text(original.replace("\n\n", f"\n\nEdited paragraph {next(edits)}."
-                                           "\n\n", 1))
+        edited.write_text(original.replace("\n\n", f"\n\nEdited paragraph {next(edits)}.\n\n", 1))
 
     runs = arguments.runs
     results = {
-        "sitegen cold": repeat(runs, partial(_remove, sitegen_root / "build"), sitegen,
-                               sitegen_root),
+        "sitegen cold": repeat(
+            runs, partial(_remove, sitegen_root / "build"), sitegen, sitegen_root
+        ),
         "sitegen no-op": repeat(runs, None, sitegen, sitegen_root),
         "sitegen one-page edit": repeat(runs, edit_one_page, sitegen, sitegen_root),
     }
     edited.write_text(original)
-    results["hugo cold"] = repeat(runs, partial(_remove, work / "hugo/public",
-                                                work / "hugo/resources"),
-                                  [tools["hugo"], "--quiet", "-s", str(work / "hugo")],
-                                  work / "hugo")
+    results["hugo cold"] = repeat(
+        runs,
+        partial(_remove, work / "hugo/public", work / "hugo/resources"),
+        [tools["hugo"], "--quiet", "-s", str(work / "hugo")],
+        work / "hugo",
+    )
     results["pelican cold"] = repeat(
-        runs, partial(_remove, work / "pelican/output", work / "pelican/cache"),
+        runs,
+        partial(_remove, work / "pelican/output", work / "pelican/cache"),
         [tools["pelican"], "content", "-s", "pelicanconf.py", "-o", "output", "-q"],
-        work / "pelican")
+        work / "pelican",
+    )
     return results
 
 
@@ -194,8 +217,10 @@ def report(results: dict[str, Runs], arguments: argparse.Namespace) -> None:
     print(f"{arguments.runs} runs each; median, and the range of all runs")
     print(f"{'build':<24}{'median s':>10}{'range s':>14}{'peak MiB':>10}")
     for name, result in results.items():
-        print(f"{name:<24}{result.median:>10.3f}{result.spread():>14}"
-              f"{result.peak_bytes / 2**20:>10.0f}")
+        print(
+            f"{name:<24}{result.median:>10.3f}{result.spread():>14}"
+            f"{result.peak_bytes / 2**20:>10.0f}"
+        )
     hugo = results["hugo cold"]
     print()
     print(f"{'ratio (of medians)':<28}{'measured':>10}{'target':>10}")
@@ -206,8 +231,10 @@ def report(results: dict[str, Runs], arguments: argparse.Namespace) -> None:
     pelican = results["sitegen cold"].median / results["pelican cold"].median
     print(f"{'cold / pelican cold':<28}{pelican:>10.3f}")
     peak = max(r.peak_bytes for n, r in results.items() if n.startswith("sitegen")) / 2**30
-    print(f"{'sitegen peak memory GiB':<28}{peak:>10.2f}{1.0:>10.2f}  "
-          f"{'met' if peak <= 1.0 else 'NOT met'}")
+    print(
+        f"{'sitegen peak memory GiB':<28}{peak:>10.2f}{1.0:>10.2f}  "
+        f"{'met' if peak <= 1.0 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

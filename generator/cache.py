@@ -75,7 +75,7 @@ class ContentCache:
             (temporary / name).write_bytes(data)
         try:
             os.replace(temporary, folder)
-        except OSError:   # another worker cached it first
+        except OSError:  # another worker cached it first
             shutil.rmtree(temporary, ignore_errors=True)
         self._mark_used(folder)
 
@@ -128,9 +128,13 @@ def _entries(folder: Path) -> list[Path]:
     """The entries of one kind: files (or, for images, folders) two levels down."""
     if not folder.is_dir():
         return []
-    return [entry for prefix in folder.iterdir() if prefix.is_dir()
-            for entry in prefix.iterdir() if not entry.name.endswith(".tmp")
-            and ".tmp" not in entry.name]
+    return [
+        entry
+        for prefix in folder.iterdir()
+        if prefix.is_dir()
+        for entry in prefix.iterdir()
+        if not entry.name.endswith(".tmp") and ".tmp" not in entry.name
+    ]
 
 
 def _size(entry: Path) -> int:

@@ -31,27 +31,40 @@ class UsageError(Exception):
 
 def _parents() -> dict[str, argparse.ArgumentParser]:
     """Arguments several commands share, each defined once (argparse parents)."""
+
     def parent() -> argparse.ArgumentParser:
         return argparse.ArgumentParser(add_help=False)
 
     site, target, out, env = parent(), parent(), parent(), parent()
     site.add_argument("site", metavar="SITE", help="a site: a folder under sites/")
-    target.add_argument("--target", required=True, metavar="NAME",
-                        help="a name under targets: in the site's config")
-    out.add_argument("--out", type=Path, default=None, metavar="FOLDER",
-                     help="build folder, holding .sitegen/ (default: <root>/build)")
-    env.add_argument("--env", default="production", metavar="NAME",
-                     help="the environment overlay whose config applies (default: "
-                          "production)")
+    target.add_argument(
+        "--target", required=True, metavar="NAME", help="a name under targets: in the site's config"
+    )
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="build folder, holding .sitegen/ (default: <root>/build)",
+    )
+    env.add_argument(
+        "--env",
+        default="production",
+        metavar="NAME",
+        help="the environment overlay whose config applies (default: production)",
+    )
     return {"site": site, "target": target, "out": out, "env": env}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sitegen", description="Build a network of static sites.")
+    parser = argparse.ArgumentParser(prog="sitegen", description="Build a network of static sites.")
     parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
-    parser.add_argument("--root", type=Path, default=Path("."),
-                        help="project folder holding sites/, content/, themes/ (default: .)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        help="project folder holding sites/, content/, themes/ (default: .)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     shared = _parents()
     for add in SUBPARSERS:
@@ -64,79 +77,131 @@ def _add_build(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> Non
     env = shared["env"]
     build = commands.add_parser("build", parents=[env], help="build sites into build/<site>/")
     build.add_argument("sites", nargs="*", metavar="SITE", help="only these sites")
-    build.add_argument("--out", type=Path, default=None, metavar="FOLDER",
-                       help="output folder (default: <root>/build)")
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="output folder (default: <root>/build)",
+    )
     build.add_argument("--drafts", action="store_true", help="include draft pages")
-    build.add_argument("--clean", action="store_true",
-                       help="ignore the previous build and render everything")
-    build.add_argument("--jobs", "-j", type=int, default=0,
-                       help="worker processes (default: one per core)")
+    build.add_argument(
+        "--clean", action="store_true", help="ignore the previous build and render everything"
+    )
+    build.add_argument(
+        "--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)"
+    )
     build.add_argument("--quiet", "-q", action="store_true", help="print only errors")
-    build.add_argument("--preview", action="store_true",
-                       help="add a variant switcher to every page; writes to <root>/"
-                            "build-preview unless --out is given (never publish it)")
+    build.add_argument(
+        "--preview",
+        action="store_true",
+        help="add a variant switcher to every page; writes to <root>/"
+        "build-preview unless --out is given (never publish it)",
+    )
 
 
 def _add_analytics(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen analytics ingest|simulate`."""
     site, out = shared["site"], shared["out"]
     analytics = commands.add_parser("analytics", help="events from access logs and exports")
-    analytics_commands = analytics.add_subparsers(dest="analytics_command", required=True,
-                                                  metavar="SUBCOMMAND")
+    analytics_commands = analytics.add_subparsers(
+        dest="analytics_command", required=True, metavar="SUBCOMMAND"
+    )
     ingest = analytics_commands.add_parser(
-        "ingest", parents=[site, out],
-        help="read access logs (plain or .gz) and JSONL exports into the events store")
-    ingest.add_argument("--access-log", type=Path, nargs="+", default=[], metavar="FILE",
-                        help="Apache/nginx combined-format logs, rotated files in any order")
-    ingest.add_argument("--jsonl", type=Path, nargs="+", default=[], metavar="FILE",
-                        help="one JSON event per line: time, type, page, visitor, ...")
-    ingest.add_argument("--from-target", metavar="NAME",
-                        help="also fetch the target's access logs over FTP/FTPS (only the "
-                             "bytes not ingested yet)")
+        "ingest",
+        parents=[site, out],
+        help="read access logs (plain or .gz) and JSONL exports into the events store",
+    )
+    ingest.add_argument(
+        "--access-log",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="Apache/nginx combined-format logs, rotated files in any order",
+    )
+    ingest.add_argument(
+        "--jsonl",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="one JSON event per line: time, type, page, visitor, ...",
+    )
+    ingest.add_argument(
+        "--from-target",
+        metavar="NAME",
+        help="also fetch the target's access logs over FTP/FTPS (only the bytes not ingested yet)",
+    )
 
     simulate = analytics_commands.add_parser(
-        "simulate", parents=[site],
-        help="write a realistic synthetic access log for a site (demo data)")
-    simulate.add_argument("--output", type=Path, required=True, metavar="FILE",
-                          help="log file to write")
-    simulate.add_argument("--visitors", type=int, default=400,
-                          help="visitors to simulate (default 400)")
-    simulate.add_argument("--days", type=int, default=14,
-                          help="days the log spans (default 14)")
-    simulate.add_argument("--seed", type=int, default=2026,
-                          help="random seed: the same seed writes the same log")
+        "simulate",
+        parents=[site],
+        help="write a realistic synthetic access log for a site (demo data)",
+    )
+    simulate.add_argument(
+        "--output", type=Path, required=True, metavar="FILE", help="log file to write"
+    )
+    simulate.add_argument(
+        "--visitors", type=int, default=400, help="visitors to simulate (default 400)"
+    )
+    simulate.add_argument("--days", type=int, default=14, help="days the log spans (default 14)")
+    simulate.add_argument(
+        "--seed", type=int, default=2026, help="random seed: the same seed writes the same log"
+    )
 
 
 def _add_deploy(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen deploy`."""
     site, target, out, env = shared["site"], shared["target"], shared["out"], shared["env"]
-    deploy = commands.add_parser("deploy", parents=[site, target, out, env],
-                                 help="publish a built site to a target over FTP(S)")
-    deploy.add_argument("--dry-run", action="store_true",
-                        help="print the plan (every operation, its bytes, the totals); change "
-                             "nothing")
+    deploy = commands.add_parser(
+        "deploy",
+        parents=[site, target, out, env],
+        help="publish a built site to a target over FTP(S)",
+    )
+    deploy.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (every operation, its bytes, the totals); change nothing",
+    )
     deploy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    deploy.add_argument("--max-bytes", type=int, default=None,
-                        help="refuse a plan that uploads more than this")
-    deploy.add_argument("--break-lock", action="store_true",
-                        help="take over the lock of a deploy that died")
-    deploy.add_argument("--verify", choices=("size", "full"), default="size",
-                        help="size: check every upload's size on the server (always); full: "
-                             "also download and re-hash every uploaded file")
-    deploy.add_argument("--plan", default=None, metavar="DIGEST",
-                        help="execute only if the plan is still the one a dry run printed")
-    deploy.add_argument("--purge-list", type=Path, default=None, metavar="FILE",
-                        help="write the URLs the deploy changed or deleted (for a CDN purge)")
+    deploy.add_argument(
+        "--max-bytes", type=int, default=None, help="refuse a plan that uploads more than this"
+    )
+    deploy.add_argument(
+        "--break-lock", action="store_true", help="take over the lock of a deploy that died"
+    )
+    deploy.add_argument(
+        "--verify",
+        choices=("size", "full"),
+        default="size",
+        help="size: check every upload's size on the server (always); full: "
+        "also download and re-hash every uploaded file",
+    )
+    deploy.add_argument(
+        "--plan",
+        default=None,
+        metavar="DIGEST",
+        help="execute only if the plan is still the one a dry run printed",
+    )
+    deploy.add_argument(
+        "--purge-list",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the URLs the deploy changed or deleted (for a CDN purge)",
+    )
 
 
 def _add_cache(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen cache stats|gc`."""
     out = shared["out"]
     cache = commands.add_parser("cache", help="the build cache shared by every site")
-    cache_commands = cache.add_subparsers(dest="cache_command", required=True,
-                                          metavar="SUBCOMMAND")
-    for name, purpose in (("stats", "what the cache holds, by kind"),
-                          ("gc", "remove what the last build did not use")):
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="SUBCOMMAND")
+    for name, purpose in (
+        ("stats", "what the cache holds, by kind"),
+        ("gc", "remove what the last build did not use"),
+    ):
         cache_commands.add_parser(name, parents=[out], help=purpose)
 
 
@@ -144,47 +209,78 @@ def _add_rollback(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> 
     """`sitegen rollback`."""
     site, target, out = shared["site"], shared["target"], shared["out"]
     rollback = commands.add_parser(
-        "rollback", parents=[site, target, out],
-        help="put back a version kept on the server (no local build needed)")
-    rollback.add_argument("--to", default=None, metavar="VERSION",
-                          help="the version id (or a prefix); default: the one before")
-    rollback.add_argument("--dry-run", action="store_true",
-                          help="print the plan and the dependency checks; change nothing")
-    rollback.add_argument("--force", action="store_true",
-                          help="roll back even when the dependency checks object")
+        "rollback",
+        parents=[site, target, out],
+        help="put back a version kept on the server (no local build needed)",
+    )
+    rollback.add_argument(
+        "--to",
+        default=None,
+        metavar="VERSION",
+        help="the version id (or a prefix); default: the one before",
+    )
+    rollback.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and the dependency checks; change nothing",
+    )
+    rollback.add_argument(
+        "--force", action="store_true", help="roll back even when the dependency checks object"
+    )
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    rollback.add_argument("--break-lock", action="store_true",
-                          help="take over the lock of a deploy that died")
-    rollback.add_argument("--verify", choices=("size", "full"), default="size",
-                          help="full: compare every file's sha256 afterwards, not its size")
+    rollback.add_argument(
+        "--break-lock", action="store_true", help="take over the lock of a deploy that died"
+    )
+    rollback.add_argument(
+        "--verify",
+        choices=("size", "full"),
+        default="size",
+        help="full: compare every file's sha256 afterwards, not its size",
+    )
 
 
 def _add_inspect(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen diff|journal|status`: what a target holds."""
     site, target, out = shared["site"], shared["target"], shared["out"]
-    for name, purpose in (("diff", "what a deploy would change, by kind of file"),
-                          ("journal", "the deploys and rollbacks a target has seen"),
-                          ("status", "the deployed version, and files changed on the server")):
+    for name, purpose in (
+        ("diff", "what a deploy would change, by kind of file"),
+        ("journal", "the deploys and rollbacks a target has seen"),
+        ("status", "the deployed version, and files changed on the server"),
+    ):
         command = commands.add_parser(name, parents=[site, target, out], help=purpose)
         if name == "status":
-            command.add_argument("--full", action="store_true",
-                                 help="compare contents (downloads every file), not sizes")
+            command.add_argument(
+                "--full",
+                action="store_true",
+                help="compare contents (downloads every file), not sizes",
+            )
 
 
 def _add_recommend(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen recommend eval`."""
     out = shared["out"]
     recommend = commands.add_parser("recommend", help="recommendation models")
-    recommend_commands = recommend.add_subparsers(dest="recommend_command", required=True,
-                                                  metavar="SUBCOMMAND")
+    recommend_commands = recommend.add_subparsers(
+        dest="recommend_command", required=True, metavar="SUBCOMMAND"
+    )
     evaluate = recommend_commands.add_parser(
-        "eval", parents=[out], help="score next-page models (HitRate@k, MRR@k, coverage)")
-    evaluate.add_argument("site", nargs="?", metavar="SITE",
-                          help="evaluate on this site's events store (time-ordered 80/20 split)")
-    evaluate.add_argument("--train", type=Path, metavar="FILE",
-                          help="SessionId<TAB>ItemId<TAB>Time file of earlier sessions")
-    evaluate.add_argument("--test", type=Path, metavar="FILE",
-                          help="the same format, sessions that started later")
+        "eval", parents=[out], help="score next-page models (HitRate@k, MRR@k, coverage)"
+    )
+    evaluate.add_argument(
+        "site",
+        nargs="?",
+        metavar="SITE",
+        help="evaluate on this site's events store (time-ordered 80/20 split)",
+    )
+    evaluate.add_argument(
+        "--train",
+        type=Path,
+        metavar="FILE",
+        help="SessionId<TAB>ItemId<TAB>Time file of earlier sessions",
+    )
+    evaluate.add_argument(
+        "--test", type=Path, metavar="FILE", help="the same format, sessions that started later"
+    )
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
 
 
@@ -192,16 +288,27 @@ def _add_config(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> No
     """`sitegen config show`."""
     site, env = shared["site"], shared["env"]
     config = commands.add_parser("config", help="inspect configuration")
-    config_commands = config.add_subparsers(dest="config_command", required=True,
-                                            metavar="SUBCOMMAND")
-    show = config_commands.add_parser("show", parents=[site, env],
-                                      help="print a site's resolved config")
-    show.add_argument("--explain", action="store_true",
-                      help="name the file and line that set each value")
+    config_commands = config.add_subparsers(
+        dest="config_command", required=True, metavar="SUBCOMMAND"
+    )
+    show = config_commands.add_parser(
+        "show", parents=[site, env], help="print a site's resolved config"
+    )
+    show.add_argument(
+        "--explain", action="store_true", help="name the file and line that set each value"
+    )
 
 
-SUBPARSERS = (_add_build, _add_analytics, _add_deploy, _add_cache, _add_rollback, _add_inspect,
-              _add_recommend, _add_config)
+SUBPARSERS = (
+    _add_build,
+    _add_analytics,
+    _add_deploy,
+    _add_cache,
+    _add_rollback,
+    _add_inspect,
+    _add_recommend,
+    _add_config,
+)
 """The subcommands, in the order `sitegen --help` lists them."""
 
 
@@ -213,10 +320,17 @@ def command_build(arguments: argparse.Namespace) -> int:
         raise UsageError("sitegen build: --jobs must be 0 or more")
     root = arguments.root.resolve()
     default_out = root / ("build-preview" if arguments.preview else "build")
-    options = BuildOptions(root=root, build_dir=(arguments.out or default_out).resolve(),
-                           environment=arguments.env, sites=tuple(arguments.sites),
-                           drafts=arguments.drafts, clean=arguments.clean, jobs=arguments.jobs,
-                           quiet=arguments.quiet, preview=arguments.preview)
+    options = BuildOptions(
+        root=root,
+        build_dir=(arguments.out or default_out).resolve(),
+        environment=arguments.env,
+        sites=tuple(arguments.sites),
+        drafts=arguments.drafts,
+        clean=arguments.clean,
+        jobs=arguments.jobs,
+        quiet=arguments.quiet,
+        preview=arguments.preview,
+    )
     # A build allocates hundreds of thousands of long-lived objects and frees almost none
     # before it ends; the cyclic collector would traverse them again and again for nothing
     # (measured: 10-15% of a one-page rebuild of 5,000 pages). Reference counting still
@@ -231,14 +345,18 @@ def command_build(arguments: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         for site in report.sites:
             state = "written" if site.committed else "unchanged"
-            print(f"{site.name}: {site.pages} pages, {site.variants} variants, "
-                  f"{site.assets} assets, {site.rendered} rendered, {site.unchanged} unchanged "
-                  f"({state}, version {site.version[:12]})")
+            print(
+                f"{site.name}: {site.pages} pages, {site.variants} variants, "
+                f"{site.assets} assets, {site.rendered} rendered, {site.unchanged} unchanged "
+                f"({state}, version {site.version[:12]})"
+            )
         print(report.summary())
         if any(site.variants for site in report.sites):
             minified, gzipped = runtime_size()
-            print(f"visitor runtime: {minified / 1024:.1f} KB minified, "
-                  f"{gzipped / 1024:.1f} KB gzipped, inline in <head>")
+            print(
+                f"visitor runtime: {minified / 1024:.1f} KB minified, "
+                f"{gzipped / 1024:.1f} KB gzipped, inline in <head>"
+            )
     return 0
 
 
@@ -250,8 +368,9 @@ def command_config_show(arguments: argparse.Namespace) -> int:
     network = load_network(arguments.root.resolve(), arguments.env)
     site = network.sites.get(arguments.site)
     if site is None:
-        raise ConfigError(f"no site '{arguments.site}'" + suggest(arguments.site,
-                                                                  list(network.sites)))
+        raise ConfigError(
+            f"no site '{arguments.site}'" + suggest(arguments.site, list(network.sites))
+        )
     print(format_config(site, explain=arguments.explain), end="")
     return 0
 
@@ -278,10 +397,11 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     else:
         train = read_session_file(arguments.train)
         test = read_session_file(arguments.test)
-    print(f"train: {len(train)} sessions; test: {len(test)} sessions"
-          + ("" if pages else " (no page texts: no content model)"))
-    print(format_table(evaluate_all(train, test, k=arguments.k, pages=pages), arguments.k),
-          end="")
+    print(
+        f"train: {len(train)} sessions; test: {len(test)} sessions"
+        + ("" if pages else " (no page texts: no content model)")
+    )
+    print(format_table(evaluate_all(train, test, k=arguments.k, pages=pages), arguments.k), end="")
     return 0
 
 
@@ -311,8 +431,10 @@ def command_analytics_simulate(arguments: argparse.Namespace) -> int:
     root = arguments.root.resolve()
     network, site = _buildable_site(root, arguments.site)
     content = collect_site_content(site, network, SourceReader(root))
-    count = write_simulated_log(arguments.output, simulate(
-        site, content, arguments.visitors, arguments.days, arguments.seed))
+    count = write_simulated_log(
+        arguments.output,
+        simulate(site, content, arguments.visitors, arguments.days, arguments.seed),
+    )
     print(f"{arguments.site}: wrote {count} log lines to {arguments.output}")
     return 0
 
@@ -325,8 +447,9 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
     if not arguments.access_log and not arguments.jsonl and not arguments.from_target:
-        raise UsageError("sitegen analytics ingest: give --access-log, --jsonl and/or "
-                         "--from-target")
+        raise UsageError(
+            "sitegen analytics ingest: give --access-log, --jsonl and/or --from-target"
+        )
     for path in [*arguments.access_log, *arguments.jsonl]:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
@@ -338,9 +461,14 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
             from generator.analytics.remote_logs import ingest_with_target
             from generator.deploy.connection import target_of
 
-            report = ingest_with_target(store, arguments.site,
-                                        target_of(site, arguments.from_target),
-                                        arguments.access_log, arguments.jsonl, notes)
+            report = ingest_with_target(
+                store,
+                arguments.site,
+                target_of(site, arguments.from_target),
+                arguments.access_log,
+                arguments.jsonl,
+                notes,
+            )
         else:
             report = ingest(store, arguments.site, arguments.access_log, arguments.jsonl)
     finally:
@@ -350,8 +478,9 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     for line in report.malformed_lines:
         print(f"malformed: {line}", file=sys.stderr)
     if report.malformed > len(report.malformed_lines):
-        print(f"malformed: ... {report.malformed - len(report.malformed_lines)} more",
-              file=sys.stderr)
+        print(
+            f"malformed: ... {report.malformed - len(report.malformed_lines)} more", file=sys.stderr
+        )
     print(f"{arguments.site}: {report.summary()}")
     return 0
 
@@ -365,15 +494,24 @@ def _origin(root: Path, journal: Path) -> Any:
 
     def git(*arguments: str) -> str:
         try:
-            return subprocess.run(["git", "-C", str(root), *arguments], capture_output=True,
-                                  text=True, timeout=10, check=False).stdout.strip()
+            return subprocess.run(
+                ["git", "-C", str(root), *arguments],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            ).stdout.strip()
         except OSError:
             return ""
 
     email = git("config", "user.email")
-    who = os.environ.get("SITEGEN_DEPLOYER") or " ".join(
-        part for part in (git("config", "user.name"), f"<{email}>" if email else "")
-        if part) or getpass.getuser()
+    who = (
+        os.environ.get("SITEGEN_DEPLOYER")
+        or " ".join(
+            part for part in (git("config", "user.name"), f"<{email}>" if email else "") if part
+        )
+        or getpass.getuser()
+    )
     return Origin(who, git("rev-parse", "HEAD"), journal)
 
 
@@ -383,6 +521,7 @@ def _confirm(arguments: argparse.Namespace, what: str) -> Callable[[Any], bool]:
             return True
         answer = input(f"Execute plan {plan.digest} ({what}) on {arguments.target}? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
+
     return confirm
 
 
@@ -404,20 +543,33 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     meta = deploy_meta(network, site, build_dir, local_manifest(build_dir, arguments.site))
     origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
     try:
-        options = DeployOptions(dry_run=arguments.dry_run, break_lock=arguments.break_lock,
-                                verify_full=arguments.verify == "full",
-                                max_bytes=arguments.max_bytes, expected_plan=arguments.plan)
-        report = deploy(arguments.site, target, build_dir, meta, origin, options,
-                        confirm=_confirm(arguments, "deploy"),
-                        show=lambda plan: print(describe(plan), end=""))
+        options = DeployOptions(
+            dry_run=arguments.dry_run,
+            break_lock=arguments.break_lock,
+            verify_full=arguments.verify == "full",
+            max_bytes=arguments.max_bytes,
+            expected_plan=arguments.plan,
+        )
+        report = deploy(
+            arguments.site,
+            target,
+            build_dir,
+            meta,
+            origin,
+            options,
+            confirm=_confirm(arguments, "deploy"),
+            show=lambda plan: print(describe(plan), end=""),
+        )
     finally:
         _print_notes(origin)
     if not arguments.dry_run and report.plan.operations:
-        print(f"deployed {report.plan.to_version[:12]} to {target.name}: {report.uploaded} "
-              f"uploaded, {report.restored} restored by rename, {report.skipped} already "
-              f"there, {report.deleted} deleted, {report.bytes} bytes sent"
-              + (f", {report.verified} verified by content" if report.verified else "")
-              + f", in {report.seconds:.1f}s")
+        print(
+            f"deployed {report.plan.to_version[:12]} to {target.name}: {report.uploaded} "
+            f"uploaded, {report.restored} restored by rename, {report.skipped} already "
+            f"there, {report.deleted} deleted, {report.bytes} bytes sent"
+            + (f", {report.verified} verified by content" if report.verified else "")
+            + f", in {report.seconds:.1f}s"
+        )
         _purge(arguments, site, report.plan)
     return 0
 
@@ -432,8 +584,10 @@ def _purge(arguments: argparse.Namespace, site: Any, plan: Any) -> None:
     webhook = site.cdn.purge_webhook
     if webhook and urls:
         problem = call_purge_webhook(webhook, site.name, plan, urls)
-        print(problem or f"purge webhook called with {len(urls)} URL(s)",
-              file=sys.stderr if problem else sys.stdout)
+        print(
+            problem or f"purge webhook called with {len(urls)} URL(s)",
+            file=sys.stderr if problem else sys.stdout,
+        )
 
 
 def command_cache(arguments: argparse.Namespace) -> int:
@@ -463,22 +617,37 @@ def command_rollback(arguments: argparse.Namespace) -> int:
 
     def show(plan: Any, problems: list[str]) -> None:
         print(describe(plan).replace(f"deploy {plan.site}", f"rollback {plan.site}", 1), end="")
-        print("dependency checks: " + ("passed" if not problems else "")
-              + "".join(f"\n  - {problem}" for problem in problems))
+        print(
+            "dependency checks: "
+            + ("passed" if not problems else "")
+            + "".join(f"\n  - {problem}" for problem in problems)
+        )
 
     try:
-        options = RollbackOptions(dry_run=arguments.dry_run,
-                                  break_lock=arguments.break_lock,
-                                  verify_full=arguments.verify == "full", to=arguments.to,
-                                  force=arguments.force)
-        report = rollback(network, arguments.site, target, origin, options,
-                          confirm=_confirm(arguments, "rollback"), show=show)
+        options = RollbackOptions(
+            dry_run=arguments.dry_run,
+            break_lock=arguments.break_lock,
+            verify_full=arguments.verify == "full",
+            to=arguments.to,
+            force=arguments.force,
+        )
+        report = rollback(
+            network,
+            arguments.site,
+            target,
+            origin,
+            options,
+            confirm=_confirm(arguments, "rollback"),
+            show=show,
+        )
     finally:
         _print_notes(origin)
     if not arguments.dry_run:
-        print(f"rolled back {target.name} to {report.plan.to_version[:12]}: {report.restored} "
-              f"restored by rename, {report.uploaded} copied, {report.deleted} set aside, "
-              f"{report.bytes} bytes sent, in {report.seconds:.1f}s; every file checked")
+        print(
+            f"rolled back {target.name} to {report.plan.to_version[:12]}: {report.restored} "
+            f"restored by rename, {report.uploaded} copied, {report.deleted} set aside, "
+            f"{report.bytes} bytes sent, in {report.seconds:.1f}s; every file checked"
+        )
     return 0
 
 
@@ -488,8 +657,14 @@ def command_diff(arguments: argparse.Namespace) -> int:
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
-    print(describe_changes(arguments.site, target_of(site, arguments.target),
-                           (arguments.out or root / "build").resolve()), end="")
+    print(
+        describe_changes(
+            arguments.site,
+            target_of(site, arguments.target),
+            (arguments.out or root / "build").resolve(),
+        ),
+        end="",
+    )
     return 0
 
 
@@ -503,16 +678,19 @@ def command_journal(arguments: argparse.Namespace) -> int:
     _, site = _buildable_site(root, arguments.site)
     entries, damaged = remote_journal(target_of(site, arguments.target))
     if damaged:
-        print(f"note: skipped {damaged} damaged line(s) of the journal (cut short by a killed "
-              "run)", file=sys.stderr)
+        print(
+            f"note: skipped {damaged} damaged line(s) of the journal (cut short by a killed run)",
+            file=sys.stderr,
+        )
     for entry in entries:
-        when = dt.datetime.fromtimestamp(entry.get("time", 0), dt.UTC).strftime(
-            "%Y-%m-%d %H:%M:%S")
-        print(f"{when} {entry.get('event', ''):<7} {entry.get('id', '')} "
-              f"{entry.get('who', '')} {entry.get('from', '')[:12] or '-'} -> "
-              f"{entry.get('to', '')[:12]} {entry.get('operations', 0)} operations, "
-              f"{entry.get('bytes', 0)} bytes"
-              + (f" ({entry['error']})" if entry.get("error") else ""))
+        when = dt.datetime.fromtimestamp(entry.get("time", 0), dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{when} {entry.get('event', ''):<7} {entry.get('id', '')} "
+            f"{entry.get('who', '')} {entry.get('from', '')[:12] or '-'} -> "
+            f"{entry.get('to', '')[:12]} {entry.get('operations', 0)} operations, "
+            f"{entry.get('bytes', 0)} bytes"
+            + (f" ({entry['error']})" if entry.get("error") else "")
+        )
     return 0
 
 
@@ -522,8 +700,7 @@ def command_status(arguments: argparse.Namespace) -> int:
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
-    print(remote_status(arguments.site, target_of(site, arguments.target), arguments.full),
-          end="")
+    print(remote_status(arguments.site, target_of(site, arguments.target), arguments.full), end="")
     return 0
 
 

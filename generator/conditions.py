@@ -24,10 +24,35 @@ from collections.abc import Callable
 from typing import Any
 
 COMBINATORS = ("$and", "$or", "$nor", "$not")
-OPERATORS = ("$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$regex", "$regexi", "$in", "$ini",
-             "$nin", "$nini", "$all", "$alli", "$exists", "$type", "$size", "$elemMatch",
-             "$not", "$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte", "$inGroup",
-             "$notInGroup")
+OPERATORS = (
+    "$eq",
+    "$ne",
+    "$lt",
+    "$lte",
+    "$gt",
+    "$gte",
+    "$regex",
+    "$regexi",
+    "$in",
+    "$ini",
+    "$nin",
+    "$nini",
+    "$all",
+    "$alli",
+    "$exists",
+    "$type",
+    "$size",
+    "$elemMatch",
+    "$not",
+    "$veq",
+    "$vne",
+    "$vgt",
+    "$vgte",
+    "$vlt",
+    "$vlte",
+    "$inGroup",
+    "$notInGroup",
+)
 
 
 class ConditionError(ValueError):
@@ -39,15 +64,17 @@ class ConditionError(ValueError):
 
 
 def _is_operator_object(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and all(
-        isinstance(key, str) and key.startswith("$") for key in value)
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(key, str) and key.startswith("$") for key in value)
+    )
 
 
 def check_condition(condition: Any, path: tuple[str | int, ...] = ()) -> None:
     """Raise `ConditionError` for anything `evaluate` would not understand."""
     if not isinstance(condition, dict):
-        raise ConditionError("expected a mapping of attribute paths to values or operators",
-                             path)
+        raise ConditionError("expected a mapping of attribute paths to values or operators", path)
     for key, value in condition.items():
         where = (*path, key)
         if key in ("$and", "$or", "$nor"):
@@ -58,9 +85,12 @@ def check_condition(condition: Any, path: tuple[str | int, ...] = ()) -> None:
         elif key == "$not":
             check_condition(value, where)
         elif key.startswith("$"):
-            raise ConditionError(f"unknown operator '{key}' at the top of a condition "
-                                 f"(expected one of {', '.join(COMBINATORS)}, or an attribute "
-                                 "name)", where)
+            raise ConditionError(
+                f"unknown operator '{key}' at the top of a condition "
+                f"(expected one of {', '.join(COMBINATORS)}, or an attribute "
+                "name)",
+                where,
+            )
         else:
             _check_value(value, where)
 
@@ -68,8 +98,7 @@ def check_condition(condition: Any, path: tuple[str | int, ...] = ()) -> None:
 def _check_value(value: Any, path: tuple[str | int, ...]) -> None:
     if not _is_operator_object(value):
         if isinstance(value, dict) and any(str(k).startswith("$") for k in value):
-            raise ConditionError("an operator object cannot mix operators and plain keys",
-                                 path)
+            raise ConditionError("an operator object cannot mix operators and plain keys", path)
         return
     for operator, expected in value.items():
         _check_operator(operator, expected, (*path, operator))
@@ -79,13 +108,18 @@ def _check_operator(operator: str, expected: Any, where: tuple[str | int, ...]) 
     """One operator and its operand: known, supported, of the right type, and the nested
     conditions it holds."""
     if operator not in OPERATORS:
-        raise ConditionError(f"unknown operator '{operator}' (expected one of "
-                             f"{' '.join(OPERATORS)})", where)
+        raise ConditionError(
+            f"unknown operator '{operator}' (expected one of {' '.join(OPERATORS)})", where
+        )
     if operator in ("$inGroup", "$notInGroup"):
-        raise ConditionError(f"'{operator}' needs GrowthBook's saved groups, which sitegen "
-                             "does not have: list the values with $in instead", where)
-    if operator in ("$in", "$ini", "$nin", "$nini", "$all", "$alli") \
-            and not isinstance(expected, list):
+        raise ConditionError(
+            f"'{operator}' needs GrowthBook's saved groups, which sitegen "
+            "does not have: list the values with $in instead",
+            where,
+        )
+    if operator in ("$in", "$ini", "$nin", "$nini", "$all", "$alli") and not isinstance(
+        expected, list
+    ):
         raise ConditionError(f"'{operator}' expects a list", where)
     if operator in ("$regex", "$regexi"):
         _check_regex(operator, expected, where)
@@ -112,8 +146,10 @@ def _check_regex(operator: str, expected: Any, where: tuple[str | int, ...]) -> 
 
 _JS_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity")
 _JS_RADIX = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
-_JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007" \
+_JS_SPACE = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 Saved = dict[str, list[Any]]
 
 
@@ -130,8 +166,9 @@ def _get_path(attributes: Any, path: str) -> Any:
     return current
 
 
-def evaluate(condition: dict[str, Any], attributes: dict[str, Any],
-             saved_groups: Saved | None = None) -> bool:
+def evaluate(
+    condition: dict[str, Any], attributes: dict[str, Any], saved_groups: Saved | None = None
+) -> bool:
     """Does `attributes` satisfy `condition`? (GrowthBook's `evalCondition`.)"""
     groups = saved_groups or {}
     for key, value in condition.items():
@@ -240,6 +277,7 @@ def _js_less(left: Any, right: Any, or_equal: bool = False) -> bool:
     """JavaScript's `left < right` (or `<=`): two strings compare by UTF-16 code units,
     anything else as numbers, false when either is NaN. Arrays and objects first become
     strings, as JavaScript's ToPrimitive makes them."""
+
     def primitive(value: Any) -> Any:
         return js_string(value) if isinstance(value, (list, dict)) else value
 
@@ -271,8 +309,7 @@ def _fold(value: Any) -> Any:
 def _is_in(actual: Any, expected: list[Any], insensitive: bool = False) -> bool:
     """`$in`: any shared element when the attribute is a list, else membership (`===`)."""
     if insensitive:
-        actual = [_fold(item) for item in actual] if isinstance(actual, list) \
-            else _fold(actual)
+        actual = [_fold(item) for item in actual] if isinstance(actual, list) else _fold(actual)
         expected = [_fold(item) for item in expected]
     if isinstance(actual, list):
         return any(_strict_equal(item, wanted) for item in actual for wanted in expected)
@@ -295,8 +332,9 @@ def _matches(expected: Any, actual: Any, groups: Saved, insensitive: bool = Fals
         return actual is None
     if isinstance(expected, list) or not _is_operator_object(expected):
         return _canonical(actual) == _canonical(expected)
-    return all(_operator(operator, actual, argument, groups)
-               for operator, argument in expected.items())
+    return all(
+        _operator(operator, actual, argument, groups) for operator, argument in expected.items()
+    )
 
 
 def padded_version(value: Any) -> str:
@@ -309,8 +347,7 @@ def padded_version(value: Any) -> str:
     parts = re.split(r"[-.]", re.sub(r"^v|\+.*$", "", value))
     if len(parts) == 3:
         parts.append("~")
-    return "-".join(part.rjust(5) if re.fullmatch(r"[0-9]+", part) else part
-                    for part in parts)
+    return "-".join(part.rjust(5) if re.fullmatch(r"[0-9]+", part) else part for part in parts)
 
 
 def _python_regex(pattern: str) -> str:
@@ -320,8 +357,9 @@ def _python_regex(pattern: str) -> str:
 
 def _regex(actual: Any, expected: Any, insensitive: bool = False) -> bool:
     try:
-        found = re.search(_python_regex(expected), js_string(actual),
-                          re.IGNORECASE if insensitive else 0)
+        found = re.search(
+            _python_regex(expected), js_string(actual), re.IGNORECASE if insensitive else 0
+        )
     except (re.error, TypeError):
         return False
     return found is not None
@@ -332,15 +370,18 @@ def _elem_match(actual: Any, expected: Any, groups: Saved) -> bool:
         return False
     if _is_operator_object(expected):
         return any(js_truthy(item) and _matches(expected, item, groups) for item in actual)
-    return any(js_truthy(item) and isinstance(item, dict) and evaluate(expected, item, groups)
-               for item in actual)
+    return any(
+        js_truthy(item) and isinstance(item, dict) and evaluate(expected, item, groups)
+        for item in actual
+    )
 
 
 def _all(actual: Any, expected: Any, groups: Saved, insensitive: bool = False) -> bool:
     if not isinstance(expected, list) or not isinstance(actual, list):
         return False
-    return all(any(_matches(wanted, item, groups, insensitive) for item in actual)
-               for wanted in expected)
+    return all(
+        any(_matches(wanted, item, groups, insensitive) for item in actual) for wanted in expected
+    )
 
 
 def _version(compare: Callable[[str, str], bool]) -> Callable[[Any, Any, Saved], bool]:

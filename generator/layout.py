@@ -96,7 +96,10 @@ def safe_parts(relative: str) -> list[str] | None:
     every path from a user's file or a plan goes through (output files, templates, pages a
     rule puts in place, remote paths)."""
     parts = relative.split("/")
-    if relative.startswith("/") or "\\" in relative or any(
-            part in ("", ".", "..") for part in parts):
+    if (
+        relative.startswith("/")
+        or "\\" in relative
+        or any(part in ("", ".", "..") for part in parts)
+    ):
         return None
     return parts

@@ -14,8 +14,9 @@ def interactive(stream: TextIO) -> bool:
 class Progress:
     """Counts units of work; shows a tqdm bar on a terminal, else a line per quarter."""
 
-    def __init__(self, label: str, total: int, stream: TextIO | None = None,
-                 quiet: bool = False) -> None:
+    def __init__(
+        self, label: str, total: int, stream: TextIO | None = None, quiet: bool = False
+    ) -> None:
         self.label = label
         self.total = total
         self.done = 0
@@ -28,8 +29,14 @@ class Progress:
         if interactive(self.stream):
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=label, unit="file", file=self.stream,
-                             leave=False, dynamic_ncols=True)
+            self._bar = tqdm(
+                total=total,
+                desc=label,
+                unit="file",
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+            )
         else:
             print(f"{label}: {total} to do", file=self.stream, flush=True)
             self._next_line = max(1, total // 4)

@@ -46,14 +46,42 @@ DocumentRoot "{docroot}"
 </FilesMatch>
 """
 
-FULL = ("mpm_event", "authz_core", "dir", "mime", "alias", "rewrite", "headers", "expires",
-        "filter", "deflate", "setenvif")
+FULL = (
+    "mpm_event",
+    "authz_core",
+    "dir",
+    "mime",
+    "alias",
+    "rewrite",
+    "headers",
+    "expires",
+    "filter",
+    "deflate",
+    "setenvif",
+)
 """Debian's defaults plus what the generated .htaccess can use (rewrite, headers,
 expires)."""
-DEBIAN_DEFAULT = ("mpm_event", "access_compat", "alias", "auth_basic", "authn_core",
-                  "authn_file", "authz_core", "authz_host", "authz_user", "autoindex",
-                  "deflate", "dir", "env", "filter", "mime", "negotiation", "reqtimeout",
-                  "setenvif", "status")
+DEBIAN_DEFAULT = (
+    "mpm_event",
+    "access_compat",
+    "alias",
+    "auth_basic",
+    "authn_core",
+    "authn_file",
+    "authz_core",
+    "authz_host",
+    "authz_user",
+    "autoindex",
+    "deflate",
+    "dir",
+    "env",
+    "filter",
+    "mime",
+    "negotiation",
+    "reqtimeout",
+    "setenvif",
+    "status",
+)
 """The modules a fresh `apt-get install apache2` enables: no rewrite, headers or expires."""
 MINIMAL = ("mpm_event", "authz_core", "dir", "mime")
 """What a stripped-down host may have: not even mod_alias."""
@@ -95,8 +123,12 @@ class Served(str):
 
 
 @contextmanager
-def apache(docroot: Path, modules: tuple[str, ...] = FULL, allow_override: str = "All",
-           options: str | None = None) -> Iterator[Served]:
+def apache(
+    docroot: Path,
+    modules: tuple[str, ...] = FULL,
+    allow_override: str = "All",
+    options: str | None = None,
+) -> Iterator[Served]:
     """Serve `docroot` with `modules` loaded, `AllowOverride allow_override` and, if given,
     `Options options` on it (else Apache's default, FollowSymLinks); yields the base URL,
     whose `access_log` is Apache's combined log."""
@@ -104,14 +136,22 @@ def apache(docroot: Path, modules: tuple[str, ...] = FULL, allow_override: str =
     with tempfile.TemporaryDirectory() as root:
         port = _free_port()
         config = Path(root) / "httpd.conf"
-        load_modules = "\n".join(f"LoadModule {name}_module {MODULES}/mod_{name}.so"
-                                  for name in modules)
-        config.write_text(CONFIG.format(root=root, port=port, load_modules=load_modules,
-                                        docroot=docroot.resolve(),
-                                        allow_override=allow_override,
-                                        options=f"Options {options}" if options else ""))
-        process = subprocess.Popen([binary, "-X", "-f", str(config)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        load_modules = "\n".join(
+            f"LoadModule {name}_module {MODULES}/mod_{name}.so" for name in modules
+        )
+        config.write_text(
+            CONFIG.format(
+                root=root,
+                port=port,
+                load_modules=load_modules,
+                docroot=docroot.resolve(),
+                allow_override=allow_override,
+                options=f"Options {options}" if options else "",
+            )
+        )
+        process = subprocess.Popen(
+            [binary, "-X", "-f", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         try:
             wait_listening(process, port, "apache2")
             served = Served(f"http://127.0.0.1:{port}")

@@ -11,10 +11,17 @@ from typing import Any
 
 import pytest
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--no-first-run",
-                  "--disable-component-update", "--disable-sync", "--disable-quic",
-                  "--disable-popup-blocking"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-popup-blocking",
+]
 
 
 def require(program: str) -> str:
@@ -33,13 +40,20 @@ def chromium() -> str:
     return require("/usr/bin/chromium")
 
 
-DESKTOP_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                 "Chrome/156.0.0.0 Safari/537.36")
+DESKTOP_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36"
+)
 """What a visitor's browser says; headless Chromium's own agent is on the crawler list."""
 
 
-def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000,
-             user_agent: str | None = None, console: list[str] | None = None) -> str:
+def dump_dom(
+    html: str,
+    timeout: float = 90,
+    budget_ms: int = 5000,
+    user_agent: str | None = None,
+    console: list[str] | None = None,
+) -> str:
     """Load `html` from a file:// URL in headless Chromium; return the serialized DOM after
     its scripts ran. `console` receives what the pages wrote to the console (errors,
     Content-Security-Policy violations)."""
@@ -48,12 +62,20 @@ def dump_dom(html: str, timeout: float = 90, budget_ms: int = 5000,
         page = Path(folder) / "page.html"
         page.write_text(html, encoding="utf-8")
         result = subprocess.run(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={folder}/profile",
-             f"--virtual-time-budget={budget_ms}",
-             *([f"--user-agent={user_agent}"] if user_agent else []),
-             *(["--enable-logging=stderr", "--v=0"] if console is not None else []),
-             "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=timeout)
+            [
+                binary,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={folder}/profile",
+                f"--virtual-time-budget={budget_ms}",
+                *([f"--user-agent={user_agent}"] if user_agent else []),
+                *(["--enable-logging=stderr", "--v=0"] if console is not None else []),
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     if result.returncode != 0:
         raise AssertionError(f"chromium failed ({result.returncode}): {result.stderr[-2000:]}")
     if console is not None:
@@ -70,9 +92,11 @@ def run_with_data(script: str, data: str, harness: str) -> Any:
     import re
 
     escaped = data.replace("</", "<\\/")  # keep the JSON inside its script element
-    page = (f'<!doctype html><html><body><pre id="result">not run</pre>'
-            f'<script type="application/json" id="data">{escaped}</script>'
-            f"<script>{script}</script><script>{harness}</script></body></html>")
+    page = (
+        f'<!doctype html><html><body><pre id="result">not run</pre>'
+        f'<script type="application/json" id="data">{escaped}</script>'
+        f"<script>{script}</script><script>{harness}</script></body></html>"
+    )
     dom = dump_dom(page)
     match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
     assert match, dom[:2000]

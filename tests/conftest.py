@@ -16,8 +16,9 @@ from generator.cli import main
 from tests.ftp import deployable, ftp_server  # noqa: F401  (fixtures for every test module)
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DATA = Path(os.environ.get("SITEGEN_SHARED_DATA")
-                   or Path(__file__).resolve().parents[2] / "shared/data")
+SHARED_DATA = Path(
+    os.environ.get("SITEGEN_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared/data"
+)
 """The third-party evaluation data (../shared/data, or $SITEGEN_SHARED_DATA): read, never
 copied; tests that need it say so and skip when it is absent."""
 
@@ -55,8 +56,11 @@ def sitegen(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 def tree(directory: Path) -> dict[str, bytes]:
     """Every file under `directory`, relative path -> bytes."""
-    return {str(path.relative_to(directory)): path.read_bytes()
-            for path in sorted(directory.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -19,9 +19,13 @@ PASSWORD = "s3cret-pass"
 
 
 @contextmanager
-def serving(home: Path, handler: Any = None, threaded: bool = False,
-            server_attributes: dict[str, Any] | None = None,
-            **attributes: Any) -> Iterator[int]:
+def serving(
+    home: Path,
+    handler: Any = None,
+    threaded: bool = False,
+    server_attributes: dict[str, Any] | None = None,
+    **attributes: Any,
+) -> Iterator[int]:
     """An FTP server on 127.0.0.1 for `home`; yields its port. `attributes` go to the
     handler class, `server_attributes` to the server (such as max_cons_per_ip)."""
     from pyftpdlib.authorizers import DummyAuthorizer
@@ -30,8 +34,9 @@ def serving(home: Path, handler: Any = None, threaded: bool = False,
 
     authorizer = DummyAuthorizer()
     authorizer.add_user(USER, PASSWORD, str(home), perm="elradfmw")
-    handler_class = type("Handler", (handler or FTPHandler,),
-                         {"authorizer": authorizer, **attributes})
+    handler_class = type(
+        "Handler", (handler or FTPHandler,), {"authorizer": authorizer, **attributes}
+    )
     server = (ThreadedFTPServer if threaded else FTPServer)(("127.0.0.1", 0), handler_class)
     for name, value in (server_attributes or {}).items():
         setattr(server, name, value)
@@ -91,15 +96,20 @@ def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 @pytest.fixture
-def deployable(project: Path, ftp_server: tuple[int, Path],
-               monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+def deployable(
+    project: Path, ftp_server: tuple[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
     """The fixture network with a `production` target on the FTP server for the brand site
     (password in the environment); returns the project and the remote web root."""
     port, home = ftp_server
     site_yaml = project / "sites/brand/site.yaml"
-    site_yaml.write_text(site_yaml.read_text().replace(
-        "menu+:", f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n"
-        "menu+:", 1))
+    site_yaml.write_text(
+        site_yaml.read_text().replace(
+            "menu+:",
+            f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\nmenu+:",
+            1,
+        )
+    )
     monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
     (home / "www").mkdir()
     return project, home / "www"

@@ -54,15 +54,52 @@ def certificates(folder: Path) -> tuple[Path, Path, Path]:
     require("/usr/bin/openssl")
     ca_key, ca, key = folder / "ca.key", folder / "ca.pem", folder / "server.key"
     request, certificate = folder / "server.csr", folder / "server.pem"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
-             str(ca), "-days", "2", "-subj", "/CN=sitegen test CA")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-             str(request), "-subj", "/CN=127.0.0.1")
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=sitegen test CA",
+    )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(request),
+        "-subj",
+        "/CN=127.0.0.1",
+    )
     extensions = folder / "san.cnf"
     extensions.write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl("x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-out", str(certificate), "-days", "2", "-extfile",
-             str(extensions))
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(request),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(certificate),
+        "-days",
+        "2",
+        "-extfile",
+        str(extensions),
+    )
     return ca, certificate, key
 
 
@@ -78,8 +115,9 @@ def _passive_range() -> tuple[int, int]:
 
 
 def _crypt(password: str) -> str:
-    return subprocess.run(["openssl", "passwd", "-6", password], check=True, text=True,
-                          capture_output=True).stdout.strip()
+    return subprocess.run(
+        ["openssl", "passwd", "-6", password], check=True, text=True, capture_output=True
+    ).stdout.strip()
 
 
 def _system_user() -> pwd.struct_passwd:
@@ -87,11 +125,28 @@ def _system_user() -> pwd.struct_passwd:
     try:
         account = pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/bin/sh", SYSTEM_USER], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/bin/sh",
+                SYSTEM_USER,
+            ],
+            check=True,
+            capture_output=True,
+        )
         account = pwd.getpwnam(SYSTEM_USER)
-    subprocess.run(["chpasswd"], input=f"{SYSTEM_USER}:{PASSWORD}\n", text=True, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["chpasswd"],
+        input=f"{SYSTEM_USER}:{PASSWORD}\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     return account
 
 
@@ -100,8 +155,8 @@ def _home(folder: Path) -> Path:
     account = _system_user()
     home = folder / "home"
     home.mkdir(parents=True)
-    for parent in [folder, *folder.parents]:   # servers that change to the user's uid
-        os.chmod(parent, os.stat(parent).st_mode | 0o111)   # must reach the home
+    for parent in [folder, *folder.parents]:  # servers that change to the user's uid
+        os.chmod(parent, os.stat(parent).st_mode | 0o111)  # must reach the home
     os.chmod(home, 0o755)
     (home / "www").mkdir()
     os.chown(home / "www", account.pw_uid, account.pw_gid)
@@ -124,8 +179,9 @@ def _running(command: list[str], port: int, name: str) -> Iterator[None]:
 
 
 @contextmanager
-def pure_ftpd(folder: Path, *options: str, tls: bool = True,
-              quota_files: int | None = None) -> Iterator[FtpServer]:
+def pure_ftpd(
+    folder: Path, *options: str, tls: bool = True, quota_files: int | None = None
+) -> Iterator[FtpServer]:
     """pure-ftpd for a virtual user whose files belong to `sitegen-ftp`; `options` are
     extra command-line flags such as `--norename`; `quota_files`: the user's quota of
     files (pure-pw -n), past which uploads are refused."""
@@ -138,21 +194,41 @@ def pure_ftpd(folder: Path, *options: str, tls: bool = True,
     passwd, database = folder / "pureftpd.passwd", folder / "pureftpd.pdb"
     user = "deployer"
     quota = ["-n", str(quota_files)] if quota_files is not None else []
-    subprocess.run([pure_pw, "useradd", user, "-u", SYSTEM_USER, "-d", str(home), "-f",
-                    str(passwd), *quota], input=f"{PASSWORD}\n{PASSWORD}\n", text=True, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [pure_pw, "useradd", user, "-u", SYSTEM_USER, "-d", str(home), "-f", str(passwd), *quota],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     # pure-pw hashes with a memory-hard function that takes seconds per login, and every
     # connection of the pool logs in: use a SHA-512 crypt hash, which pure-ftpd accepts too.
     fields = passwd.read_text().strip().split(":")
     passwd.write_text(":".join([fields[0], _crypt(PASSWORD), *fields[2:]]) + "\n")
-    subprocess.run([pure_pw, "mkdb", str(database), "-f", str(passwd)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [pure_pw, "mkdb", str(database), "-f", str(passwd)], check=True, capture_output=True
+    )
     port = _free_port()
     low, high = _passive_range()
-    command = [binary, "--bind", f"127.0.0.1,{port}", "--login", f"puredb:{database}",
-               "--tls", "2" if tls else "0", "--certfile", f"{certificate},{key}",
-               "--noanonymous", "--chrooteveryone", "--dontresolve", "--passiveportrange",
-               f"{low}:{high}", "--syslogfacility", "none", *options]
+    command = [
+        binary,
+        "--bind",
+        f"127.0.0.1,{port}",
+        "--login",
+        f"puredb:{database}",
+        "--tls",
+        "2" if tls else "0",
+        "--certfile",
+        f"{certificate},{key}",
+        "--noanonymous",
+        "--chrooteveryone",
+        "--dontresolve",
+        "--passiveportrange",
+        f"{low}:{high}",
+        "--syslogfacility",
+        "none",
+        *options,
+    ]
     if not any(option.startswith(("--maxclientsperip", "-C")) for option in options):
         command += ["--maxclientsperip", "20"]
     with _running(command, port, "pure-ftpd"):
@@ -193,11 +269,21 @@ def vsftpd(folder: Path, *options: str, tls: bool = True) -> Iterator[FtpServer]
     home = _home(folder)
     port = _free_port()
     low, high = _passive_range()
-    shipped = [line for line in (UNPACKED / "etc/vsftpd.conf").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
-    changes = VSFTPD_CHANGES.format(port=port, home=home, folder=folder,
-                                    certificate=certificate, key=key,
-                                    ssl="YES" if tls else "NO", low=low, high=high)
+    shipped = [
+        line
+        for line in (UNPACKED / "etc/vsftpd.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    changes = VSFTPD_CHANGES.format(
+        port=port,
+        home=home,
+        folder=folder,
+        certificate=certificate,
+        key=key,
+        ssl="YES" if tls else "NO",
+        low=low,
+        high=high,
+    )
     changed = {line.split("=")[0] for line in changes.split() + list(options)}
     lines = [line for line in shipped if line.split("=")[0] not in changed]
     config = folder / "vsftpd.conf"
@@ -234,18 +320,41 @@ def proftpd_quota(folder: Path, upload_bytes: int) -> list[str]:
     """Directives for a proftpd quota (mod_quotatab with file tables, Debian's modules.conf
     loads it) of `upload_bytes` bytes for the user; `set_proftpd_quota` changes it."""
     for kind in ("limit", "tally"):
-        subprocess.run(["perl", str(QUOTA_TOOL), "--create-table", f"--type={kind}",
-                        f"--table-path={folder / kind}.tab"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "perl",
+                str(QUOTA_TOOL),
+                "--create-table",
+                f"--type={kind}",
+                f"--table-path={folder / kind}.tab",
+            ],
+            check=True,
+            capture_output=True,
+        )
     set_proftpd_quota(folder, upload_bytes, add=True)
-    return ["QuotaEngine on", f"QuotaLimitTable file:{folder}/limit.tab",
-            f"QuotaTallyTable file:{folder}/tally.tab"]
+    return [
+        "QuotaEngine on",
+        f"QuotaLimitTable file:{folder}/limit.tab",
+        f"QuotaTallyTable file:{folder}/tally.tab",
+    ]
 
 
 def set_proftpd_quota(folder: Path, upload_bytes: int, add: bool = False) -> None:
-    subprocess.run(["perl", str(QUOTA_TOOL), "--add-record" if add else "--update-record",
-                    "--type=limit", "--name=deployer", "--quota-type=user",
-                    f"--bytes-upload={upload_bytes}", "--units=B",
-                    f"--table-path={folder}/limit.tab"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "perl",
+            str(QUOTA_TOOL),
+            "--add-record" if add else "--update-record",
+            "--type=limit",
+            "--name=deployer",
+            "--quota-type=user",
+            f"--bytes-upload={upload_bytes}",
+            "--units=B",
+            f"--table-path={folder}/limit.tab",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 @contextmanager
@@ -262,18 +371,26 @@ def proftpd(folder: Path, *options: str, tls: bool = True) -> Iterator[FtpServer
     account = _system_user()
     port = _free_port()
     low, high = _passive_range()
-    (folder / "passwd").write_text(f"deployer:{_crypt(PASSWORD)}:{account.pw_uid}:"
-                                   f"{account.pw_gid}::{home}:/bin/false\n")
+    (folder / "passwd").write_text(
+        f"deployer:{_crypt(PASSWORD)}:{account.pw_uid}:{account.pw_gid}::{home}:/bin/false\n"
+    )
     os.chmod(folder / "passwd", 0o600)
     templates = UNPACKED / "usr/share/proftpd/templates"
-    (folder / "modules.conf").write_text((templates / "modules.conf").read_text().replace(
-        "/usr/lib/proftpd", str(UNPACKED / "usr/lib/proftpd")))
+    (folder / "modules.conf").write_text(
+        (templates / "modules.conf")
+        .read_text()
+        .replace("/usr/lib/proftpd", str(UNPACKED / "usr/lib/proftpd"))
+    )
     shipped = (templates / "proftpd.conf").read_text()
-    replacements = {r"^Include /etc/proftpd/modules.conf$": f"Include {folder}/modules.conf",
-                    r"^Port\s+21$": f"Port {port}", r"^UseIPv6\s+on$": "UseIPv6 off",
-                    r"^User\s+proftpd$": "User nobody",
-                    r"/var/log/proftpd/": f"{folder}/", r"/var/run/proftpd/": f"{folder}/",
-                    r"^Include /etc/proftpd/conf.d/$": ""}
+    replacements = {
+        r"^Include /etc/proftpd/modules.conf$": f"Include {folder}/modules.conf",
+        r"^Port\s+21$": f"Port {port}",
+        r"^UseIPv6\s+on$": "UseIPv6 off",
+        r"^User\s+proftpd$": "User nobody",
+        r"/var/log/proftpd/": f"{folder}/",
+        r"/var/run/proftpd/": f"{folder}/",
+        r"^Include /etc/proftpd/conf.d/$": "",
+    }
     for pattern, new in replacements.items():
         shipped, count = re.subn(pattern, new, shipped, flags=re.MULTILINE)
         assert count, f"Debian's proftpd.conf changed: nothing matches {pattern!r}"
@@ -281,12 +398,14 @@ def proftpd(folder: Path, *options: str, tls: bool = True) -> Iterator[FtpServer
         shipped = re.sub(r"^QuotaEngine off$", "", shipped, flags=re.MULTILINE)
     tls_lines = PROFTPD_CHANGES if tls else PROFTPD_CHANGES.split("LoadModule mod_tls.c")[0]
     config = folder / "proftpd.conf"
-    config.write_text(shipped + tls_lines.format(
-        folder=folder, low=low, high=high, certificate=certificate, key=key)
-        + "\n".join(options) + "\n")
+    config.write_text(
+        shipped
+        + tls_lines.format(folder=folder, low=low, high=high, certificate=certificate, key=key)
+        + "\n".join(options)
+        + "\n"
+    )
     with _running([str(binary), "--nodaemon", "--config", str(config)], port, "proftpd"):
         yield FtpServer("proftpd", port, home, ca, "deployer", PASSWORD, tls)
 
 
 SERVERS = {"pure-ftpd": pure_ftpd, "vsftpd": vsftpd, "proftpd": proftpd}
-

@@ -18,8 +18,7 @@ APACHE_LOGS = SHARED_DATA / "apache-logs/apache_logs"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
 
 
-def line(ip: str, time: str, request: str, status: int = 200,
-         agent: str = BROWSER) -> str:
+def line(ip: str, time: str, request: str, status: int = 200, agent: str = BROWSER) -> str:
     return f'{ip} - - [{time} +0000] "{request} HTTP/1.1" {status} 512 "-" "{agent}"\n'
 
 
@@ -30,8 +29,9 @@ def test_real_apache_log_every_line_accounted_for_and_no_ip_stored(tmp_path: Pat
     report = ingest(store, "trailhead", [APACHE_LOGS], [])
     total = sum(1 for _ in APACHE_LOGS.open(encoding="utf-8", errors="replace"))
     assert report.lines == total == 10_000
-    assert (report.events + report.duplicates + report.bots + report.malformed
-            + report.ignored) == total
+    assert (
+        report.events + report.duplicates + report.bots + report.malformed + report.ignored
+    ) == total
     assert report.events > 1000 and report.bots > 1000 and report.malformed >= 1
     assert store.count("trailhead") == report.events
     again = ingest(store, "trailhead", [APACHE_LOGS], [])
@@ -49,39 +49,52 @@ def test_pixel_bots_rotation_and_malformed_lines(tmp_path: Path) -> None:
     old = tmp_path / "access.log.1.gz"
     with gzip.open(old, "wt") as stream:
         stream.write(line("10.0.0.1", "01/Jun/2026:10:00:00", "GET /guides/"))
-        stream.write(line("10.0.0.1", "01/Jun/2026:10:00:00",
-                          "GET /_sg/p.gif?e=view&p=/guides/&v=&b=abc&u=v1&s=s1"))
+        stream.write(
+            line(
+                "10.0.0.1",
+                "01/Jun/2026:10:00:00",
+                "GET /_sg/p.gif?e=view&p=/guides/&v=&b=abc&u=v1&s=s1",
+            )
+        )
     current = tmp_path / "access.log"
     current.write_text(
-        line("10.0.0.1", "01/Jun/2026:10:01:00",
-             "GET /_sg/p.gif?e=view&p=/care/&v=repair-cta-repair&b=abc&u=v1&s=s1")
+        line(
+            "10.0.0.1",
+            "01/Jun/2026:10:01:00",
+            "GET /_sg/p.gif?e=view&p=/care/&v=repair-cta-repair&b=abc&u=v1&s=s1",
+        )
         + line("10.0.0.1", "01/Jun/2026:10:01:00", "GET /care/")
         + line("10.0.0.1", "01/Jun/2026:10:01:01", "GET /assets/main.1234abcd.css")
-        + line("10.0.0.2", "01/Jun/2026:10:02:00", "GET /guides/")   # no JavaScript: a bot
+        + line("10.0.0.2", "01/Jun/2026:10:02:00", "GET /guides/")  # no JavaScript: a bot
         + line("10.0.0.3", "01/Jun/2026:10:03:00", "HEAD /guides/")
         + line("10.0.0.4", "01/Jun/2026:10:04:00", "GET /guides/", agent="Googlebot/2.1")
         + "this is not a log line\n"
-        + line("10.0.0.5", "01/Jun/2026:10:05:00", "GET /_sg/p.gif?e=view"))  # no page/visitor
+        + line("10.0.0.5", "01/Jun/2026:10:05:00", "GET /_sg/p.gif?e=view")
+    )  # no page/visitor
     store = EventStore(tmp_path / "events.sqlite")
-    report = ingest(store, "trailhead", [current, old], [])            # any order
+    report = ingest(store, "trailhead", [current, old], [])  # any order
     assert report.lines == 10
     assert report.events == 2 and report.pixel_hits == 2
-    assert report.bots == 3                       # HEAD, Googlebot, the visitor without pixel
+    assert report.bots == 3  # HEAD, Googlebot, the visitor without pixel
     assert report.malformed == 2
-    assert report.ignored == 3                    # css, and the two HTML hits the pixel covers
+    assert report.ignored == 3  # css, and the two HTML hits the pixel covers
     assert any(f"{current}:7: not in combined log format" == m for m in report.malformed_lines)
     rows = store.connection.execute(
         "SELECT type, page, variant, build, visitor, session, source FROM events ORDER BY time"
     ).fetchall()
-    assert rows == [("view", "/guides/", "", "abc", "v1", "s1", "pixel"),
-                    ("view", "/care/", "repair-cta-repair", "abc", "v1", "s1", "pixel")]
+    assert rows == [
+        ("view", "/guides/", "", "abc", "v1", "s1", "pixel"),
+        ("view", "/care/", "repair-cta-repair", "abc", "v1", "s1", "pixel"),
+    ]
 
 
 def test_plain_log_history_counts_page_views(tmp_path: Path) -> None:
     log = tmp_path / "old.log"
-    log.write_text(line("10.0.0.1", "01/Jan/2024:10:00:00", "GET /guides/index.html")
-                   + line("10.0.0.1", "01/Jan/2024:10:00:05", "GET /news/welcome")
-                   + line("10.0.0.1", "01/Jan/2024:10:00:09", "GET /missing/", status=404))
+    log.write_text(
+        line("10.0.0.1", "01/Jan/2024:10:00:00", "GET /guides/index.html")
+        + line("10.0.0.1", "01/Jan/2024:10:00:05", "GET /news/welcome")
+        + line("10.0.0.1", "01/Jan/2024:10:00:09", "GET /missing/", status=404)
+    )
     store = EventStore(tmp_path / "events.sqlite")
     report = ingest(store, "harbor", [log], [])
     assert report.events == 2 and report.ignored == 1
@@ -99,7 +112,8 @@ def test_jsonl_export(tmp_path: Path) -> None:
         '"detail": "repair-cta"}\n'
         '{"time": 1780000001, "type": "view", "page": "/", "visitor": "b", "site": "harbor"}\n'
         '{"time": "yesterday", "type": "view", "page": "/", "visitor": "c"}\n'
-        'not json\n')
+        "not json\n"
+    )
     store = EventStore(tmp_path / "events.sqlite")
     report = ingest(store, "trailhead", [], [export])
     assert (report.events, report.ignored, report.malformed) == (2, 1, 2)
@@ -118,8 +132,7 @@ def test_cli_ingest(tmp_path: Path, project: Path, sitegen: Callable[..., Result
     missing = sitegen(project, "analytics", "ingest", "brnad", "--access-log", str(log))
     assert missing.code == 1 and "did you mean 'brand'" in missing.err
     with sqlite3.connect(project / "build/.sitegen/events.sqlite") as connection:
-        assert connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
-            "2",)
+        assert connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
 
 
 def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
@@ -133,9 +146,11 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
             " visitor TEXT NOT NULL, session TEXT NOT NULL, detail TEXT NOT NULL,"
             " source TEXT NOT NULL, ingest INTEGER NOT NULL, PRIMARY KEY (id)) WITHOUT ROWID;"
             "INSERT INTO events VALUES ('e1', 'brand', 1, 'view', '/', '', '', 'v', 's', '',"
-            " 'pixel', 1);")
+            " 'pixel', 1);"
+        )
     store = EventStore(path)
-    assert store.salt == "abc"                                 # the salt survives
+    assert store.salt == "abc"  # the salt survives
     assert store.connection.execute("SELECT segments FROM events").fetchall() == [("",)]
-    assert store.connection.execute("SELECT value FROM meta WHERE key='schema'"
-                                    ).fetchone() == ("2",)
+    assert store.connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
+        "2",
+    )

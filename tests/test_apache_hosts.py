@@ -31,7 +31,8 @@ HOSTS = {
 
 @pytest.mark.parametrize("host", list(HOSTS))
 def test_every_host_configuration_serves_the_site(
-        project: Path, sitegen: Callable[..., Result], host: str) -> None:
+    project: Path, sitegen: Callable[..., Result], host: str
+) -> None:
     modules, allow_override, options = HOSTS[host]
     assert sitegen(project, "build", "brand").code == 0
     site = project / "build/brand"
@@ -53,7 +54,7 @@ def test_every_host_configuration_serves_the_site(
             assert routed.headers["Cache-Control"] == "private, no-cache"
         missing = fetch(base + "/no/such/page/")
         assert missing.status == 404 and missing.body == (site / "404.html").read_bytes()
-        assert fetch(base + "/assets/").status in (403, 404)                # never listed
+        assert fetch(base + "/assets/").status in (403, 404)  # never listed
         (site / "notes.bak").write_text("secret")
         (site / "_headers").write_text("x")
         for refused in ("/notes.bak", "/_headers", "/.htaccess"):
@@ -65,7 +66,8 @@ def test_every_host_configuration_serves_the_site(
 
 
 def test_a_hardened_host_still_shows_each_visitor_their_arm(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     """No mod_headers (so no routing) and no Options: Chromium gets the arm from the page's
     own <template>, no request, no swap."""
     assert sitegen(project, "build", "brand").code == 0
@@ -79,13 +81,16 @@ def test_a_hardened_host_still_shows_each_visitor_their_arm(
 
 
 def test_precompressed_pages_keep_their_routing_headers(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     edit(project / "sites/brand/site.yaml", "menu+:", "http:\n  precompress: true\nmenu+:")
     assert sitegen(project, "build", "brand").code == 0
     site = project / "build/brand"
     with apache(site) as base:
-        for cookie, file in ((None, "index.html"),
-                             ("sg_x_hero-test=1.bold", "_variants/hero-test-bold/index.html")):
+        for cookie, file in (
+            (None, "index.html"),
+            ("sg_x_hero-test=1.bold", "_variants/hero-test-bold/index.html"),
+        ):
             served = fetch(base + "/", cookie=cookie, encoding="gzip")
             assert served.headers["Content-Encoding"] == "gzip"
             assert gzip.decompress(served.body) == (site / file).read_bytes()
@@ -94,18 +99,23 @@ def test_precompressed_pages_keep_their_routing_headers(
 
 
 def test_apache_options_let_precompression_work_where_options_are_none(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     """mod_rewrite (which serves the .gz twins) needs a symlinks option: a host that allows
     Options in .htaccess gets SymLinksIfOwnerMatch from `http.apache_options`."""
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         "http:\n  precompress: true\n  apache_options: true\nmenu+:")
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        "http:\n  precompress: true\n  apache_options: true\nmenu+:",
+    )
     assert sitegen(project, "build", "brand").code == 0
     site = project / "build/brand"
-    assert "Options -Indexes -MultiViews +SymLinksIfOwnerMatch" in (
-        site / ".htaccess").read_text()
+    assert "Options -Indexes -MultiViews +SymLinksIfOwnerMatch" in (site / ".htaccess").read_text()
     with apache(site, FULL, "All", "None") as base:
         served = fetch(base + "/", cookie="sg_x_hero-test=1.bold", encoding="gzip")
         assert served.status == 200 and served.headers["Content-Encoding"] == "gzip"
-        assert gzip.decompress(served.body) == (
-            site / "_variants/hero-test-bold/index.html").read_bytes()
+        assert (
+            gzip.decompress(served.body)
+            == (site / "_variants/hero-test-bold/index.html").read_bytes()
+        )
         assert fetch(base + "/assets/").status in (403, 404)

@@ -14,7 +14,8 @@ from tests.conftest import Result, edit, tree
 
 
 def test_manifest_lists_every_published_file_with_hash_size_kind(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     assert sitegen(project, "build").code == 0
     site = project / "build/brand"
     manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
@@ -34,13 +35,14 @@ def test_manifest_lists_every_published_file_with_hash_size_kind(
     snapshot = project / f"build/.sitegen/sites/brand/versions/{manifest['version']}.json"
     current = project / "build/.sitegen/sites/brand/manifest.json"
     assert snapshot.read_text() == current.read_text()
-    assert not (project / "build/root").exists()                  # abstract: never built
-    assert not any(p.name.startswith(".") and p.name != ".htaccess"   # nothing private
-               for p in site.rglob("*"))
+    assert not (project / "build/root").exists()  # abstract: never built
+    assert not any(
+        p.name.startswith(".") and p.name != ".htaccess"  # nothing private
+        for p in site.rglob("*")
+    )
 
 
-def test_two_clean_builds_are_byte_identical(project: Path,
-                                             sitegen: Callable[..., Result]) -> None:
+def test_two_clean_builds_are_byte_identical(project: Path, sitegen: Callable[..., Result]) -> None:
     assert sitegen(project, "build", "--out", str(project / "one"), "--jobs", "1").code == 0
     assert sitegen(project, "build", "--out", str(project / "two"), "--jobs", "2").code == 0
     for site in ("brand", "region", "other"):
@@ -51,12 +53,16 @@ def test_two_clean_builds_are_byte_identical(project: Path,
 
 
 def test_assets_are_fingerprinted_minified_and_carry_sri(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     assert sitegen(project, "build", "brand").code == 0
     site = project / "build/brand"
     html = (site / "index.html").read_text()
-    links = re.findall(r'<(?:link rel="stylesheet" href|script src)="([^"]+)" '
-                       r'integrity="([^"]+)"', html)
+    links = re.findall(
+        r'<(?:link rel="stylesheet" href|script src)="([^"]+)" '
+        r'integrity="([^"]+)"',
+        html,
+    )
     assert len(links) == 2
     for url, integrity in links:
         data = (site / url.lstrip("/")).read_bytes()
@@ -65,17 +71,18 @@ def test_assets_are_fingerprinted_minified_and_carry_sri(
         assert name.split(".")[1] == hashlib.sha256(data).hexdigest()[:8]
         assert integrity == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
     css = next(site.glob("assets/main.*.css")).read_text()
-    assert "color:#803" in css                      # the child theme's Sass variables won
-    assert "\n  " not in css                        # minified
+    assert "color:#803" in css  # the child theme's Sass variables won
+    assert "\n  " not in css  # minified
     js = next(site.glob("assets/app.*.js")).read_text()
-    assert "say hello" not in js                     # comments stripped by the minifier
+    assert "say hello" not in js  # comments stripped by the minifier
     manifest = json.loads((site / "assets/manifest.json").read_text())
     assert manifest["main.css"]["path"] == links[0][0]
     assert manifest["images/logo.svg"]["path"].startswith("/assets/images/logo.")
 
 
-def test_files_that_no_longer_belong_are_removed(project: Path,
-                                                 sitegen: Callable[..., Result]) -> None:
+def test_files_that_no_longer_belong_are_removed(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     assert sitegen(project, "build", "brand").code == 0
     assert (project / "build/brand/articles/gamma-ray/index.html").exists()
     (project / "content/articles/gamma.md").unlink()
@@ -89,12 +96,16 @@ def test_installed_command_runs_and_exits_2_on_usage_errors(project: Path) -> No
     import subprocess
     import sys
 
-    ok = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(project),
-                         "build", "other"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "--root", str(project), "build", "other"],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "built 1 site(s)" in ok.stdout
-    usage = subprocess.run([sys.executable, "-m", "generator.cli", "biuld"],
-                           capture_output=True, text=True)
+    usage = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "biuld"], capture_output=True, text=True
+    )
     assert usage.returncode == 2
 
 
@@ -124,18 +135,22 @@ def test_manifest_version_is_order_independent() -> None:
 def test_dependency_encoding_round_trips_even_with_separators() -> None:
     from generator.pipeline.state import decode_dependencies, encode_dependencies
 
-    for dependencies in [(), (("page", "a#title", "Alpha"),),
-                         (("template", "page.html", "x:1"), ("config", "title", "T")),
-                         (("page", "odd\x1fname#title", "[x"), ("query", "recent", "\x1e"))]:
+    for dependencies in [
+        (),
+        (("page", "a#title", "Alpha"),),
+        (("template", "page.html", "x:1"), ("config", "title", "T")),
+        (("page", "odd\x1fname#title", "[x"), ("query", "recent", "\x1e")),
+    ]:
         assert decode_dependencies(encode_dependencies(dependencies)) == dependencies
 
 
-def test_a_site_that_is_no_longer_built_is_removed(project: Path,
-                                                    sitegen: Callable[..., Result]) -> None:
+def test_a_site_that_is_no_longer_built_is_removed(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     assert sitegen(project, "build").code == 0
-    (project / "build/keep-me").mkdir()                       # not sitegen's: left alone
+    (project / "build/keep-me").mkdir()  # not sitegen's: left alone
     edit(project / "sites/other/site.yaml", "title: Other", "title: Other\nabstract: true")
-    assert sitegen(project, "build", "brand").code == 0       # a partial build keeps it
+    assert sitegen(project, "build", "brand").code == 0  # a partial build keeps it
     assert (project / "build/other/index.html").exists()
     assert sitegen(project, "build").code == 0
     assert not (project / "build/other").exists()
@@ -150,10 +165,18 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_in_ci(project: Path) -> None:
     import subprocess
     import sys
 
-    for number in range(40):          # enough pages to be worth a bar
+    for number in range(40):  # enough pages to be worth a bar
         (project / f"content/news/n{number}.md").write_text(f"---\ntitle: N{number}\n---\nx\n")
-    command = [sys.executable, "-m", "generator.cli", "--root", str(project), "build",
-               "--jobs", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "generator.cli",
+        "--root",
+        str(project),
+        "build",
+        "--jobs",
+        "1",
+    ]
     environment = {key: value for key, value in os.environ.items() if key != "CI"}
     leader, follower = pty.openpty()
     import fcntl
@@ -162,8 +185,9 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_in_ci(project: Path) -> None:
 
     # a terminal of 100 columns (a new pseudo-terminal has none, and a bar needs some)
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower,
-                               env=environment)
+    process = subprocess.Popen(
+        command, stdin=follower, stdout=follower, stderr=follower, env=environment
+    )
     os.close(follower)
     output = b""
     while True:
@@ -176,8 +200,9 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_in_ci(project: Path) -> None:
         output += chunk
     assert process.wait() == 0
     terminal = output.decode(errors="replace")
-    assert "\r" in terminal and "file/s" in terminal                 # tqdm redraws a bar
-    plain = subprocess.run(command + ["--clean"], capture_output=True, text=True,
-                           env={**environment, "CI": "true"})
+    assert "\r" in terminal and "file/s" in terminal  # tqdm redraws a bar
+    plain = subprocess.run(
+        command + ["--clean"], capture_output=True, text=True, env={**environment, "CI": "true"}
+    )
     assert "rendering: " in plain.stderr and "\r" not in plain.stderr
     assert "built 3 site(s)" in plain.stdout

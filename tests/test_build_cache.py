@@ -12,9 +12,9 @@ import pytest
 from tests.conftest import Result, edit
 
 
-def test_pool_pages_are_parsed_once_for_the_network(project: Path,
-                                                    sitegen: Callable[..., Result],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pool_pages_are_parsed_once_for_the_network(
+    project: Path, sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import generator.render.markdown as markdown
 
     parsed: list[str] = []
@@ -27,10 +27,10 @@ def test_pool_pages_are_parsed_once_for_the_network(project: Path,
 
     monkeypatch.setattr(parser, "render", counting)
     monkeypatch.setattr(markdown, "_rendered", {})
-    assert sitegen(project, "build", "--jobs", "1").code == 0          # brand, other, region
-    assert len(parsed) == len(set(parsed))                   # no text parsed twice
+    assert sitegen(project, "build", "--jobs", "1").code == 0  # brand, other, region
+    assert len(parsed) == len(set(parsed))  # no text parsed twice
     shared = (project / "content/articles/alpha.md").read_text().split("---\n", 2)[2]
-    assert parsed.count(shared) == 1                         # on several sites, parsed once
+    assert parsed.count(shared) == 1  # on several sites, parsed once
     # A clean build in a new process parses nothing: the disk cache has it all.
     parsed.clear()
     monkeypatch.setattr(markdown, "_rendered", {})
@@ -38,8 +38,9 @@ def test_pool_pages_are_parsed_once_for_the_network(project: Path,
     assert parsed == []
 
 
-def test_sass_is_compiled_once_per_theme(project: Path, sitegen: Callable[..., Result],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sass_is_compiled_once_per_theme(
+    project: Path, sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from generator.assets.sass import LibSassCompiler
 
     entries: list[str] = []
@@ -59,7 +60,7 @@ def test_sass_is_compiled_once_per_theme(project: Path, sitegen: Callable[..., R
     assert entries == []
     edit(project / "themes/plain/scss/_vars.scss", ";", "; // changed")
     assert sitegen(project, "build").code == 0
-    assert entries                                           # an import changed: again
+    assert entries  # an import changed: again
 
 
 def test_cache_stats_and_gc(project: Path, sitegen: Callable[..., Result]) -> None:
@@ -72,9 +73,11 @@ def test_cache_stats_and_gc(project: Path, sitegen: Callable[..., Result]) -> No
     # explicitly, so two builds a millisecond apart still tell their entries apart.
     assert sitegen(project, "build", "--clean").code == 0
     removed = sitegen(project, "cache", "gc").out
-    assert re.match(r"removed 1 entries \(\d+ bytes\)", removed), removed   # the old gamma
-    again = {line.split()[0]: int(line.split()[1])
-             for line in sitegen(project, "cache", "stats").out.splitlines()}
+    assert re.match(r"removed 1 entries \(\d+ bytes\)", removed), removed  # the old gamma
+    again = {
+        line.split()[0]: int(line.split()[1])
+        for line in sitegen(project, "cache", "stats").out.splitlines()
+    }
     assert again["markdown"] == counts["markdown"]
     assert sitegen(project, "cache", "gc").out.startswith("removed 0 entries")
 
@@ -83,8 +86,11 @@ def test_rebuild_rules(project: Path, sitegen: Callable[..., Result]) -> None:
     (project / "data").mkdir()
     prices = project / "data/prices.yaml"
     prices.write_text("alpha: 10\n")
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         "rebuild:\n  - when: [data/prices.yaml]\n    then: [articles/alpha/]\nmenu+:")
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        "rebuild:\n  - when: [data/prices.yaml]\n    then: [articles/alpha/]\nmenu+:",
+    )
     assert sitegen(project, "build", "brand").code == 0
     page = project / "build/brand/articles/alpha/index.html"
     other = project / "build/brand/articles/beta/index.html"
@@ -92,7 +98,7 @@ def test_rebuild_rules(project: Path, sitegen: Callable[..., Result]) -> None:
     prices.write_text("alpha: 12\n")
     rebuilt = sitegen(project, "build", "brand")
     assert rebuilt.code == 0 and "1 rendered" in rebuilt.out, rebuilt.out
-    assert page.stat().st_mtime_ns == before[0]       # same bytes: the file stays as it was
+    assert page.stat().st_mtime_ns == before[0]  # same bytes: the file stays as it was
     assert other.stat().st_mtime_ns == before[1]
     edit(project / "sites/brand/site.yaml", "when: [data/prices.yaml]", "when: [prices.yaml]")
     wrong = sitegen(project, "build", "brand")
@@ -111,13 +117,13 @@ def test_gc_keeps_what_the_last_full_build_used_of_every_kind(tmp_path: Path) ->
     first.put_folder("images", "cc33", {"320.webp": b"w", "set.json": b"{}"})
     first.put_folder("images", "dd44", {"320.webp": b"x", "set.json": b"{}"})
     first.mark_build()
-    second = ContentCache(tmp_path, stamp=1_001)   # one nanosecond later
+    second = ContentCache(tmp_path, stamp=1_001)  # one nanosecond later
     assert second.get("markdown", "bb22") == b"<p>kept</p>"
     folder = second.get_folder("images", "cc33")
     assert folder is not None and (folder / "320.webp").read_bytes() == b"w"
     second.mark_build()
     assert ContentCache(tmp_path).gc() == (2, len(b"<p>old</p>") + len(b"x{}"))
-    reader = ContentCache(tmp_path)   # no stamp: reading marks nothing
+    reader = ContentCache(tmp_path)  # no stamp: reading marks nothing
     assert reader.get("markdown", "aa11") is None and reader.get_folder("images", "dd44") is None
     assert reader.get("markdown", "bb22") is not None
     assert reader.gc() == (0, 0)

@@ -44,16 +44,37 @@ else:                       # any rename: caches, the commit's journal and moves
 sys.exit(main(["--root", {project!r}, "build", "--jobs", "1", "-q"]))
 """
 
-POINTS = [("write", 1), ("write", 7), ("replace", 1), ("replace", 3), ("replace", 6),
-          ("replace", 10), ("replace", 15), ("replace", 22), ("replace", 30), ("replace", 38)]
+POINTS = [
+    ("write", 1),
+    ("write", 7),
+    ("replace", 1),
+    ("replace", 3),
+    ("replace", 6),
+    ("replace", 10),
+    ("replace", 15),
+    ("replace", 22),
+    ("replace", 30),
+    ("replace", 38),
+]
 
 
 def sitegen(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c",
-                           "import sys; sys.path.insert(0, sys.argv[1]); "
-                           "from generator.cli import main; sys.exit(main(sys.argv[2:]))",
-                           str(ROOT), "--root", str(project), *arguments],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); "
+            "from generator.cli import main; sys.exit(main(sys.argv[2:]))",
+            str(ROOT),
+            "--root",
+            str(project),
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def published(project: Path) -> dict[str, dict[str, bytes]]:
@@ -61,13 +82,13 @@ def published(project: Path) -> dict[str, dict[str, bytes]]:
 
 
 @pytest.mark.parametrize(("where", "count"), POINTS, ids=[f"{w}-{n}" for w, n in POINTS])
-def test_a_build_killed_anywhere_is_finished_by_the_next(project: Path, where: str,
-                                                         count: int) -> None:
+def test_a_build_killed_anywhere_is_finished_by_the_next(
+    project: Path, where: str, count: int
+) -> None:
     assert sitegen(project, "build", "-q").returncode == 0
     before = published(project)
     # Every page changes (the footer), one page goes away, one is new.
-    edit(project / "themes/plain/templates/partials/footer.html", "<footer>",
-         "<footer id=f>")
+    edit(project / "themes/plain/templates/partials/footer.html", "<footer>", "<footer id=f>")
     (project / "content/articles/gamma.md").unlink()
     shutil.copy(project / "content/articles/alpha.md", project / "content/articles/eta.md")
     edit(project / "content/articles/eta.md", "title: Alpha", "title: Eta")
@@ -76,15 +97,24 @@ def test_a_build_killed_anywhere_is_finished_by_the_next(project: Path, where: s
     expected = {site: tree(project / "clean" / site) for site in SITES}
     assert all(expected[site] != before[site] for site in SITES)
 
-    killed = subprocess.run([sys.executable, "-c", KILLER.format(
-        root=str(ROOT), where=where, count=count, project=str(project))],
-        capture_output=True, text=True, timeout=120, check=False)
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLER.format(root=str(ROOT), where=where, count=count, project=str(project)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
     # Each site is the previous build or the new one, whole, unless its commit's journal
     # is on disk (the next build replays it before anything else).
-    half = {journal.parent.name
-            for journal in (project / "build/.sitegen/sites").glob("*/commit.json")}
+    half = {
+        journal.parent.name for journal in (project / "build/.sitegen/sites").glob("*/commit.json")
+    }
     after = published(project)
     for site in set(SITES) - half:
         assert after[site] in (before[site], expected[site]), site

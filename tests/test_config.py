@@ -16,8 +16,8 @@ def test_three_level_inheritance_merges_maps_and_replaces_lists(project: Path) -
     region = network.sites["region"]
     assert region.lineage == ("region", "brand", "root")
     assert region.title == "Region"
-    assert region.theme == "fancy"                        # inherited from brand
-    assert region.per_page == 2                           # inherited from the abstract root
+    assert region.theme == "fancy"  # inherited from brand
+    assert region.per_page == 2  # inherited from the abstract root
     assert region.params == {"footer": "Root footer", "region": "North"}  # maps merge deeply
     gate = {g.pool: g for g in region.pools}["articles"]
     assert gate.exclude == ("deep/**",)
@@ -31,8 +31,11 @@ def test_append_form_extends_an_inherited_list(project: Path) -> None:
 
 
 def test_a_plain_list_replaces_the_inherited_one(project: Path) -> None:
-    edit(project / "sites/region/site.yaml", "params:",
-         "menu:\n  - title: Only\n    url: /only/\nparams:")
+    edit(
+        project / "sites/region/site.yaml",
+        "params:",
+        "menu:\n  - title: Only\n    url: /only/\nparams:",
+    )
     network = load_network(project)
     assert [item.title for item in network.sites["region"].menu] == ["Only"]
 
@@ -46,7 +49,7 @@ def test_abstract_sites_are_loaded_but_not_buildable(project: Path) -> None:
 def test_environment_overlays_apply_per_file_nearest_wins(project: Path) -> None:
     staging = load_network(project, "staging")
     assert staging.sites["brand"].base_url == "https://staging.brand.test/"
-    assert staging.sites["brand"].robots_disallow == ("/",)       # from root's staging block
+    assert staging.sites["brand"].robots_disallow == ("/",)  # from root's staging block
     # region sets its own base_url in its plain config, which beats brand's staging overlay
     assert staging.sites["region"].base_url == "https://region.test/"
     production = load_network(project, "production")
@@ -67,34 +70,84 @@ def test_provenance_names_file_and_line(project: Path) -> None:
     assert str(region.locations[("pagination", "per_page")]) == "sites/root/site.yaml:5"
 
 
-@pytest.mark.parametrize(("site", "old", "new", "expected"), [
-    ("brand", "title: Brand", "titel: Brand",
-     r"sites/brand/site.yaml:2: titel: unknown key \(did you mean 'title'\?\)"),
-    ("brand", "title: Brand", "title: [Brand]",
-     r"sites/brand/site.yaml:2: title: expected a string, got a list"),
-    ("root", "  per_page: 2", "  per_page: two",
-     r"sites/root/site.yaml:5: pagination.per_page: expected an integer, got a string"),
-    ("root", "  per_page: 2", "  per_page: 0",
-     r"sites/root/site.yaml:5: pagination.per_page: expected an integer of at least 1"),
-    ("brand", "base_url: https://brand.test/", "base_url: brand.test",
-     r"sites/brand/site.yaml:3: base_url: expected an absolute http\(s\) URL"),
-    ("brand", "extends: root", "extends: rot",
-     r"sites/brand/site.yaml:1: extends: site 'rot' does not exist \(did you mean 'root'\?\)"),
-    ("brand", "theme: fancy", "theme: fanci",
-     r"sites/brand/site.yaml:4: theme: theme 'fanci' does not exist \(did you mean 'fancy'\?\)"),
-    ("brand", "  articles:", "  artcles:",
-     r"sites/brand/site.yaml:6: pools: pool 'artcles' does not exist \(did you mean 'articles'"),
-    ("root", "  footer: Root footer", "  footer: Root footer\n  password: hunter2",
-     r"sites/root/site.yaml:\d+: params.password: credentials never live in configuration"),
-    ("brand", "title: Brand", "title: Brand\ntitle: Again",
-     r"sites/brand/site.yaml:3: duplicate key 'title'"),
-    ("brand", "title: Brand", "title: [Brand",
-     r"sites/brand/site.yaml:\d+: malformed YAML"),
-    ("brand", "menu+:", "menu+: nope\nx:",
-     r"sites/brand/site.yaml:\d+: 'menu\+' appends to a list"),
-])
-def test_invalid_config_names_file_line_and_expectation(project: Path, site: str, old: str,
-                                                         new: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("site", "old", "new", "expected"),
+    [
+        (
+            "brand",
+            "title: Brand",
+            "titel: Brand",
+            r"sites/brand/site.yaml:2: titel: unknown key \(did you mean 'title'\?\)",
+        ),
+        (
+            "brand",
+            "title: Brand",
+            "title: [Brand]",
+            r"sites/brand/site.yaml:2: title: expected a string, got a list",
+        ),
+        (
+            "root",
+            "  per_page: 2",
+            "  per_page: two",
+            r"sites/root/site.yaml:5: pagination.per_page: expected an integer, got a string",
+        ),
+        (
+            "root",
+            "  per_page: 2",
+            "  per_page: 0",
+            r"sites/root/site.yaml:5: pagination.per_page: expected an integer of at least 1",
+        ),
+        (
+            "brand",
+            "base_url: https://brand.test/",
+            "base_url: brand.test",
+            r"sites/brand/site.yaml:3: base_url: expected an absolute http\(s\) URL",
+        ),
+        (
+            "brand",
+            "extends: root",
+            "extends: rot",
+            r"sites/brand/site.yaml:1: extends: site 'rot' does not exist "
+            r"\(did you mean 'root'\?\)",
+        ),
+        (
+            "brand",
+            "theme: fancy",
+            "theme: fanci",
+            r"sites/brand/site.yaml:4: theme: theme 'fanci' does not exist "
+            r"\(did you mean 'fancy'\?\)",
+        ),
+        (
+            "brand",
+            "  articles:",
+            "  artcles:",
+            r"sites/brand/site.yaml:6: pools: pool 'artcles' does not exist "
+            r"\(did you mean 'articles'",
+        ),
+        (
+            "root",
+            "  footer: Root footer",
+            "  footer: Root footer\n  password: hunter2",
+            r"sites/root/site.yaml:\d+: params.password: credentials never live in configuration",
+        ),
+        (
+            "brand",
+            "title: Brand",
+            "title: Brand\ntitle: Again",
+            r"sites/brand/site.yaml:3: duplicate key 'title'",
+        ),
+        ("brand", "title: Brand", "title: [Brand", r"sites/brand/site.yaml:\d+: malformed YAML"),
+        (
+            "brand",
+            "menu+:",
+            "menu+: nope\nx:",
+            r"sites/brand/site.yaml:\d+: 'menu\+' appends to a list",
+        ),
+    ],
+)
+def test_invalid_config_names_file_line_and_expectation(
+    project: Path, site: str, old: str, new: str, expected: str
+) -> None:
     edit(project / f"sites/{site}/site.yaml", old, new)
     with pytest.raises(ConfigError, match=expected):
         load_network(project)
@@ -102,8 +155,11 @@ def test_invalid_config_names_file_line_and_expectation(project: Path, site: str
 
 def test_extends_cycle_is_reported_with_the_cycle(project: Path) -> None:
     edit(project / "sites/root/site.yaml", "abstract: true", "abstract: true\nextends: region")
-    with pytest.raises(ConfigError, match=r"sites/\w+/site.yaml:\d+: extends: cycle in site "
-                                          r"inheritance: \w+ -> \w+ -> \w+ -> \w+"):
+    with pytest.raises(
+        ConfigError,
+        match=r"sites/\w+/site.yaml:\d+: extends: cycle in site "
+        r"inheritance: \w+ -> \w+ -> \w+ -> \w+",
+    ):
         load_network(project)
 
 
@@ -117,8 +173,10 @@ def test_deprecated_key_warns_and_still_works(project: Path) -> None:
     edit(project / "sites/other/site.yaml", "base_url:", "baseurl:")
     network = load_network(project)
     assert network.sites["other"].base_url == "https://other.test/"
-    assert any("sites/other/site.yaml:3: 'baseurl' is deprecated; use 'base_url'" in w
-               for w in network.warnings)
+    assert any(
+        "sites/other/site.yaml:3: 'baseurl' is deprecated; use 'base_url'" in w
+        for w in network.warnings
+    )
 
 
 def test_theme_cycle_and_missing_parent(project: Path) -> None:

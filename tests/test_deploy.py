@@ -15,18 +15,22 @@ from tests.ftp import PASSWORD
 
 
 def published(remote: Path) -> dict[str, bytes]:
-    return {path: data for path, data in tree(remote).items()
-            if not path.startswith(".sitegen-state/") and path != "mine.txt"}
+    return {
+        path: data
+        for path, data in tree(remote).items()
+        if not path.startswith(".sitegen-state/") and path != "mine.txt"
+    }
 
 
-def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
-                                            sitegen: Callable[..., Result]) -> None:
+def test_first_deploy_noop_and_one_page_edit(
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
     (remote / "mine.txt").write_text("not sitegen's")
     dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
     assert dry.code == 0 and "upload" in dry.out and "index.html" in dry.out
-    assert not (remote / "index.html").exists()                      # a dry run changes nothing
+    assert not (remote / "index.html").exists()  # a dry run changes nothing
     first = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert first.code == 0, first.err
     assert published(remote) == tree(project / "build/brand")
@@ -45,7 +49,7 @@ def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
     assert sitegen(project, "build", "brand").code == 0
     plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out
     assert "articles/gamma-ray/index.html" in plan
-    assert "articles/alpha/index.html" not in plan                  # unchanged: not sent
+    assert "articles/alpha/index.html" not in plan  # unchanged: not sent
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     assert published(remote) == tree(project / "build/brand")
 
@@ -53,13 +57,13 @@ def test_first_deploy_noop_and_one_page_edit(deployable: tuple[Path, Path],
     assert sitegen(project, "build", "brand").code == 0
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     assert not (remote / "articles/gamma-ray/index.html").exists()
-    assert (remote / "mine.txt").read_text() == "not sitegen's"     # not ours: untouched
+    assert (remote / "mine.txt").read_text() == "not sitegen's"  # not ours: untouched
     assert published(remote) == tree(project / "build/brand")
 
 
-def test_a_killed_deploy_is_finished_by_the_next(deployable: tuple[Path, Path],
-                                                 sitegen: Callable[..., Result],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_killed_deploy_is_finished_by_the_next(
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from generator.deploy.execute import Executor
 
     project, remote = deployable
@@ -75,31 +79,31 @@ def test_a_killed_deploy_is_finished_by_the_next(deployable: tuple[Path, Path],
 
     monkeypatch.setattr(Executor, "__call__", dies_after_25)
     killed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
-    assert killed.code == 130                                         # interrupted
+    assert killed.code == 130  # interrupted
     monkeypatch.setattr(Executor, "__call__", real)
     locked = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert locked.code == 1 and "locked by" in locked.err
-    resumed = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                      "--break-lock")
+    resumed = sitegen(project, "deploy", "brand", "--target", "production", "--yes", "--break-lock")
     assert resumed.code == 0, resumed.err
-    assert "25 already there" in resumed.out          # 20 in the progress, 5 found there
+    assert "25 already there" in resumed.out  # 20 in the progress, 5 found there
     assert published(remote) == tree(project / "build/brand")
 
 
-def test_max_bytes_and_missing_build(deployable: tuple[Path, Path],
-                                     sitegen: Callable[..., Result]) -> None:
+def test_max_bytes_and_missing_build(
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, remote = deployable
     missing = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert missing.code == 1 and "run sitegen build first" in missing.err
     assert sitegen(project, "build", "brand").code == 0
-    guarded = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                      "--max-bytes", "100")
+    guarded = sitegen(
+        project, "deploy", "brand", "--target", "production", "--yes", "--max-bytes", "100"
+    )
     assert guarded.code == 1 and "more than --max-bytes 100" in guarded.err
     assert not (remote / "index.html").exists()
 
 
-def test_diff_and_journal(deployable: tuple[Path, Path],
-                          sitegen: Callable[..., Result]) -> None:
+def test_diff_and_journal(deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
     project, _ = deployable
     assert sitegen(project, "build", "brand").code == 0
     first = sitegen(project, "diff", "brand", "--target", "production")
@@ -118,18 +122,20 @@ def test_diff_and_journal(deployable: tuple[Path, Path],
     assert [line.split()[2] for line in journal] == ["start", "done"]
 
 
-def test_status_reports_drift(deployable: tuple[Path, Path],
-                              sitegen: Callable[..., Result]) -> None:
+def test_status_reports_drift(
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, remote = deployable
-    assert "nothing deployed yet" in sitegen(project, "status", "brand", "--target",
-                                             "production").out
+    assert (
+        "nothing deployed yet" in sitegen(project, "status", "brand", "--target", "production").out
+    )
     assert sitegen(project, "build", "brand").code == 0
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     clean = sitegen(project, "status", "brand", "--target", "production", "--full").out
     assert "no drift" in clean
-    (remote / "robots.txt").write_text("User-agent: *\nDisallow: /\n")      # edited by hand
+    (remote / "robots.txt").write_text("User-agent: *\nDisallow: /\n")  # edited by hand
     page = remote / "articles/alpha/index.html"
-    page.write_bytes(page.read_bytes().replace(b"Alpha", b"Omega"))       # same size
+    page.write_bytes(page.read_bytes().replace(b"Alpha", b"Omega"))  # same size
     (remote / "404.html").unlink()
     by_size = sitegen(project, "status", "brand", "--target", "production").out
     assert "changed  robots.txt (size)" in by_size and "missing  404.html" in by_size
@@ -139,8 +145,8 @@ def test_status_reports_drift(deployable: tuple[Path, Path],
 
 
 def test_a_deploy_killed_among_deletions_deletes_the_rest_next_time(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from generator.deploy.execute import Executor
 
     project, remote = deployable
@@ -163,36 +169,46 @@ def test_a_deploy_killed_among_deletions_deletes_the_rest_next_time(
     monkeypatch.setattr(Executor, "_delete", real_delete)
     plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out
     assert "delete" in plan
-    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                   "--break-lock").code == 0
+    assert (
+        sitegen(project, "deploy", "brand", "--target", "production", "--yes", "--break-lock").code
+        == 0
+    )
     assert published(remote) == tree(project / "build/brand")
 
 
 def test_target_options_state_outside_the_root_active_mode_and_plan_digest(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, remote = deployable
     site_yaml = project / "sites/brand/site.yaml"
     edit(site_yaml, "/www\n", "/www\n    state: /www/state\n")
     # a config error, found when the network loads (any command), not when a deploy starts
     inside = sitegen(project, "build", "brand")
     assert inside.code == 1
-    assert "site.yaml:" in inside.err and "targets.production.state: '/www/state' is " \
-        "inside the web root '/www' and would be published" in inside.err
-    edit(site_yaml, "state: /www/state", "state: /sitegen-state\n    passive: false\n"
-         "    connections: 2\n    timeout: 5")
+    assert (
+        "site.yaml:" in inside.err
+        and "targets.production.state: '/www/state' is "
+        "inside the web root '/www' and would be published"
+        in inside.err
+    )
+    edit(
+        site_yaml,
+        "state: /www/state",
+        "state: /sitegen-state\n    passive: false\n    connections: 2\n    timeout: 5",
+    )
     assert sitegen(project, "build", "brand").code == 0
     dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
     digest = re.search(r"\(plan ([0-9a-f]{16})\)", dry.out).group(1)  # type: ignore[union-attr]
     edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, later.")
     assert sitegen(project, "build", "brand").code == 0
-    moved = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                    "--plan", digest)
+    moved = sitegen(project, "deploy", "brand", "--target", "production", "--yes", "--plan", digest)
     assert moved.code == 1 and f"not {digest}: the build or the server changed" in moved.err
     assert not (remote / "index.html").exists()
     dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
     digest = re.search(r"\(plan ([0-9a-f]{16})\)", dry.out).group(1)  # type: ignore[union-attr]
-    done = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                   "--plan", digest)                      # active-mode data connections
+    done = sitegen(
+        project, "deploy", "brand", "--target", "production", "--yes", "--plan", digest
+    )  # active-mode data connections
     assert done.code == 0, done.err
     assert tree(remote) == tree(project / "build/brand")  # no state inside the web root
     assert (remote.parent / "sitegen-state/manifest.json").is_file()
@@ -201,26 +217,26 @@ def test_target_options_state_outside_the_root_active_mode_and_plan_digest(
 
 
 def test_a_file_the_site_never_published_is_never_overwritten(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
     (remote / "robots.txt").write_text("the host's own robots.txt\n")
     refused = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert refused.code == 1
-    assert "robots.txt: upload failed: a file the site never published" \
-        in refused.err
+    assert "robots.txt: upload failed: a file the site never published" in refused.err
     assert (remote / "robots.txt").read_text() == "the host's own robots.txt\n"
 
 
-def test_a_long_deploy_keeps_its_lock(deployable: tuple[Path, Path],
-                                      sitegen: Callable[..., Result],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_deploy_keeps_its_lock(
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import generator.deploy.lock as lock
     from generator.deploy.remote import Remote
 
     project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
-    monkeypatch.setattr(lock, "LOCK_SECONDS", 0)          # every lock is half gone at once
+    monkeypatch.setattr(lock, "LOCK_SECONDS", 0)  # every lock is half gone at once
     written: list[str] = []
     real = Remote.put
 
@@ -236,8 +252,8 @@ def test_a_long_deploy_keeps_its_lock(deployable: tuple[Path, Path],
 
 
 def test_live_pages_go_after_the_new_pages_they_link_to(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A new article: the live listings, tags and neighbours that now link to it are
     replaced only once it is on the server (the order of renames into place, as the server
     saw them); new pages go in any order, as no visitor can reach them before a live page
@@ -248,7 +264,8 @@ def test_live_pages_go_after_the_new_pages_they_link_to(
     assert sitegen(project, "build", "brand").code == 0
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     (project / "content/articles/fresh.md").write_text(
-        "---\ntitle: Fresh\ntags: [red]\n---\nFresh, see [alpha](/articles/alpha/).\n")
+        "---\ntitle: Fresh\ntags: [red]\n---\nFresh, see [alpha](/articles/alpha/).\n"
+    )
     assert sitegen(project, "build", "brand").code == 0
     live = set(tree(remote))
     placed: list[str] = []
@@ -262,16 +279,24 @@ def test_live_pages_go_after_the_new_pages_they_link_to(
     monkeypatch.setattr(Remote, "rename", recording)
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     fresh = placed.index("articles/fresh/index.html")
-    linking = [path for path in placed if path.endswith(".html") and path in live
-               and b'href="/articles/fresh/"' in (remote / path).read_bytes()]
-    assert len(linking) >= 3, linking                  # listings, a tag page, the home page
+    linking = [
+        path
+        for path in placed
+        if path.endswith(".html")
+        and path in live
+        and b'href="/articles/fresh/"' in (remote / path).read_bytes()
+    ]
+    assert len(linking) >= 3, linking  # listings, a tag page, the home page
     assert all(placed.index(path) > fresh for path in linking), (placed, fresh)
 
 
 @pytest.mark.parametrize("atomic", [False, True])
 def test_atomic_replace_never_leaves_a_page_missing(
-        atomic: bool, deployable: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    atomic: bool,
+    deployable: tuple[Path, Path],
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """By default a replaced page is set aside, then the new one renamed in: a gap of one
     rename. With `atomic_replace: true` it is replaced in one rename over it (its old
     content copied into the store first), so no page is ever missing, and rollback still
@@ -283,9 +308,10 @@ def test_atomic_replace_never_leaves_a_page_missing(
         edit(project / "sites/brand/site.yaml", "/www\n", "/www\n    atomic_replace: true\n")
     assert sitegen(project, "build", "brand").code == 0
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
-    v1 = {path: data for path, data in tree(remote).items()
-          if not path.startswith(".sitegen-state/")}
-    edit(project / "themes/plain/scss/main.scss", "{", "{ color: #9ab;")   # every page
+    v1 = {
+        path: data for path, data in tree(remote).items() if not path.startswith(".sitegen-state/")
+    }
+    edit(project / "themes/plain/scss/main.scss", "{", "{ color: #9ab;")  # every page
     assert sitegen(project, "build", "brand").code == 0
     pages = [path for path in v1 if path.endswith(".html")]
     gaps: list[str] = []
@@ -302,12 +328,14 @@ def test_atomic_replace_never_leaves_a_page_missing(
     assert (gaps == []) == atomic, gaps[:3]
     back = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
     assert back.code == 0, back.err
-    assert {path: data for path, data in tree(remote).items()
-            if not path.startswith(".sitegen-state/")} == v1
+    assert {
+        path: data for path, data in tree(remote).items() if not path.startswith(".sitegen-state/")
+    } == v1
 
 
 def test_a_preview_build_is_noindex_everywhere_and_never_deployed(
-        deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     from tests.apache import apache, fetch
 
     project, remote = deployable
@@ -321,10 +349,18 @@ def test_a_preview_build_is_noindex_everywhere_and_never_deployed(
     with apache(preview) as base:
         for path in ("/", "/articles/alpha/", "/feed.xml", "/robots.txt"):
             assert fetch(base + path).headers["X-Robots-Tag"] == "noindex", path
-    refused = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                      "--out", str(project / "build-preview"))
+    refused = sitegen(
+        project,
+        "deploy",
+        "brand",
+        "--target",
+        "production",
+        "--yes",
+        "--out",
+        str(project / "build-preview"),
+    )
     assert refused.code == 1 and "holds a preview build of 'brand'" in refused.err
-    assert list(remote.iterdir()) == []                          # nothing was sent
+    assert list(remote.iterdir()) == []  # nothing was sent
     # The real build of the same project is indexable and deploys.
     assert sitegen(project, "build", "brand").code == 0
     page = project / "build/brand/articles/alpha/index.html"

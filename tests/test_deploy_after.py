@@ -65,35 +65,46 @@ def mailbox() -> Iterator[tuple[int, list[Any]]]:
 
 
 def configure(project: Path, port: int, extra: str) -> None:
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n{extra}"
-         "menu+:")
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n{extra}menu+:",
+    )
 
 
-def test_notifications_after_deploy_and_rollback(project: Path, ftp_server: tuple[int, Path],
-                                                 webhook: tuple[str, list[dict[str, Any]]],
-                                                 mailbox: tuple[int, list[Any]],
-                                                 sitegen: Callable[..., Result],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notifications_after_deploy_and_rollback(
+    project: Path,
+    ftp_server: tuple[int, Path],
+    webhook: tuple[str, list[dict[str, Any]]],
+    mailbox: tuple[int, list[Any]],
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     port, home = ftp_server
     url, received = webhook
     smtp_port, messages = mailbox
     dead = f"http://127.0.0.1:{_free_port()}/nobody-listens"
-    configure(project, port, f"    notify:\n      webhooks: [{url}, {dead}]\n"
-                             f"      email:\n        to: [team@example.org]\n"
-                             f"        sender: deploy@example.org\n"
-                             f"        smtp: 127.0.0.1:{smtp_port}\n")
+    configure(
+        project,
+        port,
+        f"    notify:\n      webhooks: [{url}, {dead}]\n"
+        f"      email:\n        to: [team@example.org]\n"
+        f"        sender: deploy@example.org\n"
+        f"        smtp: 127.0.0.1:{smtp_port}\n",
+    )
     monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
     (home / "www").mkdir()
     assert sitegen(project, "build", "brand").code == 0
     first = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
-    assert first.code == 0, first.err                     # a failed webhook is not fatal
+    assert first.code == 0, first.err  # a failed webhook is not fatal
     assert f"notification failed: webhook {dead}" in first.err
     assert [body["result"] for body in received] == ["succeeded"]
     summary = received[0]
     assert summary["kind"] == "deploy" and summary["site"] == "brand"
-    assert summary["to"] == json.loads(
-        (project / "build/.sitegen/sites/brand/manifest.json").read_text())["version"]
+    assert (
+        summary["to"]
+        == json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())["version"]
+    )
     assert summary["uploaded"] > 0 and PASSWORD not in json.dumps(summary)
     assert len(messages) == 1 and messages[0].rcpt_tos == ["team@example.org"]
     assert b"deploy of brand to production succeeded" in messages[0].content
@@ -106,9 +117,13 @@ def test_notifications_after_deploy_and_rollback(project: Path, ftp_server: tupl
     assert len(messages) == 3
 
 
-def test_http_check_against_apache(project: Path, ftp_server: tuple[int, Path],
-                                   sitegen: Callable[..., Result], tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_check_against_apache(
+    project: Path,
+    ftp_server: tuple[int, Path],
+    sitegen: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     port, home = ftp_server
     (home / "www").mkdir()
     monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
@@ -128,23 +143,31 @@ def test_http_check_against_apache(project: Path, ftp_server: tuple[int, Path],
         assert sitegen(project, "build", "brand").code == 0
         wrong = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
         assert wrong.code == 1
-        assert f"HTTP check of {stale}/articles/gamma-ray/: the server answers with other " \
-               "bytes than the deployed articles/gamma-ray/index.html" in wrong.err
+        assert (
+            f"HTTP check of {stale}/articles/gamma-ray/: the server answers with other "
+            "bytes than the deployed articles/gamma-ray/index.html" in wrong.err
+        )
     # Nobody serves the address any more: not verified either.
     edit(project / "content/articles/gamma.md", "changed.", "changed twice.")
     assert sitegen(project, "build", "brand").code == 0
     failed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert failed.code == 1 and "not verified: HTTP check of" in failed.err
     journal = jsonl(home / "www/.sitegen-state/journal.jsonl")
-    assert [entry["event"] for entry in journal] == ["start", "done", "start", "unverified",
-                                                     "start", "unverified"]
+    assert [entry["event"] for entry in journal] == [
+        "start",
+        "done",
+        "start",
+        "unverified",
+        "start",
+        "unverified",
+    ]
 
 
 @pytest.mark.parametrize("modules", ["full", "debian-default", "minimal"])
 @pytest.mark.parametrize("allow_override", ["All", "FileInfo Indexes Options"])
-def test_the_state_folder_is_never_served(modules: str, allow_override: str,
-                                          deployable: tuple[Path, Path],
-                                          sitegen: Callable[..., Result]) -> None:
+def test_the_state_folder_is_never_served(
+    modules: str, allow_override: str, deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     """Apache with the modules a host may have (Debian's defaults have no mod_rewrite and
     no mod_headers; a minimal one not even mod_alias), and with AllowOverride limited as
     shared hosts do: the deploy's state (journal with names and commits, manifests,
@@ -162,13 +185,19 @@ def test_the_state_folder_is_never_served(modules: str, allow_override: str,
     with apache(remote, chosen, allow_override) as base:
         assert fetch(f"{base}/").status == 200
         assert fetch(f"{base}/articles/alpha/").status == 200
-        for path in (".sitegen-state/journal.jsonl", ".sitegen-state/manifest.json",
-                     ".sitegen-state/history.json", f".sitegen-state/versions/{version}",
-                     ".sitegen-state/lock/owner.json", ".sitegen-state/.htaccess",
-                     ".sitegen-state/", ".htaccess",
-                     # Without mod_alias or mod_rewrite nothing can refuse these two (a
-                     # Require would be a 500 where AuthConfig may not be overridden).
-                     *(("_headers", "_redirects") if modules != "minimal" else ())):
+        for path in (
+            ".sitegen-state/journal.jsonl",
+            ".sitegen-state/manifest.json",
+            ".sitegen-state/history.json",
+            f".sitegen-state/versions/{version}",
+            ".sitegen-state/lock/owner.json",
+            ".sitegen-state/.htaccess",
+            ".sitegen-state/",
+            ".htaccess",
+            # Without mod_alias or mod_rewrite nothing can refuse these two (a
+            # Require would be a 500 where AuthConfig may not be overridden).
+            *(("_headers", "_redirects") if modules != "minimal" else ()),
+        ):
             response = fetch(f"{base}/{path}")
             assert response.status in (403, 404, 500), (path, response.status)
             assert b"deploy" not in response.body and b"sha256" not in response.body

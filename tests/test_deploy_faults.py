@@ -18,8 +18,9 @@ from tests.ftp import PASSWORD, USER, serving
 
 
 def published(remote: Path) -> dict[str, bytes]:
-    return {path: data for path, data in tree(remote).items()
-            if not path.startswith(".sitegen-state/")}
+    return {
+        path: data for path, data in tree(remote).items() if not path.startswith(".sitegen-state/")
+    }
 
 
 def journal(remote: Path) -> list[dict[str, Any]]:
@@ -88,19 +89,26 @@ class NoRenameOver(FTPHandler):
         return super().ftp_RNTO(path)
 
 
-BARE = {name: value for name, value in FTPHandler.proto_cmds.items()
-        if name not in ("MLSD", "MLST", "SIZE")}
+BARE = {
+    name: value
+    for name, value in FTPHandler.proto_cmds.items()
+    if name not in ("MLSD", "MLST", "SIZE")
+}
 
 
 def target(project: Path, port: int, extra: str = "") -> None:
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n"
-         f"    retries: 3\n{extra}menu+:")
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n"
+        f"    retries: 3\n{extra}menu+:",
+    )
 
 
 @pytest.fixture
-def site(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-         sitegen: Callable[..., Result]) -> Iterator[Callable[..., tuple[Path, Path]]]:
+def site(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sitegen: Callable[..., Result]
+) -> Iterator[Callable[..., tuple[Path, Path]]]:
     """Serve a faulty FTP server; the project built, with a target on it."""
     monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
     contexts = []
@@ -134,20 +142,22 @@ def change_and_redeploy(sitegen: Callable[..., Result], project: Path, remote: P
 
 
 def test_connections_dropped_mid_transfer_are_retried(
-        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
     project, remote = site(DropsMidTransfer)
     result = deploy(sitegen, project, "--verify", "full")
     assert result.code == 0, result.err
     assert published(remote) == tree(project / "build/brand")
-    assert DropsMidTransfer.faults.seen                                 # the fault happened
+    assert DropsMidTransfer.faults.seen  # the fault happened
     done = journal(remote)[-1]
     assert done["event"] == "done" and done["retries"] >= len(DropsMidTransfer.faults.seen)
     assert "verified by content" in result.out
     change_and_redeploy(sitegen, project, remote)
 
 
-def test_426_aborted_transfers_are_retried(site: Callable[..., tuple[Path, Path]],
-                                          sitegen: Callable[..., Result]) -> None:
+def test_426_aborted_transfers_are_retried(
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
     project, remote = site(Aborts426)
     result = deploy(sitegen, project)
     assert result.code == 0, result.err
@@ -156,9 +166,9 @@ def test_426_aborted_transfers_are_retried(site: Callable[..., tuple[Path, Path]
 
 
 def test_the_pool_learns_the_connection_limit_from_421(
-        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
-    project, remote = site(extra="    connections: 6\n",
-                           server_attributes={"max_cons_per_ip": 2})
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
+    project, remote = site(extra="    connections: 6\n", server_attributes={"max_cons_per_ip": 2})
     result = deploy(sitegen, project)
     assert result.code == 0, result.err
     assert "the server allows 2 connection(s)" in result.err
@@ -167,23 +177,29 @@ def test_the_pool_learns_the_connection_limit_from_421(
 
 
 def test_552_quota_fails_the_deploy_naming_the_file(
-        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
     project, remote = site(QuotaExceeded)
     result = deploy(sitegen, project)
     assert result.code == 1
-    assert "articles/gamma-ray/index.html: upload failed: upload /www/articles/gamma-ray/" \
-        "index.html.sitegen-" in result.err and ": 552 Requested" in result.err
+    assert (
+        "articles/gamma-ray/index.html: upload failed: upload /www/articles/gamma-ray/"
+        "index.html.sitegen-"
+        in result.err
+        and ": 552 Requested" in result.err
+    )
     failed = journal(remote)[-1]
     assert failed["event"] == "failed" and failed["path"] == "articles/gamma-ray/index.html"
     assert failed["operation"] == "upload" and ": 552 Requested" in failed["error"]
-    assert not (remote / ".sitegen-state/lock").exists()                # released
-    assert not (remote / ".sitegen-state/manifest.json").exists()       # not switched
-    assert QuotaExceeded.attempts == [1]                     # permanent: never retried
+    assert not (remote / ".sitegen-state/lock").exists()  # released
+    assert not (remote / ".sitegen-state/manifest.json").exists()  # not switched
+    assert QuotaExceeded.attempts == [1]  # permanent: never retried
     assert sum(1 for entry in journal(remote) if entry["event"] == "failed") == 1
 
 
 def test_a_server_that_refuses_to_rename_over_a_file(
-        site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]) -> None:
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
     project, remote = site(NoRenameOver, extra="    keep: 0\n")
     result = deploy(sitegen, project)
     assert result.code == 0, result.err
@@ -191,8 +207,9 @@ def test_a_server_that_refuses_to_rename_over_a_file(
     assert not [path for path in tree(remote) if path.endswith(".tmp")]
 
 
-def test_a_server_without_mlsd_or_size(site: Callable[..., tuple[Path, Path]],
-                                       sitegen: Callable[..., Result]) -> None:
+def test_a_server_without_mlsd_or_size(
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
     project, remote = site(proto_cmds=BARE)
     result = deploy(sitegen, project, "--verify", "full")
     assert result.code == 0, result.err
@@ -201,10 +218,12 @@ def test_a_server_without_mlsd_or_size(site: Callable[..., tuple[Path, Path]],
     assert "no drift" in status.out
 
 
-def test_listings_in_another_time_zone(site: Callable[..., tuple[Path, Path]],
-                                       sitegen: Callable[..., Result],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "Pacific/Kiritimati")                      # UTC+14
+def test_listings_in_another_time_zone(
+    site: Callable[..., tuple[Path, Path]],
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
     time.tzset()
     try:
         project, remote = site(use_gmt_times=False)

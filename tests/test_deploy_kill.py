@@ -29,8 +29,9 @@ EXTRA_ARTICLES = 55
 
 
 def published(remote: Path) -> dict[str, bytes]:
-    return {path: data for path, data in tree(remote).items()
-            if not path.startswith(".sitegen-state/")}
+    return {
+        path: data for path, data in tree(remote).items() if not path.startswith(".sitegen-state/")
+    }
 
 
 def missing_assets(remote: Path) -> list[str]:
@@ -40,8 +41,12 @@ def missing_assets(remote: Path) -> list[str]:
         for match in REFERENCE.finditer(page.read_bytes()):
             for candidate in match.group(1).decode().split(","):
                 url = candidate.strip().split(" ")[0].split("?")[0].split("#")[0]
-                if url.startswith("/") and not url.startswith("//") and ASSET.search(url) \
-                        and not (remote / url.lstrip("/")).is_file():
+                if (
+                    url.startswith("/")
+                    and not url.startswith("//")
+                    and ASSET.search(url)
+                    and not (remote / url.lstrip("/")).is_file()
+                ):
                     missing.append(f"{page.relative_to(remote)} -> {url}")
     return missing
 
@@ -52,7 +57,8 @@ def big_site(deployable: tuple[Path, Path], sitegen: Callable[..., Result]) -> t
     for number in range(EXTRA_ARTICLES):
         (project / f"content/articles/extra-{number}.md").write_text(
             f"---\ntitle: Extra {number}\ntags: [red]\n---\nBody {number}, see "
-            "[alpha](/articles/alpha/).\n")
+            "[alpha](/articles/alpha/).\n"
+        )
     assert sitegen(project, "build", "brand").code == 0
     return project, remote
 
@@ -109,10 +115,15 @@ def run_cli(project: Path, *arguments: str) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def kill_and_resume(project: Path, remote: Path, sitegen: Callable[..., Result],
-                    monkeypatch: pytest.MonkeyPatch, snapshot: Path,
-                    points: Callable[[int], range] = range,
-                    killer: Callable[[pytest.MonkeyPatch, int], None] = kill_at) -> int:
+def kill_and_resume(
+    project: Path,
+    remote: Path,
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    snapshot: Path,
+    points: Callable[[int], range] = range,
+    killer: Callable[[pytest.MonkeyPatch, int], None] = kill_at,
+) -> int:
     """Kill the deploy at each point (by default every operation index), from the same
     starting point; returns the number of operations. The points are shared out among
     `WORKERS` processes."""
@@ -124,9 +135,19 @@ def kill_and_resume(project: Path, remote: Path, sitegen: Callable[..., Result],
     workers = []
     for number in range(WORKERS):
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_report, args=(sender, project, remote, snapshot,
-                                                        chosen[number::WORKERS], operations,
-                                                        killer, number))
+        process = context.Process(
+            target=_report,
+            args=(
+                sender,
+                project,
+                remote,
+                snapshot,
+                chosen[number::WORKERS],
+                operations,
+                killer,
+                number,
+            ),
+        )
         process.start()
         workers.append((process, receiver))
     problems = []
@@ -144,9 +165,15 @@ def _report(sender: Any, *arguments: Any) -> None:
         sender.send([f"{type(error).__name__}: {error}"])
 
 
-def _kill_points(project: Path, remote: Path, snapshot: Path, chosen: list[int],
-                 operations: int, killer: Callable[[pytest.MonkeyPatch, int], None],
-                 number: int) -> list[str]:
+def _kill_points(
+    project: Path,
+    remote: Path,
+    snapshot: Path,
+    chosen: list[int],
+    operations: int,
+    killer: Callable[[pytest.MonkeyPatch, int], None],
+    number: int,
+) -> list[str]:
     """One worker: its own copies and server, the kill points it was given; returns what
     went wrong (assertion messages)."""
     own = remote.parent.parent / f"worker-{number}"
@@ -154,25 +181,35 @@ def _kill_points(project: Path, remote: Path, snapshot: Path, chosen: list[int],
     shutil.copytree(project, own_project, symlinks=True)
     (home / "www").mkdir(parents=True)
     build = tree(own_project / "build/brand")
-    version = json.loads((own_project / "build/.sitegen/sites/brand/manifest.json")
-                         .read_text())["version"]
+    version = json.loads((own_project / "build/.sitegen/sites/brand/manifest.json").read_text())[
+        "version"
+    ]
     site_yaml = own_project / "sites/brand/site.yaml"
     with serving_process(home) as port:
-        site_yaml.write_text(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}",
-                                    site_yaml.read_text()))
+        site_yaml.write_text(
+            re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", site_yaml.read_text())
+        )
         try:
             for index in chosen:
-                if not _kill_point(own_project, home / "www", snapshot, index, operations,
-                                   killer, build, version):
+                if not _kill_point(
+                    own_project, home / "www", snapshot, index, operations, killer, build, version
+                ):
                     break
         except AssertionError as error:
             return [f"worker {number}: {error}"]
     return []
 
 
-def _kill_point(project: Path, remote: Path, snapshot: Path, index: int, operations: int,
-                killer: Callable[[pytest.MonkeyPatch, int], None], build: dict[str, bytes],
-                version: str) -> bool:
+def _kill_point(
+    project: Path,
+    remote: Path,
+    snapshot: Path,
+    index: int,
+    operations: int,
+    killer: Callable[[pytest.MonkeyPatch, int], None],
+    build: dict[str, bytes],
+    version: str,
+) -> bool:
     """Kill at one point and resume; False once the killer ran out of points."""
     shutil.rmtree(remote)
     shutil.copytree(snapshot, remote)
@@ -180,14 +217,16 @@ def _kill_point(project: Path, remote: Path, snapshot: Path, index: int, operati
         killer(patch, index)
         killed = run_cli(project, "deploy", "brand", "--target", "production", "--yes")
     if killed.code == 0 and killer is not kill_at:
-        assert published(remote) == build and index > operations   # ran out of changes
+        assert published(remote) == build and index > operations  # ran out of changes
         return False
     assert killed.code == 130, (index, killed.err)
     assert missing_assets(remote) == [], index
-    still = sum(1 for path, data in build.items()
-                if not (remote / path).is_file() or (remote / path).read_bytes() != data)
-    resumed = run_cli(project, "deploy", "brand", "--target", "production", "--yes",
-                      "--break-lock")
+    still = sum(
+        1
+        for path, data in build.items()
+        if not (remote / path).is_file() or (remote / path).read_bytes() != data
+    )
+    resumed = run_cli(project, "deploy", "brand", "--target", "production", "--yes", "--break-lock")
     assert resumed.code == 0, (index, resumed.err)
     assert published(remote) == build, index
     if still or "nothing to do" not in resumed.out:
@@ -199,10 +238,12 @@ def _kill_point(project: Path, remote: Path, snapshot: Path, index: int, operati
     return True
 
 
-def test_first_deploy_killed_at_every_operation(big_site: tuple[Path, Path],
-                                                sitegen: Callable[..., Result],
-                                                monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_first_deploy_killed_at_every_operation(
+    big_site: tuple[Path, Path],
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     project, remote = big_site
     assert len(tree(project / "build/brand")) >= 190
     snapshot = tmp_path / "empty-remote"
@@ -210,10 +251,12 @@ def test_first_deploy_killed_at_every_operation(big_site: tuple[Path, Path],
     assert kill_and_resume(project, remote, sitegen, monkeypatch, snapshot) >= 190
 
 
-def test_update_killed_at_every_operation(big_site: tuple[Path, Path],
-                                          sitegen: Callable[..., Result],
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          tmp_path: Path) -> None:
+def test_update_killed_at_every_operation(
+    big_site: tuple[Path, Path],
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     project, remote = big_site
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     snapshot = tmp_path / "v1-remote"
@@ -226,10 +269,12 @@ def test_update_killed_at_every_operation(big_site: tuple[Path, Path],
     assert kill_and_resume(project, remote, sitegen, monkeypatch, snapshot) > 100
 
 
-def test_update_killed_between_the_steps_of_operations(big_site: tuple[Path, Path],
-                                                       sitegen: Callable[..., Result],
-                                                       monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+def test_update_killed_between_the_steps_of_operations(
+    big_site: tuple[Path, Path],
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     project, remote = big_site
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
     snapshot = tmp_path / "v1-remote"
@@ -240,6 +285,12 @@ def test_update_killed_between_the_steps_of_operations(big_site: tuple[Path, Pat
     assert sitegen(project, "build", "brand").code == 0
     # Every 7th change to the server: each step of an operation (upload, set aside, rename)
     # and of the state (lock, progress, manifest) comes up.
-    kill_and_resume(project, remote, sitegen, monkeypatch, snapshot,
-                    points=lambda operations: range(0, 10 * operations, 7),
-                    killer=kill_at_change)
+    kill_and_resume(
+        project,
+        remote,
+        sitegen,
+        monkeypatch,
+        snapshot,
+        points=lambda operations: range(0, 10 * operations, 7),
+        killer=kill_at_change,
+    )

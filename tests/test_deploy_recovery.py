@@ -32,8 +32,9 @@ def deploy(sitegen: Callable[..., Result], project: Path, *options: str) -> Resu
 
 
 def published(remote: Path) -> dict[str, bytes]:
-    return {path: data for path, data in tree(remote).items()
-            if not path.startswith(".sitegen-state/")}
+    return {
+        path: data for path, data in tree(remote).items() if not path.startswith(".sitegen-state/")
+    }
 
 
 def new_version(project: Path, sitegen: Callable[..., Result], text: str) -> None:
@@ -47,16 +48,17 @@ def new_version(project: Path, sitegen: Callable[..., Result], text: str) -> Non
 
 
 def test_a_journal_line_cut_by_a_kill_is_skipped_and_reported(
-        built: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    built: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, remote = built
     assert deploy(sitegen, project).code == 0
     journal = remote / ".sitegen-state/journal.jsonl"
-    with open(journal, "ab") as stream:            # what a kill in the middle of APPE leaves
+    with open(journal, "ab") as stream:  # what a kill in the middle of APPE leaves
         stream.write(b'\n{"event": "start", "id": "cut-sho')
     new_version(project, sitegen, "after the cut")
     assert deploy(sitegen, project).code == 0
     lines = journal.read_text().splitlines()
-    assert lines.count('{"event": "start", "id": "cut-sho') == 1   # alone on its line
+    assert lines.count('{"event": "start", "id": "cut-sho') == 1  # alone on its line
     shown = sitegen(project, "journal", "brand", "--target", "production")
     assert shown.code == 0, shown.err
     assert [line.split()[2] for line in shown.out.splitlines()] == ["start", "done"] * 2
@@ -64,12 +66,14 @@ def test_a_journal_line_cut_by_a_kill_is_skipped_and_reported(
 
 
 def test_a_run_killed_between_its_last_entry_and_its_lock(
-        built: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    built: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, remote = built
     with monkeypatch.context() as patch:
+
         def killed(remote: Remote) -> None:
             raise KeyboardInterrupt("killed before removing the lock")
+
         patch.setattr(lock, "release", killed)
         assert deploy(sitegen, project).code == 130
     state_folder = remote / ".sitegen-state"
@@ -83,12 +87,17 @@ def test_a_run_killed_between_its_last_entry_and_its_lock(
 
 
 def test_a_lock_of_a_dead_process_and_break_lock_with_nothing_to_do(
-        built: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    built: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, remote = built
     assert deploy(sitegen, project).code == 0
     folder = remote / ".sitegen-state/lock"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     owner = lock.owner_record("someone", "deadbeef0000")
     folder.mkdir()
     (folder / "owner.json").write_text(json.dumps({**owner, "pid": int(dead.stdout)}))
@@ -104,29 +113,29 @@ def test_a_lock_of_a_dead_process_and_break_lock_with_nothing_to_do(
     (folder / "owner.json").write_text(json.dumps(lock.owner_record("someone", "live00000000")))
     new_version(project, sitegen, "while locked")
     locked = deploy(sitegen, project)
-    assert locked.code == 1 and "the target is locked by someone (deploy live00000000" \
-        in locked.err
-    new_version(project, sitegen, "after a dead run")   # the deployed version again
+    assert locked.code == 1 and "the target is locked by someone (deploy live00000000" in locked.err
+    new_version(project, sitegen, "after a dead run")  # the deployed version again
     idle = deploy(sitegen, project, "--break-lock")
     assert idle.code == 0 and "nothing to do" in idle.out, idle.out + idle.err
     assert "--break-lock" in idle.err and not folder.exists()
 
 
 def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
-        built: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    built: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, remote = built
     assert deploy(sitegen, project).code == 0
     hello = (project / "content/news/hello.md").read_text()
     (project / "content/news/hello.md").unlink()
     assert sitegen(project, "build", "brand").code == 0
     with monkeypatch.context() as patch:
-        patch.setattr(run, "PROGRESS_EVERY", 1)   # the progress names every deletion
+        patch.setattr(run, "PROGRESS_EVERY", 1)  # the progress names every deletion
         calls = [0]
         real = run.switch_to
 
-        def switch(remote: Remote, manifest: dict[str, Any],
-                   pending: dict[str, Any] | None = None) -> None:
+        def switch(
+            remote: Remote, manifest: dict[str, Any], pending: dict[str, Any] | None = None
+        ) -> None:
             calls[0] += 1
             if calls[0] == 2:
                 raise KeyboardInterrupt("killed before the final switch")
@@ -136,7 +145,7 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
         assert deploy(sitegen, project).code == 130
     pointer = json.loads((remote / ".sitegen-state/manifest.json").read_text())
     assert pointer["pending_deletions"]
-    resumed = deploy(sitegen, project, "--break-lock")   # the kill was simulated in-process
+    resumed = deploy(sitegen, project, "--break-lock")  # the kill was simulated in-process
     assert resumed.code == 0, resumed.err
     pointer = json.loads((remote / ".sitegen-state/manifest.json").read_text())
     assert "pending_deletions" not in pointer
@@ -151,11 +160,11 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
 
 
 def test_temporary_files_of_an_abandoned_version_are_listed_then_removed(
-        built: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    built: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     project, remote = built
     assert deploy(sitegen, project).code == 0
-    edit(project / "themes/plain/scss/main.scss", "{", "{ color: #567;")   # every page
+    edit(project / "themes/plain/scss/main.scss", "{", "{ color: #567;")  # every page
     assert sitegen(project, "build", "brand").code == 0
     with monkeypatch.context() as patch:
         real = Remote.put
@@ -169,11 +178,15 @@ def test_temporary_files_of_an_abandoned_version_are_listed_then_removed(
                     raise KeyboardInterrupt("killed after an upload, before its rename")
 
         patch.setattr(Remote, "put", put)
-        patch.setattr(run.Pool, "run", lambda self, items, work, done=None: _serial(
-            self, items, work, done))
+        patch.setattr(
+            run.Pool, "run", lambda self, items, work, done=None: _serial(self, items, work, done)
+        )
         assert deploy(sitegen, project).code == 130
-    left = [path for path in tree(remote) if path.endswith(".tmp")
-            and not path.startswith(".sitegen-state/")]
+    left = [
+        path
+        for path in tree(remote)
+        if path.endswith(".tmp") and not path.startswith(".sitegen-state/")
+    ]
     assert left
     status = sitegen(project, "status", "brand", "--target", "production")
     for path in left:
@@ -184,7 +197,7 @@ def test_temporary_files_of_an_abandoned_version_are_listed_then_removed(
     other = deploy(sitegen, project, "--break-lock")
     assert other.code == 0, other.err
     assert f"removed {len(left)} temporary file(s) an interrupted deploy" in other.err
-    assert "removed 1 file(s) an interrupted deploy" in other.err   # its new stylesheet
+    assert "removed 1 file(s) an interrupted deploy" in other.err  # its new stylesheet
     assert not [path for path in tree(remote) if path.endswith(".tmp")]
     assert published(remote) == tree(project / "build/brand")
 
@@ -201,12 +214,19 @@ def _serial(pool: Any, items: Any, work: Any, done: Any) -> Any:
 
 
 def test_a_password_inside_the_target_url_is_never_printed(
-        project: Path, sitegen: Callable[..., Result]) -> None:
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         "targets:\n  production:\n    url: ftp://deployer:hunter2secret@ftp.example.org/www\n"
-         "menu+:")
-    for command in (("build", "brand"), ("deploy", "brand", "--target", "production"),
-                    ("config", "show", "brand")):
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        "targets:\n  production:\n    url: ftp://deployer:hunter2secret@ftp.example.org/www\n"
+        "menu+:",
+    )
+    for command in (
+        ("build", "brand"),
+        ("deploy", "brand", "--target", "production"),
+        ("config", "show", "brand"),
+    ):
         result = sitegen(project, *command)
         assert result.code == 1
         assert "hunter2secret" not in result.out + result.err
@@ -214,8 +234,7 @@ def test_a_password_inside_the_target_url_is_never_printed(
         assert "ftp://deployer:***@ftp.example.org/www" in result.err
 
 
-def test_a_cancelled_deploy_changes_nothing_and_is_no_failure(
-        built: tuple[Path, Path]) -> None:
+def test_a_cancelled_deploy_changes_nothing_and_is_no_failure(built: tuple[Path, Path]) -> None:
     """Answering no at the prompt: nothing on the server, and no `failed` entry in the
     local journal (a failure to connect, by contrast, is journalled: see the fault tests)."""
     from generator.cli import _buildable_site
@@ -227,14 +246,20 @@ def test_a_cancelled_deploy_changes_nothing_and_is_no_failure(
     journal = project / "build/.sitegen/sites/brand/journal.jsonl"
     origin = bookkeeping.Origin("tester", "", journal)
     with pytest.raises(DeployError, match="deploy cancelled; nothing was changed"):
-        publish.deploy("brand", target_of(site, "production"), project / "build", {}, origin,
-                       confirm=lambda plan: False)
+        publish.deploy(
+            "brand",
+            target_of(site, "production"),
+            project / "build",
+            {},
+            origin,
+            confirm=lambda plan: False,
+        )
     assert list(remote.iterdir()) == [] and not journal.exists()
 
 
 def test_a_target_changed_between_plan_and_lock_is_left_alone(
-        built: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    built: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another deploy finishing while this one planned: this one stops before changing
     anything (its plan was made against a version that is no longer live)."""
     project, remote = built
@@ -244,12 +269,13 @@ def test_a_target_changed_between_plan_and_lock_is_left_alone(
     real = lock.take_lock
 
     def meanwhile(*arguments: Any, **options: Any) -> list[str]:
-        pointer.write_text(json.dumps({"site": "brand", "version": "f" * 64}))   # the other
+        pointer.write_text(json.dumps({"site": "brand", "version": "f" * 64}))  # the other
         return real(*arguments, **options)
 
     before = published(remote)
     monkeypatch.setattr(lock, "take_lock", meanwhile)
     result = deploy(sitegen, project)
-    assert result.code == 1 and "the target changed while this deploy was planned" \
-        in result.err, result.err
+    assert result.code == 1 and "the target changed while this deploy was planned" in result.err, (
+        result.err
+    )
     assert published(remote) == before and not (remote / ".sitegen-state/lock").exists()

@@ -30,13 +30,15 @@ Start = Callable[..., AbstractContextManager[FtpServer]]
 
 
 def published(remote: Path) -> dict[str, bytes]:
-    return {path: data for path, data in tree(remote).items()
-            if not path.startswith(".sitegen-state/")}
+    return {
+        path: data for path, data in tree(remote).items() if not path.startswith(".sitegen-state/")
+    }
 
 
 @pytest.fixture
-def use(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        sitegen: Callable[..., Result]) -> Iterator[Callable[..., FtpServer]]:
+def use(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sitegen: Callable[..., Result]
+) -> Iterator[Callable[..., FtpServer]]:
     """Start a server (`use(vsftpd, *options)`) and point the brand site's target at it."""
     contexts: list[AbstractContextManager[FtpServer]] = []
 
@@ -47,9 +49,12 @@ def use(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         site_yaml = project / "sites/brand/site.yaml"
         text = site_yaml.read_text()
         if "targets:" in text:
-            text = text[:text.index("targets:")] + text[text.index("menu+:"):]
-        site_yaml.write_text(text.replace(
-            "menu+:", f"targets:\n  production:\n    url: {running.url()}\n{extra}menu+:", 1))
+            text = text[: text.index("targets:")] + text[text.index("menu+:") :]
+        site_yaml.write_text(
+            text.replace(
+                "menu+:", f"targets:\n  production:\n    url: {running.url()}\n{extra}menu+:", 1
+            )
+        )
         monkeypatch.setenv("SITEGEN_FTP_PASSWORD", running.password)
         monkeypatch.setenv("SITEGEN_CA_FILE", str(running.ca_file))
         return running
@@ -72,8 +77,8 @@ def local_journal(project: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("name", sorted(SERVERS))
 def test_defaults_over_ftps_deploy_change_status_rollback(
-        name: str, use: Callable[..., FtpServer], project: Path,
-        sitegen: Callable[..., Result]) -> None:
+    name: str, use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result]
+) -> None:
     """Each server as Debian ships it, FTPS required: vsftpd and proftpd require TLS
     session reuse on data connections, proftpd refuses APPE onto a file, SIZE in ASCII
     mode and answers 450 to NLST of a missing folder."""
@@ -101,12 +106,21 @@ def test_defaults_over_ftps_deploy_change_status_rollback(
     assert [line.split()[2] for line in journal.out.splitlines()] == ["start", "done"] * 3
     assert not (remote / ".sitegen-state/lock").exists()
     assert not list(remote.rglob("*.tmp"))
-    observe(name, "none: Debian's configuration, FTPS", second.code, second.err, False,
-            False, False, "-")
+    observe(
+        name,
+        "none: Debian's configuration, FTPS",
+        second.code,
+        second.err,
+        False,
+        False,
+        False,
+        "-",
+    )
 
 
-def test_vsftpd_plain_ftp_and_ftps_sent_to_it(use: Callable[..., FtpServer], project: Path,
-                                               sitegen: Callable[..., Result]) -> None:
+def test_vsftpd_plain_ftp_and_ftps_sent_to_it(
+    use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result]
+) -> None:
     server = use(vsftpd, tls=False)
     assert sitegen(project, "build", "brand").code == 0
     plain = deploy(sitegen, project)
@@ -119,18 +133,29 @@ def test_vsftpd_plain_ftp_and_ftps_sent_to_it(use: Callable[..., FtpServer], pro
     assert refused.code == 1
     assert "AUTH TLS refused: 530" in refused.err and "offers no FTPS" in refused.err
     assert server.password not in refused.err
-    observe("vsftpd", "FTPS sent to a server without TLS", refused.code, refused.err,
-            False, local_journal(project)[-1]["event"] == "failed", False, "-")
+    observe(
+        "vsftpd",
+        "FTPS sent to a server without TLS",
+        refused.code,
+        refused.err,
+        False,
+        local_journal(project)[-1]["event"] == "failed",
+        False,
+        "-",
+    )
 
 
-CAPS = {"pure-ftpd": (pure_ftpd, "--maxclientsperip", "2"),
-        "vsftpd": (vsftpd, "max_per_ip=2"),
-        "proftpd": (proftpd, "MaxClientsPerHost 2")}
+CAPS = {
+    "pure-ftpd": (pure_ftpd, "--maxclientsperip", "2"),
+    "vsftpd": (vsftpd, "max_per_ip=2"),
+    "proftpd": (proftpd, "MaxClientsPerHost 2"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(CAPS))
-def test_a_client_cap_is_learned(name: str, use: Callable[..., FtpServer], project: Path,
-                                 sitegen: Callable[..., Result]) -> None:
+def test_a_client_cap_is_learned(
+    name: str, use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result]
+) -> None:
     """A host that allows 2 connections per address: pure-ftpd and vsftpd answer 421,
     proftpd `530 Sorry, the maximum number of clients...`."""
     start, *options = CAPS[name]
@@ -139,34 +164,53 @@ def test_a_client_cap_is_learned(name: str, use: Callable[..., FtpServer], proje
     result = deploy(sitegen, project)
     assert result.code == 0, result.err
     notes = [line for line in result.err.splitlines() if "connection(s)" in line]
-    assert notes == ["the server allows 2 connection(s); using no more (set "
-                     "targets.production.connections: 2 to start there)"], result.err
-    observe(name, "client cap of 2 (connections: 6)", result.code, result.err, False, False,
-            False, "-")
+    assert notes == [
+        "the server allows 2 connection(s); using no more (set "
+        "targets.production.connections: 2 to start there)"
+    ], result.err
+    observe(
+        name, "client cap of 2 (connections: 6)", result.code, result.err, False, False, False, "-"
+    )
     assert published(server.home / "www") == tree(project / "build/brand")
 
 
-def failure_observed(server: FtpServer, fault: str, project: Path, result: Result,
-                     rerun: Callable[[], Result] | None) -> dict[str, Any]:
+def failure_observed(
+    server: FtpServer, fault: str, project: Path, result: Result, rerun: Callable[[], Result] | None
+) -> dict[str, Any]:
     """Observe a failed run (its journals and lock), then run `rerun`, if any, once the
     fault is lifted."""
     remote = server.home / "www"
-    journal = jsonl(remote / ".sitegen-state/journal.jsonl") \
-        if (remote / ".sitegen-state/journal.jsonl").exists() else []
+    journal = (
+        jsonl(remote / ".sitegen-state/journal.jsonl")
+        if (remote / ".sitegen-state/journal.jsonl").exists()
+        else []
+    )
     remote_journalled = bool(journal) and journal[-1]["event"] == "failed"
     journalled = local_journal(project)[-1]["event"] == "failed"
     lock_left = (remote / ".sitegen-state/lock").exists()
     outcome = "not run"
     if rerun is not None:
         again = rerun()
-        outcome = "converged" if again.code == 0 and published(remote) == tree(
-            project / "build/brand") else f"exit {again.code}: {again.err}"
-    return observe(server.name, fault, result.code, result.err, lock_left, journalled,
-                   remote_journalled, outcome)
+        outcome = (
+            "converged"
+            if again.code == 0 and published(remote) == tree(project / "build/brand")
+            else f"exit {again.code}: {again.err}"
+        )
+    return observe(
+        server.name,
+        fault,
+        result.code,
+        result.err,
+        lock_left,
+        journalled,
+        remote_journalled,
+        outcome,
+    )
 
 
-def test_proftpd_quota_refuses_writes(use: Callable[..., FtpServer], project: Path,
-                                      sitegen: Callable[..., Result], tmp_path: Path) -> None:
+def test_proftpd_quota_refuses_writes(
+    use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
     """proftpd with a quota of 60 KB of uploads (mod_quotatab): the first deploy runs out
     of it among the pages, and cannot even journal its failure on the server."""
     folder = tmp_path / "server-0"
@@ -178,23 +222,34 @@ def test_proftpd_quota_refuses_writes(use: Callable[..., FtpServer], project: Pa
     assert "552" in result.err and "quota" in result.err.lower(), result.err
     assert "Debugging info" not in result.err
     remote = server.home / "www"
-    assert not [path for path in tree(remote) if path.endswith(".tmp")
-                and not path.startswith(".sitegen-state/")]
+    assert not [
+        path
+        for path in tree(remote)
+        if path.endswith(".tmp") and not path.startswith(".sitegen-state/")
+    ]
     set_proftpd_quota(folder, 50_000_000)
-    observation = failure_observed(server, "quota: 60 KB of uploads (mod_quotatab)", project,
-                                   result, lambda: deploy(sitegen, project))
+    observation = failure_observed(
+        server,
+        "quota: 60 KB of uploads (mod_quotatab)",
+        project,
+        result,
+        lambda: deploy(sitegen, project),
+    )
     assert observation["journalled"] and not observation["lock_left"], str(observation)
     assert observation["rerun"] == "converged", observation["rerun"]
 
 
-NO_RENAMES = {"pure-ftpd": (pure_ftpd, "--norename"),
-              "vsftpd": (vsftpd, "cmds_denied=RNFR,RNTO"),
-              "proftpd": (proftpd, "<Limit RNFR RNTO>\n  DenyAll\n</Limit>")}
+NO_RENAMES = {
+    "pure-ftpd": (pure_ftpd, "--norename"),
+    "vsftpd": (vsftpd, "cmds_denied=RNFR,RNTO"),
+    "proftpd": (proftpd, "<Limit RNFR RNTO>\n  DenyAll\n</Limit>"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(NO_RENAMES))
-def test_a_server_without_renames(name: str, use: Callable[..., FtpServer], project: Path,
-                                  sitegen: Callable[..., Result]) -> None:
+def test_a_server_without_renames(
+    name: str, use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result]
+) -> None:
     """Renames refused (pure-ftpd `--norename`, vsftpd `cmds_denied`, a proftpd `<Limit>`):
     sitegen publishes by renames, so it stops before the first file and says why."""
     start, option = NO_RENAMES[name]
@@ -205,14 +260,15 @@ def test_a_server_without_renames(name: str, use: Callable[..., FtpServer], proj
     assert "refuses to rename files" in result.err, result.err
     remote = server.home / "www"
     assert published(remote) == {}
-    observation = failure_observed(server, f"renames refused ({option.splitlines()[0]})",
-                                   project, result, None)
+    observation = failure_observed(
+        server, f"renames refused ({option.splitlines()[0]})", project, result, None
+    )
     assert not observation["lock_left"] and observation["journalled"]
 
 
 def test_two_deploys_started_together_one_says_locked(
-        use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result],
-        tmp_path: Path) -> None:
+    use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
     """Against proftpd, ten times: two `sitegen deploy` processes at once; exactly one
     publishes, the other says the target is locked (never a 550 or a size mismatch)."""
     import os
@@ -227,32 +283,53 @@ def test_two_deploys_started_together_one_says_locked(
     for round_number in range(10):
         edit(project / "content/articles/gamma.md", "body", f"body {round_number}")
         assert sitegen(project, "build", "brand").code == 0
-        command = [sys.executable, "-m", "generator.cli", "--root", str(project), "deploy",
-                   "brand", "--target", "production", "--yes"]
-        runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True, env=environment) for _ in range(2)]
+        command = [
+            sys.executable,
+            "-m",
+            "generator.cli",
+            "--root",
+            str(project),
+            "deploy",
+            "brand",
+            "--target",
+            "production",
+            "--yes",
+        ]
+        runs = [
+            subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+            )
+            for _ in range(2)
+        ]
         results = [run.communicate(timeout=120) + (run.returncode,) for run in runs]
         codes = sorted(code for _, _, code in results)
         errors = [err for _, err, code in results if code]
         assert codes in ([0, 1], [0, 0]), results
-        for err in errors:   # locked, or planned against the version the other replaced
-            assert "the target is locked by" in err or "changed while this deploy was " \
-                "planned" in err, err
+        for err in errors:  # locked, or planned against the version the other replaced
+            assert (
+                "the target is locked by" in err or "changed while this deploy was planned" in err
+            ), err
             assert "Traceback" not in err
-        if codes == [0, 0]:   # the second started after the first had finished
+        if codes == [0, 0]:  # the second started after the first had finished
             continue
         contended += 1
         assert published(remote) == tree(project / "build/brand")
         assert not (remote / ".sitegen-state/lock").exists()
     assert contended >= 3
     manifest = json.loads((remote / ".sitegen-state/manifest.json").read_text())
-    assert manifest["version"] == json.loads(
-        (project / "build/.sitegen/sites/brand/manifest.json").read_text())["version"]
+    assert (
+        manifest["version"]
+        == json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())["version"]
+    )
 
 
 def test_certificates_are_verified_and_tls_only_servers_refuse_plain_ftp(
-        use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    use: Callable[..., FtpServer],
+    project: Path,
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     server = use(pure_ftpd)
     assert sitegen(project, "build", "brand").code == 0
     monkeypatch.delenv("SITEGEN_CA_FILE")
@@ -265,8 +342,9 @@ def test_certificates_are_verified_and_tls_only_servers_refuse_plain_ftp(
     monkeypatch.setenv("SITEGEN_CA_FILE", str(tmp_path / "no-such-ca.pem"))
     missing = deploy(sitegen, project)
     assert missing.code == 1
-    assert f"SITEGEN_CA_FILE names '{tmp_path / 'no-such-ca.pem'}', which is not a file" \
-        in missing.err
+    assert (
+        f"SITEGEN_CA_FILE names '{tmp_path / 'no-such-ca.pem'}', which is not a file" in missing.err
+    )
 
     monkeypatch.setenv("SITEGEN_CA_FILE", str(server.ca_file))
     edit(project / "sites/brand/site.yaml", "url: ftps://", "url: ftp://")
@@ -276,8 +354,9 @@ def test_certificates_are_verified_and_tls_only_servers_refuse_plain_ftp(
 
 
 @pytest.mark.parametrize("name", sorted(SERVERS))
-def test_a_folder_the_account_cannot_write(name: str, use: Callable[..., FtpServer],
-                                           project: Path, sitegen: Callable[..., Result]) -> None:
+def test_a_folder_the_account_cannot_write(
+    name: str, use: Callable[..., FtpServer], project: Path, sitegen: Callable[..., Result]
+) -> None:
     """A host's permissions gone wrong: after a first deploy, one folder of the site is
     made read-only for the FTP account, so the next deploy fails in the middle of its
     uploads (550/553 from the server). Then the web root itself, so the next one fails
@@ -289,8 +368,10 @@ def test_a_folder_the_account_cannot_write(name: str, use: Callable[..., FtpServ
     edit(project / "themes/plain/scss/main.scss", "{", "{ color: #789;")
     assert sitegen(project, "build", "brand").code == 0
     before = tree(remote)
-    for fault, folder in (("a folder of the site read-only", remote / "articles/alpha"),
-                          ("the web root read-only", remote)):
+    for fault, folder in (
+        ("a folder of the site read-only", remote / "articles/alpha"),
+        ("the web root read-only", remote),
+    ):
         folder.chmod(0o555)
         (remote / ".sitegen-state").chmod(0o555 if folder == remote else 0o755)
         try:
@@ -301,8 +382,9 @@ def test_a_folder_the_account_cannot_write(name: str, use: Callable[..., FtpServ
         assert result.code == 1
         assert "articles/alpha" in result.err or folder == remote, result.err
         assert all((remote / path).is_file() for path in before if path.endswith(".html"))
-        observation = failure_observed(server, fault, project, result,
-                                       lambda: deploy(sitegen, project))
+        observation = failure_observed(
+            server, fault, project, result, lambda: deploy(sitegen, project)
+        )
         assert observation["journalled"] and not observation["lock_left"], str(observation)
         assert observation["rerun"] == "converged", observation["rerun"]
         if folder != remote:

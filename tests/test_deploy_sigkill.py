@@ -41,7 +41,7 @@ def written_since(root: Path, start: float) -> int:
                 if os.stat(os.path.join(folder, name)).st_mtime >= start:
                     count += 1
             except FileNotFoundError:
-                pass   # renamed away while we looked
+                pass  # renamed away while we looked
     return count
 
 
@@ -55,8 +55,11 @@ def crawl(base: str, pages: list[str]) -> list[str]:
         if response.status != 200:
             problems.append(f"{page}: {response.status}")
             continue
-        assets.update(url for url in REFERENCE.findall(response.body.decode("utf-8", "replace"))
-                      if ASSET.search(url))
+        assets.update(
+            url
+            for url in REFERENCE.findall(response.body.decode("utf-8", "replace"))
+            if ASSET.search(url)
+        )
     for url in sorted(assets):
         status = fetch(f"{base}{url}").status
         if status != 200:
@@ -65,21 +68,42 @@ def crawl(base: str, pages: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("start", [pure_ftpd, proftpd], ids=["pure-ftpd", "proftpd"])
-def test_sigkill_at_a_spread_of_points(start: Callable[..., AbstractContextManager[FtpServer]],
-                                       project: Path, tmp_path: Path,
-                                       sitegen: Callable[..., Result],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigkill_at_a_spread_of_points(
+    start: Callable[..., AbstractContextManager[FtpServer]],
+    project: Path,
+    tmp_path: Path,
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with start(tmp_path / "server") as server:
-        edit(project / "sites/brand/site.yaml", "menu+:",
-             f"targets:\n  production:\n    url: {server.url()}\nmenu+:")
-        environment = {**os.environ, "CI": "true", "SITEGEN_FTP_PASSWORD": server.password,
-                       "SITEGEN_CA_FILE": str(server.ca_file)}
-        command = [sys.executable, "-m", "generator.cli", "--root", str(project), "deploy",
-                   "brand", "--target", "production", "--yes"]
+        edit(
+            project / "sites/brand/site.yaml",
+            "menu+:",
+            f"targets:\n  production:\n    url: {server.url()}\nmenu+:",
+        )
+        environment = {
+            **os.environ,
+            "CI": "true",
+            "SITEGEN_FTP_PASSWORD": server.password,
+            "SITEGEN_CA_FILE": str(server.ca_file),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "generator.cli",
+            "--root",
+            str(project),
+            "deploy",
+            "brand",
+            "--target",
+            "production",
+            "--yes",
+        ]
 
         def run() -> subprocess.CompletedProcess[str]:
-            return subprocess.run(command, env=environment, capture_output=True, text=True,
-                                  timeout=120)
+            return subprocess.run(
+                command, env=environment, capture_output=True, text=True, timeout=120
+            )
 
         assert sitegen(project, "build", "brand").code == 0
         assert run().returncode == 0
@@ -92,12 +116,18 @@ def test_sigkill_at_a_spread_of_points(start: Callable[..., AbstractContextManag
                 # A new version: every page changes (the stylesheet), a page comes.
                 edit(project / "themes/plain/scss/main.scss", "{", f"{{ order: {number};")
                 (project / f"content/articles/new-{number}.md").write_text(
-                    f"---\ntitle: New {number}\n---\nNew.\n")
+                    f"---\ntitle: New {number}\n---\nNew.\n"
+                )
                 assert sitegen(project, "build", "brand").code == 0
                 build = tree(project / "build/brand")
                 began = time.time()
-                process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
-                                           stderr=subprocess.PIPE, text=True)
+                process = subprocess.Popen(
+                    command,
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
                 while process.poll() is None and written_since(remote, began) < after:
                     time.sleep(0.002)
                 if process.poll() is None:
@@ -106,20 +136,27 @@ def test_sigkill_at_a_spread_of_points(start: Callable[..., AbstractContextManag
                 process.communicate()
                 problems = crawl(base, kept)
                 objects = remote / ".sitegen-state/objects"
-                in_gap = [problem for problem in problems if problem.endswith(": 404")
-                          and problem[:-5] in previous and (objects / hashlib.sha256(
-                              previous[problem[:-5]]).hexdigest()).exists()]
+                in_gap = [
+                    problem
+                    for problem in problems
+                    if problem.endswith(": 404")
+                    and problem[:-5] in previous
+                    and (objects / hashlib.sha256(previous[problem[:-5]]).hexdigest()).exists()
+                ]
                 assert [p for p in problems if p not in in_gap] == [], (after, server.name)
                 assert len(in_gap) <= CONNECTIONS, (in_gap, after, server.name)
                 rerun = run()
                 assert rerun.returncode == 0, rerun.stderr
                 assert "Traceback" not in rerun.stderr
-                assert {path: data for path, data in tree(remote).items()
-                        if not path.startswith(".sitegen-state/")} == build
+                assert {
+                    path: data
+                    for path, data in tree(remote).items()
+                    if not path.startswith(".sitegen-state/")
+                } == build
                 assert crawl(base, [p for p in build if p.endswith(".html")]) == []
                 again = run()
                 assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
                 assert not (remote / ".sitegen-state/lock").exists()
                 kept = [path for path in build if path.endswith(".html")]
                 previous = build
-        assert len(killed_points) >= 4, killed_points   # most runs were really killed
+        assert len(killed_points) >= 4, killed_points  # most runs were really killed

@@ -46,8 +46,9 @@ class Faulty(FTPHandler):
             return None
         return super().pre_process_command(line, cmd, arg)
 
-    def log_transfer(self, cmd: str, filename: str, receive: bool, completed: bool,
-                     elapsed: float, bytes: int) -> None:
+    def log_transfer(
+        self, cmd: str, filename: str, receive: bool, completed: bool, elapsed: float, bytes: int
+    ) -> None:
         if receive:
             self.stored[0] += bytes
         super().log_transfer(cmd, filename, receive, completed, elapsed, bytes)
@@ -62,33 +63,49 @@ FAULTS: dict[str, tuple[Any, int | None]] = {
     "dropped while taking the lock": (("MKD", "lock", None), None),
     "dropped while writing the progress": (("APPE", "progress.jsonl", None), None),
     "dropped while writing a version": (("STOR", "versions/", None), None),
-    "552 while switching the manifest": (("STOR", ".sitegen-state/manifest.json",
-                                          "552 Exceeded storage allocation."), None),
-    "552 while writing the history": (("STOR", "history.json",
-                                       "552 Exceeded storage allocation."), None),
-    "552 while appending to the journal": (("APPE", "journal.jsonl",
-                                            "552 Exceeded storage allocation."), None),
+    "552 while switching the manifest": (
+        ("STOR", ".sitegen-state/manifest.json", "552 Exceeded storage allocation."),
+        None,
+    ),
+    "552 while writing the history": (
+        ("STOR", "history.json", "552 Exceeded storage allocation."),
+        None,
+    ),
+    "552 while appending to the journal": (
+        ("APPE", "journal.jsonl", "552 Exceeded storage allocation."),
+        None,
+    ),
     "dropped while renaming a page into place": (
-        ("RNFR", "articles/alpha/index.html.sitegen-", None), None),
+        ("RNFR", "articles/alpha/index.html.sitegen-", None),
+        None,
+    ),
 }
 
 
-BEFORE_THE_LOCK = {"quota: 552 from the first byte", "renames refused (550 on RNFR)",
-                   "dropped while reading the manifest", "426 while listing the object store",
-                   "dropped while taking the lock"}
+BEFORE_THE_LOCK = {
+    "quota: 552 from the first byte",
+    "renames refused (550 on RNFR)",
+    "dropped while reading the manifest",
+    "426 while listing the object store",
+    "dropped while taking the lock",
+}
 JOURNAL_REFUSED = {"552 while appending to the journal", "quota: 552 after 60 KB"}
 
 
 @pytest.fixture
-def served(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           sitegen: Callable[..., Result]) -> Iterator[Path]:
+def served(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sitegen: Callable[..., Result]
+) -> Iterator[Path]:
     home = tmp_path / "ftp-home"
     (home / "www").mkdir(parents=True)
     Faulty.fault[0], Faulty.quota[0], Faulty.stored[0] = None, None, 0
     with serving(home, Faulty) as port:
-        edit(project / "sites/brand/site.yaml", "menu+:",
-             f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n"
-             "    retries: 1\nmenu+:")
+        edit(
+            project / "sites/brand/site.yaml",
+            "menu+:",
+            f"targets:\n  production:\n    url: ftp://{USER}@127.0.0.1:{port}/www\n"
+            "    retries: 1\nmenu+:",
+        )
         monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
         yield home / "www"
     Faulty.fault[0], Faulty.quota[0] = None, None
@@ -99,11 +116,12 @@ def deploy(sitegen: Callable[..., Result], project: Path) -> Result:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_a_fault_outside_the_pool_fails_cleanly(fault: str, served: Path, project: Path,
-                                                sitegen: Callable[..., Result]) -> None:
+def test_a_fault_outside_the_pool_fails_cleanly(
+    fault: str, served: Path, project: Path, sitegen: Callable[..., Result]
+) -> None:
     remote = served
     assert sitegen(project, "build", "brand").code == 0
-    assert deploy(sitegen, project).code == 0                          # version 1
+    assert deploy(sitegen, project).code == 0  # version 1
     before = tree(remote)
     # Version 2: every page changes (the stylesheet), one page goes, one comes.
     edit(project / "themes/plain/scss/main.scss", "{", "{ color: #456;")
@@ -130,17 +148,29 @@ def test_a_fault_outside_the_pool_fails_cleanly(fault: str, served: Path, projec
     local = jsonl(project / "build/.sitegen/sites/brand/journal.jsonl")
     remote_journal = jsonl(state / "journal.jsonl")
     rerun = deploy(sitegen, project)
-    converged = rerun.code == 0 and {
-        path: data for path, data in tree(remote).items()
-        if not path.startswith(".sitegen-state/")} == build
-    observation = observe("pyftpdlib", fault, failed.code, failed.err, lock_left,
-                          local[-1]["event"] == "failed",
-                          remote_journal[-1]["event"] == "failed",
-                          "converged" if converged else f"exit {rerun.code}")
+    converged = (
+        rerun.code == 0
+        and {
+            path: data
+            for path, data in tree(remote).items()
+            if not path.startswith(".sitegen-state/")
+        }
+        == build
+    )
+    observation = observe(
+        "pyftpdlib",
+        fault,
+        failed.code,
+        failed.err,
+        lock_left,
+        local[-1]["event"] == "failed",
+        remote_journal[-1]["event"] == "failed",
+        "converged" if converged else f"exit {rerun.code}",
+    )
     assert not lock_left
     assert observation["journalled"]
     if fault in BEFORE_THE_LOCK:
-        assert remote_journal[-1]["event"] == "done"   # only the lock's holder writes it
+        assert remote_journal[-1]["event"] == "done"  # only the lock's holder writes it
     elif fault in JOURNAL_REFUSED:
         assert "the target's journal could not record the failure" in failed.err
     else:

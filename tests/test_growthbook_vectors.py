@@ -18,7 +18,8 @@ from generator.runtime import RUNTIME_DIR
 from tests.browser import run_with_data
 
 CASES: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "vectors/growthbook/cases.json").read_text())
+    (Path(__file__).parent / "vectors/growthbook/cases.json").read_text()
+)
 
 FAMILIES: dict[str, tuple[str, str, str]] = {
     # family: (function, JavaScript expression of its arguments from case `c`, expected)
@@ -39,7 +40,7 @@ SKIPPED = {
     "decrypt": "encrypted payloads: a static build ships its rules in the clear",
     "stickyBucket": "sitegen's sg_x_<experiment> cookies are its sticky buckets",
     "urlRedirect": "redirect experiments navigate away; sitegen serves prebuilt variants "
-                   "at the page's own URL",
+    "at the page's own URL",
     "contextualBandit": "needs a model evaluated by a server",
 }
 PREREQUISITES = "prerequisites (parentConditions) evaluate other features (issue 14)"
@@ -52,8 +53,10 @@ def test_every_family_of_the_file_is_run_or_skipped_with_a_reason() -> None:
 
 def _args(expression: str, case: list[Any]) -> list[Any]:
     """The Python reading of the JavaScript argument expressions above."""
-    found = eval(expression.replace("c[4]", "(c[4] if len(c) > 4 else None)"),  # noqa: S307
-                 {"c": case})
+    found = eval(
+        expression.replace("c[4]", "(c[4] if len(c) > 4 else None)"),  # noqa: S307
+        {"c": case},
+    )
     return list(found)
 
 
@@ -78,8 +81,11 @@ def _python(family: str, case: list[Any]) -> Any:
 
 
 def _expected(family: str, case: list[Any]) -> Any:
-    return _args(FAMILIES[family][2], case) if family == "run" \
-        else eval(FAMILIES[family][2], {"c": case})  # noqa: S307
+    return (
+        _args(FAMILIES[family][2], case)
+        if family == "run"
+        else eval(FAMILIES[family][2], {"c": case})
+    )  # noqa: S307
 
 
 def _runnable(family: str, case: list[Any]) -> bool:
@@ -88,8 +94,12 @@ def _runnable(family: str, case: list[Any]) -> bool:
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_python(family: str) -> None:
-    failed = [case[0] for case in CASES[family] if _runnable(family, case)
-              and _rounded(_python(family, case)) != _rounded(_expected(family, case))]
+    failed = [
+        case[0]
+        for case in CASES[family]
+        if _runnable(family, case)
+        and _rounded(_python(family, case)) != _rounded(_expected(family, case))
+    ]
     assert failed == []
 
 
@@ -119,23 +129,30 @@ document.getElementById("result").textContent = JSON.stringify(out);
 
 
 def test_runtime_in_chromium() -> None:
-    script = "".join((RUNTIME_DIR / name).read_text() for name in ("assign.js",
-                                                                    "growthbook.js"))
-    results = run_with_data(script, json.dumps(CASES),
-                            HARNESS % {"families": json.dumps(FAMILIES)})
+    script = "".join((RUNTIME_DIR / name).read_text() for name in ("assign.js", "growthbook.js"))
+    results = run_with_data(script, json.dumps(CASES), HARNESS % {"families": json.dumps(FAMILIES)})
     for family in FAMILIES:
-        failed = [(case[0], got) for case, got in zip(CASES[family], results[family],
-                                                      strict=True)
-                  if _runnable(family, case)
-                  and _rounded(got) != _rounded(_expected(family, case))]
+        failed = [
+            (case[0], got)
+            for case, got in zip(CASES[family], results[family], strict=True)
+            if _runnable(family, case) and _rounded(got) != _rounded(_expected(family, case))
+        ]
         assert failed == [], family
-        refused = [got for case, got in zip(CASES[family], results[family], strict=True)
-                   if not _runnable(family, case)]
+        refused = [
+            got
+            for case, got in zip(CASES[family], results[family], strict=True)
+            if not _runnable(family, case)
+        ]
         assert all("prerequisites" in got["error"] for got in refused)
 
 
-URLS = ["http://www.example.com/home", "https://www.example.com/home/?utm=x#top",
-        "https://example.com/shop/boots/", "/guides/hiking/", "https://a.example.org/x?y=1&z=2"]
+URLS = [
+    "http://www.example.com/home",
+    "https://www.example.com/home/?utm=x#top",
+    "https://example.com/shop/boots/",
+    "/guides/hiking/",
+    "https://a.example.org/x?y=1&z=2",
+]
 TARGETS = [
     [{"type": "simple", "include": True, "pattern": "http://www.example.com/home"}],
     [{"type": "simple", "pattern": "www.example.com/home"}],
@@ -144,8 +161,10 @@ TARGETS = [
     [{"type": "simple", "pattern": "https://www.example.com/home#top"}],
     [{"type": "regex", "pattern": "^/guides/"}],
     [{"type": "regex", "pattern": "example\\.com/(home|shop)"}],
-    [{"type": "simple", "pattern": "/shop/*"}, {"type": "regex", "include": False,
-                                               "pattern": "boots"}],
+    [
+        {"type": "simple", "pattern": "/shop/*"},
+        {"type": "regex", "include": False, "pattern": "boots"},
+    ],
     [{"type": "regex", "include": False, "pattern": "x"}],
     [],
 ]
@@ -155,10 +174,8 @@ def test_url_targeting_agrees_in_both_languages() -> None:
     """GrowthBook's urlPatterns (no run vector uses them): the Python port agrees with the
     runtime's, which follows GrowthBook's source, on every pair; and with the urlRedirect
     vectors' targeting."""
-    python = [[growthbook.is_url_targeted(url, targets) for targets in TARGETS]
-              for url in URLS]
-    script = (RUNTIME_DIR / "assign.js").read_text() + (RUNTIME_DIR / "growthbook.js"
-                                                        ).read_text()
+    python = [[growthbook.is_url_targeted(url, targets) for targets in TARGETS] for url in URLS]
+    script = (RUNTIME_DIR / "assign.js").read_text() + (RUNTIME_DIR / "growthbook.js").read_text()
     harness = """var d = JSON.parse(document.getElementById("data").textContent);
 document.getElementById("result").textContent = JSON.stringify(d.urls.map(function (u) {
   return d.targets.map(function (t) { return sitegen.isURLTargeted(u, t); });
@@ -167,7 +184,7 @@ document.getElementById("result").textContent = JSON.stringify(d.urls.map(functi
     assert python == browser
     assert any(any(row) for row in python) and not all(all(row) for row in python)
     for _, context, expected in CASES["urlRedirect"]:
-        first = next(e for e in context["experiments"]
-                     if growthbook.run(context, e)["inExperiment"])
-        assert growthbook.run(context, first)["value"]["urlRedirect"] == \
-            expected[0]["urlRedirect"]
+        first = next(
+            e for e in context["experiments"] if growthbook.run(context, e)["inExperiment"]
+        )
+        assert growthbook.run(context, first)["value"]["urlRedirect"] == expected[0]["urlRedirect"]

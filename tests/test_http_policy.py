@@ -24,9 +24,8 @@ def assert_page_policy(html: str) -> None:
     assert "default-src 'self'" in policy and "object-src 'none'" in policy
     assert "img-src 'self' data: https://img.example.org" in policy
     assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
-    scripts = re.findall(r"<script(?: type=\"speculationrules\")?>(.*?)</script>", html,
-                         re.DOTALL)
-    assert len(scripts) >= 3                   # runtime, speculation rules, footer
+    scripts = re.findall(r"<script(?: type=\"speculationrules\")?>(.*?)</script>", html, re.DOTALL)
+    assert len(scripts) >= 3  # runtime, speculation rules, footer
     for script in scripts:
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy
@@ -34,9 +33,12 @@ def assert_page_policy(html: str) -> None:
 
 
 def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result]) -> None:
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         "http:\n  data_max_age: 120\n  csp_sources:\n    img-src: [https://img.example.org]\n"
-         "menu+:")
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        "http:\n  data_max_age: 120\n  csp_sources:\n    img-src: [https://img.example.org]\n"
+        "menu+:",
+    )
     assert sitegen(project, "build", "brand").code == 0
     site = project / "build/brand"
     manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
@@ -55,8 +57,10 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
         assert page.headers["Cache-Control"] == "no-cache"
         assert page.headers["X-Content-Type-Options"] == "nosniff"
         assert page.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
-        assert page.headers["Content-Security-Policy"] == \
-            "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
+        assert (
+            page.headers["Content-Security-Policy"]
+            == "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
+        )
         assert_page_policy(page.body.decode())
 
         asset = fetch(f"{base}/{css}")
@@ -68,7 +72,7 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
         assert listing.headers["Content-Type"].startswith("application/json")
         pixel = fetch(f"{base}/_sg/p.gif?e=view")
         assert pixel.headers["Cache-Control"] == "no-store"
-        assert pixel.headers["Expires"] is None                 # would contradict no-store
+        assert pixel.headers["Expires"] is None  # would contradict no-store
         feed = fetch(f"{base}/feed.xml")
         assert feed.status == 200 and feed.headers["Cache-Control"] == "public, max-age=3600"
         sitemap = fetch(f"{base}/sitemap.xml")
@@ -84,26 +88,36 @@ def test_headers_per_kind_of_file(project: Path, sitegen: Callable[..., Result])
         expires = parsedate_to_datetime(asset.headers["Expires"])
         assert (expires - parsedate_to_datetime(asset.headers["Date"])).days >= 364
         assert fetch(f"{base}/.htaccess").status == 403
-        for path in ("_headers", "_redirects", "articles/alpha/index.html.bak",
-                     "articles/index.html~", "notes.orig", "deploy.sh", ".git/config"):
+        for path in (
+            "_headers",
+            "_redirects",
+            "articles/alpha/index.html.bak",
+            "articles/index.html~",
+            "notes.orig",
+            "deploy.sh",
+            ".git/config",
+        ):
             assert fetch(f"{base}/{path}").status in (403, 404), path
 
 
-def test_netlify_headers_carry_the_same_policy(project: Path,
-                                               sitegen: Callable[..., Result]) -> None:
+def test_netlify_headers_carry_the_same_policy(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     assert sitegen(project, "build", "brand").code == 0
     headers = (project / "build/brand/_headers").read_text()
     assert "/assets/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
     assert "/_sg/p.gif\n  Cache-Control: no-store" in headers
     assert "/_sg/components/*\n  Cache-Control: public, max-age=31536000, immutable" in headers
-    assert "/_sg/*" not in headers           # no rule that overlaps the pixel's
+    assert "/_sg/*" not in headers  # no rule that overlaps the pixel's
     assert "  Content-Security-Policy: frame-ancestors 'self';" in headers
     edit(project / "sites/brand/site.yaml", "menu+:", "http:\n  csp: false\nmenu+:")
     assert sitegen(project, "build", "brand").code == 0
     assert "Content-Security-Policy" not in (project / "build/brand/_headers").read_text()
     assert "Content-Security-Policy" not in (project / "build/brand/.htaccess").read_text()
-    assert "Content-Security-Policy" not in (
-        project / "build/brand/articles/alpha/index.html").read_text()
+    assert (
+        "Content-Security-Policy"
+        not in (project / "build/brand/articles/alpha/index.html").read_text()
+    )
 
 
 def test_precompressed_files(project: Path, sitegen: Callable[..., Result]) -> None:
@@ -115,7 +129,7 @@ def test_precompressed_files(project: Path, sitegen: Callable[..., Result]) -> N
     assert gzip.decompress(twin.read_bytes()) == page.read_bytes()
     manifest = json.loads((project / "build/.sitegen/sites/brand/manifest.json").read_text())
     assert manifest["files"]["articles/alpha/index.html.gz"]["kind"] == "page"
-    assert not (site / ".htaccess.gz").exists()                  # routing files: never
+    assert not (site / ".htaccess.gz").exists()  # routing files: never
     # A template change reaches the twin too (it depends on what its original read).
     edit(project / "themes/plain/templates/page.html", "<article>", "<article class=a>")
     assert sitegen(project, "build", "brand").code == 0
@@ -126,7 +140,7 @@ def test_precompressed_files(project: Path, sitegen: Callable[..., Result]) -> N
         served = fetch(base + "/articles/alpha/", encoding="gzip")
         assert served.headers["Content-Encoding"] == "gzip"
         assert served.headers["Content-Type"].startswith("text/html")
-        assert served.body == twin.read_bytes()                  # the file, not recompressed
+        assert served.body == twin.read_bytes()  # the file, not recompressed
         plain = fetch(base + "/articles/alpha/")
         assert plain.headers["Content-Encoding"] is None and plain.body == page.read_bytes()
         stylesheet = fetch(f"{base}/{css}", encoding="gzip")
@@ -134,6 +148,8 @@ def test_precompressed_files(project: Path, sitegen: Callable[..., Result]) -> N
         assert gzip.decompress(stylesheet.body) == (site / css).read_bytes()
         assert stylesheet.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         variant = fetch(base + "/", cookie="sg_x_hero-test=1.bold", encoding="gzip")
-        assert gzip.decompress(variant.body) == (
-            site / "_variants/hero-test-bold/index.html").read_bytes()
+        assert (
+            gzip.decompress(variant.body)
+            == (site / "_variants/hero-test-bold/index.html").read_bytes()
+        )
         assert variant.headers["Cache-Control"] == "private, no-cache"

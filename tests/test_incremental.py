@@ -16,8 +16,9 @@ SITES = ("brand", "other", "region")
 
 
 def run(project: Path, out: str = "build", clean: bool = False) -> BuildReport:
-    return build(BuildOptions(root=project, build_dir=project / out, clean=clean, jobs=2,
-                              quiet=True))
+    return build(
+        BuildOptions(root=project, build_dir=project / out, clean=clean, jobs=2, quiet=True)
+    )
 
 
 def rendered(report: BuildReport) -> dict[str, int]:
@@ -29,60 +30,88 @@ def assert_equals_clean_build(project: Path) -> None:
     run(project, out="clean", clean=True)
     for site in SITES:
         assert tree(project / "build" / site) == tree(project / "clean" / site), site
-        assert (project / f"build/.sitegen/sites/{site}/manifest.json").read_bytes() == \
-            (project / f"clean/.sitegen/sites/{site}/manifest.json").read_bytes()
+        assert (project / f"build/.sitegen/sites/{site}/manifest.json").read_bytes() == (
+            project / f"clean/.sitegen/sites/{site}/manifest.json"
+        ).read_bytes()
 
 
 def add_page(project: Path) -> None:
     (project / "content/articles/epsilon.md").write_text(
-        "---\ntitle: Epsilon\ndate: 2026-02-01\ntags: [red]\n---\nEpsilon body.\n")
+        "---\ntitle: Epsilon\ndate: 2026-02-01\ntags: [red]\n---\nEpsilon body.\n"
+    )
 
 
 def add_override(project: Path) -> None:
     (project / "sites/region/content/articles").mkdir(parents=True)
     (project / "sites/region/content/articles/alpha.md").write_text(
-        "---\ntitle: Alpha in the North\ndate: 2026-01-01\ntags: [red]\n---\nNorthern alpha.\n")
+        "---\ntitle: Alpha in the North\ndate: 2026-01-01\ntags: [red]\n---\nNorthern alpha.\n"
+    )
 
 
 def add_section_template(project: Path) -> None:
     (project / "themes/fancy/templates/articles").mkdir(parents=True)
     (project / "themes/fancy/templates/articles/page.html").write_text(
-        '{% extends "page.html" %}{% block title %}Article: {{ page.title }}{% endblock %}\n')
+        '{% extends "page.html" %}{% block title %}Article: {{ page.title }}{% endblock %}\n'
+    )
 
 
 EDITS: list[tuple[str, Callable[[Path], None]]] = [
-    ("page body", lambda p: edit(p / "content/articles/alpha.md", "Alpha body text.",
-                                 "Alpha body, rewritten.")),
-    ("front matter title", lambda p: edit(p / "content/articles/alpha.md", "title: Alpha",
-                                          "title: Alpha Prime")),
-    ("tag change", lambda p: edit(p / "content/articles/alpha.md", "tags: [red, blue]",
-                                  "tags: [red, green]")),
-    ("template", lambda p: edit(p / "themes/plain/templates/page.html", "<article>",
-                                '<article class="post">')),
-    ("partial", lambda p: edit(p / "themes/plain/templates/partials/footer.html",
-                               "<footer>", '<footer class="site">')),
-    ("config value", lambda p: edit(p / "sites/root/site.yaml", "footer: Root footer",
-                                    "footer: New footer")),
+    (
+        "page body",
+        lambda p: edit(
+            p / "content/articles/alpha.md", "Alpha body text.", "Alpha body, rewritten."
+        ),
+    ),
+    (
+        "front matter title",
+        lambda p: edit(p / "content/articles/alpha.md", "title: Alpha", "title: Alpha Prime"),
+    ),
+    (
+        "tag change",
+        lambda p: edit(p / "content/articles/alpha.md", "tags: [red, blue]", "tags: [red, green]"),
+    ),
+    (
+        "template",
+        lambda p: edit(
+            p / "themes/plain/templates/page.html", "<article>", '<article class="post">'
+        ),
+    ),
+    (
+        "partial",
+        lambda p: edit(
+            p / "themes/plain/templates/partials/footer.html", "<footer>", '<footer class="site">'
+        ),
+    ),
+    (
+        "config value",
+        lambda p: edit(p / "sites/root/site.yaml", "footer: Root footer", "footer: New footer"),
+    ),
     ("sass partial", lambda p: edit(p / "themes/plain/scss/_vars.scss", "#222", "#333")),
-    ("child theme sass partial", lambda p: edit(p / "themes/fancy/scss/_vars.scss", "#803",
-                                                "#804")),
+    (
+        "child theme sass partial",
+        lambda p: edit(p / "themes/fancy/scss/_vars.scss", "#803", "#804"),
+    ),
     ("data file", lambda p: edit(p / "sites/brand/data/team.yaml", "- Grace", "- Grace\n- Linus")),
     ("add page", add_page),
     ("delete page", lambda p: (p / "content/articles/gamma.md").unlink()),
     ("override added", add_override),
     ("override removed", lambda p: (p / "sites/brand/content/articles/beta.md").unlink()),
     ("template now found", add_section_template),
-    ("site template override removed",
-     lambda p: (p / "sites/brand/templates/partials/footer.html").unlink()),
-    ("gate change", lambda p: edit(p / "sites/brand/site.yaml", 'exclude: ["deep/**"]',
-                                   "exclude: []")),
+    (
+        "site template override removed",
+        lambda p: (p / "sites/brand/templates/partials/footer.html").unlink(),
+    ),
+    (
+        "gate change",
+        lambda p: edit(p / "sites/brand/site.yaml", 'exclude: ["deep/**"]', "exclude: []"),
+    ),
     ("static file", lambda p: (p / "themes/plain/static/favicon.txt").write_text("icon 2\n")),
 ]
 
 
 def test_every_kind_of_edit_matches_a_clean_build(project: Path) -> None:
     run(project)
-    assert rendered(run(project)) == {site: 0 for site in SITES}    # no-op renders nothing
+    assert rendered(run(project)) == {site: 0 for site in SITES}  # no-op renders nothing
     for name, apply in EDITS:
         apply(project)
         report = run(project)
@@ -91,8 +120,7 @@ def test_every_kind_of_edit_matches_a_clean_build(project: Path) -> None:
         assert rendered(run(project)) == {site: 0 for site in SITES}, f"{name}: not settled"
 
 
-def test_editing_one_page_renders_that_page_and_the_listings_that_show_it(
-        project: Path) -> None:
+def test_editing_one_page_renders_that_page_and_the_listings_that_show_it(project: Path) -> None:
     run(project)
     # `other` publishes nested.md; only `other` should re-render, and only what shows it.
     edit(project / "content/articles/deep/nested.md", "title: Nested", "title: Nested Two")
@@ -108,7 +136,8 @@ def test_editing_one_page_renders_that_page_and_the_listings_that_show_it(
 
 def test_body_edit_does_not_rerender_pages_that_only_show_the_title(project: Path) -> None:
     (project / "content/articles/alpha.md").write_text(
-        "---\ntitle: Alpha\ndate: 2026-01-01\ntags: [red, blue]\nsummary: Fixed.\n---\nOld.\n")
+        "---\ntitle: Alpha\ndate: 2026-01-01\ntags: [red, blue]\nsummary: Fixed.\n---\nOld.\n"
+    )
     run(project)
     edit(project / "content/articles/alpha.md", "Old.", "New.")
     counts = rendered(run(project))
@@ -142,7 +171,8 @@ def test_a_tampered_output_file_is_rendered_again(project: Path) -> None:
 
 
 def test_a_commit_killed_halfway_is_finished_by_the_next_build(
-        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import generator.pipeline.output as output
 
     run(project)
@@ -180,14 +210,17 @@ def test_a_deleted_output_file_is_restored(project: Path) -> None:
 def test_touching_a_file_without_changing_it_renders_nothing(project: Path) -> None:
     run(project)
     source = project / "content/articles/alpha.md"
-    source.write_bytes(source.read_bytes())          # new mtime, same bytes
+    source.write_bytes(source.read_bytes())  # new mtime, same bytes
     assert rendered(run(project)) == {site: 0 for site in SITES}
 
 
 def test_switching_environment_and_drafts_matches_clean_builds(project: Path) -> None:
     def build_with(out: str, clean: bool, **options: object) -> None:
-        build(BuildOptions(root=project, build_dir=project / out, clean=clean, jobs=2,
-                           quiet=True, **options))  # type: ignore[arg-type]
+        build(
+            BuildOptions(
+                root=project, build_dir=project / out, clean=clean, jobs=2, quiet=True, **options
+            )
+        )  # type: ignore[arg-type]
 
     build_with("build", False)
     for options in ({"environment": "staging"}, {"drafts": True}, {}):

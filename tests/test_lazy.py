@@ -66,33 +66,43 @@ def lazy_site(project: Path) -> None:
     (components / "note.html").write_text("<p>A note.</p>\n")
     (project / "themes/plain/templates/lazy.html").write_text(LAZY_PAGE)
     (project / "content/articles/lazy.md").write_text(
-        "---\ntitle: Lazy\ntemplate: lazy.html\n---\nLazy.\n")
+        "---\ntitle: Lazy\ntemplate: lazy.html\n---\nLazy.\n"
+    )
 
 
-def test_fragments_placeholders_and_manifest(project: Path,
-                                             sitegen: Callable[..., Result]) -> None:
+def test_fragments_placeholders_and_manifest(project: Path, sitegen: Callable[..., Result]) -> None:
     lazy_site(project)
     built = sitegen(project, "build", "brand")
     assert built.code == 0, built.err
     site = project / "build/brand"
     fragments = sorted((site / "_sg/components").iterdir())
     assert [re.sub(r"\.[0-9a-f]{8}\.", ".#.", p.name) for p in fragments] == [
-        "box.#.html", "note.#.html"]
+        "box.#.html",
+        "note.#.html",
+    ]
     box = fragments[0].read_text()
-    assert box == "<p class=\"box\">A box of Brand.</p>\n"
+    assert box == '<p class="box">A box of Brand.</p>\n'
     page = (site / "articles/lazy/index.html").read_text()
     assert page.count('class="sg-lazy"') == 9
-    assert '<div class="sg-lazy" id="sg-lazy-2" style="min-height:10rem"><noscript>' \
-           '<p class="box">A box of Brand.</p>' in page                    # no-JS fallback
+    assert (
+        '<div class="sg-lazy" id="sg-lazy-2" style="min-height:10rem"><noscript>'
+        '<p class="box">A box of Brand.</p>' in page
+    )  # no-JS fallback
     found = re.search(r'id="sitegen-lazy">(.*?)</script>', page)
     assert found is not None
     manifest = json.loads(found.group(1))
     assert manifest["concurrency"] == 2
     first = manifest["components"][1]
-    assert first == {"id": "sg-lazy-2", "component": "box",
-                     "url": "/" + str(fragments[0].relative_to(site)), "trigger": "media",
-                     "media": "(min-width: 1px)", "priority": 3, "bytes": len(box),
-                     "depends": ["config:title", "template:components/box.html"]}
+    assert first == {
+        "id": "sg-lazy-2",
+        "component": "box",
+        "url": "/" + str(fragments[0].relative_to(site)),
+        "trigger": "media",
+        "media": "(min-width: 1px)",
+        "priority": 3,
+        "bytes": len(box),
+        "depends": ["config:title", "template:components/box.html"],
+    }
     # A component's change reaches the pages that place it (new fingerprint).
     (project / "themes/plain/templates/components/box.html").write_text("<p>New box.</p>\n")
     assert sitegen(project, "build", "brand").code == 0
@@ -100,8 +110,7 @@ def test_fragments_placeholders_and_manifest(project: Path,
     assert not fragments[0].exists()
 
 
-def test_bad_lazy_calls_are_build_errors(project: Path,
-                                         sitegen: Callable[..., Result]) -> None:
+def test_bad_lazy_calls_are_build_errors(project: Path, sitegen: Callable[..., Result]) -> None:
     lazy_site(project)
     template = project / "themes/plain/templates/lazy.html"
     edit(template, 'lazy("note", trigger="interaction"', 'lazy("nots", trigger="interaction"')
@@ -113,14 +122,18 @@ def test_bad_lazy_calls_are_build_errors(project: Path,
     assert wrong.code == 1 and "trigger 'hover' is not one of visible, idle" in wrong.err
 
 
-def test_loader_triggers_priority_and_concurrency(project: Path,
-                                                  sitegen: Callable[..., Result]) -> None:
+def test_loader_triggers_priority_and_concurrency(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     lazy_site(project)
     edit(project / "themes/plain/templates/lazy.html", "</article>", PROBE + "</article>")
     assert sitegen(project, "build", "brand").code == 0
     with apache(project / "build/brand") as base:
-        dom = dump_dom(f'<!doctype html><script>location.replace("{base}/articles/lazy/")'
-                       "</script>", budget_ms=30000, user_agent=DESKTOP_AGENT)
+        dom = dump_dom(
+            f'<!doctype html><script>location.replace("{base}/articles/lazy/")</script>',
+            budget_ms=30000,
+            user_agent=DESKTOP_AGENT,
+        )
     found = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
     assert found and found.group(1) != "pending", dom[:2000]
     before, after = json.loads(html.unescape(found.group(1)))
@@ -128,20 +141,20 @@ def test_loader_triggers_priority_and_concurrency(project: Path,
     # The five media components by priority (1 to 5 are sg-lazy-3, 4, 2, 6, 5), then the
     # visible one in view (sg-lazy-1, priority 9); not the one whose media query does not
     # match, not the one waiting for an interaction, not the one below the fold.
-    assert starts == ["sg-lazy-3", "sg-lazy-4", "sg-lazy-2", "sg-lazy-6", "sg-lazy-5",
-                      "sg-lazy-1"]
+    assert starts == ["sg-lazy-3", "sg-lazy-4", "sg-lazy-2", "sg-lazy-6", "sg-lazy-5", "sg-lazy-1"]
     assert sorted(before["loaded"]) == sorted(starts)
     in_flight = peak = 0
     for entry in before["log"]:
         in_flight += 1 if entry.startswith("start:") else -1
         peak = max(peak, in_flight)
-    assert peak == 2                                          # the concurrency limit
+    assert peak == 2  # the concurrency limit
     # A pointer down is an interaction: sg-lazy-8 follows; the one below the fold waits.
     assert sorted(after["loaded"]) == sorted([*starts, "sg-lazy-8"])
 
 
-def test_a_variant_slot_can_hold_a_lazy_component(project: Path,
-                                                  sitegen: Callable[..., Result]) -> None:
+def test_a_variant_slot_can_hold_a_lazy_component(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     lazy_site(project)
     partial = project / "themes/plain/templates/partials/hero-bold.html"
     partial.write_text(partial.read_text() + '{{ lazy("note", trigger="idle") }}\n')
@@ -152,15 +165,16 @@ def test_a_variant_slot_can_hold_a_lazy_component(project: Path,
     assert '"component":"note"' in variant and '"trigger":"idle"' in variant
     # the default carries it only inside the bold arm's alternative of the slot
     import re
+
     assert 'class="sg-lazy"' in default
     assert 'class="sg-lazy"' not in re.sub(r"<template.*?</template>", "", default, flags=re.S)
 
 
-def test_a_broken_component_names_its_template(project: Path,
-                                               sitegen: Callable[..., Result]) -> None:
+def test_a_broken_component_names_its_template(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     lazy_site(project)
-    (project / "themes/plain/templates/components/note.html").write_text(
-        "<p>\n{% if %}</p>\n")
+    (project / "themes/plain/templates/components/note.html").write_text("<p>\n{% if %}</p>\n")
     result = sitegen(project, "build", "brand")
     assert result.code == 1
     assert "themes/plain/templates/components/note.html:2" in result.err, result.err

@@ -36,9 +36,11 @@ def test_runtime_agrees_with_the_shared_vectors() -> None:
     assert results["hash"] == [case[3] for case in vectors["hash"]]
     assert results["bucketRanges"] == [case[3] for case in vectors["bucketRanges"]]
     assert results["assign"] == [case[2] for case in vectors["assign"]]
-    mismatches = [(case[0], got) for case, got in zip(vectors["conditions"],
-                                                      results["conditions"], strict=True)
-                  if got is not case[3]]
+    mismatches = [
+        (case[0], got)
+        for case, got in zip(vectors["conditions"], results["conditions"], strict=True)
+        if got is not case[3]
+    ]
     assert mismatches == []
     for count, weight in zip(results["split"], [0.5, 0.3, 0.2], strict=True):
         assert abs(count / 10_000 - weight) <= 0.02

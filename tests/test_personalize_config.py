@@ -18,43 +18,76 @@ def test_personalization_is_inherited_and_overridable_by_id(project: Path) -> No
     assert region.rules[0].segment == "newsletter"
     assert region.rules[0].condition == {"utm.source": "newsletter"}
     experiment = region.experiments[0]
-    assert (experiment.key, experiment.seed, experiment.status) == ("hero-test", "hero-test",
-                                                                     "running")
-    assert [(arm.name, arm.weight) for arm in experiment.arms] == [("control", 0.5),
-                                                                   ("bold", 0.5)]
+    assert (experiment.key, experiment.seed, experiment.status) == (
+        "hero-test",
+        "hero-test",
+        "running",
+    )
+    assert [(arm.name, arm.weight) for arm in experiment.arms] == [("control", 0.5), ("bold", 0.5)]
     assert experiment.arms[0].change.empty
     assert experiment.arms[1].change.partial == "partials/hero-bold.html"
     other = network.sites["other"].personalization
     # a redefined condition replaces the inherited one instead of merging into it
-    assert {s.id: s.condition for s in other.segments}["newsletter"] == {
-        "utm.campaign": "spring"}
-    assert other.experiments == ()                                   # disabled by id
-    assert str(network.sites["other"].locations[("experiments", "hero-test")]) == \
-        "sites/other/site.yaml:13"
+    assert {s.id: s.condition for s in other.segments}["newsletter"] == {"utm.campaign": "spring"}
+    assert other.experiments == ()  # disabled by id
+    assert (
+        str(network.sites["other"].locations[("experiments", "hero-test")])
+        == "sites/other/site.yaml:13"
+    )
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), [
-    ("    when: newsletter", "    when: newsleter",
-     r"sites/root/site.yaml:\d+: rules.newsletter-hero.when: segment 'newsleter' does not "
-     r"exist \(did you mean 'newsletter'\?\)"),
-    ("      control: 0.5", "      control: 0.4",
-     r"sites/root/site.yaml:\d+: experiments.hero-test.arms: weights sum to 0.9; expected 1"),
-    ("      control: 0.5\n", "",
-     r"experiments.hero-test.arms: expected at least two arms, got 1"),
-    ("      visits: {$gte: 2}", "      visits: {$gtee: 2}",
-     r"sites/root/site.yaml:\d+: segments.returning.condition.visits.\$gtee: unknown operator "
-     r"'\$gtee'"),
-    ("      utm.source: newsletter", "      utm.source: {$in: newsletter}",
-     r"segments.newsletter.condition.utm.source.\$in: '\$in' expects a list"),
-    ("    status: running", "    status: live",
-     r"experiments.hero-test.status: expected one of draft, running, stopped, concluded"),
-    ("    status: running", "    status: concluded",
-     r"experiments.hero-test: a concluded experiment needs a 'winner'"),
-    ("    status: running", "    status: running\n    winner: blod",
-     r"experiments.hero-test.winner: arm 'blod' does not exist \(did you mean 'bold'\?\)"),
-    ("      markdown: newsletter", "      template: x.html\n      markdown: newsletter\n"
-     "      partial: y.html", r"expected one of 'markdown' or 'partial', not both"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "    when: newsletter",
+            "    when: newsleter",
+            r"sites/root/site.yaml:\d+: rules.newsletter-hero.when: segment 'newsleter' does not "
+            r"exist \(did you mean 'newsletter'\?\)",
+        ),
+        (
+            "      control: 0.5",
+            "      control: 0.4",
+            r"sites/root/site.yaml:\d+: experiments.hero-test.arms: weights sum to 0.9; expected 1",
+        ),
+        (
+            "      control: 0.5\n",
+            "",
+            r"experiments.hero-test.arms: expected at least two arms, got 1",
+        ),
+        (
+            "      visits: {$gte: 2}",
+            "      visits: {$gtee: 2}",
+            r"sites/root/site.yaml:\d+: segments.returning.condition.visits.\$gtee: "
+            r"unknown operator '\$gtee'",
+        ),
+        (
+            "      utm.source: newsletter",
+            "      utm.source: {$in: newsletter}",
+            r"segments.newsletter.condition.utm.source.\$in: '\$in' expects a list",
+        ),
+        (
+            "    status: running",
+            "    status: live",
+            r"experiments.hero-test.status: expected one of draft, running, stopped, concluded",
+        ),
+        (
+            "    status: running",
+            "    status: concluded",
+            r"experiments.hero-test: a concluded experiment needs a 'winner'",
+        ),
+        (
+            "    status: running",
+            "    status: running\n    winner: blod",
+            r"experiments.hero-test.winner: arm 'blod' does not exist \(did you mean 'bold'\?\)",
+        ),
+        (
+            "      markdown: newsletter",
+            "      template: x.html\n      markdown: newsletter\n      partial: y.html",
+            r"expected one of 'markdown' or 'partial', not both",
+        ),
+    ],
+)
 def test_bad_personalization_config(project: Path, old: str, new: str, expected: str) -> None:
     edit(project / "sites/root/site.yaml", old, new)
     with pytest.raises(ConfigError, match=expected):
@@ -62,9 +95,15 @@ def test_bad_personalization_config(project: Path, old: str, new: str, expected:
 
 
 def test_duplicate_experiment_key_in_one_site(project: Path) -> None:
-    edit(project / "sites/root/site.yaml", "experiments:\n", "experiments:\n"
-         "  second:\n    key: hero-test\n    arms: {a: 0.5, b: 0.5}\n")
-    with pytest.raises(ConfigError, match=r"sites/root/site.yaml:\d+: experiments.second: key "
-                                          r"'hero-test' is already used by experiment "
-                                          r"'hero-test'"):
+    edit(
+        project / "sites/root/site.yaml",
+        "experiments:\n",
+        "experiments:\n  second:\n    key: hero-test\n    arms: {a: 0.5, b: 0.5}\n",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"sites/root/site.yaml:\d+: experiments.second: key "
+        r"'hero-test' is already used by experiment "
+        r"'hero-test'",
+    ):
         load_network(project)

@@ -20,24 +20,38 @@ def test_hash(seed: str, value: str, version: int, expected: float | None) -> No
 
 
 @pytest.mark.parametrize(("arms", "coverage", "weights", "expected"), VECTORS["bucketRanges"])
-def test_bucket_ranges(arms: int, coverage: float, weights: list[float] | None,
-                       expected: list[list[float]]) -> None:
+def test_bucket_ranges(
+    arms: int, coverage: float, weights: list[float] | None, expected: list[list[float]]
+) -> None:
     assert [list(r) for r in bucket_ranges(arms, coverage, weights)] == expected
 
 
 @pytest.mark.parametrize(("visitor", "experiment", "expected"), VECTORS["assign"])
 def test_assign(visitor: str, experiment: dict[str, Any], expected: int) -> None:
     namespace = experiment.get("namespace")
-    assert assign(visitor, experiment["key"], experiment["arms"],
-                  weights=experiment.get("weights"), coverage=experiment.get("coverage", 1.0),
-                  seed=experiment.get("seed"), hash_version=experiment.get("hashVersion", 2),
-                  namespace=tuple(namespace) if namespace else None) == expected
+    assert (
+        assign(
+            visitor,
+            experiment["key"],
+            experiment["arms"],
+            weights=experiment.get("weights"),
+            coverage=experiment.get("coverage", 1.0),
+            seed=experiment.get("seed"),
+            hash_version=experiment.get("hashVersion", 2),
+            namespace=tuple(namespace) if namespace else None,
+        )
+        == expected
+    )
 
 
-@pytest.mark.parametrize(("name", "condition", "attributes", "expected"),
-                         VECTORS["conditions"], ids=[c[0] for c in VECTORS["conditions"]])
-def test_condition(name: str, condition: dict[str, Any], attributes: dict[str, Any],
-                   expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("name", "condition", "attributes", "expected"),
+    VECTORS["conditions"],
+    ids=[c[0] for c in VECTORS["conditions"]],
+)
+def test_condition(
+    name: str, condition: dict[str, Any], attributes: dict[str, Any], expected: bool
+) -> None:
     check_condition(condition)
     assert evaluate(condition, attributes) is expected
 
@@ -69,18 +83,23 @@ def test_disjoint_namespace_slices_never_share_a_visitor() -> None:
         assert (first == -1) != (second == -1)
 
 
-@pytest.mark.parametrize(("condition", "message", "path"), [
-    ({"visits": {"$gtt": 3}}, "unknown operator '$gtt'", ("visits", "$gtt")),
-    ({"$xor": []}, "unknown operator '$xor'", ("$xor",)),
-    ({"language": {"$in": "de"}}, "'$in' expects a list", ("language", "$in")),
-    ({"ref": {"$regex": "("}}, "invalid regular expression", ("ref", "$regex")),
-    ({"$or": [{"a": {"$bad": 1}}]}, "unknown operator '$bad'", ("$or", 0, "a", "$bad")),
-    ({"a": {"$eq": 1, "b": 2}}, "cannot mix operators", ("a",)),
-    ([1], "expected a mapping", ()),
-])
-def test_malformed_conditions_are_refused(condition: Any, message: str,
-                                          path: tuple[Any, ...]) -> None:
-    with pytest.raises(ConditionError, match=message.replace("$", r"\$").replace("(", r"\(")) \
-            as raised:
+@pytest.mark.parametrize(
+    ("condition", "message", "path"),
+    [
+        ({"visits": {"$gtt": 3}}, "unknown operator '$gtt'", ("visits", "$gtt")),
+        ({"$xor": []}, "unknown operator '$xor'", ("$xor",)),
+        ({"language": {"$in": "de"}}, "'$in' expects a list", ("language", "$in")),
+        ({"ref": {"$regex": "("}}, "invalid regular expression", ("ref", "$regex")),
+        ({"$or": [{"a": {"$bad": 1}}]}, "unknown operator '$bad'", ("$or", 0, "a", "$bad")),
+        ({"a": {"$eq": 1, "b": 2}}, "cannot mix operators", ("a",)),
+        ([1], "expected a mapping", ()),
+    ],
+)
+def test_malformed_conditions_are_refused(
+    condition: Any, message: str, path: tuple[Any, ...]
+) -> None:
+    with pytest.raises(
+        ConditionError, match=message.replace("$", r"\$").replace("(", r"\(")
+    ) as raised:
         check_condition(condition)
     assert raised.value.path == path

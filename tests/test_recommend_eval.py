@@ -21,8 +21,16 @@ def sessions(*paths: str, start: float = 0.0) -> list[Session]:
 
 
 # After "boots" people read "laces" (most), then "socks"; "tent" leads to "poles".
-TRAIN = sessions("boots laces", "boots laces", "boots laces socks", "boots socks",
-                 "tent poles", "tent poles", "home boots laces", "home tent poles")
+TRAIN = sessions(
+    "boots laces",
+    "boots laces",
+    "boots laces socks",
+    "boots socks",
+    "tent poles",
+    "tent poles",
+    "home boots laces",
+    "home tent poles",
+)
 
 
 def test_collapse_reloads() -> None:
@@ -36,7 +44,7 @@ def test_models_find_the_known_next_page(name: str) -> None:
     boots, tent = index.position["boots"], index.position["tent"]
     first = model.recommend([boots], 3, exclude=[boots])
     assert index.items[first[0]] == "laces"
-    assert "boots" not in [index.items[i] for i in first]           # never the current page
+    assert "boots" not in [index.items[i] for i in first]  # never the current page
     assert index.items[model.recommend([tent], 1, exclude=[tent])[0]] == "poles"
 
 
@@ -66,11 +74,12 @@ def test_yoochoose_next_page_quality() -> None:
     scores = {score.model: score for score in evaluate_all(train, test)}
     best = max(scores.values(), key=lambda score: score.hit_rate)
     assert best.hit_rate >= 0.48 and best.mrr >= 0.26, scores
-    assert scores["popularity"].hit_rate < 0.1                      # the baseline is weak
+    assert scores["popularity"].hit_rate < 0.1  # the baseline is weak
 
 
 def test_cli_eval_prints_a_table_and_rejects_bad_files(
-        tmp_path: Path, sitegen: Callable[..., Result]) -> None:
+    tmp_path: Path, sitegen: Callable[..., Result]
+) -> None:
     good = tmp_path / "train.tsv"
     good.write_text("SessionId\tItemId\tTime\n1\ta\t1\n1\tb\t2\n2\ta\t3\n2\tb\t4\n")
     later = tmp_path / "test.tsv"

@@ -16,36 +16,61 @@ def rec(project: Path, site: str, page: str) -> dict[str, list]:  # type: ignore
 
 
 def test_content_based_without_events_and_gate_safety(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     (project / "content/articles/alpha-two.md").write_text(
         "---\ntitle: Alpha again\ndate: 2026-01-09\ntags: [red]\n---\n"
-        "Alpha body text, a heading and a table, the alpha sequel.\n")
+        "Alpha body text, a heading and a table, the alpha sequel.\n"
+    )
     assert sitegen(project, "build").code == 0
-    brand = {url for site_page in ["articles/alpha", "articles/beta", "articles/gamma-ray",
-                                   "articles/alpha-two", "about"]
-             for url in [entry["url"] for entry in rec(project, "brand", site_page)["related"]]}
-    published = {"/articles/alpha/", "/articles/beta/", "/articles/gamma-ray/",
-                 "/articles/alpha-two/", "/about/", "/news/hello/", "/news/world/"}
-    assert brand <= published                                  # never drafts or gated pages
+    brand = {
+        url
+        for site_page in [
+            "articles/alpha",
+            "articles/beta",
+            "articles/gamma-ray",
+            "articles/alpha-two",
+            "about",
+        ]
+        for url in [entry["url"] for entry in rec(project, "brand", site_page)["related"]]
+    }
+    published = {
+        "/articles/alpha/",
+        "/articles/beta/",
+        "/articles/gamma-ray/",
+        "/articles/alpha-two/",
+        "/about/",
+        "/news/hello/",
+        "/news/world/",
+    }
+    assert brand <= published  # never drafts or gated pages
     assert "/articles/deep/nested/" not in brand and "/articles/delta/" not in brand
     alpha = rec(project, "brand", "articles/alpha")["related"]
-    assert alpha[0]["url"] == "/articles/alpha-two/"           # the closest text
+    assert alpha[0]["url"] == "/articles/alpha-two/"  # the closest text
     assert all(entry["url"] != "/articles/alpha/" for entry in alpha)
     assert set(alpha[0]) == {"title", "url", "summary", "image"}
     html = (project / "build/brand/articles/alpha/index.html").read_text()
-    assert re.search(r'<a href="/articles/alpha-two/" data-sg-rec="/articles/alpha-two/">',
-                     html)                                     # a list without JavaScript
+    assert re.search(
+        r'<a href="/articles/alpha-two/" data-sg-rec="/articles/alpha-two/">', html
+    )  # a list without JavaScript
 
 
-def test_co_visitation_from_ingested_events(project: Path,
-                                            sitegen: Callable[..., Result],
-                                            tmp_path: Path) -> None:
+def test_co_visitation_from_ingested_events(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
     export = tmp_path / "events.jsonl"
     rows = []
-    for visitor in range(6):            # six visitors read alpha, then world
+    for visitor in range(6):  # six visitors read alpha, then world
         for step, page in enumerate(["/articles/alpha/", "/news/world/"]):
-            rows.append({"time": 1780000000 + visitor * 7200 + step * 60, "type": "view",
-                         "page": page, "visitor": f"v{visitor}", "session": f"s{visitor}"})
+            rows.append(
+                {
+                    "time": 1780000000 + visitor * 7200 + step * 60,
+                    "type": "view",
+                    "page": page,
+                    "visitor": f"v{visitor}",
+                    "session": f"s{visitor}",
+                }
+            )
     export.write_text("".join(json.dumps(row) + "\n" for row in rows))
     assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
     assert sitegen(project, "build", "brand").code == 0
@@ -55,43 +80,64 @@ def test_co_visitation_from_ingested_events(project: Path,
     assert "0 rendered" in sitegen(project, "build", "brand").out
     # newly ingested events are an input like any file: the next build sees them
     more = tmp_path / "more.jsonl"
-    more.write_text("".join(json.dumps(
-        {"time": 1790000000 + n * 7200 + step * 60, "type": "view", "page": page,
-         "visitor": f"w{n}", "session": f"t{n}"}) + "\n"
-        for n in range(20) for step, page in enumerate(["/articles/alpha/", "/about/"])))
+    more.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "time": 1790000000 + n * 7200 + step * 60,
+                    "type": "view",
+                    "page": page,
+                    "visitor": f"w{n}",
+                    "session": f"t{n}",
+                }
+            )
+            + "\n"
+            for n in range(20)
+            for step, page in enumerate(["/articles/alpha/", "/about/"])
+        )
+    )
     assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(more)).code == 0
     assert sitegen(project, "build", "brand").code == 0
     assert rec(project, "brand", "articles/alpha")["related"][0]["url"] == "/about/"
 
 
 def test_cross_site_sources_come_with_absolute_urls_and_respect_gates(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     from tests.conftest import edit
 
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         "recommendations:\n  sources: [other]\nmenu+:")
+    edit(
+        project / "sites/brand/site.yaml", "menu+:", "recommendations:\n  sources: [other]\nmenu+:"
+    )
     (project / "sites/other/content").mkdir(parents=True)
     (project / "sites/other/content/alpha-story.md").write_text(
         "---\ntitle: The alpha story\ntags: [red]\n---\n"
-        "Alpha body text, a heading and a table: the alpha story from other.\n")
+        "Alpha body text, a heading and a table: the alpha story from other.\n"
+    )
     assert sitegen(project, "build", "brand").code == 0
-    urls = {entry["url"] for path in (project / "build/brand/_sg/rec").rglob("*.json")
-            if path.name != "_popular.json"
-            for entry in json.loads(path.read_text())["related"]}
-    assert "https://other.test/alpha-story/" in urls              # another site: absolute
-    assert not any("nested" in url for url in urls)               # gated away from brand
-    assert not any("only-other" in url for url in urls)           # sites: [other] only
+    urls = {
+        entry["url"]
+        for path in (project / "build/brand/_sg/rec").rglob("*.json")
+        if path.name != "_popular.json"
+        for entry in json.loads(path.read_text())["related"]
+    }
+    assert "https://other.test/alpha-story/" in urls  # another site: absolute
+    assert not any("nested" in url for url in urls)  # gated away from brand
+    assert not any("only-other" in url for url in urls)  # sites: [other] only
     assert not any(url.startswith("https://other.test/stories/alpha") for url in urls)
     edit(project / "sites/brand/site.yaml", "sources: [other]", "sources: [othr]")
     result = sitegen(project, "build", "brand")
     assert result.code == 1
-    assert re.search(r"sites/brand/site.yaml:\d+: recommendations.sources: 'othr' is not "
-                     r"another buildable site of the network \(did you mean 'other'\?\)",
-                     result.err), result.err
+    assert re.search(
+        r"sites/brand/site.yaml:\d+: recommendations.sources: 'othr' is not "
+        r"another buildable site of the network \(did you mean 'other'\?\)",
+        result.err,
+    ), result.err
 
 
 def test_lists_are_reused_while_texts_and_views_are_unchanged(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     from tests.conftest import edit
 
     assert sitegen(project, "build", "brand").code == 0
@@ -99,39 +145,62 @@ def test_lists_are_reused_while_texts_and_views_are_unchanged(
     first = cache.stat().st_mtime_ns
     edit(project / "themes/plain/templates/page.html", "<article>", "<article class=x>")
     assert sitegen(project, "build", "brand").code == 0
-    assert cache.stat().st_mtime_ns == first                   # a template edit: reused
+    assert cache.stat().st_mtime_ns == first  # a template edit: reused
     edit(project / "content/articles/beta.md", "Beta body.", "Beta body, longer now.")
-    assert sitegen(project, "build", "brand").code == 0       # beta is overridden in brand
+    assert sitegen(project, "build", "brand").code == 0  # beta is overridden in brand
     edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, longer now.")
     assert sitegen(project, "build", "brand").code == 0
-    assert cache.stat().st_mtime_ns != first                   # a text edit: computed again
+    assert cache.stat().st_mtime_ns != first  # a text edit: computed again
 
 
 def test_content_lists_are_full_when_there_are_enough_similar_pages(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     for number in range(8):
         (project / f"content/articles/boots-{number}.md").write_text(
             f"---\ntitle: Boots part {number}\ntags: [red]\n---\n"
-            "Leather boots, laces, soles and resoling: caring for walking boots.\n")
+            "Leather boots, laces, soles and resoling: caring for walking boots.\n"
+        )
     assert sitegen(project, "build", "brand").code == 0
     related = rec(project, "brand", "articles/boots-0")["related"]
-    assert len(related) == 5                                   # recommendations.count
+    assert len(related) == 5  # recommendations.count
     assert all(entry["url"].startswith("/articles/boots-") for entry in related)
 
 
-def test_popularity_overall_and_per_segment(project: Path, sitegen: Callable[..., Result],
-                                            tmp_path: Path) -> None:
+def test_popularity_overall_and_per_segment(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
     export = tmp_path / "events.jsonl"
-    views = ([("/articles/alpha/", ["newsletter"])] * 3 + [("/news/world/", [])] * 5
-             + [("/articles/beta/", ["newsletter", "returning"])] * 4)
-    export.write_text("".join(json.dumps(
-        {"time": 1780000000 + n, "type": "view", "page": page, "visitor": f"v{n}",
-         "segments": segments}) + "\n" for n, (page, segments) in enumerate(views)))
+    views = (
+        [("/articles/alpha/", ["newsletter"])] * 3
+        + [("/news/world/", [])] * 5
+        + [("/articles/beta/", ["newsletter", "returning"])] * 4
+    )
+    export.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "time": 1780000000 + n,
+                    "type": "view",
+                    "page": page,
+                    "visitor": f"v{n}",
+                    "segments": segments,
+                }
+            )
+            + "\n"
+            for n, (page, segments) in enumerate(views)
+        )
+    )
     assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
     assert sitegen(project, "build", "brand").code == 0
     popular = json.loads((project / "build/brand/_sg/rec/_popular.json").read_text())
-    assert [entry["url"] for entry in popular[""]] == ["/news/world/", "/articles/beta/",
-                                                        "/articles/alpha/"]
-    assert [entry["url"] for entry in popular["newsletter"]] == ["/articles/beta/",
-                                                                  "/articles/alpha/"]
+    assert [entry["url"] for entry in popular[""]] == [
+        "/news/world/",
+        "/articles/beta/",
+        "/articles/alpha/",
+    ]
+    assert [entry["url"] for entry in popular["newsletter"]] == [
+        "/articles/beta/",
+        "/articles/alpha/",
+    ]
     assert [entry["url"] for entry in popular["returning"]] == ["/articles/beta/"]

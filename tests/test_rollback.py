@@ -19,13 +19,16 @@ from tests.ftp import PASSWORD, USER
 def _target(project: Path, site: str, port: int, folder: str, keep: int | None = None) -> None:
     options = f"\n    keep: {keep}" if keep is not None else ""
     path = project / f"sites/{site}/site.yaml"
-    path.write_text(path.read_text() + f"targets:\n  production:\n    url: "
-                    f"ftp://{USER}@127.0.0.1:{port}/{folder}{options}\n")
+    path.write_text(
+        path.read_text() + f"targets:\n  production:\n    url: "
+        f"ftp://{USER}@127.0.0.1:{port}/{folder}{options}\n"
+    )
 
 
 @pytest.fixture
-def network(project: Path, ftp_server: tuple[int, Path],
-            monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+def network(
+    project: Path, ftp_server: tuple[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
     port, home = ftp_server
     _target(project, "brand", port, "brand")
     _target(project, "other", port, "other")
@@ -35,8 +38,9 @@ def network(project: Path, ftp_server: tuple[int, Path],
 
 
 def published(remote: Path) -> dict[str, bytes]:
-    return {path: data for path, data in tree(remote).items()
-            if not path.startswith(".sitegen-state/")}
+    return {
+        path: data for path, data in tree(remote).items() if not path.startswith(".sitegen-state/")
+    }
 
 
 def deploy(sitegen: Callable[..., Result], project: Path, site: str = "brand") -> Result:
@@ -52,7 +56,8 @@ def version(project: Path, site: str = "brand") -> str:
 
 
 def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
-        network: tuple[Path, Path], sitegen: Callable[..., Result], tmp_path: Path) -> None:
+    network: tuple[Path, Path], sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
     project, home = network
     remote = home / "brand"
     deploy(sitegen, project)
@@ -69,17 +74,17 @@ def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
 
     clone = tmp_path / "second-clone"
     shutil.copytree(project, clone, ignore=shutil.ignore_patterns("build"))
-    dry = sitegen(clone, "rollback", "brand", "--target", "production", "--to", v1[:10],
-                  "--dry-run")
+    dry = sitegen(
+        clone, "rollback", "brand", "--target", "production", "--to", v1[:10], "--dry-run"
+    )
     assert dry.code == 0, dry.err
     assert f"rollback brand to production: {v3[:12]} -> {v1[:12]}" in dry.out
     assert "restore" in dry.out and "dependency checks: passed" in dry.out
-    assert published(remote) == tree(project / "build/brand")           # dry: untouched
+    assert published(remote) == tree(project / "build/brand")  # dry: untouched
 
-    back = sitegen(clone, "rollback", "brand", "--target", "production", "--to", v1[:10],
-                   "--yes")
+    back = sitegen(clone, "rollback", "brand", "--target", "production", "--to", v1[:10], "--yes")
     assert back.code == 0, back.err
-    assert published(remote) == v1_files                                # byte for byte
+    assert published(remote) == v1_files  # byte for byte
     # Renames only; bytes go only to keeping copies of the routing files, which are
     # replaced in one rename.
     sent = int(re.search(r"(\d+) bytes sent", back.out).group(1))  # type: ignore[union-attr]
@@ -87,8 +92,10 @@ def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
     state = remote / ".sitegen-state"
     assert json.loads((state / "manifest.json").read_text())["version"] == v1
     journal = jsonl(state / "journal.jsonl")
-    assert [(e["kind"], e["event"]) for e in journal][-2:] == [("rollback", "start"),
-                                                               ("rollback", "done")]
+    assert [(e["kind"], e["event"]) for e in journal][-2:] == [
+        ("rollback", "start"),
+        ("rollback", "done"),
+    ]
     assert journal[-1]["who"] == "Test Deployer" and journal[-1]["to"] == v1
     assert (clone / "build/.sitegen/sites/brand/journal.jsonl").is_file()
 
@@ -99,8 +106,9 @@ def test_round_trip_v1_v2_v3_back_to_v1_from_a_second_clone(
     assert ": 0 uploaded, " in again.out and " restored by rename" in again.out
 
 
-def test_only_the_last_versions_are_kept(network: tuple[Path, Path],
-                                         sitegen: Callable[..., Result]) -> None:
+def test_only_the_last_versions_are_kept(
+    network: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, home = network
     edit(project / "sites/brand/site.yaml", "url: ftp://", "keep: 1\n    url: ftp://")
     versions = []
@@ -112,59 +120,72 @@ def test_only_the_last_versions_are_kept(network: tuple[Path, Path],
         versions.append(version(project))
     state = home / "brand/.sitegen-state"
     assert sorted(p.name for p in (state / "versions").iterdir()) == sorted(
-        f"{version}.json.gz" for version in versions[1:])
-    gone = sitegen(project, "rollback", "brand", "--target", "production", "--to",
-                   versions[0][:12], "--yes")
+        f"{version}.json.gz" for version in versions[1:]
+    )
+    gone = sitegen(
+        project, "rollback", "brand", "--target", "production", "--to", versions[0][:12], "--yes"
+    )
     assert gone.code == 1 and f"version {versions[0][:12]} is not kept" in gone.err
-    assert versions[1][:12] in gone.err                                 # names what is
+    assert versions[1][:12] in gone.err  # names what is
     # The object store holds only what version two needs and the live site lacks.
     stored = {p.name for p in (state / "objects").iterdir()}
-    previous = json.loads(gzip.decompress(
-        (state / f"versions/{versions[1]}.json.gz").read_bytes()))["files"]
+    previous = json.loads(
+        gzip.decompress((state / f"versions/{versions[1]}.json.gz").read_bytes())
+    )["files"]
     live = json.loads((state / "manifest.json").read_text())["version"]
-    current = json.loads(gzip.decompress(
-        (state / f"versions/{live}.json.gz").read_bytes()))["files"]
-    assert stored == {entry["sha256"] for path, entry in previous.items()
-                      if current.get(path, {}).get("sha256") != entry["sha256"]}
+    current = json.loads(gzip.decompress((state / f"versions/{live}.json.gz").read_bytes()))[
+        "files"
+    ]
+    assert stored == {
+        entry["sha256"]
+        for path, entry in previous.items()
+        if current.get(path, {}).get("sha256") != entry["sha256"]
+    }
     assert sitegen(project, "rollback", "brand", "--target", "production", "--yes").code == 0
     assert published(home / "brand") != tree(project / "build/brand")
 
 
-def test_dependency_checks_refuse_without_force(network: tuple[Path, Path],
-                                                sitegen: Callable[..., Result]) -> None:
+def test_dependency_checks_refuse_without_force(
+    network: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, home = network
     deploy(sitegen, project)
     v1 = version(project)
     # Version 2 of brand: a new page that the other site links to, a migration, a winner.
     (project / "content/articles/epsilon.md").write_text("---\ntitle: Epsilon\n---\nNew.\n")
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         "migrations: [2026-11-segments-v2]\nexperiments:\n  hero-test:\n"
-         "    status: concluded\n    winner: bold\nmenu+:")
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        "migrations: [2026-11-segments-v2]\nexperiments:\n  hero-test:\n"
+        "    status: concluded\n    winner: bold\nmenu+:",
+    )
     deploy(sitegen, project)
     (project / "sites/other/content").mkdir(parents=True, exist_ok=True)
     (project / "sites/other/content/partners.md").write_text(
-        "---\ntitle: Partners\n---\nSee [Epsilon](https://brand.test/articles/epsilon/).\n")
+        "---\ntitle: Partners\n---\nSee [Epsilon](https://brand.test/articles/epsilon/).\n"
+    )
     deploy(sitegen, project, "other")
 
     dry = sitegen(project, "rollback", "brand", "--target", "production", "--dry-run")
     assert dry.code == 0
-    for reason in (f"version {v1[:12]} predates the migration '2026-11-segments-v2'",
-                   "undo the promotion of arm 'bold' as the winner of experiment 'hero-test'",
-                   f"site 'other' links to /articles/epsilon/ which version {v1[:12]} lacks"):
+    for reason in (
+        f"version {v1[:12]} predates the migration '2026-11-segments-v2'",
+        "undo the promotion of arm 'bold' as the winner of experiment 'hero-test'",
+        f"site 'other' links to /articles/epsilon/ which version {v1[:12]} lacks",
+    ):
         assert reason in dry.out, dry.out
     before = published(home / "brand")
     refused = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
     assert refused.code == 1 and "rollback refused" in refused.err and "--force" in refused.err
-    assert published(home / "brand") == before                          # untouched
-    forced = sitegen(project, "rollback", "brand", "--target", "production", "--yes",
-                     "--force")
+    assert published(home / "brand") == before  # untouched
+    forced = sitegen(project, "rollback", "brand", "--target", "production", "--yes", "--force")
     assert forced.code == 0, forced.err
     assert not (home / "brand/articles/epsilon/index.html").exists()
 
 
 def test_an_abandoned_deploy_never_corrupts_what_rollback_keeps(
-        network: tuple[Path, Path], sitegen: Callable[..., Result],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    network: tuple[Path, Path], sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from generator.deploy.execute import Executor
 
     project, home = network
@@ -180,7 +201,7 @@ def test_an_abandoned_deploy_never_corrupts_what_rollback_keeps(
     assert any("articles/alpha/" in line for line in pages)
     real = Executor.__call__
     calls = [0]
-    last = plan.splitlines().index(pages[-1])        # every page placed, entry files not
+    last = plan.splitlines().index(pages[-1])  # every page placed, entry files not
 
     def dies_after_the_pages(*arguments: object) -> None:
         calls[0] += 1
@@ -196,22 +217,35 @@ def test_an_abandoned_deploy_never_corrupts_what_rollback_keeps(
     edit(project / "content/articles/gamma.md", "version 2.", "version 3, longer than 2.")
     deploy_result = None
     assert sitegen(project, "build", "brand").code == 0
-    deploy_result = sitegen(project, "deploy", "brand", "--target", "production", "--yes",
-                            "--break-lock")
+    deploy_result = sitegen(
+        project, "deploy", "brand", "--target", "production", "--yes", "--break-lock"
+    )
     assert deploy_result.code == 0, deploy_result.err
     assert published(remote) == tree(project / "build/brand")
-    back = sitegen(project, "rollback", "brand", "--target", "production", "--to", v1[:12],
-                   "--yes", "--verify", "full")
+    back = sitegen(
+        project,
+        "rollback",
+        "brand",
+        "--target",
+        "production",
+        "--to",
+        v1[:12],
+        "--yes",
+        "--verify",
+        "full",
+    )
     assert back.code == 0, back.err
     assert published(remote) == v1_files
     # Every object in the store holds the content its name says.
     import hashlib
+
     for stored in (remote / ".sitegen-state/objects").iterdir():
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == stored.name
 
 
 def test_a_file_changed_by_hand_is_never_kept_as_the_version_it_replaced(
-        network: tuple[Path, Path], sitegen: Callable[..., Result]) -> None:
+    network: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
     project, home = network
     remote = home / "brand"
     deploy(sitegen, project)
@@ -221,12 +255,12 @@ def test_a_file_changed_by_hand_is_never_kept_as_the_version_it_replaced(
     edit(project / "content/articles/alpha.md", "Alpha body text.", "Alpha, version 2.")
     deploy(sitegen, project)
     import hashlib
-    for stored in (remote / ".sitegen-state/objects").iterdir():      # nothing mislabelled
+
+    for stored in (remote / ".sitegen-state/objects").iterdir():  # nothing mislabelled
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == stored.name
     # So version 1's alpha page is not on the server: the rollback says so, changes nothing.
     before = published(remote)
-    back = sitegen(project, "rollback", "brand", "--target", "production", "--to", v1[:12],
-                   "--yes")
+    back = sitegen(project, "rollback", "brand", "--target", "production", "--to", v1[:12], "--yes")
     assert back.code == 1
     assert "cannot be restored from the server alone" in back.err
     assert "articles/alpha/index.html" in back.err

@@ -10,8 +10,9 @@ from tests.apache import apache, fetch
 from tests.conftest import Result
 
 
-def test_apache_serves_the_variant_the_cookies_name(project: Path,
-                                                     sitegen: Callable[..., Result]) -> None:
+def test_apache_serves_the_variant_the_cookies_name(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     assert sitegen(project, "build", "brand").code == 0
     site = project / "build/brand"
     default_bytes = (site / "index.html").read_bytes()
@@ -27,13 +28,12 @@ def test_apache_serves_the_variant_the_cookies_name(project: Path,
         assert bold.body == bold_bytes
         assert "Cookie" in bold.headers["Vary"]
         assert bold.headers["Cache-Control"] == "private, no-cache"
-        assert bold.headers["X-Robots-Tag"] is None           # the default URL stays indexable
+        assert bold.headers["X-Robots-Tag"] is None  # the default URL stays indexable
 
-        both = fetch(base + "/",
-                     cookie="sg_seg=newsletter.returning; sg_x_hero-test=1.bold")
-        assert both.body == bold_bytes      # bold wins the slot: that combination's file
+        both = fetch(base + "/", cookie="sg_seg=newsletter.returning; sg_x_hero-test=1.bold")
+        assert both.body == bold_bytes  # bold wins the slot: that combination's file
 
-        stale = fetch(base + "/", cookie="sg_x_hero-test=0.bold")   # old bucket version
+        stale = fetch(base + "/", cookie="sg_x_hero-test=0.bold")  # old bucket version
         assert stale.body == default_bytes
 
         direct = fetch(base + "/_variants/hero-test-bold/index.html")
@@ -44,11 +44,11 @@ def test_apache_serves_the_variant_the_cookies_name(project: Path,
         untouched = fetch(base + "/articles/alpha/", cookie="sg_x_hero-test=1.bold")
         assert untouched.status == 200
         assert "Cookie" not in (untouched.headers["Vary"] or "")
-        assert untouched.headers["Cache-Control"] == "no-cache"   # the policy's, not private
+        assert untouched.headers["Cache-Control"] == "no-cache"  # the policy's, not private
 
         (site / ".sitegen-state").mkdir()
         (site / ".sitegen-state/manifest.json").write_text("{}")
-        assert fetch(base + "/.sitegen-state/manifest.json").status == 404   # deploy state
+        assert fetch(base + "/.sitegen-state/manifest.json").status == 404  # deploy state
         (site / ".well-known").mkdir()
         (site / ".well-known/challenge").write_text("ok")
         assert fetch(base + "/.well-known/challenge").status == 200
@@ -58,8 +58,9 @@ def test_apache_serves_the_variant_the_cookies_name(project: Path,
         assert missing.body == (site / "404.html").read_bytes()
 
 
-def test_the_demo_network_routes_under_apache(tmp_path: Path,
-                                              sitegen: Callable[..., Result]) -> None:
+def test_the_demo_network_routes_under_apache(
+    tmp_path: Path, sitegen: Callable[..., Result]
+) -> None:
     repo = Path(__file__).resolve().parent.parent
     assert sitegen(repo, "build", "--out", str(tmp_path)).code == 0
     trailhead = tmp_path / "trailhead"

@@ -78,8 +78,13 @@ next(0);
 </script></body></html>"""
 
 
-def visit(base: str, docroot: Path, steps: list[str], console: list[str] | None = None,
-          user_agent: str = DESKTOP_AGENT) -> list[dict[str, Any]]:
+def visit(
+    base: str,
+    docroot: Path,
+    steps: list[str],
+    console: list[str] | None = None,
+    user_agent: str = DESKTOP_AGENT,
+) -> list[dict[str, Any]]:
     # .htm: a test page, outside the site's Content-Security-Policy (which .html pages get,
     # and under which the site's own pages run in the frame).
     (docroot / "harness.htm").write_text(HARNESS % {"steps": json.dumps(steps)})
@@ -90,22 +95,27 @@ def visit(base: str, docroot: Path, steps: list[str], console: list[str] | None 
     return results
 
 
-def dump_dom_url(url: str, console: list[str] | None = None,
-                 user_agent: str = DESKTOP_AGENT) -> str:
+def dump_dom_url(
+    url: str, console: list[str] | None = None, user_agent: str = DESKTOP_AGENT
+) -> str:
     # Navigate to the harness over HTTP (a file:// page could not read the site's frames).
-    return dump_dom(f'<!doctype html><script>location.replace("{url}")</script>',
-                    budget_ms=30000, user_agent=user_agent, console=console)
+    return dump_dom(
+        f'<!doctype html><script>location.replace("{url}")</script>',
+        budget_ms=30000,
+        user_agent=user_agent,
+        console=console,
+    )
 
 
 @contextmanager
 def static_server(docroot: Path) -> Iterator[str]:
     """A plain static server on loopback: no rewrites, no headers."""
+
     class QuietHandler(SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 partial(QuietHandler, directory=str(docroot)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(docroot)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -126,7 +136,8 @@ def build_brand(project: Path, sitegen: Callable[..., Result], name: str = "serv
 
 
 def test_new_visitor_gets_the_predicted_arm_and_keeps_it(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     docroot = build_brand(project, sitegen)
     with apache(docroot) as base:
         first, reload, other_page = visit(base, docroot, ["/", "/", "/articles/alpha/"])
@@ -149,12 +160,12 @@ def test_new_visitor_gets_the_predicted_arm_and_keeps_it(
     assert other_page["variant"] == ""
 
 
-def test_segment_content_and_qa_override(project: Path,
-                                         sitegen: Callable[..., Result]) -> None:
+def test_segment_content_and_qa_override(project: Path, sitegen: Callable[..., Result]) -> None:
     docroot = build_brand(project, sitegen)
     with apache(docroot) as base:
-        [landing, later] = visit(base, docroot, ["/?utm_source=newsletter&sg=hero-test:control",
-                                                 "/"])
+        [landing, later] = visit(
+            base, docroot, ["/?utm_source=newsletter&sg=hero-test:control", "/"]
+        )
     assert landing["assignment"]["segments"] == ["newsletter"]
     assert landing["variant"] == "hero-test-control+seg-newsletter"
     assert "newsletter reader" in landing["hero"]
@@ -165,8 +176,7 @@ def test_segment_content_and_qa_override(project: Path,
     assert "newsletter reader" in later["hero"]
 
 
-def test_fallback_without_server_routing(project: Path,
-                                         sitegen: Callable[..., Result]) -> None:
+def test_fallback_without_server_routing(project: Path, sitegen: Callable[..., Result]) -> None:
     docroot = build_brand(project, sitegen)
     with static_server(docroot) as base:
         [first, second] = visit(base, docroot, ["/?sg=hero-test:bold", "/"])
@@ -176,38 +186,50 @@ def test_fallback_without_server_routing(project: Path,
 
 
 def test_preview_build_has_a_switcher_that_forces_each_variant(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     assert sitegen(project, "build", "brand", "--preview").code == 0
-    assert not (project / "build").exists()                 # previews go elsewhere
+    assert not (project / "build").exists()  # previews go elsewhere
     docroot = project / "build-preview/brand"
     with static_server(docroot) as base:
         [first] = visit(base, docroot, ["/"])
         links = dict(first["links"])
-        assert set(links) == {"default", "seg-newsletter", "hero-test-control",
-                              "hero-test-bold", "hero-test-control+seg-newsletter",
-                              "hero-test-bold+seg-newsletter"}
+        assert set(links) == {
+            "default",
+            "seg-newsletter",
+            "hero-test-control",
+            "hero-test-bold",
+            "hero-test-control+seg-newsletter",
+            "hero-test-bold+seg-newsletter",
+        }
         [bold, default] = visit(base, docroot, [links["hero-test-bold"], links["default"]])
     assert bold["variant"] == "hero-test-bold" and "BOLD HERO" in bold["hero"]
     assert default["variant"] == "" and "Default hero" in default["hero"]
 
 
 def test_arms_are_sticky_until_the_bucket_version_is_bumped(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     visitor = next(f"sticky-{n}" for n in range(100) if expected_arm(f"sticky-{n}") == "control")
     docroot = build_brand(project, sitegen)
     with apache(docroot) as base:
         # an earlier assignment to "bold" (say, before the weights changed) is kept
-        [kept] = visit(base, docroot, [f"cookie:sg_id={visitor}", "cookie:sg_x_hero-test=1.bold",
-                                       "/"])
+        [kept] = visit(
+            base, docroot, [f"cookie:sg_id={visitor}", "cookie:sg_x_hero-test=1.bold", "/"]
+        )
     assert kept["assignment"]["arms"] == {"hero-test": "bold"}
     assert kept["variant"] == "hero-test-bold"
-    edit(project / "sites/root/site.yaml", "    status: running",
-         "    status: running\n    bucket_version: 2")
+    edit(
+        project / "sites/root/site.yaml",
+        "    status: running",
+        "    status: running\n    bucket_version: 2",
+    )
     docroot = build_brand(project, sitegen, "served-2")
     with apache(docroot) as base:
-        [again] = visit(base, docroot, [f"cookie:sg_id={visitor}",
-                                        "cookie:sg_x_hero-test=1.bold", "/"])
-    assert again["assignment"]["arms"] == {"hero-test": "control"}      # re-enrolled by hash
+        [again] = visit(
+            base, docroot, [f"cookie:sg_id={visitor}", "cookie:sg_x_hero-test=1.bold", "/"]
+        )
+    assert again["assignment"]["arms"] == {"hero-test": "control"}  # re-enrolled by hash
     assert "sg_x_hero-test=2.control" in again["cookies"]
     assert again["variant"] == "hero-test-control"
 
@@ -220,7 +242,8 @@ def test_runtime_stays_within_its_budget() -> None:
 
 
 def test_pixel_requests_reach_the_access_log_and_ingest_as_events(
-        project: Path, sitegen: Callable[..., Result], tmp_path: Path) -> None:
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
     from generator.analytics.ingest import ingest
     from generator.analytics.store import EventStore
 
@@ -232,43 +255,55 @@ def test_pixel_requests_reach_the_access_log_and_ingest_as_events(
     visitor = home["assignment"]["visitor"]
     arm = expected_arm(visitor)
     pixel_lines = [entry for entry in log.splitlines() if "/_sg/p.gif?" in entry]
-    assert any("e=view" in entry and "p=%2F&" in entry and f"u={visitor}" in entry
-               and f"v=hero-test-{arm}" in entry for entry in pixel_lines), pixel_lines
+    assert any(
+        "e=view" in entry
+        and "p=%2F&" in entry
+        and f"u={visitor}" in entry
+        and f"v=hero-test-{arm}" in entry
+        for entry in pixel_lines
+    ), pixel_lines
     copy = tmp_path / "access.log"
     copy.write_text(log)
     store = EventStore(tmp_path / "events.sqlite")
     report = ingest(store, "brand", [copy], [])
     rows = store.connection.execute(
-        "SELECT type, page, variant, visitor, detail FROM events ORDER BY time").fetchall()
+        "SELECT type, page, variant, visitor, detail FROM events ORDER BY time"
+    ).fetchall()
     assert ("view", "/", f"hero-test-{arm}", visitor, "") in rows
     assert ("view", "/articles/", "", visitor, "") in rows
-    assert ("goal", "/articles/", "", visitor, "hero-test") in rows       # experiment goal
-    sessions = {row[0] for row in store.connection.execute(
-        "SELECT session FROM events WHERE visitor = ?", (visitor,))}
+    assert ("goal", "/articles/", "", visitor, "hero-test") in rows  # experiment goal
+    sessions = {
+        row[0]
+        for row in store.connection.execute(
+            "SELECT session FROM events WHERE visitor = ?", (visitor,)
+        )
+    }
     assert len(sessions) == 1 and "" not in sessions
     assert report.malformed == 0
 
 
 def test_tracking_waits_for_consent_when_the_site_asks_for_it(
-        project: Path, sitegen: Callable[..., Result]) -> None:
-    edit(project / "sites/root/site.yaml", "rules:\n", "analytics:\n  consent: required\n"
-         "rules:\n")
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    edit(project / "sites/root/site.yaml", "rules:\n", "analytics:\n  consent: required\nrules:\n")
     docroot = build_brand(project, sitegen)
     with apache(docroot) as base:
         visit(base, docroot, ["/articles/"])
         before = base.access_log.read_text()
         visit(base, docroot, ["/articles/", "js:sitegen.consent(true)"])
         after = base.access_log.read_text()
-    assert "/_sg/p.gif" not in before                      # nothing without consent
-    assert "/_sg/p.gif?e=view&p=%2Farticles%2F" in after    # the queued view, once granted
+    assert "/_sg/p.gif" not in before  # nothing without consent
+    assert "/_sg/p.gif?e=view&p=%2Farticles%2F" in after  # the queued view, once granted
 
 
 def test_related_pages_leave_out_what_the_visitor_has_seen(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     for name in ("alpha-two", "alpha-three"):
         (project / f"content/articles/{name}.md").write_text(
             f"---\ntitle: {name}\ndate: 2026-01-09\ntags: [red]\n---\n"
-            "Alpha body text, a heading and a table: more about alpha.\n")
+            "Alpha body text, a heading and a table: more about alpha.\n"
+        )
     docroot = build_brand(project, sitegen)
     listed = json.loads((docroot / "_sg/rec/articles/alpha.json").read_text())["related"]
     assert len(listed) >= 2
@@ -276,36 +311,55 @@ def test_related_pages_leave_out_what_the_visitor_has_seen(
     with static_server(docroot) as base:
         [fresh] = visit(base, docroot, ["/articles/alpha/"])
         [_, later] = visit(base, docroot, [seen, "/articles/alpha/"])
-    assert fresh["related"] == [entry["url"] for entry in listed]      # the build's list
+    assert fresh["related"] == [entry["url"] for entry in listed]  # the build's list
     assert later["related"] == [entry["url"] for entry in listed[1:]]  # without the seen one
 
 
-def test_clicks_on_recommendations_reach_the_log(project: Path,
-                                                 sitegen: Callable[..., Result]) -> None:
+def test_clicks_on_recommendations_reach_the_log(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     docroot = build_brand(project, sitegen)
     with apache(docroot) as base:
-        visit(base, docroot, ["/articles/alpha/",
-                              "js:document.querySelector('[data-sg-rec]').click()"])
+        visit(
+            base,
+            docroot,
+            ["/articles/alpha/", "js:document.querySelector('[data-sg-rec]').click()"],
+        )
         log = base.access_log.read_text()
     clicked = json.loads((docroot / "_sg/rec/articles/alpha.json").read_text())["related"][0]
-    assert re.search(r"/_sg/p\.gif\?e=rec&p=%2Farticles%2Falpha%2F&.*x="
-                     + re.escape(clicked["url"].replace("/", "%2F")), log), log[-2000:]
+    assert re.search(
+        r"/_sg/p\.gif\?e=rec&p=%2Farticles%2Falpha%2F&.*x="
+        + re.escape(clicked["url"].replace("/", "%2F")),
+        log,
+    ), log[-2000:]
 
 
 def test_a_variant_url_swaps_to_the_visitors_variant_of_its_page(
-        project: Path, sitegen: Callable[..., Result]) -> None:
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
     """Opened at a /_variants/ URL, the page shows the visitor's variant of the page (its
     slots from the file's templates; a whole-page variant from the page's URL in its config,
     not a /_variants/ path inside another), and tells crawlers not to index that URL."""
-    edit(project / "sites/root/site.yaml", "rules:\n", "rules:\n  whole:\n"
-         "    when: {condition: {utm.source: whole}}\n    pages: [/articles/alpha/]\n"
-         "    then: {template: page.html}\n")
+    edit(
+        project / "sites/root/site.yaml",
+        "rules:\n",
+        "rules:\n  whole:\n"
+        "    when: {condition: {utm.source: whole}}\n    pages: [/articles/alpha/]\n"
+        "    then: {template: page.html}\n",
+    )
     docroot = build_brand(project, sitegen)
     console: list[str] = []
     with apache(docroot) as base:
-        [shown, whole] = visit(base, docroot, [
-            "cookie:sg_x_hero-test=1.control", "/_variants/hero-test-bold/index.html",
-            "/_variants/seg-rule-whole/articles/alpha/index.html"], console)
+        [shown, whole] = visit(
+            base,
+            docroot,
+            [
+                "cookie:sg_x_hero-test=1.control",
+                "/_variants/hero-test-bold/index.html",
+                "/_variants/seg-rule-whole/articles/alpha/index.html",
+            ],
+            console,
+        )
         log = base.access_log.read_text()
     # the swapped-in default runs all its inline scripts (its speculation rules included)
     # under the policy of the file it replaced
@@ -313,7 +367,7 @@ def test_a_variant_url_swaps_to_the_visitors_variant_of_its_page(
     assert shown["assignment"]["arms"] == {"hero-test": "control"}
     assert shown["variant"] == "hero-test-control" and not shown["swapped"]
     assert "Default hero" in shown["hero"] and shown["robots"] == "noindex"
-    assert whole["variant"] == "" and whole["swapped"]      # back to the default file
+    assert whole["variant"] == "" and whole["swapped"]  # back to the default file
     assert "/_variants/seg-rule-whole/_variants/" not in log
     assert '"GET /articles/alpha/ HTTP/1.1" 200' in log
 
@@ -326,12 +380,18 @@ def persistent_cookies(profile: Path) -> dict[str, int]:
     if not database.exists():
         return {}
     with sqlite3.connect(database) as connection:
-        return {name: expires for name, expires, persistent in connection.execute(
-            "SELECT name, expires_utc, is_persistent FROM cookies") if persistent}
+        return {
+            name: expires
+            for name, expires, persistent in connection.execute(
+                "SELECT name, expires_utc, is_persistent FROM cookies"
+            )
+            if persistent
+        }
 
 
-def test_nothing_lasting_before_consent(project: Path, sitegen: Callable[..., Result],
-                                        tmp_path: Path) -> None:
+def test_nothing_lasting_before_consent(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
     """With `consent: required`, a visitor who has not consented gets session cookies only
     (still routed, still in the same arm for the session) and no local storage; consent
     makes the id and the arms last a year."""
@@ -339,8 +399,7 @@ def test_nothing_lasting_before_consent(project: Path, sitegen: Callable[..., Re
 
     from tests.browser import CHROMIUM_FLAGS, chromium
 
-    edit(project / "sites/brand/site.yaml", "menu+:",
-         "analytics:\n  consent: required\nmenu+:")
+    edit(project / "sites/brand/site.yaml", "menu+:", "analytics:\n  consent: required\nmenu+:")
     docroot = build_brand(project, sitegen)
     profile = tmp_path / "profile"
 
@@ -348,13 +407,23 @@ def test_nothing_lasting_before_consent(project: Path, sitegen: Callable[..., Re
         (docroot / "harness.htm").write_text(HARNESS % {"steps": json.dumps(steps)})
         with apache(docroot) as base:
             page = tmp_path / "start.html"
-            page.write_text(f'<!doctype html><script>location.replace("{base}/harness.htm")'
-                            "</script>")
+            page.write_text(
+                f'<!doctype html><script>location.replace("{base}/harness.htm")</script>'
+            )
             dom = subprocess.run(
-                [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                 "--virtual-time-budget=30000", f"--user-agent={DESKTOP_AGENT}",
-                 "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                timeout=90).stdout
+                [
+                    chromium(),
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile}",
+                    "--virtual-time-budget=30000",
+                    f"--user-agent={DESKTOP_AGENT}",
+                    "--dump-dom",
+                    page.as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=90,
+            ).stdout
         match = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
         assert match and match.group(1) != "pending", dom[:2000]
         results: list[dict[str, Any]] = json.loads(html.unescape(match.group(1)))
@@ -363,12 +432,12 @@ def test_nothing_lasting_before_consent(project: Path, sitegen: Callable[..., Re
     [first, second] = browse(["/", "/articles/alpha/"])
     assert "sg_id=" in first["cookies"] and first["assignment"]["arms"]
     assert second["assignment"]["visitor"] == first["assignment"]["visitor"]
-    assert persistent_cookies(profile) == {}                 # nothing outlives the session
+    assert persistent_cookies(profile) == {}  # nothing outlives the session
     assert not local_storage_mentions(profile, b"sg_")
     browse(["/", "js:sitegen.consent(true)", "/articles/alpha/"])
     kept = persistent_cookies(profile)
     assert {"sg_id", "sg_visits", "sg_x_hero-test", "sg_consent"} <= set(kept), kept
-    assert local_storage_mentions(profile, b"sg_")           # history and seen pages now
+    assert local_storage_mentions(profile, b"sg_")  # history and seen pages now
 
 
 def local_storage_mentions(profile: Path, text: bytes) -> bool:

@@ -40,12 +40,20 @@ class IngestReport:
     """`file:line: reason` of the first malformed lines."""
 
     def counts(self) -> dict[str, int]:
-        return {"lines": self.lines, "events": self.events, "duplicates": self.duplicates,
-                "bots": self.bots, "malformed": self.malformed, "ignored": self.ignored}
+        return {
+            "lines": self.lines,
+            "events": self.events,
+            "duplicates": self.duplicates,
+            "bots": self.bots,
+            "malformed": self.malformed,
+            "ignored": self.ignored,
+        }
 
     def summary(self) -> str:
-        return (f"{self.lines} lines: {self.events} new events, {self.duplicates} already "
-                f"stored, {self.bots} bots, {self.malformed} malformed, {self.ignored} ignored")
+        return (
+            f"{self.lines} lines: {self.events} new events, {self.duplicates} already "
+            f"stored, {self.bots} bots, {self.malformed} malformed, {self.ignored} ignored"
+        )
 
 
 class BotDetector:
@@ -61,8 +69,9 @@ class BotDetector:
     def __call__(self, agent: str) -> bool:
         verdict = self._known.get(agent)
         if verdict is None:
-            verdict = self._known[agent] = (not agent or agent == "-"
-                                            or bool(self._is_crawler(agent)))
+            verdict = self._known[agent] = (
+                not agent or agent == "-" or bool(self._is_crawler(agent))
+            )
         return verdict
 
 
@@ -134,12 +143,21 @@ class Ingest:
             request_path, _, query = record.target.partition("?")
             event_id = hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()[:32]
             if request_path.lstrip("/") == PIXEL_PATH:
-                self._pixel(record.time, query, event_id,
-                            self._visitor_hash(record.ip, record.agent), f"{path}:{number}")
+                self._pixel(
+                    record.time,
+                    query,
+                    event_id,
+                    self._visitor_hash(record.ip, record.agent),
+                    f"{path}:{number}",
+                )
                 continue
             page = _page_path(unquote(request_path))
-            if (record.method != "GET" or record.status not in PAGE_STATUSES or page is None
-                    or page == "/robots.txt/"):
+            if (
+                record.method != "GET"
+                or record.status not in PAGE_STATUSES
+                or page is None
+                or page == "/robots.txt/"
+            ):
                 self.report.ignored += 1
                 continue
             visitor = self._visitor_hash(record.ip, record.agent)
@@ -148,23 +166,39 @@ class Ingest:
                 # only who made them matters.
                 self.html_hits[visitor] = self.html_hits.get(visitor, 0) + 1
                 continue
-            self._add(Event(event_id, self.site, record.time, "view", page, "", "", visitor,
-                            "", "", "log"))
+            self._add(
+                Event(
+                    event_id, self.site, record.time, "view", page, "", "", visitor, "", "", "log"
+                )
+            )
 
-    def _pixel(self, time: float, query: str, event_id: str, visitor_hash: str,
-               where: str) -> None:
+    def _pixel(self, time: float, query: str, event_id: str, visitor_hash: str, where: str) -> None:
         values = {FIELDS.get(key, key): value for key, value in _query_pairs(query)}
-        if values.get("type") not in EVENT_TYPES or not values.get("page") \
-                or not values.get("visitor"):
-            self._malformed(where, "pixel request without a known event type, page and "
-                                   "visitor")
+        if (
+            values.get("type") not in EVENT_TYPES
+            or not values.get("page")
+            or not values.get("visitor")
+        ):
+            self._malformed(where, "pixel request without a known event type, page and visitor")
             return
         self.report.pixel_hits += 1
         self.pixel_visitors.add(visitor_hash)
-        self._add(Event(event_id, self.site, time, values["type"], values["page"],
-                        values.get("variant", ""), values.get("build", ""), values["visitor"],
-                        values.get("session", ""), values.get("detail", ""), "pixel",
-                        values.get("segments", "")))
+        self._add(
+            Event(
+                event_id,
+                self.site,
+                time,
+                values["type"],
+                values["page"],
+                values.get("variant", ""),
+                values.get("build", ""),
+                values["visitor"],
+                values.get("session", ""),
+                values.get("detail", ""),
+                "pixel",
+                values.get("segments", ""),
+            )
+        )
 
     def jsonl(self, path: Path) -> None:
         with open(path, encoding="utf-8", errors="replace") as stream:
@@ -176,8 +210,10 @@ class Ingest:
                 try:
                     event = self._jsonl_event(json.loads(line))
                 except (ValueError, TypeError, KeyError) as error:
-                    self._malformed(f"{path}:{number}", f"expected a JSON event object with "
-                                                        f"time, type, page and visitor ({error})")
+                    self._malformed(
+                        f"{path}:{number}",
+                        f"expected a JSON event object with time, type, page and visitor ({error})",
+                    )
                     continue
                 if event is None:
                     self.report.ignored += 1
@@ -194,17 +230,30 @@ class Ingest:
             time = dt.datetime.fromisoformat(time.replace("Z", "+00:00")).timestamp()
         if not isinstance(time, (int, float)) or data["type"] not in EVENT_TYPES:
             raise ValueError(f"time {data['time']!r} or type {data['type']!r}")
-        text = {key: str(data.get(key, "")) for key in ("page", "visitor", "session",
-                                                        "variant", "build", "detail")}
+        text = {
+            key: str(data.get(key, ""))
+            for key in ("page", "visitor", "session", "variant", "build", "detail")
+        }
         segments = data.get("segments", [])
         segments = ".".join(segments) if isinstance(segments, list) else str(segments)
         if not text["page"] or not text["visitor"]:
             raise ValueError("empty page or visitor")
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         event_id = hashlib.sha256(f"{self.site}\0jsonl\0{canonical}".encode()).hexdigest()[:32]
-        return Event(event_id, self.site, float(time), data["type"], text["page"],
-                     text["variant"], text["build"], text["visitor"], text["session"],
-                     text["detail"], "jsonl", segments)
+        return Event(
+            event_id,
+            self.site,
+            float(time),
+            data["type"],
+            text["page"],
+            text["variant"],
+            text["build"],
+            text["visitor"],
+            text["session"],
+            text["detail"],
+            "jsonl",
+            segments,
+        )
 
     def finish(self) -> None:
         self._flush()
@@ -213,17 +262,23 @@ class Ingest:
             # drop them. A visitor whose HTML hits never came with a pixel request ran no
             # JavaScript at all: a bot.
             connection = self.store.connection
-            connection.execute("CREATE TEMP TABLE IF NOT EXISTS pixel_visitors "
-                               "(visitor TEXT PRIMARY KEY)")
+            connection.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS pixel_visitors (visitor TEXT PRIMARY KEY)"
+            )
             connection.execute("DELETE FROM pixel_visitors")
-            connection.executemany("INSERT OR IGNORE INTO pixel_visitors VALUES (?)",
-                                   [(v,) for v in self.pixel_visitors])
+            connection.executemany(
+                "INSERT OR IGNORE INTO pixel_visitors VALUES (?)",
+                [(v,) for v in self.pixel_visitors],
+            )
             where = "ingest = ? AND source = 'log'"
             bots = connection.execute(
                 f"SELECT COUNT(*) FROM events WHERE {where} AND visitor NOT IN "
-                "(SELECT visitor FROM pixel_visitors)", (self.ingest_id,)).fetchone()[0]
-            dropped = connection.execute(f"DELETE FROM events WHERE {where}",
-                                         (self.ingest_id,)).rowcount
+                "(SELECT visitor FROM pixel_visitors)",
+                (self.ingest_id,),
+            ).fetchone()[0]
+            dropped = connection.execute(
+                f"DELETE FROM events WHERE {where}", (self.ingest_id,)
+            ).rowcount
             self.report.bots += bots
             self.report.ignored += dropped - bots
             self.report.events -= dropped
@@ -235,8 +290,9 @@ class Ingest:
         self.store.finish_ingest(self.ingest_id, self.report.counts())
 
 
-def ingest(store: EventStore, site: str, access_logs: list[Path],
-           jsonl: list[Path]) -> IngestReport:
+def ingest(
+    store: EventStore, site: str, access_logs: list[Path], jsonl: list[Path]
+) -> IngestReport:
     """Read every file into the store; the same lines read again add nothing."""
     run = Ingest(store, site)
     run.ingest_id = store.begin_ingest(site, [str(p) for p in [*access_logs, *jsonl]])

@@ -1,6 +1,6 @@
 """Apache/nginx "combined" access-log lines, parsed without strptime (the hot path of ingest).
 
-    127.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET /a/ HTTP/1.1" 200 2326 "ref" "agent"
+127.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET /a/ HTTP/1.1" 200 2326 "ref" "agent"
 """
 
 from __future__ import annotations
@@ -15,21 +15,27 @@ from pathlib import Path
 from typing import IO
 
 LINE = re.compile(
-    r'(?P<ip>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] '
+    r"(?P<ip>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "
     r'"(?P<method>[A-Z]+) (?P<target>\S+)(?: (?P<protocol>[^"]*))?" '
-    r'(?P<status>\d{3}) (?P<size>\d+|-)'
-    r'(?: "(?P<referrer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?\s*$')
+    r"(?P<status>\d{3}) (?P<size>\d+|-)"
+    r'(?: "(?P<referrer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?\s*$'
+)
 
 # The same format without backslash escapes in the quoted fields: several times faster, and
 # what nearly every line is; a line it does not match gets the full expression.
 FAST_LINE = re.compile(
-    r'(?P<ip>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] '
+    r"(?P<ip>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "
     r'"(?P<method>[A-Z]+) (?P<target>\S+)(?: (?P<protocol>[^"]*))?" '
-    r'(?P<status>\d{3}) (?P<size>\d+|-)(?: "(?P<referrer>[^"\\]*)" "(?P<agent>[^"\\]*)")?\s*$')
+    r'(?P<status>\d{3}) (?P<size>\d+|-)(?: "(?P<referrer>[^"\\]*)" "(?P<agent>[^"\\]*)")?\s*$'
+)
 
-MONTHS = {name: number for number, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    start=1)}
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+        start=1,
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +73,15 @@ def parse_line(line: str) -> LogRecord:
     match = FAST_LINE.match(line) or LINE.match(line)
     if match is None:
         raise MalformedLine("not in combined log format")
-    return LogRecord(match["ip"], parse_time(match["time"]), match["method"], match["target"],
-                     int(match["status"]), match["referrer"] or "", match["agent"] or "")
+    return LogRecord(
+        match["ip"],
+        parse_time(match["time"]),
+        match["method"],
+        match["target"],
+        int(match["status"]),
+        match["referrer"] or "",
+        match["agent"] or "",
+    )
 
 
 def open_log(path: Path) -> IO[str]:

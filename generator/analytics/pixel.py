@@ -13,12 +13,12 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 
 # Query parameters of a pixel request.
 FIELDS = {
-    "e": "type",       # view, goal, click, rec
-    "p": "page",       # the page's URL path
-    "v": "variant",    # the variant key served ("" = default)
-    "b": "build",      # the build version baked into the page
-    "u": "visitor",    # the runtime's visitor id
-    "s": "session",    # the runtime's session id (new after 30 minutes idle)
-    "x": "detail",     # the goal, the clicked selector or the recommended page
-    "g": "segments",   # the visitor's segment ids, '.'-joined
+    "e": "type",  # view, goal, click, rec
+    "p": "page",  # the page's URL path
+    "v": "variant",  # the variant key served ("" = default)
+    "b": "build",  # the build version baked into the page
+    "u": "visitor",  # the runtime's visitor id
+    "s": "session",  # the runtime's session id (new after 30 minutes idle)
+    "x": "detail",  # the goal, the clicked selector or the recommended page
+    "g": "segments",  # the visitor's segment ids, '.'-joined
 }

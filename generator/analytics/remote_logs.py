@@ -48,8 +48,9 @@ def _read_from(host: Any, path: str, offset: int, destination: Path) -> int:
 
 
 @contextmanager
-def fetch_new_logs(store: EventStore, site: str, target: Target,
-                   notes: list[str]) -> Iterator[list[Download]]:
+def fetch_new_logs(
+    store: EventStore, site: str, target: Target, notes: list[str]
+) -> Iterator[list[Download]]:
     """Download what is new in the target's logs into a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="sitegen-logs-") as folder, connect(target) as host:
         downloads = []
@@ -65,27 +66,33 @@ def fetch_new_logs(store: EventStore, site: str, target: Target,
             local = Path(folder) / f"{number}-{Path(remote).name}"
             if first[:2] == b"\x1f\x8b":
                 if known is not None and known[1:] == (size, head):
-                    continue                                  # this rotated file was read
+                    continue  # this rotated file was read
                 _read_from(host, remote, 0, local)
-                downloads.append(Download(remote, local, _commit(store, site, target, remote,
-                                                                 size, size, head)))
+                downloads.append(
+                    Download(remote, local, _commit(store, site, target, remote, size, size, head))
+                )
                 continue
-            start = known[0] if known is not None and known[2] == head and size >= known[0] \
-                else 0
+            start = known[0] if known is not None and known[2] == head and size >= known[0] else 0
             if start == size:
                 continue
             _read_from(host, remote, start, local)
             data = local.read_bytes()
-            whole = data.rfind(b"\n") + 1                     # leave a half-written line
+            whole = data.rfind(b"\n") + 1  # leave a half-written line
             local.write_bytes(data[:whole])
             if whole:
-                downloads.append(Download(remote, local, _commit(
-                    store, site, target, remote, start + whole, size, head)))
+                downloads.append(
+                    Download(
+                        remote,
+                        local,
+                        _commit(store, site, target, remote, start + whole, size, head),
+                    )
+                )
         yield downloads
 
 
-def _commit(store: EventStore, site: str, target: Target, remote: str, offset: int,
-            size: int, head: str) -> Callable[[], None]:
+def _commit(
+    store: EventStore, site: str, target: Target, remote: str, offset: int, size: int, head: str
+) -> Callable[[], None]:
     return lambda: store.set_remote_position(site, target.name, remote, offset, size, head)
 
 
@@ -94,13 +101,19 @@ def _remote_name(message: str, downloads: list[Download], target: str) -> str:
     for download in downloads:
         local = str(download.local)
         if message.startswith(local + ":"):
-            number, _, reason = message[len(local) + 1:].partition(": ")
+            number, _, reason = message[len(local) + 1 :].partition(": ")
             return f"{target}:{download.remote} (line {number} of the new part): {reason}"
     return message
 
 
-def ingest_with_target(store: EventStore, site: str, target: Target, access_logs: list[Path],
-                       jsonl: list[Path], notes: list[str]) -> Any:
+def ingest_with_target(
+    store: EventStore,
+    site: str,
+    target: Target,
+    access_logs: list[Path],
+    jsonl: list[Path],
+    notes: list[str],
+) -> Any:
     """Ingest local files and what the target's logs gained since the last time; the
     positions move on only once those lines are in the store. Malformed lines are named by
     their place on the target."""
@@ -110,8 +123,10 @@ def ingest_with_target(store: EventStore, site: str, target: Target, access_logs
         report = ingest(store, site, [*access_logs, *(d.local for d in downloads)], jsonl)
         for download in downloads:
             download.commit()
-            notes.append(f"{target.name}:{download.remote}: "
-                         f"{download.local.stat().st_size} new bytes")
-        report.malformed_lines = [_remote_name(line, downloads, target.name)
-                                  for line in report.malformed_lines]
+            notes.append(
+                f"{target.name}:{download.remote}: {download.local.stat().st_size} new bytes"
+            )
+        report.malformed_lines = [
+            _remote_name(line, downloads, target.name) for line in report.malformed_lines
+        ]
     return report

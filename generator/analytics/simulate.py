@@ -31,18 +31,25 @@ BROWSERS = (
     "Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
 )
-CRAWLERS = ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-            "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)")
+CRAWLERS = (
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+)
 
 
-def _line(ip: str, moment: float, method: str, target: str, agent: str,
-          referrer: str = "-") -> str:
+def _line(ip: str, moment: float, method: str, target: str, agent: str, referrer: str = "-") -> str:
     stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(moment))
     return f'{ip} - - [{stamp}] "{method} {target} HTTP/1.1" 200 {2048} "{referrer}" "{agent}"'
 
 
-def simulate(site: SiteConfig, content: SiteContent, visitors: int = 400, days: int = 14,
-             seed: int = 2026, start: float = 1780000000.0) -> Iterator[str]:
+def simulate(
+    site: SiteConfig,
+    content: SiteContent,
+    visitors: int = 400,
+    days: int = 14,
+    seed: int = 2026,
+    start: float = 1780000000.0,
+) -> Iterator[str]:
     """Access-log lines for `site`, in time order."""
     rng = random.Random(f"{seed}:{site.name}")
     pages = list(content.pages)
@@ -58,8 +65,17 @@ def simulate(site: SiteConfig, content: SiteContent, visitors: int = 400, days: 
         visitor = f"{rng.getrandbits(96):024x}"
         ip = f"198.51.{rng.randrange(100)}.{rng.randrange(1, 255)}"
         agent = rng.choice(BROWSERS)
-        arms = {e.key: assign(visitor, e.key, len(e.arms), weights=[a.weight for a in e.arms],
-                              coverage=e.coverage, seed=e.seed) for e in experiments}
+        arms = {
+            e.key: assign(
+                visitor,
+                e.key,
+                len(e.arms),
+                weights=[a.weight for a in e.arms],
+                coverage=e.coverage,
+                seed=e.seed,
+            )
+            for e in experiments
+        }
         visit_count = 1 + (rng.random() < 0.35) * rng.randrange(1, 4)
         for _ in range(visit_count):
             moment = start + rng.random() * days * 86400
@@ -70,47 +86,89 @@ def simulate(site: SiteConfig, content: SiteContent, visitors: int = 400, days: 
             for step in range(rng.randrange(1, 7)):
                 target = current + ("?utm_source=newsletter" if newsletter and step == 0 else "")
                 lines.append((moment, _line(ip, moment, "GET", target, agent, referrer)))
-                variant = "+".join(sorted(
-                    f"{e.key}-{e.arms[arms[e.key]].name}" for e in experiments
-                    if arms[e.key] >= 0 and any(_matches(current, g) for g in e.pages)))
-                pixel = (f"/{PIXEL_PATH}?e=view&p={quote(current, safe='/')}&v={variant}"
-                         f"&b=sim&u={visitor}&s={session}&t={int(moment * 1000)}")
-                lines.append((moment + 1, _line(ip, moment + 1, "GET", pixel, agent,
-                                                f"https://{site.name}.example{current}")))
+                variant = "+".join(
+                    sorted(
+                        f"{e.key}-{e.arms[arms[e.key]].name}"
+                        for e in experiments
+                        if arms[e.key] >= 0 and any(_matches(current, g) for g in e.pages)
+                    )
+                )
+                pixel = (
+                    f"/{PIXEL_PATH}?e=view&p={quote(current, safe='/')}&v={variant}"
+                    f"&b=sim&u={visitor}&s={session}&t={int(moment * 1000)}"
+                )
+                lines.append(
+                    (
+                        moment + 1,
+                        _line(
+                            ip,
+                            moment + 1,
+                            "GET",
+                            pixel,
+                            agent,
+                            f"https://{site.name}.example{current}",
+                        ),
+                    )
+                )
                 for experiment in experiments:
                     arm = arms[experiment.key]
-                    boost = 0.08 if arm > 0 else 0.04     # the treatment converts a bit more
+                    boost = 0.08 if arm > 0 else 0.04  # the treatment converts a bit more
                     goal_pages = [g["page"] for g in experiment.goals if g.get("page")]
                     if arm >= 0 and goal_pages and rng.random() < boost:
                         goal = goal_pages[0]
-                        lines.append((moment + 2, _line(
-                            ip, moment + 2, "GET",
-                            f"/{PIXEL_PATH}?e=goal&p={quote(goal, safe='/')}&v=&b=sim"
-                            f"&u={visitor}&s={session}&x={experiment.key}", agent)))
+                        lines.append(
+                            (
+                                moment + 2,
+                                _line(
+                                    ip,
+                                    moment + 2,
+                                    "GET",
+                                    f"/{PIXEL_PATH}?e=goal&p={quote(goal, safe='/')}&v=&b=sim"
+                                    f"&u={visitor}&s={session}&x={experiment.key}",
+                                    agent,
+                                ),
+                            )
+                        )
                 referrer = f"https://{site.name}.example{current}"
                 here = next((p for p in pages if p.url == current), None)
-                related = [url for tag in (here.tags if here else ()) for url in by_tag[tag]
-                           if url != current]
-                current = rng.choice(related) if related and rng.random() < 0.7 \
-                    else rng.choice(pages).url
+                related = [
+                    url
+                    for tag in (here.tags if here else ())
+                    for url in by_tag[tag]
+                    if url != current
+                ]
+                current = (
+                    rng.choice(related) if related and rng.random() < 0.7 else rng.choice(pages).url
+                )
                 moment += rng.uniform(20, 300)
     lines += _noise(rng, pages, visitors, start, days)
     for _, text in sorted(lines):
         yield text
 
 
-def _noise(rng: random.Random, pages: list[Page], visitors: int, start: float,
-           days: int) -> list[tuple[float, str]]:
+def _noise(
+    rng: random.Random, pages: list[Page], visitors: int, start: float, days: int
+) -> list[tuple[float, str]]:
     """What real logs hold besides visitors: crawlers, uptime probes, garbled lines."""
     lines = []
-    for number in range(visitors // 4):                    # crawlers walk everything
+    for number in range(visitors // 4):  # crawlers walk everything
         moment = start + rng.random() * days * 86400
-        lines.append((moment, _line(f"66.249.66.{number % 250}", moment, "GET",
-                                    rng.choice(pages).url, rng.choice(CRAWLERS))))
-    for _ in range(visitors // 20):                        # uptime probes
+        lines.append(
+            (
+                moment,
+                _line(
+                    f"66.249.66.{number % 250}",
+                    moment,
+                    "GET",
+                    rng.choice(pages).url,
+                    rng.choice(CRAWLERS),
+                ),
+            )
+        )
+    for _ in range(visitors // 20):  # uptime probes
         moment = start + rng.random() * days * 86400
         lines.append((moment, _line("203.0.113.9", moment, "HEAD", "/", BROWSERS[0])))
-    for number in range(3):                                 # what real logs also contain
+    for number in range(3):  # what real logs also contain
         moment = start + rng.random() * days * 86400
         lines.append((moment, f"garbled line {number} \x00 from a log rotation"))
     return lines

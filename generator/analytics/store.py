@@ -65,8 +65,21 @@ CREATE TABLE IF NOT EXISTS ingests (
 );
 """
 
-EVENT_COLUMNS = ("id", "site", "time", "type", "page", "variant", "build", "visitor",
-                 "session", "detail", "source", "segments", "ingest")
+EVENT_COLUMNS = (
+    "id",
+    "site",
+    "time",
+    "type",
+    "page",
+    "variant",
+    "build",
+    "visitor",
+    "session",
+    "detail",
+    "source",
+    "segments",
+    "ingest",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,20 +112,25 @@ class EventStore:
         version = self._meta("schema")
         if version is None:
             with self.connection:
-                self.connection.execute("INSERT INTO meta VALUES ('schema', ?)",
-                                        (str(SCHEMA_VERSION),))
-                self.connection.execute("INSERT INTO meta VALUES ('salt', ?)",
-                                        (secrets.token_hex(16),))
+                self.connection.execute(
+                    "INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+                self.connection.execute(
+                    "INSERT INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),)
+                )
         elif int(version) > SCHEMA_VERSION:
-            raise SitegenError(f"{path}: events store schema {version} is newer than this "
-                               f"sitegen understands ({SCHEMA_VERSION}); upgrade sitegen")
+            raise SitegenError(
+                f"{path}: events store schema {version} is newer than this "
+                f"sitegen understands ({SCHEMA_VERSION}); upgrade sitegen"
+            )
         else:
             with self.connection:
                 for reached in range(int(version) + 1, SCHEMA_VERSION + 1):
                     for statement in MIGRATIONS[reached]:
                         self.connection.execute(statement)
-                self.connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
-                                        (str(SCHEMA_VERSION),))
+                self.connection.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
+                )
         self.salt = self._meta("salt") or ""
 
     def _meta(self, key: str) -> str | None:
@@ -122,7 +140,9 @@ class EventStore:
     def begin_ingest(self, site: str, sources: list[str]) -> int:
         cursor = self.connection.execute(
             "INSERT INTO ingests (site, sources, lines, events, duplicates, bots, malformed, "
-            "ignored) VALUES (?, ?, 0, 0, 0, 0, 0, 0)", (site, "\n".join(sources)))
+            "ignored) VALUES (?, ?, 0, 0, 0, 0, 0, 0)",
+            (site, "\n".join(sources)),
+        )
         return int(cursor.lastrowid or 0)
 
     def add(self, events: Iterable[Event], ingest: int) -> int:
@@ -131,36 +151,66 @@ class EventStore:
         self.connection.executemany(
             f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
-            [(e.id, e.site, e.time, e.type, e.page, e.variant, e.build, e.visitor, e.session,
-              e.detail, e.source, e.segments, ingest) for e in events])
+            [
+                (
+                    e.id,
+                    e.site,
+                    e.time,
+                    e.type,
+                    e.page,
+                    e.variant,
+                    e.build,
+                    e.visitor,
+                    e.session,
+                    e.detail,
+                    e.source,
+                    e.segments,
+                    ingest,
+                )
+                for e in events
+            ],
+        )
         return self.connection.total_changes - before
 
     def finish_ingest(self, ingest: int, counts: dict[str, int]) -> None:
         self.connection.execute(
             "UPDATE ingests SET lines = ?, events = ?, duplicates = ?, bots = ?, malformed = ?,"
             " ignored = ? WHERE id = ?",
-            (counts["lines"], counts["events"], counts["duplicates"], counts["bots"],
-             counts["malformed"], counts["ignored"], ingest))
+            (
+                counts["lines"],
+                counts["events"],
+                counts["duplicates"],
+                counts["bots"],
+                counts["malformed"],
+                counts["ignored"],
+                ingest,
+            ),
+        )
         self.connection.commit()
 
     def remote_position(self, site: str, target: str, path: str) -> tuple[int, int, str] | None:
         row = self.connection.execute(
-            "SELECT offset, size, head FROM remote_logs WHERE site = ? AND target = ? AND "
-            "path = ?", (site, target, path)).fetchone()
+            "SELECT offset, size, head FROM remote_logs WHERE site = ? AND target = ? AND path = ?",
+            (site, target, path),
+        ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
 
-    def set_remote_position(self, site: str, target: str, path: str, offset: int, size: int,
-                            head: str) -> None:
+    def set_remote_position(
+        self, site: str, target: str, path: str, offset: int, size: int, head: str
+    ) -> None:
         with self.connection:
-            self.connection.execute("INSERT OR REPLACE INTO remote_logs VALUES (?, ?, ?, ?, ?, ?)",
-                                    (site, target, path, offset, size, head))
+            self.connection.execute(
+                "INSERT OR REPLACE INTO remote_logs VALUES (?, ?, ?, ?, ?, ?)",
+                (site, target, path, offset, size, head),
+            )
 
     def count(self, site: str | None = None) -> int:
         if site is None:
             row = self.connection.execute("SELECT COUNT(*) FROM events").fetchone()
         else:
-            row = self.connection.execute("SELECT COUNT(*) FROM events WHERE site = ?",
-                                          (site,)).fetchone()
+            row = self.connection.execute(
+                "SELECT COUNT(*) FROM events WHERE site = ?", (site,)
+            ).fetchone()
         return int(row[0])
 
     def close(self) -> None:

@@ -155,8 +155,9 @@ def _layered_files(roots: tuple[Path, ...], folder: str) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def build_site_assets(site: SiteConfig, network: Network,
-                      sass: SassCompiler | None = None) -> AssetBundle:
+def build_site_assets(
+    site: SiteConfig, network: Network, sass: SassCompiler | None = None
+) -> AssetBundle:
     theme = network.themes[site.theme]
     roots = search_roots(site, network)
     context = AssetContext(site, roots, network.root, sass or default_compiler())
@@ -180,9 +181,11 @@ def build_site_assets(site: SiteConfig, network: Network,
         entry = _find(roots, folders, name)
         if entry is None:
             theme_file = theme.directories[0] / "theme.yaml"
-            raise BuildError(f"asset entry point '{name}' not found in the {'/'.join(folders)} "
-                             f"folders of the site or theme '{theme.name}'",
-                             Location(str(theme_file.relative_to(network.root)), 0))
+            raise BuildError(
+                f"asset entry point '{name}' not found in the {'/'.join(folders)} "
+                f"folders of the site or theme '{theme.name}'",
+                Location(str(theme_file.relative_to(network.root)), 0),
+            )
         text = entry.read_text(encoding="utf-8")
         for _, step in steps:
             text = step(context, entry, text)
@@ -202,22 +205,25 @@ def build_site_assets(site: SiteConfig, network: Network,
             continue
         try:
             image_set, renditions = responsive_set(logical, path.read_bytes(), settings)
-        except (OSError, ValueError, SyntaxError) as error:   # what Pillow raises on bad data
-            raise BuildError(f"not a readable {path.suffix.lstrip('.').upper()} image: "
-                             f"{error}", Location(str(path.relative_to(network.root)), 0)
-                             ) from None
+        except (OSError, ValueError, SyntaxError) as error:  # what Pillow raises on bad data
+            raise BuildError(
+                f"not a readable {path.suffix.lstrip('.').upper()} image: {error}",
+                Location(str(path.relative_to(network.root)), 0),
+            ) from None
         urls = {}
         for name, data in renditions.items():
             publish(name, data)
             urls[name] = refs[name].url
         pictures[logical] = _picture(image_set, urls, settings)
-        largest = max((r for r in image_set.renditions if r.format == image_set.format),
-                      key=lambda r: r.width).name
+        largest = max(
+            (r for r in image_set.renditions if r.format == image_set.format), key=lambda r: r.width
+        ).name
         refs[logical], paths[logical] = refs[largest], paths[largest]
 
-    manifest = {name: {"path": ref.url, "integrity": ref.integrity,
-                       "size": len(files[paths[name]])}
-                for name, ref in sorted(refs.items())}
+    manifest = {
+        name: {"path": ref.url, "integrity": ref.integrity, "size": len(files[paths[name]])}
+        for name, ref in sorted(refs.items())
+    }
     files[MANIFEST_PATH] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     static = _layered_files(roots, "static")
     return AssetBundle(files, static, refs, pictures, sizes)
@@ -225,14 +231,21 @@ def build_site_assets(site: SiteConfig, network: Network,
 
 def _picture(image_set: ImageSet, urls: dict[str, str], settings: ImageSettings) -> PictureRef:
     def srcset(fmt: str) -> str:
-        return ", ".join(f"{urls[r.name]} {r.width}w" for r in image_set.renditions
-                         if r.format == fmt)
+        return ", ".join(
+            f"{urls[r.name]} {r.width}w" for r in image_set.renditions if r.format == fmt
+        )
 
-    modern = [fmt for fmt in ("avif", "webp") if any(r.format == fmt
-                                                     for r in image_set.renditions)]
-    fallback = max((r for r in image_set.renditions if r.format == image_set.format),
-                   key=lambda r: r.width)
-    return PictureRef(image_set.width, image_set.height,
-                      tuple((MIME[fmt], srcset(fmt)) for fmt in modern),
-                      srcset(image_set.format), urls[fallback.name], image_set.placeholder,
-                      settings.sizes, image_set.width >= settings.large)
+    modern = [fmt for fmt in ("avif", "webp") if any(r.format == fmt for r in image_set.renditions)]
+    fallback = max(
+        (r for r in image_set.renditions if r.format == image_set.format), key=lambda r: r.width
+    )
+    return PictureRef(
+        image_set.width,
+        image_set.height,
+        tuple((MIME[fmt], srcset(fmt)) for fmt in modern),
+        srcset(image_set.format),
+        urls[fallback.name],
+        image_set.placeholder,
+        settings.sizes,
+        image_set.width >= settings.large,
+    )

@@ -67,8 +67,9 @@ def writable_formats() -> set[str]:
     return found
 
 
-def responsive_set(logical: str, data: bytes,
-                   settings: ImageSettings) -> tuple[ImageSet, dict[str, bytes]]:
+def responsive_set(
+    logical: str, data: bytes, settings: ImageSettings
+) -> tuple[ImageSet, dict[str, bytes]]:
     """The renditions of one image (logical name -> bytes) and their description; from the
     build cache when an earlier build made them."""
     key = hashlib.sha256(data + settings_key(settings).encode()).hexdigest()
@@ -85,13 +86,12 @@ def responsive_set(logical: str, data: bytes,
     return image_set, files
 
 
-def _process(stem: str, data: bytes,
-             settings: ImageSettings) -> tuple[ImageSet, dict[str, bytes]]:
+def _process(stem: str, data: bytes, settings: ImageSettings) -> tuple[ImageSet, dict[str, bytes]]:
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data)) as opened:
         source_format = "png" if opened.format == "PNG" else "jpeg"
-        image = ImageOps.exif_transpose(opened)   # orientation applied, then EXIF dropped
+        image = ImageOps.exif_transpose(opened)  # orientation applied, then EXIF dropped
         image.load()
     if source_format == "jpeg" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
@@ -101,18 +101,26 @@ def _process(stem: str, data: bytes,
     files: dict[str, bytes] = {}
     renditions = []
     for target in sorted(set(widths)):
-        scaled = image if target == width else image.resize(
-            (target, max(1, round(height * target / width))), Image.Resampling.LANCZOS)
+        scaled = (
+            image
+            if target == width
+            else image.resize(
+                (target, max(1, round(height * target / width))), Image.Resampling.LANCZOS
+            )
+        )
         for fmt in formats:
             name = f"{stem}-{target}{EXTENSION[fmt]}"
             files[name] = _encode(scaled, fmt, settings.quality)
             renditions.append(Rendition(fmt, target, scaled.size[1], name))
-    tiny = image.resize((PLACEHOLDER_WIDTH, max(1, round(height * PLACEHOLDER_WIDTH / width))),
-                        Image.Resampling.BILINEAR)
+    tiny = image.resize(
+        (PLACEHOLDER_WIDTH, max(1, round(height * PLACEHOLDER_WIDTH / width))),
+        Image.Resampling.BILINEAR,
+    )
     placeholder_format = "webp" if "webp" in writable_formats() else "jpeg"
-    placeholder = (f"data:{MIME[placeholder_format]};base64,"
-                   + base64.b64encode(_encode(tiny.convert("RGB"), placeholder_format, 40))
-                   .decode())
+    placeholder = (
+        f"data:{MIME[placeholder_format]};base64,"
+        + base64.b64encode(_encode(tiny.convert("RGB"), placeholder_format, 40)).decode()
+    )
     return ImageSet(width, height, source_format, tuple(renditions), placeholder), files
 
 
@@ -127,32 +135,44 @@ def _encode(image: Any, fmt: str, quality: int) -> bytes:
         options["method"] = 4
     elif fmt == "avif":
         options["speed"] = 8
-    image.save(buffer, format=fmt.upper(), **options)   # no exif= : metadata is dropped
+    image.save(buffer, format=fmt.upper(), **options)  # no exif= : metadata is dropped
     return buffer.getvalue()
 
 
 def _from_cache(folder: Path, stem: str) -> tuple[ImageSet, dict[str, bytes]] | None:
     try:
         meta = json.loads((folder / "set.json").read_text(encoding="utf-8"))
-        renditions = tuple(Rendition(r["format"], r["width"], r["height"],
-                                     f"{stem}-{r['width']}{EXTENSION[r['format']]}")
-                           for r in meta["renditions"])
-        files = {r.name: (folder / f"{r.width}{EXTENSION[r.format]}").read_bytes()
-                 for r in renditions}
+        renditions = tuple(
+            Rendition(
+                r["format"], r["width"], r["height"], f"{stem}-{r['width']}{EXTENSION[r['format']]}"
+            )
+            for r in meta["renditions"]
+        )
+        files = {
+            r.name: (folder / f"{r.width}{EXTENSION[r.format]}").read_bytes() for r in renditions
+        }
     except (OSError, ValueError, KeyError):
         return None
-    return ImageSet(meta["width"], meta["height"], meta["format"], renditions,
-                    meta["placeholder"]), files
+    return ImageSet(
+        meta["width"], meta["height"], meta["format"], renditions, meta["placeholder"]
+    ), files
 
 
 def _cache_files(image_set: ImageSet, files: dict[str, bytes]) -> dict[str, bytes]:
     """An image set as a cache entry: each rendition by width and format, and set.json."""
     entry = {f"{r.width}{EXTENSION[r.format]}": files[r.name] for r in image_set.renditions}
-    entry["set.json"] = json.dumps({
-        "width": image_set.width, "height": image_set.height, "format": image_set.format,
-        "placeholder": image_set.placeholder,
-        "renditions": [{"format": r.format, "width": r.width, "height": r.height}
-                       for r in image_set.renditions]}).encode("utf-8")
+    entry["set.json"] = json.dumps(
+        {
+            "width": image_set.width,
+            "height": image_set.height,
+            "format": image_set.format,
+            "placeholder": image_set.placeholder,
+            "renditions": [
+                {"format": r.format, "width": r.width, "height": r.height}
+                for r in image_set.renditions
+            ],
+        }
+    ).encode("utf-8")
     return entry
 
 
@@ -166,8 +186,12 @@ def svg_size(data: bytes) -> tuple[int, int] | None:
     root = SVG_ROOT.search(data[:4096])
     if root is None:
         return None
-    attributes = {name.lower(): value for name, value in re.findall(
-        r'([a-zA-Z:-]+)\s*=\s*"([^"]*)"', root.group(0).decode("utf-8", "replace"))}
+    attributes = {
+        name.lower(): value
+        for name, value in re.findall(
+            r'([a-zA-Z:-]+)\s*=\s*"([^"]*)"', root.group(0).decode("utf-8", "replace")
+        )
+    }
     width = SVG_LENGTH.fullmatch(attributes.get("width", ""))
     height = SVG_LENGTH.fullmatch(attributes.get("height", ""))
     if width and height:

@@ -33,12 +33,13 @@ def responsive_images(assets: AssetBundle, text: str) -> str:
     first_large = [True]
 
     def replace(match: re.Match[str]) -> str:
-        attributes = {name.lower(): html.unescape(value or "")
-                      for name, value in ATTRIBUTE.findall(match.group(1))}
+        attributes = {
+            name.lower(): html.unescape(value or "")
+            for name, value in ATTRIBUTE.findall(match.group(1))
+        }
         source = attributes.get("src", "")
         logical = source.lstrip("/")
-        name = by_url.get(source) or (logical if logical in pictures or logical in sizes
-                                      else None)
+        name = by_url.get(source) or (logical if logical in pictures or logical in sizes else None)
         if name is None:
             return match.group(0)
         record(DependencyKind.ASSET, name)
@@ -48,8 +49,9 @@ def responsive_images(assets: AssetBundle, text: str) -> str:
             image = {**attributes, "src": assets.refs[name].url}
             if "width" not in attributes and "height" not in attributes:
                 image["width"], image["height"] = (str(n) for n in sizes[name])
-            return "<img " + " ".join(f'{key}="{escape(value)}"'
-                                      for key, value in image.items()) + ">"
+            return (
+                "<img " + " ".join(f'{key}="{escape(value)}"' for key, value in image.items()) + ">"
+            )
 
         eager = pictures[name].large and first_large[0]
         if eager:
@@ -60,19 +62,41 @@ def responsive_images(assets: AssetBundle, text: str) -> str:
 
 
 def picture_markup(picture: PictureRef, attributes: dict[str, str], eager: bool) -> str:
-    sources = "".join(f'<source type="{mime}" srcset="{escape(srcset)}" '
-                      f'sizes="{escape(picture.sizes)}">' for mime, srcset in picture.sources)
-    kept = {k: v for k, v in attributes.items()
-            if k not in ("src", "srcset", "sizes", "width", "height", "loading", "decoding",
-                         "fetchpriority", "style")}
+    sources = "".join(
+        f'<source type="{mime}" srcset="{escape(srcset)}" sizes="{escape(picture.sizes)}">'
+        for mime, srcset in picture.sources
+    )
+    kept = {
+        k: v
+        for k, v in attributes.items()
+        if k
+        not in (
+            "src",
+            "srcset",
+            "sizes",
+            "width",
+            "height",
+            "loading",
+            "decoding",
+            "fetchpriority",
+            "style",
+        )
+    }
     image: dict[str, Any] = {
-        "src": picture.fallback_url, "srcset": picture.fallback_srcset, "sizes": picture.sizes,
-        "width": picture.width, "height": picture.height, "alt": kept.pop("alt", ""), **kept}
+        "src": picture.fallback_url,
+        "srcset": picture.fallback_srcset,
+        "sizes": picture.sizes,
+        "width": picture.width,
+        "height": picture.height,
+        "alt": kept.pop("alt", ""),
+        **kept,
+    }
     if eager:
         image["fetchpriority"] = "high"
     else:
         image.update(loading="lazy", decoding="async")
-    image["style"] = (f"background:url({picture.placeholder}) center/cover no-repeat;"
-                      "height:auto;max-width:100%")
+    image["style"] = (
+        f"background:url({picture.placeholder}) center/cover no-repeat;height:auto;max-width:100%"
+    )
     rendered = " ".join(f'{key}="{escape(value)}"' for key, value in image.items())
     return f"<picture>{sources}<img {rendered}></picture>"

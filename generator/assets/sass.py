@@ -38,9 +38,14 @@ class LibSassCompiler:
             return None if found is None else [(str(found), found.read_text(encoding="utf-8"))]
 
         try:
-            return str(sass.compile(filename=str(entry),
-                                    include_paths=[str(p) for p in directories],
-                                    importers=[(0, importer)], output_style="expanded"))
+            return str(
+                sass.compile(
+                    filename=str(entry),
+                    include_paths=[str(p) for p in directories],
+                    importers=[(0, importer)],
+                    output_style="expanded",
+                )
+            )
         except sass.CompileError as error:
             text = str(error)
             first = text.strip().splitlines()[0].removeprefix("Error: ")
@@ -61,8 +66,11 @@ def partial_candidates(name: str) -> list[str]:
     prefix = f"{folder}/" if folder else ""
     if stem.endswith((".scss", ".sass", ".css")):
         return [f"{prefix}_{stem}", f"{prefix}{stem}"]
-    names = [f"{prefix}{start}{stem}{suffix}" for suffix in (".scss", ".sass", ".css")
-             for start in ("_", "")]
+    names = [
+        f"{prefix}{start}{stem}{suffix}"
+        for suffix in (".scss", ".sass", ".css")
+        for start in ("_", "")
+    ]
     return names + [f"{prefix}{stem}/_index.scss", f"{prefix}{stem}/index.scss"]
 
 

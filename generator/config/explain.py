@@ -20,8 +20,7 @@ def _scalar(value: Any) -> str:
 def format_config(site: SiteConfig, explain: bool = False) -> str:
     lineage = " -> ".join(site.lineage)
     writer = _Writer(site, explain)
-    writer.lines.append(f"# site {site.name} (environment {site.environment}; lineage "
-                        f"{lineage})")
+    writer.lines.append(f"# site {site.name} (environment {site.environment}; lineage {lineage})")
     if site.abstract:
         writer.lines.append("# abstract: inherited by other sites, never built")
     writer.emit(site.values, (), "")
@@ -51,8 +50,7 @@ class _Writer:
                 if isinstance(item, dict) and item:
                     for number, (key, child) in enumerate(item.items()):
                         prefix = f"{indent}- " if number == 0 else f"{indent}  "
-                        self.entry(f"{prefix}{key}", child, (*path, index, key),
-                                   indent + "    ")
+                        self.entry(f"{prefix}{key}", child, (*path, index, key), indent + "    ")
                 else:
                     self.lines.append(f"{indent}- {_scalar(item)}{self.origin((*path, index))}")
 
@@ -62,6 +60,11 @@ class _Writer:
             self.lines.append(f"{label}:{self.origin(path)}")
             self.emit(child, path, indent)
         else:
-            empty = "{}" if isinstance(child, dict) else "[]" if isinstance(child, list) \
+            empty = (
+                "{}"
+                if isinstance(child, dict)
+                else "[]"
+                if isinstance(child, list)
                 else _scalar(child)
+            )
             self.lines.append(f"{label}: {empty}{self.origin(path)}")

@@ -38,13 +38,18 @@ def subdocument(document: SourcedDocument, path: KeyPath) -> SourcedDocument:
 
 def without_keys(document: SourcedDocument, keys: set[str]) -> SourcedDocument:
     data = {key: value for key, value in document.data.items() if key not in keys}
-    locations = {path: loc for path, loc in document.locations.items()
-                 if not path or path[0] not in keys}
+    locations = {
+        path: loc for path, loc in document.locations.items() if not path or path[0] not in keys
+    }
     return SourcedDocument(data, locations)
 
 
-def _replace(target: dict[KeyPath, Location], at: KeyPath, source: dict[KeyPath, Location],
-             source_at: KeyPath) -> None:
+def _replace(
+    target: dict[KeyPath, Location],
+    at: KeyPath,
+    source: dict[KeyPath, Location],
+    source_at: KeyPath,
+) -> None:
     """Drop the locations under `at`, then copy those under `source_at` to `at`."""
     size = len(at)
     for key in [key for key in target if key[:size] == at]:
@@ -55,9 +60,14 @@ def _replace(target: dict[KeyPath, Location], at: KeyPath, source: dict[KeyPath,
             target[at + key[source_size:]] = loc
 
 
-def _merge(base: Any, overlay: Any, path: KeyPath, overlay_path: KeyPath,
-           overlay_locations: dict[KeyPath, Location],
-           locations: dict[KeyPath, Location]) -> Any:
+def _merge(
+    base: Any,
+    overlay: Any,
+    path: KeyPath,
+    overlay_path: KeyPath,
+    overlay_locations: dict[KeyPath, Location],
+    locations: dict[KeyPath, Location],
+) -> Any:
     whole = bool(path) and path[-1] in WHOLE_VALUE_KEYS
     if whole or not (isinstance(base, dict) and isinstance(overlay, dict)):
         _replace(locations, path, overlay_locations, overlay_path)
@@ -70,11 +80,13 @@ def _merge(base: Any, overlay: Any, path: KeyPath, overlay_path: KeyPath,
             inherited = result.get(key, [])
             where = overlay_locations.get(key_path)
             if not isinstance(value, list):
-                raise ConfigError(f"'{raw_key}' appends to a list, so its value must be a list",
-                                  where)
+                raise ConfigError(
+                    f"'{raw_key}' appends to a list, so its value must be a list", where
+                )
             if not isinstance(inherited, list):
-                raise ConfigError(f"'{raw_key}' appends, but the inherited '{key}' is not a list",
-                                  where)
+                raise ConfigError(
+                    f"'{raw_key}' appends, but the inherited '{key}' is not a list", where
+                )
             result[key] = inherited + value
             offset = len(inherited)
             if where is not None:
@@ -84,8 +96,9 @@ def _merge(base: Any, overlay: Any, path: KeyPath, overlay_path: KeyPath,
                 _replace(locations, (*path, key, offset + index), overlay_locations, source)
             continue
         if raw_key in result:
-            result[raw_key] = _merge(result[raw_key], value, (*path, raw_key), key_path,
-                                     overlay_locations, locations)
+            result[raw_key] = _merge(
+                result[raw_key], value, (*path, raw_key), key_path, overlay_locations, locations
+            )
         else:
             _replace(locations, (*path, raw_key), overlay_locations, key_path)
             result[raw_key] = value

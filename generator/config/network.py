@@ -32,8 +32,9 @@ def load_network(root: Path, environment: str = "production") -> Network:
     themes = _load_themes(root)
     documents = _load_site_documents(root)
     if not documents:
-        raise ConfigError(f"no sites found: expected {_display(root, root / 'sites')}"
-                          "/<name>/site.yaml")
+        raise ConfigError(
+            f"no sites found: expected {_display(root, root / 'sites')}/<name>/site.yaml"
+        )
     _check_environment(documents, environment)
     warnings: list[str] = []
     sites = {
@@ -54,8 +55,11 @@ def _discover_pools(root: Path) -> dict[str, Path]:
     content = root / "content"
     if not content.is_dir():
         return {}
-    return {path.name: path for path in sorted(content.iterdir())
-            if path.is_dir() and not path.name.startswith((".", "_"))}
+    return {
+        path.name: path
+        for path in sorted(content.iterdir())
+        if path.is_dir() and not path.name.startswith((".", "_"))
+    }
 
 
 def _load_site_documents(root: Path) -> dict[str, SourcedDocument]:
@@ -70,9 +74,11 @@ def _load_site_documents(root: Path) -> dict[str, SourcedDocument]:
             raise ConfigError("expected a mapping of settings", Location(display, 1))
         version = document.data.get("schema", 1)
         if isinstance(version, int) and version > SUPPORTED_SCHEMA:
-            raise ConfigError(f"schema {version} is newer than this sitegen supports "
-                              f"({SUPPORTED_SCHEMA}); upgrade sitegen",
-                              document.locations.get(("schema",)))
+            raise ConfigError(
+                f"schema {version} is newer than this sitegen supports "
+                f"({SUPPORTED_SCHEMA}); upgrade sitegen",
+                document.locations.get(("schema",)),
+            )
         documents[path.parent.name] = document
     return documents
 
@@ -87,9 +93,13 @@ def _check_environment(documents: dict[str, SourcedDocument], environment: str) 
         raise ConfigError(f"unknown environment '{environment}'" + suggest(environment, known))
 
 
-def extends_chain(name: str, kind: str, parent_of: Callable[[str], object],
-                  location_of: Callable[[str], Location | None],
-                  known: Collection[str]) -> list[str]:
+def extends_chain(
+    name: str,
+    kind: str,
+    parent_of: Callable[[str], object],
+    location_of: Callable[[str], Location | None],
+    known: Collection[str],
+) -> list[str]:
     """`name`, its parent, ... the root, following `extends`; a parent that does not exist or
     a cycle is an error at the `extends` line that caused it. Used for sites and themes."""
     chain = [name]
@@ -98,23 +108,35 @@ def extends_chain(name: str, kind: str, parent_of: Callable[[str], object],
         if not isinstance(parent, str):
             raise ConfigError(f"extends: expected the name of a {kind}", where)
         if parent not in known:
-            raise ConfigError(f"extends: {kind} '{parent}' does not exist"
-                              + suggest(parent, list(known)), where)
+            raise ConfigError(
+                f"extends: {kind} '{parent}' does not exist" + suggest(parent, list(known)), where
+            )
         if parent in chain:
-            cycle = " -> ".join([*chain[chain.index(parent):], parent])
+            cycle = " -> ".join([*chain[chain.index(parent) :], parent])
             raise ConfigError(f"extends: cycle in {kind} inheritance: {cycle}", where)
         chain.append(parent)
     return chain
 
 
 def _lineage(name: str, documents: dict[str, SourcedDocument]) -> list[str]:
-    return extends_chain(name, "site", lambda site: documents[site].data.get("extends"),
-                         lambda site: documents[site].locations.get(("extends",)), documents)
+    return extends_chain(
+        name,
+        "site",
+        lambda site: documents[site].data.get("extends"),
+        lambda site: documents[site].locations.get(("extends",)),
+        documents,
+    )
 
 
-def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
-                  environment: str, themes: dict[str, ThemeConfig], pools: dict[str, Path],
-                  warnings: list[str]) -> SiteConfig:
+def _resolve_site(
+    root: Path,
+    name: str,
+    documents: dict[str, SourcedDocument],
+    environment: str,
+    themes: dict[str, ThemeConfig],
+    pools: dict[str, Path],
+    warnings: list[str],
+) -> SiteConfig:
     lineage = _lineage(name, documents)
     merged = _merged(name, lineage, documents, environment)
     file_location = Location(_display(root, root / "sites" / name / "site.yaml"), 1)
@@ -134,9 +156,11 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
     if not abstract:
         _require(SITE_SCHEMA, resolved, location_of)
         if resolved["theme"] not in themes:
-            raise ConfigError(f"theme: theme '{resolved['theme']}' does not exist"
-                              + suggest(resolved["theme"], list(themes)),
-                              location_of(("theme",)))
+            raise ConfigError(
+                f"theme: theme '{resolved['theme']}' does not exist"
+                + suggest(resolved["theme"], list(themes)),
+                location_of(("theme",)),
+            )
     gates = _pool_gates(resolved, pools, location_of)
     base_url = resolved["base_url"] or ""
     return SiteConfig(
@@ -166,8 +190,9 @@ def _resolve_site(root: Path, name: str, documents: dict[str, SourcedDocument],
     )
 
 
-def _merged(name: str, lineage: list[str], documents: dict[str, SourcedDocument],
-            environment: str) -> SourcedDocument:
+def _merged(
+    name: str, lineage: list[str], documents: dict[str, SourcedDocument], environment: str
+) -> SourcedDocument:
     """The site's documents merged down its lineage, each with its overlay for
     `environment`; keys that are not inherited come from the site's own file only."""
     own = documents[name]
@@ -187,19 +212,29 @@ def _merged(name: str, lineage: list[str], documents: dict[str, SourcedDocument]
     return merged
 
 
-def _pool_gates(resolved: dict[str, Any], pools: dict[str, Path],
-                location_of: Callable[[KeyPath], Location]) -> list[PoolGate]:
+def _pool_gates(
+    resolved: dict[str, Any], pools: dict[str, Path], location_of: Callable[[KeyPath], Location]
+) -> list[PoolGate]:
     gates = []
     for pool, gate in sorted(resolved["pools"].items()):
         if gate is False:
             continue
         if pool not in pools:
-            raise ConfigError(f"pools: pool '{pool}' does not exist" + suggest(pool, list(pools)),
-                              location_of(("pools", pool)))
+            raise ConfigError(
+                f"pools: pool '{pool}' does not exist" + suggest(pool, list(pools)),
+                location_of(("pools", pool)),
+            )
         gate = _with_defaults(SITE_SCHEMA.fields["pools"].value, gate)  # type: ignore[attr-defined]
-        gates.append(PoolGate(pool, gate["mount"] or f"/{pool}/", tuple(gate["include"]),
-                              tuple(gate["exclude"]), tuple(gate["tags"]),
-                              location_of(("pools", pool))))
+        gates.append(
+            PoolGate(
+                pool,
+                gate["mount"] or f"/{pool}/",
+                tuple(gate["include"]),
+                tuple(gate["exclude"]),
+                tuple(gate["tags"]),
+                location_of(("pools", pool)),
+            )
+        )
     return gates
 
 
@@ -217,8 +252,11 @@ def _with_defaults(schema: Section, values: dict[str, Any]) -> dict[str, Any]:
 def _require(schema: Section, values: dict[str, Any], location_of: Any) -> None:
     for key, option in schema.fields.items():
         if option.required and values.get(key) is None:
-            raise ConfigError(f"missing required key '{key}' ({option.doc}); set it here or in "
-                              "a site this one extends", location_of(()))
+            raise ConfigError(
+                f"missing required key '{key}' ({option.doc}); set it here or in "
+                "a site this one extends",
+                location_of(()),
+            )
 
 
 def _load_themes(root: Path) -> dict[str, ThemeConfig]:
@@ -232,8 +270,9 @@ def _load_themes(root: Path) -> dict[str, ThemeConfig]:
             display = _display(root, path)
             document = load_sourced_yaml_file(path, display)
 
-            def location_of(key: KeyPath, document: SourcedDocument = document,
-                            display: str = display) -> Location:
+            def location_of(
+                key: KeyPath, document: SourcedDocument = document, display: str = display
+            ) -> Location:
                 while key not in document.locations and key:
                     key = key[:-1]
                 return document.locations.get(key, Location(display, 1))
@@ -243,15 +282,18 @@ def _load_themes(root: Path) -> dict[str, ThemeConfig]:
         else:
             raw[directory.name] = (THEME_SCHEMA.defaults(), None)
     themes = {}
+
     def theme_extends_line(theme: str) -> Location | None:
         document = raw[theme][1]
         return document.locations.get(("extends",)) if document else None
 
     for name in raw:
-        chain = extends_chain(name, "theme", lambda theme: raw[theme][0]["extends"],
-                              theme_extends_line, raw)
+        chain = extends_chain(
+            name, "theme", lambda theme: raw[theme][0]["extends"], theme_extends_line, raw
+        )
         css: list[str] = next((raw[t][0]["css"] for t in chain if raw[t][0]["css"]), [])
         js: list[str] = next((raw[t][0]["js"] for t in chain if raw[t][0]["js"]), [])
-        themes[name] = ThemeConfig(name, tuple(themes_dir / t for t in chain), tuple(css),
-                                   tuple(js))
+        themes[name] = ThemeConfig(
+            name, tuple(themes_dir / t for t in chain), tuple(css), tuple(js)
+        )
     return themes

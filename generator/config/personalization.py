@@ -111,16 +111,24 @@ WEIGHT_TOLERANCE = 1e-6
 
 
 def _change(values: dict[str, Any], slot: str | None) -> Change:
-    return Change(slot=slot, markdown=values.get("markdown"), partial=values.get("partial"),
-                  template=values.get("template"), page=values.get("page"))
+    return Change(
+        slot=slot,
+        markdown=values.get("markdown"),
+        partial=values.get("partial"),
+        template=values.get("template"),
+        page=values.get("page"),
+    )
 
 
-def resolve_personalization(values: dict[str, Any],
-                            location_of: Callable[[KeyPath], Location]) -> Personalization:
+def resolve_personalization(
+    values: dict[str, Any], location_of: Callable[[KeyPath], Location]
+) -> Personalization:
     """Build the personalization of a site from its validated config values."""
-    segments = tuple(Segment(id, entry["description"] or "", entry["condition"],
-                             location_of(("segments", id)))
-                     for id, entry in sorted(values.get("segments", {}).items()) if entry)
+    segments = tuple(
+        Segment(id, entry["description"] or "", entry["condition"], location_of(("segments", id)))
+        for id, entry in sorted(values.get("segments", {}).items())
+        if entry
+    )
     by_id = {segment.id: segment for segment in segments}
     rules = []
     for id, entry in sorted(values.get("rules", {}).items()):
@@ -129,16 +137,28 @@ def resolve_personalization(values: dict[str, Any],
         when = entry["when"]
         if isinstance(when, str):
             if when not in by_id:
-                raise ConfigError(f"rules.{id}.when: segment '{when}' does not exist"
-                                  + suggest(when, list(by_id)), location_of(("rules", id, "when")))
+                raise ConfigError(
+                    f"rules.{id}.when: segment '{when}' does not exist"
+                    + suggest(when, list(by_id)),
+                    location_of(("rules", id, "when")),
+                )
             segment, condition = when, by_id[when].condition
         else:
             segment, condition = None, when["condition"]
         then = entry["then"]
         change = _change(then, then.get("slot"))
         _check_change(change, ("rules", id, "then"), location_of)
-        rules.append(Rule(id, segment, condition, tuple(entry["pages"]), entry["priority"],
-                          change, location_of(("rules", id))))
+        rules.append(
+            Rule(
+                id,
+                segment,
+                condition,
+                tuple(entry["pages"]),
+                entry["priority"],
+                change,
+                location_of(("rules", id)),
+            )
+        )
     experiments = []
     keys: dict[str, str] = {}
     for id, entry in sorted(values.get("experiments", {}).items()):
@@ -146,69 +166,117 @@ def resolve_personalization(values: dict[str, Any],
             continue
         experiment = _experiment(id, entry, location_of)
         if experiment.key in keys:
-            raise ConfigError(f"experiments.{id}: key '{experiment.key}' is already used by "
-                              f"experiment '{keys[experiment.key]}'; keys must be unique in a "
-                              "site", location_of(("experiments", id)))
+            raise ConfigError(
+                f"experiments.{id}: key '{experiment.key}' is already used by "
+                f"experiment '{keys[experiment.key]}'; keys must be unique in a "
+                "site",
+                location_of(("experiments", id)),
+            )
         keys[experiment.key] = id
         experiments.append(experiment)
     settings = values["personalization"]
     analytics = values["analytics"]
-    return Personalization(segments, tuple(rules), tuple(experiments),
-                           settings["max_variants"], settings["cookie_prefix"],
-                           settings["routing"],
-                           Tracking(analytics["enabled"], analytics["consent"] == "required",
-                                    analytics["respect_dnt"], analytics.get("collector")))
+    return Personalization(
+        segments,
+        tuple(rules),
+        tuple(experiments),
+        settings["max_variants"],
+        settings["cookie_prefix"],
+        settings["routing"],
+        Tracking(
+            analytics["enabled"],
+            analytics["consent"] == "required",
+            analytics["respect_dnt"],
+            analytics.get("collector"),
+        ),
+    )
 
 
-def _check_change(change: Change, path: KeyPath,
-                  location_of: Callable[[KeyPath], Location]) -> None:
+def _check_change(
+    change: Change, path: KeyPath, location_of: Callable[[KeyPath], Location]
+) -> None:
     if (change.markdown or change.partial) and not change.slot:
-        raise ConfigError(f"{'.'.join(map(str, path))}: 'markdown' and 'partial' change a slot; "
-                          "expected 'slot' too", location_of(path))
+        raise ConfigError(
+            f"{'.'.join(map(str, path))}: 'markdown' and 'partial' change a slot; "
+            "expected 'slot' too",
+            location_of(path),
+        )
     if change.markdown and change.partial:
-        raise ConfigError(f"{'.'.join(map(str, path))}: expected one of 'markdown' or "
-                          "'partial', not both", location_of(path))
+        raise ConfigError(
+            f"{'.'.join(map(str, path))}: expected one of 'markdown' or 'partial', not both",
+            location_of(path),
+        )
     if change.slot and not (change.markdown or change.partial):
-        raise ConfigError(f"{'.'.join(map(str, path))}: slot '{change.slot}' needs "
-                          "'markdown' or 'partial' to change it", location_of(path))
+        raise ConfigError(
+            f"{'.'.join(map(str, path))}: slot '{change.slot}' needs "
+            "'markdown' or 'partial' to change it",
+            location_of(path),
+        )
 
 
-def _experiment(id: str, entry: dict[str, Any],
-                location_of: Callable[[KeyPath], Location]) -> Experiment:
+def _experiment(
+    id: str, entry: dict[str, Any], location_of: Callable[[KeyPath], Location]
+) -> Experiment:
     where = ("experiments", id)
     arms_values = entry["arms"]
     if len(arms_values) < 2:
-        raise ConfigError(f"experiments.{id}.arms: expected at least two arms, got "
-                          f"{len(arms_values)}", location_of((*where, "arms")))
+        raise ConfigError(
+            f"experiments.{id}.arms: expected at least two arms, got {len(arms_values)}",
+            location_of((*where, "arms")),
+        )
     total = sum(arm["weight"] for arm in arms_values.values())
     if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
-        raise ConfigError(f"experiments.{id}.arms: weights sum to {total:g}; expected 1",
-                          location_of((*where, "arms")))
+        raise ConfigError(
+            f"experiments.{id}.arms: weights sum to {total:g}; expected 1",
+            location_of((*where, "arms")),
+        )
     slot = entry.get("slot")
     arms = []
     for name, arm in arms_values.items():
         change = _change(arm, slot if (arm.get("markdown") or arm.get("partial")) else None)
         if (arm.get("markdown") or arm.get("partial")) and not slot:
-            raise ConfigError(f"experiments.{id}.arms.{name}: changes a slot, but the "
-                              "experiment names no 'slot'", location_of((*where, "arms", name)))
+            raise ConfigError(
+                f"experiments.{id}.arms.{name}: changes a slot, but the experiment names no 'slot'",
+                location_of((*where, "arms", name)),
+            )
         arms.append(Arm(name, arm["weight"], change))
     winner = entry.get("winner")
     status = entry["status"]
     if status == "concluded" and winner is None:
-        raise ConfigError(f"experiments.{id}: a concluded experiment needs a 'winner'",
-                          location_of((*where, "status")))
+        raise ConfigError(
+            f"experiments.{id}: a concluded experiment needs a 'winner'",
+            location_of((*where, "status")),
+        )
     if winner is not None and winner not in arms_values:
-        raise ConfigError(f"experiments.{id}.winner: arm '{winner}' does not exist"
-                          + suggest(winner, list(arms_values)), location_of((*where, "winner")))
+        raise ConfigError(
+            f"experiments.{id}.winner: arm '{winner}' does not exist"
+            + suggest(winner, list(arms_values)),
+            location_of((*where, "winner")),
+        )
     namespace = None
     if entry.get("namespace"):
         start_end = entry["namespace"]["range"]
         if len(start_end) != 2 or not 0 <= start_end[0] < start_end[1] <= 1:
-            raise ConfigError(f"experiments.{id}.namespace.range: expected [start, end) with "
-                              "0 <= start < end <= 1", location_of((*where, "namespace", "range")))
+            raise ConfigError(
+                f"experiments.{id}.namespace.range: expected [start, end) with "
+                "0 <= start < end <= 1",
+                location_of((*where, "namespace", "range")),
+            )
         namespace = (entry["namespace"]["name"], start_end[0], start_end[1])
     key = entry.get("key") or id
-    return Experiment(id, key, tuple(arms), entry["coverage"], entry.get("seed") or key,
-                      entry["hash_version"], entry["bucket_version"], tuple(entry["pages"]),
-                      slot, tuple(entry["goals"]), status, winner, namespace,
-                      location_of(where))
+    return Experiment(
+        id,
+        key,
+        tuple(arms),
+        entry["coverage"],
+        entry.get("seed") or key,
+        entry["hash_version"],
+        entry["bucket_version"],
+        tuple(entry["pages"]),
+        slot,
+        tuple(entry["goals"]),
+        status,
+        winner,
+        namespace,
+        location_of(where),
+    )

@@ -66,8 +66,9 @@ class ArmsOption(Option):
         for name, arm in value.items():
             where = (*path, name)
             if not isinstance(name, str) or not MapOf(ARM).key_pattern.fullmatch(name):
-                raise context.fail(where, "expected an arm name of lower-case letters, "
-                                          "digits, '-' and '_'")
+                raise context.fail(
+                    where, "expected an arm name of lower-case letters, digits, '-' and '_'"
+                )
             if isinstance(arm, (int, float)) and not isinstance(arm, bool):
                 arm = {"weight": arm}
             arms[name] = ARM.check(arm, where, context)
@@ -75,70 +76,104 @@ class ArmsOption(Option):
 
 
 CHANGE_FIELDS: dict[str, Option] = {
-    "markdown": Str("name of the variant text next to each page: "
-                    "<page>.variants/<slot>.<name>.md"),
+    "markdown": Str("name of the variant text next to each page: <page>.variants/<slot>.<name>.md"),
     "partial": Str("a template rendered in place of the slot's default content"),
     "template": Str("render the page with this template instead"),
 }
 
-ARM = Section({
-    "weight": Number("share of enrolled visitors", required=True, minimum=0, maximum=1),
-    **CHANGE_FIELDS,
-})
-
-SEGMENT = Section({
-    "description": Str("who this is", default=""),
-    "condition": ConditionOption("when a visitor belongs to the segment", required=True),
-}, allow_false=True)
-
-RULE = Section({
-    "when": WhenOption("the segment (or inline condition) that triggers the rule",
-                       required=True),
-    "pages": ListOf(Str(), "URL globs of the pages the rule applies to", default=["/**"]),
-    "priority": Int("higher wins when several rules change one slot", default=0),
-    "then": Section({
-        "slot": Str("the slot to change (with markdown or partial)"),
+ARM = Section(
+    {
+        "weight": Number("share of enrolled visitors", required=True, minimum=0, maximum=1),
         **CHANGE_FIELDS,
-        "page": Str("replace the whole page with this Markdown file (project-relative)"),
-    }, required=True),
-}, allow_false=True)
+    }
+)
 
-EXPERIMENT = Section({
-    "key": Str("tracking key (default: the id)", pattern=ID_PATTERN,
-               pattern_doc="lower-case letters, digits, '-' and '_'"),
-    "arms": ArmsOption("arms in order, with weights summing to 1", required=True),
-    "coverage": Number("share of visitors enrolled", default=1.0, minimum=0, maximum=1),
-    "seed": Str("hash seed (default: the key)"),
-    "hash_version": Int("GrowthBook hash version", default=2, minimum=1),
-    "bucket_version": Int("bump to re-enrol every visitor", default=1, minimum=1),
-    "pages": ListOf(Str(), "URL globs of the pages the experiment runs on", default=["/**"]),
-    "slot": Str("the slot the arms change"),
-    "goals": ListOf(Section({"page": Str("a URL reached"), "click": Str("a CSS selector")}),
-                    "what counts as a conversion", default=[]),
-    "status": Choice(("draft", "running", "stopped", "concluded"), default="draft"),
-    "winner": Str("the arm everyone gets once concluded"),
-    "namespace": Section({
-        "name": Str("namespace shared by mutually exclusive experiments", required=True),
-        "range": ListOf(Number(minimum=0, maximum=1), "[start, end) of this experiment",
-                        required=True),
-    }),
-}, allow_false=True)
+SEGMENT = Section(
+    {
+        "description": Str("who this is", default=""),
+        "condition": ConditionOption("when a visitor belongs to the segment", required=True),
+    },
+    allow_false=True,
+)
+
+RULE = Section(
+    {
+        "when": WhenOption(
+            "the segment (or inline condition) that triggers the rule", required=True
+        ),
+        "pages": ListOf(Str(), "URL globs of the pages the rule applies to", default=["/**"]),
+        "priority": Int("higher wins when several rules change one slot", default=0),
+        "then": Section(
+            {
+                "slot": Str("the slot to change (with markdown or partial)"),
+                **CHANGE_FIELDS,
+                "page": Str("replace the whole page with this Markdown file (project-relative)"),
+            },
+            required=True,
+        ),
+    },
+    allow_false=True,
+)
+
+EXPERIMENT = Section(
+    {
+        "key": Str(
+            "tracking key (default: the id)",
+            pattern=ID_PATTERN,
+            pattern_doc="lower-case letters, digits, '-' and '_'",
+        ),
+        "arms": ArmsOption("arms in order, with weights summing to 1", required=True),
+        "coverage": Number("share of visitors enrolled", default=1.0, minimum=0, maximum=1),
+        "seed": Str("hash seed (default: the key)"),
+        "hash_version": Int("GrowthBook hash version", default=2, minimum=1),
+        "bucket_version": Int("bump to re-enrol every visitor", default=1, minimum=1),
+        "pages": ListOf(Str(), "URL globs of the pages the experiment runs on", default=["/**"]),
+        "slot": Str("the slot the arms change"),
+        "goals": ListOf(
+            Section({"page": Str("a URL reached"), "click": Str("a CSS selector")}),
+            "what counts as a conversion",
+            default=[],
+        ),
+        "status": Choice(("draft", "running", "stopped", "concluded"), default="draft"),
+        "winner": Str("the arm everyone gets once concluded"),
+        "namespace": Section(
+            {
+                "name": Str("namespace shared by mutually exclusive experiments", required=True),
+                "range": ListOf(
+                    Number(minimum=0, maximum=1), "[start, end) of this experiment", required=True
+                ),
+            }
+        ),
+    },
+    allow_false=True,
+)
 
 PERSONALIZATION_FIELDS: dict[str, Option] = {
     "segments": MapOf(SEGMENT, "audiences, by id", key_pattern=ID_PATTERN),
     "rules": MapOf(RULE, "personalization rules, by id", key_pattern=ID_PATTERN),
     "experiments": MapOf(EXPERIMENT, "A/B(n) experiments, by id", key_pattern=ID_PATTERN),
-    "analytics": Section({
-        "enabled": Bool("send page views and goals through the tracking pixel", default=True),
-        "consent": Choice(("not_required", "required"), "with 'required', nothing is sent "
-                          "until the page calls sitegen.consent(true)", default="not_required"),
-        "respect_dnt": Bool("send nothing when the browser says Do Not Track", default=True),
-        "collector": Str("also sendBeacon each event as JSON to this URL"),
-    }),
-    "personalization": Section({
-        "max_variants": Int("most variant files one page may have", default=64, minimum=1),
-        "cookie_prefix": Str("prefix of the assignment cookies", default="sg_",
-                             pattern=r"[a-z][a-z0-9_]*", pattern_doc="a cookie name prefix"),
-        "routing": Bool("emit .htaccess and _headers/_redirects rules", default=True),
-    }),
+    "analytics": Section(
+        {
+            "enabled": Bool("send page views and goals through the tracking pixel", default=True),
+            "consent": Choice(
+                ("not_required", "required"),
+                "with 'required', nothing is sent until the page calls sitegen.consent(true)",
+                default="not_required",
+            ),
+            "respect_dnt": Bool("send nothing when the browser says Do Not Track", default=True),
+            "collector": Str("also sendBeacon each event as JSON to this URL"),
+        }
+    ),
+    "personalization": Section(
+        {
+            "max_variants": Int("most variant files one page may have", default=64, minimum=1),
+            "cookie_prefix": Str(
+                "prefix of the assignment cookies",
+                default="sg_",
+                pattern=r"[a-z][a-z0-9_]*",
+                pattern_doc="a cookie name prefix",
+            ),
+            "routing": Bool("emit .htaccess and _headers/_redirects rules", default=True),
+        }
+    ),
 }

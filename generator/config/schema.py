@@ -32,8 +32,14 @@ def dotted(path: KeyPath) -> str:
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
 
 
 @dataclass
@@ -67,8 +73,14 @@ class Option:
 class Str(Option):
     expected = "a string"
 
-    def __init__(self, doc: str = "", default: Any = None, required: bool = False,
-                 pattern: str | None = None, pattern_doc: str = "") -> None:
+    def __init__(
+        self,
+        doc: str = "",
+        default: Any = None,
+        required: bool = False,
+        pattern: str | None = None,
+        pattern_doc: str = "",
+    ) -> None:
         super().__init__(doc, default, required)
         self.pattern = re.compile(pattern) if pattern else None
         self.pattern_doc = pattern_doc
@@ -79,11 +91,15 @@ class Str(Option):
         if self.pattern and not self.pattern.fullmatch(value):
             shown = redact_url(value)
             if shown != value:
-                raise context.fail(path, "a password inside the URL is not allowed: "
-                                         "credentials come from the environment or ~/.netrc "
-                                         f"(got '{shown}')")
-            raise context.fail(path, f"expected {self.pattern_doc or self.pattern.pattern}, "
-                                     f"got '{value}'")
+                raise context.fail(
+                    path,
+                    "a password inside the URL is not allowed: "
+                    "credentials come from the environment or ~/.netrc "
+                    f"(got '{shown}')",
+                )
+            raise context.fail(
+                path, f"expected {self.pattern_doc or self.pattern.pattern}, got '{value}'"
+            )
         return value
 
 
@@ -91,8 +107,13 @@ class Url(Str):
     expected = "an absolute http(s) URL"
 
     def __init__(self, doc: str = "", default: Any = None, required: bool = False) -> None:
-        super().__init__(doc, default, required, r"https?://[^\s/]+(/[^\s]*)?",
-                         "an absolute http(s) URL such as https://example.org/")
+        super().__init__(
+            doc,
+            default,
+            required,
+            r"https?://[^\s/]+(/[^\s]*)?",
+            "an absolute http(s) URL such as https://example.org/",
+        )
 
 
 class Bool(Option):
@@ -107,8 +128,9 @@ class Bool(Option):
 class Int(Option):
     expected = "an integer"
 
-    def __init__(self, doc: str = "", default: Any = None, required: bool = False,
-                 minimum: int | None = None) -> None:
+    def __init__(
+        self, doc: str = "", default: Any = None, required: bool = False, minimum: int | None = None
+    ) -> None:
         super().__init__(doc, default, required)
         self.minimum = minimum
 
@@ -121,8 +143,9 @@ class Int(Option):
 
 
 class ListOf(Option):
-    def __init__(self, item: Option, doc: str = "", default: Any = None,
-                 required: bool = False) -> None:
+    def __init__(
+        self, item: Option, doc: str = "", default: Any = None, required: bool = False
+    ) -> None:
         super().__init__(doc, [] if default is None else default, required)
         self.item = item
         self.expected = f"a list of {item.expected.removeprefix('a ').removeprefix('an ')}s"
@@ -138,8 +161,14 @@ class Section(Option):
 
     expected = "a mapping"
 
-    def __init__(self, fields: Mapping[str, Option], doc: str = "", required: bool = False,
-                 allow_false: bool = False, enforce_required: bool = True) -> None:
+    def __init__(
+        self,
+        fields: Mapping[str, Option],
+        doc: str = "",
+        required: bool = False,
+        allow_false: bool = False,
+        enforce_required: bool = True,
+    ) -> None:
         super().__init__(doc, None, required)
         self.fields = dict(fields)
         self.allow_false = allow_false
@@ -164,26 +193,39 @@ class Section(Option):
                 raise context.fail(path, f"missing required key '{key}' ({option.doc})")
             if not isinstance(option, Section):
                 default = option.default
-                result[key] = list(default) if isinstance(default, list) else (
-                    dict(default) if isinstance(default, dict) else default)
+                result[key] = (
+                    list(default)
+                    if isinstance(default, list)
+                    else (dict(default) if isinstance(default, dict) else default)
+                )
         return result
 
-    def _check_key(self, key: str, item: Any, value: dict[str, Any], path: KeyPath,
-                   context: CheckContext, result: dict[str, Any]) -> None:
+    def _check_key(
+        self,
+        key: str,
+        item: Any,
+        value: dict[str, Any],
+        path: KeyPath,
+        context: CheckContext,
+        result: dict[str, Any],
+    ) -> None:
         """Check one key of the section's `value` into `result` (a deprecated key goes to
         the key it moved to, unless that one is set too)."""
         option = self.fields.get(key)
         if key in CREDENTIAL_KEYS:
-            raise context.fail((*path, key), "credentials never live in configuration "
-                               "files; sitegen reads them from the environment or ~/.netrc")
+            raise context.fail(
+                (*path, key),
+                "credentials never live in configuration "
+                "files; sitegen reads them from the environment or ~/.netrc",
+            )
         if option is None:
-            known = [name for name, opt in self.fields.items()
-                     if not isinstance(opt, Deprecated)]
+            known = [name for name, opt in self.fields.items() if not isinstance(opt, Deprecated)]
             raise context.fail((*path, key), "unknown key" + suggest(key, known))
         if isinstance(option, Deprecated):
             location = context.location_of((*path, key))
-            context.warnings.append(f"{location}: '{dotted((*path, key))}' is deprecated; "
-                                    f"use '{option.moved_to}'")
+            context.warnings.append(
+                f"{location}: '{dotted((*path, key))}' is deprecated; use '{option.moved_to}'"
+            )
             target = option.moved_to
             if target not in value:
                 result[target] = self.fields[target].check(item, (*path, key), context)
@@ -191,9 +233,11 @@ class Section(Option):
         result[key] = option.check(item, (*path, key), context)
 
     def defaults(self) -> dict[str, Any]:
-        return {name: (opt.defaults() if isinstance(opt, Section) else opt.default)
-                for name, opt in self.fields.items()
-                if not isinstance(opt, Deprecated)}
+        return {
+            name: (opt.defaults() if isinstance(opt, Section) else opt.default)
+            for name, opt in self.fields.items()
+            if not isinstance(opt, Deprecated)
+        }
 
 
 class MapOf(Option):
@@ -201,8 +245,13 @@ class MapOf(Option):
 
     expected = "a mapping"
 
-    def __init__(self, value: Option, doc: str = "", key_pattern: str = r"[a-z0-9][a-z0-9_-]*",
-                 key_doc: str = "lower-case letters, digits, '-' and '_'") -> None:
+    def __init__(
+        self,
+        value: Option,
+        doc: str = "",
+        key_pattern: str = r"[a-z0-9][a-z0-9_-]*",
+        key_doc: str = "lower-case letters, digits, '-' and '_'",
+    ) -> None:
         super().__init__(doc, {})
         self.value = value
         self.key_pattern = re.compile(key_pattern)
@@ -232,8 +281,14 @@ class Deprecated(Option):
 class Number(Option):
     expected = "a number"
 
-    def __init__(self, doc: str = "", default: Any = None, required: bool = False,
-                 minimum: float | None = None, maximum: float | None = None) -> None:
+    def __init__(
+        self,
+        doc: str = "",
+        default: Any = None,
+        required: bool = False,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> None:
         super().__init__(doc, default, required)
         self.minimum = minimum
         self.maximum = maximum
@@ -242,9 +297,11 @@ class Number(Option):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.wrong_type(value, path, context)
         if (self.minimum is not None and value < self.minimum) or (
-                self.maximum is not None and value > self.maximum):
-            raise context.fail(path, f"expected a number from {self.minimum} to "
-                                     f"{self.maximum}, got {value}")
+            self.maximum is not None and value > self.maximum
+        ):
+            raise context.fail(
+                path, f"expected a number from {self.minimum} to {self.maximum}, got {value}"
+            )
         return float(value)
 
 
@@ -256,6 +313,5 @@ class Choice(Str):
 
     def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
         if value not in self.choices:
-            raise context.fail(path, f"expected one of {', '.join(self.choices)}, got "
-                                     f"{value!r}")
+            raise context.fail(path, f"expected one of {', '.join(self.choices)}, got {value!r}")
         return value

@@ -143,27 +143,48 @@ def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Targe
     state = values.get("state") or ""
     if state:
         state = posixpath.normpath(state)
-        inside = posixpath.relpath(state, root) if state.startswith("/") == root.startswith(
-            "/") else ".."
-        if inside == "." or (not inside.startswith("..")
-                             and not any(part.startswith(".") for part in inside.split("/"))):
-            raise ConfigError(f"targets.{name}.state: '{state}' is inside the web root "
-                              f"'{root}' and would be published; expected a folder outside "
-                              "it, or one whose name starts with a dot (the generated "
-                              ".htaccess denies those)", location_of(("targets", name, "state")))
+        inside = (
+            posixpath.relpath(state, root)
+            if state.startswith("/") == root.startswith("/")
+            else ".."
+        )
+        if inside == "." or (
+            not inside.startswith("..")
+            and not any(part.startswith(".") for part in inside.split("/"))
+        ):
+            raise ConfigError(
+                f"targets.{name}.state: '{state}' is inside the web root "
+                f"'{root}' and would be published; expected a folder outside "
+                "it, or one whose name starts with a dot (the generated "
+                ".htaccess denies those)",
+                location_of(("targets", name, "state")),
+            )
     notify = values.get("notify") or _NOTIFY.defaults()
     email = notify.get("email") or _NOTIFY.fields["email"].defaults()
     mail = None
     if email["to"]:
         host, _, port = email["smtp"].partition(":")
-        mail = Mail(tuple(email["to"]), email["sender"], host, int(port or 25),
-                    email["starttls"])
-    return Target(name, url.scheme, unquote(url.username) if url.username else None,
-                  url.hostname or "", url.port or 21, root, tuple(values["logs"]),
-                  location_of(("targets", name, "url")), state, values["passive"],
-                  values["connections"], values["timeout"], values["retries"], values["keep"],
-                  values.get("check_url"), tuple(notify["webhooks"]), mail,
-                  values["atomic_replace"])
+        mail = Mail(tuple(email["to"]), email["sender"], host, int(port or 25), email["starttls"])
+    return Target(
+        name,
+        url.scheme,
+        unquote(url.username) if url.username else None,
+        url.hostname or "",
+        url.port or 21,
+        root,
+        tuple(values["logs"]),
+        location_of(("targets", name, "url")),
+        state,
+        values["passive"],
+        values["connections"],
+        values["timeout"],
+        values["retries"],
+        values["keep"],
+        values.get("check_url"),
+        tuple(notify["webhooks"]),
+        mail,
+        values["atomic_replace"],
+    )
 
 
 def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> dict[str, Any]:
@@ -174,23 +195,44 @@ def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> dict[st
     prefetch = values["prefetch"]
     recommendations = values["recommendations"]
     return dict(
-        http=HttpSettings(http["html_cache"], http["data_max_age"], http["static_max_age"],
-                          http["csp"], http["precompress"], http["apache_options"],
-                          dict(http["csp_sources"] or {}), http["referrer_policy"]),
-        cdn=CdnSettings((values["cdn"].get("asset_base") or "").rstrip("/"),
-                        values["cdn"].get("purge_webhook")),
-        images=ImageSettings(tuple(sorted(set(images["widths"]))), images["quality"],
-                             tuple(images["formats"]), images["sizes"], images["large"]),
+        http=HttpSettings(
+            http["html_cache"],
+            http["data_max_age"],
+            http["static_max_age"],
+            http["csp"],
+            http["precompress"],
+            http["apache_options"],
+            dict(http["csp_sources"] or {}),
+            http["referrer_policy"],
+        ),
+        cdn=CdnSettings(
+            (values["cdn"].get("asset_base") or "").rstrip("/"), values["cdn"].get("purge_webhook")
+        ),
+        images=ImageSettings(
+            tuple(sorted(set(images["widths"]))),
+            images["quality"],
+            tuple(images["formats"]),
+            images["sizes"],
+            images["large"],
+        ),
         lazy_concurrency=values["lazy"]["concurrency"],
-        prefetch=PrefetchSettings(prefetch["enabled"], prefetch["threshold"], prefetch["max"],
-                                  prefetch["eagerness"], prefetch["links"],
-                                  tuple(prefetch["exclude"])),
-        recommendations=RecommendationSettings(recommendations["enabled"],
-                                               recommendations["count"],
-                                               tuple(recommendations["sources"])),
-        rebuild=tuple(RebuildRule(tuple(rule["when"]), tuple(rule["then"]))
-                      for rule in values["rebuild"]),
-        targets={name: _target(name, target, location_of)
-                 for name, target in (values.get("targets") or {}).items()},
+        prefetch=PrefetchSettings(
+            prefetch["enabled"],
+            prefetch["threshold"],
+            prefetch["max"],
+            prefetch["eagerness"],
+            prefetch["links"],
+            tuple(prefetch["exclude"]),
+        ),
+        recommendations=RecommendationSettings(
+            recommendations["enabled"], recommendations["count"], tuple(recommendations["sources"])
+        ),
+        rebuild=tuple(
+            RebuildRule(tuple(rule["when"]), tuple(rule["then"])) for rule in values["rebuild"]
+        ),
+        targets={
+            name: _target(name, target, location_of)
+            for name, target in (values.get("targets") or {}).items()
+        },
         migrations=tuple(values["migrations"]),
     )

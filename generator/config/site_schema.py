@@ -39,8 +39,11 @@ def _refuse_credentials(value: object, path: KeyPath, context: CheckContext) -> 
     if isinstance(value, dict):
         for key, item in value.items():
             if key in CREDENTIAL_KEYS:
-                raise context.fail((*path, key), "credentials never live in configuration "
-                                   "files; sitegen reads them from the environment or ~/.netrc")
+                raise context.fail(
+                    (*path, key),
+                    "credentials never live in configuration "
+                    "files; sitegen reads them from the environment or ~/.netrc",
+                )
             _refuse_credentials(item, (*path, key), context)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -49,12 +52,15 @@ def _refuse_credentials(value: object, path: KeyPath, context: CheckContext) -> 
 
 GATE = Section(
     {
-        "mount": Str("URL prefix the pool's pages are published under (default: /<pool>/)",
-                     pattern=r"/([a-z0-9][a-z0-9._-]*/)*",
-                     pattern_doc="a URL prefix such as /guides/ (lower case, starting and "
-                                 "ending with '/', no '..')"),
-        "include": ListOf(Str(), "path globs (relative to the pool) a page must match",
-                          default=["**"]),
+        "mount": Str(
+            "URL prefix the pool's pages are published under (default: /<pool>/)",
+            pattern=r"/([a-z0-9][a-z0-9._-]*/)*",
+            pattern_doc="a URL prefix such as /guides/ (lower case, starting and "
+            "ending with '/', no '..')",
+        ),
+        "include": ListOf(
+            Str(), "path globs (relative to the pool) a page must match", default=["**"]
+        ),
         "exclude": ListOf(Str(), "path globs that keep a page out", default=[]),
         "tags": ListOf(Str(), "if set, a page must carry at least one of these tags", default=[]),
     },
@@ -75,150 +81,270 @@ SITE_FIELDS: dict[str, Option] = {
     "description": Str("one sentence about the site, for meta tags and the feed", default=""),
     "base_url": Url("the public address, e.g. https://example.org/", required=True),
     "baseurl": Deprecated(moved_to="base_url"),
-    "language": Str("BCP 47 language tag", default="en", pattern=r"[a-z]{2,3}(-[A-Za-z0-9]+)*",
-                    pattern_doc="a language tag such as en or en-GB"),
+    "language": Str(
+        "BCP 47 language tag",
+        default="en",
+        pattern=r"[a-z]{2,3}(-[A-Za-z0-9]+)*",
+        pattern_doc="a language tag such as en or en-GB",
+    ),
     "theme": Str("name of a folder under themes/", required=True),
     "pools": MapOf(GATE, "content pools this site publishes, each with its gate"),
     "pagination": Section({"per_page": Int("entries per listing page", default=10, minimum=1)}),
-    "feed": Section({
-        "enabled": Bool("publish an Atom feed at /feed.xml", default=True),
-        "entries": Int("number of entries in the feed", default=20, minimum=1),
-    }),
+    "feed": Section(
+        {
+            "enabled": Bool("publish an Atom feed at /feed.xml", default=True),
+            "entries": Int("number of entries in the feed", default=20, minimum=1),
+        }
+    ),
     "sitemap": Bool("publish /sitemap.xml", default=True),
-    "robots": Section({
-        "disallow": ListOf(Str(), "path prefixes robots.txt asks crawlers to avoid", default=[]),
-    }),
+    "robots": Section(
+        {
+            "disallow": ListOf(
+                Str(), "path prefixes robots.txt asks crawlers to avoid", default=[]
+            ),
+        }
+    ),
     "menu": ListOf(MENU_ITEM, "the main navigation, in order", default=[]),
-    "assets": Section({
-        "minify": Bool("minify CSS and JavaScript", default=True),
-    }),
+    "assets": Section(
+        {
+            "minify": Bool("minify CSS and JavaScript", default=True),
+        }
+    ),
     "params": FreeMapping("free-form values for templates (`site.params`)", default={}),
-    "targets": MapOf(Section({
-        "url": Str("ftps://user@host:port/remote/root (ftps = explicit TLS, certificate "
-                   "verified) or ftp://...", required=True,
-                   pattern=r"ftps?://([^@/\s:]+@)?[^@/\s:]+(:\d+)?(/\S*)?",
-                   pattern_doc="a URL such as ftps://deploy@ftp.example.org/public_html"),
-        "logs": ListOf(Str(), "remote paths of the host's access logs for this site",
-                       default=[]),
-        "state": Str("remote folder of sitegen's state (manifests, journal, lock, kept "
-                     "versions); default <root>/.sitegen-state, which the generated .htaccess "
-                     "denies; better outside the web root, e.g. /sitegen-state",
-                     pattern=r"[^\s]+", pattern_doc="a remote path"),
-        "passive": Bool("passive-mode data connections (active mode if false)", default=True),
-        "connections": Int("most connections at once (fewer if the server says so)",
-                           default=4, minimum=1),
-        "timeout": Int("seconds to wait for the server before retrying", default=30,
-                       minimum=1),
-        "retries": Int("attempts after a transient error (with back-off)", default=4,
-                       minimum=0),
-        "keep": Int("versions kept on the server for `sitegen rollback`", default=5,
-                    minimum=0),
-        "atomic_replace": Bool("replace pages and data files in one rename too, never "
-                               "missing for a moment, at the cost of downloading and "
-                               "uploading again the old content kept for rollback (by "
-                               "default only assets and routing rules are; a page is set "
-                               "aside first, a gap of one rename)", default=False),
-        "check_url": Url("where this target serves the site, for the HTTP check after a "
-                         "deploy (default: no HTTP check)"),
-        "notify": Section({
-            "webhooks": ListOf(Url(), "URLs that get a JSON summary (POST) after a deploy "
-                               "or rollback", default=[]),
-            "email": Section({
-                "to": ListOf(Str(), "recipients", default=[]),
-                "sender": Str("the From address", default="sitegen@localhost"),
-                "smtp": Str("SMTP server as host:port (user and password: SITEGEN_SMTP_USER, "
-                            "SITEGEN_SMTP_PASSWORD)", default="localhost:25",
-                            pattern=r"[^\s:]+(:\d+)?", pattern_doc="host:port"),
-                "starttls": Bool("upgrade the SMTP connection with STARTTLS", default=False),
-            }),
-        }),
-    }), "where the site is published (passwords: SITEGEN_FTP_PASSWORD, "
-        "SITEGEN_FTP_PASSWORD_<TARGET> or ~/.netrc)"),
-    "http": Section({
-        "html_cache": Str("Cache-Control of pages", default="no-cache"),
-        "data_max_age": Int("seconds JSON files (recommendations, manifests) may be cached",
-                            default=300, minimum=0),
-        "static_max_age": Int("seconds other unfingerprinted files may be cached",
-                              default=86400, minimum=0),
-        "csp": Bool("send a Content-Security-Policy the runtime works under", default=True),
-        "precompress": Bool("publish foo.html.gz next to foo.html (every text file), served "
-                            "by the .htaccess to clients that accept gzip (mod_rewrite: needs "
-                            "FollowSymLinks, or apache_options)", default=False),
-        "apache_options": Bool("the host allows Options in .htaccess (AllowOverride All or "
-                               "Options): turn listings and MultiViews off and "
-                               "SymLinksIfOwnerMatch on, which mod_rewrite needs where the "
-                               "server's Options are None", default=False),
-        "csp_sources": MapOf(ListOf(Str()), "extra sources per directive, e.g. img-src: "
-                             "[https://cdn.example.org]", key_pattern=r"[a-z-]+"),
-        "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
-    }, "caching and security headers (.htaccess and _headers)"),
-    "rebuild": ListOf(Section({
-        "when": ListOf(Str(pattern=r"(sites|content|themes|data)/\S+",
-                           pattern_doc="a glob under sites/, content/, themes/ or data/ "
-                           "(the folders whose changes every build notices)"),
-                       "project files (globs from the project root), e.g. "
-                       "data/prices.yaml", required=True),
-        "then": ListOf(Str(), "URLs to render again when they change (globs), e.g. "
-                       "products/**", required=True),
-    }), "dependencies nothing records (a script that reads a data file, a filter that "
-        "opens files)", default=[]),
-    "lazy": Section({
-        "concurrency": Int("lazy components loaded at once", default=2, minimum=1),
-    }, "lazy components (templates under components/, placed with lazy())"),
-    "cdn": Section({
-        "asset_base": Url("URL the fingerprinted assets are served from (a CDN in front of "
-                          "the host), e.g. https://cdn.example.org; set it per environment"),
-        "purge_webhook": Url("URL that gets the changed URLs (POST, JSON) after each "
-                             "deploy"),
-    }, "a CDN for assets, and purging after deploys"),
-    "images": Section({
-        "widths": ListOf(Int(minimum=16), "widths of the responsive set (never above the "
-                         "source's)", default=[320, 640, 960, 1280, 1920]),
-        "quality": Int("encoder quality", default=78, minimum=1),
-        "formats": ListOf(Choice(("avif", "webp")), "modern formats besides the source's "
-                          "(AVIF only where the installed Pillow writes it)",
-                          default=["avif", "webp"]),
-        "sizes": Str("the `sizes` attribute", default="(min-width: 48rem) 48rem, 100vw"),
-        "large": Int("width from which an image counts as large (the first large image of a "
-                     "page loads eagerly, with fetchpriority=high)", default=400, minimum=1),
-    }, "responsive images made from the JPEG and PNG files of images/ folders"),
-    "prefetch": Section({
-        "enabled": Bool("speculation rules on every page", default=True),
-        "threshold": Number("least probability (from the traffic) that a visitor goes to a "
-                            "page next, for that page to be prefetched", default=0.2,
-                            minimum=0, maximum=1),
-        "max": Int("pages prefetched from one page", default=3, minimum=0),
-        "eagerness": Choice(("immediate", "eager", "moderate", "conservative"),
-                            "when the likeliest next pages are prefetched",
-                            default="eager"),
-        "links": Choice(("moderate", "conservative", "none"),
-                        "same-site links prefetched on hover (moderate) or touch "
-                        "(conservative), with or without traffic data", default="moderate"),
-        "exclude": ListOf(Str(pattern=r"/\S*", pattern_doc="a path pattern such as "
-                              "/account/*"),
-                          "URL patterns never prefetched (besides variants and logout-like "
-                          "URLs), e.g. /account/*", default=[]),
-    }, "predictive prefetching (speculation rules)"),
-    "migrations": ListOf(Str(), "data and configuration migrations this site has been "
-                         "through (ids); `sitegen rollback` refuses to go back past one",
-                         default=[]),
-    "recommendations": Section({
-        "enabled": Bool("precompute related and next pages", default=True),
-        "count": Int("pages per list", default=5, minimum=1),
-        "sources": ListOf(Str(), "other sites of the network whose pages may be "
-                          "recommended (with absolute URLs)", default=[]),
-    }),
+    "targets": MapOf(
+        Section(
+            {
+                "url": Str(
+                    "ftps://user@host:port/remote/root (ftps = explicit TLS, certificate "
+                    "verified) or ftp://...",
+                    required=True,
+                    pattern=r"ftps?://([^@/\s:]+@)?[^@/\s:]+(:\d+)?(/\S*)?",
+                    pattern_doc="a URL such as ftps://deploy@ftp.example.org/public_html",
+                ),
+                "logs": ListOf(
+                    Str(), "remote paths of the host's access logs for this site", default=[]
+                ),
+                "state": Str(
+                    "remote folder of sitegen's state (manifests, journal, lock, kept "
+                    "versions); default <root>/.sitegen-state, which the generated .htaccess "
+                    "denies; better outside the web root, e.g. /sitegen-state",
+                    pattern=r"[^\s]+",
+                    pattern_doc="a remote path",
+                ),
+                "passive": Bool(
+                    "passive-mode data connections (active mode if false)", default=True
+                ),
+                "connections": Int(
+                    "most connections at once (fewer if the server says so)", default=4, minimum=1
+                ),
+                "timeout": Int(
+                    "seconds to wait for the server before retrying", default=30, minimum=1
+                ),
+                "retries": Int(
+                    "attempts after a transient error (with back-off)", default=4, minimum=0
+                ),
+                "keep": Int(
+                    "versions kept on the server for `sitegen rollback`", default=5, minimum=0
+                ),
+                "atomic_replace": Bool(
+                    "replace pages and data files in one rename too, never "
+                    "missing for a moment, at the cost of downloading and "
+                    "uploading again the old content kept for rollback (by "
+                    "default only assets and routing rules are; a page is set "
+                    "aside first, a gap of one rename)",
+                    default=False,
+                ),
+                "check_url": Url(
+                    "where this target serves the site, for the HTTP check after a "
+                    "deploy (default: no HTTP check)"
+                ),
+                "notify": Section(
+                    {
+                        "webhooks": ListOf(
+                            Url(),
+                            "URLs that get a JSON summary (POST) after a deploy or rollback",
+                            default=[],
+                        ),
+                        "email": Section(
+                            {
+                                "to": ListOf(Str(), "recipients", default=[]),
+                                "sender": Str("the From address", default="sitegen@localhost"),
+                                "smtp": Str(
+                                    "SMTP server as host:port (user and password: "
+                                    "SITEGEN_SMTP_USER, SITEGEN_SMTP_PASSWORD)",
+                                    default="localhost:25",
+                                    pattern=r"[^\s:]+(:\d+)?",
+                                    pattern_doc="host:port",
+                                ),
+                                "starttls": Bool(
+                                    "upgrade the SMTP connection with STARTTLS", default=False
+                                ),
+                            }
+                        ),
+                    }
+                ),
+            }
+        ),
+        "where the site is published (passwords: SITEGEN_FTP_PASSWORD, "
+        "SITEGEN_FTP_PASSWORD_<TARGET> or ~/.netrc)",
+    ),
+    "http": Section(
+        {
+            "html_cache": Str("Cache-Control of pages", default="no-cache"),
+            "data_max_age": Int(
+                "seconds JSON files (recommendations, manifests) may be cached",
+                default=300,
+                minimum=0,
+            ),
+            "static_max_age": Int(
+                "seconds other unfingerprinted files may be cached", default=86400, minimum=0
+            ),
+            "csp": Bool("send a Content-Security-Policy the runtime works under", default=True),
+            "precompress": Bool(
+                "publish foo.html.gz next to foo.html (every text file), served "
+                "by the .htaccess to clients that accept gzip (mod_rewrite: needs "
+                "FollowSymLinks, or apache_options)",
+                default=False,
+            ),
+            "apache_options": Bool(
+                "the host allows Options in .htaccess (AllowOverride All or "
+                "Options): turn listings and MultiViews off and "
+                "SymLinksIfOwnerMatch on, which mod_rewrite needs where the "
+                "server's Options are None",
+                default=False,
+            ),
+            "csp_sources": MapOf(
+                ListOf(Str()),
+                "extra sources per directive, e.g. img-src: [https://cdn.example.org]",
+                key_pattern=r"[a-z-]+",
+            ),
+            "referrer_policy": Str("Referrer-Policy", default="strict-origin-when-cross-origin"),
+        },
+        "caching and security headers (.htaccess and _headers)",
+    ),
+    "rebuild": ListOf(
+        Section(
+            {
+                "when": ListOf(
+                    Str(
+                        pattern=r"(sites|content|themes|data)/\S+",
+                        pattern_doc="a glob under sites/, content/, themes/ or data/ "
+                        "(the folders whose changes every build notices)",
+                    ),
+                    "project files (globs from the project root), e.g. data/prices.yaml",
+                    required=True,
+                ),
+                "then": ListOf(
+                    Str(),
+                    "URLs to render again when they change (globs), e.g. products/**",
+                    required=True,
+                ),
+            }
+        ),
+        "dependencies nothing records (a script that reads a data file, a filter that opens files)",
+        default=[],
+    ),
+    "lazy": Section(
+        {
+            "concurrency": Int("lazy components loaded at once", default=2, minimum=1),
+        },
+        "lazy components (templates under components/, placed with lazy())",
+    ),
+    "cdn": Section(
+        {
+            "asset_base": Url(
+                "URL the fingerprinted assets are served from (a CDN in front of "
+                "the host), e.g. https://cdn.example.org; set it per environment"
+            ),
+            "purge_webhook": Url("URL that gets the changed URLs (POST, JSON) after each deploy"),
+        },
+        "a CDN for assets, and purging after deploys",
+    ),
+    "images": Section(
+        {
+            "widths": ListOf(
+                Int(minimum=16),
+                "widths of the responsive set (never above the source's)",
+                default=[320, 640, 960, 1280, 1920],
+            ),
+            "quality": Int("encoder quality", default=78, minimum=1),
+            "formats": ListOf(
+                Choice(("avif", "webp")),
+                "modern formats besides the source's "
+                "(AVIF only where the installed Pillow writes it)",
+                default=["avif", "webp"],
+            ),
+            "sizes": Str("the `sizes` attribute", default="(min-width: 48rem) 48rem, 100vw"),
+            "large": Int(
+                "width from which an image counts as large (the first large image of a "
+                "page loads eagerly, with fetchpriority=high)",
+                default=400,
+                minimum=1,
+            ),
+        },
+        "responsive images made from the JPEG and PNG files of images/ folders",
+    ),
+    "prefetch": Section(
+        {
+            "enabled": Bool("speculation rules on every page", default=True),
+            "threshold": Number(
+                "least probability (from the traffic) that a visitor goes to a "
+                "page next, for that page to be prefetched",
+                default=0.2,
+                minimum=0,
+                maximum=1,
+            ),
+            "max": Int("pages prefetched from one page", default=3, minimum=0),
+            "eagerness": Choice(
+                ("immediate", "eager", "moderate", "conservative"),
+                "when the likeliest next pages are prefetched",
+                default="eager",
+            ),
+            "links": Choice(
+                ("moderate", "conservative", "none"),
+                "same-site links prefetched on hover (moderate) or touch "
+                "(conservative), with or without traffic data",
+                default="moderate",
+            ),
+            "exclude": ListOf(
+                Str(pattern=r"/\S*", pattern_doc="a path pattern such as /account/*"),
+                "URL patterns never prefetched (besides variants and logout-like "
+                "URLs), e.g. /account/*",
+                default=[],
+            ),
+        },
+        "predictive prefetching (speculation rules)",
+    ),
+    "migrations": ListOf(
+        Str(),
+        "data and configuration migrations this site has been "
+        "through (ids); `sitegen rollback` refuses to go back past one",
+        default=[],
+    ),
+    "recommendations": Section(
+        {
+            "enabled": Bool("precompute related and next pages", default=True),
+            "count": Int("pages per list", default=5, minimum=1),
+            "sources": ListOf(
+                Str(),
+                "other sites of the network whose pages may be recommended (with absolute URLs)",
+                default=[],
+            ),
+        }
+    ),
     **PERSONALIZATION_FIELDS,
 }
 
-ENVIRONMENT = Section(SITE_FIELDS, doc="values that replace the site's in one environment",
-                      enforce_required=False)
+ENVIRONMENT = Section(
+    SITE_FIELDS, doc="values that replace the site's in one environment", enforce_required=False
+)
 
 SITE_SCHEMA = Section(
     {
         "schema": Int("version of this file's format", default=1, minimum=1),
-        "extends": Str("name of the parent site", pattern=r"[a-z0-9][a-z0-9_-]*",
-                       pattern_doc="a site name"),
+        "extends": Str(
+            "name of the parent site", pattern=r"[a-z0-9][a-z0-9_-]*", pattern_doc="a site name"
+        ),
         "abstract": Bool("config-only site that is inherited but never built", default=False),
         **SITE_FIELDS,
         "environments": MapOf(ENVIRONMENT, "overlays applied with `--env NAME`"),
@@ -230,8 +356,9 @@ THEME_SCHEMA = Section(
     {
         "extends": Str("name of the parent theme"),
         "description": Str("what the theme is for", default=""),
-        "css": ListOf(Str(), "Sass or CSS entry points under the theme's scss/ or css/",
-                      default=[]),
+        "css": ListOf(
+            Str(), "Sass or CSS entry points under the theme's scss/ or css/", default=[]
+        ),
         "js": ListOf(Str(), "JavaScript entry points under the theme's js/", default=[]),
     }
 )

@@ -51,8 +51,9 @@ def load_sourced_yaml(text: str, file: str, line_offset: int = 0) -> SourcedDocu
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as error:
-        raise ConfigError(yaml_error_message(error),
-                          yaml_error_location(error, file, line_offset)) from None
+        raise ConfigError(
+            yaml_error_message(error), yaml_error_location(error, file, line_offset)
+        ) from None
     if root is None:
         return SourcedDocument({}, {(): Location(file, 1 + line_offset)})
     builder = _Builder(file, line_offset)
@@ -100,8 +101,9 @@ class _Builder:
 
     def scalar(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
-            raise ConfigError("expected a plain value here, not a list or mapping",
-                              self.location(node))
+            raise ConfigError(
+                "expected a plain value here, not a list or mapping", self.location(node)
+            )
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as error:

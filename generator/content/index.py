@@ -41,8 +41,9 @@ VARIANTS_SUFFIX = ".variants"
 """`<page>.variants/` next to a page holds its variant texts (see personalize/)."""
 
 
-def markdown_files(directory: Path, display: Callable[[Path], str],
-                   what: str) -> list[tuple[str, Path]]:
+def markdown_files(
+    directory: Path, display: Callable[[Path], str], what: str
+) -> list[tuple[str, Path]]:
     """(name relative to `directory` without `.md`, path) of every Markdown file, sorted.
 
     A symbolic link whose target lies outside `directory` is an error: content must never
@@ -65,7 +66,8 @@ def markdown_files(directory: Path, display: Callable[[Path], str],
                         raise ContentError(
                             f"{what} would leave its folder (links to {target}); expected a "
                             f"file inside {display(directory)}",
-                            Location(display(Path(entry.path)), 0))
+                            Location(display(Path(entry.path)), 0),
+                        )
                 if entry.is_dir():
                     if not entry.name.endswith(VARIANTS_SUFFIX):  # variant texts, not pages
                         walk(entry.path, f"{prefix}{entry.name}/")
@@ -90,8 +92,9 @@ def _section(url: str) -> str:
     return segments[0] if len(segments) >= 2 else ""
 
 
-def _pool_sources(site: SiteConfig, network: Network, gate: PoolGate,
-                  reader: SourceReader) -> dict[str, tuple[Source, bool]]:
+def _pool_sources(
+    site: SiteConfig, network: Network, gate: PoolGate, reader: SourceReader
+) -> dict[str, tuple[Source, bool]]:
     """Pool-relative name -> (effective source, overridden?) for one pool of one site."""
     pool_dir = network.pools[gate.pool]
     found: dict[str, tuple[Source, bool]] = {}
@@ -106,14 +109,16 @@ def _pool_sources(site: SiteConfig, network: Network, gate: PoolGate,
     return found
 
 
-def collect_site_content(site: SiteConfig, network: Network, reader: SourceReader,
-                         drafts: bool = False) -> SiteContent:
+def collect_site_content(
+    site: SiteConfig, network: Network, reader: SourceReader, drafts: bool = False
+) -> SiteContent:
     """Apply gates, overrides and drafts; give every page its URL; index the listings."""
     pages: list[Page] = []
     published = {gate.pool for gate in site.pools}
     for gate in site.pools:
-        for relative, (source, overridden) in sorted(_pool_sources(site, network, gate,
-                                                                   reader).items()):
+        for relative, (source, overridden) in sorted(
+            _pool_sources(site, network, gate, reader).items()
+        ):
             if not publishes(site, gate.pool, relative, source):
                 continue
             if source.draft and not drafts:
@@ -127,9 +132,11 @@ def collect_site_content(site: SiteConfig, network: Network, reader: SourceReade
         first = relative.split("/", 1)[0]
         if first in network.pools and "/" in relative:
             if first not in published:
-                raise ContentError(f"override for pool '{first}', which this site does not "
-                                   f"publish; expected '{first}' under pools: in site.yaml",
-                                   Location(reader.display(path), 0))
+                raise ContentError(
+                    f"override for pool '{first}', which this site does not "
+                    f"publish; expected '{first}' under pools: in site.yaml",
+                    Location(reader.display(path), 0),
+                )
             continue
         source = reader.read(path)
         if source.draft and not drafts:
@@ -145,9 +152,11 @@ def _index(pages: list[Page]) -> SiteContent:
     for page in sorted(pages, key=lambda p: (p.url, p.source.display)):
         if page.url in by_url:
             first = by_url[page.url]
-            raise ContentError(f"two pages map to the URL {page.url}: this one and "
-                               f"{first.source.display}; change a slug or a gate's mount",
-                               page.source.location("slug"))
+            raise ContentError(
+                f"two pages map to the URL {page.url}: this one and "
+                f"{first.source.display}; change a slug or a gate's mount",
+                page.source.location("slug"),
+            )
         by_url[page.url] = page
 
     intros: dict[str, Page] = {}

@@ -21,6 +21,8 @@ from generator.errors import ConfigError, ContentError, Location
 from generator.layout import safe_parts
 
 FRONT_MATTER_FENCE = "---"
+
+
 class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's C parser with one check PyYAML lacks: a key written twice is an error (the
     line-keeping loader then reports where)."""
@@ -28,12 +30,24 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
         if len(keys) != len(set(keys)):
-            raise yaml.constructor.ConstructorError(None, None, "duplicate key",
-                                                    node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, "duplicate key", node.start_mark)
         return dict(super().construct_mapping(node, deep=deep))
+
+
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-KNOWN_FIELDS = ("title", "date", "tags", "summary", "slug", "draft", "template", "weight",
-                "image", "sites", "not_sites")
+KNOWN_FIELDS = (
+    "title",
+    "date",
+    "tags",
+    "summary",
+    "slug",
+    "draft",
+    "template",
+    "weight",
+    "image",
+    "sites",
+    "not_sites",
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +81,7 @@ class Source:
     def body(self) -> str:
         """The Markdown body, read when first needed: a build that renders nothing new never
         reads the files whose cached front matter it already has."""
-        return _normalised_text(self.path.read_bytes(), self.display)[self.body_start:]
+        return _normalised_text(self.path.read_bytes(), self.display)[self.body_start :]
 
     @cached_property
     def locations(self) -> dict[str, Location]:
@@ -78,8 +92,11 @@ class Source:
         if not front:
             return {}
         document = load_sourced_yaml(front, self.display, line_offset=1)
-        return {path[0]: loc for path, loc in document.locations.items()
-                if len(path) == 1 and isinstance(path[0], str)}
+        return {
+            path[0]: loc
+            for path, loc in document.locations.items()
+            if len(path) == 1 and isinstance(path[0], str)
+        }
 
     def location(self, key: str | None = None) -> Location:
         if key is not None and key in self.locations:
@@ -89,24 +106,44 @@ class Source:
     def to_record(self) -> dict[str, Any]:
         """A JSON-safe form for the source cache."""
         return {
-            "digest": self.digest, "title": self.title, "date": _encode(self.date),
-            "tags": self.tags, "summary": self.summary, "slug": self.slug,
-            "draft": self.draft, "template": self.template, "weight": self.weight,
-            "image": self.image, "sites": self.sites, "not_sites": self.not_sites,
-            "meta": _encode(self.meta), "body_start": self.body_start,
+            "digest": self.digest,
+            "title": self.title,
+            "date": _encode(self.date),
+            "tags": self.tags,
+            "summary": self.summary,
+            "slug": self.slug,
+            "draft": self.draft,
+            "template": self.template,
+            "weight": self.weight,
+            "image": self.image,
+            "sites": self.sites,
+            "not_sites": self.not_sites,
+            "meta": _encode(self.meta),
+            "body_start": self.body_start,
             "body_line": self.body_line,
         }
 
     @classmethod
     def from_record(cls, path: Path, display: str, record: dict[str, Any]) -> Source:
         return cls(
-            path=path, display=display, digest=record["digest"], title=record["title"],
-            date=_decode(record["date"]), tags=tuple(record["tags"]),
-            summary=record["summary"], slug=record["slug"], draft=record["draft"],
-            template=record["template"], weight=record["weight"], image=record["image"],
-            sites=tuple(record["sites"]), not_sites=tuple(record["not_sites"]),
-            meta=_decode(record["meta"]), body_start=record["body_start"],
-            body_line=record["body_line"])
+            path=path,
+            display=display,
+            digest=record["digest"],
+            title=record["title"],
+            date=_decode(record["date"]),
+            tags=tuple(record["tags"]),
+            summary=record["summary"],
+            slug=record["slug"],
+            draft=record["draft"],
+            template=record["template"],
+            weight=record["weight"],
+            image=record["image"],
+            sites=tuple(record["sites"]),
+            not_sites=tuple(record["not_sites"]),
+            meta=_decode(record["meta"]),
+            body_start=record["body_start"],
+            body_line=record["body_line"],
+        )
 
 
 def _encode(value: Any) -> Any:
@@ -144,9 +181,9 @@ class SourceCache(Protocol):
         """path -> ((mtime_ns, size, inode), record)."""
         ...
 
-    def save_sources(self, entries: dict[str, tuple[tuple[int, int, int], dict[str, Any]]]
-                     ) -> None:
-        ...
+    def save_sources(
+        self, entries: dict[str, tuple[tuple[int, int, int], dict[str, Any]]]
+    ) -> None: ...
 
 
 class SourceReader:
@@ -163,7 +200,7 @@ class SourceReader:
     def display(self, path: Path) -> str:
         text, root = str(path), str(self.root)
         if text.startswith(root + os.sep):
-            return text[len(root) + 1:]
+            return text[len(root) + 1 :]
         return text
 
     def read(self, path: Path) -> Source:
@@ -204,9 +241,12 @@ def split_front_matter(text: str, display: str) -> tuple[str | None, str, int]:
         return None, text, 1
     match = re.compile(r"^---[ \t]*$", re.MULTILINE).search(text, first_newline + 1)
     if match is None:
-        raise ContentError("front matter opened with '---' on line 1 is never closed: "
-                           "expected a line '---' after it", Location(display, 1))
-    front = text[first_newline + 1: match.start()]
+        raise ContentError(
+            "front matter opened with '---' on line 1 is never closed: "
+            "expected a line '---' after it",
+            Location(display, 1),
+        )
+    front = text[first_newline + 1 : match.start()]
     body_start = match.end() + 1 if match.end() < len(text) else match.end()
     body_line = text.count("\n", 0, body_start) + 1
     return front, text[body_start:], body_line
@@ -232,13 +272,17 @@ def parse_source(path: Path, display: str) -> Source:
     if slug is not None and not SLUG_PATTERN.fullmatch(slug):
         leaves = ".." in slug or "/" in slug or "\\" in slug
         raise ContentError(
-            f"slug '{slug}' " + ("would leave the output root; " if leaves else "is not valid; ")
+            f"slug '{slug}' "
+            + ("would leave the output root; " if leaves else "is not valid; ")
             + "expected one URL segment of letters, digits, '.', '-' and '_'",
-            fields.location("slug"))
+            fields.location("slug"),
+        )
     template = fields.string("template")
     if template is not None and safe_parts(template) is None:
-        raise ContentError(f"template '{template}' would leave the theme's templates folder",
-                           fields.location("template"))
+        raise ContentError(
+            f"template '{template}' would leave the theme's templates folder",
+            fields.location("template"),
+        )
     source = Source(
         path=path,
         display=display,
@@ -276,8 +320,9 @@ def _front_matter_values(front: str, display: str) -> dict[str, Any]:
         except ConfigError as error:
             raise ContentError(f"front matter: {error.message}", error.location) from None
         if not isinstance(document.data, dict):
-            raise ContentError("front matter: expected a mapping of fields (key: value)",
-                               Location(display, 2))
+            raise ContentError(
+                "front matter: expected a mapping of fields (key: value)", Location(display, 2)
+            )
         values = document.data
     return values
 
@@ -294,8 +339,9 @@ class _FieldReader:
 
     def fail(self, key: str, expected: str) -> ContentError:
         value = self.values[key]
-        return ContentError(f"front matter '{key}': expected {expected}, got {value!r}",
-                            self.location(key))
+        return ContentError(
+            f"front matter '{key}': expected {expected}, got {value!r}", self.location(key)
+        )
 
     def string(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -333,8 +379,11 @@ class _FieldReader:
             return value
         if isinstance(value, str):
             try:
-                return dt.datetime.fromisoformat(value) if "T" in value or " " in value \
+                return (
+                    dt.datetime.fromisoformat(value)
+                    if "T" in value or " " in value
                     else dt.date.fromisoformat(value)
+                )
             except ValueError:
                 pass
         raise self.fail(key, "a date such as 2026-03-14")

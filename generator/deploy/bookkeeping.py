@@ -58,25 +58,36 @@ class Cancelled(DeployError):
 
 
 @contextmanager
-def recorded_failures(origin: Origin, site: str, target: Target, kind: str, version: str,
-                      dry_run: bool) -> Iterator[None]:
+def recorded_failures(
+    origin: Origin, site: str, target: Target, kind: str, version: str, dry_run: bool
+) -> Iterator[None]:
     """A run that fails before it starts executing (cannot connect, a damaged state
     folder, a refused lock...) still gets a `failed` entry in the local journal."""
     try:
         yield
     except DeployError as error:
         if not dry_run and not origin.told and not isinstance(error, Cancelled):
-            tell_local(origin, {"kind": kind, "time": time.time(), "who": origin.who,
-                                "commit": origin.commit, "site": site, "target": target.name,
-                                "to": version, "event": "failed", "error": error.message})
+            tell_local(
+                origin,
+                {
+                    "kind": kind,
+                    "time": time.time(),
+                    "who": origin.who,
+                    "commit": origin.commit,
+                    "site": site,
+                    "target": target.name,
+                    "to": version,
+                    "event": "failed",
+                    "error": error.message,
+                },
+            )
         raise
 
 
 def tell(target: Target, origin: Origin, outcome: dict[str, Any]) -> None:
     """The local journal and the notifications get the outcome of a run."""
     tell_local(origin, outcome)
-    summary = {**outcome, "result": {"done": "succeeded"}.get(outcome["event"],
-                                                               outcome["event"])}
+    summary = {**outcome, "result": {"done": "succeeded"}.get(outcome["event"], outcome["event"])}
     for problem in notify(target, summary):
         origin.notes.append(f"notification failed: {problem}")
 
@@ -115,16 +126,13 @@ def protect_state(remote: Remote) -> None:
 
 
 def stored_objects(remote: Remote) -> set[str]:
-    return {name for name in remote.listdir(remote.state_path("objects"))
-            if SHA256.fullmatch(name)}
+    return {name for name in remote.listdir(remote.state_path("objects")) if SHA256.fullmatch(name)}
 
 
-def remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str,
-             kind: str) -> None:
+def remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, kind: str) -> None:
     """Add the version to the history; drop kept versions and stored contents past `keep`."""
     history = remote.read_json(HISTORY) or []
-    history.append({"version": plan.to_version, "time": time.time(), "id": deploy_id,
-                    "kind": kind})
+    history.append({"version": plan.to_version, "time": time.time(), "id": deploy_id, "kind": kind})
     remote.write_json(HISTORY, history)
     kept = kept_versions(history, target.keep)
     needed: set[str] = set()
@@ -147,11 +155,12 @@ def kept_versions(history: list[dict[str, Any]], keep: int) -> list[str]:
             kept.append(entry["version"])
         if len(kept) > keep:
             break
-    return kept[:keep + 1]
+    return kept[: keep + 1]
 
 
-def finish_dead_run(control: Remote, target: Target, plan: DeployPlan, origin: Origin,
-                    break_lock: bool) -> None:
+def finish_dead_run(
+    control: Remote, target: Target, plan: DeployPlan, origin: Origin, break_lock: bool
+) -> None:
     """Nothing to publish, but a killed run may have left its bookkeeping behind: a run
     killed after its last operation left the server complete but its lock and progress;
     one killed after its last journal entry left its lock. Record and clean up what is
@@ -162,18 +171,25 @@ def finish_dead_run(control: Remote, target: Target, plan: DeployPlan, origin: O
         reason = lock.stale_reason(control, holder, break_lock)
         if reason is None:
             if under_way:
-                origin.notes.append(f"a deploy is under way ({holder.describe()}); left "
-                                    "alone")
+                origin.notes.append(f"a deploy is under way ({holder.describe()}); left alone")
             return
     if under_way == plan.to_version:
         history = control.read_json(HISTORY) or []
         if not history or history[-1]["version"] != plan.to_version:
             remember(control, target, plan, holder.deploy if holder else "", "deploy")
-        control.append_journal({"id": holder.deploy if holder else "", "kind": "deploy",
-                                "time": time.time(), "who": origin.who, "site": plan.site,
-                                "target": target.name, "to": plan.to_version,
-                                "event": "done",
-                                "note": "finished the bookkeeping of a run that was killed"})
+        control.append_journal(
+            {
+                "id": holder.deploy if holder else "",
+                "kind": "deploy",
+                "time": time.time(),
+                "who": origin.who,
+                "site": plan.site,
+                "target": target.name,
+                "to": plan.to_version,
+                "event": "done",
+                "note": "finished the bookkeeping of a run that was killed",
+            }
+        )
         control.remove_state(PROGRESS)
         origin.notes.append("a killed run had published everything: recorded it")
     if holder is not None:

@@ -18,18 +18,26 @@ TIMEOUT = 15
 def http_check(base_url: str, plan: DeployPlan, manifest: dict[str, Any]) -> list[str]:
     """Problems found (empty if the pages are served as deployed)."""
     pages = ["index.html"]
-    changed = [op.path for op in plan.operations
-               if op.action != "delete" and op.path.endswith(".html") and op.path in
-               manifest["files"] and manifest["files"][op.path]["kind"] == "page"]
+    changed = [
+        op.path
+        for op in plan.operations
+        if op.action != "delete"
+        and op.path.endswith(".html")
+        and op.path in manifest["files"]
+        and manifest["files"][op.path]["kind"] == "page"
+    ]
     pages += [path for path in changed if path != "index.html"][:1]
     problems = []
     for path in pages:
         if path not in manifest["files"]:
             continue
-        url = urljoin(base_url if base_url.endswith("/") else base_url + "/",
-                      output_path_to_url(path).lstrip("/"))
-        request = urllib.request.Request(url, headers={"User-Agent": "sitegen-check",
-                                                       "Cache-Control": "no-cache"})
+        url = urljoin(
+            base_url if base_url.endswith("/") else base_url + "/",
+            output_path_to_url(path).lstrip("/"),
+        )
+        request = urllib.request.Request(
+            url, headers={"User-Agent": "sitegen-check", "Cache-Control": "no-cache"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
                 body = response.read()
@@ -37,6 +45,7 @@ def http_check(base_url: str, plan: DeployPlan, manifest: dict[str, Any]) -> lis
             problems.append(f"HTTP check of {url}: {error}")
             continue
         if hashlib.sha256(body).hexdigest() != manifest["files"][path]["sha256"]:
-            problems.append(f"HTTP check of {url}: the server answers with other bytes than "
-                            f"the deployed {path}")
+            problems.append(
+                f"HTTP check of {url}: the server answers with other bytes than the deployed {path}"
+            )
     return problems

@@ -26,8 +26,10 @@ def target_of(site: SiteConfig, name: str) -> Target:
     """The site's target `name` (checked when the config loaded), or an error naming the
     targets it has."""
     if name not in site.targets:
-        raise DeployError(f"site '{site.name}' has no target '{name}'"
-                          + suggest(name, list(site.targets)), site.location_of(("targets",)))
+        raise DeployError(
+            f"site '{site.name}' has no target '{name}'" + suggest(name, list(site.targets)),
+            site.location_of(("targets",)),
+        )
     return site.targets[name]
 
 
@@ -45,10 +47,12 @@ def credentials(target: Target) -> tuple[str, str]:
         entry = None
     if entry is not None and (user or entry[0]):
         return user or entry[0], entry[2] or ""
-    raise DeployError(f"no credentials for target '{target.name}' ({target.host}): expected "
-                      f"a user in the URL or SITEGEN_FTP_USER, and {variable} or "
-                      "SITEGEN_FTP_PASSWORD, or a ~/.netrc entry for that host",
-                      target.location)
+    raise DeployError(
+        f"no credentials for target '{target.name}' ({target.host}): expected "
+        f"a user in the URL or SITEGEN_FTP_USER, and {variable} or "
+        "SITEGEN_FTP_PASSWORD, or a ~/.netrc entry for that host",
+        target.location,
+    )
 
 
 class _TrackedType:
@@ -83,8 +87,9 @@ class VerifiedTLSSession(_TrackedType, ftplib.FTP_TLS):
         connection, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:  # type: ignore[attr-defined]
             control: Any = self.sock
-            connection = self.context.wrap_socket(connection, server_hostname=self.host,
-                                                  session=control.session)
+            connection = self.context.wrap_socket(
+                connection, server_hostname=self.host, session=control.session
+            )
         return connection, size
 
 
@@ -96,13 +101,16 @@ def tls_context() -> ssl.SSLContext:
     """The system's trust store, or the CA file `$SITEGEN_CA_FILE` names."""
     ca_file = os.environ.get("SITEGEN_CA_FILE")
     if ca_file and not os.path.isfile(ca_file):
-        raise DeployError(f"SITEGEN_CA_FILE names '{ca_file}', which is not a file; expected "
-                          "the PEM file of the CA that signed the FTP server's certificate")
+        raise DeployError(
+            f"SITEGEN_CA_FILE names '{ca_file}', which is not a file; expected "
+            "the PEM file of the CA that signed the FTP server's certificate"
+        )
     try:
         return ssl.create_default_context(cafile=ca_file or None)
     except ssl.SSLError as error:
-        raise DeployError(f"SITEGEN_CA_FILE '{ca_file}' holds no usable certificate: "
-                          f"{error}") from None
+        raise DeployError(
+            f"SITEGEN_CA_FILE '{ca_file}' holds no usable certificate: {error}"
+        ) from None
 
 
 def open_host(target: Target) -> Any:
@@ -120,14 +128,19 @@ def open_host(target: Target) -> Any:
 
         base = Verified
     else:
+
         class Plain(PlainSession):
             def __init__(self, **options: Any) -> None:
                 super().__init__(timeout=timeout, **options)
 
         base = Plain
-    factory = ftputil.session.session_factory(base_class=base, port=target.port,
-                                              use_passive_mode=target.passive,
-                                              encrypt_data_channel=True, encoding="utf-8")
+    factory = ftputil.session.session_factory(
+        base_class=base,
+        port=target.port,
+        use_passive_mode=target.passive,
+        encrypt_data_channel=True,
+        encoding="utf-8",
+    )
     return ftputil.FTPHost(target.host, user, password, session_factory=factory)
 
 
@@ -139,17 +152,22 @@ def connect(target: Target) -> Any:
         reply = hide(server_reply(error), credentials(target)[1])
         hint = ""
         if "AUTH TLS refused" in reply:
-            hint = ("; the server refused AUTH TLS, so it offers no FTPS: ask the host for "
-                    "FTPS, or use an ftp:// URL if it has none")
+            hint = (
+                "; the server refused AUTH TLS, so it offers no FTPS: ask the host for "
+                "FTPS, or use an ftp:// URL if it has none"
+            )
         elif isinstance(error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in reply:
-            hint = ("; the server's certificate is not trusted: set SITEGEN_CA_FILE to the CA "
-                    "that signed it")
+            hint = (
+                "; the server's certificate is not trusted: set SITEGEN_CA_FILE to the CA "
+                "that signed it"
+            )
         elif is_connection_cap(error):
-            hint = (f"; the server limits connections: set targets.{target.name}.connections "
-                    "lower")
-        raise DeployError(f"cannot connect to target '{target.name}' "
-                          f"({target.protocol}://{target.host}:{target.port}): {reply}{hint}",
-                          target.location) from None
+            hint = f"; the server limits connections: set targets.{target.name}.connections lower"
+        raise DeployError(
+            f"cannot connect to target '{target.name}' "
+            f"({target.protocol}://{target.host}:{target.port}): {reply}{hint}",
+            target.location,
+        ) from None
 
 
 def server_reply(error: BaseException) -> str:
@@ -172,8 +190,9 @@ def is_connection_cap(error: BaseException) -> bool:
     pyftpdlib), or proftpd's `530 Sorry, the maximum number of clients...`."""
     reply = server_reply(error)
     return reply.startswith("421") or (
-        reply.startswith("530") and any(words in reply.lower() for words in (
-            "maximum number", "too many")))
+        reply.startswith("530")
+        and any(words in reply.lower() for words in ("maximum number", "too many"))
+    )
 
 
 def hide(text: str, password: str) -> str:

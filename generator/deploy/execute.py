@@ -88,10 +88,11 @@ class Executor:
             remote.put(temporary, data)
             size = remote.size(temporary)
             if size != op.size:
-                raise Incomplete(f"the server has {size} bytes after the upload, "
-                                 f"expected {op.size}")
+                raise Incomplete(
+                    f"the server has {size} bytes after the upload, expected {op.size}"
+                )
         self._set_aside(remote, op, live)
-        remote.replace(temporary, live)   # a rename keeps the size checked above
+        remote.replace(temporary, live)  # a rename keeps the size checked above
         with self.lock:
             self.temporaries.discard(temporary)
             self.displaced.pop(live, None)
@@ -99,8 +100,11 @@ class Executor:
     def _restore(self, remote: Remote, op: Operation, attempt: int) -> None:
         live = remote.path(op.path)
         stored = remote.state_path("objects", op.sha256)
-        if (attempt or self.resuming) and remote.size(stored) is None \
-                and self._already_there(remote, op, live, stored):
+        if (
+            (attempt or self.resuming)
+            and remote.size(stored) is None
+            and self._already_there(remote, op, live, stored)
+        ):
             with self.lock:
                 self.found.add((op.path, op.sha256))
             return
@@ -115,12 +119,15 @@ class Executor:
         size = remote.size(live)
         if size is None:
             return
-        if not (self._as_recorded(remote, live, size, op.old_size, op.sha256)
-                and self._store(remote, live, op.sha256)):
+        if not (
+            self._as_recorded(remote, live, size, op.old_size, op.sha256)
+            and self._store(remote, live, op.sha256)
+        ):
             remote.remove(live)
 
-    def _as_recorded(self, remote: Remote, live: str, size: int, recorded_size: int,
-                     sha256: str) -> bool:
+    def _as_recorded(
+        self, remote: Remote, live: str, size: int, recorded_size: int, sha256: str
+    ) -> bool:
         """Whether a live file holds the content the manifest records for it (by size; by
         sha256 too after an abandoned run): only then is it kept under that content's name."""
         if recorded_size >= 0 and size != recorded_size:
@@ -135,19 +142,18 @@ class Executor:
             assert self.site_dir is not None
             data = (self.site_dir / op.path).read_bytes()
             if hashlib.sha256(data).hexdigest() != op.sha256:
-                raise DeployError(f"{op.path}: the local file changed since the build; build "
-                                  "again")
+                raise DeployError(f"{op.path}: the local file changed since the build; build again")
             return data
-        sources = ([remote.path(op.source)] if op.source else []) \
-            + [remote.state_path("objects", op.sha256)]
+        sources = ([remote.path(op.source)] if op.source else []) + [
+            remote.state_path("objects", op.sha256)
+        ]
         for source in sources:
             if remote.size(source) != op.size:
                 continue
             data = remote.get(source)
             if hashlib.sha256(data).hexdigest() == op.sha256:
                 return data
-        raise DeployError(f"{op.path}: the server no longer holds its content "
-                          f"({op.sha256[:12]})")
+        raise DeployError(f"{op.path}: the server no longer holds its content ({op.sha256[:12]})")
 
     def _already_there(self, remote: Remote, op: Operation, live: str, pending: str) -> bool:
         """Whether an earlier attempt placed the file: the temporary (or stored) copy is gone
@@ -165,14 +171,16 @@ class Executor:
         if not op.old_sha256:
             if self._has_content(remote, live, op):
                 return
-            raise DeployError(f"{op.path}: a file the site never published is in the way on "
-                              "the server; sitegen does not touch it (move it, then deploy "
-                              "again)")
+            raise DeployError(
+                f"{op.path}: a file the site never published is in the way on "
+                "the server; sitegen does not touch it (move it, then deploy "
+                "again)"
+            )
         recorded = self._as_recorded(remote, live, size, op.old_size, op.old_sha256)
         if (op.atomic or self.atomic_all) and remote.rename_over:
             if recorded:
                 self._store_copy(remote, live, op.old_sha256)
-            return   # the rename over it replaces it at once
+            return  # the rename over it replaces it at once
         if recorded and self._store(remote, live, op.old_sha256):
             with self.lock:
                 self.displaced[live] = op.old_sha256
@@ -182,8 +190,10 @@ class Executor:
         # else: the rename over it replaces it at once
 
     def _has_content(self, remote: Remote, live: str, op: Operation) -> bool:
-        return (remote.size(live) == op.size
-                and hashlib.sha256(remote.get(live)).hexdigest() == op.sha256)
+        return (
+            remote.size(live) == op.size
+            and hashlib.sha256(remote.get(live)).hexdigest() == op.sha256
+        )
 
     def _store_copy(self, remote: Remote, live: str, sha256: str) -> None:
         """Keep a copy of a live file in the store (downloaded and uploaded again), for
@@ -198,7 +208,7 @@ class Executor:
         if hashlib.sha256(data).hexdigest() != sha256:
             with self.lock:
                 self.stored.discard(sha256)
-            return   # changed on the server by hand: nothing of ours to keep
+            return  # changed on the server by hand: nothing of ours to keep
         remote.write_bytes(remote.state_path("objects", sha256), data)
         with self.lock:
             self.kept_bytes += len(data)
@@ -232,6 +242,8 @@ def verify_content(remote: Remote, op: Operation, attempt: int) -> None:
     """`--verify full`: download the placed file and compare its sha256."""
     data = remote.get(remote.path(op.path))
     if hashlib.sha256(data).hexdigest() != op.sha256:
-        raise DeployError(f"{op.path}: the server's copy differs from the build "
-                          f"({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:12]}, "
-                          f"expected {op.sha256[:12]})")
+        raise DeployError(
+            f"{op.path}: the server's copy differs from the build "
+            f"({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:12]}, "
+            f"expected {op.sha256[:12]})"
+        )

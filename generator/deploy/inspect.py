@@ -32,8 +32,7 @@ def remote_journal(target: Target) -> tuple[list[dict[str, Any]], int]:
         return read_journal(Remote(host, target))
 
 
-def summarize_changes(plan: DeployPlan, local: dict[str, Any],
-                      remote_files: dict[str, Any]) -> str:
+def summarize_changes(plan: DeployPlan, local: dict[str, Any], remote_files: dict[str, Any]) -> str:
     """`sitegen diff`: the plan in human terms, by kind of file."""
     counts: dict[tuple[str, str], int] = {}
     for op in plan.operations:
@@ -45,11 +44,16 @@ def summarize_changes(plan: DeployPlan, local: dict[str, Any],
         counts[(kind, change)] = counts.get((kind, change), 0) + 1
     if not counts:
         return f"{plan.site} on {plan.target} is up to date ({plan.to_version[:12]})\n"
-    lines = [f"{plan.site} on {plan.target}: {plan.from_version[:12] or '(nothing)'} -> "
-             f"{plan.to_version[:12]}"]
+    lines = [
+        f"{plan.site} on {plan.target}: {plan.from_version[:12] or '(nothing)'} -> "
+        f"{plan.to_version[:12]}"
+    ]
     for kind in ("page", "variant", "asset", "data", "routing"):
-        parts = [f"{counts[(kind, change)]} {change}" for change in ("added", "changed", "removed")
-                 if (kind, change) in counts]
+        parts = [
+            f"{counts[(kind, change)]} {change}"
+            for change in ("added", "changed", "removed")
+            if (kind, change) in counts
+        ]
         if parts:
             lines.append(f"  {kind}s: {', '.join(parts)}")
     lines.append(f"  {plan.bytes} bytes to upload")
@@ -65,10 +69,13 @@ def remote_status(site: str, target: Target, full: bool = False) -> str:
         if manifest is None:
             return f"{site} on {target.name}: nothing deployed yet\n"
         drift = drift_of(remote, manifest, full)
-    lines = [f"{site} on {target.name}: version {manifest['version'][:12]}, "
-             f"{len(manifest['files'])} files"]
+    lines = [
+        f"{site} on {target.name}: version {manifest['version'][:12]}, "
+        f"{len(manifest['files'])} files"
+    ]
     lines += [f"  {problem}" for problem in drift] or [
-        "  no drift" + (" (sizes; --full compares contents)" if not full else "")]
+        "  no drift" + (" (sizes; --full compares contents)" if not full else "")
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -76,8 +83,11 @@ def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
     """Files of the manifest that are missing or differ on the server (by size, listing each
     folder once; by sha256 too with `full`)."""
     sizes = remote_sizes(remote)
-    drift = [f"temporary {path} (left by an interrupted deploy; the next deploy removes it)"
-             for path in sorted(sizes) if TEMPORARY.search(path)]
+    drift = [
+        f"temporary {path} (left by an interrupted deploy; the next deploy removes it)"
+        for path in sorted(sizes)
+        if TEMPORARY.search(path)
+    ]
     for path, entry in sorted(manifest["files"].items()):
         size = sizes.get(path)
         if size is None:
@@ -88,8 +98,7 @@ def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
             drift.append(f"missing  {path}")
         elif size != entry["size"]:
             drift.append(f"changed  {path} (size)")
-        elif full and hashlib.sha256(remote.get(remote.path(path))).hexdigest() \
-                != entry["sha256"]:
+        elif full and hashlib.sha256(remote.get(remote.path(path))).hexdigest() != entry["sha256"]:
             drift.append(f"changed  {path} (content)")
     return drift
 
@@ -102,7 +111,7 @@ def remote_sizes(remote: Remote) -> dict[str, int]:
     with remote.doing("list", remote.root):
         for folder, folders, files in host.walk(remote.root):
             folders[:] = [name for name in folders if not name.startswith(".")]
-            relative = folder[len(remote.root):].strip("/")
+            relative = folder[len(remote.root) :].strip("/")
             for name in files:
                 path = f"{relative}/{name}" if relative else name
                 sizes[path] = int(host.lstat(host.path.join(folder, name)).st_size)

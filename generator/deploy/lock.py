@@ -46,9 +46,13 @@ class Holder:
     @classmethod
     def of(cls, value: Any) -> Holder:
         value = value if isinstance(value, dict) else {}
-        return cls(str(value.get("owner", "")), str(value.get("deploy", "")),
-                   float(value.get("expires", 0)), str(value.get("host", "")),
-                   int(value.get("pid", 0)))
+        return cls(
+            str(value.get("owner", "")),
+            str(value.get("deploy", "")),
+            float(value.get("expires", 0)),
+            str(value.get("host", "")),
+            int(value.get("pid", 0)),
+        )
 
     def describe(self) -> str:
         if not self.deploy:
@@ -58,12 +62,18 @@ class Holder:
 
 
 def owner_record(who: str, deploy_id: str) -> dict[str, Any]:
-    return {"owner": who, "deploy": deploy_id, "expires": time.time() + LOCK_SECONDS,
-            "host": socket.gethostname(), "pid": os.getpid()}
+    return {
+        "owner": who,
+        "deploy": deploy_id,
+        "expires": time.time() + LOCK_SECONDS,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
 
 
-def take_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool,
-              ended_runs: set[str] | None = None) -> list[str]:
+def take_lock(
+    remote: Remote, deploy_id: str, who: str, break_lock: bool, ended_runs: set[str] | None = None
+) -> list[str]:
     """Take the target's lock, or raise naming who holds it. Returns notes on locks taken
     over. `ended_runs`: deploy ids the journal records as ended (read when needed)."""
     notes: list[str] = []
@@ -80,7 +90,7 @@ def take_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool,
             try:
                 _write_owner(remote, who, deploy_id)
             except DeployError:
-                release(remote)   # our folder, without an owner: do not leave it
+                release(remote)  # our folder, without an owner: do not leave it
                 raise
             return notes
         holder = read_holder(remote)
@@ -93,12 +103,15 @@ def take_lock(remote: Remote, deploy_id: str, who: str, break_lock: bool,
 
 
 def _locked(holder: Holder) -> DeployError:
-    return DeployError(f"the target is locked by {holder.describe()}; wait for it, or pass "
-                       "--break-lock if that deploy is dead")
+    return DeployError(
+        f"the target is locked by {holder.describe()}; wait for it, or pass "
+        "--break-lock if that deploy is dead"
+    )
 
 
-def stale_reason(remote: Remote, holder: Holder, break_lock: bool,
-                 ended_runs: set[str] | None = None) -> str | None:
+def stale_reason(
+    remote: Remote, holder: Holder, break_lock: bool, ended_runs: set[str] | None = None
+) -> str | None:
     """Why the lock may be taken over, None if its run may still be going."""
     if break_lock:
         return "--break-lock"
@@ -110,8 +123,11 @@ def stale_reason(remote: Remote, holder: Holder, break_lock: bool,
         if ended_runs is None:
             from generator.deploy.state import read_journal
 
-            ended_runs = {str(entry.get("id")) for entry in read_journal(remote)[0]
-                          if entry.get("event") in ENDED}
+            ended_runs = {
+                str(entry.get("id"))
+                for entry in read_journal(remote)[0]
+                if entry.get("event") in ENDED
+            }
         if holder.deploy in ended_runs:
             return "the journal records that its run ended"
     return None
@@ -130,8 +146,9 @@ def _running(pid: int) -> bool:
 def _write_owner(remote: Remote, who: str, deploy_id: str) -> None:
     # Written in place (no rename): only this run writes it, and a reader that finds it
     # half written takes it for a run that is starting.
-    remote.put(remote.state_path(OWNER),
-               json.dumps(owner_record(who, deploy_id), sort_keys=True).encode())
+    remote.put(
+        remote.state_path(OWNER), json.dumps(owner_record(who, deploy_id), sort_keys=True).encode()
+    )
 
 
 def renew(remote: Remote, who: str, deploy_id: str) -> None:

@@ -16,8 +16,9 @@ from generator.content.page import url_to_output_path
 SCANNED_KINDS = ("page", "variant", "data")
 
 
-def deploy_meta(network: Network, site: SiteConfig, build_dir: Path,
-                manifest: dict[str, Any]) -> dict[str, Any]:
+def deploy_meta(
+    network: Network, site: SiteConfig, build_dir: Path, manifest: dict[str, Any]
+) -> dict[str, Any]:
     experiments = site.personalization.experiments
     return {
         "winners": {e.id: e.winner for e in experiments if e.status == "concluded" and e.winner},
@@ -26,18 +27,24 @@ def deploy_meta(network: Network, site: SiteConfig, build_dir: Path,
     }
 
 
-def outgoing_links(network: Network, site: SiteConfig, site_dir: Path,
-                   manifest: dict[str, Any]) -> dict[str, list[str]]:
+def outgoing_links(
+    network: Network, site: SiteConfig, site_dir: Path, manifest: dict[str, Any]
+) -> dict[str, list[str]]:
     """Paths of other sites of the network that this build links to, by site: every
     occurrence of another site's base URL in a page, variant or data file (HTML links and the
     JSON of recommendation lists alike)."""
-    others = {other.base_url: other.name for other in network.buildable_sites()
-              if other.name != site.name and other.base_url != site.base_url}
+    others = {
+        other.base_url: other.name
+        for other in network.buildable_sites()
+        if other.name != site.name and other.base_url != site.base_url
+    }
     if not others:
         return {}
-    pattern = re.compile("(" + "|".join(re.escape(url) for url in sorted(others, key=len,
-                                                                          reverse=True))
-                         + r")([^\s\"'<>)\\#?]*)")
+    pattern = re.compile(
+        "("
+        + "|".join(re.escape(url) for url in sorted(others, key=len, reverse=True))
+        + r")([^\s\"'<>)\\#?]*)"
+    )
     links: dict[str, set[str]] = {}
     for path, entry in manifest["files"].items():
         if entry["kind"] not in SCANNED_KINDS:
@@ -60,7 +67,9 @@ def page_links(site_dir: Path) -> Callable[[str], set[str]]:
             data = (site_dir / path).read_bytes()
         except OSError:
             return set()
-        return {url_to_output_path(unquote(match.decode("utf-8", "replace")))
-                for match in INTERNAL_LINK.findall(data)}
+        return {
+            url_to_output_path(unquote(match.decode("utf-8", "replace")))
+            for match in INTERNAL_LINK.findall(data)
+        }
 
     return links_of

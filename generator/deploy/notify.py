@@ -35,10 +35,12 @@ def notify(target: Target, summary: dict[str, Any]) -> list[str]:
 
 def post_json(url: str, document: Any) -> str | None:
     """POST a JSON document; what went wrong (naming the URL), or None."""
-    request = urllib.request.Request(url, data=json.dumps(document, sort_keys=True).encode(),
-                                     method="POST", headers={
-                                         "Content-Type": "application/json",
-                                         "User-Agent": "sitegen"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(document, sort_keys=True).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "sitegen"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
             response.read()
@@ -53,10 +55,13 @@ def send_mail(target: Target, summary: dict[str, Any]) -> None:
     message = EmailMessage()
     message["From"] = mail.sender
     message["To"] = ", ".join(mail.to)
-    message["Subject"] = (f"sitegen: {summary['kind']} of {summary['site']} to "
-                          f"{summary['target']} {summary['result']}")
-    message.set_content("\n".join(f"{key}: {value}" for key, value in sorted(summary.items()))
-                        + "\n")
+    message["Subject"] = (
+        f"sitegen: {summary['kind']} of {summary['site']} to "
+        f"{summary['target']} {summary['result']}"
+    )
+    message.set_content(
+        "\n".join(f"{key}: {value}" for key, value in sorted(summary.items())) + "\n"
+    )
     with smtplib.SMTP(mail.host, mail.port, timeout=TIMEOUT) as client:
         if mail.starttls:
             client.starttls()

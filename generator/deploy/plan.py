@@ -87,9 +87,15 @@ class DeployPlan:
     @property
     def digest(self) -> str:
         """Identifies the plan: the real run executes the plan the dry run printed."""
-        payload = json.dumps([self.site, self.target, self.from_version, self.to_version,
-                              [[o.action, o.path, o.sha256, o.source]
-                               for o in self.operations]])
+        payload = json.dumps(
+            [
+                self.site,
+                self.target,
+                self.from_version,
+                self.to_version,
+                [[o.action, o.path, o.sha256, o.source] for o in self.operations],
+            ]
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -103,10 +109,15 @@ def _stage(path: str, kind: str, existed: bool) -> str:
     return "changed"
 
 
-def plan_deploy(site: str, target: str, local: dict[str, Any],
-                remote: dict[str, Any] | None, stored: Collection[str] = (),
-                uploadable: bool = True,
-                links_of: Callable[[str], Collection[str]] | None = None) -> DeployPlan:
+def plan_deploy(
+    site: str,
+    target: str,
+    local: dict[str, Any],
+    remote: dict[str, Any] | None,
+    stored: Collection[str] = (),
+    uploadable: bool = True,
+    links_of: Callable[[str], Collection[str]] | None = None,
+) -> DeployPlan:
     """Operations that turn the remote version into `local` (a manifest).
 
     `stored`: contents the server keeps in its object store; `uploadable`: whether the local
@@ -116,16 +127,22 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
     """
     remote_files: dict[str, Any] = remote["files"] if remote else {}
     # Files a killed deploy was still deleting are ours too (see publish.py).
-    pending = {path: {"sha256": entry["sha256"], "size": -1, "kind": entry.get("kind", "file")}
-               for path, entry in (remote or {}).get("pending_deletions", {}).items()
-               if path not in remote_files}
+    pending = {
+        path: {"sha256": entry["sha256"], "size": -1, "kind": entry.get("kind", "file")}
+        for path, entry in (remote or {}).get("pending_deletions", {}).items()
+        if path not in remote_files
+    }
     remote_files = {**remote_files, **pending}
-    live = {entry["sha256"]: path for path, entry in sorted(remote_files.items())
-            if path not in pending}
+    live = {
+        entry["sha256"]: path for path, entry in sorted(remote_files.items()) if path not in pending
+    }
     # A path whose deletion is pending may or may not hold its file any more: whatever
     # it holds is set aside and the file placed again.
-    changes = [(path, entry) for path, entry in sorted(local["files"].items())
-               if path in pending or remote_files.get(path, {}).get("sha256") != entry["sha256"]]
+    changes = [
+        (path, entry)
+        for path, entry in sorted(local["files"].items())
+        if path in pending or remote_files.get(path, {}).get("sha256") != entry["sha256"]
+    ]
     wanted = Counter(entry["sha256"] for _, entry in changes)
     operations = []
     missing = []
@@ -135,7 +152,7 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
         stage = _stage(path, entry["kind"], old is not None)
         old_sha = old["sha256"] if old is not None else ""
         if sha in stored and wanted[sha] == 1:
-            action, source = "restore", ""          # a rename on the server: nothing sent
+            action, source = "restore", ""  # a rename on the server: nothing sent
         elif uploadable:
             action, source = "upload", ""
         elif sha in stored or sha in live:
@@ -143,33 +160,57 @@ def plan_deploy(site: str, target: str, local: dict[str, Any],
         else:
             missing.append(path)
             continue
-        operations.append(Operation(action, path, entry["size"], sha, stage, old_sha, source,
-                                    entry["kind"], old.get("size", -1) if old else -1))
+        operations.append(
+            Operation(
+                action,
+                path,
+                entry["size"],
+                sha,
+                stage,
+                old_sha,
+                source,
+                entry["kind"],
+                old.get("size", -1) if old else -1,
+            )
+        )
     if missing:
-        raise DeployError(f"the server no longer holds {len(missing)} file(s) of version "
-                          f"{local['version'][:12]}, such as {missing[0]}; it cannot be "
-                          "restored from the server alone")
+        raise DeployError(
+            f"the server no longer holds {len(missing)} file(s) of version "
+            f"{local['version'][:12]}, such as {missing[0]}; it cannot be "
+            "restored from the server alone"
+        )
     # Deleting only what an earlier manifest published: nothing else on the server is ours.
     for path in sorted(set(remote_files) - set(local["files"])):
         stage = "delete-asset" if remote_files[path].get("kind") == "asset" else "delete"
-        operations.append(Operation("delete", path, 0, remote_files[path]["sha256"], stage,
-                                    remote_files[path]["sha256"],
-                                    kind=remote_files[path].get("kind", "file"),
-                                    old_size=remote_files[path].get("size", -1)))
+        operations.append(
+            Operation(
+                "delete",
+                path,
+                0,
+                remote_files[path]["sha256"],
+                stage,
+                remote_files[path]["sha256"],
+                kind=remote_files[path].get("kind", "file"),
+                old_size=remote_files[path].get("size", -1),
+            )
+        )
     if links_of is not None:
-        waves = link_waves([op.path for op in operations if op.old_sha256
-                            and op.kind in ("page", "variant")],
-                           {op.path for op in operations if not op.old_sha256
-                            and op.kind in ("page", "variant")}, links_of)
+        waves = link_waves(
+            [op.path for op in operations if op.old_sha256 and op.kind in ("page", "variant")],
+            {op.path for op in operations if not op.old_sha256 and op.kind in ("page", "variant")},
+            links_of,
+        )
         operations = [replace(op, wave=waves.get(op.path, 0)) for op in operations]
     order = {stage: number for number, stage in enumerate(STAGES)}
     operations.sort(key=lambda op: (order[op.stage], op.wave, op.path))
-    return DeployPlan(site, target, remote["version"] if remote else "", local["version"],
-                      tuple(operations))
+    return DeployPlan(
+        site, target, remote["version"] if remote else "", local["version"], tuple(operations)
+    )
 
 
-def link_waves(replaced: list[str], new: set[str],
-               links_of: Callable[[str], Collection[str]]) -> dict[str, int]:
+def link_waves(
+    replaced: list[str], new: set[str], links_of: Callable[[str], Collection[str]]
+) -> dict[str, int]:
     """Wave 1 for live pages being replaced by versions that link to a page new in this
     plan, so that they go after every new page; the rest go in wave 0. New pages need no
     order among themselves: a visitor reaches one only through a live page that links to
@@ -181,15 +222,22 @@ def link_waves(replaced: list[str], new: set[str],
 
 def describe(plan: DeployPlan) -> str:
     """The plan as the dry run prints it: every operation with its bytes, then totals."""
-    lines = [f"deploy {plan.site} to {plan.target}: "
-             f"{plan.from_version[:12] or '(nothing)'} -> {plan.to_version[:12]} "
-             f"(plan {plan.digest})"]
-    lines += [f"  {op.action:<7} {op.stage:<7} {op.sent:>10}  {op.path}"
-              + (f" (from {op.source})" if op.source else "") for op in plan.operations]
+    lines = [
+        f"deploy {plan.site} to {plan.target}: "
+        f"{plan.from_version[:12] or '(nothing)'} -> {plan.to_version[:12]} "
+        f"(plan {plan.digest})"
+    ]
+    lines += [
+        f"  {op.action:<7} {op.stage:<7} {op.sent:>10}  {op.path}"
+        + (f" (from {op.source})" if op.source else "")
+        for op in plan.operations
+    ]
     counts = Counter(op.action for op in plan.operations)
-    lines.append(f"{counts['upload']} uploads ({plan.bytes} bytes), "
-                 + (f"{counts['restore']} restored by rename, " if counts["restore"] else "")
-                 + (f"{counts['copy']} copied on the server, " if counts["copy"] else "")
-                 + f"{counts['delete']} deletions"
-                 + (", nothing to do" if not plan.operations else ""))
+    lines.append(
+        f"{counts['upload']} uploads ({plan.bytes} bytes), "
+        + (f"{counts['restore']} restored by rename, " if counts["restore"] else "")
+        + (f"{counts['copy']} copied on the server, " if counts["copy"] else "")
+        + f"{counts['delete']} deletions"
+        + (", nothing to do" if not plan.operations else "")
+    )
     return "\n".join(lines) + "\n"

@@ -45,47 +45,60 @@ def local_manifest(build_dir: Path, site: str) -> dict[str, Any]:
     try:
         result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DeployError(f"no build of site '{site}' in {build_dir}: run sitegen build "
-                          "first") from None
+        raise DeployError(
+            f"no build of site '{site}' in {build_dir}: run sitegen build first"
+        ) from None
     return result
 
 
-def deploy(site: str, target: Target, build_dir: Path, meta: dict[str, Any], origin: Origin,
-           options: DeployOptions = DeployOptions(), *,
-           confirm: Callable[[DeployPlan], bool] = lambda plan: True,
-           show: Callable[[DeployPlan], None] = lambda plan: None) -> DeployReport:
+def deploy(
+    site: str,
+    target: Target,
+    build_dir: Path,
+    meta: dict[str, Any],
+    origin: Origin,
+    options: DeployOptions = DeployOptions(),
+    *,
+    confirm: Callable[[DeployPlan], bool] = lambda plan: True,
+    show: Callable[[DeployPlan], None] = lambda plan: None,
+) -> DeployReport:
     """Publish the local build of `site`; `meta` goes into the remote manifest."""
     local = local_manifest(build_dir, site)
     if local.get("preview"):
-        raise DeployError(f"{build_dir} holds a preview build of '{site}' (a variant switcher "
-                          "on every page, noindex everywhere): it is never published; "
-                          "deploy a build made without --preview")
+        raise DeployError(
+            f"{build_dir} holds a preview build of '{site}' (a variant switcher "
+            "on every page, noindex everywhere): it is never published; "
+            "deploy a build made without --preview"
+        )
     with recorded_failures(origin, site, target, "deploy", local["version"], options.dry_run):
         control = Remote(connect(target), target)
         try:
             current = read_manifest(control)
             stored = stored_objects(control) if target.keep else set()
-            plan = plan_deploy(site, target.name, local, current, stored,
-                               links_of=page_links(build_dir / site))
+            plan = plan_deploy(
+                site, target.name, local, current, stored, links_of=page_links(build_dir / site)
+            )
             show(plan)
             if options.expected_plan is not None and options.expected_plan != plan.digest:
-                raise DeployError(f"the plan is now {plan.digest}, not "
-                                  f"{options.expected_plan}: the build or the server "
-                                  "changed since; look at the new plan")
+                raise DeployError(
+                    f"the plan is now {plan.digest}, not "
+                    f"{options.expected_plan}: the build or the server "
+                    "changed since; look at the new plan"
+                )
             if options.dry_run:
                 return DeployReport(plan)
             if not plan.operations:
                 finish_dead_run(control, target, plan, origin, options.break_lock)
                 return DeployReport(plan)
             if options.max_bytes is not None and plan.bytes > options.max_bytes:
-                raise DeployError(f"the plan uploads {plan.bytes} bytes, more than "
-                                  f"--max-bytes {options.max_bytes}; nothing was changed")
+                raise DeployError(
+                    f"the plan uploads {plan.bytes} bytes, more than "
+                    f"--max-bytes {options.max_bytes}; nothing was changed"
+                )
             if not confirm(plan):
                 raise Cancelled("deploy cancelled; nothing was changed")
             manifest = {**local, **meta, "deployed": time.time(), "commit": origin.commit}
-            executor = Executor(build_dir / site, target.keep > 0, stored,
-                                target.atomic_replace)
-            return execute(control, Job(target, plan, manifest, current), executor, origin,
-                           options)
+            executor = Executor(build_dir / site, target.keep > 0, stored, target.atomic_replace)
+            return execute(control, Job(target, plan, manifest, current), executor, origin, options)
         finally:
             control.close()

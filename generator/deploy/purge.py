@@ -29,6 +29,7 @@ def purge_urls(site: SiteConfig, plan: DeployPlan) -> list[str]:
 
 def call_purge_webhook(url: str, site: str, plan: DeployPlan, urls: list[str]) -> str | None:
     """POST the URLs; what went wrong, or None."""
-    problem = post_json(url, {"site": site, "target": plan.target,
-                              "version": plan.to_version, "urls": urls})
+    problem = post_json(
+        url, {"site": site, "target": plan.target, "version": plan.to_version, "urls": urls}
+    )
     return f"purge webhook {problem}" if problem else None

@@ -110,15 +110,16 @@ class Remote:
         except DeployError:
             raise
         except REMOTE_ERRORS as error:
-            raise RemoteError(action, path, hide(server_reply(error), self._password),
-                              is_transient_error(error)) from None
+            raise RemoteError(
+                action, path, hide(server_reply(error), self._password), is_transient_error(error)
+            ) from None
 
     def path(self, relative: str) -> str:
         """The remote path of a file of the site; never outside the web root."""
-        if safe_parts(relative) is None or any(
-                character in relative for character in "\r\n\0"):
-            raise DeployError(f"remote path {relative!r} would leave the web root or break "
-                              "an FTP command")
+        if safe_parts(relative) is None or any(character in relative for character in "\r\n\0"):
+            raise DeployError(
+                f"remote path {relative!r} would leave the web root or break an FTP command"
+            )
         return posixpath.join(self.root, relative)
 
     def state_path(self, *names: str) -> str:
@@ -141,7 +142,7 @@ class Remote:
                 except ftplib.error_perm as error:
                     reply = str(error)
                     if reply.startswith(("500", "502", "504")):
-                        self._size_command = False   # the server has no SIZE: list instead
+                        self._size_command = False  # the server has no SIZE: list instead
                     elif not any(words in reply.lower() for words in REFUSED):
                         return None
                     # else refused, not missing: a listing tells
@@ -228,8 +229,11 @@ class Remote:
                 if str(error).startswith(("550", "450")):
                     return []
                 raise
-        return [name for name in (posixpath.basename(item.rstrip("/")) for item in names)
-                if name not in ("", ".", "..")]
+        return [
+            name
+            for name in (posixpath.basename(item.rstrip("/")) for item in names)
+            if name not in ("", ".", "..")
+        ]
 
     def replace(self, temporary: str, destination: str) -> None:
         """Rename `temporary` over `destination`; where the server refuses to rename over an
@@ -244,8 +248,9 @@ class Remote:
         self.put(temporary, data)
         size = self.size(temporary)
         if size != len(data):
-            raise RemoteError("upload", temporary, f"the server kept {size} of "
-                              f"{len(data)} bytes", transient=True)
+            raise RemoteError(
+                "upload", temporary, f"the server kept {size} of {len(data)} bytes", transient=True
+            )
         self.replace(temporary, destination)
 
     def read_json(self, name: str) -> Any:
@@ -256,8 +261,9 @@ class Remote:
         try:
             return json.loads(self.get(path))
         except ValueError:
-            raise DeployError(f"{path} on the server is not valid JSON; move it away or "
-                              "restore it") from None
+            raise DeployError(
+                f"{path} on the server is not valid JSON; move it away or restore it"
+            ) from None
 
     def write_json(self, name: str, value: Any) -> None:
         data = (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
@@ -278,14 +284,15 @@ class Remote:
             except RemoteError as error:
                 if not error.reply.startswith(("450", "451", "502", "504", "550", "553")):
                     raise
-                self.can_append = False   # refused: rewrite instead, from now on
+                self.can_append = False  # refused: rewrite instead, from now on
         before = self.get(path) if self.size(path) is not None else b""
         self.write_bytes(path, before + data)
 
     def append_journal(self, entry: dict[str, Any]) -> None:
         """Add an entry to the JSONL journal (entries are never rewritten)."""
-        self.append_line(self.state_path("journal.jsonl"),
-                         json.dumps(entry, sort_keys=True).encode())
+        self.append_line(
+            self.state_path("journal.jsonl"), json.dumps(entry, sort_keys=True).encode()
+        )
 
     def remove_state(self, name: str) -> None:
         path = self.state_path(name)
@@ -295,8 +302,10 @@ class Remote:
     def probe_rename_over(self, name: str) -> None:
         """Find out whether the server renames over an existing file (and renames at all).
         `name` keeps the probe's files apart from a concurrent run's."""
-        first, second = (self.state_path(f"probe-{name}-a.tmp"),
-                         self.state_path(f"probe-{name}-b.tmp"))
+        first, second = (
+            self.state_path(f"probe-{name}-a.tmp"),
+            self.state_path(f"probe-{name}-b.tmp"),
+        )
         self.put(first, b"a")
         self.put(second, b"b")
         try:
@@ -314,10 +323,12 @@ class Remote:
                     raise
                 self.remove(first)
                 self.remove(second)
-                raise DeployError(f"the server refuses to rename files ({refused.reply}); "
-                                  "sitegen uploads every file under a temporary name and "
-                                  "renames it into place, so that no visitor sees a half "
-                                  "file: it cannot publish there") from None
+                raise DeployError(
+                    f"the server refuses to rename files ({refused.reply}); "
+                    "sitegen uploads every file under a temporary name and "
+                    "renames it into place, so that no visitor sees a half "
+                    "file: it cannot publish there"
+                ) from None
             self.remove(third)
         self.remove(second)
 
@@ -351,8 +362,12 @@ class Failure:
 class Pool:
     """Up to `target.connections` connections at once, fewer if the server says so."""
 
-    def __init__(self, target: Target, first: Remote | None = None,
-                 opener: Callable[[Target], Any] = open_host) -> None:
+    def __init__(
+        self,
+        target: Target,
+        first: Remote | None = None,
+        opener: Callable[[Target], Any] = open_host,
+    ) -> None:
         self.target = target
         self.limit = target.connections
         """What the server is believed to allow; lowered on every 421."""
@@ -375,8 +390,10 @@ class Pool:
         """What the pool learned, for the report."""
         if self.limit >= self.target.connections:
             return []
-        return [f"the server allows {self.limit} connection(s); using no more (set "
-                f"targets.{self.target.name}.connections: {self.limit} to start there)"]
+        return [
+            f"the server allows {self.limit} connection(s); using no more (set "
+            f"targets.{self.target.name}.connections: {self.limit} to start there)"
+        ]
 
     def _take(self) -> Remote:
         """An idle connection, or a new one; a refusal for too many connections while some
@@ -415,8 +432,12 @@ class Pool:
             with self.lock:
                 self.idle.append(remote)
 
-    def run(self, items: Iterable[T], work: Callable[[Remote, T, int], None],
-            done: Callable[[Remote, T], None] = lambda remote, item: None) -> Failure | None:
+    def run(
+        self,
+        items: Iterable[T],
+        work: Callable[[Remote, T, int], None],
+        done: Callable[[Remote, T], None] = lambda remote, item: None,
+    ) -> Failure | None:
         """Do `work(remote, item, attempt)` for every item, in parallel; `done` after each
         success (under the pool's lock). The first permanent error (or transient error past
         the retries) stops the run: workers finish what they hold and take nothing new."""
@@ -439,7 +460,7 @@ class Pool:
                         remote = self._attempts(held, item, work, failures)
                     except TooManyConnections:
                         with self.lock:
-                            queue.append(item)   # for a worker that has a connection
+                            queue.append(item)  # for a worker that has a connection
                         return
                     if remote is not None:
                         with self.lock:
@@ -463,8 +484,13 @@ class Pool:
             return self.run(reversed(queue), work, done)
         return failures[0] if failures else None
 
-    def _attempts(self, remote: Remote | None, item: T, work: Callable[[Remote, T, int], None],
-                  failures: list[Failure]) -> Remote | None:
+    def _attempts(
+        self,
+        remote: Remote | None,
+        item: T,
+        work: Callable[[Remote, T, int], None],
+        failures: list[Failure],
+    ) -> Remote | None:
         """Work on one item until it succeeds, fails for good, or runs out of retries."""
         attempt = 0
         while True:
@@ -474,9 +500,9 @@ class Pool:
                 work(remote, item, attempt)
                 return remote
             except TooManyConnections:
-                raise   # nothing is held: `_take` found no room
+                raise  # nothing is held: `_take` found no room
             except BaseException as error:
-                if not isinstance(error, Exception):   # a kill: close what is held, go
+                if not isinstance(error, Exception):  # a kill: close what is held, go
                     self._give_back(remote, broken=True)
                     raise
                 transient = is_transient_error(error)
@@ -486,15 +512,17 @@ class Pool:
                     attempt += 1
                     with self.lock:
                         self.retries += 1
-                    time.sleep(min(8.0, 0.25 * 2 ** attempt) * (0.5 + random.random()))
+                    time.sleep(min(8.0, 0.25 * 2**attempt) * (0.5 + random.random()))
                     continue
                 if isinstance(error, DeployError):
                     message = error.message
-                else:   # the connection could not be opened
-                    message = (f"connect to {self.target.host}: "
-                               f"{hide(server_reply(error), self._password)}")
+                else:  # the connection could not be opened
+                    message = (
+                        f"connect to {self.target.host}: "
+                        f"{hide(server_reply(error), self._password)}"
+                    )
                     if is_connection_cap(error):
-                        message += (f" (set targets.{self.target.name}.connections lower)")
+                        message += f" (set targets.{self.target.name}.connections lower)"
                 with self.lock:
                     failures.append(Failure(item, message))
                 self._give_back(remote, broken=transient)
@@ -507,7 +535,7 @@ class Pool:
             if remote.alive():
                 return remote
         fresh = Remote(connect(self.target), self.target)
-        learned = self.first or self   # what the first connection learned is newest
+        learned = self.first or self  # what the first connection learned is newest
         fresh.rename_over = learned.rename_over
         fresh.can_append = learned.can_append
         with self.lock:
@@ -520,4 +548,3 @@ class Pool:
             if remote is not self.first:
                 remote.close()
         self.idle.clear()
-

@@ -44,27 +44,40 @@ class RollbackOptions(RunOptions):
     """Roll back even when it would break links, migrations or promoted winners."""
 
 
-def rollback(network: Network, site: str, target: Target, origin: Origin,
-             options: RollbackOptions = RollbackOptions(), *,
-             confirm: Callable[[DeployPlan], bool] = lambda plan: True,
-             show: Callable[[DeployPlan, list[str]], None] = lambda plan, problems: None,
-             ) -> DeployReport:
-    with recorded_failures(origin, site, target, "rollback", options.to or "",
-                           options.dry_run):
+def rollback(
+    network: Network,
+    site: str,
+    target: Target,
+    origin: Origin,
+    options: RollbackOptions = RollbackOptions(),
+    *,
+    confirm: Callable[[DeployPlan], bool] = lambda plan: True,
+    show: Callable[[DeployPlan, list[str]], None] = lambda plan, problems: None,
+) -> DeployReport:
+    with recorded_failures(origin, site, target, "rollback", options.to or "", options.dry_run):
         return _rollback(network, site, target, origin, options, confirm, show)
 
 
-def _rollback(network: Network, site: str, target: Target, origin: Origin,
-              options: RollbackOptions, confirm: Callable[[DeployPlan], bool],
-              show: Callable[[DeployPlan, list[str]], None]) -> DeployReport:
+def _rollback(
+    network: Network,
+    site: str,
+    target: Target,
+    origin: Origin,
+    options: RollbackOptions,
+    confirm: Callable[[DeployPlan], bool],
+    show: Callable[[DeployPlan, list[str]], None],
+) -> DeployReport:
     control = Remote(connect(target), target)
     try:
         current = read_manifest(control)
         if current is None:
             raise DeployError(f"nothing is deployed on '{target.name}': nothing to roll back")
         history = control.read_json(HISTORY) or []
-        kept = [version for version in kept_versions(history, target.keep)
-                if version != current["version"]]
+        kept = [
+            version
+            for version in kept_versions(history, target.keep)
+            if version != current["version"]
+        ]
         version = _choose(options.to, kept, history, target)
         wanted = read_version(control, version)
         if wanted is None:
@@ -77,35 +90,41 @@ def _rollback(network: Network, site: str, target: Target, origin: Origin,
         if options.dry_run:
             return report
         if problems and not options.force:
-            raise DeployError("rollback refused:\n" + "\n".join(f"  - {p}" for p in problems)
-                              + "\npass --force to roll back anyway")
+            raise DeployError(
+                "rollback refused:\n"
+                + "\n".join(f"  - {p}" for p in problems)
+                + "\npass --force to roll back anyway"
+            )
         if not confirm(plan):
             raise Cancelled("rollback cancelled; nothing was changed")
-        manifest = {**{k: v for k, v in wanted.items() if k != "pending_deletions"},
-                    "rolled_back": time.time()}
+        manifest = {
+            **{k: v for k, v in wanted.items() if k != "pending_deletions"},
+            "rolled_back": time.time(),
+        }
         if plan.operations:
             executor = Executor(None, target.keep > 0, stored, target.atomic_replace)
-            report = execute(control, Job(target, plan, manifest, current, "rollback"),
-                             executor, origin, options)
+            report = execute(
+                control, Job(target, plan, manifest, current, "rollback"), executor, origin, options
+            )
         if not control.alive():
             control.close()
             control = Remote(connect(target), target)
         drift = drift_of(control, wanted, full=options.verify_full)
         if drift:
-            raise DeployError(f"after the rollback the server differs from version "
-                              f"{version[:12]}: " + "; ".join(drift[:5]))
+            raise DeployError(
+                f"after the rollback the server differs from version "
+                f"{version[:12]}: " + "; ".join(drift[:5])
+            )
         return report
     finally:
         control.close()
 
 
-def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]],
-            target: Target) -> str:
+def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]], target: Target) -> str:
     """The version to go back to: `--to` (a prefix of its id), or the one before the
     current."""
     if not kept:
-        raise DeployError(f"no earlier version is kept on '{target.name}' (keep: "
-                          f"{target.keep})")
+        raise DeployError(f"no earlier version is kept on '{target.name}' (keep: {target.keep})")
     if to is None:
         return kept[0]
     matches = [version for version in kept if version.startswith(to)]
@@ -114,15 +133,18 @@ def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]],
     when = {entry["version"]: entry["time"] for entry in history}
     listing = ", ".join(
         f"{version[:12]} ({time.strftime('%Y-%m-%d %H:%M', time.gmtime(when[version]))})"
-        for version in kept)
+        for version in kept
+    )
     if matches:
-        raise DeployError(f"--to {to} matches several kept versions; give more of the id: "
-                          f"{listing}")
+        raise DeployError(
+            f"--to {to} matches several kept versions; give more of the id: {listing}"
+        )
     raise DeployError(f"version {to} is not kept on '{target.name}'; kept: {listing}")
 
 
-def dependency_problems(network: Network, site: str, target: Target,
-                        current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+def dependency_problems(
+    network: Network, site: str, target: Target, current: dict[str, Any], wanted: dict[str, Any]
+) -> list[str]:
     """Why going back to `wanted` would break something (empty when it would not)."""
     problems = []
     version = wanted["version"][:12]
@@ -131,8 +153,10 @@ def dependency_problems(network: Network, site: str, target: Target,
             problems.append(f"version {version} predates the migration '{migration}'")
     for experiment, winner in sorted((current.get("winners") or {}).items()):
         if winner and (wanted.get("winners") or {}).get(experiment) != winner:
-            problems.append(f"it would undo the promotion of arm '{winner}' as the winner of "
-                            f"experiment '{experiment}'")
+            problems.append(
+                f"it would undo the promotion of arm '{winner}' as the winner of "
+                f"experiment '{experiment}'"
+            )
     files = wanted["files"]
     for other in network.buildable_sites():
         if other.name == site or target.name not in other.targets:
@@ -146,12 +170,12 @@ def dependency_problems(network: Network, site: str, target: Target,
             continue
         for path in sorted((manifest or {}).get("links", {}).get(site, [])):
             if not _resolves(path, files):
-                problems.append(f"site '{other.name}' links to /{path} which version "
-                                f"{version} lacks")
+                problems.append(
+                    f"site '{other.name}' links to /{path} which version {version} lacks"
+                )
     return problems
 
 
 def _resolves(path: str, files: dict[str, Any]) -> bool:
     path = path.strip("/")
-    return (path in files or f"{path}/index.html" in files
-            or (path == "" and "index.html" in files))
+    return path in files or f"{path}/index.html" in files or (path == "" and "index.html" in files)

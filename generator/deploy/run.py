@@ -100,8 +100,9 @@ class Leftover:
     """The abandoned run's operation that made it."""
 
 
-def execute(control: Remote, job: Job, executor: Executor, origin: Origin,
-            options: RunOptions) -> DeployReport:
+def execute(
+    control: Remote, job: Job, executor: Executor, origin: Origin, options: RunOptions
+) -> DeployReport:
     """Carry out `job.plan` (see the module's docstring); `control` stays open."""
     return Run(control, job, executor, origin, options).carry_out()
 
@@ -110,8 +111,7 @@ class Finished:
     """The run's finished operations: counted in the report, added to the progress file
     every PROGRESS_EVERY, the lock renewed as they go. Called by the pool under its lock."""
 
-    def __init__(self, report: DeployReport, executor: Executor, who: str,
-                 deploy_id: str) -> None:
+    def __init__(self, report: DeployReport, executor: Executor, who: str, deploy_id: str) -> None:
         self.report = report
         self.executor = executor
         self.who = who
@@ -144,8 +144,9 @@ class Finished:
 class Run:
     """One run of `execute`."""
 
-    def __init__(self, control: Remote, job: Job, executor: Executor, origin: Origin,
-                 options: RunOptions) -> None:
+    def __init__(
+        self, control: Remote, job: Job, executor: Executor, origin: Origin, options: RunOptions
+    ) -> None:
         self.control = control
         self.job = job
         self.executor = executor
@@ -156,11 +157,20 @@ class Run:
         self.pool = Pool(job.target, control)
         self.finished = Finished(self.report, executor, origin.who, self.deploy_id)
         plan = job.plan
-        self.journal = {"id": self.deploy_id, "kind": job.kind, "time": time.time(),
-                        "who": origin.who, "commit": origin.commit, "site": plan.site,
-                        "target": job.target.name, "from": plan.from_version,
-                        "to": plan.to_version, "plan": plan.digest,
-                        "operations": len(plan.operations), "bytes": plan.bytes}
+        self.journal = {
+            "id": self.deploy_id,
+            "kind": job.kind,
+            "time": time.time(),
+            "who": origin.who,
+            "commit": origin.commit,
+            "site": plan.site,
+            "target": job.target.name,
+            "from": plan.from_version,
+            "to": plan.to_version,
+            "plan": plan.digest,
+            "operations": len(plan.operations),
+            "bytes": plan.bytes,
+        }
         self.locked = False
         self.outcome: dict[str, Any] = {}
         """The journal's final entry, once there is one."""
@@ -176,14 +186,13 @@ class Run:
                 raise
             self.outcome = {**self.journal, "event": "failed", "error": error.message}
             if isinstance(error, OperationFailed):
-                self.outcome.update(operation=error.operation.action,
-                                    path=error.operation.path)
+                self.outcome.update(operation=error.operation.action, path=error.operation.path)
             if not self.locked:
-                raise   # nothing of ours to undo: the lock was never taken
-            left = clean_up(self.pool, self.outcome, self.finished.unwritten,
-                            self.executor)
-            raise DeployError(f"{error.message} ({self.job.kind} stopped; the next run "
-                              f"resumes it){left}") from None
+                raise  # nothing of ours to undo: the lock was never taken
+            left = clean_up(self.pool, self.outcome, self.finished.unwritten, self.executor)
+            raise DeployError(
+                f"{error.message} ({self.job.kind} stopped; the next run resumes it){left}"
+            ) from None
         finally:
             self.pool.close()
             self.origin.notes.extend(self.pool.notes)
@@ -201,31 +210,36 @@ class Run:
             control.makedirs(control.state_path(folder) if folder else control.state)
         control.probe_rename_over(self.deploy_id)
         if not control.rename_over and current.get("files"):
-            origin.notes.append("the server does not rename over an existing file: each "
-                                "replaced file is removed first, and missing for a moment")
-        origin.notes.extend(lock.take_lock(control, self.deploy_id, origin.who,
-                                           self.options.break_lock))
+            origin.notes.append(
+                "the server does not rename over an existing file: each "
+                "replaced file is removed first, and missing for a moment"
+            )
+        origin.notes.extend(
+            lock.take_lock(control, self.deploy_id, origin.who, self.options.break_lock)
+        )
         self.locked = True
-        if live_pointer(control) != (job.plan.from_version,
-                                     current.get("pending_deletions", {})):
+        if live_pointer(control) != (job.plan.from_version, current.get("pending_deletions", {})):
             # Another deploy finished between our plan and our lock.
             live = live_pointer(control)[0]
-            raise DeployError(f"the target changed while this {job.kind} was planned "
-                              f"(it is now at {live[:12] or 'nothing'}); nothing was "
-                              "changed: run it again")
-        protect_state(control)   # under the lock: its temporary name is not per run
+            raise DeployError(
+                f"the target changed while this {job.kind} was planned "
+                f"(it is now at {live[:12] or 'nothing'}); nothing was "
+                "changed: run it again"
+            )
+        protect_state(control)  # under the lock: its temporary name is not per run
         self.pool.rename_over = control.rename_over
         under_way, done = read_progress(control)
         resuming = under_way == job.plan.to_version
         self.executor.distrust = bool(under_way) and not resuming
         orphans: list[Leftover] = []
         if under_way and not resuming:
-            temporaries, orphans = left_by(control, under_way, job.current, job.plan,
-                                           job.manifest)
+            temporaries, orphans = left_by(control, under_way, job.current, job.plan, job.manifest)
             removed = remove_leftovers(self.pool, temporaries)
             if removed:
-                origin.notes.append(f"removed {removed} temporary file(s) an interrupted "
-                                    f"deploy of {under_way[:12]} had left")
+                origin.notes.append(
+                    f"removed {removed} temporary file(s) an interrupted "
+                    f"deploy of {under_way[:12]} had left"
+                )
         if not resuming:
             done = set()
             # Written before the first operation: a run killed before the next progress
@@ -236,38 +250,45 @@ class Run:
         if job.current is not None:
             write_version(control, job.current)
         write_version(control, job.manifest)
-        todo = [op for op in job.plan.operations
-                if (op.action, op.path, op.sha256) not in done]
+        todo = [op for op in job.plan.operations if (op.action, op.path, op.sha256) not in done]
         self.report.skipped = len(job.plan.operations) - len(todo)
-        make_folders(control, [op.path for op in todo if op.action != "delete"],
-                     job.current)
+        make_folders(control, [op.path for op in todo if op.action != "delete"], job.current)
         return todo, under_way, orphans
 
-    def _publish(self, todo: list[Operation], abandoned: str,
-                 orphans: list[Leftover]) -> None:
+    def _publish(self, todo: list[Operation], abandoned: str, orphans: list[Leftover]) -> None:
         """Place files stage by stage, switch the live version, delete."""
         job = self.job
-        for stage in STAGES[:STAGES.index("delete")]:
+        for stage in STAGES[: STAGES.index("delete")]:
             for wave in sorted({op.wave for op in todo if op.stage == stage}):
-                self._run([op for op in todo if op.stage == stage and op.wave == wave],
-                          self.executor)
+                self._run(
+                    [op for op in todo if op.stage == stage and op.wave == wave], self.executor
+                )
         # The new manifest names the files still to delete: a deploy killed among the
         # deletions leaves them owned, and the next one deletes them.
         deletions = [op for op in job.plan.operations if op.action == "delete"]
-        switch_to(self.pool.usable(), job.manifest, {
-            op.path: {"sha256": op.sha256,
-                      "kind": "asset" if op.stage == "delete-asset" else "file"}
-            for op in deletions})
-        for stage in STAGES[STAGES.index("delete"):]:
+        switch_to(
+            self.pool.usable(),
+            job.manifest,
+            {
+                op.path: {
+                    "sha256": op.sha256,
+                    "kind": "asset" if op.stage == "delete-asset" else "file",
+                }
+                for op in deletions
+            },
+        )
+        for stage in STAGES[STAGES.index("delete") :]:
             self._run([op for op in todo if op.stage == stage], self.executor)
         if orphans:
             # Last, with the deletions: until the new pages are in place, a page the
             # abandoned run placed may still reference them.
             removed = remove_leftovers(self.pool, orphans)
             if removed:
-                self.origin.notes.append(f"removed {removed} file(s) an interrupted deploy "
-                                         f"of {abandoned[:12]} had published and no "
-                                         "version has")
+                self.origin.notes.append(
+                    f"removed {removed} file(s) an interrupted deploy "
+                    f"of {abandoned[:12]} had published and no "
+                    "version has"
+                )
         if deletions:
             # Even when a killed run had done every deletion: the pending list must go, or
             # a file republished at one of its paths would count as there already.
@@ -286,11 +307,17 @@ class Run:
         report.bytes += self.executor.kept_bytes
         check_url = job.target.check_url
         problems = http_check(check_url, job.plan, job.manifest) if check_url else []
-        self.outcome = {**self.journal, "event": "unverified" if problems else "done",
-                        "uploaded": report.uploaded, "restored": report.restored,
-                        "skipped": report.skipped, "deleted": report.deleted,
-                        "sent": report.bytes, "retries": self.pool.retries,
-                        "seconds": round(report.seconds, 3)}
+        self.outcome = {
+            **self.journal,
+            "event": "unverified" if problems else "done",
+            "uploaded": report.uploaded,
+            "restored": report.restored,
+            "skipped": report.skipped,
+            "deleted": report.deleted,
+            "sent": report.bytes,
+            "retries": self.pool.retries,
+            "seconds": round(report.seconds, 3),
+        }
         if problems:
             self.outcome["error"] = "; ".join(problems)
         elif check_url:
@@ -300,22 +327,29 @@ class Run:
         lock.release(remote)
         self.locked = False
         if problems:
-            raise DeployError(f"the {job.kind} is on the server but not verified: "
-                              + "; ".join(problems))
+            raise DeployError(
+                f"the {job.kind} is on the server but not verified: " + "; ".join(problems)
+            )
 
-    def _run(self, operations: list[Operation],
-             work: Callable[[Remote, Operation, int], None],
-             after: Callable[[Remote, Operation], None] | None = None) -> None:
+    def _run(
+        self,
+        operations: list[Operation],
+        work: Callable[[Remote, Operation, int], None],
+        after: Callable[[Remote, Operation], None] | None = None,
+    ) -> None:
         failure = self.pool.run(operations, work, after or self.finished)
         if failure is not None:
             op = failure.item
-            raise OperationFailed(op, f"{op.path}: {op.action} failed: "
-                                  + failure.message.removeprefix(f"{op.path}: "))
+            raise OperationFailed(
+                op,
+                f"{op.path}: {op.action} failed: " + failure.message.removeprefix(f"{op.path}: "),
+            )
 
 
 def make_folders(remote: Remote, paths: list[str], current: dict[str, Any] | None) -> None:
     """Create the folders `paths` need, parents first, one MKD each, leaving out those that
     hold files of the live version (they exist)."""
+
     def parents(path: str) -> Iterator[str]:
         folder = path.rpartition("/")[0]
         while folder:
@@ -328,14 +362,15 @@ def make_folders(remote: Remote, paths: list[str], current: dict[str, Any] | Non
         remote.make_folder(remote.path(folder))
 
 
-def clean_up(pool: Pool, outcome: dict[str, Any], unwritten: list[list[str]],
-             executor: Executor) -> str:
+def clean_up(
+    pool: Pool, outcome: dict[str, Any], unwritten: list[list[str]], executor: Executor
+) -> str:
     """After a failure: keep the progress, journal the failure, put back what was set
     aside, remove the run's temporary files and release the lock, each as far as the
     server allows. Returns what could not be done, for the error message."""
     left: list[str] = []
     if unwritten:
-        _attempt(pool, lambda remote: add_progress(remote, unwritten))   # else the next run checks
+        _attempt(pool, lambda remote: add_progress(remote, unwritten))  # else the next run checks
     problem = _attempt(pool, lambda remote: remote.append_journal(outcome))
     if problem is not None:
         left.append(f"the target's journal could not record the failure ({problem.message})")
@@ -346,19 +381,25 @@ def clean_up(pool: Pool, outcome: dict[str, Any], unwritten: list[list[str]],
             executor.stored.discard(sha256)
         else:
             stored = posixpath.join(pool.target.state_dir, "objects", sha256)
-            left.append(f"{live} is missing on the server (its content is in {stored}); "
-                        "the next deploy puts it in place")
+            left.append(
+                f"{live} is missing on the server (its content is in {stored}); "
+                "the next deploy puts it in place"
+            )
     for temporary in sorted(executor.temporaries):
         if _attempt(pool, partial(_remove_if_there, path=temporary)) is None:
             executor.temporaries.discard(temporary)
     if executor.temporaries:
-        left.append("temporary files are left on the server (the next deploy removes "
-                    "them): " + ", ".join(sorted(executor.temporaries)))
+        left.append(
+            "temporary files are left on the server (the next deploy removes "
+            "them): " + ", ".join(sorted(executor.temporaries))
+        )
     problem = _attempt(pool, lock.release)
     if problem is not None:
-        left.append(f"the lock is left on the server ({problem.message}); the next deploy "
-                    "needs --break-lock, or remove "
-                    f"{posixpath.join(pool.target.state_dir, lock.FOLDER)}/ by hand")
+        left.append(
+            f"the lock is left on the server ({problem.message}); the next deploy "
+            "needs --break-lock, or remove "
+            f"{posixpath.join(pool.target.state_dir, lock.FOLDER)}/ by hand"
+        )
     return "".join(f"; {item}" for item in left)
 
 
@@ -389,8 +430,13 @@ def _remove_if_there(remote: Remote, *, path: str) -> None:
         remote.remove(path)
 
 
-def left_by(control: Remote, version: str, current: dict[str, Any] | None,
-            plan: DeployPlan, wanted: dict[str, Any]) -> tuple[list[Leftover], list[Leftover]]:
+def left_by(
+    control: Remote,
+    version: str,
+    current: dict[str, Any] | None,
+    plan: DeployPlan,
+    wanted: dict[str, Any],
+) -> tuple[list[Leftover], list[Leftover]]:
     """What a run for another version (killed, or failed without being able to clean up)
     may have left in the web root: the temporary files of its uploads, and the new files it
     placed that neither the live version nor `wanted` has. What this run's plan uses is
@@ -398,12 +444,18 @@ def left_by(control: Remote, version: str, current: dict[str, Any] | None,
     abandoned = read_version(control, version)
     if abandoned is None:
         return [], []
-    theirs = [op for op in plan_deploy(plan.site, plan.target, abandoned, current).operations
-              if op.action in ("upload", "copy")]
+    theirs = [
+        op
+        for op in plan_deploy(plan.site, plan.target, abandoned, current).operations
+        if op.action in ("upload", "copy")
+    ]
     ours = {(op.path, op.sha256) for op in plan.operations}
     keep = set((current or {}).get("files", {})) | set(wanted["files"])
-    temporaries = [Leftover(temporary_name(control.path(op.path), op.sha256), op)
-                   for op in theirs if (op.path, op.sha256) not in ours]
+    temporaries = [
+        Leftover(temporary_name(control.path(op.path), op.sha256), op)
+        for op in theirs
+        if (op.path, op.sha256) not in ours
+    ]
     files = [Leftover(control.path(op.path), op) for op in theirs if op.path not in keep]
     return temporaries, files
 
@@ -419,8 +471,10 @@ def remove_leftovers(pool: Pool, leftovers: list[Leftover]) -> int:
         size = remote.size(leftover.path)
         if size is None or size != leftover.op.size:
             return
-        if not leftover.path.endswith(".tmp") and \
-                hashlib.sha256(remote.get(leftover.path)).hexdigest() != leftover.op.sha256:
+        if (
+            not leftover.path.endswith(".tmp")
+            and hashlib.sha256(remote.get(leftover.path)).hexdigest() != leftover.op.sha256
+        ):
             return
         remote.remove(leftover.path)
         with removed_lock:

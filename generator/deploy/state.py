@@ -36,18 +36,19 @@ def read_version(remote: Remote, version: str) -> dict[str, Any] | None:
         try:
             result: dict[str, Any] = json.loads(gzip.decompress(remote.get(path)))
         except (OSError, EOFError, ValueError, zlib.error) as error:
-            raise DeployError(f"{path} on the server is damaged ({error}); that version "
-                              "cannot be read (move the file away to deploy anew)") from None
+            raise DeployError(
+                f"{path} on the server is damaged ({error}); that version "
+                "cannot be read (move the file away to deploy anew)"
+            ) from None
         return result
-    return remote.read_json(f"versions/{version}.json")   # the earlier layout
+    return remote.read_json(f"versions/{version}.json")  # the earlier layout
 
 
 def write_version(remote: Remote, manifest: dict[str, Any]) -> None:
     """Keep a version's manifest (once: the name is the version)."""
     path = remote.state_path(version_name(manifest["version"]))
     if remote.size(path) is None:
-        document = {key: value for key, value in manifest.items()
-                    if key != "pending_deletions"}
+        document = {key: value for key, value in manifest.items() if key != "pending_deletions"}
         data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
         remote.write_bytes(path, gzip.compress(data, mtime=0))
 
@@ -67,14 +68,17 @@ def read_manifest(remote: Remote) -> dict[str, Any] | None:
         return pointer
     manifest = read_version(remote, pointer["version"])
     if manifest is None:
-        raise DeployError(f"{remote.state_path('manifest.json')} names version "
-                          f"{pointer['version'][:12]}, whose manifest is missing from "
-                          f"{remote.state_path('versions')}; the state folder is damaged")
+        raise DeployError(
+            f"{remote.state_path('manifest.json')} names version "
+            f"{pointer['version'][:12]}, whose manifest is missing from "
+            f"{remote.state_path('versions')}; the state folder is damaged"
+        )
     return {**manifest, "pending_deletions": pointer.get("pending_deletions", {})}
 
 
-def switch_to(remote: Remote, manifest: dict[str, Any],
-              pending_deletions: dict[str, Any] | None = None) -> None:
+def switch_to(
+    remote: Remote, manifest: dict[str, Any], pending_deletions: dict[str, Any] | None = None
+) -> None:
     """Make `manifest` (already kept by `write_version`) the live version."""
     pointer: dict[str, Any] = {"site": manifest.get("site"), "version": manifest["version"]}
     if pending_deletions:
@@ -118,10 +122,12 @@ def read_progress(remote: Remote) -> tuple[str, set[tuple[str, ...]]]:
 
 
 def start_progress(remote: Remote, to_version: str) -> None:
-    remote.write_bytes(remote.state_path(PROGRESS),
-                       (json.dumps({"to_version": to_version}) + "\n").encode())
+    remote.write_bytes(
+        remote.state_path(PROGRESS), (json.dumps({"to_version": to_version}) + "\n").encode()
+    )
 
 
 def add_progress(remote: Remote, finished: list[list[str]]) -> None:
-    remote.append_line(remote.state_path(PROGRESS),
-                       json.dumps(finished, separators=(",", ":")).encode())
+    remote.append_line(
+        remote.state_path(PROGRESS), json.dumps(finished, separators=(",", ":")).encode()
+    )

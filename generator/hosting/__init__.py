@@ -11,21 +11,30 @@ from generator.config.model import SiteConfig
 from generator.hosting.policy import apache_rules, netlify_rules
 from generator.hosting.routing import RoutedPage, htaccess, netlify_headers, netlify_redirects
 
-PREVIEW_APACHE = ["# A preview build: nothing of it is to be indexed.",
-                  "<IfModule mod_headers.c>",
-                  'Header always set X-Robots-Tag "noindex"',
-                  "</IfModule>"]
+PREVIEW_APACHE = [
+    "# A preview build: nothing of it is to be indexed.",
+    "<IfModule mod_headers.c>",
+    'Header always set X-Robots-Tag "noindex"',
+    "</IfModule>",
+]
 PREVIEW_NETLIFY = ["/*", "  X-Robots-Tag: noindex"]
 
 
-def server_files(site: SiteConfig, pages: Sequence[RoutedPage], pixel: str,
-                 preview: bool = False) -> dict[str, str]:
+def server_files(
+    site: SiteConfig, pages: Sequence[RoutedPage], pixel: str, preview: bool = False
+) -> dict[str, str]:
     """`.htaccess`, `_headers` and `_redirects` (path: text) for a site whose routed pages
     are `pages`; a preview build gets `X-Robots-Tag: noindex` on everything."""
     policy = site.http
-    return {".htaccess": htaccess(pages, site.personalization,
-                                  [*(PREVIEW_APACHE if preview else []),
-                                   *apache_rules(policy, pixel)], policy.apache_options),
-            "_headers": netlify_headers(pages, [*netlify_rules(policy, pixel),
-                                                *(PREVIEW_NETLIFY if preview else [])]),
-            "_redirects": netlify_redirects(pages)}
+    return {
+        ".htaccess": htaccess(
+            pages,
+            site.personalization,
+            [*(PREVIEW_APACHE if preview else []), *apache_rules(policy, pixel)],
+            policy.apache_options,
+        ),
+        "_headers": netlify_headers(
+            pages, [*netlify_rules(policy, pixel), *(PREVIEW_NETLIFY if preview else [])]
+        ),
+        "_redirects": netlify_redirects(pages),
+    }

@@ -19,9 +19,12 @@ from generator.dependencies import DependencyKind, record
 from generator.hosting.policy import page_policy
 
 CSP_MARKER = "sitegen-content-security-policy"
-INLINE = re.compile(r'(?i:<script(\s[^>]*)?>(.*?)</script>)'
-                    r'|(?i:<style(?:\s[^>]*)?>(.*?)</style>)'
-                    r'|\sstyle="([^"]*)"', re.DOTALL)
+INLINE = re.compile(
+    r"(?i:<script(\s[^>]*)?>(.*?)</script>)"
+    r"|(?i:<style(?:\s[^>]*)?>(.*?)</style>)"
+    r'|\sstyle="([^"]*)"',
+    re.DOTALL,
+)
 """What a policy must allow, in one pass over the page: inline scripts (attributes, body),
 style elements (body), style attributes (value). A script's body is opaque: what looks like
 markup inside it is not."""
@@ -51,15 +54,21 @@ def with_policy(site: SiteConfig, text: str) -> str:
         elif style is not None:
             elements.add(_hash(style))
         elif "src=" not in (script_attributes or "") and not DATA_BLOCK.search(
-                script_attributes or ""):
+            script_attributes or ""
+        ):
             # External scripts are 'self'; data blocks are not executed.
             scripts.add(_hash(script))
     styles = sorted(attributes)
     record(DependencyKind.CONFIG, "http")
     record(DependencyKind.CONFIG, "cdn")
-    policy = page_policy(site, sorted(scripts),
-                         (["'unsafe-hashes'", *styles] if styles else []) + sorted(elements))
+    policy = page_policy(
+        site, sorted(scripts), (["'unsafe-hashes'", *styles] if styles else []) + sorted(elements)
+    )
     if policy is None:
-        return re.sub(r'<meta http-equiv="Content-Security-Policy" content="'
-                      + CSP_MARKER + r'">\n?', "", text, count=1)
+        return re.sub(
+            r'<meta http-equiv="Content-Security-Policy" content="' + CSP_MARKER + r'">\n?',
+            "",
+            text,
+            count=1,
+        )
     return text.replace(CSP_MARKER, str(escape(policy)), 1)

@@ -21,9 +21,18 @@ from generator.conditions import evaluate, js_string, js_truthy, padded_version
 from generator.personalize.hashing import bucket_ranges, choose_arm, hash_unit
 from generator.personalize.hashing import in_namespace as _in_namespace
 
-__all__ = ["choose_variation", "eval_condition", "get_bucket_ranges", "get_equal_weights",
-           "get_query_string_override", "hash", "in_namespace", "is_url_targeted",
-           "padded_version_string", "run"]
+__all__ = [
+    "choose_variation",
+    "eval_condition",
+    "get_bucket_ranges",
+    "get_equal_weights",
+    "get_query_string_override",
+    "hash",
+    "in_namespace",
+    "is_url_targeted",
+    "padded_version_string",
+    "run",
+]
 
 padded_version_string = padded_version
 choose_variation = choose_arm
@@ -34,8 +43,11 @@ def hash(seed: str, value: Any, version: int) -> float | None:  # noqa: A001 (Gr
     return hash_unit(seed, js_string(value), version)
 
 
-def eval_condition(attributes: Mapping[str, Any], condition: Mapping[str, Any],
-                   saved_groups: Mapping[str, list[Any]] | None = None) -> bool:
+def eval_condition(
+    attributes: Mapping[str, Any],
+    condition: Mapping[str, Any],
+    saved_groups: Mapping[str, list[Any]] | None = None,
+) -> bool:
     """GrowthBook's `evalCondition(obj, condition, savedGroups)`."""
     return evaluate(dict(condition), dict(attributes), dict(saved_groups or {}))
 
@@ -44,8 +56,9 @@ def get_equal_weights(count: int) -> list[float]:
     return [1 / count] * count if count > 0 else []
 
 
-def get_bucket_ranges(count: int, coverage: float | None = None,
-                      weights: Sequence[float] | None = None) -> list[tuple[float, float]]:
+def get_bucket_ranges(
+    count: int, coverage: float | None = None, weights: Sequence[float] | None = None
+) -> list[tuple[float, float]]:
     return bucket_ranges(count, 1.0 if coverage is None else coverage, weights)
 
 
@@ -62,8 +75,7 @@ def _parse_int(text: str | None) -> int | None:
     found = _PARSE_INT.match(text or "")
     if found is None:
         return None
-    value = int(found.group(2), 0) if found.group(2)[:2].lower() == "0x" \
-        else int(found.group(2))
+    value = int(found.group(2), 0) if found.group(2)[:2].lower() == "0x" else int(found.group(2))
     return -value if found.group(1) == "-" else value
 
 
@@ -76,8 +88,7 @@ def get_query_string_override(key: str, url: str, count: int) -> int | None:
         return None
     search = re.sub(r"#.*", "", parts[1])
     values = [pair.split("=")[:2] for pair in search.split("&")]
-    found = [_parse_int(pair[1] if len(pair) > 1 else None) for pair in values
-             if pair[0] == key]
+    found = [_parse_int(pair[1] if len(pair) > 1 else None) for pair in values if pair[0] == key]
     if found and found[0] is not None and 0 <= found[0] < count:
         return found[0]
     return None
@@ -93,14 +104,19 @@ def _simple_part(actual: str, pattern: str, is_path: bool) -> bool:
 
 def _simple_target(actual: Any, pattern: str) -> bool:
     text = re.sub(r"^([^:/?]*)\.", r"https://\1.", pattern, count=1, flags=re.I)
-    expected = urlsplit(text.replace("*", "_____") if "//" in text
-                        else "https://_____" + ("" if text.startswith("/") else "/")
-                        + text.replace("*", "_____"))
-    checks = [(actual.netloc, expected.netloc, False),
-              (actual.path or "/", expected.path or "/", True)]
+    expected = urlsplit(
+        text.replace("*", "_____")
+        if "//" in text
+        else "https://_____" + ("" if text.startswith("/") else "/") + text.replace("*", "_____")
+    )
+    checks = [
+        (actual.netloc, expected.netloc, False),
+        (actual.path or "/", expected.path or "/", True),
+    ]
     if expected.fragment:
-        checks.append(("#" + actual.fragment if actual.fragment else "",
-                       "#" + expected.fragment, False))
+        checks.append(
+            ("#" + actual.fragment if actual.fragment else "", "#" + expected.fragment, False)
+        )
     actual_query = dict(parse_qsl(actual.query, keep_blank_values=True))
     for name, value in parse_qsl(expected.query, keep_blank_values=True):
         checks.append((actual_query.get(name, ""), value, False))
@@ -119,7 +135,7 @@ def is_url_targeted(url: str, targets: Sequence[Mapping[str, Any]]) -> bool:
             if target.get("type") == "regex":
                 expression = re.compile(pattern)
                 path = url.split("//", 1)[-1]
-                path = path[path.index("/"):] if "/" in path else "/"
+                path = path[path.index("/") :] if "/" in path else "/"
                 match = bool(expression.search(url) or expression.search(path))
             else:
                 match = _simple_target(parsed, pattern)
@@ -147,8 +163,7 @@ def run(context: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, 
     attributes: Mapping[str, Any] = context.get("attributes") or {}
     url = context.get("url") or ""
 
-    def result(index: int, hash_used: bool = False,
-               bucket: float | None = None) -> dict[str, Any]:
+    def result(index: int, hash_used: bool = False, bucket: float | None = None) -> dict[str, Any]:
         return _result(experiment, variations, attributes, index, hash_used, bucket)
 
     if len(variations) < 2 or context.get("enabled") is False:
@@ -162,14 +177,19 @@ def run(context: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, 
     if forced is not None:
         return result(forced)
     _, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
-    if experiment.get("status") == "draft" or experiment.get("active") is False \
-            or not value or not _included(context, experiment, value, url):
+    if (
+        experiment.get("status") == "draft"
+        or experiment.get("active") is False
+        or not value
+        or not _included(context, experiment, value, url)
+    ):
         return result(-1)
     unit = hash(experiment.get("seed") or key, value, experiment.get("hashVersion") or 1)
     if unit is None:
         return result(-1)
     ranges = experiment.get("ranges") or get_bucket_ranges(
-        len(variations), experiment.get("coverage"), experiment.get("weights"))
+        len(variations), experiment.get("coverage"), experiment.get("weights")
+    )
     assigned = choose_variation(unit, [tuple(r) for r in ranges])
     if assigned < 0:
         return result(-1)
@@ -181,18 +201,28 @@ def run(context: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, 
     return result(assigned, True, unit)
 
 
-def _result(experiment: Mapping[str, Any], variations: list[Any],
-            attributes: Mapping[str, Any], index: int, hash_used: bool,
-            bucket: float | None) -> dict[str, Any]:
+def _result(
+    experiment: Mapping[str, Any],
+    variations: list[Any],
+    attributes: Mapping[str, Any],
+    index: int,
+    hash_used: bool,
+    bucket: float | None,
+) -> dict[str, Any]:
     """GrowthBook's `_getResult`: variation `index`, or the first outside the experiment."""
     inside = 0 <= index < len(variations)
     index = index if inside else 0
     attribute, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
     meta = (experiment.get("meta") or [{}] * len(variations))[index] if variations else {}
-    found = {"key": meta.get("key") or str(index), "inExperiment": inside,
-             "hashUsed": hash_used, "variationId": index,
-             "value": variations[index] if variations else None,
-             "hashAttribute": attribute, "hashValue": value}
+    found = {
+        "key": meta.get("key") or str(index),
+        "inExperiment": inside,
+        "hashUsed": hash_used,
+        "variationId": index,
+        "value": variations[index] if variations else None,
+        "hashAttribute": attribute,
+        "hashValue": value,
+    }
     if bucket is not None:
         found["bucket"] = bucket
     return found
@@ -207,8 +237,9 @@ def _forced(context: Mapping[str, Any], key: str, url: str, count: int) -> int |
     return forced_variations[key] if key in forced_variations else None
 
 
-def _included(context: Mapping[str, Any], experiment: Mapping[str, Any], value: Any,
-              url: str) -> bool:
+def _included(
+    context: Mapping[str, Any], experiment: Mapping[str, Any], value: Any, url: str
+) -> bool:
     """Whether the visitor passes the experiment's filters (or namespace), condition,
     groups and URL expression."""
     attributes: Mapping[str, Any] = context.get("attributes") or {}
@@ -216,8 +247,7 @@ def _included(context: Mapping[str, Any], experiment: Mapping[str, Any], value: 
     if filters:
         for rule in filters:
             _, filtered = _hash_attribute(attributes, rule.get("attribute"))
-            unit = hash(rule["seed"], filtered, rule.get("hashVersion") or 2) \
-                if filtered else None
+            unit = hash(rule["seed"], filtered, rule.get("hashVersion") or 2) if filtered else None
             if unit is None or not any(start <= unit < end for start, end in rule["ranges"]):
                 return False
     elif experiment.get("namespace") and not in_namespace(value, experiment["namespace"]):
@@ -226,8 +256,10 @@ def _included(context: Mapping[str, Any], experiment: Mapping[str, Any], value: 
     if condition and not eval_condition(attributes, condition, context.get("savedGroups")):
         return False
     if experiment.get("parentConditions"):
-        raise ValueError(f"experiment {experiment['key']}: prerequisites (parentConditions) "
-                         "evaluate other features, which sitegen does not have")
+        raise ValueError(
+            f"experiment {experiment['key']}: prerequisites (parentConditions) "
+            "evaluate other features, which sitegen does not have"
+        )
     groups = experiment.get("groups")
     if groups and not any((context.get("groups") or {}).get(group) for group in groups):
         return False

@@ -38,8 +38,9 @@ def hash_unit(seed: str, value: str, version: int = 2) -> float | None:
 BucketRange = tuple[float, float]
 
 
-def bucket_ranges(arm_count: int, coverage: float = 1.0,
-                  weights: Sequence[float] | None = None) -> list[BucketRange]:
+def bucket_ranges(
+    arm_count: int, coverage: float = 1.0, weights: Sequence[float] | None = None
+) -> list[BucketRange]:
     """[start, end) of each arm: cumulative weights, each range `coverage * weight` long.
 
     As in GrowthBook, weights that do not match the arm count or do not sum to 1 (within
@@ -76,9 +77,17 @@ def in_namespace(visitor: str, namespace: tuple[str, float, float]) -> bool:
     return unit is not None and start <= unit < end
 
 
-def assign(visitor: str, key: str, arm_count: int, *, weights: Sequence[float] | None = None,
-           coverage: float = 1.0, seed: str | None = None, hash_version: int = 2,
-           namespace: tuple[str, float, float] | None = None) -> int:
+def assign(
+    visitor: str,
+    key: str,
+    arm_count: int,
+    *,
+    weights: Sequence[float] | None = None,
+    coverage: float = 1.0,
+    seed: str | None = None,
+    hash_version: int = 2,
+    namespace: tuple[str, float, float] | None = None,
+) -> int:
     """The arm index a visitor gets in an experiment, or -1 if not enrolled."""
     if namespace is not None and not in_namespace(visitor, namespace):
         return -1

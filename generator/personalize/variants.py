@@ -84,8 +84,10 @@ def base_changes(url: str, personalization: Personalization) -> tuple[AppliedCha
         if experiment.status == "concluded" and url_matches(url, experiment.pages):
             arm = next(a for a in experiment.arms if a.name == experiment.winner)
             source = f"experiment {experiment.key}, winner {arm.name}"
-            applied += [AppliedChange(slot, arm.change, source, experiment.location)
-                        for slot in _slots_of(arm.change)]
+            applied += [
+                AppliedChange(slot, arm.change, source, experiment.location)
+                for slot in _slots_of(arm.change)
+            ]
     return tuple(applied)
 
 
@@ -100,15 +102,22 @@ def _check_exclusive(url: str, experiments: list[Experiment]) -> None:
         shared = first_slots & second_slots
         if not shared:
             continue
-        exclusive = (first.namespace and second.namespace
-                     and first.namespace[0] == second.namespace[0]
-                     and (first.namespace[2] <= second.namespace[1]
-                          or second.namespace[2] <= first.namespace[1]))
+        exclusive = (
+            first.namespace
+            and second.namespace
+            and first.namespace[0] == second.namespace[0]
+            and (
+                first.namespace[2] <= second.namespace[1]
+                or second.namespace[2] <= first.namespace[1]
+            )
+        )
         if not exclusive:
             raise ConfigError(
                 f"experiments '{first.key}' ({first.location}) and '{second.key}' both change "
                 f"{', '.join(sorted(shared))} on {url}; declare them mutually exclusive with "
-                "one namespace and disjoint ranges", second.location)
+                "one namespace and disjoint ranges",
+                second.location,
+            )
 
 
 def _rule_changes(url: str, rules: list[Rule]) -> dict[str, AppliedChange]:
@@ -124,16 +133,23 @@ def _rule_changes(url: str, rules: list[Rule]) -> dict[str, AppliedChange]:
                     f"rules '{current.id}' ({current.location}) and '{rule.id}' "
                     f"({rule.location}) both change {slot} on {url} with priority "
                     f"{rule.priority} and can apply to the same visitor; give one a higher "
-                    "priority", rule.location)
-    return {slot: AppliedChange(slot, rule.change, f"rule {rule.id}", rule.location)
-            for slot, rule in winners.items()}
+                    "priority",
+                    rule.location,
+                )
+    return {
+        slot: AppliedChange(slot, rule.change, f"rule {rule.id}", rule.location)
+        for slot, rule in winners.items()
+    }
 
 
 def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, ...]:
     """Every variant of the page at `url` (none when nothing targets it)."""
     rules = [rule for rule in personalization.rules if url_matches(url, rule.pages)]
-    experiments = [e for e in personalization.experiments
-                   if e.status == "running" and url_matches(url, e.pages)]
+    experiments = [
+        e
+        for e in personalization.experiments
+        if e.status == "running" and url_matches(url, e.pages)
+    ]
     if not rules and not experiments:
         return ()
     _check_exclusive(url, experiments)
@@ -142,18 +158,26 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
     # namespace, or no assignment yet).
     arm_choices: list[list[tuple[str, str, Change] | None]] = [
         [None, *[(e.key, arm.name, arm.change) for arm in e.arms]]
-        for e in sorted(experiments, key=lambda e: e.key)]
+        for e in sorted(experiments, key=lambda e: e.key)
+    ]
     declared = {e.key: e.location for e in experiments}
     count = 2 ** len(segments) * math.prod(len(choices) for choices in arm_choices) - 1
     limit = personalization.max_variants
     if count > limit:
-        dimensions = ([f"segments {', '.join(segments)} ({2 ** len(segments)} combinations)"]
-                      if segments else [])
-        dimensions += [f"experiment {choices[1][0]} ({len(choices) - 1} arms + not enrolled)"
-                       for choices in arm_choices if choices[1] is not None]
-        raise ConfigError(f"{url} would need {count} variants, more than the limit of {limit} "
-                          f"(personalization.max_variants); dimensions: "
-                          + " × ".join(dimensions))
+        dimensions = (
+            [f"segments {', '.join(segments)} ({2 ** len(segments)} combinations)"]
+            if segments
+            else []
+        )
+        dimensions += [
+            f"experiment {choices[1][0]} ({len(choices) - 1} arms + not enrolled)"
+            for choices in arm_choices
+            if choices[1] is not None
+        ]
+        raise ConfigError(
+            f"{url} would need {count} variants, more than the limit of {limit} "
+            f"(personalization.max_variants); dimensions: " + " × ".join(dimensions)
+        )
     variants = []
     for size in range(len(segments) + 1):
         for chosen in itertools.combinations(segments, size):
@@ -166,17 +190,22 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
                 changes = dict(by_slot)
                 for key, arm, change in arms:
                     for slot in _slots_of(change):
-                        changes[slot] = AppliedChange(slot, change,
-                                                      f"experiment {key}, arm {arm}",
-                                                      declared[key])
-                parts = sorted([f"seg-{segment}" for segment in chosen]
-                               + [f"{key}-{arm}" for key, arm, _ in arms])
-                variants.append(Variant(
-                    key="+".join(parts),
-                    segments=tuple(chosen),
-                    other_segments=tuple(s for s in segments if s not in chosen),
-                    arms=tuple((key, arm) for key, arm, _ in arms),
-                    changes=tuple(changes[slot] for slot in sorted(changes))))
+                        changes[slot] = AppliedChange(
+                            slot, change, f"experiment {key}, arm {arm}", declared[key]
+                        )
+                parts = sorted(
+                    [f"seg-{segment}" for segment in chosen]
+                    + [f"{key}-{arm}" for key, arm, _ in arms]
+                )
+                variants.append(
+                    Variant(
+                        key="+".join(parts),
+                        segments=tuple(chosen),
+                        other_segments=tuple(s for s in segments if s not in chosen),
+                        arms=tuple((key, arm) for key, arm, _ in arms),
+                        changes=tuple(changes[slot] for slot in sorted(changes)),
+                    )
+                )
     return tuple(sorted(variants, key=lambda variant: variant.key))
 
 

@@ -96,8 +96,10 @@ class BuildReport:
         assets = sum(s.assets for s in self.sites)
         rendered = sum(s.rendered for s in self.sites)
         unchanged = sum(s.unchanged for s in self.sites)
-        return (f"built {len(self.sites)} site(s): {pages} pages, {assets} assets; "
-                f"{rendered} rendered, {unchanged} unchanged, in {self.seconds:.2f}s")
+        return (
+            f"built {len(self.sites)} site(s): {pages} pages, {assets} assets; "
+            f"{rendered} rendered, {unchanged} unchanged, in {self.seconds:.2f}s"
+        )
 
 
 @dataclass(eq=False)
@@ -120,8 +122,9 @@ def build(options: BuildOptions) -> BuildReport:
     if finish_interrupted_commits(options.build_dir):
         forget_last_build(layout.last_build)
     # Shortcut: not one input or published file changed since the last successful build.
-    inputs = inputs_signature(options.root.resolve(),
-                              (layout.events, layout.events.with_name("events.sqlite-wal")))
+    inputs = inputs_signature(
+        options.root.resolve(), (layout.events, layout.events.with_name("events.sqlite-wal"))
+    )
     last = None if options.clean else load_last_build(layout.last_build)
     scans = _scan_sites(options, last)
     if last is not None and _unchanged(options, last, inputs, scans):
@@ -129,10 +132,18 @@ def build(options: BuildOptions) -> BuildReport:
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
     with closing(BuildState(layout.state)) as store:
-        run = STAGES.run(BuildRun(options, layout, network,
-                                  tuple(_select_sites(network, options.sites)), store,
-                                  SourceReader(network.root, store),
-                                  ContentCache(layout.cache, time.time_ns()), scans))
+        run = STAGES.run(
+            BuildRun(
+                options,
+                layout,
+                network,
+                tuple(_select_sites(network, options.sites)),
+                store,
+                SourceReader(network.root, store),
+                ContentCache(layout.cache, time.time_ns()),
+                scans,
+            )
+        )
     _save_last_build(options, layout.last_build, inputs, run.report, run.published)
     run.report.seconds = time.perf_counter() - started
     return run.report
@@ -164,59 +175,99 @@ class BuildRun:
 def collect(run: BuildRun) -> BuildRun:
     """Each site's pages through its gates, its CSS, JS and images."""
     configure_cache(run.cache)
-    forget_rendered()   # every entry this build uses is then touched on disk (gc)
-    return replace(run, states={
-        site.name: SiteState(run.network, site,
-                             collect_site_content(site, run.network, run.reader,
-                                                  run.options.drafts),
-                             build_site_assets(site, run.network),
-                             create_environment(site, run.network), run.options.preview)
-        for site in run.sites})
+    forget_rendered()  # every entry this build uses is then touched on disk (gc)
+    return replace(
+        run,
+        states={
+            site.name: SiteState(
+                run.network,
+                site,
+                collect_site_content(site, run.network, run.reader, run.options.drafts),
+                build_site_assets(site, run.network),
+                create_environment(site, run.network),
+                run.options.preview,
+            )
+            for site in run.sites
+        },
+    )
 
 
 def recommend(run: BuildRun) -> BuildRun:
     """Related and next pages from content and the events store."""
     deferred: list[Callable[[], None]] = []
-    states = {name: replace(state, recommendations=site_recommendations(
-        state.site, state.content, run.layout.events,
-        _recommendation_sources(run.network, state, run.states, run.reader,
-                                run.options.drafts),
-        deferred)) for name, state in run.states.items()}
+    states = {
+        name: replace(
+            state,
+            recommendations=site_recommendations(
+                state.site,
+                state.content,
+                run.layout.events,
+                _recommendation_sources(
+                    run.network, state, run.states, run.reader, run.options.drafts
+                ),
+                deferred,
+            ),
+        )
+        for name, state in run.states.items()
+    }
     return replace(run, states=states, deferred=(*run.deferred, *deferred))
 
 
 def components(run: BuildRun) -> BuildRun:
     """Lazy components: rendered once per site, before the pages that place them."""
-    return replace(run, states={
-        name: replace(state, components=render_components(state.environment,
-                                                          template_globals(state)))
-        for name, state in run.states.items()})
+    return replace(
+        run,
+        states={
+            name: replace(
+                state, components=render_components(state.environment, template_globals(state))
+            )
+            for name, state in run.states.items()
+        },
+    )
 
 
 def plan(run: BuildRun) -> BuildRun:
     """Every output file of every site, with the inputs of each."""
-    return replace(run, plans={
-        name: apply_rebuild_rules(plan_site(state.site, state.content, state.assets,
-                                            state.components, state.preview),
-                                  run.network.root)
-        for name, state in run.states.items()})
+    return replace(
+        run,
+        plans={
+            name: apply_rebuild_rules(
+                plan_site(state.site, state.content, state.assets, state.components, state.preview),
+                run.network.root,
+            )
+            for name, state in run.states.items()
+        },
+    )
 
 
 def freshness(run: BuildRun) -> BuildRun:
     """Which published files are exactly what rendering them now would give."""
-    work = {name: _decide(run.options, site_plan, run.states[name], run.store,
-                          run.scans[name].files if name in run.scans
-                          else scan_published(run.options.build_dir / name).files)
-            for name, site_plan in run.plans.items()}
-    report = BuildReport(sites=[_site_report(name, work[name]) for name in run.plans],
-                         warnings=run.network.warnings)
+    work = {
+        name: _decide(
+            run.options,
+            site_plan,
+            run.states[name],
+            run.store,
+            run.scans[name].files
+            if name in run.scans
+            else scan_published(run.options.build_dir / name).files,
+        )
+        for name, site_plan in run.plans.items()
+    }
+    report = BuildReport(
+        sites=[_site_report(name, work[name]) for name in run.plans], warnings=run.network.warnings
+    )
     return replace(run, work=work, report=report)
 
 
 def render(run: BuildRun) -> BuildRun:
     """Stale outputs into staging trees, then each changed site into build/<site>/."""
-    return replace(run, published=_render_and_commit(run.options, run.states, run.work,
-                                                     run.store, run.report, run.scans))
+    return replace(
+        run,
+        published=_render_and_commit(
+            run.options, run.states, run.work, run.store, run.report, run.scans
+        ),
+    )
 
 
 def retire(run: BuildRun) -> BuildRun:
@@ -238,37 +289,48 @@ def remember(run: BuildRun) -> BuildRun:
     return run
 
 
-STAGES = StageList[BuildRun]([
-    ("collect", collect),
-    ("recommend", recommend),
-    ("components", components),
-    ("plan", plan),
-    ("freshness", freshness),
-    ("render", render),
-    ("retire", retire),
-    ("remember", remember),
-])
+STAGES = StageList[BuildRun](
+    [
+        ("collect", collect),
+        ("recommend", recommend),
+        ("components", components),
+        ("plan", plan),
+        ("freshness", freshness),
+        ("render", render),
+        ("retire", retire),
+        ("remember", remember),
+    ]
+)
 """The build after loading, in order; a stage can be inserted before or after a named one
 (`STAGES.insert_after("plan", "audit", audit)`)."""
 
 
-def _recommendation_sources(network: Network, state: SiteState,
-                            states: Mapping[str, SiteState],
-                            reader: SourceReader, drafts: bool
-                            ) -> dict[str, tuple[SiteConfig, SiteContent]]:
+def _recommendation_sources(
+    network: Network,
+    state: SiteState,
+    states: Mapping[str, SiteState],
+    reader: SourceReader,
+    drafts: bool,
+) -> dict[str, tuple[SiteConfig, SiteContent]]:
     """The sites a site may recommend pages of, with their content (collected here when they
     are not part of this build)."""
     sources = {}
     for position, name in enumerate(state.site.recommendations.sources):
         source = network.sites.get(name)
         if source is None or source.abstract or name == state.site.name:
-            known = [site.name for site in network.buildable_sites()
-                     if site.name != state.site.name]
-            raise ConfigError(f"recommendations.sources: '{name}' is not another buildable "
-                              "site of the network" + suggest(name, known),
-                              state.site.location_of(("recommendations", "sources", position)))
-        content = states[name].content if name in states else collect_site_content(
-            source, network, reader, drafts)
+            known = [
+                site.name for site in network.buildable_sites() if site.name != state.site.name
+            ]
+            raise ConfigError(
+                f"recommendations.sources: '{name}' is not another buildable "
+                "site of the network" + suggest(name, known),
+                state.site.location_of(("recommendations", "sources", position)),
+            )
+        content = (
+            states[name].content
+            if name in states
+            else collect_site_content(source, network, reader, drafts)
+        )
         sources[name] = (source, content)
     return sources
 
@@ -286,79 +348,138 @@ def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
 
 # --- the shortcut ---------------------------------------------------------------------------
 
+
 def _options_key(options: BuildOptions) -> list[Any]:
-    return [__version__, options.environment, sorted(options.sites), options.drafts,
-            options.preview, str(options.root.resolve())]
+    return [
+        __version__,
+        options.environment,
+        sorted(options.sites),
+        options.drafts,
+        options.preview,
+        str(options.root.resolve()),
+    ]
 
 
 def _scan_sites(options: BuildOptions, last: dict[str, Any] | None) -> dict[str, PublishedTree]:
     """Scan the published trees the last build wrote (once: the freshness check reuses it)."""
     if last is None:
         return {}
-    return {name: scan_published(options.build_dir / name, PublishedTree.from_json(tree))
-            for name, tree in last["published"].items()}
+    return {
+        name: scan_published(options.build_dir / name, PublishedTree.from_json(tree))
+        for name, tree in last["published"].items()
+    }
 
 
-def _unchanged(options: BuildOptions, last: dict[str, Any], inputs: str,
-               scans: dict[str, PublishedTree]) -> bool:
-    return (last.get("options") == _options_key(options) and last.get("inputs") == inputs
-            and all(scan.files == PublishedTree.from_json(last["published"][name]).files
-                    for name, scan in scans.items()))
+def _unchanged(
+    options: BuildOptions, last: dict[str, Any], inputs: str, scans: dict[str, PublishedTree]
+) -> bool:
+    return (
+        last.get("options") == _options_key(options)
+        and last.get("inputs") == inputs
+        and all(
+            scan.files == PublishedTree.from_json(last["published"][name]).files
+            for name, scan in scans.items()
+        )
+    )
 
 
 def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
     report = BuildReport(seconds=seconds, warnings=tuple(last.get("warnings", ())))
     for entry in last["sites"]:
-        report.sites.append(SiteReport(entry["name"], entry["version"], entry["pages"],
-                                       entry["assets"], entry.get("variants", 0), 0,
-                                       entry["outputs"], False))
+        report.sites.append(
+            SiteReport(
+                entry["name"],
+                entry["version"],
+                entry["pages"],
+                entry["assets"],
+                entry.get("variants", 0),
+                0,
+                entry["outputs"],
+                False,
+            )
+        )
     return report
 
 
-def _save_last_build(options: BuildOptions, path: Path, inputs: str, report: BuildReport,
-                     published: Mapping[str, PublishedTree]) -> None:
-    save_last_build(path, {
-        "options": _options_key(options),
-        "inputs": inputs,
-        "published": {name: tree.to_json() for name, tree in published.items()},
-        "warnings": list(report.warnings),
-        "sites": [{"name": s.name, "version": s.version, "pages": s.pages, "assets": s.assets,
-                   "variants": s.variants, "outputs": s.rendered + s.unchanged}
-                  for s in report.sites],
-    })
+def _save_last_build(
+    options: BuildOptions,
+    path: Path,
+    inputs: str,
+    report: BuildReport,
+    published: Mapping[str, PublishedTree],
+) -> None:
+    save_last_build(
+        path,
+        {
+            "options": _options_key(options),
+            "inputs": inputs,
+            "published": {name: tree.to_json() for name, tree in published.items()},
+            "warnings": list(report.warnings),
+            "sites": [
+                {
+                    "name": s.name,
+                    "version": s.version,
+                    "pages": s.pages,
+                    "assets": s.assets,
+                    "variants": s.variants,
+                    "outputs": s.rendered + s.unchanged,
+                }
+                for s in report.sites
+            ],
+        },
+    )
 
 
 # --- freshness ------------------------------------------------------------------------------
 
-def _is_fresh(record: OutputRecord | None, data_key: str, fingerprints: Fingerprints,
-              published: FileStat | None) -> bool:
+
+def _is_fresh(
+    record: OutputRecord | None,
+    data_key: str,
+    fingerprints: Fingerprints,
+    published: FileStat | None,
+) -> bool:
     """Is the published file exactly what rendering it now would give?"""
     if record is None or record.data_key != data_key:
         return False
     if published != (record.mtime_ns, record.size):
         return False  # deleted or altered since we wrote it
-    return all(fingerprints.fingerprint(kind, key) == value
-               for kind, key, value in record.dependencies)
+    return all(
+        fingerprints.fingerprint(kind, key) == value for kind, key, value in record.dependencies
+    )
 
 
-def _decide(options: BuildOptions, plan: SitePlan, state: SiteState, store: BuildState,
-            scan: dict[str, FileStat]) -> SiteWork:
+def _decide(
+    options: BuildOptions,
+    plan: SitePlan,
+    state: SiteState,
+    store: BuildState,
+    scan: dict[str, FileStat],
+) -> SiteWork:
     previous = store.outputs(plan.site.name)
     fingerprints = Fingerprints(state)
     known = {} if options.clean else previous
-    stale = [index for index, output in enumerate(plan.outputs)
-             if not _is_fresh(known.get(output.path), output.data_key, fingerprints,
-                              scan.get(output.path))]
+    stale = [
+        index
+        for index, output in enumerate(plan.outputs)
+        if not _is_fresh(
+            known.get(output.path), output.data_key, fingerprints, scan.get(output.path)
+        )
+    ]
     planned = {output.path for output in plan.outputs}
     return SiteWork(plan, previous, stale, sorted(set(scan) - planned))
 
 
 def _site_report(name: str, work: SiteWork) -> SiteReport:
     outputs = work.plan.outputs
-    return SiteReport(name, pages=sum(1 for output in outputs if output.kind == "page"),
-                      assets=sum(1 for output in outputs if output.kind == "asset"),
-                      variants=sum(1 for output in outputs if output.kind == "variant"),
-                      rendered=len(work.stale), unchanged=len(outputs) - len(work.stale))
+    return SiteReport(
+        name,
+        pages=sum(1 for output in outputs if output.kind == "page"),
+        assets=sum(1 for output in outputs if output.kind == "asset"),
+        variants=sum(1 for output in outputs if output.kind == "variant"),
+        rendered=len(work.stale),
+        unchanged=len(outputs) - len(work.stale),
+    )
 
 
 # --- render and commit ----------------------------------------------------------------------
@@ -368,16 +489,31 @@ MOVE_ORDER = {"asset": 0, "data": 1, "variant": 2, "page": 3, "routing": 4}
 before the default pages and routing rules last, so no rule points at a missing file."""
 
 
-def _render_and_commit(options: BuildOptions, states: Mapping[str, SiteState],
-                       work: Mapping[str, SiteWork], store: BuildState, report: BuildReport,
-                       scans: Mapping[str, PublishedTree]) -> dict[str, PublishedTree]:
+def _render_and_commit(
+    options: BuildOptions,
+    states: Mapping[str, SiteState],
+    work: Mapping[str, SiteWork],
+    store: BuildState,
+    report: BuildReport,
+    scans: Mapping[str, PublishedTree],
+) -> dict[str, PublishedTree]:
     """Render every stale output, commit each changed site; return the published trees."""
-    changed = {name: site_work for name, site_work in work.items()
-               if site_work.stale or site_work.leftovers
-               or set(site_work.previous) != {o.path for o in site_work.plan.outputs}}
-    jobs = {name: SiteJob(states[name], site_work.plan,
-                          new_staging_dir(options.build_dir, name), Fingerprints(states[name]))
-            for name, site_work in changed.items()}
+    changed = {
+        name: site_work
+        for name, site_work in work.items()
+        if site_work.stale
+        or site_work.leftovers
+        or set(site_work.previous) != {o.path for o in site_work.plan.outputs}
+    }
+    jobs = {
+        name: SiteJob(
+            states[name],
+            site_work.plan,
+            new_staging_dir(options.build_dir, name),
+            Fingerprints(states[name]),
+        )
+        for name, site_work in changed.items()
+    }
     tasks = [(name, index) for name, site_work in changed.items() for index in site_work.stale]
     processes = options.jobs or os.cpu_count() or 1
     progress = Progress("rendering", len(tasks), quiet=options.quiet)
@@ -397,22 +533,29 @@ def _render_and_commit(options: BuildOptions, states: Mapping[str, SiteState],
     for name in sorted(work):
         site_dir = options.build_dir / name
         if name in jobs:
-            version, records = _commit(options, name, work[name], jobs[name].staging,
-                                       results[name], store)
+            version, records = _commit(
+                options, name, work[name], jobs[name].staging, results[name], store
+            )
             by_name[name].version = version
             by_name[name].committed = True
             # After the commit, what is published is exactly what the records say.
-            published[name] = tree_after_commit(site_dir, {
-                path: (record.mtime_ns, record.size) for path, record in records.items()})
+            published[name] = tree_after_commit(
+                site_dir, {path: (record.mtime_ns, record.size) for path, record in records.items()}
+            )
         else:
             by_name[name].version = _current_version(options.build_dir, name)
             published[name] = scans.get(name) or scan_published(site_dir)
     return published
 
 
-def _commit(options: BuildOptions, name: str, work: SiteWork, staging: Path,
-            results: list[RenderResult],
-            store: BuildState) -> tuple[str, dict[str, OutputRecord]]:
+def _commit(
+    options: BuildOptions,
+    name: str,
+    work: SiteWork,
+    staging: Path,
+    results: list[RenderResult],
+    store: BuildState,
+) -> tuple[str, dict[str, OutputRecord]]:
     """Move the site's new files in, then write its manifest and build state; return the
     version and the records of everything now published."""
     site_dir = options.build_dir / name
@@ -429,16 +572,25 @@ def _commit(options: BuildOptions, name: str, work: SiteWork, staging: Path,
             mtime = old.mtime_ns  # same bytes: leave the published file as it is
         else:
             moves.append(output)
-        record = OutputRecord(output.path, output.kind, output.data_key, written.sha256,
-                              written.size, mtime, result.dependencies)
+        record = OutputRecord(
+            output.path,
+            output.kind,
+            output.data_key,
+            written.sha256,
+            written.size,
+            mtime,
+            result.dependencies,
+        )
         records[output.path] = record
         updated.append(record)
     moves.sort(key=lambda output: (MOVE_ORDER.get(output.kind, 3), output.path))
-    commit_site(options.build_dir, name, staging, [output.path for output in moves],
-                work.leftovers)
-    version = write_manifest(options.build_dir, name, {
-        path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()},
-        options.preview)
+    commit_site(options.build_dir, name, staging, [output.path for output in moves], work.leftovers)
+    version = write_manifest(
+        options.build_dir,
+        name,
+        {path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()},
+        options.preview,
+    )
     store.update_site(name, updated, sorted(set(work.previous) - planned))
     return version, records
 

@@ -44,7 +44,7 @@ def write_file(root: Path, relative: str, data: bytes) -> WrittenFile:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(descriptor, view):]
+            view = view[os.write(descriptor, view) :]
         mtime = os.fstat(descriptor).st_mtime_ns
     finally:
         os.close(descriptor)
@@ -63,8 +63,9 @@ def _journal_path(build_dir: Path, site: str) -> Path:
     return BuildLayout(build_dir).commit_journal(site)
 
 
-def commit_site(build_dir: Path, site: str, staging: Path, moves: list[str],
-                deletions: list[str]) -> None:
+def commit_site(
+    build_dir: Path, site: str, staging: Path, moves: list[str], deletions: list[str]
+) -> None:
     """Move the re-rendered files from staging into build/<site>/ and delete what no longer
     belongs.
 
@@ -148,22 +149,27 @@ class ManifestEntry:
 
 def manifest_version(files: dict[str, ManifestEntry]) -> str:
     """A version id is the hash of its manifest's file table."""
-    table = {path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
-             for path, e in sorted(files.items())}
+    table = {
+        path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
+        for path, e in sorted(files.items())
+    }
     payload = json.dumps(table, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def write_manifest(build_dir: Path, site: str, files: dict[str, ManifestEntry],
-                   preview: bool = False) -> str:
+def write_manifest(
+    build_dir: Path, site: str, files: dict[str, ManifestEntry], preview: bool = False
+) -> str:
     """Write the manifest of the site's current version, and keep a snapshot of it. A
     preview build's manifest says so: `sitegen deploy` refuses it."""
     version = manifest_version(files)
     document: dict[str, object] = {
         "site": site,
         "version": version,
-        "files": {path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
-                  for path, e in sorted(files.items())},
+        "files": {
+            path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
+            for path, e in sorted(files.items())
+        },
     }
     if preview:
         document["preview"] = True

@@ -70,8 +70,9 @@ class Slots:
         if not variants or (self.output.variant and is_whole_page(self.output.variant)):
             return {}
         by_key = {variant.key: variant for variant in variants}
-        base = {a.slot: a for a in base_changes(self.output.url or "",
-                                                self.state.site.personalization)}
+        base = {
+            a.slot: a for a in base_changes(self.output.url or "", self.state.site.personalization)
+        }
         found: dict[str, list[tuple[AppliedChange | None, list[str]]]] = {}
         for key in sorted(set(content_files(variants).values())):
             if key and is_whole_page(by_key[key]):
@@ -84,8 +85,7 @@ class Slots:
                 if change == (current.change if current else None):
                     continue
                 groups = found.setdefault(slot, [])
-                group = next((g for g in groups if (g[0].change if g[0] else None) == change),
-                             None)
+                group = next((g for g in groups if (g[0].change if g[0] else None) == change), None)
                 if group is None:
                     groups.append((applied, [key or DEFAULT_FILE]))
                 else:
@@ -100,8 +100,11 @@ class Slots:
             return shown
         parts = [Markup("<!--sg-slot-->"), shown, Markup("<!--/sg-slot-->")]
         for applied, keys in alternatives:
-            parts.append(Markup('<template data-sg-slot="{}">{}</template>').format(
-                " ".join(keys), self._render(name, applied, caller)))
+            parts.append(
+                Markup('<template data-sg-slot="{}">{}</template>').format(
+                    " ".join(keys), self._render(name, applied, caller)
+                )
+            )
         return Markup("").join([*parts, SLOT_FILL])
 
     def _render(self, name: str, applied: AppliedChange | None, caller: Any) -> Markup:
@@ -123,17 +126,22 @@ class Slots:
             if candidate.is_file():
                 return candidate
         shown = ", ".join(str(c.relative_to(self.state.network.root)) for c in candidates)
-        raise BuildError(f"{wanted_by.source} changes slot '{slot}' of {self.output.url} with "
-                         f"text '{name}', but there is no such file (expected one of: {shown})",
-                         wanted_by.location)
+        raise BuildError(
+            f"{wanted_by.source} changes slot '{slot}' of {self.output.url} with "
+            f"text '{name}', but there is no such file (expected one of: {shown})",
+            wanted_by.location,
+        )
 
     def check_all_shown(self, template: str) -> None:
         for slot, applied in sorted(self.changes.items()):
             if slot not in self.shown:
                 known = ", ".join(sorted(self.shown)) or "none"
-                raise BuildError(f"{applied.source} changes slot '{slot}', but template "
-                                 f"'{template}' used by {self.output.url} has no such slot "
-                                 f"(expected one of its slots: {known})", applied.location)
+                raise BuildError(
+                    f"{applied.source} changes slot '{slot}', but template "
+                    f"'{template}' used by {self.output.url} has no such slot "
+                    f"(expected one of its slots: {known})",
+                    applied.location,
+                )
 
 
 def variant_folders(state: SiteState, output: OutputFile) -> list[Path]:
@@ -148,7 +156,7 @@ def variant_folders(state: SiteState, output: OutputFile) -> list[Path]:
         source = page.source.path
         folders.append(source.with_name(source.stem + VARIANTS_SUFFIX))
         if page.pool is not None and page.overridden:
-            relative = page.key[len(page.pool) + 1:]
+            relative = page.key[len(page.pool) + 1 :]
             original = state.network.pools[page.pool] / f"{relative}.md"
             folders.append(original.with_name(original.stem + VARIANTS_SUFFIX))
     elif output.url is not None:
@@ -166,15 +174,18 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     before first paint)."""
     variant = output.variant
     build = state.build_version
-    rules = speculation_rules(state.site.prefetch,
-                              NextPages(state.recommendations, state.pages_by_key),
-                              output.url, output.page_key)
+    rules = speculation_rules(
+        state.site.prefetch,
+        NextPages(state.recommendations, state.pages_by_key),
+        output.url,
+        output.page_key,
+    )
     # Filled in once the page is rendered (hosting/csp.py), from the inline scripts and styles
     # it ends up holding.
     tags = csp_marker()
-    tags += Markup('<meta name="sitegen:variant" content="{}">\n'
-                   '<meta name="sitegen:build" content="{}">').format(
-        variant.key if variant else "", build)
+    tags += Markup(
+        '<meta name="sitegen:variant" content="{}">\n<meta name="sitegen:build" content="{}">'
+    ).format(variant.key if variant else "", build)
     record(DependencyKind.OPTION, "preview")
     # A variant's file is served at its page's URL, so it carries no noindex: on a
     # /_variants/ URL the runtime adds it (and .htaccess or _headers send X-Robots-Tag).
@@ -190,14 +201,21 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
         return tags
     page = state.pages_by_key.get(output.page_key or "")
     attributes = page.source.meta.get("attributes") if page is not None else None
-    config = page_config(personalization, output.url, variant, output.page_variants,
-                         page.tags if page is not None else (),
-                         attributes if isinstance(attributes, dict) else {}, build)
+    config = page_config(
+        personalization,
+        output.url,
+        variant,
+        output.page_variants,
+        page.tags if page is not None else (),
+        attributes if isinstance(attributes, dict) else {},
+        build,
+    )
     # Both are JSON / minified code made by the build, safe inside <script>. The
     # configuration is a data block, not a script: the Content-Security-Policy allows the
     # runtime by its hash, which must not change from page to page.
-    tags += Markup('\n<script type="application/json" id="sitegen-config">{}</script>'
-                   '\n<script>{}</script>').format(Markup(config), Markup(runtime_script()))
+    tags += Markup(
+        '\n<script type="application/json" id="sitegen-config">{}</script>\n<script>{}</script>'
+    ).format(Markup(config), Markup(runtime_script()))
     if state.preview:
         tags += Markup("\n<script>{}</script>").format(Markup(preview_script()))
     return tags

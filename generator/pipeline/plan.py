@@ -104,8 +104,9 @@ class SitePlan:
 
 def page_data_key(page: Page) -> str:
     """`data_key` for a page, without JSON: it runs for every page of every build."""
-    payload = "\0".join((RENDERER_VERSION, "page", page.key, page.url, page.source.display,
-                         page.source.digest))
+    payload = "\0".join(
+        (RENDERER_VERSION, "page", page.key, page.url, page.source.display, page.source.digest)
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -118,14 +119,29 @@ def page_url(first_url: str, number: int) -> str:
     return first_url if number == 1 else f"{first_url}page/{number}/"
 
 
-def _paginate(kind: str, name: str, title: str, templates: tuple[str, ...],
-              pages: tuple[Page, ...], per_page: int, first_url: str,
-              intro: Page | None) -> list[Listing]:
+def _paginate(
+    kind: str,
+    name: str,
+    title: str,
+    templates: tuple[str, ...],
+    pages: tuple[Page, ...],
+    per_page: int,
+    first_url: str,
+    intro: Page | None,
+) -> list[Listing]:
     count = max(1, math.ceil(len(pages) / per_page))
     return [
-        Listing(kind, name, title, templates,
-                tuple(page.key for page in pages[(n - 1) * per_page: n * per_page]),
-                intro.key if intro else None, n, count, first_url)
+        Listing(
+            kind,
+            name,
+            title,
+            templates,
+            tuple(page.key for page in pages[(n - 1) * per_page : n * per_page]),
+            intro.key if intro else None,
+            n,
+            count,
+            first_url,
+        )
         for n in range(1, count + 1)
     ]
 
@@ -133,26 +149,62 @@ def _paginate(kind: str, name: str, title: str, templates: tuple[str, ...],
 def plan_listings(site: SiteConfig, content: SiteContent) -> list[Listing]:
     intro = content.intros.get
     home_intro = intro("/")
-    listings = [Listing("home", "", home_intro.title if home_intro else site.title,
-                        ("home.html", "list.html"),
-                        tuple(page.key for page in content.recent()[: site.per_page]),
-                        home_intro.key if home_intro else None, 1, 1, "/")]
+    listings = [
+        Listing(
+            "home",
+            "",
+            home_intro.title if home_intro else site.title,
+            ("home.html", "list.html"),
+            tuple(page.key for page in content.recent()[: site.per_page]),
+            home_intro.key if home_intro else None,
+            1,
+            1,
+            "/",
+        )
+    ]
     for section, pages in content.sections.items():
         url = f"/{section}/"
         section_intro = intro(url)
         title = section_intro.title if section_intro else section.replace("-", " ").title()
-        listings += _paginate("section", section, title,
-                              (f"{section}/section.html", "section.html", "list.html"),
-                              pages, site.per_page, url, section_intro)
+        listings += _paginate(
+            "section",
+            section,
+            title,
+            (f"{section}/section.html", "section.html", "list.html"),
+            pages,
+            site.per_page,
+            url,
+            section_intro,
+        )
     if content.tags:
-        listings.append(Listing("tags", "", "Tags", ("tags.html", "list.html"), (), None, 1, 1,
-                                "/tags/", tuple((name, slug, len(pages)) for slug, (name, pages)
-                                                in content.tags.items())))
+        listings.append(
+            Listing(
+                "tags",
+                "",
+                "Tags",
+                ("tags.html", "list.html"),
+                (),
+                None,
+                1,
+                1,
+                "/tags/",
+                tuple((name, slug, len(pages)) for slug, (name, pages) in content.tags.items()),
+            )
+        )
     for slug, (name, pages) in content.tags.items():
-        listings += _paginate("tag", slug, name, ("tag.html", "list.html"), pages,
-                              site.per_page, f"/tags/{slug}/", None)
-    listings.append(Listing("not_found", "", "Page not found", ("404.html",), (), None, 1, 1,
-                            "/404.html"))
+        listings += _paginate(
+            "tag",
+            slug,
+            name,
+            ("tag.html", "list.html"),
+            pages,
+            site.per_page,
+            f"/tags/{slug}/",
+            None,
+        )
+    listings.append(
+        Listing("not_found", "", "Page not found", ("404.html",), (), None, 1, 1, "/404.html")
+    )
     return listings
 
 
@@ -175,21 +227,40 @@ def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
     url = default.url or ""
     base = base_changes(url, site.personalization)
     variants = plan_variants(url, site.personalization)
-    outputs = [replace(default, changes=base, page_variants=variants,
-                       data_key=(data_key(default.data_key, base, _variants_key(variants))
-                                 if base or variants else default.data_key))]
+    outputs = [
+        replace(
+            default,
+            changes=base,
+            page_variants=variants,
+            data_key=(
+                data_key(default.data_key, base, _variants_key(variants))
+                if base or variants
+                else default.data_key
+            ),
+        )
+    ]
     files = content_files(variants)
     for variant in variants:
         if files[variant.key] != variant.key:
             continue  # its content is the default page's or another variant's
         own = {applied.slot for applied in variant.changes}
-        changes = tuple(sorted([c for c in base if c.slot not in own] + list(variant.changes),
-                               key=lambda applied: applied.slot))
-        outputs.append(replace(default, path=f"{VARIANT_PREFIX}{variant.key}/{default.path}",
-                               kind="variant", variant=variant, changes=changes,
-                               page_variants=variants,
-                               data_key=data_key(default.data_key, variant, changes,
-                                                 _variants_key(variants))))
+        changes = tuple(
+            sorted(
+                [c for c in base if c.slot not in own] + list(variant.changes),
+                key=lambda applied: applied.slot,
+            )
+        )
+        outputs.append(
+            replace(
+                default,
+                path=f"{VARIANT_PREFIX}{variant.key}/{default.path}",
+                kind="variant",
+                variant=variant,
+                changes=changes,
+                page_variants=variants,
+                data_key=data_key(default.data_key, variant, changes, _variants_key(variants)),
+            )
+        )
     return outputs
 
 
@@ -199,8 +270,9 @@ def _variants_key(variants: tuple[Variant, ...]) -> str:
     return data_key([(v.key, v.segments, v.arms, v.changes) for v in variants]) if variants else ""
 
 
-def _routing_outputs(site: SiteConfig, outputs: list[OutputFile],
-                     preview: bool = False) -> list[OutputFile]:
+def _routing_outputs(
+    site: SiteConfig, outputs: list[OutputFile], preview: bool = False
+) -> list[OutputFile]:
     """`.htaccess`, `_headers` and `_redirects` for the pages that have variants (and, for a
     preview build, `X-Robots-Tag: noindex` on everything)."""
     pages = []
@@ -208,29 +280,62 @@ def _routing_outputs(site: SiteConfig, outputs: list[OutputFile],
         if output.variant is not None or not output.page_variants:
             continue
         files = content_files(output.page_variants)
-        routed = tuple((variant, f"{VARIANT_PREFIX}{files[variant.key]}/{output.path}")
-                       for variant in output.page_variants if files[variant.key])
+        routed = tuple(
+            (variant, f"{VARIANT_PREFIX}{files[variant.key]}/{output.path}")
+            for variant in output.page_variants
+            if files[variant.key]
+        )
         if routed:
             pages.append(RoutedPage(output.url or "", output.path, routed))
     files = server_files(site, pages, PIXEL_PATH, preview)
-    return [OutputFile(path, "routing", "bytes", data_key("routing", path, text),
-                       "routing rules", content=text.encode("utf-8"))
-            for path, text in files.items()]
+    return [
+        OutputFile(
+            path,
+            "routing",
+            "bytes",
+            data_key("routing", path, text),
+            "routing rules",
+            content=text.encode("utf-8"),
+        )
+        for path, text in files.items()
+    ]
 
 
-def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
-              components: Mapping[str, Any] | None = None,
-              preview: bool = False) -> SitePlan:
-    outputs = [*_component_outputs(components or {}), *_page_outputs(site, content),
-               *_listing_outputs(site, content)]
+def plan_site(
+    site: SiteConfig,
+    content: SiteContent,
+    assets: AssetBundle,
+    components: Mapping[str, Any] | None = None,
+    preview: bool = False,
+) -> SitePlan:
+    outputs = [
+        *_component_outputs(components or {}),
+        *_page_outputs(site, content),
+        *_listing_outputs(site, content),
+    ]
     if site.recommendations.enabled:
-        outputs.append(OutputFile(f"{RECOMMENDATIONS_PREFIX}_popular.json", "data", "popular",
-                                  data_key("popular"), "most viewed pages"))
+        outputs.append(
+            OutputFile(
+                f"{RECOMMENDATIONS_PREFIX}_popular.json",
+                "data",
+                "popular",
+                data_key("popular"),
+                "most viewed pages",
+            )
+        )
     if site.personalization.routing:
         outputs += _routing_outputs(site, outputs, preview)
     if site.personalization.tracking.enabled:
-        outputs.append(OutputFile(PIXEL_PATH, "asset", "bytes", data_key("pixel", PIXEL_PATH),
-                                  "tracking pixel", content=PIXEL))
+        outputs.append(
+            OutputFile(
+                PIXEL_PATH,
+                "asset",
+                "bytes",
+                data_key("pixel", PIXEL_PATH),
+                "tracking pixel",
+                content=PIXEL,
+            )
+        )
     outputs += _site_files(site, content)
     outputs += _asset_outputs(assets)
     if site.http.precompress:
@@ -240,9 +345,17 @@ def plan_site(site: SiteConfig, content: SiteContent, assets: AssetBundle,
 
 
 def _component_outputs(components: Mapping[str, Any]) -> list[OutputFile]:
-    return [OutputFile(component.path, "asset", "bytes", data_key("component", component.path),
-                       f"lazy component {name}", content=component.content)
-            for name, component in sorted(components.items())]
+    return [
+        OutputFile(
+            component.path,
+            "asset",
+            "bytes",
+            data_key("component", component.path),
+            f"lazy component {name}",
+            content=component.content,
+        )
+        for name, component in sorted(components.items())
+    ]
 
 
 def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
@@ -250,13 +363,30 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
     outputs: list[OutputFile] = []
     recommend = site.recommendations.enabled
     for page in content.pages:
-        outputs += _with_variants(OutputFile(
-            page.output_path, "page", "page", page_data_key(page), page.source.display,
-            page_key=page.key, url=page.url), site)
+        outputs += _with_variants(
+            OutputFile(
+                page.output_path,
+                "page",
+                "page",
+                page_data_key(page),
+                page.source.display,
+                page_key=page.key,
+                url=page.url,
+            ),
+            site,
+        )
         if recommend:
-            outputs.append(OutputFile(recommendations_path(page.url), "data", "recommendations",
-                                      data_key("recommendations", page.key),
-                                      page.source.display, page_key=page.key, url=page.url))
+            outputs.append(
+                OutputFile(
+                    recommendations_path(page.url),
+                    "data",
+                    "recommendations",
+                    data_key("recommendations", page.key),
+                    page.source.display,
+                    page_key=page.key,
+                    url=page.url,
+                )
+            )
     return outputs
 
 
@@ -265,12 +395,29 @@ def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]
     for listing in plan_listings(site, content):
         url = page_url(listing.first_url, listing.number)
         if listing.kind == "not_found":
-            outputs.append(OutputFile("404.html", "page", "listing",
-                                      data_key("listing", listing), "404 page", listing=listing))
+            outputs.append(
+                OutputFile(
+                    "404.html",
+                    "page",
+                    "listing",
+                    data_key("listing", listing),
+                    "404 page",
+                    listing=listing,
+                )
+            )
             continue
-        outputs += _with_variants(OutputFile(
-            url_to_output_path(url), "page", "listing", data_key("listing", listing),
-            f"{listing.kind} listing {url}", listing=listing, url=url), site)
+        outputs += _with_variants(
+            OutputFile(
+                url_to_output_path(url),
+                "page",
+                "listing",
+                data_key("listing", listing),
+                f"{listing.kind} listing {url}",
+                listing=listing,
+                url=url,
+            ),
+            site,
+        )
     return outputs
 
 
@@ -278,20 +425,43 @@ def _site_files(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
     """The feed, the sitemap and robots.txt."""
     outputs = []
     if site.feed_enabled:
-        entries = [(p.key, p.url, p.title, p.date, p.source.summary, p.source.digest)
-                   for p in content.recent()[: site.feed_entries]]
-        outputs.append(OutputFile("feed.xml", "data", "feed",
-                                  data_key("feed", site.title, site.description, site.base_url,
-                                           site.language, entries), "Atom feed"))
+        entries = [
+            (p.key, p.url, p.title, p.date, p.source.summary, p.source.digest)
+            for p in content.recent()[: site.feed_entries]
+        ]
+        outputs.append(
+            OutputFile(
+                "feed.xml",
+                "data",
+                "feed",
+                data_key(
+                    "feed", site.title, site.description, site.base_url, site.language, entries
+                ),
+                "Atom feed",
+            )
+        )
     if site.sitemap:
         urls = [(p.url, p.date) for p in content.pages]
-        outputs.append(OutputFile("sitemap.xml", "data", "sitemap",
-                                  data_key("sitemap", site.base_url, urls,
-                                           sorted(content.sections), sorted(content.tags)),
-                                  "sitemap"))
-    outputs.append(OutputFile("robots.txt", "data", "robots",
-                              data_key("robots", site.base_url, site.sitemap,
-                                       site.robots_disallow), "robots.txt"))
+        outputs.append(
+            OutputFile(
+                "sitemap.xml",
+                "data",
+                "sitemap",
+                data_key(
+                    "sitemap", site.base_url, urls, sorted(content.sections), sorted(content.tags)
+                ),
+                "sitemap",
+            )
+        )
+    outputs.append(
+        OutputFile(
+            "robots.txt",
+            "data",
+            "robots",
+            data_key("robots", site.base_url, site.sitemap, site.robots_disallow),
+            "robots.txt",
+        )
+    )
     return outputs
 
 
@@ -299,12 +469,22 @@ def _asset_outputs(assets: AssetBundle) -> list[OutputFile]:
     outputs = []
     for path, data in assets.files.items():
         kind = "data" if path.endswith("manifest.json") else "asset"
-        outputs.append(OutputFile(path, kind, "asset", data_key("asset", path,
-                                  hashlib.sha256(data).hexdigest()), path))
+        outputs.append(
+            OutputFile(
+                path, kind, "asset", data_key("asset", path, hashlib.sha256(data).hexdigest()), path
+            )
+        )
     for path, source in assets.static.items():
-        outputs.append(OutputFile(path, "asset", "static", data_key(
-            "static", path, hashlib.sha256(source.read_bytes()).hexdigest()),
-            str(source), static_source=source))
+        outputs.append(
+            OutputFile(
+                path,
+                "asset",
+                "static",
+                data_key("static", path, hashlib.sha256(source.read_bytes()).hexdigest()),
+                str(source),
+                static_source=source,
+            )
+        )
     return outputs
 
 
@@ -315,11 +495,18 @@ def precompressed(outputs: list[OutputFile]) -> list[OutputFile]:
     """A `.gz` twin for every text file (served by the .htaccess to clients that accept
     gzip): its renderer renders the original and compresses it, so it has the same
     dependencies and is fresh exactly when the original is."""
-    return [OutputFile(output.path + ".gz", output.kind, "gzip",
-                       data_key("gzip", output.data_key), f"{output.origin} (gzip)",
-                       original=output)
-            for output in outputs
-            if output.path.endswith(COMPRESSIBLE) and output.kind != "routing"]
+    return [
+        OutputFile(
+            output.path + ".gz",
+            output.kind,
+            "gzip",
+            data_key("gzip", output.data_key),
+            f"{output.origin} (gzip)",
+            original=output,
+        )
+        for output in outputs
+        if output.path.endswith(COMPRESSIBLE) and output.kind != "routing"
+    ]
 
 
 CONTROL_ESCAPES = {code: repr(chr(code))[1:-1] for code in [*range(32), 127]}
@@ -338,25 +525,38 @@ def check_output_paths(outputs: list[OutputFile]) -> None:
         while folder:
             first = folders.setdefault(folder.casefold(), (folder, output))
             if first[0] != folder:
-                raise BuildError(f"folder '{folder}/' and '{first[0]}/' (of {first[1].origin})"
-                                 " differ only by letter case; case-insensitive hosts would "
-                                 "merge them", Location(output.origin, 0))
+                raise BuildError(
+                    f"folder '{folder}/' and '{first[0]}/' (of {first[1].origin})"
+                    " differ only by letter case; case-insensitive hosts would "
+                    "merge them",
+                    Location(output.origin, 0),
+                )
             folder = folder.rpartition("/")[0]
         if any(ord(character) < 32 or ord(character) == 127 for character in output.path):
-            raise BuildError(f"output path {output.path!r} holds a control character (a line "
-                             "break, a tab...): FTP commands are lines, so no server could "
-                             "take it; rename the file",
-                             Location(output.origin.translate(CONTROL_ESCAPES), 0))
+            raise BuildError(
+                f"output path {output.path!r} holds a control character (a line "
+                "break, a tab...): FTP commands are lines, so no server could "
+                "take it; rename the file",
+                Location(output.origin.translate(CONTROL_ESCAPES), 0),
+            )
         if safe_parts(output.path) is None:
-            raise BuildError(f"output path '{output.path}' would leave the output root",
-                             Location(output.origin, 0))
+            raise BuildError(
+                f"output path '{output.path}' would leave the output root",
+                Location(output.origin, 0),
+            )
         folded = output.path.casefold()
         other = seen.get(folded)
         if other is not None:
-            what = "the same path" if other.path == output.path else \
-                f"paths that differ only by letter case ('{other.path}')"
-            raise BuildError(f"'{output.path}' and {other.origin} map to {what}; case-insensitive "
-                             "hosts would serve one for the other", Location(output.origin, 0))
+            what = (
+                "the same path"
+                if other.path == output.path
+                else f"paths that differ only by letter case ('{other.path}')"
+            )
+            raise BuildError(
+                f"'{output.path}' and {other.origin} map to {what}; case-insensitive "
+                "hosts would serve one for the other",
+                Location(output.origin, 0),
+            )
         seen[folded] = output
 
 
@@ -377,10 +577,15 @@ def apply_rebuild_rules(plan: SitePlan, root: Path) -> SitePlan:
         compiled.append(([glob_pattern(g.strip("/")) for g in rule.then], digest.hexdigest()))
     outputs = []
     for output in plan.outputs:
-        target = (output.url if output.kind in ("page", "variant") and output.url
-                  else output.path).strip("/")
-        extra = [digest for patterns, digest in compiled
-                 if any(pattern.fullmatch(target) for pattern in patterns)]
-        outputs.append(replace(output, data_key=data_key(output.data_key, *extra))
-                       if extra else output)
+        target = (
+            output.url if output.kind in ("page", "variant") and output.url else output.path
+        ).strip("/")
+        extra = [
+            digest
+            for patterns, digest in compiled
+            if any(pattern.fullmatch(target) for pattern in patterns)
+        ]
+        outputs.append(
+            replace(output, data_key=data_key(output.data_key, *extra)) if extra else output
+        )
     return SitePlan(plan.site, tuple(outputs))

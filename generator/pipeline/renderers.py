@@ -45,8 +45,10 @@ def related_views(state: SiteState, page_key: str, kind: str = "related") -> lis
         return []
     record(DependencyKind.QUERY, f"{kind}:{page_key}")
     lists = found.related if kind == "related" else found.next_pages
-    return [PageView(state.pages_by_key.get(key) or found.foreign[key], state.site.base_url)
-            for key in lists.get(page_key, ())]
+    return [
+        PageView(state.pages_by_key.get(key) or found.foreign[key], state.site.base_url)
+        for key in lists.get(page_key, ())
+    ]
 
 
 def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
@@ -55,8 +57,11 @@ def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
     if found is None:
         return []
     record(DependencyKind.QUERY, f"popular:{segment}")
-    return [PageView(state.pages_by_key[key], state.site.base_url)
-            for key in found.popular.get(segment, ()) if key in state.pages_by_key]
+    return [
+        PageView(state.pages_by_key[key], state.site.base_url)
+        for key in found.popular.get(segment, ())
+        if key in state.pages_by_key
+    ]
 
 
 def template_globals(state: SiteState) -> dict[str, Any]:
@@ -67,13 +72,15 @@ def template_globals(state: SiteState) -> dict[str, Any]:
 
     def stylesheet(name: str) -> Markup:
         ref = _asset_ref(state, name)
-        return Markup('<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous">'
-                      ).format(ref.url, ref.integrity)
+        return Markup(
+            '<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous">'
+        ).format(ref.url, ref.integrity)
 
     def script(name: str, defer: bool = True) -> Markup:
         ref = _asset_ref(state, name)
-        return Markup('<script src="{}" integrity="{}" crossorigin="anonymous"{}></script>'
-                      ).format(ref.url, ref.integrity, Markup(" defer") if defer else "")
+        return Markup('<script src="{}" integrity="{}" crossorigin="anonymous"{}></script>').format(
+            ref.url, ref.integrity, Markup(" defer") if defer else ""
+        )
 
     def recent_pages(count: int = 5) -> list[PageView]:
         record(DependencyKind.QUERY, "recent")
@@ -102,8 +109,13 @@ def template_globals(state: SiteState) -> dict[str, Any]:
     }
 
 
-def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str, Any],
-                     origin: Location, output: OutputFile) -> bytes:
+def _render_template(
+    state: SiteState,
+    names: tuple[str, ...],
+    context: dict[str, Any],
+    origin: Location,
+    output: OutputFile,
+) -> bytes:
     environment = state.environment
     template_change = next((a for a in output.changes if a.slot == TEMPLATE_SLOT), None)
     if template_change is not None:
@@ -115,19 +127,22 @@ def _render_template(state: SiteState, names: tuple[str, ...], context: dict[str
     try:
         template = environment.select_template(list(names))
     except jinja2.TemplatesNotFound:
-        raise BuildError(f"no template found: looked for {', '.join(names)} in "
-                         f"the site's templates and theme '{state.site.theme}'", origin) from None
+        raise BuildError(
+            f"no template found: looked for {', '.join(names)} in "
+            f"the site's templates and theme '{state.site.theme}'",
+            origin,
+        ) from None
     except jinja2.TemplateError as error:
         raise template_error(error) from None
     context.update(template_globals(state))
     lazy = LazyPage(state.components)
     context["lazy"] = lazy.place
     context["sitegen_head"] = lambda: head_tags(state, output)
-    context["sitegen_footer"] = lambda: footer_tags(state, output) + lazy.footer(
-        state.site.lazy_concurrency)
+    context["sitegen_footer"] = lambda: (
+        footer_tags(state, output) + lazy.footer(state.site.lazy_concurrency)
+    )
     try:
-        text = with_policy(state.site, responsive_images(state.assets,
-                                                         template.render(**context)))
+        text = with_policy(state.site, responsive_images(state.assets, template.render(**context)))
         slots.check_all_shown(template.name or names[0])
     except BuildError as error:
         if error.location is None:
@@ -145,16 +160,21 @@ def render_page(state: SiteState, output: OutputFile) -> bytes:
         names: tuple[str, ...] = (source.template,)
         if state.environment.loader.find(source.template) is None:  # type: ignore[union-attr]
             record(DependencyKind.TEMPLATE, source.template)
-            raise BuildError(f"template '{source.template}' not found in the site's templates "
-                             f"or theme '{state.site.theme}'", source.location("template"))
+            raise BuildError(
+                f"template '{source.template}' not found in the site's templates "
+                f"or theme '{state.site.theme}'",
+                source.location("template"),
+            )
     else:
-        names = tuple(n for n in (f"{page.section}/page.html" if page.section else "",
-                                  "page.html") if n)
+        names = tuple(
+            n for n in (f"{page.section}/page.html" if page.section else "", "page.html") if n
+        )
     replacement = next((a for a in output.changes if a.slot == PAGE_SLOT), None)
     if replacement is not None:
         page = replace(page, source=replacement_source(state, replacement))
-    return _render_template(state, names, {"page": PageView(page, state.site.base_url)},
-                            source.location(), output)
+    return _render_template(
+        state, names, {"page": PageView(page, state.site.base_url)}, source.location(), output
+    )
 
 
 class Paginator:
@@ -174,13 +194,19 @@ def render_listing(state: SiteState, output: OutputFile) -> bytes:
     base_url = state.site.base_url
     intro = state.pages_by_key.get(listing.intro_key) if listing.intro_key else None
     context = {
-        "listing": {"kind": listing.kind, "name": listing.name, "title": listing.title,
-                    "url": page_url(listing.first_url, listing.number)},
+        "listing": {
+            "kind": listing.kind,
+            "name": listing.name,
+            "title": listing.title,
+            "url": page_url(listing.first_url, listing.number),
+        },
         "pages": [PageView(state.pages_by_key[key], base_url) for key in listing.page_keys],
         "intro": PageView(intro, base_url) if intro else None,
         "paginator": Paginator(listing),
-        "tags": [{"name": name, "url": f"/tags/{slug}/", "count": count}
-                 for name, slug, count in listing.tags],
+        "tags": [
+            {"name": name, "url": f"/tags/{slug}/", "count": count}
+            for name, slug, count in listing.tags
+        ],
     }
     origin = intro.source.location() if intro else Location(output.origin, 0)
     return _render_template(state, listing.templates, context, origin, output)
@@ -200,25 +226,30 @@ def render_feed(state: SiteState, output: OutputFile) -> bytes:
     site = state.site
     base = site.base_url.rstrip("/")
     entries: list[Page] = list(state.content.recent()[: site.feed_entries])
-    updated = max((page.date for page in entries if page.date is not None),
-                  key=_atom_time, default=None)
-    lines = ['<?xml version="1.0" encoding="utf-8"?>',
-             f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(site.language)}>',
-             f"  <title>{escape(site.title)}</title>",
-             f"  <subtitle>{escape(site.description)}</subtitle>",
-             f"  <id>{escape(site.base_url)}</id>",
-             f'  <link rel="alternate" href={quoteattr(site.base_url)}/>',
-             f'  <link rel="self" href={quoteattr(base + "/feed.xml")}/>',
-             f"  <updated>{_atom_time(updated)}</updated>"]
+    updated = max(
+        (page.date for page in entries if page.date is not None), key=_atom_time, default=None
+    )
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(site.language)}>',
+        f"  <title>{escape(site.title)}</title>",
+        f"  <subtitle>{escape(site.description)}</subtitle>",
+        f"  <id>{escape(site.base_url)}</id>",
+        f'  <link rel="alternate" href={quoteattr(site.base_url)}/>',
+        f'  <link rel="self" href={quoteattr(base + "/feed.xml")}/>',
+        f"  <updated>{_atom_time(updated)}</updated>",
+    ]
     for page in entries:
         url = base + page.url
-        lines += ["  <entry>",
-                  f"    <title>{escape(page.title)}</title>",
-                  f'    <link rel="alternate" href={quoteattr(url)}/>',
-                  f"    <id>{escape(url)}</id>",
-                  f"    <updated>{_atom_time(page.date)}</updated>",
-                  f"    <summary>{escape(page_summary(page))}</summary>",
-                  "  </entry>"]
+        lines += [
+            "  <entry>",
+            f"    <title>{escape(page.title)}</title>",
+            f'    <link rel="alternate" href={quoteattr(url)}/>',
+            f"    <id>{escape(url)}</id>",
+            f"    <updated>{_atom_time(page.date)}</updated>",
+            f"    <summary>{escape(page_summary(page))}</summary>",
+            "  </entry>",
+        ]
     lines.append("</feed>")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -228,8 +259,10 @@ def render_sitemap(state: SiteState, output: OutputFile) -> bytes:
     entries: list[tuple[str, dt.date | None]] = [("/", None)]
     entries += [(f"/{section}/", None) for section in state.content.sections]
     entries += [(page.url, page.date) for page in state.content.pages]
-    lines = ['<?xml version="1.0" encoding="utf-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
     for url, date in sorted(entries):
         lastmod = f"<lastmod>{date.isoformat()[:10]}</lastmod>" if date else ""
         lines.append(f"  <url><loc>{escape(base + url)}</loc>{lastmod}</url>")
@@ -241,7 +274,7 @@ def render_robots(state: SiteState, output: OutputFile) -> bytes:
     site = state.site
     lines = ["User-agent: *"]
     record(DependencyKind.OPTION, "preview")
-    if state.preview:   # a preview is never to be indexed, wherever it ends up
+    if state.preview:  # a preview is never to be indexed, wherever it ends up
         lines.append("Disallow: /")
     else:
         lines += [f"Disallow: {path}" for path in site.robots_disallow] or ["Disallow:"]
@@ -257,31 +290,42 @@ def render_asset(state: SiteState, output: OutputFile) -> bytes:
 def _card(state: SiteState, page: PageView) -> dict[str, str | None]:
     """A recommended page as the runtime shows it: title, URL, summary, image URL."""
     image = page.image
-    return {"title": page.title, "url": page.url, "summary": page.summary,
-            "image": str(_asset_ref(state, image).url) if image else None}
+    return {
+        "title": page.title,
+        "url": page.url,
+        "summary": page.summary,
+        "image": str(_asset_ref(state, image).url) if image else None,
+    }
 
 
 def render_recommendations(state: SiteState, output: OutputFile) -> bytes:
     """`_sg/rec/<page>.json`: the page's related pages (what the runtime shows) and next pages
     (what it may prefetch)."""
     key = output.page_key or ""
-    return _json_bytes({
-        "related": [_card(state, p) for p in related_views(state, key)],
-        "next": [p.url for p in related_views(state, key, "next")],
-    })
+    return _json_bytes(
+        {
+            "related": [_card(state, p) for p in related_views(state, key)],
+            "next": [p.url for p in related_views(state, key, "next")],
+        }
+    )
 
 
 def render_popular(state: SiteState, output: OutputFile) -> bytes:
     """`_sg/rec/_popular.json`: the most viewed pages, overall ("") and per segment."""
     found = state.recommendations
     record(DependencyKind.QUERY, "popular-segments")
-    return _json_bytes({segment: [_card(state, p) for p in popular_views(state, segment)]
-                        for segment in (sorted(found.popular) if found is not None else [])})
+    return _json_bytes(
+        {
+            segment: [_card(state, p) for p in popular_views(state, segment)]
+            for segment in (sorted(found.popular) if found is not None else [])
+        }
+    )
 
 
 def _json_bytes(document: Any) -> bytes:
-    return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-            + "\n").encode("utf-8")
+    return (
+        json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    ).encode("utf-8")
 
 
 def render_bytes(state: SiteState, output: OutputFile) -> bytes:
@@ -299,8 +343,7 @@ RECENT: dict[tuple[str, str], tuple[bytes, frozenset[Dependency]]] = {}
 twin that follows its original in the plan compresses them instead of rendering again."""
 
 
-def remember_rendered(output: OutputFile, data: bytes,
-                      dependencies: frozenset[Dependency]) -> None:
+def remember_rendered(output: OutputFile, data: bytes, dependencies: frozenset[Dependency]) -> None:
     if output.path.endswith(COMPRESSIBLE):
         if len(RECENT) >= 64:
             RECENT.pop(next(iter(RECENT)))
@@ -315,7 +358,7 @@ def render_gzip(state: SiteState, output: OutputFile) -> bytes:
         data = RENDERERS[original.renderer](state, original)
     else:
         data, dependencies = found
-        for kind, key in dependencies:   # the twin depends on what its original read
+        for kind, key in dependencies:  # the twin depends on what its original read
             record(kind, key)
     # mtime=0 and no file name: the same bytes for the same input, build after build.
     return gzip.compress(data, compresslevel=9, mtime=0)

@@ -36,8 +36,10 @@ class PublishedTree:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PublishedTree:
-        return cls({path: (stat[0], stat[1]) for path, stat in data["files"].items()},
-                   dict(data["folders"]))
+        return cls(
+            {path: (stat[0], stat[1]) for path, stat in data["files"].items()},
+            dict(data["folders"]),
+        )
 
 
 def _parent(path: str) -> str:
@@ -112,9 +114,13 @@ def tree_after_commit(site_dir: Path, files: dict[str, FileStat]) -> PublishedTr
             folders.add(folder)
             folder = _parent(folder)
     root = str(site_dir)
-    return PublishedTree(dict(files), {
-        folder: os.lstat(os.path.join(root, folder) if folder else root).st_mtime_ns
-        for folder in sorted(folders)})
+    return PublishedTree(
+        dict(files),
+        {
+            folder: os.lstat(os.path.join(root, folder) if folder else root).st_mtime_ns
+            for folder in sorted(folders)
+        },
+    )
 
 
 def _walk_inputs(digest: Any, directory: str, prefix: str) -> None:
@@ -124,8 +130,9 @@ def _walk_inputs(digest: Any, directory: str, prefix: str) -> None:
         return
     for entry in entries:
         stat = entry.stat()
-        digest.update(f"{prefix}{entry.name}\0{stat.st_mtime_ns}\0{stat.st_size}\0"
-                      f"{stat.st_ino}\n".encode())
+        digest.update(
+            f"{prefix}{entry.name}\0{stat.st_mtime_ns}\0{stat.st_size}\0{stat.st_ino}\n".encode()
+        )
         if entry.is_dir():
             _walk_inputs(digest, entry.path, f"{prefix}{entry.name}/")
 
@@ -140,8 +147,7 @@ def inputs_signature(root: Path, files: tuple[Path, ...] = ()) -> str:
     for path in files:
         try:
             stat = path.stat()
-            digest.update(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0{stat.st_ino}\n"
-                          .encode())
+            digest.update(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0{stat.st_ino}\n".encode())
         except FileNotFoundError:
             digest.update(f"{path}\0absent\n".encode())
     return digest.hexdigest()
@@ -161,8 +167,9 @@ def save_last_build(path: Path, document: dict[str, Any]) -> None:
     document = {**document, "format": SHORTCUT_FORMAT}
     temporary = path.with_name(path.name + ".tmp")
     # Compact: the C encoder only runs without indentation, and a large site's tree is big.
-    temporary.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n",
-                         "utf-8")
+    temporary.write_text(
+        json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n", "utf-8"
+    )
     os.replace(temporary, path)
 
 

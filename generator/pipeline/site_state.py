@@ -82,7 +82,8 @@ class SiteState:
                 except (ValueError, yaml.YAMLError) as error:
                     mark = getattr(error, "problem_mark", None)
                     line = mark.line + 1 if mark else getattr(error, "lineno", 0)
-                    raise BuildError(f"data file is not valid: {error}",
-                                     Location(display, line)) from None
+                    raise BuildError(
+                        f"data file is not valid: {error}", Location(display, line)
+                    ) from None
             self._data_cache[name] = value
         return self._data_cache[name]

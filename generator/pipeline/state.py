@@ -53,8 +53,11 @@ def encode_dependencies(dependencies: tuple[tuple[str, str, str], ...]) -> str:
     separator (YAML cannot express one, so only a strange file name could) falls back to
     JSON, which always starts with '['."""
     text = RECORD_SEPARATOR.join(FIELD_SEPARATOR.join(triple) for triple in dependencies)
-    if text.count(FIELD_SEPARATOR) != 2 * len(dependencies) or text.startswith("[") \
-            or text.count(RECORD_SEPARATOR) != max(0, len(dependencies) - 1):
+    if (
+        text.count(FIELD_SEPARATOR) != 2 * len(dependencies)
+        or text.startswith("[")
+        or text.count(RECORD_SEPARATOR) != max(0, len(dependencies) - 1)
+    ):
         return json.dumps(dependencies, separators=(",", ":"))
     return text
 
@@ -95,30 +98,49 @@ class BuildState:
             with self.connection:
                 self.connection.execute("DELETE FROM outputs")
                 self.connection.execute("DELETE FROM sources")
-                self.connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
-                                        (str(SCHEMA_VERSION),))
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
 
     def outputs(self, site: str) -> dict[str, OutputRecord]:
         rows = self.connection.execute(
             "SELECT path, kind, data_key, sha256, size, mtime_ns, dependencies FROM outputs "
-            "WHERE site = ?", (site,))
+            "WHERE site = ?",
+            (site,),
+        )
         return {
-            row[0]: OutputRecord(row[0], row[1], row[2], row[3], row[4], row[5],
-                                 decode_dependencies(row[6]))
+            row[0]: OutputRecord(
+                row[0], row[1], row[2], row[3], row[4], row[5], decode_dependencies(row[6])
+            )
             for row in rows
         }
 
-    def update_site(self, site: str, records: Iterable[OutputRecord],
-                    removed: Iterable[str]) -> None:
+    def update_site(
+        self, site: str, records: Iterable[OutputRecord], removed: Iterable[str]
+    ) -> None:
         """Store the records of re-rendered files and drop those of removed ones; the rows of
         everything else stay as they are, so the cost follows the size of the change."""
         with self.connection:
-            self.connection.executemany("DELETE FROM outputs WHERE site = ? AND path = ?",
-                                        [(site, path) for path in removed])
+            self.connection.executemany(
+                "DELETE FROM outputs WHERE site = ? AND path = ?",
+                [(site, path) for path in removed],
+            )
             self.connection.executemany(
                 "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(site, r.path, r.kind, r.data_key, r.sha256, r.size, r.mtime_ns,
-                  encode_dependencies(r.dependencies)) for r in records])
+                [
+                    (
+                        site,
+                        r.path,
+                        r.kind,
+                        r.data_key,
+                        r.sha256,
+                        r.size,
+                        r.mtime_ns,
+                        encode_dependencies(r.dependencies),
+                    )
+                    for r in records
+                ],
+            )
 
     def forget_site(self, site: str) -> None:
         with self.connection:
@@ -128,13 +150,15 @@ class BuildState:
         rows = self.connection.execute("SELECT path, mtime_ns, size, inode, record FROM sources")
         return {row[0]: ((row[1], row[2], row[3]), json.loads(row[4])) for row in rows}
 
-    def save_sources(self, entries: dict[str, tuple[tuple[int, int, int], dict[str, Any]]]
-                     ) -> None:
+    def save_sources(self, entries: dict[str, tuple[tuple[int, int, int], dict[str, Any]]]) -> None:
         with self.connection:
             self.connection.executemany(
                 "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?)",
-                [(path, *key, json.dumps(record, separators=(",", ":")))
-                 for path, (key, record) in entries.items()])
+                [
+                    (path, *key, json.dumps(record, separators=(",", ":")))
+                    for path, (key, record) in entries.items()
+                ],
+            )
 
     def close(self) -> None:
         self.connection.close()

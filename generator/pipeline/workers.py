@@ -50,13 +50,18 @@ def render_one(task: tuple[str, int]) -> RenderResult:
         data = RENDERERS[output.renderer](job.state, output)
     remember_rendered(output, data, frozenset(dependencies))
     written = write_file(job.staging, output.path, data)
-    fingerprints = tuple(sorted((kind, key, job.fingerprints.fingerprint(kind, key))
-                                for kind, key in dependencies))
+    fingerprints = tuple(
+        sorted((kind, key, job.fingerprints.fingerprint(kind, key)) for kind, key in dependencies)
+    )
     return RenderResult(site, index, written, fingerprints)
 
 
-def render_all(jobs: dict[str, SiteJob], tasks: list[tuple[str, int]], processes: int,
-               advance: Callable[[], None]) -> Iterator[RenderResult]:
+def render_all(
+    jobs: dict[str, SiteJob],
+    tasks: list[tuple[str, int]],
+    processes: int,
+    advance: Callable[[], None],
+) -> Iterator[RenderResult]:
     """Render every task; yields results in completion order."""
     _jobs.clear()
     _jobs.update(jobs)

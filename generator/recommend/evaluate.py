@@ -26,8 +26,9 @@ class Score:
     predictions: int
 
 
-def split_by_time(sessions: Sequence[Session], test_share: float = 0.2
-                  ) -> tuple[list[Session], list[Session]]:
+def split_by_time(
+    sessions: Sequence[Session], test_share: float = 0.2
+) -> tuple[list[Session], list[Session]]:
     ordered = sorted(sessions, key=lambda s: (s.start, s.id))
     cut = int(len(ordered) * (1 - test_share))
     return ordered[:cut], ordered[cut:]
@@ -56,13 +57,22 @@ def evaluate(model: Model, test: Sequence[Session], k: int = 10) -> Score:
                 hits += 1
                 reciprocal += 1.0 / (ranked.index(wanted) + 1)
     total = max(predictions, 1)
-    return Score(model.name, hits / total, reciprocal / total,
-                 len(recommended) / max(len(index.items), 1), predictions)
+    return Score(
+        model.name,
+        hits / total,
+        reciprocal / total,
+        len(recommended) / max(len(index.items), 1),
+        predictions,
+    )
 
 
-def evaluate_all(train: Sequence[Session], test: Sequence[Session],
-                 names: Sequence[str] = tuple(MODELS), k: int = 10,
-                 pages: dict[str, Any] | None = None) -> list[Score]:
+def evaluate_all(
+    train: Sequence[Session],
+    test: Sequence[Session],
+    names: Sequence[str] = tuple(MODELS),
+    k: int = 10,
+    pages: dict[str, Any] | None = None,
+) -> list[Score]:
     """Score every model; with the pages' texts (`pages`: item -> Page) also the content
     model, over the items those texts cover."""
     index = ItemIndex.of(train)
@@ -75,13 +85,11 @@ def evaluate_all(train: Sequence[Session], test: Sequence[Session],
 
 def format_table(scores: Sequence[Score], k: int = 10) -> str:
     lines = [f"{'model':<12}{'HR@' + str(k):>9}{'MRR@' + str(k):>9}{'coverage':>10}"]
-    lines += [f"{s.model:<12}{s.hit_rate:>9.3f}{s.mrr:>9.3f}{s.coverage:>10.3f}"
-              for s in scores]
+    lines += [f"{s.model:<12}{s.hit_rate:>9.3f}{s.mrr:>9.3f}{s.coverage:>10.3f}" for s in scores]
     return "\n".join(lines) + "\n"
 
 
-def site_split(store: Path, site: str, minimum: int = 10
-               ) -> tuple[list[Session], list[Session]]:
+def site_split(store: Path, site: str, minimum: int = 10) -> tuple[list[Session], list[Session]]:
     """A site's sessions from its events store, split by time for evaluation; fewer than
     `minimum` sessions is an error that says what to run first."""
     from generator.errors import SitegenError
@@ -90,6 +98,8 @@ def site_split(store: Path, site: str, minimum: int = 10
 
     sessions = sessionise([view[:4] for view in page_views(store, site)])
     if len(sessions) < minimum:
-        raise SitegenError(f"{store}: only {len(sessions)} sessions of '{site}'; expected "
-                           f"at least {minimum} (run sitegen analytics ingest first)")
+        raise SitegenError(
+            f"{store}: only {len(sessions)} sessions of '{site}'; expected "
+            f"at least {minimum} (run sitegen analytics ingest first)"
+        )
     return split_by_time(sessions)

@@ -52,8 +52,9 @@ class Model:
         """A score per item for the page after `history` (item positions, last = current)."""
         raise NotImplementedError
 
-    def recommend(self, history: Sequence[int], count: int = 10,
-                  exclude: Sequence[int] = ()) -> list[int]:
+    def recommend(
+        self, history: Sequence[int], count: int = 10, exclude: Sequence[int] = ()
+    ) -> list[int]:
         scores = self.scores(history).astype(float, copy=True)
         for position in exclude:
             scores[position] = -np.inf
@@ -66,8 +67,10 @@ class Model:
 
 
 def _sessions_as_positions(sessions: Sequence[Session], index: ItemIndex) -> list[list[int]]:
-    return [[index.position[item] for item in collapse_reloads(session.items)
-             if item in index.position] for session in sessions]
+    return [
+        [index.position[item] for item in collapse_reloads(session.items) if item in index.position]
+        for session in sessions
+    ]
 
 
 class Popularity(Model):
@@ -98,8 +101,9 @@ class CoVisitation(Model):
                 rows.append(number)
                 columns.append(position)
         size = len(self.index.items)
-        incidence = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)),
-                                      shape=(max(len(sessions), 1), size))
+        incidence = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, columns)), shape=(max(len(sessions), 1), size)
+        )
         together = (incidence.T @ incidence).tocsr().astype(float)
         counts = np.asarray(together.diagonal()).ravel()
         together.setdiag(0)
@@ -181,8 +185,9 @@ class Hybrid(Model):
         return values / top if top > 0 else values
 
     def scores(self, history: Sequence[int]) -> np.ndarray:
-        combined = (self._normalised(self.rules.scores(history))
-                    + self.weight * self._normalised(self.covisit.scores(history)))
+        combined = self._normalised(self.rules.scores(history)) + self.weight * self._normalised(
+            self.covisit.scores(history)
+        )
         # Popularity only breaks ties and fills lists for pages without history.
         return combined + 1e-3 * self.popularity.counts
 
@@ -209,6 +214,6 @@ class Content(Model):
         return np.asarray((self.vectors @ self.vectors[history[-1]].T).todense()).ravel()
 
 
-MODELS: dict[str, type[Model]] = {model.name: model for model in
-                                  (Popularity, CoVisitation, Transitions, SequentialRules,
-                                   Hybrid)}
+MODELS: dict[str, type[Model]] = {
+    model.name: model for model in (Popularity, CoVisitation, Transitions, SequentialRules, Hybrid)
+}

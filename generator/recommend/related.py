@@ -41,7 +41,7 @@ def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
     neighbours: list[list[int]] = []
     block = 512
     for start in range(0, len(pages), block):
-        scores = (matrix[start:start + block] @ transposed).toarray()
+        scores = (matrix[start : start + block] @ transposed).toarray()
         for offset, row in enumerate(scores):
             row[start + offset] = 0.0
             neighbours.append(_top(row, count, start + offset))
@@ -56,8 +56,11 @@ def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
         return []
     # Vectorised: a million views take a second, not several.
     owners: dict[tuple[str, str], int] = {}
-    owner = np.fromiter((owners.setdefault((v[0], v[1]), len(owners)) for v in views),
-                        dtype=np.int64, count=len(views))
+    owner = np.fromiter(
+        (owners.setdefault((v[0], v[1]), len(owners)) for v in views),
+        dtype=np.int64,
+        count=len(views),
+    )
     times = np.fromiter((v[2] for v in views), dtype=np.float64, count=len(views))
     pages = [v[3] for v in views]
     # Ties in time keep the input order (lexsort is stable), then by owner and time.
@@ -66,13 +69,17 @@ def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
     no_session_id = np.fromiter((not key[1] for key in owners), dtype=bool, count=len(owners))
     starts = np.ones(len(views), dtype=bool)
     starts[1:] = (owner[1:] != owner[:-1]) | (
-        no_session_id[owner[1:]] & (times[1:] - times[:-1] > SESSION_GAP))
+        no_session_id[owner[1:]] & (times[1:] - times[:-1] > SESSION_GAP)
+    )
     bounds = [*np.flatnonzero(starts).tolist(), len(views)]
-    groups = [(times[begin], tuple(pages[i] for i in order[begin:end].tolist()))
-              for begin, end in zip(bounds, bounds[1:], strict=False)]
+    groups = [
+        (times[begin], tuple(pages[i] for i in order[begin:end].tolist()))
+        for begin, end in zip(bounds, bounds[1:], strict=False)
+    ]
     groups.sort()
-    return [Session(f"s{number}", float(start), items)
-            for number, (start, items) in enumerate(groups)]
+    return [
+        Session(f"s{number}", float(start), items) for number, (start, items) in enumerate(groups)
+    ]
 
 
 def _top(scores: np.ndarray, count: int, exclude: int) -> list[int]:
@@ -98,14 +105,14 @@ def _row_top(matrix: sparse.csr_matrix, row: int, count: int) -> list[int]:
     return [int(columns[i]) for i in order]
 
 
-def recommend(pages: Sequence[Page], sessions: Sequence[Session],
-              count: int = 5) -> Recommendations:
+def recommend(
+    pages: Sequence[Page], sessions: Sequence[Session], count: int = 5
+) -> Recommendations:
     """Related and next pages for every page (keys in, keys out)."""
     keys = [page.key for page in pages]
     position = {key: index for index, key in enumerate(keys)}
     content = content_neighbours(pages, count * 2) if pages else []
-    known = [Session(s.id, s.start, tuple(k for k in s.items if k in position))
-             for s in sessions]
+    known = [Session(s.id, s.start, tuple(k for k in s.items if k in position)) for s in sessions]
     known = [s for s in known if len(s.items) >= 1]
     index = ItemIndex(list(keys), position)
     covisit = CoVisitation(index).fit(known)
@@ -133,8 +140,9 @@ def recommend(pages: Sequence[Page], sessions: Sequence[Session],
     return Recommendations(related, next_pages, next_chances=next_chances(index, known, count))
 
 
-def next_chances(index: ItemIndex, sessions: Sequence[Session],
-                 count: int) -> dict[str, tuple[tuple[str, float], ...]]:
+def next_chances(
+    index: ItemIndex, sessions: Sequence[Session], count: int
+) -> dict[str, tuple[tuple[str, float], ...]]:
     """For each page, the likeliest next pages with the share of its onward moves that went
     there (first-order transitions; moves to the same page are not moves)."""
     transitions = Transitions(index).fit(sessions).matrix.tocsr()
@@ -148,5 +156,6 @@ def next_chances(index: ItemIndex, sessions: Sequence[Session],
             continue
         found[keys[row]] = tuple(
             (keys[column], round(float(transitions[row, column] / totals[row]), 4))
-            for column in _row_top(transitions, row, count))
+            for column in _row_top(transitions, row, count)
+        )
     return found

@@ -37,23 +37,27 @@ def read_session_file(path: Path) -> list[Session]:
         with open(path, newline="", encoding="utf-8") as stream:
             reader = csv.reader(stream, delimiter="\t")
             header = next(reader, None)
-            if header is None or [h.strip() for h in header[:3]] != ["SessionId", "ItemId",
-                                                                     "Time"]:
-                raise SitegenError("expected a header line 'SessionId<TAB>ItemId<TAB>Time'",
-                                   Location(str(path), 1))
+            if header is None or [h.strip() for h in header[:3]] != ["SessionId", "ItemId", "Time"]:
+                raise SitegenError(
+                    "expected a header line 'SessionId<TAB>ItemId<TAB>Time'", Location(str(path), 1)
+                )
             for number, row in enumerate(reader, start=2):
                 if len(row) < 3:
-                    raise SitegenError(f"expected 3 tab-separated fields, got {len(row)}",
-                                       Location(str(path), number))
+                    raise SitegenError(
+                        f"expected 3 tab-separated fields, got {len(row)}",
+                        Location(str(path), number),
+                    )
                 try:
                     time = float(row[2])
                 except ValueError:
-                    raise SitegenError(f"expected a time in seconds, got {row[2]!r}",
-                                       Location(str(path), number)) from None
+                    raise SitegenError(
+                        f"expected a time in seconds, got {row[2]!r}", Location(str(path), number)
+                    ) from None
                 clicks.setdefault(row[0], []).append((time, number, row[1]))
     except OSError as error:
         raise SitegenError(f"cannot read: {error.strerror}", Location(str(path), 0)) from None
-    sessions = [Session(id, min(c[0] for c in found),
-                        tuple(item for _, _, item in sorted(found)))
-                for id, found in clicks.items()]
+    sessions = [
+        Session(id, min(c[0] for c in found), tuple(item for _, _, item in sorted(found)))
+        for id, found in clicks.items()
+    ]
     return sorted(sessions, key=lambda s: (s.start, s.id))

@@ -30,10 +30,14 @@ def page_views(store: Path, site: str) -> list[View]:
     # Read-only: a build never changes the events store.
     connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
     try:
-        return [(row[0], row[1], row[2], row[3], row[4]) for row in connection.execute(
-            "SELECT visitor, session, time, page, segments FROM events "
-            "WHERE site = ? AND type = 'view' ORDER BY time, id",
-            (site,))]
+        return [
+            (row[0], row[1], row[2], row[3], row[4])
+            for row in connection.execute(
+                "SELECT visitor, session, time, page, segments FROM events "
+                "WHERE site = ? AND type = 'view' ORDER BY time, id",
+                (site,),
+            )
+        ]
     except sqlite3.Error:
         return []
     finally:
@@ -44,12 +48,13 @@ def admitted_by(site: SiteConfig, page: Page) -> bool:
     """Would `site` itself let this page (of another site) through? A page of a pool the
     site publishes must pass the site's gate and the page's own sites/not_sites; a page of
     a pool the site does not publish, or another site's own page, is not gated by it."""
-    relative = page.key[len(page.pool) + 1:] if page.pool else page.key
+    relative = page.key[len(page.pool) + 1 :] if page.pool else page.key
     return not page.source.draft and publishes(site, page.pool, relative, page.source)
 
 
-def foreign_candidates(site: SiteConfig, sources: dict[str, tuple[SiteConfig, SiteContent]],
-                       own: SiteContent) -> list[Page]:
+def foreign_candidates(
+    site: SiteConfig, sources: dict[str, tuple[SiteConfig, SiteContent]], own: SiteContent
+) -> list[Page]:
     """Pages of the source sites the recommending site may show: absolute URLs, keyed by
     their site, never one the site itself publishes or its gates exclude."""
     own_keys = {page.key for page in own.pages}
@@ -58,14 +63,19 @@ def foreign_candidates(site: SiteConfig, sources: dict[str, tuple[SiteConfig, Si
         for page in content.pages:
             if page.key in own_keys or not admitted_by(site, page):
                 continue
-            found.append(replace(page, key=f"{name}:{page.key}",
-                                 url=source.base_url.rstrip("/") + page.url))
+            found.append(
+                replace(page, key=f"{name}:{page.key}", url=source.base_url.rstrip("/") + page.url)
+            )
     return found
 
 
-def site_recommendations(site: SiteConfig, content: SiteContent, events_store: Path,
-                         sources: dict[str, tuple[SiteConfig, SiteContent]],
-                         to_save: list[Callable[[], None]]) -> Recommendations | None:
+def site_recommendations(
+    site: SiteConfig,
+    content: SiteContent,
+    events_store: Path,
+    sources: dict[str, tuple[SiteConfig, SiteContent]],
+    to_save: list[Callable[[], None]],
+) -> Recommendations | None:
     """The site's lists; what should be cached for the next build is appended to `to_save`,
     to be written only if this build succeeds (a failed build writes nothing)."""
     if not site.recommendations.enabled:
@@ -84,28 +94,46 @@ def site_recommendations(site: SiteConfig, content: SiteContent, events_store: P
         from generator.recommend.related import recommend, sessionise
 
         by_url = {page.url: page.key for page in content.pages}
-        found = recommend(candidates, sessionise([
-            (visitor, session, time, by_url[url]) for visitor, session, time, url, _ in views
-            if url in by_url]), count)
-        computed: Lists = (found.related, found.next_pages,
-                           popularity(views, by_url, count), found.next_chances)
+        found = recommend(
+            candidates,
+            sessionise(
+                [
+                    (visitor, session, time, by_url[url])
+                    for visitor, session, time, url, _ in views
+                    if url in by_url
+                ]
+            ),
+            count,
+        )
+        computed: Lists = (
+            found.related,
+            found.next_pages,
+            popularity(views, by_url, count),
+            found.next_chances,
+        )
         to_save.append(lambda: _save_cached(cache, inputs, computed))
         cached = computed
     own = {page.key for page in content.pages}
     # Lists are published for the site's own pages only; the others are candidates.
-    return Recommendations({k: v for k, v in cached[0].items() if k in own},
-                           {k: v for k, v in cached[1].items() if k in own},
-                           cached[2], {page.key: page for page in foreign},
-                           {k: v for k, v in cached[3].items() if k in own})
+    return Recommendations(
+        {k: v for k, v in cached[0].items() if k in own},
+        {k: v for k, v in cached[1].items() if k in own},
+        cached[2],
+        {page.key: page for page in foreign},
+        {k: v for k, v in cached[3].items() if k in own},
+    )
 
 
-Lists = tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]],
-              dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, float], ...]]]
+Lists = tuple[
+    dict[str, tuple[str, ...]],
+    dict[str, tuple[str, ...]],
+    dict[str, tuple[str, ...]],
+    dict[str, tuple[tuple[str, float], ...]],
+]
 CACHE_FORMAT = 2
 
 
-def popularity(views: list[View], by_url: dict[str, str],
-               count: int) -> dict[str, tuple[str, ...]]:
+def popularity(views: list[View], by_url: dict[str, str], count: int) -> dict[str, tuple[str, ...]]:
     """The most viewed pages overall ('') and among each segment's visitors."""
     counts: dict[str, Counter[str]] = {"": Counter()}
     for _, _, _, url, segments in views:
@@ -115,17 +143,20 @@ def popularity(views: list[View], by_url: dict[str, str],
         counts[""][key] += 1
         for segment in filter(None, segments.split(".")):
             counts.setdefault(segment, Counter())[key] += 1
-    return {segment: tuple(key for key, _ in sorted(found.items(),
-                                                    key=lambda item: (-item[1], item[0]))[:count])
-            for segment, found in sorted(counts.items())}
+    return {
+        segment: tuple(
+            key for key, _ in sorted(found.items(), key=lambda item: (-item[1], item[0]))[:count]
+        )
+        for segment, found in sorted(counts.items())
+    }
 
 
-def _inputs_key(pages: list[Page], views: list[View],
-                count: int) -> str:
+def _inputs_key(pages: list[Page], views: list[View], count: int) -> str:
     digest = hashlib.sha256(f"{__version__}\0{CACHE_FORMAT}\0{count}\n".encode())
     for page in pages:
-        digest.update(f"{page.key}\0{page.url}\0{page.title}\0{page.tags}\0"
-                      f"{page.source.digest}\n".encode())
+        digest.update(
+            f"{page.key}\0{page.url}\0{page.title}\0{page.tags}\0{page.source.digest}\n".encode()
+        )
     for view in views:
         digest.update(repr(view).encode())
     return digest.hexdigest()
@@ -138,17 +169,32 @@ def _load_cached(path: Path, inputs: str) -> Lists | None:
         return None
     if document.get("inputs") != inputs:
         return None
-    return ({key: tuple(value) for key, value in document["related"].items()},
-            {key: tuple(value) for key, value in document["next"].items()},
-            {key: tuple(value) for key, value in document.get("popular", {}).items()},
-            {key: tuple((str(k), float(p)) for k, p in value)
-             for key, value in document.get("chances", {}).items()})
+    return (
+        {key: tuple(value) for key, value in document["related"].items()},
+        {key: tuple(value) for key, value in document["next"].items()},
+        {key: tuple(value) for key, value in document.get("popular", {}).items()},
+        {
+            key: tuple((str(k), float(p)) for k, p in value)
+            for key, value in document.get("chances", {}).items()
+        },
+    )
 
 
 def _save_cached(path: Path, inputs: str, lists: Lists) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"inputs": inputs, "related": lists[0], "next": lists[1],
-                                     "popular": lists[2], "chances": lists[3]},
-                                    sort_keys=True, separators=(",", ":")), encoding="utf-8")
+    temporary.write_text(
+        json.dumps(
+            {
+                "inputs": inputs,
+                "related": lists[0],
+                "next": lists[1],
+                "popular": lists[2],
+                "chances": lists[3],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ),
+        encoding="utf-8",
+    )
     os.replace(temporary, path)

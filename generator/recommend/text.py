@@ -14,9 +14,13 @@ from scipy import sparse
 from generator.content.page import Page
 
 WORD = re.compile(r"[a-zà-ÿ0-9]{2,}")
-STOP_WORDS = frozenset("""a an and are as at be by can do for from has have if in into is it
+STOP_WORDS = frozenset(
+    """a an and are as at be by can do for from has have if in into is it
 its not of on or so that the their them then there these they this to was we were what when
-which will with you your our more most one two than too very also just about only""".split())
+which will with you your our more most one two than too very also just about only""".split()
+)
+
+
 def _tokens(page: Page) -> list[str]:
     title = [w for w in WORD.findall(page.title.lower()) if w not in STOP_WORDS]
     tags = [f"tag:{tag.lower()}" for tag in page.tags]

@@ -49,8 +49,11 @@ class ThemeLoader(jinja2.BaseLoader):
         names: set[str] = set()
         for directory in self.directories:
             if directory.is_dir():
-                names.update(path.relative_to(directory).as_posix()
-                             for path in directory.rglob("*") if path.is_file())
+                names.update(
+                    path.relative_to(directory).as_posix()
+                    for path in directory.rglob("*")
+                    if path.is_file()
+                )
         return sorted(names)
 
     def fingerprint(self, name: str) -> str:
@@ -61,8 +64,9 @@ class ThemeLoader(jinja2.BaseLoader):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         return f"{path.relative_to(self.root)}:{digest}"
 
-    def get_source(self, environment: jinja2.Environment,
-                   template: str) -> tuple[str, str, Callable[[], bool]]:
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
         path = self.find(template)
         if path is None:
             raise jinja2.TemplateNotFound(template)
@@ -74,8 +78,9 @@ class ThemeLoader(jinja2.BaseLoader):
 class RecordingEnvironment(jinja2.Environment):
     """A Jinja2 environment that records every template it is asked for."""
 
-    def _load_template(self, name: str,
-                       globals: MutableMapping[str, Any] | None) -> jinja2.Template:
+    def _load_template(
+        self, name: str, globals: MutableMapping[str, Any] | None
+    ) -> jinja2.Template:
         record(DependencyKind.TEMPLATE, name)
         return super()._load_template(name, globals)
 
@@ -94,15 +99,18 @@ def create_environment(site: SiteConfig, network: Network) -> RecordingEnvironme
         cache_size=-1,
     )
     environment.filters["date_format"] = lambda value, fmt="%d %B %Y": (
-        value.strftime(fmt) if value is not None else "")
+        value.strftime(fmt) if value is not None else ""
+    )
     return environment
 
 
 def template_error(error: Exception) -> BuildError:
     """Turn a Jinja2 error into a `BuildError` naming the template file and line."""
     if isinstance(error, jinja2.TemplateSyntaxError):
-        return BuildError(f"template syntax error: {error.message}",
-                          Location(error.filename or error.name or "?", error.lineno or 0))
+        return BuildError(
+            f"template syntax error: {error.message}",
+            Location(error.filename or error.name or "?", error.lineno or 0),
+        )
     location = None
     traceback = error.__traceback__
     while traceback is not None:

@@ -71,8 +71,21 @@ class ConfigView:
             return default
 
 
-PAGE_FIELDS = ("key", "title", "url", "absolute_url", "date", "tags", "summary", "content",
-               "image", "meta", "section", "pool", "weight")
+PAGE_FIELDS = (
+    "key",
+    "title",
+    "url",
+    "absolute_url",
+    "date",
+    "tags",
+    "summary",
+    "content",
+    "image",
+    "meta",
+    "section",
+    "pool",
+    "weight",
+)
 
 
 class PageView:

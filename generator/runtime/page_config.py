@@ -19,20 +19,30 @@ def personalization_version(values: dict[str, Any]) -> str:
     segments, rules and experiments and of sitegen's version. It changes exactly when what
     decides a visitor's variant changes; content edits leave it alone, so they do not
     re-render every page of the site."""
-    payload = json.dumps([__version__, {key: values.get(key) for key in PERSONALIZATION_KEYS}],
-                         sort_keys=True, default=str)
+    payload = json.dumps(
+        [__version__, {key: values.get(key) for key in PERSONALIZATION_KEYS}],
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 
 def site_needs_runtime(personalization: Personalization) -> bool:
-    return personalization.tracking.enabled or bool(personalization.rules) or any(
-        e.status == "running" for e in personalization.experiments)
+    return (
+        personalization.tracking.enabled
+        or bool(personalization.rules)
+        or any(e.status == "running" for e in personalization.experiments)
+    )
 
 
 def _goals(personalization: Personalization) -> list[dict[str, str]]:
     """Goals of running experiments, for the runtime to report when reached or clicked."""
-    return [{"experiment": e.key, **{k: v for k, v in goal.items() if v}}
-            for e in personalization.experiments if e.status == "running" for goal in e.goals]
+    return [
+        {"experiment": e.key, **{k: v for k, v in goal.items() if v}}
+        for e in personalization.experiments
+        if e.status == "running"
+        for goal in e.goals
+    ]
 
 
 def _segments(personalization: Personalization) -> dict[str, Any]:
@@ -45,39 +55,70 @@ def _segments(personalization: Personalization) -> dict[str, Any]:
 
 
 def _experiments(personalization: Personalization) -> list[dict[str, Any]]:
-    return [{"key": e.key, "arms": len(e.arms), "names": [arm.name for arm in e.arms],
-             "weights": [arm.weight for arm in e.arms], "coverage": e.coverage,
-             "seed": e.seed, "hashVersion": e.hash_version, "bucketVersion": e.bucket_version,
-             **({"namespace": list(e.namespace)} if e.namespace else {})}
-            for e in personalization.experiments if e.status == "running"]
+    return [
+        {
+            "key": e.key,
+            "arms": len(e.arms),
+            "names": [arm.name for arm in e.arms],
+            "weights": [arm.weight for arm in e.arms],
+            "coverage": e.coverage,
+            "seed": e.seed,
+            "hashVersion": e.hash_version,
+            "bucketVersion": e.bucket_version,
+            **({"namespace": list(e.namespace)} if e.namespace else {}),
+        }
+        for e in personalization.experiments
+        if e.status == "running"
+    ]
 
 
 def _page_variants(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
     """Most specific first; `file`: the variant whose file holds its content ("" the default
     page)."""
     files = content_files(variants)
-    return [{"key": v.key, "segments": list(v.segments), "arms": [list(a) for a in v.arms],
-             "file": files[v.key]} for v in sorted(variants, key=specificity)]
+    return [
+        {
+            "key": v.key,
+            "segments": list(v.segments),
+            "arms": [list(a) for a in v.arms],
+            "file": files[v.key],
+        }
+        for v in sorted(variants, key=specificity)
+    ]
 
 
-def page_config(personalization: Personalization, url: str, variant: Variant | None,
-                page_variants: tuple[Variant, ...], tags: tuple[str, ...],
-                attributes: dict[str, Any], build: str) -> str:
+def page_config(
+    personalization: Personalization,
+    url: str,
+    variant: Variant | None,
+    page_variants: tuple[Variant, ...],
+    tags: tuple[str, ...],
+    attributes: dict[str, Any],
+    build: str,
+) -> str:
     """`window.sitegenConfig` for one page, as JSON safe inside a <script> element."""
     document = {
         "prefix": personalization.cookie_prefix,
         "segments": _segments(personalization),
         "experiments": _experiments(personalization),
-        "track": {"enabled": personalization.tracking.enabled,
-                  "consent": personalization.tracking.consent_required,
-                  "dnt": personalization.tracking.respect_dnt,
-                  "collector": personalization.tracking.collector or "",
-                  "pixel": "/" + PIXEL_PATH, "goals": _goals(personalization)},
-        "page": {"variant": variant.key if variant else "", "build": build, "url": url,
-                 "variants": _page_variants(page_variants),
-                 # Files that replace the page or its template: only a fetch can show them.
-                 "whole": sorted(v.key for v in page_variants if is_whole_page(v)),
-                 "tags": list(tags), "attributes": attributes},
+        "track": {
+            "enabled": personalization.tracking.enabled,
+            "consent": personalization.tracking.consent_required,
+            "dnt": personalization.tracking.respect_dnt,
+            "collector": personalization.tracking.collector or "",
+            "pixel": "/" + PIXEL_PATH,
+            "goals": _goals(personalization),
+        },
+        "page": {
+            "variant": variant.key if variant else "",
+            "build": build,
+            "url": url,
+            "variants": _page_variants(page_variants),
+            # Files that replace the page or its template: only a fetch can show them.
+            "whole": sorted(v.key for v in page_variants if is_whole_page(v)),
+            "tags": list(tags),
+            "attributes": attributes,
+        },
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

@@ -25,8 +25,15 @@ from generator.content.page import Page
 from generator.dependencies import DependencyKind, record
 from generator.recommend.lists import Recommendations
 
-NEVER = ("/_variants/*", "/_sg/*", "/*logout*", "/*log-out*", "/*signout*", "/*sign-out*",
-         "/*logoff*")
+NEVER = (
+    "/_variants/*",
+    "/_sg/*",
+    "/*logout*",
+    "/*log-out*",
+    "/*signout*",
+    "/*sign-out*",
+    "/*logoff*",
+)
 """Path patterns (speculation rules' `href_matches`, and fnmatch for the list)."""
 
 
@@ -38,8 +45,9 @@ class NextPages:
     pages_by_key: Mapping[str, Page]
 
 
-def speculation_rules(settings: PrefetchSettings, next_pages: NextPages, url: str | None,
-                      page_key: str | None) -> str:
+def speculation_rules(
+    settings: PrefetchSettings, next_pages: NextPages, url: str | None, page_key: str | None
+) -> str:
     """The speculation rules of the page at `url` as the text of their <script> element
     ('' for none)."""
     record(DependencyKind.CONFIG, "prefetch")
@@ -49,23 +57,29 @@ def speculation_rules(settings: PrefetchSettings, next_pages: NextPages, url: st
     rules: dict[str, list[dict[str, Any]]] = {"prefetch": []}
     urls = likely_next(next_pages, url, page_key, settings, excluded)
     if urls:
-        rules["prefetch"].append({"source": "list", "urls": urls,
-                                  "eagerness": settings.eagerness})
+        rules["prefetch"].append({"source": "list", "urls": urls, "eagerness": settings.eagerness})
     links = settings.links
     if links != "none":
-        rules["prefetch"].append({
-            "source": "document",
-            "where": {"and": [{"href_matches": "/*"},
-                              {"not": {"href_matches": excluded}}]},
-            "eagerness": links})
+        rules["prefetch"].append(
+            {
+                "source": "document",
+                "where": {"and": [{"href_matches": "/*"}, {"not": {"href_matches": excluded}}]},
+                "eagerness": links,
+            }
+        )
     if not rules["prefetch"]:
         return ""
     # JSON made by the build; "<" is escaped so it cannot close the element.
     return json.dumps(rules, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
 
 
-def likely_next(next_pages: NextPages, url: str, key: str | None, settings: PrefetchSettings,
-                excluded: list[str]) -> list[str]:
+def likely_next(
+    next_pages: NextPages,
+    url: str,
+    key: str | None,
+    settings: PrefetchSettings,
+    excluded: list[str],
+) -> list[str]:
     """URLs of the likeliest next pages above the threshold, likeliest first."""
     found = next_pages.recommendations
     if found is None or not key:
@@ -80,4 +94,4 @@ def likely_next(next_pages: NextPages, url: str, key: str | None, settings: Pref
         if any(fnmatch.fnmatch(page.url, pattern) for pattern in excluded):
             continue
         urls.append(page.url)
-    return urls[:settings.max]
+    return urls[: settings.max]
