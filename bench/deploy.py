@@ -174,8 +174,8 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 def pool_part(work: Path, files: int, delay: float, sizes: tuple[int, ...]) -> None:
+    from generator.config.settings import Target
     from generator.deploy.bookkeeping import Origin
-    from generator.deploy.connection import Target
     from generator.deploy.publish import deploy
 
     shutil.rmtree(work, ignore_errors=True)

@@ -90,19 +90,21 @@ def corpus(root: Path, pages: int, photos: int) -> None:
 
 
 def image_throughput(photos: int) -> None:
-    from generator.assets.images import ImageSettings, responsive_set
+    from generator.assets.images import responsive_set
+    from generator.config.settings import ImageSettings
+    from generator.config.site_schema import SITE_SCHEMA
 
     folder = ROOT / "bench/work/pages/photos"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for index in range(photos):
         photo(folder / f"photo-{index}.jpg", index)
-    settings = ImageSettings()
+    settings = ImageSettings.from_values(SITE_SCHEMA.fields["images"].defaults())  # type: ignore[attr-defined]
     source_bytes = renditions = output_bytes = 0
     started = time.perf_counter()
     for path in sorted(folder.glob("*.jpg")):
         data = path.read_bytes()
-        image_set, files = responsive_set(f"images/{path.name}", data, settings, None)
+        image_set, files = responsive_set(f"images/{path.name}", data, settings)
         source_bytes += len(data)
         renditions += len(files)
         output_bytes += sum(map(len, files.values()))

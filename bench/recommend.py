@@ -64,7 +64,7 @@ def main() -> int:
     arguments = parser.parse_args()
     rng = random.Random(11)
     pages = synthetic_pages(arguments.pages, rng)
-    views = []
+    views: list[tuple[str, str, float, str]] = []
     moment = 1780000000.0
     visitor = 0
     while len(views) < arguments.events:

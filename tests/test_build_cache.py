@@ -23,7 +23,7 @@ def test_pool_pages_are_parsed_once_for_the_network(
 
     def counting(text: str) -> str:
         parsed.append(text)
-        return real_render(text)
+        return str(real_render(text))
 
     monkeypatch.setattr(parser, "render", counting)
     monkeypatch.setattr(markdown, "_rendered", {})

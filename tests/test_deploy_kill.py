@@ -150,7 +150,7 @@ def kill_and_resume(
         )
         process.start()
         workers.append((process, receiver))
-    problems = []
+    problems: list[str] = []
     for number, (process, receiver) in enumerate(workers):
         problems += receiver.recv() if receiver.poll(1800) else [f"worker {number}: no answer"]
         process.join()

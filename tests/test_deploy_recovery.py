@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from generator.deploy import bookkeeping, lock, publish, run
-from generator.deploy.remote import Remote
+from generator.deploy.remote import Pool, Remote
+from generator.deploy.state import switch_to
 from tests.conftest import Result, edit, jsonl, tree
 
 
@@ -131,7 +132,7 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
     with monkeypatch.context() as patch:
         patch.setattr(run, "PROGRESS_EVERY", 1)  # the progress names every deletion
         calls = [0]
-        real = run.switch_to
+        real = switch_to
 
         def switch(
             remote: Remote, manifest: dict[str, Any], pending: dict[str, Any] | None = None
@@ -141,7 +142,7 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
                 raise KeyboardInterrupt("killed before the final switch")
             real(remote, manifest, pending)
 
-        patch.setattr(run, "switch_to", switch)
+        patch.setattr("generator.deploy.run.switch_to", switch)
         assert deploy(sitegen, project).code == 130
     pointer = json.loads((remote / ".sitegen-state/manifest.json").read_text())
     assert pointer["pending_deletions"]
@@ -179,7 +180,7 @@ def test_temporary_files_of_an_abandoned_version_are_listed_then_removed(
 
         patch.setattr(Remote, "put", put)
         patch.setattr(
-            run.Pool, "run", lambda self, items, work, done=None: _serial(self, items, work, done)
+            Pool, "run", lambda self, items, work, done=None: _serial(self, items, work, done)
         )
         assert deploy(sitegen, project).code == 130
     left = [

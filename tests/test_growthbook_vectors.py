@@ -153,7 +153,7 @@ URLS = [
     "/guides/hiking/",
     "https://a.example.org/x?y=1&z=2",
 ]
-TARGETS = [
+TARGETS: list[list[dict[str, Any]]] = [
     [{"type": "simple", "include": True, "pattern": "http://www.example.com/home"}],
     [{"type": "simple", "pattern": "www.example.com/home"}],
     [{"type": "simple", "pattern": "/shop/*"}],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,8 +106,12 @@ EDITS: list[tuple[str, Callable[[Path], None]]] = [
         "gate change",
         lambda p: edit(p / "sites/brand/site.yaml", 'exclude: ["deep/**"]', "exclude: []"),
     ),
-    ("static file", lambda p: (p / "themes/plain/static/favicon.txt").write_text("icon 2\n")),
+    ("static file", lambda p: _write(p / "themes/plain/static/favicon.txt", "icon 2\n")),
 ]
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text)
 
 
 def test_every_kind_of_edit_matches_a_clean_build(project: Path) -> None:
@@ -170,34 +175,6 @@ def test_a_tampered_output_file_is_rendered_again(project: Path) -> None:
     assert page.read_bytes() == original
 
 
-def test_a_commit_killed_halfway_is_finished_by_the_next_build(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import generator.pipeline.output as output
-
-    run(project)
-    edit(project / "themes/plain/templates/partials/footer.html", "<footer>", "<footer id=f>")
-    real_replace = output.os.replace
-    calls = {"count": 0}
-
-    def crash_after_three(source: str, destination: str) -> None:
-        if str(destination).endswith("commit.json"):
-            return real_replace(source, destination)
-        calls["count"] += 1
-        if calls["count"] > 3:
-            raise KeyboardInterrupt("killed")
-        return real_replace(source, destination)
-
-    monkeypatch.setattr(output.os, "replace", crash_after_three)
-    with pytest.raises(KeyboardInterrupt):
-        run(project)
-    monkeypatch.setattr(output.os, "replace", real_replace)
-    assert list((project / "build/.sitegen/sites").glob("*/commit.json"))
-    run(project)
-    assert not list((project / "build/.sitegen/sites").glob("*/commit.json"))
-    assert_equals_clean_build(project)
-
-
 def test_a_deleted_output_file_is_restored(project: Path) -> None:
     run(project)
     page = project / "build/region/articles/alpha/index.html"
@@ -215,12 +192,12 @@ def test_touching_a_file_without_changing_it_renders_nothing(project: Path) -> N
 
 
 def test_switching_environment_and_drafts_matches_clean_builds(project: Path) -> None:
-    def build_with(out: str, clean: bool, **options: object) -> None:
+    def build_with(out: str, clean: bool, **options: Any) -> None:
         build(
             BuildOptions(
                 root=project, build_dir=project / out, clean=clean, jobs=2, quiet=True, **options
             )
-        )  # type: ignore[arg-type]
+        )
 
     build_with("build", False)
     for options in ({"environment": "staging"}, {"drafts": True}, {}):

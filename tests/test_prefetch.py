@@ -100,8 +100,8 @@ def test_rules_from_traffic_and_default(
     variants = project / "build/brand/_variants"
     for variant in variants.rglob("index.html"):
         key, *page = variant.relative_to(variants).parts
-        default = project.joinpath("build/brand", *page)
-        assert rules_of(variant.read_text()) == rules_of(default.read_text()), key
+        default_file = project.joinpath("build/brand", *page)
+        assert rules_of(variant.read_text()) == rules_of(default_file.read_text()), key
     edit(project / "sites/brand/site.yaml", "threshold: 0.1", "threshold: 0.9")
     assert sitegen(project, "build", "brand").code == 0
     assert rules_of(alpha.read_text())["prefetch"][0]["source"] == "document"

@@ -7,12 +7,16 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import Result
 
 
-def rec(project: Path, site: str, page: str) -> dict[str, list]:  # type: ignore[type-arg]
-    return json.loads((project / f"build/{site}/_sg/rec/{page}.json").read_text())
+def rec(project: Path, site: str, page: str) -> dict[str, list[Any]]:
+    lists: dict[str, list[Any]] = json.loads(
+        (project / f"build/{site}/_sg/rec/{page}.json").read_text()
+    )
+    return lists
 
 
 def test_content_based_without_events_and_gate_safety(

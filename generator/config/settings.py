@@ -57,6 +57,17 @@ class ImageSettings:
     sizes: str
     large: int
 
+    @classmethod
+    def from_values(cls, images: dict[str, Any]) -> ImageSettings:
+        """From the `images:` section as the schema resolved it."""
+        return cls(
+            tuple(sorted(set(images["widths"]))),
+            images["quality"],
+            tuple(images["formats"]),
+            images["sizes"],
+            images["large"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PrefetchSettings:
@@ -208,13 +219,7 @@ def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> dict[st
         cdn=CdnSettings(
             (values["cdn"].get("asset_base") or "").rstrip("/"), values["cdn"].get("purge_webhook")
         ),
-        images=ImageSettings(
-            tuple(sorted(set(images["widths"]))),
-            images["quality"],
-            tuple(images["formats"]),
-            images["sizes"],
-            images["large"],
-        ),
+        images=ImageSettings.from_values(images),
         lazy_concurrency=values["lazy"]["concurrency"],
         prefetch=PrefetchSettings(
             prefetch["enabled"],

@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 import ftputil.error
 
+from generator.config.settings import Target
 from generator.deploy.connection import (
-    Target,
     connect,
     credentials,
     hide,

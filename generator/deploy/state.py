@@ -41,7 +41,8 @@ def read_version(remote: Remote, version: str) -> dict[str, Any] | None:
                 "cannot be read (move the file away to deploy anew)"
             ) from None
         return result
-    return remote.read_json(f"versions/{version}.json")  # the earlier layout
+    earlier: dict[str, Any] | None = remote.read_json(f"versions/{version}.json")
+    return earlier  # the earlier layout
 
 
 def write_version(remote: Remote, manifest: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ def _page_field(page: Page, field: str) -> str:
 
 
 def _template(state: SiteState, key: str) -> str:
-    return state.environment.loader.fingerprint(key)  # type: ignore[union-attr]
+    return str(state.environment.loader.fingerprint(key))  # type: ignore[union-attr]
 
 
 def _config(state: SiteState, key: str) -> str:

@@ -84,7 +84,8 @@ class Popularity(Model):
         return self
 
     def scores(self, history: Sequence[int]) -> np.ndarray:
-        return self.counts
+        counts: np.ndarray = self.counts
+        return counts
 
 
 class CoVisitation(Model):
@@ -185,11 +186,12 @@ class Hybrid(Model):
         return values / top if top > 0 else values
 
     def scores(self, history: Sequence[int]) -> np.ndarray:
-        combined = self._normalised(self.rules.scores(history)) + self.weight * self._normalised(
-            self.covisit.scores(history)
-        )
+        combined: np.ndarray = self._normalised(
+            self.rules.scores(history)
+        ) + self.weight * self._normalised(self.covisit.scores(history))
         # Popularity only breaks ties and fills lists for pages without history.
-        return combined + 1e-3 * self.popularity.counts
+        result: np.ndarray = combined + 1e-3 * self.popularity.counts
+        return result
 
 
 class Content(Model):
