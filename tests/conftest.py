@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,3 +74,21 @@ def jsonl(path: Path) -> list[Any]:
     """The entries of a JSONL file that sitegen appends to (entries start on a new line,
     so the file may hold empty lines)."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def dies_after(count: int, real: Callable[..., Any]) -> Callable[..., Any]:
+    """`real`, except that call number `count + 1` and every later one raise
+    KeyboardInterrupt (what a kill leaves: nothing more done). Calls are counted under a
+    lock: a deploy's pool calls from several threads at once."""
+    lock = threading.Lock()
+    calls = [0]
+
+    def dying(*arguments: Any, **keywords: Any) -> Any:
+        with lock:
+            calls[0] += 1
+            reached = calls[0] > count
+        if reached:
+            raise KeyboardInterrupt(f"killed after {count} call(s)")
+        return real(*arguments, **keywords)
+
+    return dying

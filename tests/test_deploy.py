@@ -6,11 +6,10 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import Result, edit, jsonl, tree
+from tests.conftest import Result, dies_after, edit, jsonl, tree
 from tests.ftp import PASSWORD
 
 
@@ -69,15 +68,7 @@ def test_a_killed_deploy_is_finished_by_the_next(
     project, remote = deployable
     assert sitegen(project, "build", "brand").code == 0
     real = Executor.__call__
-    calls = {"count": 0}
-
-    def dies_after_25(*arguments: Any) -> None:
-        calls["count"] += 1
-        if calls["count"] > 25:
-            raise KeyboardInterrupt("killed")
-        real(*arguments)
-
-    monkeypatch.setattr(Executor, "__call__", dies_after_25)
+    monkeypatch.setattr(Executor, "__call__", dies_after(25, real))
     killed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert killed.code == 130  # interrupted
     monkeypatch.setattr(Executor, "__call__", real)
@@ -156,15 +147,7 @@ def test_a_deploy_killed_among_deletions_deletes_the_rest_next_time(
     (project / "content/news/hello.md").unlink()
     assert sitegen(project, "build", "brand").code == 0
     real_delete = Executor._delete
-    calls = {"count": 0}
-
-    def dies_after_one(*arguments: Any) -> None:
-        calls["count"] += 1
-        if calls["count"] > 1:
-            raise KeyboardInterrupt("killed")
-        real_delete(*arguments)
-
-    monkeypatch.setattr(Executor, "_delete", dies_after_one)
+    monkeypatch.setattr(Executor, "_delete", dies_after(1, real_delete))
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 130
     monkeypatch.setattr(Executor, "_delete", real_delete)
     plan = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run").out

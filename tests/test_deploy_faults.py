@@ -5,10 +5,11 @@ the remote journal and the site still whole; none is silent."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pyftpdlib.handlers import FTPHandler
@@ -29,22 +30,33 @@ def journal(remote: Path) -> list[dict[str, Any]]:
 
 
 class Faults:
-    """Which STORs fail, shared by a server's handlers."""
+    """Which STORs fail, shared by one server's handlers (one per connection)."""
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
+        self.lock = threading.Lock()
 
     def first_time(self, path: str, pattern: str) -> bool:
         if pattern not in path:
             return False
-        self.seen[path] = self.seen.get(path, 0) + 1
-        return self.seen[path] == 1
+        with self.lock:
+            self.seen[path] = self.seen.get(path, 0) + 1
+            return self.seen[path] == 1
+
+
+H = TypeVar("H", bound=type)
+
+
+def isolated(handler: H, **state: Any) -> H:
+    """A subclass of `handler` holding its own fault state: no test sees another's."""
+    made: H = type(handler.__name__, (handler,), state)  # type: ignore[assignment]
+    return made
 
 
 class DropsMidTransfer(FTPHandler):
     """The first STOR of each page: half the bytes arrive, then the connection drops."""
 
-    faults = Faults()
+    faults: Faults
 
     def ftp_STOR(self, file: str, mode: str = "w") -> Any:
         if self.faults.first_time(file, "index.html.sitegen-"):
@@ -57,7 +69,7 @@ class DropsMidTransfer(FTPHandler):
 class Aborts426(FTPHandler):
     """The first STOR of each stylesheet or page is aborted with 426."""
 
-    faults = Faults()
+    faults: Faults
 
     def ftp_STOR(self, file: str, mode: str = "w") -> Any:
         if self.faults.first_time(file, ".css") or self.faults.first_time(file, ".html."):
@@ -69,11 +81,13 @@ class Aborts426(FTPHandler):
 class QuotaExceeded(FTPHandler):
     """No room for the gamma page, ever."""
 
-    attempts = [0]
+    attempts: list[int]
+    lock: threading.Lock
 
     def ftp_STOR(self, file: str, mode: str = "w") -> Any:
         if "gamma-ray/index.html" in file:
-            self.attempts[0] += 1
+            with self.lock:
+                self.attempts[0] += 1
             self.respond("552 Requested file action aborted. Exceeded storage allocation.")
             return None
         return super().ftp_STOR(file, mode)
@@ -144,13 +158,14 @@ def change_and_redeploy(sitegen: Callable[..., Result], project: Path, remote: P
 def test_connections_dropped_mid_transfer_are_retried(
     site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
 ) -> None:
-    project, remote = site(DropsMidTransfer)
+    handler = isolated(DropsMidTransfer, faults=Faults())
+    project, remote = site(handler)
     result = deploy(sitegen, project, "--verify", "full")
     assert result.code == 0, result.err
     assert published(remote) == tree(project / "build/brand")
-    assert DropsMidTransfer.faults.seen  # the fault happened
+    assert handler.faults.seen  # the fault happened
     done = journal(remote)[-1]
-    assert done["event"] == "done" and done["retries"] >= len(DropsMidTransfer.faults.seen)
+    assert done["event"] == "done" and done["retries"] >= len(handler.faults.seen)
     assert "verified by content" in result.out
     change_and_redeploy(sitegen, project, remote)
 
@@ -158,7 +173,7 @@ def test_connections_dropped_mid_transfer_are_retried(
 def test_426_aborted_transfers_are_retried(
     site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
 ) -> None:
-    project, remote = site(Aborts426)
+    project, remote = site(isolated(Aborts426, faults=Faults()))
     result = deploy(sitegen, project)
     assert result.code == 0, result.err
     assert published(remote) == tree(project / "build/brand")
@@ -179,7 +194,8 @@ def test_the_pool_learns_the_connection_limit_from_421(
 def test_552_quota_fails_the_deploy_naming_the_file(
     site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
 ) -> None:
-    project, remote = site(QuotaExceeded)
+    handler = isolated(QuotaExceeded, attempts=[0], lock=threading.Lock())
+    project, remote = site(handler)
     result = deploy(sitegen, project)
     assert result.code == 1
     assert (
@@ -193,7 +209,7 @@ def test_552_quota_fails_the_deploy_naming_the_file(
     assert failed["operation"] == "upload" and ": 552 Requested" in failed["error"]
     assert not (remote / ".sitegen-state/lock").exists()  # released
     assert not (remote / ".sitegen-state/manifest.json").exists()  # not switched
-    assert QuotaExceeded.attempts == [1]  # permanent: never retried
+    assert handler.attempts == [1]  # permanent: never retried
     assert sum(1 for entry in journal(remote) if entry["event"] == "failed") == 1
 
 

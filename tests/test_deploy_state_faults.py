@@ -10,6 +10,7 @@ a rerun that makes the server equal the build."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,10 @@ class Faulty(FTPHandler):
     argument, the reply, or None to drop the connection). `quota`: bytes the account may
     hold before STOR and APPE get 552 (None: no quota)."""
 
-    fault: list[Any] = [None]
-    quota: list[int | None] = [None]
-    stored = [0]
+    fault: list[Any]
+    quota: list[int | None]
+    stored: list[int]
+    lock: threading.Lock
 
     def pre_process_command(self, line: str, cmd: str, arg: str) -> Any:
         rule = self.fault[0]
@@ -50,7 +52,8 @@ class Faulty(FTPHandler):
         self, cmd: str, filename: str, receive: bool, completed: bool, elapsed: float, bytes: int
     ) -> None:
         if receive:
-            self.stored[0] += bytes
+            with self.lock:
+                self.stored[0] += bytes
         super().log_transfer(cmd, filename, receive, completed, elapsed, bytes)
 
 
@@ -95,11 +98,16 @@ JOURNAL_REFUSED = {"552 while appending to the journal", "quota: 552 after 60 KB
 @pytest.fixture
 def served(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sitegen: Callable[..., Result]
-) -> Iterator[Path]:
+) -> Iterator[tuple[Path, type[Faulty]]]:
+    """A server whose faults the test sets on the handler class it gets (its own)."""
     home = tmp_path / "ftp-home"
     (home / "www").mkdir(parents=True)
-    Faulty.fault[0], Faulty.quota[0], Faulty.stored[0] = None, None, 0
-    with serving(home, Faulty) as port:
+    handler = type(
+        "Faulty",
+        (Faulty,),
+        {"fault": [None], "quota": [None], "stored": [0], "lock": threading.Lock()},
+    )
+    with serving(home, handler) as port:
         edit(
             project / "sites/brand/site.yaml",
             "menu+:",
@@ -107,8 +115,7 @@ def served(
             "    retries: 1\nmenu+:",
         )
         monkeypatch.setenv("SITEGEN_FTP_PASSWORD", PASSWORD)
-        yield home / "www"
-    Faulty.fault[0], Faulty.quota[0] = None, None
+        yield home / "www", handler
 
 
 def deploy(sitegen: Callable[..., Result], project: Path) -> Result:
@@ -117,9 +124,9 @@ def deploy(sitegen: Callable[..., Result], project: Path) -> Result:
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_a_fault_outside_the_pool_fails_cleanly(
-    fault: str, served: Path, project: Path, sitegen: Callable[..., Result]
+    fault: str, served: tuple[Path, type[Faulty]], project: Path, sitegen: Callable[..., Result]
 ) -> None:
-    remote = served
+    remote, handler = served
     assert sitegen(project, "build", "brand").code == 0
     assert deploy(sitegen, project).code == 0  # version 1
     before = tree(remote)
@@ -129,10 +136,10 @@ def test_a_fault_outside_the_pool_fails_cleanly(
     (project / "content/articles/late.md").write_text("---\ntitle: Late\n---\nLate.\n")
     assert sitegen(project, "build", "brand").code == 0
 
-    Faulty.fault[0], Faulty.quota[0] = FAULTS[fault]
-    Faulty.stored[0] = 0
+    handler.fault[0], handler.quota[0] = FAULTS[fault]
+    handler.stored[0] = 0
     failed = deploy(sitegen, project)
-    Faulty.fault[0], Faulty.quota[0] = None, None
+    handler.fault[0], handler.quota[0] = None, None
 
     assert failed.code == 1, failed.out + failed.err
     assert "Traceback" not in failed.err

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, edit, jsonl, tree
+from tests.conftest import Result, dies_after, edit, jsonl, tree
 from tests.ftp import PASSWORD, USER
 
 
@@ -200,16 +200,8 @@ def test_an_abandoned_deploy_never_corrupts_what_rollback_keeps(
     pages = [line for line in plan.splitlines() if line.startswith("  upload  page")]
     assert any("articles/alpha/" in line for line in pages)
     real = Executor.__call__
-    calls = [0]
     last = plan.splitlines().index(pages[-1])  # every page placed, entry files not
-
-    def dies_after_the_pages(*arguments: object) -> None:
-        calls[0] += 1
-        if calls[0] > last:
-            raise KeyboardInterrupt("killed")
-        real(*arguments)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Executor, "__call__", dies_after_the_pages)
+    monkeypatch.setattr(Executor, "__call__", dies_after(last, real))
     assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 130
     monkeypatch.setattr(Executor, "__call__", real)
     assert b"version 2" in (remote / "articles/alpha/index.html").read_bytes()
