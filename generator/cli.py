@@ -313,8 +313,8 @@ SUBPARSERS = (
 
 
 def command_build(arguments: argparse.Namespace) -> int:
-    from generator.pipeline.build import BuildOptions, build
-    from generator.runtime import runtime_size
+    from generator.pipeline.noop import check_shortcut
+    from generator.pipeline.options import BuildOptions
 
     if arguments.jobs < 0:
         raise UsageError("sitegen build: --jobs must be 0 or more")
@@ -337,7 +337,13 @@ def command_build(arguments: argparse.Namespace) -> int:
     # frees everything that is not in a cycle.
     gc.disable()
     try:
-        report = build(options)
+        shortcut = check_shortcut(options)
+        report = shortcut.report
+        if report is None:
+            # Only a build with work to do imports the pipeline (a no-op stays light).
+            from generator.pipeline.build import build
+
+            report = build(options, shortcut)
     finally:
         gc.enable()
     if not arguments.quiet:
@@ -352,6 +358,8 @@ def command_build(arguments: argparse.Namespace) -> int:
             )
         print(report.summary())
         if any(site.variants for site in report.sites):
+            from generator.runtime import runtime_size
+
             minified, gzipped = runtime_size()
             print(
                 f"visitor runtime: {minified / 1024:.1f} KB minified, "

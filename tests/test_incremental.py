@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from generator.pipeline.build import BuildOptions, BuildReport, build
+from generator.pipeline.build import build
+from generator.pipeline.options import BuildOptions, BuildReport
 from tests.conftest import edit, tree
 
 SITES = ("brand", "other", "region")

@@ -14,9 +14,7 @@ from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from generator import __version__
 from generator.assets import build_site_assets
 from generator.cache import ContentCache
 from generator.cache import configure as configure_cache
@@ -27,10 +25,11 @@ from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
 from generator.layout import BuildLayout
 from generator.pipeline.freshness import Fingerprints
+from generator.pipeline.noop import Shortcut, check_shortcut, save_shortcut
+from generator.pipeline.options import BuildOptions, BuildReport, SiteReport
 from generator.pipeline.output import (
     ManifestEntry,
     commit_site,
-    finish_interrupted_commits,
     new_staging_dir,
     write_manifest,
 )
@@ -39,67 +38,18 @@ from generator.pipeline.renderers import template_globals
 from generator.pipeline.shortcut import (
     FileStat,
     PublishedTree,
-    forget_last_build,
-    inputs_signature,
-    load_last_build,
-    save_last_build,
     scan_published,
     tree_after_commit,
 )
 from generator.pipeline.site_state import SiteState
 from generator.pipeline.stages import StageList
-from generator.pipeline.state import BuildState, OutputRecord
+from generator.pipeline.state import BuildState, OutputRecord, encode_dependencies
 from generator.pipeline.workers import RenderResult, SiteJob, render_all
 from generator.progress import Progress
 from generator.recommend.site import site_recommendations
 from generator.render.markdown import forget_rendered
 from generator.render.templates import create_environment
 from generator.runtime.lazy import render_components
-
-
-@dataclass(frozen=True, slots=True)
-class BuildOptions:
-    root: Path
-    build_dir: Path
-    environment: str = "production"
-    sites: tuple[str, ...] = ()
-    """Only these sites (default: every site that is not abstract)."""
-    drafts: bool = False
-    clean: bool = False
-    jobs: int = 0
-    """Worker processes; 0 means one per core."""
-    quiet: bool = False
-    preview: bool = False
-    """Add the variant switcher to every page (for review, never for publishing)."""
-
-
-@dataclass
-class SiteReport:
-    name: str
-    version: str = ""
-    pages: int = 0
-    assets: int = 0
-    variants: int = 0
-    rendered: int = 0
-    unchanged: int = 0
-    committed: bool = False
-
-
-@dataclass
-class BuildReport:
-    sites: list[SiteReport] = field(default_factory=list)
-    seconds: float = 0.0
-    warnings: tuple[str, ...] = ()
-
-    def summary(self) -> str:
-        pages = sum(s.pages for s in self.sites)
-        assets = sum(s.assets for s in self.sites)
-        rendered = sum(s.rendered for s in self.sites)
-        unchanged = sum(s.unchanged for s in self.sites)
-        return (
-            f"built {len(self.sites)} site(s): {pages} pages, {assets} assets; "
-            f"{rendered} rendered, {unchanged} unchanged, in {self.seconds:.2f}s"
-        )
 
 
 @dataclass(eq=False)
@@ -115,20 +65,15 @@ class SiteWork:
     """Published files the plan no longer has."""
 
 
-def build(options: BuildOptions) -> BuildReport:
+def build(options: BuildOptions, shortcut: Shortcut | None = None) -> BuildReport:
+    """Build the network; `shortcut` is what `check_shortcut` found, if the caller has
+    already asked (the CLI does, before importing this module)."""
     started = time.perf_counter()
     layout = BuildLayout(options.build_dir)
-    # Recover: finish the commit of a build that was killed halfway through it.
-    if finish_interrupted_commits(options.build_dir):
-        forget_last_build(layout.last_build)
-    # Shortcut: not one input or published file changed since the last successful build.
-    inputs = inputs_signature(
-        options.root.resolve(), (layout.events, layout.events.with_name("events.sqlite-wal"))
-    )
-    last = None if options.clean else load_last_build(layout.last_build)
-    scans = _scan_sites(options, last)
-    if last is not None and _unchanged(options, last, inputs, scans):
-        return _unchanged_report(last, time.perf_counter() - started)
+    if shortcut is None:
+        shortcut = check_shortcut(options)
+    if shortcut.report is not None:
+        return shortcut.report
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
     with closing(BuildState(layout.state)) as store:
@@ -141,11 +86,11 @@ def build(options: BuildOptions) -> BuildReport:
                 store,
                 SourceReader(network.root, store),
                 ContentCache(layout.cache, time.time_ns()),
-                scans,
+                shortcut.scans,
             )
         )
-    _save_last_build(options, layout.last_build, inputs, run.report, run.published)
-    run.report.seconds = time.perf_counter() - started
+    save_shortcut(options, shortcut.inputs, run.report, run.published)
+    run.report.seconds = time.perf_counter() - started + shortcut.seconds
     return run.report
 
 
@@ -346,90 +291,6 @@ def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
     return [known[name] for name in sorted(set(names))]
 
 
-# --- the shortcut ---------------------------------------------------------------------------
-
-
-def _options_key(options: BuildOptions) -> list[Any]:
-    return [
-        __version__,
-        options.environment,
-        sorted(options.sites),
-        options.drafts,
-        options.preview,
-        str(options.root.resolve()),
-    ]
-
-
-def _scan_sites(options: BuildOptions, last: dict[str, Any] | None) -> dict[str, PublishedTree]:
-    """Scan the published trees the last build wrote (once: the freshness check reuses it)."""
-    if last is None:
-        return {}
-    return {
-        name: scan_published(options.build_dir / name, PublishedTree.from_json(tree))
-        for name, tree in last["published"].items()
-    }
-
-
-def _unchanged(
-    options: BuildOptions, last: dict[str, Any], inputs: str, scans: dict[str, PublishedTree]
-) -> bool:
-    return (
-        last.get("options") == _options_key(options)
-        and last.get("inputs") == inputs
-        and all(
-            scan.files == PublishedTree.from_json(last["published"][name]).files
-            for name, scan in scans.items()
-        )
-    )
-
-
-def _unchanged_report(last: dict[str, Any], seconds: float) -> BuildReport:
-    report = BuildReport(seconds=seconds, warnings=tuple(last.get("warnings", ())))
-    for entry in last["sites"]:
-        report.sites.append(
-            SiteReport(
-                entry["name"],
-                entry["version"],
-                entry["pages"],
-                entry["assets"],
-                entry.get("variants", 0),
-                0,
-                entry["outputs"],
-                False,
-            )
-        )
-    return report
-
-
-def _save_last_build(
-    options: BuildOptions,
-    path: Path,
-    inputs: str,
-    report: BuildReport,
-    published: Mapping[str, PublishedTree],
-) -> None:
-    save_last_build(
-        path,
-        {
-            "options": _options_key(options),
-            "inputs": inputs,
-            "published": {name: tree.to_json() for name, tree in published.items()},
-            "warnings": list(report.warnings),
-            "sites": [
-                {
-                    "name": s.name,
-                    "version": s.version,
-                    "pages": s.pages,
-                    "assets": s.assets,
-                    "variants": s.variants,
-                    "outputs": s.rendered + s.unchanged,
-                }
-                for s in report.sites
-            ],
-        },
-    )
-
-
 # --- freshness ------------------------------------------------------------------------------
 
 
@@ -444,9 +305,7 @@ def _is_fresh(
         return False
     if published != (record.mtime_ns, record.size):
         return False  # deleted or altered since we wrote it
-    return all(
-        fingerprints.fingerprint(kind, key) == value for kind, key, value in record.dependencies
-    )
+    return fingerprints.still_hold(record.dependencies)
 
 
 def _decide(
@@ -579,7 +438,7 @@ def _commit(
             written.sha256,
             written.size,
             mtime,
-            result.dependencies,
+            encode_dependencies(result.dependencies),
         )
         records[output.path] = record
         updated.append(record)

