@@ -219,3 +219,24 @@ def test_popularity_overall_and_per_segment(
         "/articles/alpha/",
     ]
     assert [entry["url"] for entry in popular["returning"]] == ["/articles/beta/"]
+
+
+def test_keyword_pruning_keeps_each_rows_largest_values_ties_included() -> None:
+    """The vectorised pruning against the plain definition, row by row, on random matrices
+    with many ties."""
+    import numpy as np
+    from scipy import sparse
+
+    from generator.recommend.text import _keep_top_terms
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        rows, columns = int(rng.integers(1, 120)), int(rng.integers(1, 200))
+        dense = np.round(rng.random((rows, columns)), 1) * (rng.random((rows, columns)) < 0.4)
+        for count in (1, 3, 48):
+            pruned = _keep_top_terms(sparse.csr_matrix(dense), count).toarray()
+            for row, values in enumerate(dense):
+                nonzero = np.sort(values[values > 0])[::-1]
+                threshold = nonzero[count - 1] if len(nonzero) > count else 0.0
+                expected = np.where(values >= threshold, values, 0.0)
+                assert np.array_equal(pruned[row], expected), (row, count)
