@@ -12,11 +12,20 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from generator import __version__
 from generator.errors import SitegenError
 from generator.layout import BuildLayout
+
+if TYPE_CHECKING:  # for annotations only: a command imports what it uses when it runs
+    from typing import TypeAlias
+
+    from generator.config.model import Network, SiteConfig
+    from generator.deploy.bookkeeping import Origin
+    from generator.deploy.plan import DeployPlan
+
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _layout(arguments: argparse.Namespace, root: Path) -> BuildLayout:
@@ -72,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_build(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_build(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen build`."""
     env = shared["env"]
     build = commands.add_parser("build", parents=[env], help="build sites into build/<site>/")
@@ -100,7 +109,7 @@ def _add_build(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> Non
     )
 
 
-def _add_analytics(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen analytics ingest|simulate`."""
     site, out = shared["site"], shared["out"]
     analytics = commands.add_parser("analytics", help="events from access logs and exports")
@@ -151,7 +160,7 @@ def _add_analytics(commands: Any, shared: dict[str, argparse.ArgumentParser]) ->
     )
 
 
-def _add_deploy(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_deploy(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen deploy`."""
     site, target, out, env = shared["site"], shared["target"], shared["out"], shared["env"]
     deploy = commands.add_parser(
@@ -193,7 +202,7 @@ def _add_deploy(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> No
     )
 
 
-def _add_cache(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_cache(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen cache stats|gc`."""
     out = shared["out"]
     cache = commands.add_parser("cache", help="the build cache shared by every site")
@@ -205,7 +214,7 @@ def _add_cache(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> Non
         cache_commands.add_parser(name, parents=[out], help=purpose)
 
 
-def _add_rollback(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_rollback(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen rollback`."""
     site, target, out = shared["site"], shared["target"], shared["out"]
     rollback = commands.add_parser(
@@ -239,7 +248,7 @@ def _add_rollback(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> 
     )
 
 
-def _add_inspect(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_inspect(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen diff|journal|status`: what a target holds."""
     site, target, out = shared["site"], shared["target"], shared["out"]
     for name, purpose in (
@@ -256,7 +265,7 @@ def _add_inspect(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> N
             )
 
 
-def _add_recommend(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_recommend(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen recommend eval`."""
     out = shared["out"]
     recommend = commands.add_parser("recommend", help="recommendation models")
@@ -284,7 +293,7 @@ def _add_recommend(commands: Any, shared: dict[str, argparse.ArgumentParser]) ->
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
 
 
-def _add_config(commands: Any, shared: dict[str, argparse.ArgumentParser]) -> None:
+def _add_config(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen config show`."""
     site, env = shared["site"], shared["env"]
     config = commands.add_parser("config", help="inspect configuration")
@@ -419,7 +428,9 @@ def command_analytics(arguments: argparse.Namespace) -> int:
     return command_analytics_ingest(arguments)
 
 
-def _buildable_site(root: Path, name: str, environment: str = "production") -> Any:
+def _buildable_site(
+    root: Path, name: str, environment: str = "production"
+) -> tuple[Network, SiteConfig]:
     from generator.config import load_network
     from generator.errors import ConfigError, suggest
 
@@ -493,7 +504,7 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _origin(root: Path, journal: Path) -> Any:
+def _origin(root: Path, journal: Path) -> Origin:
     """Who deploys (SITEGEN_DEPLOYER, else git's user, else the login) and the commit."""
     import getpass
     import subprocess
@@ -523,8 +534,8 @@ def _origin(root: Path, journal: Path) -> Any:
     return Origin(who, git("rev-parse", "HEAD"), journal)
 
 
-def _confirm(arguments: argparse.Namespace, what: str) -> Callable[[Any], bool]:
-    def confirm(plan: Any) -> bool:
+def _confirm(arguments: argparse.Namespace, what: str) -> Callable[[DeployPlan], bool]:
+    def confirm(plan: DeployPlan) -> bool:
         if arguments.yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
             return True
         answer = input(f"Execute plan {plan.digest} ({what}) on {arguments.target}? [y/N] ")
@@ -533,7 +544,7 @@ def _confirm(arguments: argparse.Namespace, what: str) -> Callable[[Any], bool]:
     return confirm
 
 
-def _print_notes(origin: Any) -> None:
+def _print_notes(origin: Origin) -> None:
     for note in origin.notes:
         print(note, file=sys.stderr)
 
@@ -582,7 +593,7 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _purge(arguments: argparse.Namespace, site: Any, plan: Any) -> None:
+def _purge(arguments: argparse.Namespace, site: SiteConfig, plan: DeployPlan) -> None:
     from generator.deploy.purge import call_purge_webhook, purge_urls
 
     urls = purge_urls(site, plan)
@@ -623,7 +634,7 @@ def command_rollback(arguments: argparse.Namespace) -> int:
     build_dir = (arguments.out or root / "build").resolve()
     origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
 
-    def show(plan: Any, problems: list[str]) -> None:
+    def show(plan: DeployPlan, problems: list[str]) -> None:
         print(describe(plan).replace(f"deploy {plan.site}", f"rollback {plan.site}", 1), end="")
         print(
             "dependency checks: "
