@@ -17,6 +17,8 @@ from generator.cli import main
 from tests.ftp import deployable, ftp_server  # noqa: F401  (fixtures for every test module)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
 def _shared_data() -> Path:
     """$SITEGEN_SHARED_DATA, else the nearest `shared/data` beside the checkout or beside
     one of its parent folders (a clone made deeper than ../ still finds it)."""

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from generator.pipeline.output import manifest_version
+from generator.manifest import FileEntry, version_of
 from tests.conftest import Result, edit, tree
 
 
@@ -124,12 +124,11 @@ def test_config_show_explain(project: Path, sitegen: Callable[..., Result]) -> N
 
 
 def test_manifest_version_is_order_independent() -> None:
-    from generator.pipeline.output import ManifestEntry
 
-    a = {"a": ManifestEntry("1", 1, "page"), "b": ManifestEntry("2", 2, "asset")}
+    a = {"a": FileEntry("1", 1, "page"), "b": FileEntry("2", 2, "asset")}
     b = dict(reversed(list(a.items())))
-    assert manifest_version(a) == manifest_version(b)
-    assert manifest_version(a) != manifest_version({"a": ManifestEntry("1", 1, "page")})
+    assert version_of(a) == version_of(b)
+    assert version_of(a) != version_of({"a": FileEntry("1", 1, "page")})
 
 
 def test_dependency_encoding_round_trips_even_with_separators() -> None:

@@ -17,6 +17,7 @@ import pytest
 from generator.deploy import bookkeeping, lock, publish, run
 from generator.deploy.remote import Pool, Remote
 from generator.deploy.state import switch_to
+from generator.manifest import Manifest
 from tests.conftest import Result, edit, jsonl, tree
 
 
@@ -135,7 +136,7 @@ def test_pending_deletions_done_before_a_kill_are_cleared_by_the_resume(
         real = switch_to
 
         def switch(
-            remote: Remote, manifest: dict[str, Any], pending: dict[str, Any] | None = None
+            remote: Remote, manifest: Manifest, pending: dict[str, Any] | None = None
         ) -> None:
             calls[0] += 1
             if calls[0] == 2:

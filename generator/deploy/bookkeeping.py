@@ -139,7 +139,7 @@ def remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, k
     for version in kept:
         document = read_version(remote, version)
         if document is not None:
-            needed.update(entry["sha256"] for entry in document["files"].values())
+            needed.update(entry.sha256 for entry in document.files.values())
     for name in remote.listdir(remote.state_path("versions")):
         if name.split(".")[0] not in kept:
             remote.remove(remote.state_path("versions", name))

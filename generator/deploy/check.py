@@ -6,16 +6,16 @@ from __future__ import annotations
 import hashlib
 import urllib.error
 import urllib.request
-from typing import Any
 from urllib.parse import urljoin
 
 from generator.content.page import output_path_to_url
 from generator.deploy.plan import DeployPlan
+from generator.manifest import Manifest
 
 TIMEOUT = 15
 
 
-def http_check(base_url: str, plan: DeployPlan, manifest: dict[str, Any]) -> list[str]:
+def http_check(base_url: str, plan: DeployPlan, manifest: Manifest) -> list[str]:
     """Problems found (empty if the pages are served as deployed)."""
     pages = ["index.html"]
     changed = [
@@ -23,13 +23,13 @@ def http_check(base_url: str, plan: DeployPlan, manifest: dict[str, Any]) -> lis
         for op in plan.operations
         if op.action != "delete"
         and op.path.endswith(".html")
-        and op.path in manifest["files"]
-        and manifest["files"][op.path]["kind"] == "page"
+        and op.path in manifest.files
+        and manifest.files[op.path].kind == "page"
     ]
     pages += [path for path in changed if path != "index.html"][:1]
     problems = []
     for path in pages:
-        if path not in manifest["files"]:
+        if path not in manifest.files:
             continue
         url = urljoin(
             base_url if base_url.endswith("/") else base_url + "/",
@@ -44,7 +44,7 @@ def http_check(base_url: str, plan: DeployPlan, manifest: dict[str, Any]) -> lis
         except (urllib.error.URLError, OSError) as error:
             problems.append(f"HTTP check of {url}: {error}")
             continue
-        if hashlib.sha256(body).hexdigest() != manifest["files"][path]["sha256"]:
+        if hashlib.sha256(body).hexdigest() != manifest.files[path].sha256:
             problems.append(
                 f"HTTP check of {url}: the server answers with other bytes than the deployed {path}"
             )

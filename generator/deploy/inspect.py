@@ -4,6 +4,7 @@ drift check a rollback also uses."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from generator.deploy.plan import DeployPlan, plan_deploy
 from generator.deploy.publish import local_manifest
 from generator.deploy.remote import Remote
 from generator.deploy.state import read_journal, read_manifest
+from generator.manifest import FileEntry, Manifest
 
 
 def describe_changes(site: str, target: Target, build_dir: Path) -> str:
@@ -22,7 +24,7 @@ def describe_changes(site: str, target: Target, build_dir: Path) -> str:
     with connect(target) as host:
         remote = read_manifest(Remote(host, target))
     plan = plan_deploy(site, target.name, local, remote)
-    return summarize_changes(plan, local, remote["files"] if remote else {})
+    return summarize_changes(plan, local, remote.files if remote else {})
 
 
 def remote_journal(target: Target) -> tuple[list[dict[str, Any]], int]:
@@ -32,15 +34,18 @@ def remote_journal(target: Target) -> tuple[list[dict[str, Any]], int]:
         return read_journal(Remote(host, target))
 
 
-def summarize_changes(plan: DeployPlan, local: dict[str, Any], remote_files: dict[str, Any]) -> str:
+def summarize_changes(
+    plan: DeployPlan, local: Manifest, remote_files: Mapping[str, FileEntry]
+) -> str:
     """`sitegen diff`: the plan in human terms, by kind of file."""
     counts: dict[tuple[str, str], int] = {}
     for op in plan.operations:
         if op.action == "delete":
-            change, kind = "removed", remote_files.get(op.path, {}).get("kind", "file")
+            gone = remote_files.get(op.path)
+            change, kind = "removed", gone.kind if gone is not None else "file"
         else:
             change = "changed" if op.path in remote_files else "added"
-            kind = local["files"][op.path]["kind"]
+            kind = local.files[op.path].kind
         counts[(kind, change)] = counts.get((kind, change), 0) + 1
     if not counts:
         return f"{plan.site} on {plan.target} is up to date ({plan.to_version[:12]})\n"
@@ -70,8 +75,7 @@ def remote_status(site: str, target: Target, full: bool = False) -> str:
             return f"{site} on {target.name}: nothing deployed yet\n"
         drift = drift_of(remote, manifest, full)
     lines = [
-        f"{site} on {target.name}: version {manifest['version'][:12]}, "
-        f"{len(manifest['files'])} files"
+        f"{site} on {target.name}: version {manifest.version[:12]}, {len(manifest.files)} files"
     ]
     lines += [f"  {problem}" for problem in drift] or [
         "  no drift" + (" (sizes; --full compares contents)" if not full else "")
@@ -79,7 +83,7 @@ def remote_status(site: str, target: Target, full: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
+def drift_of(remote: Remote, manifest: Manifest, full: bool) -> list[str]:
     """Files of the manifest that are missing or differ on the server (by size, listing each
     folder once; by sha256 too with `full`)."""
     sizes = remote_sizes(remote)
@@ -88,7 +92,7 @@ def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
         for path in sorted(sizes)
         if TEMPORARY.search(path)
     ]
-    for path, entry in sorted(manifest["files"].items()):
+    for path, entry in sorted(manifest.files.items()):
         size = sizes.get(path)
         if size is None:
             # Many servers (pure-ftpd among them) leave dot files such as .htaccess out of
@@ -96,9 +100,9 @@ def drift_of(remote: Remote, manifest: dict[str, Any], full: bool) -> list[str]:
             size = remote.size(remote.path(path))
         if size is None:
             drift.append(f"missing  {path}")
-        elif size != entry["size"]:
+        elif size != entry.size:
             drift.append(f"changed  {path} (size)")
-        elif full and hashlib.sha256(remote.get(remote.path(path))).hexdigest() != entry["sha256"]:
+        elif full and hashlib.sha256(remote.get(remote.path(path))).hexdigest() != entry.sha256:
             drift.append(f"changed  {path} (content)")
     return drift
 

@@ -12,12 +12,13 @@ from urllib.parse import unquote
 
 from generator.config.model import Network, SiteConfig
 from generator.content.page import url_to_output_path
+from generator.manifest import Manifest
 
 SCANNED_KINDS = ("page", "variant", "data")
 
 
 def deploy_meta(
-    network: Network, site: SiteConfig, build_dir: Path, manifest: dict[str, Any]
+    network: Network, site: SiteConfig, build_dir: Path, manifest: Manifest
 ) -> dict[str, Any]:
     experiments = site.personalization.experiments
     return {
@@ -28,7 +29,7 @@ def deploy_meta(
 
 
 def outgoing_links(
-    network: Network, site: SiteConfig, site_dir: Path, manifest: dict[str, Any]
+    network: Network, site: SiteConfig, site_dir: Path, manifest: Manifest
 ) -> dict[str, list[str]]:
     """Paths of other sites of the network that this build links to, by site: every
     occurrence of another site's base URL in a page, variant or data file (HTML links and the
@@ -46,8 +47,8 @@ def outgoing_links(
         + r")([^\s\"'<>)\\#?]*)"
     )
     links: dict[str, set[str]] = {}
-    for path, entry in manifest["files"].items():
-        if entry["kind"] not in SCANNED_KINDS:
+    for path, entry in manifest.files.items():
+        if entry.kind not in SCANNED_KINDS:
             continue
         text = (site_dir / path).read_text(encoding="utf-8", errors="replace")
         for match in pattern.finditer(text):

@@ -18,9 +18,9 @@ import json
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from typing import Any
 
 from generator.errors import DeployError
+from generator.manifest import FileEntry, Manifest
 
 STAGES = ("asset", "new", "changed", "page", "entry", "delete", "delete-asset")
 """The order of a deploy; the remote manifest is written between "entry" and "delete".
@@ -112,45 +112,44 @@ def _stage(path: str, kind: str, existed: bool) -> str:
 def plan_deploy(
     site: str,
     target: str,
-    local: dict[str, Any],
-    remote: dict[str, Any] | None,
+    local: Manifest,
+    remote: Manifest | None,
     stored: Collection[str] = (),
     uploadable: bool = True,
     links_of: Callable[[str], Collection[str]] | None = None,
 ) -> DeployPlan:
-    """Operations that turn the remote version into `local` (a manifest).
+    """Operations that turn the remote version into `local`.
 
     `stored`: contents the server keeps in its object store; `uploadable`: whether the local
     build holds `local`'s files (a rollback has no build and uses only what the server has);
     `links_of`: the paths of the site a page links to, to publish new pages before the
     pages that link to them.
     """
-    remote_files: dict[str, Any] = remote["files"] if remote else {}
-    # Files a killed deploy was still deleting are ours too (see publish.py).
+    remote_files: dict[str, FileEntry] = dict(remote.files) if remote else {}
+    # Files a killed deploy was still deleting are ours too (see run.py).
     pending = {
-        path: {"sha256": entry["sha256"], "size": -1, "kind": entry.get("kind", "file")}
-        for path, entry in (remote or {}).get("pending_deletions", {}).items()
+        path: FileEntry(entry["sha256"], -1, entry.get("kind", "file"))
+        for path, entry in (remote.pending_deletions if remote else {}).items()
         if path not in remote_files
     }
     remote_files = {**remote_files, **pending}
     live = {
-        entry["sha256"]: path for path, entry in sorted(remote_files.items()) if path not in pending
+        entry.sha256: path for path, entry in sorted(remote_files.items()) if path not in pending
     }
     # A path whose deletion is pending may or may not hold its file any more: whatever
     # it holds is set aside and the file placed again.
     changes = [
         (path, entry)
-        for path, entry in sorted(local["files"].items())
-        if path in pending or remote_files.get(path, {}).get("sha256") != entry["sha256"]
+        for path, entry in sorted(local.files.items())
+        if path in pending or path not in remote_files or remote_files[path].sha256 != entry.sha256
     ]
-    wanted = Counter(entry["sha256"] for _, entry in changes)
+    wanted = Counter(entry.sha256 for _, entry in changes)
     operations = []
     missing = []
     for path, entry in changes:
         old = remote_files.get(path)
-        sha = entry["sha256"]
-        stage = _stage(path, entry["kind"], old is not None)
-        old_sha = old["sha256"] if old is not None else ""
+        sha = entry.sha256
+        stage = _stage(path, entry.kind, old is not None)
         if sha in stored and wanted[sha] == 1:
             action, source = "restore", ""  # a rename on the server: nothing sent
         elif uploadable:
@@ -164,34 +163,34 @@ def plan_deploy(
             Operation(
                 action,
                 path,
-                entry["size"],
+                entry.size,
                 sha,
                 stage,
-                old_sha,
+                old.sha256 if old is not None else "",
                 source,
-                entry["kind"],
-                old.get("size", -1) if old else -1,
+                entry.kind,
+                old.size if old is not None else -1,
             )
         )
     if missing:
         raise DeployError(
             f"the server no longer holds {len(missing)} file(s) of version "
-            f"{local['version'][:12]}, such as {missing[0]}; it cannot be "
+            f"{local.version[:12]}, such as {missing[0]}; it cannot be "
             "restored from the server alone"
         )
     # Deleting only what an earlier manifest published: nothing else on the server is ours.
-    for path in sorted(set(remote_files) - set(local["files"])):
-        stage = "delete-asset" if remote_files[path].get("kind") == "asset" else "delete"
+    for path in sorted(set(remote_files) - set(local.files)):
+        gone = remote_files[path]
         operations.append(
             Operation(
                 "delete",
                 path,
                 0,
-                remote_files[path]["sha256"],
-                stage,
-                remote_files[path]["sha256"],
-                kind=remote_files[path].get("kind", "file"),
-                old_size=remote_files[path].get("size", -1),
+                gone.sha256,
+                "delete-asset" if gone.kind == "asset" else "delete",
+                gone.sha256,
+                kind=gone.kind,
+                old_size=gone.size,
             )
         )
     if links_of is not None:
@@ -204,7 +203,7 @@ def plan_deploy(
     order = {stage: number for number, stage in enumerate(STAGES)}
     operations.sort(key=lambda op: (order[op.stage], op.wave, op.path))
     return DeployPlan(
-        site, target, remote["version"] if remote else "", local["version"], tuple(operations)
+        site, target, remote.version if remote else "", local.version, tuple(operations)
     )
 
 

@@ -30,6 +30,7 @@ from generator.deploy.run import DeployReport, Job, RunOptions, execute
 from generator.deploy.state import read_manifest
 from generator.errors import DeployError
 from generator.layout import BuildLayout
+from generator.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ class DeployOptions(RunOptions):
     """Refuse unless the plan's digest is this one (`--plan`, from a reviewed dry run)."""
 
 
-def local_manifest(build_dir: Path, site: str) -> dict[str, Any]:
+def local_manifest(build_dir: Path, site: str) -> Manifest:
     path = BuildLayout(build_dir).manifest(site)
     try:
-        result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        result = Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise DeployError(
             f"no build of site '{site}' in {build_dir}: run sitegen build first"
@@ -64,13 +65,13 @@ def deploy(
 ) -> DeployReport:
     """Publish the local build of `site`; `meta` goes into the remote manifest."""
     local = local_manifest(build_dir, site)
-    if local.get("preview"):
+    if local.preview:
         raise DeployError(
             f"{build_dir} holds a preview build of '{site}' (a variant switcher "
             "on every page, noindex everywhere): it is never published; "
             "deploy a build made without --preview"
         )
-    with recorded_failures(origin, site, target, "deploy", local["version"], options.dry_run):
+    with recorded_failures(origin, site, target, "deploy", local.version, options.dry_run):
         control = Remote(connect(target), target)
         try:
             current = read_manifest(control)
@@ -97,7 +98,7 @@ def deploy(
                 )
             if not confirm(plan):
                 raise Cancelled("deploy cancelled; nothing was changed")
-            manifest = {**local, **meta, "deployed": time.time(), "commit": origin.commit}
+            manifest = local.with_meta(**meta, deployed=time.time(), commit=origin.commit)
             executor = Executor(build_dir / site, target.keep > 0, stored, target.atomic_replace)
             return execute(control, Job(target, plan, manifest, current), executor, origin, options)
         finally:

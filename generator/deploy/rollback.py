@@ -12,7 +12,7 @@ experiments promoted since.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from generator.deploy.remote import Remote
 from generator.deploy.run import DeployReport, Job, RunOptions, execute
 from generator.deploy.state import read_manifest, read_version
 from generator.errors import DeployError, SitegenError
+from generator.manifest import FileEntry, Manifest
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,7 @@ def _rollback(
             raise DeployError(f"nothing is deployed on '{target.name}': nothing to roll back")
         history = control.read_json(HISTORY) or []
         kept = [
-            version
-            for version in kept_versions(history, target.keep)
-            if version != current["version"]
+            version for version in kept_versions(history, target.keep) if version != current.version
         ]
         version = _choose(options.to, kept, history, target)
         wanted = read_version(control, version)
@@ -97,10 +96,7 @@ def _rollback(
             )
         if not confirm(plan):
             raise Cancelled("rollback cancelled; nothing was changed")
-        manifest = {
-            **{k: v for k, v in wanted.items() if k != "pending_deletions"},
-            "rolled_back": time.time(),
-        }
+        manifest = wanted.kept().with_meta(rolled_back=time.time())
         if plan.operations:
             executor = Executor(None, target.keep > 0, stored, target.atomic_replace)
             report = execute(
@@ -143,21 +139,21 @@ def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]], targ
 
 
 def dependency_problems(
-    network: Network, site: str, target: Target, current: dict[str, Any], wanted: dict[str, Any]
+    network: Network, site: str, target: Target, current: Manifest, wanted: Manifest
 ) -> list[str]:
     """Why going back to `wanted` would break something (empty when it would not)."""
     problems = []
-    version = wanted["version"][:12]
-    for migration in current.get("migrations", []):
-        if migration not in wanted.get("migrations", []):
+    version = wanted.version[:12]
+    for migration in current.meta.get("migrations", []):
+        if migration not in wanted.meta.get("migrations", []):
             problems.append(f"version {version} predates the migration '{migration}'")
-    for experiment, winner in sorted((current.get("winners") or {}).items()):
-        if winner and (wanted.get("winners") or {}).get(experiment) != winner:
+    for experiment, winner in sorted((current.meta.get("winners") or {}).items()):
+        if winner and (wanted.meta.get("winners") or {}).get(experiment) != winner:
             problems.append(
                 f"it would undo the promotion of arm '{winner}' as the winner of "
                 f"experiment '{experiment}'"
             )
-    files = wanted["files"]
+    files = wanted.files
     for other in network.buildable_sites():
         if other.name == site or target.name not in other.targets:
             continue
@@ -168,7 +164,8 @@ def dependency_problems(
         except SitegenError as error:
             problems.append(f"cannot check the links of site '{other.name}': {error.message}")
             continue
-        for path in sorted((manifest or {}).get("links", {}).get(site, [])):
+        links = manifest.meta.get("links", {}) if manifest is not None else {}
+        for path in sorted(links.get(site, [])):
             if not _resolves(path, files):
                 problems.append(
                     f"site '{other.name}' links to /{path} which version {version} lacks"
@@ -176,6 +173,6 @@ def dependency_problems(
     return problems
 
 
-def _resolves(path: str, files: dict[str, Any]) -> bool:
+def _resolves(path: str, files: Mapping[str, FileEntry]) -> bool:
     path = path.strip("/")
     return path in files or f"{path}/index.html" in files or (path == "" and "index.html" in files)

@@ -38,6 +38,7 @@ from generator.deploy.state import (
     write_version,
 )
 from generator.errors import DeployError
+from generator.manifest import Manifest
 
 PROGRESS_EVERY = 20
 
@@ -60,9 +61,9 @@ class Job:
 
     target: Target
     plan: DeployPlan
-    manifest: dict[str, Any]
+    manifest: Manifest
     """The manifest of the version that goes live."""
-    current: dict[str, Any] | None
+    current: Manifest | None
     """The manifest of the live version (None on an empty target)."""
     kind: str = "deploy"
     """`deploy` or `rollback`, for the journal and the messages."""
@@ -205,11 +206,11 @@ class Run:
         for another version. Returns the operations still to do, the version of an
         abandoned run, and the files it published that nothing needs (removed last)."""
         control, job, origin = self.control, self.job, self.origin
-        current = job.current or {}
+        current = job.current
         for folder in ("", "objects", "versions"):
             control.makedirs(control.state_path(folder) if folder else control.state)
         control.probe_rename_over(self.deploy_id)
-        if not control.rename_over and current.get("files"):
+        if not control.rename_over and current is not None and current.files:
             origin.notes.append(
                 "the server does not rename over an existing file: each "
                 "replaced file is removed first, and missing for a moment"
@@ -218,7 +219,8 @@ class Run:
             lock.take_lock(control, self.deploy_id, origin.who, self.options.break_lock)
         )
         self.locked = True
-        if live_pointer(control) != (job.plan.from_version, current.get("pending_deletions", {})):
+        pending = dict(current.pending_deletions) if current is not None else {}
+        if live_pointer(control) != (job.plan.from_version, pending):
             # Another deploy finished between our plan and our lock.
             live = live_pointer(control)[0]
             raise DeployError(
@@ -346,7 +348,7 @@ class Run:
             )
 
 
-def make_folders(remote: Remote, paths: list[str], current: dict[str, Any] | None) -> None:
+def make_folders(remote: Remote, paths: list[str], current: Manifest | None) -> None:
     """Create the folders `paths` need, parents first, one MKD each, leaving out those that
     hold files of the live version (they exist)."""
 
@@ -356,7 +358,7 @@ def make_folders(remote: Remote, paths: list[str], current: dict[str, Any] | Non
             yield folder
             folder = folder.rpartition("/")[0]
 
-    existing = {folder for path in (current or {}).get("files", {}) for folder in parents(path)}
+    existing = {folder for path in (current.files if current else ()) for folder in parents(path)}
     needed = {folder for path in paths for folder in parents(path)} - existing
     for folder in sorted(needed, key=lambda folder: (folder.count("/"), folder)):
         remote.make_folder(remote.path(folder))
@@ -433,9 +435,9 @@ def _remove_if_there(remote: Remote, *, path: str) -> None:
 def left_by(
     control: Remote,
     version: str,
-    current: dict[str, Any] | None,
+    current: Manifest | None,
     plan: DeployPlan,
-    wanted: dict[str, Any],
+    wanted: Manifest,
 ) -> tuple[list[Leftover], list[Leftover]]:
     """What a run for another version (killed, or failed without being able to clean up)
     may have left in the web root: the temporary files of its uploads, and the new files it
@@ -450,7 +452,7 @@ def left_by(
         if op.action in ("upload", "copy")
     ]
     ours = {(op.path, op.sha256) for op in plan.operations}
-    keep = set((current or {}).get("files", {})) | set(wanted["files"])
+    keep = set(current.files if current else ()) | set(wanted.files)
     temporaries = [
         Leftover(temporary_name(control.path(op.path), op.sha256), op)
         for op in theirs

@@ -17,10 +17,12 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from dataclasses import replace
 from typing import Any
 
 from generator.deploy.remote import Remote
 from generator.errors import DeployError
+from generator.manifest import Manifest
 
 PROGRESS = "progress.jsonl"
 JOURNAL = "journal.jsonl"
@@ -30,26 +32,26 @@ def version_name(version: str) -> str:
     return f"versions/{version}.json.gz"
 
 
-def read_version(remote: Remote, version: str) -> dict[str, Any] | None:
+def read_version(remote: Remote, version: str) -> Manifest | None:
     path = remote.state_path(version_name(version))
     if remote.size(path) is not None:
         try:
-            result: dict[str, Any] = json.loads(gzip.decompress(remote.get(path)))
-        except (OSError, EOFError, ValueError, zlib.error) as error:
+            result = Manifest.from_json(json.loads(gzip.decompress(remote.get(path))))
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zlib.error) as error:
             raise DeployError(
                 f"{path} on the server is damaged ({error}); that version "
                 "cannot be read (move the file away to deploy anew)"
             ) from None
         return result
-    earlier: dict[str, Any] | None = remote.read_json(f"versions/{version}.json")
-    return earlier  # the earlier layout
+    earlier = remote.read_json(f"versions/{version}.json")  # the earlier layout
+    return Manifest.from_json(earlier) if earlier is not None else None
 
 
-def write_version(remote: Remote, manifest: dict[str, Any]) -> None:
+def write_version(remote: Remote, manifest: Manifest) -> None:
     """Keep a version's manifest (once: the name is the version)."""
-    path = remote.state_path(version_name(manifest["version"]))
+    path = remote.state_path(version_name(manifest.version))
     if remote.size(path) is None:
-        document = {key: value for key, value in manifest.items() if key != "pending_deletions"}
+        document = manifest.kept().to_json()
         data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
         remote.write_bytes(path, gzip.compress(data, mtime=0))
 
@@ -61,12 +63,14 @@ def live_pointer(remote: Remote) -> tuple[str, dict[str, Any]]:
     return str(pointer.get("version", "")), dict(pointer.get("pending_deletions") or {})
 
 
-def read_manifest(remote: Remote) -> dict[str, Any] | None:
+def read_manifest(remote: Remote) -> Manifest | None:
     """The live version's manifest (with its pending deletions), None before a first
     deploy."""
     pointer = remote.read_json("manifest.json")
-    if pointer is None or "files" in pointer:
-        return pointer
+    if pointer is None:
+        return None
+    if "files" in pointer:
+        return Manifest.from_json(pointer)  # the earlier layout: the whole manifest
     manifest = read_version(remote, pointer["version"])
     if manifest is None:
         raise DeployError(
@@ -74,14 +78,14 @@ def read_manifest(remote: Remote) -> dict[str, Any] | None:
             f"{pointer['version'][:12]}, whose manifest is missing from "
             f"{remote.state_path('versions')}; the state folder is damaged"
         )
-    return {**manifest, "pending_deletions": pointer.get("pending_deletions", {})}
+    return replace(manifest, pending_deletions=dict(pointer.get("pending_deletions") or {}))
 
 
 def switch_to(
-    remote: Remote, manifest: dict[str, Any], pending_deletions: dict[str, Any] | None = None
+    remote: Remote, manifest: Manifest, pending_deletions: dict[str, Any] | None = None
 ) -> None:
     """Make `manifest` (already kept by `write_version`) the live version."""
-    pointer: dict[str, Any] = {"site": manifest.get("site"), "version": manifest["version"]}
+    pointer: dict[str, Any] = {"site": manifest.site or None, "version": manifest.version}
     if pending_deletions:
         pointer["pending_deletions"] = pending_deletions
     remote.write_json("manifest.json", pointer)

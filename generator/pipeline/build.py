@@ -24,11 +24,11 @@ from generator.content import SourceReader, collect_site_content
 from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
 from generator.layout import BuildLayout
+from generator.manifest import FileEntry
 from generator.pipeline.freshness import Fingerprints
 from generator.pipeline.noop import Shortcut, check_shortcut, save_shortcut
 from generator.pipeline.options import BuildOptions, BuildReport, SiteReport
 from generator.pipeline.output import (
-    ManifestEntry,
     commit_site,
     new_staging_dir,
     write_manifest,
@@ -447,7 +447,7 @@ def _commit(
     version = write_manifest(
         options.build_dir,
         name,
-        {path: ManifestEntry(r.sha256, r.size, r.kind) for path, r in records.items()},
+        {path: FileEntry(r.sha256, r.size, r.kind) for path, r in records.items()},
         options.preview,
     )
     store.update_site(name, updated, sorted(set(work.previous) - planned))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from generator.errors import BuildError
 from generator.layout import BuildLayout, safe_parts
+from generator.manifest import FileEntry, Manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,47 +141,22 @@ def _apply_commit(target: Path, staging: Path, moves: list[str], deletions: list
             parent = parent.parent
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    sha256: str
-    size: int
-    kind: str
-
-
-def manifest_version(files: dict[str, ManifestEntry]) -> str:
-    """A version id is the hash of its manifest's file table."""
-    table = {
-        path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
-        for path, e in sorted(files.items())
-    }
-    payload = json.dumps(table, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 def write_manifest(
-    build_dir: Path, site: str, files: dict[str, ManifestEntry], preview: bool = False
+    build_dir: Path, site: str, files: dict[str, FileEntry], preview: bool = False
 ) -> str:
     """Write the manifest of the site's current version, and keep a snapshot of it. A
     preview build's manifest says so: `sitegen deploy` refuses it."""
-    version = manifest_version(files)
-    document: dict[str, object] = {
-        "site": site,
-        "version": version,
-        "files": {
-            path: {"sha256": e.sha256, "size": e.size, "kind": e.kind}
-            for path, e in sorted(files.items())
-        },
-    }
-    if preview:
-        document["preview"] = True
+    manifest = Manifest.of_files(site, files, preview)
+    version = manifest.version
+    document = manifest.to_json()
     # Compact JSON: the C encoder only runs without indentation, and a manifest of a large
     # site is written on every build that changes it.
     text = json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
     layout = BuildLayout(build_dir)
     layout.versions(site).mkdir(parents=True, exist_ok=True)
     (layout.versions(site) / f"{version}.json").write_text(text, encoding="utf-8")
-    manifest = layout.manifest(site)
-    temporary = manifest.with_name(manifest.name + ".tmp")
+    path = layout.manifest(site)
+    temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, manifest)
+    os.replace(temporary, path)
     return version
