@@ -38,6 +38,32 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 HISTORY = "history.json"
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """A version going live on a target (`history.json` lists them in that order)."""
+
+    version: str
+    time: float
+    id: str
+    """The deploy or rollback that did it."""
+    kind: str
+    """`deploy` or `rollback`."""
+
+
+def read_history(remote: Remote) -> list[HistoryEntry]:
+    return [
+        HistoryEntry(entry["version"], entry["time"], entry.get("id", ""), entry.get("kind", ""))
+        for entry in remote.read_json(HISTORY) or []
+    ]
+
+
+def write_history(remote: Remote, history: list[HistoryEntry]) -> None:
+    remote.write_json(
+        HISTORY,
+        [{"version": e.version, "time": e.time, "id": e.id, "kind": e.kind} for e in history],
+    )
+
+
 @dataclass
 class Origin:
     """Who deploys, from which commit, and where else to tell (for the journal)."""
@@ -131,9 +157,8 @@ def stored_objects(remote: Remote) -> set[str]:
 
 def remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, kind: str) -> None:
     """Add the version to the history; drop kept versions and stored contents past `keep`."""
-    history = remote.read_json(HISTORY) or []
-    history.append({"version": plan.to_version, "time": time.time(), "id": deploy_id, "kind": kind})
-    remote.write_json(HISTORY, history)
+    history = [*read_history(remote), HistoryEntry(plan.to_version, time.time(), deploy_id, kind)]
+    write_history(remote, history)
     kept = kept_versions(history, target.keep)
     needed: set[str] = set()
     for version in kept:
@@ -147,12 +172,12 @@ def remember(remote: Remote, target: Target, plan: DeployPlan, deploy_id: str, k
         remote.remove(remote.state_path("objects", sha))
 
 
-def kept_versions(history: list[dict[str, Any]], keep: int) -> list[str]:
+def kept_versions(history: list[HistoryEntry], keep: int) -> list[str]:
     """The current version, then up to `keep` earlier ones, newest first."""
     kept: list[str] = []
     for entry in reversed(history):
-        if entry["version"] not in kept:
-            kept.append(entry["version"])
+        if entry.version not in kept:
+            kept.append(entry.version)
         if len(kept) > keep:
             break
     return kept[: keep + 1]
@@ -174,8 +199,8 @@ def finish_dead_run(
                 origin.notes.append(f"a deploy is under way ({holder.describe()}); left alone")
             return
     if under_way == plan.to_version:
-        history = control.read_json(HISTORY) or []
-        if not history or history[-1]["version"] != plan.to_version:
+        history = read_history(control)
+        if not history or history[-1].version != plan.to_version:
             remember(control, target, plan, holder.deploy if holder else "", "deploy")
         control.append_journal(
             {

@@ -14,15 +14,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from generator.config.model import Network
 from generator.config.settings import Target
 from generator.deploy.bookkeeping import (
-    HISTORY,
     Cancelled,
+    HistoryEntry,
     Origin,
     kept_versions,
+    read_history,
     recorded_failures,
     stored_objects,
 )
@@ -73,7 +73,7 @@ def _rollback(
         current = read_manifest(control)
         if current is None:
             raise DeployError(f"nothing is deployed on '{target.name}': nothing to roll back")
-        history = control.read_json(HISTORY) or []
+        history = read_history(control)
         kept = [
             version for version in kept_versions(history, target.keep) if version != current.version
         ]
@@ -116,7 +116,7 @@ def _rollback(
         control.close()
 
 
-def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]], target: Target) -> str:
+def _choose(to: str | None, kept: list[str], history: list[HistoryEntry], target: Target) -> str:
     """The version to go back to: `--to` (a prefix of its id), or the one before the
     current."""
     if not kept:
@@ -126,7 +126,7 @@ def _choose(to: str | None, kept: list[str], history: list[dict[str, Any]], targ
     matches = [version for version in kept if version.startswith(to)]
     if len(matches) == 1:
         return matches[0]
-    when = {entry["version"]: entry["time"] for entry in history}
+    when = {entry.version: entry.time for entry in history}
     listing = ", ".join(
         f"{version[:12]} ({time.strftime('%Y-%m-%d %H:%M', time.gmtime(when[version]))})"
         for version in kept
