@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
 
 from generator.cache import active
+from generator.render.fast_markdown import render_fast
 
 MARKDOWN_FLAVOUR = "commonmark+table+strikethrough+anchors(h2-h3)"
 """Part of every page's cache key: changing the Markdown setup re-renders everything."""
@@ -43,7 +44,7 @@ def render_markdown(text: str) -> str:
     if cached is not None:
         found = cached.decode("utf-8")
     else:
-        found = markdown_parser().render(text)
+        found = render_fast(text) or markdown_parser().render(text)
         if cache is not None:
             cache.put("markdown", key, found.encode("utf-8"))
     if len(_rendered) > 20000:
