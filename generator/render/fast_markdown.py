@@ -70,6 +70,8 @@ def render_fast(text: str) -> str | None:
 
 
 def _unicode_flanking(text: str) -> bool:
+    if text.isascii():  # most texts: nothing to look for
+        return False
     for match in DELIMITER_NEIGHBOUR.finditer(text):
         character = match.group(1) or match.group(2)
         if unicodedata.category(character)[0] in "PS":

@@ -57,8 +57,10 @@ _BLOCK_START = re.compile(r"\s*(#|>|[-*+] |\d+[.)] |```|~~~|\||<|!\[)")
 _TAGS = re.compile(r"<[^>]+>")
 
 
+@lru_cache(maxsize=50_000)
 def first_paragraph_text(text: str, limit: int = 300) -> str:
-    """Plain text of the first prose paragraph, for summaries; cut at a word near `limit`."""
+    """Plain text of the first prose paragraph, for summaries; cut at a word near `limit`.
+    Memoized: a page's summary shows on every listing that holds it."""
     for block in re.split(r"\n\s*\n", text):
         if block.strip() and not _BLOCK_START.match(block):
             rendered = markdown_parser().renderInline(" ".join(block.split()))
