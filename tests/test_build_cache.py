@@ -17,15 +17,24 @@ def test_pool_pages_are_parsed_once_for_the_network(
 ) -> None:
     import generator.render.markdown as markdown
 
+    # Either engine may render a text (render/fast_markdown.py): count both.
     parsed: list[str] = []
     parser = markdown.markdown_parser()
     real_render = parser.render
+    from generator.render.fast_markdown import render_fast as real_fast
 
     def counting(text: str) -> str:
         parsed.append(text)
         return str(real_render(text))
 
+    def counting_fast(text: str) -> str | None:
+        found = real_fast(text)
+        if found is not None:
+            parsed.append(text)
+        return found
+
     monkeypatch.setattr(parser, "render", counting)
+    monkeypatch.setattr("generator.render.markdown.render_fast", counting_fast)
     monkeypatch.setattr(markdown, "_rendered", {})
     assert sitegen(project, "build", "--jobs", "1").code == 0  # brand, other, region
     assert len(parsed) == len(set(parsed))  # no text parsed twice

@@ -220,9 +220,9 @@ class Run:
         )
         self.locked = True
         pending = dict(current.pending_deletions) if current is not None else {}
-        if live_pointer(control) != (job.plan.from_version, pending):
+        live, live_pending = live_pointer(control)
+        if (live, live_pending) != (job.plan.from_version, pending):
             # Another deploy finished between our plan and our lock.
-            live = live_pointer(control)[0]
             raise DeployError(
                 f"the target changed while this {job.kind} was planned "
                 f"(it is now at {live[:12] or 'nothing'}); nothing was "
