@@ -531,7 +531,9 @@ class Pool:
     def usable(self) -> Remote:
         """A connection that still answers, for one step between runs: the first one, an
         idle one, or a fresh one (idle afterwards, closed with the pool's own)."""
-        for remote in ([self.first] if self.first is not None else []) + self.idle:
+        # The first connection also waits in `idle` between runs: ask it once.
+        others = [remote for remote in self.idle if remote is not self.first]
+        for remote in ([self.first] if self.first is not None else []) + others:
             if remote.alive():
                 return remote
         fresh = Remote(connect(self.target), self.target)
