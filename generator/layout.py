@@ -7,6 +7,8 @@
         state.sqlite                 per-output records and dependencies
         events.sqlite                the analytics events store
         cache/                       the build cache (cache/images/: image derivatives)
+        recommendations/<site>.json  the site's last lists and what they were computed from
+        recommendations/<site>.content.npz  its content model (neighbours.ContentModel)
         staging/<site>-<pid>/        renders of a build in progress
         sites/<site>/manifest.json   the site's current manifest (what deploy publishes)
         sites/<site>/versions/       every manifest version built
@@ -53,6 +55,12 @@ class BuildLayout:
     @property
     def cache(self) -> Path:
         return self.private / "cache"
+
+    def recommendations(self, site: str) -> Path:
+        return self.private / "recommendations" / f"{site}.json"
+
+    def content_model(self, site: str) -> Path:
+        return self.private / "recommendations" / f"{site}.content.npz"
 
     @property
     def staging_root(self) -> Path:

@@ -148,7 +148,7 @@ def recommend(run: BuildRun) -> BuildRun:
             recommendations=site_recommendations(
                 state.site,
                 state.content,
-                run.layout.events,
+                run.layout,
                 _recommendation_sources(
                     run.network, state, run.states, run.reader, run.options.drafts
                 ),

@@ -20,8 +20,8 @@ from scipy import sparse
 from generator.content.page import Page
 from generator.recommend.lists import Recommendations
 from generator.recommend.models import CoVisitation, ItemIndex, SequentialRules, Transitions
+from generator.recommend.neighbours import update
 from generator.recommend.sessions import Session
-from generator.recommend.text import tfidf_vectors
 
 SESSION_GAP = 30 * 60
 """Seconds of inactivity that end a session (for events without a runtime session id)."""
@@ -31,21 +31,9 @@ MIN_SESSIONS = 3
 
 def content_neighbours(pages: Sequence[Page], count: int) -> list[list[int]]:
     """For each page, the `count` most similar other pages by cosine similarity of TF-IDF
-    vectors, best first.
-
-    The similarity of every pair is never held at once: rows are multiplied in blocks and
-    only each row's best are kept, so 10,000 pages stay within a few hundred megabytes.
-    """
-    matrix = tfidf_vectors(pages)
-    transposed = matrix.T.tocsc()
-    neighbours: list[list[int]] = []
-    block = 512
-    for start in range(0, len(pages), block):
-        scores = (matrix[start : start + block] @ transposed).toarray()
-        for offset, row in enumerate(scores):
-            row[start + offset] = 0.0
-            neighbours.append(_top(row, count, start + offset))
-    return neighbours
+    vectors, best first (ties: the earlier page). A build keeps the model between builds
+    (`neighbours.update`); this computes it from scratch."""
+    return update(pages, count).neighbours(count)
 
 
 def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
@@ -82,21 +70,9 @@ def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
     ]
 
 
-def _top(scores: np.ndarray, count: int, exclude: int) -> list[int]:
-    """Indexes of the `count` highest positive scores, best first (ties: lower index)."""
-    scores = scores.copy()
-    scores[exclude] = 0.0
-    if count < len(scores):
-        # argpartition keeps this linear; only the few candidates are sorted
-        candidates = np.argpartition(-scores, count)[:count]
-        order = candidates[np.lexsort((candidates, -scores[candidates]))]
-    else:
-        order = np.argsort(-scores, kind="stable")
-    return [int(i) for i in order[:count] if scores[i] > 0]
-
-
 def _row_top(matrix: sparse.csr_matrix, row: int, count: int) -> list[int]:
-    """`_top` of one row of a sparse matrix, touching only its stored entries."""
+    """Columns of the `count` highest positive values of one row of a sparse matrix, best
+    first (ties: lower column), other than the row itself."""
     start, end = matrix.indptr[row], matrix.indptr[row + 1]
     columns, values = matrix.indices[start:end], matrix.data[start:end]
     keep = (columns != row) & (values > 0)
@@ -106,12 +82,17 @@ def _row_top(matrix: sparse.csr_matrix, row: int, count: int) -> list[int]:
 
 
 def recommend(
-    pages: Sequence[Page], sessions: Sequence[Session], count: int = 5
+    pages: Sequence[Page],
+    sessions: Sequence[Session],
+    count: int = 5,
+    content: Sequence[Sequence[int]] | None = None,
 ) -> Recommendations:
-    """Related and next pages for every page (keys in, keys out)."""
+    """Related and next pages for every page (keys in, keys out). `content` is each page's
+    `count` x 2 content neighbours when the caller has them (`content_neighbours`)."""
     keys = [page.key for page in pages]
     position = {key: index for index, key in enumerate(keys)}
-    content = content_neighbours(pages, count * 2) if pages else []
+    if content is None:
+        content = content_neighbours(pages, count * 2) if pages else []
     known = [Session(s.id, s.start, tuple(k for k in s.items if k in position)) for s in sessions]
     known = [s for s in known if len(s.items) >= 1]
     index = ItemIndex(list(keys), position)

@@ -17,6 +17,7 @@ from generator.config.model import SiteConfig
 from generator.content.gates import publishes
 from generator.content.index import SiteContent
 from generator.content.page import Page
+from generator.layout import BuildLayout
 from generator.recommend.lists import Recommendations
 
 View = tuple[str, str, float, str, str]
@@ -72,7 +73,7 @@ def foreign_candidates(
 def site_recommendations(
     site: SiteConfig,
     content: SiteContent,
-    events_store: Path,
+    layout: BuildLayout,
     sources: dict[str, tuple[SiteConfig, SiteContent]],
     to_save: list[Callable[[], None]],
 ) -> Recommendations | None:
@@ -83,16 +84,21 @@ def site_recommendations(
     foreign = foreign_candidates(site, sources, content)
     candidates = [*content.pages, *foreign]
     count = site.recommendations.count
-    views = page_views(events_store, site.name)
+    views = page_views(layout.events, site.name)
     # The lists are a pure function of the pages' text and the views: when neither changed
     # (a template, style or config edit), the last build's lists are reused as they are.
     inputs = _inputs_key(candidates, views, count)
-    cache = events_store.parent / "recommendations" / f"{site.name}.json"
+    cache = layout.recommendations(site.name)
     cached = _load_cached(cache, inputs)
     if cached is None:
         # numpy and scipy take 0.17 s to import: only a build that recommends pays for them.
+        from generator.recommend import neighbours
         from generator.recommend.related import recommend, sessionise
 
+        # Content neighbours are updated from the last build's, not computed again.
+        model_path = layout.content_model(site.name)
+        model = neighbours.update(candidates, count * 2, neighbours.load(model_path))
+        to_save.append(lambda: model.save(model_path))
         by_url = {page.url: page.key for page in content.pages}
         found = recommend(
             candidates,
@@ -104,6 +110,7 @@ def site_recommendations(
                 ]
             ),
             count,
+            model.neighbours(count * 2),
         )
         computed: Lists = (
             found.related,

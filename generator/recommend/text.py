@@ -3,7 +3,7 @@ model of related pages and of the hybrid next-page model)."""
 
 from __future__ import annotations
 
-import math
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -21,11 +21,19 @@ which will with you your our more most one two than too very also just about onl
 )
 
 
-def _tokens(page: Page) -> list[str]:
+def term_counts(page: Page) -> Counter[str]:
+    """How often each term occurs in a page: its title (counted three times), its tags (as
+    `tag:<name>`, twice) and its body, without stop words."""
     title = [w for w in WORD.findall(page.title.lower()) if w not in STOP_WORDS]
     tags = [f"tag:{tag.lower()}" for tag in page.tags]
     body = [w for w in WORD.findall(page.source.body.lower()) if w not in STOP_WORDS]
-    return title * 3 + tags * 2 + body
+    return Counter(title * 3 + tags * 2 + body)
+
+
+def text_digest(page: Page) -> str:
+    """Changes whenever `term_counts(page)` may: the file's digest, title and tags."""
+    text = "\0".join((page.source.digest, page.title, *page.tags))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 KEYWORDS = 48
@@ -47,26 +55,62 @@ def _keep_top_terms(matrix: sparse.csr_matrix, count: int) -> sparse.csr_matrix:
     thresholds = np.full(matrix.shape[0], -np.inf)
     thresholds[long] = matrix.data[order][matrix.indptr[:-1][long] + count - 1]
     data = np.where(matrix.data >= thresholds[rows], matrix.data, 0.0)
-    pruned = sparse.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    # Copies: eliminate_zeros() compacts the arrays it is given in place.
+    pruned = sparse.csr_matrix(
+        (data, matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape
+    )
     pruned.eliminate_zeros()
     return pruned
 
 
+def count_matrix(counts: Sequence[Counter[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Occurrences per page (rows) and term (columns), with the terms in sorted order: a
+    row's entries are then in the same order whatever other pages exist, so its products
+    with other rows add the same numbers in the same order in every build."""
+    terms = np.array(sorted(set().union(*counts)), dtype=str)
+    column = {term: index for index, term in enumerate(terms.tolist())}
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    indices: list[int] = []
+    values: list[int] = []
+    for row, found in enumerate(counts):
+        ordered = sorted((column[term], occurrences) for term, occurrences in found.items())
+        indices.extend(index for index, _ in ordered)
+        values.extend(occurrences for _, occurrences in ordered)
+        indptr[row + 1] = len(indices)
+    shape = (len(counts), max(len(terms), 1))
+    matrix = sparse.csr_matrix(
+        (np.array(values, dtype=np.float64), np.array(indices, dtype=np.int32), indptr),
+        shape=shape,
+    )
+    return matrix, terms
+
+
+def weigh(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Occurrences -> one unit-length TF-IDF row per page (sublinear term frequency,
+    keywords only): the dot product of two rows is their cosine similarity.
+
+    Every step is row-local once the document frequencies are known (no sum mixes two
+    rows), so a page whose terms' frequencies did not change gets the same row, bit for
+    bit, as in the last build."""
+    pages = counts.shape[0]
+    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf = np.log((1 + pages) / (1 + document_frequency)) + 1.0
+    data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    weighted = sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+    matrix = _keep_top_terms(weighted, KEYWORDS)
+    # A matrix-vector product sums each row on its own, in its stored order.
+    squares = sparse.csr_matrix(
+        (matrix.data * matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+    norms = np.sqrt(squares @ np.ones(matrix.shape[1]))
+    scale = 1.0 / np.maximum(norms, 1e-12)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    return sparse.csr_matrix(
+        (matrix.data * scale[rows], matrix.indices.copy(), matrix.indptr.copy()),
+        shape=matrix.shape,
+    )
+
+
 def tfidf_vectors(pages: Sequence[Page]) -> sparse.csr_matrix:
-    """One unit-length TF-IDF row per page (sublinear term frequency, keywords only): the
-    dot product of two rows is their cosine similarity."""
-    vocabulary: dict[str, int] = {}
-    rows, columns, values = [], [], []
-    for row, page in enumerate(pages):
-        for term, occurrences in Counter(_tokens(page)).items():
-            rows.append(row)
-            columns.append(vocabulary.setdefault(term, len(vocabulary)))
-            values.append(1.0 + math.log(occurrences))
-    shape = (len(pages), max(len(vocabulary), 1))
-    matrix = sparse.csr_matrix((values, (rows, columns)), shape=shape)
-    document_frequency = np.bincount(columns, minlength=shape[1]) if columns else np.zeros(1)
-    idf = np.log((1 + len(pages)) / (1 + document_frequency)) + 1.0
-    matrix = (matrix @ sparse.diags(idf)).tocsr()
-    matrix = _keep_top_terms(matrix, KEYWORDS)
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    return (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix).tocsr()
+    """One unit-length TF-IDF row per page (see `weigh`)."""
+    return weigh(count_matrix([term_counts(page) for page in pages])[0])

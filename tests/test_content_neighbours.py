@@ -1,0 +1,119 @@
+"""Content neighbours updated from the last build's model equal a clean computation, bit for
+bit, through sequences of edits; and a clean computation matches the plain definition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator.content.page import Page
+from generator.content.sources import parse_source
+from generator.recommend import neighbours
+from generator.recommend.text import tfidf_vectors
+
+WORDS = [f"w{number}" for number in range(400)]
+
+
+def page(folder: Path, name: str, words: list[str], tags: list[str]) -> Page:
+    path = folder / f"{name}.md"
+    path.write_text(f"---\ntitle: {name}\ntags: [{', '.join(tags)}]\n---\n{' '.join(words)}\n")
+    return Page(f"pool/{name}", parse_source(path, path.name), "pool", f"/{name}/", name, False)
+
+
+def random_text(rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    # Few words and a skewed choice: many shared terms, many exactly equal scores.
+    length = int(rng.integers(0, 40))
+    weights = 1.0 / np.arange(1, len(WORDS) + 1)
+    chosen = rng.choice(WORDS, size=length, p=weights / weights.sum())
+    tags = rng.choice(["red", "blue", "green"], size=int(rng.integers(0, 3)), replace=False)
+    return [str(word) for word in chosen], [str(tag) for tag in tags]
+
+
+def assert_same(updated: neighbours.ContentModel, clean: neighbours.ContentModel) -> None:
+    assert np.array_equal(updated.terms, clean.terms)
+    assert (updated.counts != clean.counts).nnz == 0
+    assert np.array_equal(updated.rows, clean.rows)
+    assert np.array_equal(updated.ids[:, :4], clean.ids[:, :4])
+    assert np.array_equal(updated.scores[:, :4], clean.scores[:, :4])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_updates_equal_a_clean_computation_through_a_series_of_edits(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    count = 4
+    texts = [random_text(rng) for _ in range(150)]
+    pages = [page(tmp_path, f"p{n:03d}", *text) for n, text in enumerate(texts)]
+    model = neighbours.update(pages, count)
+    merged = 0
+    for edit in range(30):
+        edited = int(rng.integers(0, len(pages)))
+        words, tags = texts[edited]
+        kind = edit % 5
+        if kind == 0 or not words:
+            words, tags = random_text(rng)  # rewritten
+        elif kind == 1:
+            words = [*words, "unique", f"term{edit}"]  # new terms
+        elif kind == 2:
+            words = words[1:]  # a word less
+        else:
+            words = [*words, words[int(rng.integers(0, len(words)))]]  # a word more often
+        texts[edited] = (words, tags)
+        pages[edited] = page(tmp_path, f"p{edited:03d}", words, tags)
+        before = model
+        model = neighbours.update(pages, count, before)
+        merged += model.ids is not before.ids and before.keys == model.keys
+        clean = neighbours.update(pages, count)
+        assert_same(model, clean)
+        # The lists are exact up to `count`; the kept extra entries are exact as far as
+        # they go (an incomplete list may be shorter than a clean one).
+        for row in range(len(pages)):
+            length = int((model.ids[row] >= 0).sum())
+            assert np.array_equal(model.ids[row, :length], clean.ids[row, :length])
+
+
+def test_a_clean_computation_is_the_plain_definition(tmp_path: Path) -> None:
+    """Best `count` by cosine similarity, positive only, never the page itself, ties by
+    the earlier page."""
+    rng = np.random.default_rng(11)
+    pages = [page(tmp_path, f"p{n:03d}", *random_text(rng)) for n in range(70)]
+    similarity = (tfidf_vectors(pages) @ tfidf_vectors(pages).T).toarray()
+    found = neighbours.update(pages, 5).neighbours(5)
+    for row in range(len(pages)):
+        others = [(-similarity[row, c], c) for c in range(len(pages)) if c != row]
+        expected = [c for score, c in sorted(others) if score < 0][:5]
+        assert found[row] == expected
+
+
+def test_the_saved_model_loads_as_it_was_and_a_damaged_one_is_ignored(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pages = [page(tmp_path, f"p{n:03d}", *random_text(rng)) for n in range(30)]
+    model = neighbours.update(pages, 3)
+    path = tmp_path / "state/site.content.npz"
+    model.save(path)
+    loaded = neighbours.load(path)
+    assert loaded is not None
+    assert loaded.keys == model.keys and loaded.digests == model.digests
+    assert_same(loaded, model)
+    assert np.array_equal(loaded.complete, model.complete)
+    path.write_bytes(path.read_bytes()[:100])
+    assert neighbours.load(path) is None
+    assert neighbours.load(tmp_path / "missing.npz") is None
+
+
+def test_unchanged_texts_are_not_read_again(tmp_path: Path) -> None:
+    """The next build takes unchanged pages' term counts from the model, so it never reads
+    their bodies (the files are gone here; reading one would fail)."""
+    rng = np.random.default_rng(5)
+    pages = [page(tmp_path, f"p{n:03d}", *random_text(rng)) for n in range(20)]
+    model = neighbours.update(pages, 3)
+    again = [
+        Page(p.key, parse_source(p.source.path, p.source.display), p.pool, p.url, "", False)
+        for p in pages
+    ]
+    for p in again:
+        p.source.path.unlink()
+    assert neighbours.update(again, 3, model).ids.tolist() == model.ids.tolist()
