@@ -2,8 +2,9 @@
 
 Besides the dependency records (which decide what to render again), the build keeps the
 results of its costly pure functions under `build/.sitegen/cache/<kind>/`, keyed by the
-sha256 of everything they depend on: rendered Markdown (`markdown`), compiled Sass (`sass`)
-and image renditions (`images`). A pool page shown on four sites is parsed once; a theme's
+sha256 of everything they depend on: Markdown rendered by markdown-it-py (`markdown`; the
+fast engine's HTML costs less to render again than to store), compiled Sass (`sass`) and
+image renditions (`images`). A pool page shown on four sites is parsed once; a theme's
 stylesheet shared by three sites is compiled once; an unchanged image is never processed
 again, even by a clean build.
 
