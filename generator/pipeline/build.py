@@ -30,6 +30,7 @@ from generator.pipeline.noop import Shortcut, check_shortcut, save_shortcut
 from generator.pipeline.options import BuildOptions, BuildReport, SiteReport
 from generator.pipeline.output import (
     commit_site,
+    make_folders,
     new_staging_dir,
     write_manifest,
 )
@@ -376,6 +377,9 @@ def _render_and_commit(
         for name, site_work in changed.items()
     }
     tasks = [(name, index) for name, site_work in changed.items() for index in site_work.stale]
+    for name, site_work in changed.items():
+        outputs = site_work.plan.outputs
+        make_folders(jobs[name].staging, [outputs[index].path for index in site_work.stale])
     processes = options.jobs or os.cpu_count() or 1
     progress = Progress("rendering", len(tasks), quiet=options.quiet)
     results: dict[str, list[RenderResult]] = {name: [] for name in jobs}

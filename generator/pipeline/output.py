@@ -52,6 +52,22 @@ def write_file(root: Path, relative: str, data: bytes) -> WrittenFile:
     return WrittenFile(hashlib.sha256(data).hexdigest(), len(data), mtime)
 
 
+def make_folders(root: Path, relatives: list[str]) -> None:
+    """Create every folder the files at `relatives` need, each once, parents first: the
+    writes then open each file once instead of failing and creating its folders."""
+    folders: set[str] = set()
+    for relative in relatives:
+        folder = relative.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    for folder in sorted(folders):  # a parent sorts before its children
+        try:
+            os.mkdir(safe_join(root, folder))
+        except FileExistsError:
+            pass
+
+
 def new_staging_dir(build_dir: Path, site: str) -> Path:
     staging = BuildLayout(build_dir).staging(site)
     if staging.exists():

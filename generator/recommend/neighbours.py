@@ -75,12 +75,12 @@ class ContentModel:
                 keys=np.array(self.keys, dtype=str),
                 digests=np.array(self.digests, dtype=str),
                 terms=self.terms,
-                data=self.counts.data,
+                data=self.counts.data.astype(np.uint32),  # whole occurrences
                 indices=self.counts.indices,
                 indptr=self.counts.indptr,
                 shape=np.array(self.counts.shape),
                 rows=self.rows,
-                ids=self.ids,
+                ids=self.ids.astype(np.int32),
                 scores=self.scores,
                 complete=self.complete,
             )
@@ -95,7 +95,7 @@ def load(path: Path) -> ContentModel | None:
             if stored["format"].tolist() != [FORMAT, KEYWORDS]:
                 return None
             counts = sparse.csr_matrix(
-                (stored["data"], stored["indices"], stored["indptr"]),
+                (stored["data"].astype(np.float64), stored["indices"], stored["indptr"]),
                 shape=tuple(stored["shape"].tolist()),
             )
             return ContentModel(
@@ -104,7 +104,7 @@ def load(path: Path) -> ContentModel | None:
                 terms=stored["terms"],
                 counts=counts,
                 rows=stored["rows"],
-                ids=stored["ids"],
+                ids=stored["ids"].astype(np.int64),
                 scores=stored["scores"],
                 complete=stored["complete"],
             )

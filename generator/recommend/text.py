@@ -67,21 +67,24 @@ def count_matrix(counts: Sequence[Counter[str]]) -> tuple[sparse.csr_matrix, np.
     """Occurrences per page (rows) and term (columns), with the terms in sorted order: a
     row's entries are then in the same order whatever other pages exist, so its products
     with other rows add the same numbers in the same order in every build."""
-    terms = np.array(sorted(set().union(*counts)), dtype=str)
-    column = {term: index for index, term in enumerate(terms.tolist())}
-    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
-    indices: list[int] = []
-    values: list[int] = []
-    for row, found in enumerate(counts):
-        ordered = sorted((column[term], occurrences) for term, occurrences in found.items())
-        indices.extend(index for index, _ in ordered)
-        values.extend(occurrences for _, occurrences in ordered)
-        indptr[row + 1] = len(indices)
-    shape = (len(counts), max(len(terms), 1))
-    matrix = sparse.csr_matrix(
-        (np.array(values, dtype=np.float64), np.array(indices, dtype=np.int32), indptr),
-        shape=shape,
+    vocabulary = sorted(set().union(*counts))
+    column = {term: index for index, term in enumerate(vocabulary)}
+    lengths = np.fromiter((len(found) for found in counts), dtype=np.int64, count=len(counts))
+    total = int(lengths.sum())
+    columns = np.fromiter(
+        (column[term] for found in counts for term in found), dtype=np.int32, count=total
     )
+    values = np.fromiter(
+        (occurrences for found in counts for occurrences in found.values()),
+        dtype=np.float64,
+        count=total,
+    )
+    rows = np.repeat(np.arange(len(counts)), lengths)
+    order = np.lexsort((columns, rows))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    shape = (len(counts), max(len(vocabulary), 1))
+    matrix = sparse.csr_matrix((values[order], columns[order], indptr), shape=shape)
+    terms = np.array(vocabulary, dtype=str)
     return matrix, terms
 
 

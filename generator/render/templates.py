@@ -33,16 +33,23 @@ class ThemeLoader(jinja2.BaseLoader):
     def __init__(self, directories: tuple[Path, ...], root: Path) -> None:
         self.directories = directories
         self.root = root
+        self._found: dict[str, Path | None] = {}
+        """Name -> where it was found: templates do not change during a build, and a
+        missing name (`posts/page.html` before `page.html`) is asked for by every page."""
 
     def find(self, name: str) -> Path | None:
+        if name in self._found:
+            return self._found[name]
+        found = None
         parts = safe_parts(name)
-        if parts is None:
-            return None
-        for directory in self.directories:
-            candidate = directory.joinpath(*parts)
-            if candidate.is_file():
-                return candidate
-        return None
+        if parts is not None:
+            for directory in self.directories:
+                candidate = directory.joinpath(*parts)
+                if candidate.is_file():
+                    found = candidate
+                    break
+        self._found[name] = found
+        return found
 
     def list_templates(self) -> list[str]:
         """Every template name the chain resolves (the first directory that has it wins)."""
