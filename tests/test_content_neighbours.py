@@ -23,8 +23,9 @@ def page(folder: Path, name: str, words: list[str], tags: list[str]) -> Page:
 
 
 def random_text(rng: np.random.Generator) -> tuple[list[str], list[str]]:
-    # Few words and a skewed choice: many shared terms, many exactly equal scores.
-    length = int(rng.integers(0, 40))
+    # Mostly few words and a skewed choice: many shared terms, many exactly equal scores;
+    # some long pages, whose keywords (text.KEYWORDS) are only part of their terms.
+    length = int(rng.integers(0, 40 if rng.random() < 0.7 else 160))
     weights = 1.0 / np.arange(1, len(WORDS) + 1)
     chosen = rng.choice(WORDS, size=length, p=weights / weights.sum())
     tags = rng.choice(["red", "blue", "green"], size=int(rng.integers(0, 3)), replace=False)
@@ -39,10 +40,14 @@ def assert_same(updated: neighbours.ContentModel, clean: neighbours.ContentModel
     assert np.array_equal(updated.scores[:, :4], clean.scores[:, :4])
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("margin", [1, 3])
+@pytest.mark.parametrize("seed", range(4))
 def test_updates_equal_a_clean_computation_through_a_series_of_edits(
-    tmp_path: Path, seed: int
+    tmp_path: Path, seed: int, margin: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # With a margin of 1, a list is short as soon as a page it holds changes: the lists
+    # computed again are exercised as much as the merged ones.
+    monkeypatch.setattr(neighbours, "MARGIN", margin)
     rng = np.random.default_rng(seed)
     count = 4
     texts = [random_text(rng) for _ in range(150)]
@@ -59,6 +64,8 @@ def test_updates_equal_a_clean_computation_through_a_series_of_edits(
             words = [*words, "unique", f"term{edit}"]  # new terms
         elif kind == 2:
             words = words[1:]  # a word less
+        elif kind == 3:
+            words, tags = ["unique", f"term{edit}"], []  # now like no other page
         else:
             words = [*words, words[int(rng.integers(0, len(words)))]]  # a word more often
         texts[edited] = (words, tags)
@@ -117,3 +124,19 @@ def test_unchanged_texts_are_not_read_again(tmp_path: Path) -> None:
     for p in again:
         p.source.path.unlink()
     assert neighbours.update(again, 3, model).ids.tolist() == model.ids.tolist()
+
+
+def test_a_page_no_longer_similar_leaves_the_lists_that_held_it(tmp_path: Path) -> None:
+    """A page gains more distinctive words, so the word it shared with another page is no
+    longer one of its keywords: the other page is unchanged (no document frequency it uses
+    moved) and must drop it all the same."""
+    rare = [f"rare{n}" for n in range(40)]
+    fillers = [page(tmp_path, f"f{n}", [f"filler{n}", "common"], []) for n in range(8)]
+    other = page(tmp_path, "other", ["shared", "own", "words"], [])
+    pages = [page(tmp_path, "edited", [*rare, "shared"], []), other, *fillers]
+    model = neighbours.update(pages, 3)
+    assert 0 in model.neighbours(3)[1]
+    pages[0] = page(tmp_path, "edited", [*rare, "shared", *(f"new{n}" for n in range(12))], [])
+    updated = neighbours.update(pages, 3, model)
+    assert 0 not in updated.neighbours(3)[1]
+    assert_same(updated, neighbours.update(pages, 3))

@@ -219,7 +219,13 @@ def _ranked(
     """(row, column, value) candidates -> per row, the best `keep` columns and values
     (highest value first, ties by lower column), -1 and 0 after the last."""
     order = np.lexsort((columns, -values, rows))
-    rows, columns, values = rows[order], columns[order], values[order]
+    return _placed(rows[order], columns[order], values[order], height, keep)
+
+
+def _placed(
+    rows: np.ndarray, columns: np.ndarray, values: np.ndarray, height: int, keep: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_ranked` of candidates already in that order."""
     rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
     kept = rank < keep
     ids = np.full((height, keep), -1, dtype=np.int64)
@@ -239,26 +245,32 @@ def _merge(
     # Scores of every row against the changed ones, added in each row's own order.
     against = (matrix @ matrix[changed].T).toarray()
     against[changed, np.arange(len(changed))] = 0.0
-    old_ids, old_scores = previous.ids, previous.scores
+    listed = (previous.ids >= 0) & is_changed[np.maximum(previous.ids, 0)]
+    # Other rows neither list a changed page nor are similar to one: their lists stand.
+    affected = np.flatnonzero(((against > 0).any(axis=1) | listed.any(axis=1)) & ~is_changed)
+    old_ids, old_scores = previous.ids[affected], previous.scores[affected]
     old_valid = (old_ids >= 0) & ~is_changed[np.maximum(old_ids, 0)]
-    new_rows, new_columns = np.nonzero(against > 0)
+    new_rows, new_columns = np.nonzero(against[affected] > 0)
     rows = np.concatenate([np.nonzero(old_valid)[0], new_rows])
     columns = np.concatenate([old_ids[old_valid], changed[new_columns]])
-    values = np.concatenate([old_scores[old_valid], against[new_rows, new_columns]])
+    values = np.concatenate([old_scores[old_valid], against[affected][new_rows, new_columns]])
     known = np.concatenate([np.ones(old_valid.sum(), dtype=bool), np.zeros(len(new_rows), bool)])
     order = np.lexsort((columns, -values, rows))
     rows, columns, values, known = rows[order], columns[order], values[order], known[order]
     rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
     # An incomplete list is exact only up to its last surviving old entry.
-    last_known = np.full(pages, -1)
+    last_known = np.full(len(affected), -1)
     np.maximum.at(last_known, rows[known], rank[known])
-    limit = np.where(previous.complete, keep, np.minimum(last_known + 1, keep))
+    was_complete = previous.complete[affected]
+    limit = np.where(was_complete, keep, np.minimum(last_known + 1, keep))
     within = rank < limit[rows]
-    ids, scores = _ranked(rows[within], columns[within], values[within], pages, keep)
-    lengths = (ids >= 0).sum(axis=1)
-    candidates = np.bincount(rows, minlength=pages)
-    complete = previous.complete & (candidates <= keep)
-    again = np.flatnonzero(is_changed | (~complete & (lengths < count)))
-    if len(again):
-        ids[again], scores[again], complete[again] = _compute(matrix, again, keep)
+    ids, scores = previous.ids.copy(), previous.scores.copy()
+    ids[affected], scores[affected] = _placed(
+        rows[within], columns[within], values[within], len(affected), keep
+    )
+    complete = previous.complete.copy()
+    complete[affected] = was_complete & (np.bincount(rows, minlength=len(affected)) <= keep)
+    short = affected[~complete[affected] & ((ids[affected] >= 0).sum(axis=1) < count)]
+    again = np.union1d(changed, short)
+    ids[again], scores[again], complete[again] = _compute(matrix, again, keep)
     return ids, scores, complete
