@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,11 @@ from generator.pipeline.state import FIELD_SEPARATOR, RECORD_SEPARATOR, decode_d
 def _hash(value: Any) -> str:
     payload = json.dumps(value, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _hash_keys(keys: Sequence[str]) -> str:
+    """`_hash` of a list of page keys, without JSON (a build checks thousands of them)."""
+    return hashlib.blake2b("\0".join(keys).encode(), digest_size=16).hexdigest()
 
 
 def _page_field(page: Page, field: str) -> str:
@@ -98,16 +103,16 @@ def _query(state: SiteState, key: str) -> str:
     found = state.recommendations
     name, _, argument = key.partition(":")
     if name == "recent":
-        return _hash([page.key for page in state.content.recent()])
+        return _hash_keys([page.key for page in state.content.recent()])
     if name == "popular-segments":
-        return _hash(sorted(found.popular) if found else [])
+        return _hash_keys(sorted(found.popular) if found else [])
     if name == "popular":
-        return _hash(found.popular.get(argument, ()) if found else ())
+        return _hash_keys(found.popular.get(argument, ()) if found else ())
     if name == "chances":
         return _hash(found.next_chances.get(argument, ()) if found else ())
     if name in ("related", "next"):
         lists = (found.related if name == "related" else found.next_pages) if found else {}
-        return _hash(lists.get(argument, ()))
+        return _hash_keys(lists.get(argument, ()))
     return f"unknown query {key}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -509,6 +510,7 @@ def precompressed(outputs: list[OutputFile]) -> list[OutputFile]:
     ]
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_ESCAPES = {code: repr(chr(code))[1:-1] for code in [*range(32), 127]}
 """Control characters as Python writes them in strings (`\\n`), so a message stays one
 line."""
@@ -531,8 +533,10 @@ def check_output_paths(outputs: list[OutputFile]) -> None:
                     "merge them",
                     Location(output.origin, 0),
                 )
+            if first[1] is not output:
+                break  # seen before, and so were its parents
             folder = folder.rpartition("/")[0]
-        if any(ord(character) < 32 or ord(character) == 127 for character in output.path):
+        if CONTROL.search(output.path):
             raise BuildError(
                 f"output path {output.path!r} holds a control character (a line "
                 "break, a tab...): FTP commands are lines, so no server could "
