@@ -95,6 +95,12 @@ def recommend(
         content = content_neighbours(pages, count * 2) if pages else []
     known = [Session(s.id, s.start, tuple(k for k in s.items if k in position)) for s in sessions]
     known = [s for s in known if len(s.items) >= 1]
+    if not known:
+        # No traffic yet: related pages are content neighbours, and nothing comes next.
+        return Recommendations(
+            {key: tuple(keys[i] for i in content[row][:count]) for row, key in enumerate(keys)},
+            {key: () for key in keys},
+        )
     index = ItemIndex(list(keys), position)
     covisit = CoVisitation(index).fit(known)
     rules = SequentialRules(index).fit(known)

@@ -45,15 +45,19 @@ def _keep_top_terms(matrix: sparse.csr_matrix, count: int) -> sparse.csr_matrix:
     """Each row's `count` largest values (and any equal to the smallest of them), the rest
     dropped; in one pass over all rows (a loop over rows cost 0.3 s for 5,000 pages)."""
     lengths = np.diff(matrix.indptr)
-    long = lengths > count
-    if not long.any():
+    long = np.flatnonzero(lengths > count)
+    if not len(long):
         return matrix
-    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
-    # Sorted by row, then by value, largest first: the threshold of a long row is the
-    # value at its position `count - 1`.
-    order = np.lexsort((-matrix.data, rows))
+    # The long rows side by side, padded with -inf: the threshold of each is the value at
+    # position `count - 1` once partitioned, largest first.
+    starts, sizes = matrix.indptr[long], lengths[long]
+    padded = np.full((len(long), int(sizes.max())), -np.inf)
+    row = np.repeat(np.arange(len(long)), sizes)
+    offset = np.arange(len(row)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    padded[row, offset] = matrix.data[np.repeat(starts, sizes) + offset]
     thresholds = np.full(matrix.shape[0], -np.inf)
-    thresholds[long] = matrix.data[order][matrix.indptr[:-1][long] + count - 1]
+    thresholds[long] = -np.partition(-padded, count - 1, axis=1)[:, count - 1]
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
     data = np.where(matrix.data >= thresholds[rows], matrix.data, 0.0)
     # Copies: eliminate_zeros() compacts the arrays it is given in place.
     pruned = sparse.csr_matrix(
