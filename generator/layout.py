@@ -14,6 +14,7 @@
         sites/<site>/versions/       every manifest version built
         sites/<site>/commit.json     the journal of a commit in progress
         sites/<site>/journal.jsonl   the local journal of deploys and rollbacks
+        sites/<site>/experiments.json  what each build version configured for experiments
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class BuildLayout:
 
     def manifest(self, site: str) -> Path:
         return self.site(site) / "manifest.json"
+
+    def experiments(self, site: str) -> Path:
+        return self.site(site) / "experiments.json"
 
     def versions(self, site: str) -> Path:
         return self.site(site) / "versions"

@@ -109,7 +109,7 @@ def test_jsonl_export(tmp_path: Path) -> None:
     export.write_text(
         '{"time": "2026-06-01T10:00:00Z", "type": "view", "page": "/", "visitor": "a"}\n'
         '{"time": 1780000000, "type": "goal", "page": "/care/", "visitor": "a", '
-        '"detail": "repair-cta"}\n'
+        '"detail": "repair-cta:care", "client_ms": 1780000000123}\n'
         '{"time": 1780000001, "type": "view", "page": "/", "visitor": "b", "site": "harbor"}\n'
         '{"time": "yesterday", "type": "view", "page": "/", "visitor": "c"}\n'
         "not json\n"
@@ -119,6 +119,9 @@ def test_jsonl_export(tmp_path: Path) -> None:
     assert (report.events, report.ignored, report.malformed) == (2, 1, 2)
     assert report.malformed_lines[0].startswith(f"{export}:4: expected a JSON event object")
     assert ingest(store, "trailhead", [], [export]).events == 0
+    assert store.connection.execute(
+        "SELECT detail, client_ms FROM events WHERE type = 'goal'"
+    ).fetchall() == [("repair-cta:care", 1780000000123)]
 
 
 def test_cli_ingest(tmp_path: Path, project: Path, sitegen: Callable[..., Result]) -> None:
@@ -132,7 +135,7 @@ def test_cli_ingest(tmp_path: Path, project: Path, sitegen: Callable[..., Result
     missing = sitegen(project, "analytics", "ingest", "brnad", "--access-log", str(log))
     assert missing.code == 1 and "did you mean 'brand'" in missing.err
     with sqlite3.connect(project / "build/.sitegen/events.sqlite") as connection:
-        assert connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
+        assert connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("3",)
 
 
 def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
@@ -150,7 +153,9 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
         )
     store = EventStore(path)
     assert store.salt == "abc"  # the salt survives
-    assert store.connection.execute("SELECT segments FROM events").fetchall() == [("",)]
+    assert store.connection.execute("SELECT segments, client_ms FROM events").fetchall() == [
+        ("", 0)
+    ]
     assert store.connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
-        "2",
+        "3",
     )

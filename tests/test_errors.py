@@ -78,6 +78,10 @@ def _line_break_in_a_file_name(project: Path) -> None:
     (project / "themes/plain/static/bad\r\nname.txt").write_text("x")
 
 
+def _goal_page_missing(project: Path) -> None:
+    edit(project / "sites/root/site.yaml", "      - page: /articles/", "      - page: /articels/")
+
+
 CASES = [
     (_malformed_site_yaml, r"sites/brand/site.yaml:\d+: malformed YAML"),
     (_malformed_front_matter, r"content/articles/alpha.md:\d+: front matter: malformed YAML"),
@@ -113,6 +117,11 @@ CASES = [
     (_invalid_sass, r"themes/plain/scss/main.scss:2: Sass: Undefined variable"),
     (_template_syntax, r"themes/plain/templates/page.html:3: template syntax error"),
     (_missing_theme, r"sites/other/site.yaml:3: theme: theme 'nope' does not exist"),
+    (
+        _goal_page_missing,
+        r"sites/root/site.yaml:\d+: experiments.hero-test.goals\[0\]: page '/articels/' is "
+        r"not a page of site '\w+' \(did you mean '/articles/'\?\)",
+    ),
     (
         _line_break_in_a_file_name,
         r"themes/plain/static/bad\\r\\nname.txt: output path "

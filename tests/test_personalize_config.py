@@ -107,3 +107,43 @@ def test_duplicate_experiment_key_in_one_site(project: Path) -> None:
         r"'hero-test'",
     ):
         load_network(project)
+
+
+def test_goals_have_stable_ids_and_windows(project: Path) -> None:
+    edit(
+        project / "sites/root/site.yaml",
+        "      - page: /articles/\n",
+        "      - page: /articles/\n      - click: .hero a.bold\n        within: 7d\n"
+        "      - id: signup\n        page: /\n",
+    )
+    goals = load_network(project).sites["root"].personalization.experiments[0].goals
+    assert [(g.id, g.page, g.click, g.within_days) for g in goals] == [
+        ("articles", "/articles/", None, None),
+        ("hero-a-bold", None, ".hero a.bold", 7),
+        ("signup", "/", None, None),
+    ]
+    assert str(goals[1].location).startswith("sites/root/site.yaml:")
+
+
+@pytest.mark.parametrize(
+    ("goals", "expected"),
+    [
+        (
+            "      - page: /articles/\n        click: a\n",
+            r"sites/root/site.yaml:\d+: experiments.hero-test.goals\[0\]: expected one of "
+            r"'page' \(a URL reached\) or 'click'",
+        ),
+        (
+            "      - page: /articles/\n      - page: /articles\n",
+            r"experiments.hero-test.goals\[1\]: goal id 'articles' is used twice",
+        ),
+        (
+            "      - page: /articles/\n        within: 3 days\n",
+            r"goals\[0\].within: .*'visit' or days such as '7d'",
+        ),
+    ],
+)
+def test_bad_goals(project: Path, goals: str, expected: str) -> None:
+    edit(project / "sites/root/site.yaml", "      - page: /articles/\n", goals)
+    with pytest.raises(ConfigError, match=expected):
+        load_network(project)

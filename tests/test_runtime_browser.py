@@ -271,7 +271,10 @@ def test_pixel_requests_reach_the_access_log_and_ingest_as_events(
     ).fetchall()
     assert ("view", "/", f"hero-test-{arm}", visitor, "") in rows
     assert ("view", "/articles/", "", visitor, "") in rows
-    assert ("goal", "/articles/", "", visitor, "hero-test") in rows  # experiment goal
+    assert ("goal", "/articles/", "", visitor, "hero-test:articles") in rows  # its goal id
+    # The browser's millisecond clock orders events within one second.
+    clocks = [row[0] for row in store.connection.execute("SELECT client_ms FROM events")]
+    assert clocks and all(clock > 1_700_000_000_000 for clock in clocks)
     sessions = {
         row[0]
         for row in store.connection.execute(

@@ -85,6 +85,12 @@ def _page_path(path: str) -> str | None:
     return None
 
 
+def _milliseconds(text: str) -> int:
+    """The pixel's `t`; 0 when absent or not a plausible time in ms (a page that sent
+    garbage still counts, without its sub-second order)."""
+    return int(text) if text.isdigit() and len(text) <= 15 else 0
+
+
 def _query_pairs(query: str) -> Iterator[tuple[str, str]]:
     """`parse_qsl` for the runtime's own pixel queries, several times faster: only values
     that need decoding are decoded."""
@@ -197,6 +203,7 @@ class Ingest:
                 values.get("detail", ""),
                 "pixel",
                 values.get("segments", ""),
+                _milliseconds(values.get("client_ms", "")),
             )
         )
 
@@ -234,6 +241,7 @@ class Ingest:
             key: str(data.get(key, ""))
             for key in ("page", "visitor", "session", "variant", "build", "detail")
         }
+        client_ms = data.get("client_ms", 0)
         segments = data.get("segments", [])
         segments = ".".join(segments) if isinstance(segments, list) else str(segments)
         if not text["page"] or not text["visitor"]:
@@ -253,6 +261,7 @@ class Ingest:
             text["detail"],
             "jsonl",
             segments,
+            client_ms if isinstance(client_ms, int) and client_ms >= 0 else 0,
         )
 
     def finish(self) -> None:

@@ -21,4 +21,5 @@ FIELDS = {
     "s": "session",  # the runtime's session id (new after 30 minutes idle)
     "x": "detail",  # the goal, the clicked selector or the recommended page
     "g": "segments",  # the visitor's segment ids, '.'-joined
+    "t": "client_ms",  # the browser's clock, in milliseconds
 }

@@ -113,9 +113,9 @@ def simulate(
                 for experiment in experiments:
                     arm = arms[experiment.key]
                     boost = 0.08 if arm > 0 else 0.04  # the treatment converts a bit more
-                    goal_pages = [g["page"] for g in experiment.goals if g.get("page")]
+                    goal_pages = [g for g in experiment.goals if g.page]
                     if arm >= 0 and goal_pages and rng.random() < boost:
-                        goal = goal_pages[0]
+                        goal = goal_pages[0].page or ""
                         lines.append(
                             (
                                 moment + 2,
@@ -124,7 +124,7 @@ def simulate(
                                     moment + 2,
                                     "GET",
                                     f"/{PIXEL_PATH}?e=goal&p={quote(goal, safe='/')}&v=&b=sim"
-                                    f"&u={visitor}&s={session}&x={experiment.key}",
+                                    f"&u={visitor}&s={session}&x={experiment.key}:{goal_pages[0].id}",
                                     agent,
                                 ),
                             )

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from generator.errors import SitegenError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS = {
     # version reached -> statements that bring the previous version to it
     2: ["ALTER TABLE events ADD COLUMN segments TEXT NOT NULL DEFAULT ''"],
+    3: ["ALTER TABLE events ADD COLUMN client_ms INTEGER NOT NULL DEFAULT 0"],
 }
 
 SCHEMA = """
@@ -36,8 +37,12 @@ CREATE TABLE IF NOT EXISTS events (
     build   TEXT NOT NULL,      -- build version baked into the page ('' if unknown)
     visitor TEXT NOT NULL,      -- runtime visitor id, or salted hash of IP and user agent
     session TEXT NOT NULL,      -- runtime session id ('' = sessionise by time gaps)
-    detail  TEXT NOT NULL,      -- goal, clicked selector or recommended page
+    detail  TEXT NOT NULL,      -- '<experiment key>:<goal id>' of an experiment's goal or
+                                -- click, a marked element's data-sg-goal, the recommended
+                                -- page of a 'rec' click ('' for a view)
     segments TEXT NOT NULL DEFAULT '',  -- the visitor's segment ids, '.'-joined (pixel 'g')
+    client_ms INTEGER NOT NULL DEFAULT 0,  -- the browser's clock in ms (pixel 't'; 0 unknown):
+                                -- orders one visitor's events within a second
     source  TEXT NOT NULL,      -- pixel, log (an HTML page in a plain log), jsonl
     ingest  INTEGER NOT NULL,   -- the ingests row that added it
     PRIMARY KEY (id)
@@ -78,6 +83,7 @@ EVENT_COLUMNS = (
     "detail",
     "source",
     "segments",
+    "client_ms",
     "ingest",
 )
 
@@ -97,6 +103,8 @@ class Event:
     source: str
     segments: str = ""
     """The visitor's segment ids when the event was sent, joined by '.'."""
+    client_ms: int = 0
+    """The browser's clock when it sent the event, in milliseconds (0: not known)."""
 
 
 class EventStore:
@@ -165,6 +173,7 @@ class EventStore:
                     e.detail,
                     e.source,
                     e.segments,
+                    e.client_ms,
                     ingest,
                 )
                 for e in events

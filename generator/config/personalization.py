@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,20 @@ class Arm:
 
 
 @dataclass(frozen=True, slots=True)
+class Goal:
+    """What counts as a conversion in an experiment: a page reached or an element clicked,
+    within the visit of the exposure or a number of days after it."""
+
+    id: str
+    """Stable: the runtime sends `<experiment key>:<id>`, reports and decisions name it."""
+    page: str | None
+    click: str | None
+    within_days: int | None
+    """None: in the same visit as the exposure."""
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
     id: str
     key: str
@@ -70,7 +85,7 @@ class Experiment:
     bucket_version: int
     pages: tuple[str, ...]
     slot: str | None
-    goals: tuple[dict[str, str], ...]
+    goals: tuple[Goal, ...]
     status: str
     winner: str | None
     namespace: tuple[str, float, float] | None
@@ -214,6 +229,45 @@ def _check_change(
         )
 
 
+def goal_id(page: str | None, click: str | None) -> str:
+    """The default id of a goal: its page or selector as lower-case words (`/care/` ->
+    `care`, `.cta-repair a` -> `cta-repair-a`, `/` -> `home`)."""
+    words = re.findall(r"[a-z0-9]+", (page or click or "").lower())
+    return "-".join(words) or "home"
+
+
+def _goals(
+    id: str, entries: list[dict[str, Any]], location_of: Callable[[KeyPath], Location]
+) -> tuple[Goal, ...]:
+    goals: list[Goal] = []
+    for index, entry in enumerate(entries):
+        where = ("experiments", id, "goals", index)
+        if bool(entry.get("page")) == bool(entry.get("click")):
+            raise ConfigError(
+                f"experiments.{id}.goals[{index}]: expected one of 'page' (a URL reached) or "
+                "'click' (a CSS selector)",
+                location_of(where),
+            )
+        name = entry.get("id") or goal_id(entry.get("page"), entry.get("click"))
+        if any(goal.id == name for goal in goals):
+            raise ConfigError(
+                f"experiments.{id}.goals[{index}]: goal id '{name}' is used twice; give "
+                "each goal its own 'id'",
+                location_of(where),
+            )
+        within = entry["within"]
+        goals.append(
+            Goal(
+                name,
+                entry.get("page"),
+                entry.get("click"),
+                None if within == "visit" else int(within[:-1]),
+                location_of(where),
+            )
+        )
+    return tuple(goals)
+
+
 def _experiment(
     id: str, entry: dict[str, Any], location_of: Callable[[KeyPath], Location]
 ) -> Experiment:
@@ -274,7 +328,7 @@ def _experiment(
         entry["bucket_version"],
         tuple(entry["pages"]),
         slot,
-        tuple(entry["goals"]),
+        _goals(id, entry["goals"], location_of),
         status,
         winner,
         namespace,

@@ -130,7 +130,25 @@ EXPERIMENT = Section(
         "pages": ListOf(Str(), "URL globs of the pages the experiment runs on", default=["/**"]),
         "slot": Str("the slot the arms change"),
         "goals": ListOf(
-            Section({"page": Str("a URL reached"), "click": Str("a CSS selector")}),
+            Section(
+                {
+                    "id": Str(
+                        "stable name in the events and reports (default: from the page or "
+                        "selector)",
+                        pattern=ID_PATTERN,
+                        pattern_doc="lower-case letters, digits, '-' and '_'",
+                    ),
+                    "page": Str("a URL reached"),
+                    "click": Str("a CSS selector"),
+                    "within": Str(
+                        "how long after exposure a conversion counts: 'visit' (the same "
+                        "visit) or a number of days such as '7d'",
+                        default="visit",
+                        pattern=r"visit|[1-9][0-9]{0,2}d",
+                        pattern_doc="'visit' or days such as '7d'",
+                    ),
+                }
+            ),
             "what counts as a conversion",
             default=[],
         ),

@@ -23,6 +23,7 @@ from generator.config.model import Network, SiteConfig
 from generator.content import SourceReader, collect_site_content
 from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
+from generator.experiments.history import record as record_experiments
 from generator.layout import BuildLayout
 from generator.manifest import FileEntry
 from generator.pipeline.freshness import Fingerprints
@@ -231,6 +232,16 @@ def remember(run: BuildRun) -> BuildRun:
     run.reader.save()
     for write in run.deferred:
         write()
+    for state in run.states.values():
+        experiments = [e for e in state.site.personalization.experiments if e.status != "draft"]
+        if experiments:
+            # The weights each build version split visitors by, for the statistics.
+            record_experiments(
+                run.layout.experiments(state.site.name),
+                state.build_version,
+                experiments,
+                time.time(),
+            )
     if not run.options.sites:
         # What a build of the whole network did not touch, no build needs: `cache gc`.
         run.cache.mark_build()

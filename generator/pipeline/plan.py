@@ -23,7 +23,7 @@ from generator.config.model import SiteConfig
 from generator.content.gates import glob_pattern
 from generator.content.index import SiteContent
 from generator.content.page import Page, url_to_output_path
-from generator.errors import BuildError, Location
+from generator.errors import BuildError, Location, suggest
 from generator.hosting import server_files
 from generator.hosting.routing import RoutedPage
 from generator.layout import safe_parts
@@ -342,7 +342,23 @@ def plan_site(
     if site.http.precompress:
         outputs += precompressed(outputs)
     check_output_paths(outputs)
+    check_goal_pages(site, {output.url for output in outputs if output.url})
     return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)))
+
+
+def check_goal_pages(site: SiteConfig, urls: set[str]) -> None:
+    """A running experiment's page goal must be a page the site publishes: a goal nobody
+    can reach would read as 'no effect' forever."""
+    for experiment in site.personalization.experiments:
+        if experiment.status != "running":
+            continue
+        for index, goal in enumerate(experiment.goals):
+            if goal.page is not None and goal.page not in urls:
+                raise BuildError(
+                    f"experiments.{experiment.id}.goals[{index}]: page '{goal.page}' is not a "
+                    f"page of site '{site.name}'" + suggest(goal.page, sorted(urls)),
+                    goal.location,
+                )
 
 
 def _component_outputs(components: Mapping[str, Any]) -> list[OutputFile]:

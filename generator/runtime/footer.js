@@ -111,13 +111,17 @@
     }).concat([config.page.url]).slice(-100));
     send("view", "");
     track.goals.forEach(function (goal) {
-      if (goal.page && goal.page === config.page.url) send("goal", goal.experiment);
+      if (goal.page && goal.page === config.page.url) {
+        send("goal", goal.experiment + ":" + goal.id);
+      }
     });
     document.addEventListener("click", function (event) {
       var target = event.target;
       if (!target || !target.closest) return;
       track.goals.forEach(function (goal) {
-        if (goal.click && target.closest(goal.click)) send("click", goal.experiment);
+        if (goal.click && target.closest(goal.click)) {
+          send("click", goal.experiment + ":" + goal.id);
+        }
       });
       var marked = target.closest("[data-sg-goal],[data-sg-rec]");
       if (marked) {

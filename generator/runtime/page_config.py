@@ -38,7 +38,11 @@ def site_needs_runtime(personalization: Personalization) -> bool:
 def _goals(personalization: Personalization) -> list[dict[str, str]]:
     """Goals of running experiments, for the runtime to report when reached or clicked."""
     return [
-        {"experiment": e.key, **{k: v for k, v in goal.items() if v}}
+        {
+            "experiment": e.key,
+            "id": goal.id,
+            **({"page": goal.page} if goal.page else {"click": goal.click or ""}),
+        }
         for e in personalization.experiments
         if e.status == "running"
         for goal in e.goals
