@@ -21,6 +21,7 @@ from generator.layout import BuildLayout
 if TYPE_CHECKING:  # for annotations only: a command imports what it uses when it runs
     from typing import TypeAlias
 
+    from generator.analytics.simulate import Lift
     from generator.config.model import Network, SiteConfig
     from generator.deploy.bookkeeping import Origin
     from generator.deploy.plan import DeployPlan
@@ -157,6 +158,17 @@ def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
     simulate.add_argument("--days", type=int, default=14, help="days the log spans (default 14)")
     simulate.add_argument(
         "--seed", type=int, default=2026, help="random seed: the same seed writes the same log"
+    )
+    simulate.add_argument(
+        "--lift",
+        action="append",
+        default=[],
+        metavar="EXPERIMENT:ARM=RELATIVE",
+        help="give an arm a true effect: its exposed visitors reach the experiment's goals "
+        "1 + RELATIVE times as often (e.g. repair-cta:repair=0.2); repeatable",
+    )
+    simulate.add_argument(
+        "--out", type=Path, metavar="FOLDER", help="the build folder (default: <root>/build)"
     )
 
 
@@ -442,20 +454,49 @@ def _buildable_site(
 
 
 def command_analytics_simulate(arguments: argparse.Namespace) -> int:
-    from generator.analytics.simulate import simulate, write_simulated_log
+    from generator.analytics.simulate import Lift, simulate, write_simulated_log
     from generator.content import SourceReader, collect_site_content
 
     if arguments.visitors < 1 or arguments.days < 1:
         raise UsageError("sitegen analytics simulate: --visitors and --days must be positive")
     root = arguments.root.resolve()
     network, site = _buildable_site(root, arguments.site)
+    lifts = tuple(Lift.parse(text) for text in arguments.lift)
+    for lift in lifts:
+        _check_lift(site, lift)
     content = collect_site_content(site, network, SourceReader(root))
+    built = (arguments.out or root / "build").resolve() / site.name
     count = write_simulated_log(
         arguments.output,
-        simulate(site, content, arguments.visitors, arguments.days, arguments.seed),
+        simulate(
+            site,
+            content,
+            built,
+            arguments.visitors,
+            arguments.days,
+            arguments.seed,
+            lifts=lifts,
+        ),
     )
     print(f"{arguments.site}: wrote {count} log lines to {arguments.output}")
     return 0
+
+
+def _check_lift(site: SiteConfig, lift: Lift) -> None:
+    from generator.errors import ConfigError, suggest
+
+    experiments = {e.key: e for e in site.personalization.experiments}
+    if lift.experiment not in experiments:
+        raise ConfigError(
+            f"--lift: site '{site.name}' has no experiment '{lift.experiment}'"
+            + suggest(lift.experiment, list(experiments))
+        )
+    arms = [arm.name for arm in experiments[lift.experiment].arms]
+    if lift.arm not in arms:
+        raise ConfigError(
+            f"--lift: experiment '{lift.experiment}' has no arm '{lift.arm}'"
+            + suggest(lift.arm, arms)
+        )
 
 
 def command_analytics_ingest(arguments: argparse.Namespace) -> int:
