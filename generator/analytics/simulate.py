@@ -52,8 +52,8 @@ CRAWLERS = (
 WIDTHS = ((390, 0.4), (820, 0.1), (1440, 0.5))
 """Screen widths (mobile, tablet, desktop) and their shares."""
 LANGUAGES = ("en-us", "en-gb", "de-de", "fr-fr")
-PAGE_GOAL_RATE = 0.05
-"""Chance that a visit heads for an experiment's goal page at some point."""
+PAGE_GOAL_RATE = 0.03
+"""Chance that a visitor heads for an experiment's goal page after a page view."""
 CLICK_RATE = 0.12
 """Chance that a visitor clicks a goal's element on a page that shows it."""
 VISIT_GAP = 30 * 60
@@ -376,21 +376,21 @@ class Simulation:
         newsletter = rng.random() < 0.15
         visit = Visit(_hex(rng), {"source": "newsletter"} if newsletter else {}, "")
         url = "/" if rng.random() < 0.4 and "/" in self.tags else rng.choice(self.pages)
-        heading: list[tuple[str, str]] = []
         for step in range(rng.randrange(1, 7)):
             query = {"utm_source": "newsletter"} if newsletter and step == 0 else {}
             page, moment = self.view(browser, visit, url, moment, query)
-            if step == 0:
-                # Decided once the visitor has seen the first page (and maybe an arm).
-                heading = [
-                    (goal["experiment"], goal["page"])
-                    for goal in page.config.get("track", {}).get("goals", [])
-                    if goal.get("page")
-                    and rng.random() < self._rate(browser, goal["experiment"], PAGE_GOAL_RATE)
-                ]
             moment += rng.uniform(5, 120)
             self._click(browser, page, moment)
-            url = heading.pop()[1] if heading and step >= 1 else self._next(url)
+            # After each page, the visitor may head for a goal page (likelier once exposed
+            # to a lifted arm), else wanders on.
+            heading = [
+                goal["page"]
+                for goal in page.config.get("track", {}).get("goals", [])
+                if goal.get("page")
+                and goal["page"] != url
+                and rng.random() < self._rate(browser, goal["experiment"], PAGE_GOAL_RATE)
+            ]
+            url = heading[0] if heading else self._next(url)
             moment += rng.uniform(1, 60)
         return moment
 
