@@ -147,3 +147,67 @@ def test_bad_goals(project: Path, goals: str, expected: str) -> None:
     edit(project / "sites/root/site.yaml", "      - page: /articles/\n", goals)
     with pytest.raises(ConfigError, match=expected):
         load_network(project)
+
+
+def test_analysis_inherits_from_the_site_and_is_checked(project: Path) -> None:
+    edit(
+        project / "sites/root/site.yaml",
+        "experiments:\n",
+        "analysis:\n  engine: bayesian\n  min_days: 14\n  deadline: 2027-01-31\nexperiments:\n",
+    )
+    edit(
+        project / "sites/root/site.yaml",
+        "    status: running",
+        "    status: running\n    analysis:\n      engine: frequentist\n      alpha: 0.01\n"
+        "      guardrails:\n        - metric: bounce\n          margin: 0.05",
+    )
+    analysis = load_network(project).sites["brand"].personalization.experiments[0].analysis
+    assert (analysis.engine, analysis.alpha, analysis.min_days, analysis.min_visitors) == (
+        "frequentist",
+        0.01,
+        14,
+        100,
+    )
+    assert analysis.deadline is not None and analysis.deadline.isoformat() == "2027-01-31"
+    assert analysis.primary == "articles"
+    assert [(g.metric, g.margin) for g in analysis.guardrails] == [("bounce", 0.05)]
+
+
+@pytest.mark.parametrize(
+    ("analysis", "expected"),
+    [
+        (
+            "      alpha: 1.5\n",
+            r"sites/root/site.yaml:\d+: experiments.hero-test.analysis.alpha: alpha must be "
+            r"between 0 and 1 \(exclusive\), got 1.5",
+        ),
+        (
+            "      primary: articels\n",
+            r"analysis.primary: goal 'articels' does not exist \(did you mean 'articles'\?\)",
+        ),
+        (
+            "      guardrails:\n        - metric: bounces\n",
+            r"guardrails\[0\].metric: expected a goal id of the experiment or one of bounce, "
+            r"pages-per-visit, got 'bounces' \(did you mean 'bounce'\?\)",
+        ),
+        ("      engine: magic\n", r"analysis.engine: expected one of sequential, frequentist"),
+    ],
+)
+def test_bad_analysis(project: Path, analysis: str, expected: str) -> None:
+    edit(
+        project / "sites/root/site.yaml",
+        "    status: running",
+        "    status: running\n    analysis:\n" + analysis.rstrip("\n"),
+    )
+    with pytest.raises(ConfigError, match=expected):
+        load_network(project)
+
+
+def test_a_running_experiment_needs_goals(project: Path) -> None:
+    edit(project / "sites/root/site.yaml", "    goals:\n      - page: /articles/\n", "")
+    with pytest.raises(
+        ConfigError,
+        match=r"sites/root/site.yaml:\d+: experiments.hero-test: a running experiment needs "
+        r"'goals'",
+    ):
+        load_network(project)

@@ -138,7 +138,8 @@ def test_editing_variant_text_rebuilds_only_what_shows_it(
                 "experiments:\n",
                 "experiments:\n"
                 "  other-hero:\n    arms: {a: 0.5, b: {weight: 0.5, partial: x.html}}\n"
-                "    slot: hero\n    pages: ['/']\n    status: running\n",
+                "    slot: hero\n    pages: ['/']\n    status: running\n"
+                "    goals: [{page: /articles/}]\n",
             ),
             r"experiments 'hero-test' \(sites/root/site.yaml:\d+\) and 'other-hero' both change "
             r"hero on /; declare them mutually exclusive",

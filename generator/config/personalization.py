@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from generator.config.sourced_yaml import KeyPath
@@ -75,6 +76,36 @@ class Goal:
 
 
 @dataclass(frozen=True, slots=True)
+class Guardrail:
+    metric: str
+    """A goal id, 'bounce' or 'pages-per-visit'."""
+    margin: float
+    """Relative worsening tolerated before the guardrail blocks a winner."""
+
+
+GUARDRAIL_METRICS = ("bounce", "pages-per-visit")
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """How an experiment is decided (its `analysis:`, over the site's defaults)."""
+
+    engine: str = "sequential"
+    alpha: float = 0.05
+    chance_to_win: float = 0.95
+    max_loss: float = 0.001
+    mde: float = 0.1
+    min_visitors: int = 100
+    min_conversions: int = 25
+    min_days: float = 7.0
+    deadline: dt.date | None = None
+    on_deadline: str = "keep-control"
+    primary: str | None = None
+    """The deciding goal's id (None: the experiment has no goals)."""
+    guardrails: tuple[Guardrail, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
     id: str
     key: str
@@ -90,6 +121,7 @@ class Experiment:
     winner: str | None
     namespace: tuple[str, float, float] | None
     location: Location
+    analysis: Analysis = Analysis()
 
     @property
     def live(self) -> bool:
@@ -180,6 +212,11 @@ def resolve_personalization(
         if not entry:
             continue
         experiment = _experiment(id, entry, location_of)
+        own = entry.get("analysis") or {}
+        experiment = replace(
+            experiment,
+            analysis=_analysis(experiment, own, values.get("analysis") or {}, location_of),
+        )
         if experiment.key in keys:
             raise ConfigError(
                 f"experiments.{id}: key '{experiment.key}' is already used by "
@@ -205,6 +242,64 @@ def resolve_personalization(
             analytics.get("collector"),
         ),
     )
+
+
+ANALYSIS_KEYS = tuple(
+    field.name for field in fields(Analysis) if field.name not in ("primary", "guardrails")
+)
+
+
+def _analysis(
+    experiment: Experiment,
+    own: dict[str, Any],
+    defaults: dict[str, Any],
+    location_of: Callable[[KeyPath], Location],
+) -> Analysis:
+    """The experiment's own `analysis:` keys over the site's `analysis:` over the built-in
+    defaults; checked against the experiment's goals."""
+    where = ("experiments", experiment.id, "analysis")
+    if experiment.status == "running" and not experiment.goals:
+        raise ConfigError(
+            f"experiments.{experiment.id}: a running experiment needs 'goals' (what counts "
+            "as a conversion: a page reached or an element clicked)",
+            location_of(("experiments", experiment.id)),
+        )
+    chosen: dict[str, Any] = {}
+    for key in ANALYSIS_KEYS:
+        if own.get(key) is not None:
+            chosen[key] = own[key]
+            place: KeyPath = (*where, key)
+        elif defaults.get(key) is not None:
+            chosen[key] = defaults[key]
+            place = ("analysis", key)
+        else:
+            continue
+        if key == "alpha" and not 0 < chosen[key] < 1:
+            raise ConfigError(
+                f"{'.'.join(map(str, place))}: alpha must be between 0 and 1 (exclusive), "
+                f"got {chosen[key]}",
+                location_of(place),
+            )
+    goal_ids = [goal.id for goal in experiment.goals]
+    primary = own.get("primary") or (goal_ids[0] if goal_ids else None)
+    if primary is not None and primary not in goal_ids:
+        raise ConfigError(
+            f"experiments.{experiment.id}.analysis.primary: goal '{primary}' does not exist"
+            + suggest(primary, goal_ids),
+            location_of((*where, "primary")),
+        )
+    guardrails = []
+    for index, entry in enumerate(own.get("guardrails") or []):
+        metric = entry["metric"]
+        if metric not in goal_ids and metric not in GUARDRAIL_METRICS:
+            raise ConfigError(
+                f"experiments.{experiment.id}.analysis.guardrails[{index}].metric: expected a "
+                f"goal id of the experiment or one of {', '.join(GUARDRAIL_METRICS)}, got "
+                f"'{metric}'" + suggest(metric, [*goal_ids, *GUARDRAIL_METRICS]),
+                location_of((*where, "guardrails", index, "metric")),
+            )
+        guardrails.append(Guardrail(metric, entry["margin"]))
+    return Analysis(**chosen, primary=primary, guardrails=tuple(guardrails))
 
 
 def _check_change(

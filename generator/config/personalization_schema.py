@@ -6,6 +6,7 @@ a child redefines an entry by its id, or disables an inherited one with `<id>: f
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from generator.conditions import ConditionError, check_condition
@@ -74,6 +75,101 @@ class ArmsOption(Option):
             arms[name] = ARM.check(arm, where, context)
         return arms
 
+
+class DateOption(Option):
+    """A calendar day: YAML's own date (`2027-01-31`) or the same as a string."""
+
+    expected = "a date (YYYY-MM-DD)"
+
+    def check(self, value: Any, path: KeyPath, context: CheckContext) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.wrong_type(value, path, context)
+
+
+def analysis_fields(defaults: bool) -> dict[str, Option]:
+    """The decision rule of an experiment. At the top of a site (the network's root site)
+    with defaults; in an experiment without, so that what it leaves out is inherited."""
+
+    def given(value: Any) -> Any:
+        return value if defaults else None
+
+    return {
+        "engine": Choice(
+            ("sequential", "frequentist", "bayesian"),
+            "statistics: sequential (valid however often checked), frequentist (one look at "
+            "a planned sample) or bayesian",
+            default=given("sequential"),
+        ),
+        "alpha": Number(
+            "false-positive rate (frequentist, sequential); intervals are at 1 - alpha",
+            default=given(0.05),
+        ),
+        "chance_to_win": Number(
+            "bayesian: chance to beat control a winner needs",
+            default=given(0.95),
+            minimum=0.5,
+            maximum=1,
+        ),
+        "max_loss": Number(
+            "bayesian: the largest expected loss (in conversion rate) a winner may carry",
+            default=given(0.001),
+            minimum=0,
+        ),
+        "mde": Number(
+            "minimum detectable effect, relative (0.1: a 10% lift), for planning",
+            default=given(0.1),
+            minimum=0,
+        ),
+        "min_visitors": Int(
+            "exposed visitors each arm needs before any verdict",
+            default=given(100),
+            minimum=1,
+        ),
+        "min_conversions": Int(
+            "conversions of the primary goal each arm needs before any verdict",
+            default=given(25),
+            minimum=0,
+        ),
+        "min_days": Number(
+            "days the experiment must run before any verdict", default=given(7), minimum=0
+        ),
+        "deadline": DateOption("the day by which it must be decided"),
+        "on_deadline": Choice(
+            ("keep-control", "keep-running"),
+            "what happens without a result by the deadline",
+            default=given("keep-control"),
+        ),
+    }
+
+
+EXPERIMENT_ANALYSIS = {
+    **analysis_fields(defaults=False),
+    "primary": Str("the goal id that decides (default: the first goal)"),
+    "guardrails": ListOf(
+        Section(
+            {
+                "metric": Str(
+                    "a goal id, 'bounce' or 'pages-per-visit'",
+                    required=True,
+                ),
+                "margin": Number(
+                    "relative worsening tolerated (0.05: 5%) before it blocks a winner",
+                    default=0.0,
+                    minimum=0,
+                ),
+            }
+        ),
+        "metrics that must not get worse",
+    ),
+}
 
 CHANGE_FIELDS: dict[str, Option] = {
     "markdown": Str("name of the variant text next to each page: <page>.variants/<slot>.<name>.md"),
@@ -153,6 +249,7 @@ EXPERIMENT = Section(
             default=[],
         ),
         "status": Choice(("draft", "running", "stopped", "concluded"), default="draft"),
+        "analysis": Section(EXPERIMENT_ANALYSIS),
         "winner": Str("the arm everyone gets once concluded"),
         "namespace": Section(
             {
@@ -170,6 +267,10 @@ PERSONALIZATION_FIELDS: dict[str, Option] = {
     "segments": MapOf(SEGMENT, "audiences, by id", key_pattern=ID_PATTERN),
     "rules": MapOf(RULE, "personalization rules, by id", key_pattern=ID_PATTERN),
     "experiments": MapOf(EXPERIMENT, "A/B(n) experiments, by id", key_pattern=ID_PATTERN),
+    "analysis": Section(
+        analysis_fields(defaults=True),
+        "how experiments are decided, unless one says otherwise",
+    ),
     "analytics": Section(
         {
             "enabled": Bool("send page views and goals through the tracking pixel", default=True),

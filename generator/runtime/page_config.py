@@ -19,11 +19,15 @@ def personalization_version(values: dict[str, Any]) -> str:
     segments, rules and experiments and of sitegen's version. It changes exactly when what
     decides a visitor's variant changes; content edits leave it alone, so they do not
     re-render every page of the site."""
-    payload = json.dumps(
-        [__version__, {key: values.get(key) for key in PERSONALIZATION_KEYS}],
-        sort_keys=True,
-        default=str,
-    )
+    chosen = {key: values.get(key) for key in PERSONALIZATION_KEYS}
+    # How an experiment is analysed and what was decided change nothing a visitor gets.
+    chosen["experiments"] = {
+        id: {k: v for k, v in entry.items() if k not in ("analysis", "decision")}
+        if isinstance(entry, dict)
+        else entry
+        for id, entry in (chosen.get("experiments") or {}).items()
+    }
+    payload = json.dumps([__version__, chosen], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 
