@@ -305,6 +305,52 @@ def _add_recommend(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
 
 
+def _add_experiments(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen experiments status|decide|report|plan`."""
+    site, out = shared["site"], shared["out"]
+    experiments = commands.add_parser(
+        "experiments", help="where A/B experiments stand, their decisions, their planning"
+    )
+    experiment_commands = experiments.add_subparsers(
+        dest="experiments_command", required=True, metavar="SUBCOMMAND"
+    )
+    as_of = argparse.ArgumentParser(add_help=False)
+    as_of.add_argument(
+        "--as-of",
+        type=_iso_date,
+        metavar="DATE",
+        help="judge deadlines as on this day (default: today, UTC)",
+    )
+    status = experiment_commands.add_parser(
+        "status",
+        parents=[site, out, as_of],
+        help="per arm and goal: visitors, conversions, lifts with intervals, the verdict",
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    plan = experiment_commands.add_parser(
+        "plan", parents=[out], help="visitors and days an experiment needs (power calculator)"
+    )
+    plan.add_argument("site", nargs="?", metavar="SITE", help="use this site's measured traffic")
+    plan.add_argument(
+        "--baseline", type=float, required=True, help="the control's conversion rate (0.04)"
+    )
+    plan.add_argument(
+        "--mde", type=float, required=True, help="the relative lift to detect (0.1 = 10%%)"
+    )
+    plan.add_argument("--alpha", type=float, default=0.05, help="false-positive rate (0.05)")
+    plan.add_argument("--power", type=float, default=0.8, help="chance to detect it (0.8)")
+    plan.add_argument("--arms", type=int, default=2, help="arms, control included (2)")
+
+
+def _iso_date(text: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
 def _add_config(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen config show`."""
     site, env = shared["site"], shared["env"]
@@ -328,6 +374,7 @@ SUBPARSERS = (
     _add_rollback,
     _add_inspect,
     _add_recommend,
+    _add_experiments,
     _add_config,
 )
 """The subcommands, in the order `sitegen --help` lists them."""
@@ -401,6 +448,53 @@ def command_config_show(arguments: argparse.Namespace) -> int:
             f"no site '{arguments.site}'" + suggest(arguments.site, list(network.sites))
         )
     print(format_config(site, explain=arguments.explain), end="")
+    return 0
+
+
+def command_experiments(arguments: argparse.Namespace) -> int:
+    if arguments.experiments_command == "plan":
+        return command_experiments_plan(arguments)
+    return command_experiments_status(arguments)
+
+
+def command_experiments_status(arguments: argparse.Namespace) -> int:
+    import json
+
+    from generator.experiments.present import as_json, as_text, site_statuses
+
+    root = arguments.root.resolve()
+    _, site = _buildable_site(root, arguments.site)
+    statuses = site_statuses(site, _layout(arguments, root), arguments.as_of)
+    if arguments.json:
+        print(json.dumps([as_json(found) for found in statuses], indent=2))
+        return 0
+    if not statuses:
+        print(f"{site.name}: no experiment is running, stopped or concluded")
+    for found in statuses:
+        print(as_text(found))
+    return 0
+
+
+def command_experiments_plan(arguments: argparse.Namespace) -> int:
+    from generator.experiments.plan import daily_visitors, plan_text
+
+    traffic = None
+    if arguments.site:
+        root = arguments.root.resolve()
+        _, site = _buildable_site(root, arguments.site)
+        traffic = daily_visitors(_layout(arguments, root).events, site.name)
+    try:
+        text = plan_text(
+            arguments.baseline,
+            arguments.mde,
+            arguments.alpha,
+            arguments.power,
+            arguments.arms,
+            traffic,
+        )
+    except ValueError as error:
+        raise UsageError(f"sitegen experiments plan: {error}") from None
+    print(text)
     return 0
 
 
@@ -775,6 +869,7 @@ COMMANDS = {
     "build": command_build,
     "config": command_config_show,
     "recommend": command_recommend_eval,
+    "experiments": command_experiments,
 }
 
 
