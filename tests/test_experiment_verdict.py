@@ -1,0 +1,145 @@
+"""The verdicts of the pre-registered rule, on constructed data: each step of the rule, each
+engine, and the command that prints them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from generator.config import load_network
+from generator.config.personalization import Experiment, Guardrail
+from generator.experiments.exposure import ArmData, ExperimentData
+from generator.experiments.verdict import status
+from tests.conftest import Result
+
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture
+def experiment(project: Path) -> Experiment:
+    return load_network(project).sites["root"].personalization.experiments[0]
+
+
+def data(
+    experiment: Experiment,
+    control: tuple[int, int],
+    bold: tuple[int, int],
+    days: float = 14,
+    bounces: tuple[int, int] = (0, 0),
+    **analysis: object,
+) -> ExperimentData:
+    """hero-test with (visitors, conversions of 'articles') per arm."""
+    arms = {
+        "control": ArmData("control", control[0], {"articles": control[1]}, bounces=bounces[0]),
+        "bold": ArmData("bold", bold[0], {"articles": bold[1]}, bounces=bounces[1]),
+    }
+    for arm in arms.values():
+        arm.pages = arm.pages_squared = arm.visitors
+    total = control[0] + bold[0]
+    tuned = replace(experiment, analysis=replace(experiment.analysis, **analysis))  # type: ignore[arg-type]
+    return ExperimentData(
+        tuned,
+        arms,
+        expected={"control": total / 2, "bold": total / 2},
+        first_exposure=0.0,
+        last_event=days * 86400,
+    )
+
+
+def test_each_step_of_the_rule(experiment: Experiment) -> None:
+    assert status(data(experiment, (0, 0), (0, 0)), TODAY).verdict == "no-data"
+    mismatch = status(data(experiment, (9600, 500), (10400, 900)), TODAY)
+    assert mismatch.verdict == "blocked" and "sample ratio mismatch" in mismatch.reason
+    few = status(data(experiment, (90, 30), (95, 40)), TODAY)
+    assert few.verdict == "collecting" and "not yet: control, bold" in few.reason
+    short = status(data(experiment, (2000, 100), (2000, 200), days=3), TODAY)
+    assert short.verdict == "collecting" and "3.0 of at least 7 days" in short.reason
+    won = status(data(experiment, (5000, 250), (5000, 400)), TODAY)
+    assert (won.verdict, won.winner) == ("winner", "bold"), won.reason
+    assert "articles +60.0%" in won.reason
+    lost = status(data(experiment, (5000, 400), (5000, 250)), TODAY)
+    assert (lost.verdict, lost.winner) == ("control", "control")
+    even = status(data(experiment, (5000, 250), (5000, 260)), TODAY)
+    assert even.verdict == "keep-running" and "no significant difference yet" in even.reason
+
+
+def test_deadline_keeps_control(experiment: Experiment) -> None:
+    deadline = dt.date(2026, 5, 1)
+    past = status(data(experiment, (5000, 250), (5000, 260), deadline=deadline), TODAY)
+    assert (past.verdict, past.winner) == ("control", "control")
+    assert "no result by the deadline 2026-05-01" in past.reason
+    running = status(
+        data(experiment, (5000, 250), (5000, 260), deadline=deadline, on_deadline="keep-running"),
+        TODAY,
+    )
+    assert running.verdict == "keep-running"
+
+
+def test_guardrail_blocks_a_winner(experiment: Experiment) -> None:
+    guarded = data(
+        experiment,
+        (5000, 250),
+        (5000, 400),
+        bounces=(1000, 1400),
+        guardrails=(Guardrail("bounce", 0.05),),
+    )
+    found = status(guarded, TODAY)
+    assert (
+        found.verdict == "blocked" and "guardrail bounce is worse by more than 5%" in found.reason
+    )
+    tolerated = replace(guarded.experiment.analysis, guardrails=(Guardrail("bounce", 0.6),))
+    guarded.experiment = replace(guarded.experiment, analysis=tolerated)
+    assert status(guarded, TODAY).winner == "bold"
+
+
+def test_frequentist_waits_for_its_planned_sample(experiment: Experiment) -> None:
+    early = status(data(experiment, (3000, 150), (3000, 230), engine="frequentist", mde=0.1), TODAY)
+    assert early.verdict == "collecting" and "fixed-horizon test is read once" in early.reason
+    planned = status(
+        data(experiment, (3000, 150), (3000, 230), engine="frequentist", mde=0.5), TODAY
+    )
+    assert planned.winner == "bold", planned.reason
+
+
+def test_bayesian_needs_chance_and_small_loss(experiment: Experiment) -> None:
+    clear = status(data(experiment, (5000, 250), (5000, 330), engine="bayesian"), TODAY)
+    assert clear.winner == "bold" and "chance to beat control" in clear.reason
+    unsure = status(data(experiment, (5000, 250), (5000, 262), engine="bayesian"), TODAY)
+    assert unsure.verdict == "keep-running"
+    strict = status(
+        data(experiment, (5000, 250), (5000, 330), engine="bayesian", max_loss=1e-9), TODAY
+    )
+    assert strict.verdict == "keep-running"
+
+
+def test_status_command(project: Path, sitegen: Callable[..., Result], tmp_path: Path) -> None:
+    events = [
+        {
+            "time": 1_780_000_000 + i * 600,
+            "type": "view",
+            "page": "/",
+            "visitor": f"v{i}",
+            "session": f"s{i}",
+            "variant": f"hero-test-{'bold' if i % 2 else 'control'}",
+        }
+        for i in range(40)
+    ]
+    export = tmp_path / "events.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    text = sitegen(project, "experiments", "status", "brand", "--as-of", "2026-06-01")
+    assert text.code == 0, text.err
+    assert "hero-test (running; sequential, alpha 0.05; 40 visitors" in text.out
+    assert "sample ratio: 20 / 20 against 20 / 20 expected: p = 1 ok" in text.out
+    assert "verdict: collecting" in text.out
+    found = json.loads(sitegen(project, "experiments", "status", "brand", "--json").out)
+    assert found[0]["arms"]["bold"]["visitors"] == 20 and found[0]["verdict"] == "collecting"
+    empty = sitegen(project, "experiments", "status", "other")
+    assert empty.code == 0 and "no experiment is running" in empty.out
+    bad = sitegen(project, "experiments", "plan", "--baseline", "2", "--mde", "0.1")
+    assert bad.code == 2 and "is not a rate between 0 and 1" in bad.err
