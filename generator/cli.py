@@ -327,6 +327,16 @@ def _add_experiments(commands: Subcommands, shared: dict[str, argparse.ArgumentP
         help="per arm and goal: visitors, conversions, lifts with intervals, the verdict",
     )
     status.add_argument("--json", action="store_true", help="print JSON")
+    decide = experiment_commands.add_parser(
+        "decide",
+        parents=[site, out, as_of],
+        help="apply each experiment's decision rule; --write records the outcome in site.yaml",
+    )
+    decide.add_argument(
+        "--write",
+        action="store_true",
+        help="set status: concluded, winner and a decision block (comments and formatting kept)",
+    )
     plan = experiment_commands.add_parser(
         "plan", parents=[out], help="visitors and days an experiment needs (power calculator)"
     )
@@ -454,7 +464,48 @@ def command_config_show(arguments: argparse.Namespace) -> int:
 def command_experiments(arguments: argparse.Namespace) -> int:
     if arguments.experiments_command == "plan":
         return command_experiments_plan(arguments)
+    if arguments.experiments_command == "decide":
+        return command_experiments_decide(arguments)
     return command_experiments_status(arguments)
+
+
+def command_experiments_decide(arguments: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from generator.config import load_network
+    from generator.experiments.decide import decisions, diff, edited, write
+    from generator.experiments.present import site_statuses
+
+    root = arguments.root.resolve()
+    _, site = _buildable_site(root, arguments.site)
+    today = arguments.as_of or dt.datetime.now(dt.UTC).date()
+    statuses = site_statuses(site, _layout(arguments, root), today)
+    made = decisions(statuses, today)
+    concluded = {decision.experiment for decision in made}
+    for found in statuses:
+        if found.experiment.id not in concluded:
+            print(f"{found.experiment.id}: {found.verdict}: {found.reason}")
+    if not made:
+        print(f"{site.name}: nothing to conclude")
+        return 0
+    for decision in made:
+        print(f"{decision.experiment}: concluded, winner {decision.winner}: {decision.reason}")
+    path = site.directory / "site.yaml"
+    display = path.relative_to(root).as_posix()
+    text = edited(path, made)
+    print(diff(path, text, display), end="")
+    if not arguments.write:
+        print("(not written: add --write to record it)")
+        return 0
+    before = path.read_text(encoding="utf-8")
+    write(path, text)
+    try:
+        load_network(root)  # all or nothing: the recorded file must still load
+    except SitegenError:
+        write(path, before)
+        raise
+    print(f"wrote {display}")
+    return 0
 
 
 def command_experiments_status(arguments: argparse.Namespace) -> int:

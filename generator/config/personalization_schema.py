@@ -250,6 +250,17 @@ EXPERIMENT = Section(
         ),
         "status": Choice(("draft", "running", "stopped", "concluded"), default="draft"),
         "analysis": Section(EXPERIMENT_ANALYSIS),
+        "decision": Section(
+            {
+                "date": DateOption("the day it was decided"),
+                "engine": Str("the statistics that decided"),
+                "goal": Str("the primary goal"),
+                "reason": Str("the verdict's figures"),
+                "visitors": MapOf(Int(minimum=0), "exposed visitors per arm"),
+                "conversions": MapOf(Int(minimum=0), "conversions of the goal per arm"),
+            },
+            "what `sitegen experiments decide --write` recorded",
+        ),
         "winner": Str("the arm everyone gets once concluded"),
         "namespace": Section(
             {
