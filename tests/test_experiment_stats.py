@@ -219,10 +219,10 @@ def test_no_data_is_said_not_divided_by() -> None:
     empty = Summary.conversions(0, 0)
     for engine in stats.ENGINES.values():
         with pytest.raises(stats.NoData):
-            engine(empty, Summary.conversions(10, 1))
+            engine(empty, Summary.conversions(10, 1), 0.05)
     # No conversions anywhere: defined results, no NaN.
     for engine in stats.ENGINES.values():
-        found = engine(Summary.conversions(100, 0), Summary.conversions(100, 0))
+        found = engine(Summary.conversions(100, 0), Summary.conversions(100, 0), 0.05)
         assert found.relative is None and found.relative_interval is None
         assert not math.isnan(found.absolute_interval.low)
         if found.p_value is not None:

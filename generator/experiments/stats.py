@@ -363,7 +363,12 @@ def _normal_means(control: Summary, treatment: Summary, alpha: float) -> Compari
     )
 
 
-ENGINES = {"frequentist": frequentist, "sequential": sequential, "bayesian": bayesian}
+Engine = Callable[[Summary, Summary, float], Comparison]
+ENGINES: dict[str, Engine] = {
+    "frequentist": frequentist,
+    "sequential": sequential,
+    "bayesian": bayesian,
+}
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
