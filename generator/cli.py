@@ -337,6 +337,14 @@ def _add_experiments(commands: Subcommands, shared: dict[str, argparse.ArgumentP
         action="store_true",
         help="set status: concluded, winner and a decision block (comments and formatting kept)",
     )
+    report = experiment_commands.add_parser(
+        "report",
+        parents=[site, as_of],
+        help="an HTML page per experiment with its figures and charts",
+    )
+    report.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="the report folder to write"
+    )
     plan = experiment_commands.add_parser(
         "plan", parents=[out], help="visitors and days an experiment needs (power calculator)"
     )
@@ -466,7 +474,21 @@ def command_experiments(arguments: argparse.Namespace) -> int:
         return command_experiments_plan(arguments)
     if arguments.experiments_command == "decide":
         return command_experiments_decide(arguments)
+    if arguments.experiments_command == "report":
+        return command_experiments_report(arguments)
     return command_experiments_status(arguments)
+
+
+def command_experiments_report(arguments: argparse.Namespace) -> int:
+    from generator.experiments.present import site_statuses
+    from generator.experiments.report import write_report
+
+    root = arguments.root.resolve()
+    _, site = _buildable_site(root, arguments.site)
+    statuses = site_statuses(site, BuildLayout(root / "build"), arguments.as_of)
+    written = write_report(site.name, statuses, arguments.out.resolve())
+    print(f"{site.name}: wrote {len(written)} pages to {arguments.out}")
+    return 0
 
 
 def command_experiments_decide(arguments: argparse.Namespace) -> int:
