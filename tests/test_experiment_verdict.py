@@ -143,3 +143,29 @@ def test_status_command(project: Path, sitegen: Callable[..., Result], tmp_path:
     assert empty.code == 0 and "no experiment is running" in empty.out
     bad = sitegen(project, "experiments", "plan", "--baseline", "2", "--mde", "0.1")
     assert bad.code == 2 and "is not a rate between 0 and 1" in bad.err
+
+
+def test_a_sample_ratio_mismatch_is_printed_by_every_build(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
+    events = [
+        {
+            "time": 1_780_000_000 + i * 60,
+            "type": "view",
+            "page": "/",
+            "visitor": f"v{i}",
+            "session": f"s{i}",
+            "variant": f"hero-test-{'bold' if i % 3 else 'control'}",  # 2:1, weights 1:1
+        }
+        for i in range(600)
+    ]
+    export = tmp_path / "events.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    for _ in range(2):  # the build after the ingest, then a no-op build
+        built = sitegen(project, "build", "brand")
+        assert built.code == 0
+        assert "warning: brand: experiment hero-test: sample ratio mismatch (p = " in built.err
+        assert "control 200 / bold 400 visitors against 300 / 300 expected" in built.err
+    status = sitegen(project, "experiments", "status", "brand")
+    assert "MISMATCH" in status.out and "verdict: blocked: sample ratio mismatch" in status.out

@@ -23,6 +23,7 @@ from generator.config.model import Network, SiteConfig
 from generator.content import SourceReader, collect_site_content
 from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
+from generator.experiments.alarms import sample_ratio_alarms
 from generator.experiments.history import record as record_experiments
 from generator.layout import BuildLayout
 from generator.manifest import FileEntry
@@ -117,6 +118,8 @@ class BuildRun:
     """Writes of computed lists to their caches, done only once the build succeeded."""
     plans: Mapping[str, SitePlan] = field(default_factory=dict)
     work: Mapping[str, SiteWork] = field(default_factory=dict)
+    alarms: tuple[str, ...] = ()
+    """Warnings about experiments (sample-ratio mismatches), printed by every build."""
     report: BuildReport = field(default_factory=BuildReport)
     published: Mapping[str, PublishedTree] = field(default_factory=dict)
 
@@ -162,6 +165,16 @@ def recommend(run: BuildRun) -> BuildRun:
     return replace(run, states=states, deferred=(*run.deferred, *deferred))
 
 
+def experiments(run: BuildRun) -> BuildRun:
+    """Alarms about running experiments (their data is in the events store)."""
+    alarms = tuple(
+        alarm
+        for state in run.states.values()
+        for alarm in sample_ratio_alarms(state.site, run.layout)
+    )
+    return replace(run, alarms=alarms)
+
+
 def components(run: BuildRun) -> BuildRun:
     """Lazy components: rendered once per site, before the pages that place them."""
     return replace(
@@ -204,7 +217,8 @@ def freshness(run: BuildRun) -> BuildRun:
         for name, site_plan in run.plans.items()
     }
     report = BuildReport(
-        sites=[_site_report(name, work[name]) for name in run.plans], warnings=run.network.warnings
+        sites=[_site_report(name, work[name]) for name in run.plans],
+        warnings=(*run.network.warnings, *run.alarms),
     )
     return replace(run, work=work, report=report)
 
@@ -252,6 +266,7 @@ STAGES = StageList[BuildRun](
     [
         ("collect", collect),
         ("recommend", recommend),
+        ("experiments", experiments),
         ("components", components),
         ("plan", plan),
         ("freshness", freshness),
