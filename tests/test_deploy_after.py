@@ -115,6 +115,20 @@ def test_notifications_after_deploy_and_rollback(
     assert sitegen(project, "rollback", "brand", "--target", "production", "--yes").code == 0
     assert [body["kind"] for body in received] == ["deploy", "deploy", "rollback"]
     assert len(messages) == 3
+    assert all("promoted" not in body for body in received)
+
+    # A concluded experiment goes live: the journal and the notifications say so.
+    edit(
+        project / "sites/root/site.yaml",
+        "    status: running",
+        "    status: concluded\n    winner: bold",
+    )
+    assert sitegen(project, "build", "brand").code == 0
+    assert sitegen(project, "deploy", "brand", "--target", "production", "--yes").code == 0
+    assert received[-1]["promoted"] == {"hero-test": "bold"}
+    assert b"promoted: {'hero-test': 'bold'}" in messages[-1].content
+    journal = (project / "build/.sitegen/sites/brand/journal.jsonl").read_text().splitlines()
+    assert json.loads([line for line in journal if line][-1])["promoted"] == {"hero-test": "bold"}
 
 
 def test_http_check_against_apache(

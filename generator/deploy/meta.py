@@ -28,6 +28,17 @@ def deploy_meta(
     }
 
 
+def promotions(current: Manifest | None, wanted: Manifest) -> dict[str, str]:
+    """Experiments whose winner goes live with `wanted` (new, or another arm than live)."""
+    before = (current.meta.get("winners") or {}) if current is not None else {}
+    after = wanted.meta.get("winners") or {}
+    return {
+        experiment: winner
+        for experiment, winner in sorted(after.items())
+        if winner and before.get(experiment) != winner
+    }
+
+
 def outgoing_links(
     network: Network, site: SiteConfig, site_dir: Path, manifest: Manifest
 ) -> dict[str, list[str]]:

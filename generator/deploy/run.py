@@ -25,6 +25,7 @@ from generator.deploy import lock
 from generator.deploy.bookkeeping import Origin, protect_state, remember, tell
 from generator.deploy.check import http_check
 from generator.deploy.execute import Executor, temporary_name, verify_content
+from generator.deploy.meta import promotions
 from generator.deploy.plan import STAGES, DeployPlan, Operation, plan_deploy
 from generator.deploy.remote import Pool, Remote, RemoteError
 from generator.deploy.state import (
@@ -172,6 +173,10 @@ class Run:
             "operations": len(plan.operations),
             "bytes": plan.bytes,
         }
+        promoted = promotions(job.current, job.manifest)
+        if promoted:
+            # The journal and the notifications say which concluded experiments go live.
+            self.journal["promoted"] = promoted
         self.locked = False
         self.outcome: dict[str, Any] = {}
         """The journal's final entry, once there is one."""
