@@ -6,6 +6,8 @@
 - A visitor counts in the **first** arm they were exposed to (a QA override that shows a
   second arm later changes nothing), from the time of that first exposure; events are
   ordered by the server's time, then the browser's millisecond clock within a second.
+- The work is done by SQLite (window functions, joins on temporary tables), so a million
+  exposures take seconds, not Python loops.
 - An exposure from a build whose bucket version is older than the experiment's current one
   does not count (a bucket version change re-enrols everyone); build versions come from
   `history.py`, and one not recorded there is taken to be the current configuration.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from generator.experiments.history import Version
 
 BOUNCE = "bounce"
 PAGES = "pages-per-visit"
+EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass
@@ -42,11 +45,13 @@ class ArmData:
     conversions: dict[str, int] = field(default_factory=dict)
     """Goal id -> visitors who converted."""
     pages: int = 0
-    """Page views in the exposure visits, summed over visitors."""
+    """Page views in the exposure visits (from the exposure on), summed over visitors."""
     pages_squared: int = 0
     bounces: int = 0
-    exposure_days: list[dt.date] = field(default_factory=list)
-    conversion_days: dict[str, list[dt.date]] = field(default_factory=dict)
+    exposures_per_day: dict[dt.date, int] = field(default_factory=dict)
+    """First exposures by day (UTC)."""
+    conversions_per_day: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    """Goal id -> first conversions by day (UTC)."""
 
 
 @dataclass
@@ -58,7 +63,7 @@ class ExperimentData:
     first_exposure: float | None = None
     last_event: float | None = None
     stale_exposures: int = 0
-    """Exposures under an older bucket version (not counted)."""
+    """Exposure views under an older bucket version (not counted)."""
     unknown_builds: set[str] = field(default_factory=set)
 
     @property
@@ -72,168 +77,215 @@ class ExperimentData:
         return (self.last_event - self.first_exposure) / 86400
 
 
-@dataclass
-class _Exposure:
-    arm: str
-    time: float
-    session: str
-    pages: int = 0
-    converted: dict[str, float] = field(default_factory=dict)
-    """Goal id -> time of the first conversion."""
+def _day(number: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=number)
 
 
-Row = tuple[str, str, float, int, str, str, str, str]
-"""(visitor, session, time, client ms, type, variant, build, detail)."""
+# Each visitor's first exposure in each experiment: the earliest view (server time, then
+# the browser's clock) whose variant names one of its arms, under a build that counts.
+FIRST = """
+CREATE TEMP TABLE first AS
+SELECT key, arm, visitor, session, time, client_ms, build FROM (
+    SELECT v.key AS key, v.arm AS arm, e.visitor AS visitor, e.session AS session,
+           e.time AS time, e.client_ms AS client_ms, e.build AS build,
+           ROW_NUMBER() OVER (PARTITION BY v.key, e.visitor ORDER BY e.time, e.client_ms)
+               AS position
+    FROM temp.exposures e JOIN temp.variant_arms v ON v.variant = e.variant
+    WHERE NOT EXISTS (SELECT 1 FROM temp.stale s WHERE s.key = v.key AND s.build = e.build)
+) WHERE position = 1
+"""
 
-
-def _rows(store: Path, site: str) -> Iterator[Row]:
-    if not store.exists():
-        return
-    connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
-    try:
-        yield from connection.execute(
-            "SELECT visitor, session, time, client_ms, type, variant, build, detail FROM events "
-            "WHERE site = ? AND type IN ('view', 'goal', 'click') "
-            "ORDER BY visitor, time, client_ms",
-            (site,),
-        )
-    except sqlite3.OperationalError:
-        return  # an empty or older store: nothing to read
-    finally:
-        connection.close()
+AFTER = "(g.time > f.time OR (g.time = f.time AND g.client_ms >= f.client_ms))"
 
 
 class Analysis:
-    """Reads a site's events once for all its experiments."""
+    """A site's experiments from a few SQL queries over the events store: one pass picks
+    the site's exposures, goals and views into temporary tables; the rest are joins."""
 
     def __init__(self, experiments: Sequence[Experiment], versions: dict[str, Version]) -> None:
-        self.experiments = {e.key: e for e in experiments}
+        self.experiments = list(experiments)
         self.versions = versions
-        self.data = {
-            e.key: ExperimentData(e, {arm.name: ArmData(arm.name) for arm in e.arms})
-            for e in experiments
-        }
-        self._parts: dict[str, list[tuple[str, str]]] = {}
-        self._last: float | None = None
-        self._pairs = {
-            f"{e.key}-{arm.name}": (e.key, arm.name) for e in experiments for arm in e.arms
-        }
-
-    def _arms_in(self, variant: str) -> list[tuple[str, str]]:
-        """(experiment key, arm) pairs a variant key names, matched part by part."""
-        found = self._parts.get(variant)
-        if found is None:
-            found = self._parts[variant] = [
-                self._pairs[part] for part in variant.split("+") if part in self._pairs
-            ]
-        return found
-
-    def _counts(self, key: str, build: str) -> bool:
-        """Does an exposure under `build` count for experiment `key`?"""
-        experiment = self.experiments[key]
-        version = self.versions.get(build)
-        configured = version.experiments.get(key) if version is not None else None
-        if configured is None:
-            self.data[key].unknown_builds.add(build)
-            return True
-        return configured.bucket_version >= experiment.bucket_version
-
-    def _share(self, key: str, build: str) -> dict[str, float]:
-        """The arms' shares in the build version an exposure happened under."""
-        experiment = self.experiments[key]
-        version = self.versions.get(build)
-        configured = version.experiments.get(key) if version is not None else None
-        weights = (
-            dict(configured.arms)
-            if configured is not None
-            else {a.name: a.weight for a in experiment.arms}
-        )
-        total = sum(weights.get(a.name, 0.0) for a in experiment.arms) or 1.0
-        return {a.name: weights.get(a.name, 0.0) / total for a in experiment.arms}
 
     def read(self, store: Path, site: str) -> dict[str, ExperimentData]:
-        visitor = None
-        exposures: dict[str, _Exposure] = {}
-        for row in _rows(store, site):
-            if row[0] != visitor:
-                self._finish(exposures)
-                visitor, exposures = row[0], {}
-            self._event(row, exposures)
-        self._finish(exposures)
-        for data in self.data.values():
-            data.last_event = self._last
-        return self.data
+        data = {
+            e.key: ExperimentData(e, {arm.name: ArmData(arm.name) for arm in e.arms})
+            for e in self.experiments
+        }
+        if not store.exists() or not self.experiments:
+            return data
+        connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
+        try:
+            connection.execute("PRAGMA temp_store = MEMORY")
+            last = connection.execute(
+                "SELECT MAX(time) FROM events WHERE site = ?", (site,)
+            ).fetchone()[0]
+            self._prepare(connection, site, data)
+            for found in data.values():
+                found.last_event = last
+                self._exposures(connection, found)
+                for goal in found.experiment.goals:
+                    self._conversions(connection, found, goal)
+                self._visits(connection, found)
+        except sqlite3.OperationalError:
+            return data  # an empty or older store: nothing to read
+        finally:
+            connection.close()
+        return data
 
-    def _event(self, row: Row, exposures: dict[str, _Exposure]) -> None:
-        time = row[2]
-        if self._last is None or time > self._last:
-            self._last = time
-        if row[4] == "view":
-            self._view(row, exposures)
+    def _prepare(
+        self, connection: sqlite3.Connection, site: str, data: dict[str, ExperimentData]
+    ) -> None:
+        # One pass over the store; the rest reads these temporary tables (in memory).
+        connection.execute(
+            "CREATE TEMP TABLE site_events AS SELECT visitor, session, time, client_ms, type, "
+            "variant, build, detail FROM events WHERE site = ? AND type IN ('view', 'goal', "
+            "'click')",
+            (site,),
+        )
+        connection.execute(
+            "CREATE TEMP TABLE exposures AS SELECT visitor, session, time, client_ms, variant, "
+            "build FROM site_events WHERE type = 'view' AND variant != ''"
+        )
+        pairs = {
+            f"{e.key}-{arm.name}": (e.key, arm.name) for e in self.experiments for arm in e.arms
+        }
+        variants = [row[0] for row in connection.execute("SELECT DISTINCT variant FROM exposures")]
+        connection.execute(
+            "CREATE TEMP TABLE variant_arms (variant TEXT, key TEXT, arm TEXT, "
+            "PRIMARY KEY (variant, key))"
+        )
+        rows = {}
+        for variant in variants:
+            for part in variant.split("+"):  # whole parts: no prefix ever matches
+                if part in pairs and (variant, pairs[part][0]) not in rows:
+                    rows[variant, pairs[part][0]] = pairs[part][1]
+        connection.executemany(
+            "INSERT INTO variant_arms VALUES (?, ?, ?)",
+            [(variant, key, arm) for (variant, key), arm in rows.items()],
+        )
+        builds = [row[0] for row in connection.execute("SELECT DISTINCT build FROM exposures")]
+        connection.execute(
+            "CREATE TEMP TABLE stale (key TEXT, build TEXT, PRIMARY KEY (key, build))"
+        )
+        connection.executemany(
+            "INSERT INTO stale VALUES (?, ?)",
+            [
+                (key, build)
+                for key, found in data.items()
+                for build in builds
+                if not self._counts(found, build)
+            ],
+        )
+        for key, count in connection.execute(
+            "SELECT v.key, COUNT(*) FROM exposures e JOIN variant_arms v ON v.variant = e.variant"
+            " JOIN stale s ON s.key = v.key AND s.build = e.build GROUP BY v.key"
+        ):
+            data[key].stale_exposures = count
+        connection.execute(FIRST)
+        connection.execute("CREATE INDEX temp.first_by_key ON first (key, visitor)")
+        connection.execute(
+            "CREATE TEMP TABLE goals AS SELECT visitor, session, time, client_ms, type, detail "
+            "FROM site_events WHERE type IN ('goal', 'click')"
+        )
+        connection.execute("CREATE INDEX temp.goals_by_visitor ON goals (visitor)")
+        connection.execute(
+            "CREATE TEMP TABLE views AS SELECT visitor, session, time, client_ms "
+            "FROM site_events WHERE type = 'view'"
+        )
+        connection.execute("DROP TABLE temp.site_events")
+        connection.execute("CREATE INDEX temp.views_by_visit ON views (visitor, session)")
+
+    def _counts(self, found: ExperimentData, build: str) -> bool:
+        """Does an exposure under `build` count (not from before a re-enrolment)?"""
+        version = self.versions.get(build)
+        configured = version.experiments.get(found.experiment.key) if version else None
+        if configured is None:
+            return True
+        return configured.bucket_version >= found.experiment.bucket_version
+
+    def _shares(self, found: ExperimentData, build: str) -> dict[str, float]:
+        """The arms' shares in the build version an exposure happened under."""
+        experiment = found.experiment
+        version = self.versions.get(build)
+        configured = version.experiments.get(experiment.key) if version else None
+        if configured is None:
+            found.unknown_builds.add(build)
+            weights = {arm.name: arm.weight for arm in experiment.arms}
         else:
-            self._conversion(row, exposures)
+            weights = dict(configured.arms)
+        total = sum(weights.get(arm.name, 0.0) for arm in experiment.arms) or 1.0
+        return {arm.name: weights.get(arm.name, 0.0) / total for arm in experiment.arms}
 
-    def _view(self, row: Row, exposures: dict[str, _Exposure]) -> None:
-        _, session, time, _, _, variant, build, _ = row
-        for key, arm in self._arms_in(variant):
-            if key in exposures:
-                continue
-            data = self.data[key]
-            if not self._counts(key, build):
-                data.stale_exposures += 1
-                continue
-            exposures[key] = _Exposure(arm, time, session)
-            for name, share in self._share(key, build).items():
-                data.expected[name] = data.expected.get(name, 0.0) + share
-            if data.first_exposure is None or time < data.first_exposure:
-                data.first_exposure = time
-        for exposure in exposures.values():
-            if exposure.session == session:
-                exposure.pages += 1
+    def _exposures(self, connection: sqlite3.Connection, found: ExperimentData) -> None:
+        rows = connection.execute(
+            "SELECT arm, build, CAST(time / 86400 AS INTEGER), COUNT(*), MIN(time) "
+            "FROM temp.first WHERE key = ? GROUP BY arm, build, CAST(time / 86400 AS INTEGER)",
+            (found.experiment.key,),
+        ).fetchall()
+        by_build: dict[str, int] = {}
+        for arm_name, build, day, count, earliest in rows:
+            arm = found.arms[arm_name]
+            arm.visitors += count
+            arm.exposures_per_day[_day(day)] = arm.exposures_per_day.get(_day(day), 0) + count
+            by_build[build] = by_build.get(build, 0) + count
+            if found.first_exposure is None or earliest < found.first_exposure:
+                found.first_exposure = earliest
+        for build, count in by_build.items():
+            for name, share in self._shares(found, build).items():
+                found.expected[name] = found.expected.get(name, 0.0) + count * share
 
-    def _conversion(self, row: Row, exposures: dict[str, _Exposure]) -> None:
-        _, session, time, _, kind, _, _, detail = row
-        key, _, goal_id = detail.partition(":")
-        exposure = exposures.get(key)
-        if exposure is None:
-            return  # not exposed (yet; rows come in time order): not a conversion
-        goal = self._goal(key, goal_id, kind)
-        if goal is None or goal.id in exposure.converted:
-            return
-        if goal.within_days is None:
-            if session != exposure.session:
-                return
-        elif time - exposure.time > goal.within_days * 86400:
-            return
-        exposure.converted[goal.id] = time
+    def _conversions(
+        self, connection: sqlite3.Connection, found: ExperimentData, goal: Goal
+    ) -> None:
+        """Visitors converting on `goal` at or after their first exposure, within its
+        window (events from before goal ids name the experiment alone: its first goal of
+        that kind)."""
+        key = found.experiment.key
+        kind = "goal" if goal.page else "click"
+        first_of_kind = next(
+            (g for g in found.experiment.goals if (g.page if goal.page else g.click)), None
+        )
+        details = [f"{key}:{goal.id}"] + ([key] if first_of_kind is goal else [])
+        window = (
+            "g.session = f.session"
+            if goal.within_days is None
+            else f"g.time - f.time <= {goal.within_days * 86400}"
+        )
+        rows = connection.execute(
+            "SELECT arm, CAST(converted / 86400 AS INTEGER), COUNT(*) FROM ("
+            "  SELECT f.arm AS arm, MIN(g.time) AS converted "
+            "  FROM temp.first f JOIN temp.goals g ON g.visitor = f.visitor "
+            f"  WHERE f.key = ? AND g.type = ? AND g.detail IN ({','.join('?' * len(details))})"
+            f"    AND {AFTER} AND {window} "
+            "  GROUP BY f.visitor"
+            ") GROUP BY arm, CAST(converted / 86400 AS INTEGER)",
+            (key, kind, *details),
+        ).fetchall()
+        for arm_name, day, count in rows:
+            arm = found.arms[arm_name]
+            arm.conversions[goal.id] = arm.conversions.get(goal.id, 0) + count
+            per_day = arm.conversions_per_day.setdefault(goal.id, {})
+            per_day[_day(day)] = per_day.get(_day(day), 0) + count
 
-    def _goal(self, key: str, goal_id: str, kind: str) -> Goal | None:
-        goals = self.experiments[key].goals if key in self.experiments else ()
-        if goal_id:
-            return next((goal for goal in goals if goal.id == goal_id), None)
-        # Events from before goal ids: the first goal of that kind.
-        wanted = "page" if kind == "goal" else "click"
-        return next((goal for goal in goals if getattr(goal, wanted)), None)
-
-    def _finish(self, exposures: dict[str, _Exposure]) -> None:
-        for key, exposure in exposures.items():
-            arm = self.data[key].arms[exposure.arm]
-            arm.visitors += 1
-            arm.pages += exposure.pages
-            arm.pages_squared += exposure.pages**2
-            arm.bounces += exposure.pages == 1
-            arm.exposure_days.append(_day(exposure.time))
-            for goal_id, time in exposure.converted.items():
-                arm.conversions[goal_id] = arm.conversions.get(goal_id, 0) + 1
-                arm.conversion_days.setdefault(goal_id, []).append(_day(time))
-
-
-def _day(time: float) -> dt.date:
-    return dt.datetime.fromtimestamp(time, dt.UTC).date()
+    def _visits(self, connection: sqlite3.Connection, found: ExperimentData) -> None:
+        """Pages per visit and bounces of each exposure visit, from the exposure on."""
+        rows = connection.execute(
+            "SELECT arm, SUM(pages), SUM(pages * pages), SUM(pages = 1) FROM ("
+            "  SELECT f.arm AS arm, COUNT(*) AS pages "
+            "  FROM temp.first f "
+            "  JOIN temp.views g ON g.visitor = f.visitor AND g.session = f.session "
+            f"  WHERE f.key = ? AND {AFTER} "
+            "  GROUP BY f.visitor"
+            ") GROUP BY arm",
+            (found.experiment.key,),
+        ).fetchall()
+        for arm_name, pages, squared, bounces in rows:
+            arm = found.arms[arm_name]
+            arm.pages, arm.pages_squared, arm.bounces = pages, squared, bounces
 
 
 def experiment_data(
     store: Path, site: str, experiments: Sequence[Experiment], versions: dict[str, Version]
 ) -> dict[str, ExperimentData]:
-    """Every experiment's data, by key, from one pass over the site's events."""
+    """Every experiment's data, by key."""
     return Analysis(experiments, versions).read(store, site)

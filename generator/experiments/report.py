@@ -13,7 +13,6 @@ import bisect
 import datetime as dt
 import io
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import numpy as np
 from markupsafe import escape
 
 from generator.experiments import stats
-from generator.experiments.exposure import ArmData
 from generator.experiments.present import as_text
 from generator.experiments.stats import Summary
 from generator.experiments.verdict import Status
@@ -44,18 +42,18 @@ def lift_over_time(found: Status) -> list[Point]:
     if primary is None or not arms:
         return []
     control, treatment = found.data.arms[found.control], found.data.arms[arms[0]]
-    for arm in (control, treatment):
-        arm.exposure_days.sort()
-        for days_of_goal in arm.conversion_days.values():
-            days_of_goal.sort()
-    days = sorted(set(control.exposure_days) | set(treatment.exposure_days))
+    days = sorted(set(control.exposures_per_day) | set(treatment.exposures_per_day))
     if not days:
         return []
+    cumulative = {
+        name: (_running(arm.exposures_per_day), _running(arm.conversions_per_day.get(primary, {})))
+        for name, arm in ((found.control, control), (arms[0], treatment))
+    }
     engine = stats.ENGINES[found.experiment.analysis.engine]
     points = []
     least = found.experiment.analysis.min_visitors
     for day in _every_day(days[0], days[-1]):
-        a, b = _as_of(control, primary, day), _as_of(treatment, primary, day)
+        a, b = _as_of(cumulative[found.control], day), _as_of(cumulative[arms[0]], day)
         if min(a.n, b.n) < least:
             continue  # the first days' intervals are too wide to show anything
         try:
@@ -79,11 +77,28 @@ def _every_day(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def _as_of(arm: ArmData, goal: str, day: dt.date) -> Summary:
-    """The arm's visitors and conversions known at the end of `day` (the lists sorted)."""
-    visitors = bisect.bisect_right(arm.exposure_days, day)
-    converted = bisect.bisect_right(arm.conversion_days.get(goal, []), day)
-    return Summary.conversions(visitors, converted)
+Running = tuple[list[dt.date], list[int]]
+
+
+def _running(per_day: dict[dt.date, int]) -> Running:
+    """Days in order, and the running total up to each."""
+    days = sorted(per_day)
+    totals, total = [], 0
+    for day in days:
+        total += per_day[day]
+        totals.append(total)
+    return days, totals
+
+
+def _total(running: Running, day: dt.date) -> int:
+    days, totals = running
+    position = bisect.bisect_right(days, day)
+    return totals[position - 1] if position else 0
+
+
+def _as_of(arm: tuple[Running, Running], day: dt.date) -> Summary:
+    """The arm's visitors and conversions known at the end of `day`."""
+    return Summary.conversions(_total(arm[0], day), _total(arm[1], day))
 
 
 def _svg(figure: object, title: str, description: str) -> str:
@@ -148,7 +163,7 @@ def exposures_chart(found: Status) -> str:
     axes = figure.subplots()
     summary = []
     for name, arm in found.data.arms.items():
-        per_day = Counter(arm.exposure_days)
+        per_day = arm.exposures_per_day
         days = sorted(per_day)
         axes.plot(
             np.array(days, dtype="datetime64[D]"),
