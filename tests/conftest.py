@@ -77,6 +77,14 @@ def tree(directory: Path) -> dict[str, bytes]:
     }
 
 
+def demo_copy(folder: Path) -> Path:
+    """A copy of the repository's demo network (sites, content, themes) in `folder`."""
+    repo = Path(__file__).resolve().parent.parent
+    for name in ("sites", "content", "themes"):
+        shutil.copytree(repo / name, folder / name)
+    return folder
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"

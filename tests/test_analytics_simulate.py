@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Result
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import Result, demo_copy
 
 
 def test_simulate_ingest_build(tmp_path: Path, sitegen: Callable[..., Result]) -> None:
-    project = tmp_path / "demo"
-    for folder in ("sites", "content", "themes"):
-        shutil.copytree(REPO / folder, project / folder)
+    project = demo_copy(tmp_path / "demo")
     log = tmp_path / "trailhead.log"
     # The visitors walk the built site: what they send comes from its pages.
     assert sitegen(project, "build", "trailhead").code == 0

@@ -4,7 +4,6 @@ the winner to a visitor holding the loser's cookie."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +11,8 @@ import pytest
 
 from generator.config import load_network
 from tests.apache import apache, fetch
-from tests.conftest import Result
+from tests.conftest import Result, demo_copy
 
-REPO = Path(__file__).resolve().parent.parent
 GUIDE = "/guides/hiking/layering/"
 
 
@@ -22,9 +20,7 @@ GUIDE = "/guides/hiking/layering/"
 def test_the_lifted_arm_wins_and_is_served_to_everyone(
     tmp_path: Path, sitegen: Callable[..., Result], lifted: str, loser: str
 ) -> None:
-    project = tmp_path / "demo"
-    for folder in ("sites", "content", "themes"):
-        shutil.copytree(REPO / folder, project / folder)
+    project = demo_copy(tmp_path / "demo")
     assert sitegen(project, "build", "trailhead").code == 0
     log = tmp_path / "access.log"
     simulated = sitegen(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from scipy import integrate, optimize, special
 from scipy import stats as distributions
@@ -119,6 +120,21 @@ def _relative_standard_error(control: Summary, treatment: Summary) -> float | No
     return math.sqrt(variance)
 
 
+@overload
+def _around(center: float, error: float, quantile: float) -> Interval: ...
+
+
+@overload
+def _around(center: float | None, error: float | None, quantile: float) -> Interval | None: ...
+
+
+def _around(center: float | None, error: float | None, quantile: float) -> Interval | None:
+    """center +- quantile x error (None when either is unknown)."""
+    if center is None or error is None:
+        return None
+    return Interval(center - quantile * error, center + quantile * error)
+
+
 def _welch_dof(control: Summary, treatment: Summary) -> float:
     a, b = treatment.variance / treatment.n, control.variance / control.n
     if a + b == 0:
@@ -159,11 +175,9 @@ def frequentist(control: Summary, treatment: Summary, alpha: float = 0.05) -> Co
         control,
         treatment,
         difference,
-        Interval(difference - quantile * error, difference + quantile * error),
+        _around(difference, error, quantile),
         relative,
-        None
-        if relative is None or relative_error is None
-        else Interval(relative - quantile * relative_error, relative + quantile * relative_error),
+        _around(relative, relative_error, quantile),
         p_value=p_value,
     )
 
@@ -352,11 +366,9 @@ def _normal_means(control: Summary, treatment: Summary, alpha: float) -> Compari
         control,
         treatment,
         difference,
-        Interval(difference - quantile * error, difference + quantile * error),
+        _around(difference, error, quantile),
         relative,
-        None
-        if relative is None or relative_error is None
-        else Interval(relative - quantile * relative_error, relative + quantile * relative_error),
+        _around(relative, relative_error, quantile),
         chance_to_win=float(distributions.norm.cdf(difference / error)),
         loss_if_chosen=_normal_loss(difference, error),
         loss_if_kept=_normal_loss(-difference, error),
