@@ -15,6 +15,7 @@
         sites/<site>/commit.json     the journal of a commit in progress
         sites/<site>/journal.jsonl   the local journal of deploys and rollbacks
         sites/<site>/experiments.json  what each build version configured for experiments
+        sites/<site>/alarms.json     the experiments' alarms and what they were computed from
 """
 
 from __future__ import annotations

@@ -202,6 +202,9 @@ def test_sample_ratio_mismatch() -> None:
     # Weights other than even, and too early to test.
     assert not stats.sample_ratio([2010, 7990], [0.2, 0.8]).mismatch
     assert stats.sample_ratio([3, 9], [0.5, 0.5]).p_value is None
+    # Nobody exposed, or weights that say nothing: no test, no division by zero.
+    assert stats.sample_ratio([0, 0], [0.5, 0.5]).p_value is None
+    assert stats.sample_ratio([5, 7], [0.0, 0.0]).p_value is None
 
 
 @pytest.mark.parametrize(("baseline", "effect"), [(0.04, 0.1), (0.2, -0.05), (0.5, 0.02)])

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from generator.config import load_network
 from generator.config.personalization import Experiment, Guardrail
 from generator.experiments.exposure import ArmData, ExperimentData
 from generator.experiments.verdict import status
-from tests.conftest import Result
+from tests.conftest import Result, edit
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -169,3 +170,40 @@ def test_a_sample_ratio_mismatch_is_printed_by_every_build(
         assert "control 200 / bold 400 visitors against 300 / 300 expected" in built.err
     status = sitegen(project, "experiments", "status", "brand")
     assert "MISMATCH" in status.out and "verdict: blocked: sample ratio mismatch" in status.out
+
+
+def test_alarms_are_computed_again_only_when_the_events_change(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.experiments import alarms
+
+    computed: list[str] = []
+    real = alarms._compute
+
+    def counting(*arguments: Any) -> list[str]:
+        computed.append("once")
+        return real(*arguments)
+
+    monkeypatch.setattr(alarms, "_compute", counting)
+    export = tmp_path / "events.jsonl"
+    export.write_text(
+        json.dumps(
+            {
+                "time": 1_780_000_000,
+                "type": "view",
+                "page": "/",
+                "visitor": "v",
+                "variant": "hero-test-bold",
+            }
+        )
+        + "\n"
+    )
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    assert sitegen(project, "build", "brand").code == 0
+    # The first build recorded its version's weights: an input of the alarms.
+    edit(project / "content/articles/alpha.md", "Alpha body", "Alpha body, edited")
+    assert sitegen(project, "build", "brand").code == 0
+    assert len(computed) == 2
+    edit(project / "content/articles/alpha.md", "edited", "edited again")
+    assert sitegen(project, "build", "brand").code == 0  # a build with work, same events
+    assert len(computed) == 2

@@ -1,23 +1,79 @@
 """Alarms every build prints: a running experiment whose split does not match its weights
-(sample-ratio mismatch) cannot be trusted, whatever its lift says."""
+(sample-ratio mismatch) cannot be trusted, whatever its lift says.
+
+Reading a large events store takes seconds, and the events only change when something is
+ingested: the alarms are kept with what they were computed from
+(`build/.sitegen/sites/<site>/alarms.json`) and computed again only when that changed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from collections.abc import Callable
+
 from generator.config.model import SiteConfig
+from generator.config.personalization import Experiment
 from generator.experiments import history, stats
 from generator.experiments.exposure import experiment_data
 from generator.layout import BuildLayout
 
 
-def sample_ratio_alarms(site: SiteConfig, layout: BuildLayout) -> list[str]:
+def _inputs(site: SiteConfig, layout: BuildLayout, running: list[Experiment]) -> str:
+    """What the alarms depend on: the events store's files, the recorded versions and the
+    running experiments' configuration."""
+    digest = hashlib.sha256(repr([(e.key, e.arms, e.bucket_version) for e in running]).encode())
+    for path in (
+        layout.events,
+        layout.events.with_name(layout.events.name + "-wal"),
+        layout.experiments(site.name),
+    ):
+        try:
+            found = path.stat()
+        except OSError:
+            digest.update(b"-")
+            continue
+        digest.update(f"{path.name}:{found.st_size}:{found.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def sample_ratio_alarms(
+    site: SiteConfig, layout: BuildLayout, to_save: list[Callable[[], None]]
+) -> list[str]:
+    """The site's alarms; a write of what was computed is appended to `to_save`, for the
+    build to run once it has succeeded."""
     running = [e for e in site.personalization.experiments if e.status == "running"]
     if not running or not layout.events.exists():
         return []
+    inputs = _inputs(site, layout, running)
+    saved = layout.site(site.name) / "alarms.json"
+    try:
+        document = json.loads(saved.read_text(encoding="utf-8"))
+        if document.get("inputs") == inputs:
+            return [str(alarm) for alarm in document["alarms"]]
+    except (OSError, ValueError, KeyError):
+        pass
+    alarms = _compute(site, layout, running)
+
+    def save() -> None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        temporary = saved.with_name(saved.name + ".tmp")
+        temporary.write_text(json.dumps({"inputs": inputs, "alarms": alarms}), encoding="utf-8")
+        os.replace(temporary, saved)
+
+    to_save.append(save)
+    return alarms
+
+
+def _compute(site: SiteConfig, layout: BuildLayout, running: list[Experiment]) -> list[str]:
     versions = history.read(layout.experiments(site.name))
     data = experiment_data(layout.events, site.name, running, versions)
     alarms = []
     for experiment in running:
         found = data[experiment.key]
+        if not found.visitors:
+            continue
         names = list(found.arms)
         ratio = stats.sample_ratio(
             [found.arms[name].visitors for name in names],

@@ -416,6 +416,8 @@ def sample_ratio(observed: Sequence[int], weights: Sequence[float]) -> SampleRat
     """Pearson's chi-squared test of the split against the weights (scipy's `chisquare`)."""
     total = sum(observed)
     weight_sum = sum(weights)
+    if total == 0 or weight_sum <= 0:
+        return SampleRatio(tuple(observed), tuple(0.0 for _ in weights), None)
     expected = tuple(total * weight / weight_sum for weight in weights)
     if len(observed) < 2 or min(expected) < SRM_MINIMUM:
         return SampleRatio(tuple(observed), expected, None)

@@ -167,12 +167,13 @@ def recommend(run: BuildRun) -> BuildRun:
 
 def experiments(run: BuildRun) -> BuildRun:
     """Alarms about running experiments (their data is in the events store)."""
+    deferred: list[Callable[[], None]] = []
     alarms = tuple(
         alarm
         for state in run.states.values()
-        for alarm in sample_ratio_alarms(state.site, run.layout)
+        for alarm in sample_ratio_alarms(state.site, run.layout, deferred)
     )
-    return replace(run, alarms=alarms)
+    return replace(run, alarms=alarms, deferred=(*run.deferred, *deferred))
 
 
 def components(run: BuildRun) -> BuildRun:
