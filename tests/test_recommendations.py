@@ -166,6 +166,22 @@ def test_lists_are_reused_while_texts_and_views_are_unchanged(
     edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, longer now.")
     assert sitegen(project, "build", "brand").code == 0
     assert len(computed) == 2  # a text edit: computed again
+    # --clean trusts nothing kept: lists and the content model are computed from scratch.
+    from generator.recommend import neighbours
+
+    loaded: list[object] = []
+    real_load = neighbours.load
+
+    def counted_load(path: Path) -> Any:
+        loaded.append(path)
+        return real_load(path)
+
+    monkeypatch.setattr(neighbours, "load", counted_load)
+    assert sitegen(project, "build", "brand", "--clean").code == 0
+    assert len(computed) == 3 and loaded == []
+    edit(project / "content/articles/gamma.md", "longer now", "longer still")
+    assert sitegen(project, "build", "brand").code == 0
+    assert len(computed) == 4 and len(loaded) == 1  # an ordinary build updates the model
 
 
 def test_content_lists_are_full_when_there_are_enough_similar_pages(

@@ -158,6 +158,7 @@ def recommend(run: BuildRun) -> BuildRun:
                     run.network, state, run.states, run.reader, run.options.drafts
                 ),
                 deferred,
+                fresh=run.options.clean,
             ),
         )
         for name, state in run.states.items()

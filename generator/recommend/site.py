@@ -76,9 +76,11 @@ def site_recommendations(
     layout: BuildLayout,
     sources: dict[str, tuple[SiteConfig, SiteContent]],
     to_save: list[Callable[[], None]],
+    fresh: bool = False,
 ) -> Recommendations | None:
     """The site's lists; what should be cached for the next build is appended to `to_save`,
-    to be written only if this build succeeds (a failed build writes nothing)."""
+    to be written only if this build succeeds (a failed build writes nothing). `fresh`
+    (`build --clean`) computes everything again, trusting nothing the last build kept."""
     if not site.recommendations.enabled:
         return None
     foreign = foreign_candidates(site, sources, content)
@@ -89,7 +91,7 @@ def site_recommendations(
     # (a template, style or config edit), the last build's lists are reused as they are.
     inputs = _inputs_key(candidates, views, count)
     cache = layout.recommendations(site.name)
-    cached = _load_cached(cache, inputs)
+    cached = None if fresh else _load_cached(cache, inputs)
     if cached is None:
         # numpy and scipy take 0.17 s to import: only a build that recommends pays for them.
         from generator.recommend import neighbours
@@ -97,7 +99,8 @@ def site_recommendations(
 
         # Content neighbours are updated from the last build's, not computed again.
         model_path = layout.content_model(site.name)
-        model = neighbours.update(candidates, count * 2, neighbours.load(model_path))
+        previous = None if fresh else neighbours.load(model_path)
+        model = neighbours.update(candidates, count * 2, previous)
         to_save.append(lambda: model.save(model_path))
         by_url = {page.url: page.key for page in content.pages}
         found = recommend(
