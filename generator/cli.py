@@ -495,8 +495,9 @@ def command_experiments_decide(arguments: argparse.Namespace) -> int:
     import datetime as dt
 
     from generator.config import load_network
-    from generator.experiments.decide import decisions, diff, edited, write
+    from generator.experiments.decide import decisions, diff, edited
     from generator.experiments.present import site_statuses
+    from generator.files import replace_text as write
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 
 from generator.config.model import SiteConfig
 from generator.config.personalization import Experiment
 from generator.experiments import history, stats
 from generator.experiments.exposure import experiment_data
+from generator.files import replace_text
 from generator.layout import BuildLayout
 
 
@@ -56,13 +56,7 @@ def sample_ratio_alarms(
         pass
     alarms = _compute(site, layout, running)
 
-    def save() -> None:
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        temporary = saved.with_name(saved.name + ".tmp")
-        temporary.write_text(json.dumps({"inputs": inputs, "alarms": alarms}), encoding="utf-8")
-        os.replace(temporary, saved)
-
-    to_save.append(save)
+    to_save.append(lambda: replace_text(saved, json.dumps({"inputs": inputs, "alarms": alarms})))
     return alarms
 
 

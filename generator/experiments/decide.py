@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import io
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,9 +170,3 @@ def diff(path: Path, new: str, display: str) -> str:
             f"b/{display}",
         )
     )
-
-
-def write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)

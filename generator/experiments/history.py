@@ -9,12 +9,12 @@ personalization version, added by the first build that produced it, never rewrit
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config.personalization import Experiment
+from generator.files import replace_text
 
 FORMAT = 1
 
@@ -103,8 +103,5 @@ def record(path: Path, version: str, experiments: Iterable[Experiment], when: fl
             for name, entry in sorted(versions.items(), key=lambda item: item[1].first_built)
         },
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    replace_text(path, json.dumps(document, indent=1))
     return True

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import BuildError
+from generator.files import replace_text
 from generator.layout import BuildLayout, safe_parts
 from generator.manifest import FileEntry, Manifest
 
@@ -171,8 +172,5 @@ def write_manifest(
     layout = BuildLayout(build_dir)
     layout.versions(site).mkdir(parents=True, exist_ok=True)
     (layout.versions(site) / f"{version}.json").write_text(text, encoding="utf-8")
-    path = layout.manifest(site)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    replace_text(layout.manifest(site), text)
     return version

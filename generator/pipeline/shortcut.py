@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.files import replace_text
+
 INPUT_FOLDERS = ("sites", "content", "themes", "data")
 SHORTCUT_FORMAT = 2
 
@@ -168,14 +170,9 @@ def load_last_build(path: Path) -> dict[str, Any] | None:
 
 
 def save_last_build(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {**document, "format": SHORTCUT_FORMAT}
-    temporary = path.with_name(path.name + ".tmp")
     # Compact: the C encoder only runs without indentation, and a large site's tree is big.
-    temporary.write_text(
-        json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n", "utf-8"
-    )
-    os.replace(temporary, path)
+    replace_text(path, json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n")
 
 
 def forget_last_build(path: Path) -> None:

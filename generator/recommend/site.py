@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from generator.config.model import SiteConfig
 from generator.content.gates import publishes
 from generator.content.index import SiteContent
 from generator.content.page import Page
+from generator.files import replace_text
 from generator.layout import BuildLayout
 from generator.recommend.lists import Recommendations
 
@@ -191,20 +191,11 @@ def _load_cached(path: Path, inputs: str) -> Lists | None:
 
 
 def _save_cached(path: Path, inputs: str, lists: Lists) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(
-        json.dumps(
-            {
-                "inputs": inputs,
-                "related": lists[0],
-                "next": lists[1],
-                "popular": lists[2],
-                "chances": lists[3],
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ),
-        encoding="utf-8",
-    )
-    os.replace(temporary, path)
+    document = {
+        "inputs": inputs,
+        "related": lists[0],
+        "next": lists[1],
+        "popular": lists[2],
+        "chances": lists[3],
+    }
+    replace_text(path, json.dumps(document, sort_keys=True, separators=(",", ":")))
