@@ -207,3 +207,33 @@ def test_alarms_are_computed_again_only_when_the_events_change(
     edit(project / "content/articles/alpha.md", "edited", "edited again")
     assert sitegen(project, "build", "brand").code == 0  # a build with work, same events
     assert len(computed) == 2
+
+
+def test_status_migrates_an_older_events_store(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    export = tmp_path / "events.jsonl"
+    export.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "time": 1_780_000_000 + i,
+                    "type": "view",
+                    "page": "/",
+                    "visitor": f"v{i}",
+                    "variant": "hero-test-bold",
+                }
+            )
+            + "\n"
+            for i in range(3)
+        )
+    )
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    store = project / "build/.sitegen/events.sqlite"
+    with sqlite3.connect(store) as connection:  # as schema 2 left it
+        connection.execute("ALTER TABLE events DROP COLUMN client_ms")
+        connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    found = json.loads(sitegen(project, "experiments", "status", "brand", "--json").out)
+    assert found[0]["arms"]["bold"]["visitors"] == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from generator.analytics.store import EventStore
 from generator.config.model import SiteConfig
 from generator.experiments import history
 from generator.experiments.exposure import BOUNCE, PAGES, experiment_data
@@ -20,6 +21,8 @@ def site_statuses(
     site: SiteConfig, layout: BuildLayout, today: dt.date | None = None
 ) -> list[Status]:
     experiments = [e for e in site.personalization.experiments if e.status in SHOWN]
+    if layout.events.exists():
+        EventStore(layout.events).close()  # an older store is migrated (read-only below)
     versions = history.read(layout.experiments(site.name))
     data = experiment_data(layout.events, site.name, experiments, versions)
     return [status(data[e.key], today) for e in experiments]
