@@ -66,6 +66,18 @@ class DropsMidTransfer(FTPHandler):
         return super().ftp_STOR(file, mode)
 
 
+class DropsMidDownload(FTPHandler):
+    """The first RETR of each page: the connection drops before any byte is sent."""
+
+    faults: Faults
+
+    def ftp_RETR(self, file: str, rest_pos: int = 0) -> Any:
+        if self.faults.first_time(file, "index.html"):
+            self.close()
+            return None
+        return super().ftp_RETR(file)
+
+
 class Aborts426(FTPHandler):
     """The first STOR of each stylesheet or page is aborted with 426."""
 
@@ -168,6 +180,18 @@ def test_connections_dropped_mid_transfer_are_retried(
     assert done["event"] == "done" and done["retries"] >= len(handler.faults.seen)
     assert "verified by content" in result.out
     change_and_redeploy(sitegen, project, remote)
+
+
+def test_status_full_retries_a_dropped_download(
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
+    handler = isolated(DropsMidDownload, faults=Faults())
+    project, remote = site(handler)
+    assert deploy(sitegen, project).code == 0
+    status = sitegen(project, "status", "brand", "--target", "production", "--full")
+    assert status.code == 0, status.err
+    assert "no drift" in status.out
+    assert handler.faults.seen  # downloads were dropped, and tried again
 
 
 def test_426_aborted_transfers_are_retried(

@@ -13,7 +13,7 @@ from generator.deploy.connection import connect
 from generator.deploy.execute import TEMPORARY
 from generator.deploy.plan import DeployPlan, plan_deploy
 from generator.deploy.publish import local_manifest
-from generator.deploy.remote import Remote
+from generator.deploy.remote import Pool, Remote, RemoteError
 from generator.deploy.state import read_journal, read_manifest
 from generator.manifest import FileEntry, Manifest
 
@@ -92,19 +92,39 @@ def drift_of(remote: Remote, manifest: Manifest, full: bool) -> list[str]:
         for path in sorted(sizes)
         if TEMPORARY.search(path)
     ]
-    for path, entry in sorted(manifest.files.items()):
-        size = sizes.get(path)
-        if size is None:
-            # Many servers (pure-ftpd among them) leave dot files such as .htaccess out of
-            # listings: ask for the file itself.
-            size = remote.size(remote.path(path))
-        if size is None:
-            drift.append(f"missing  {path}")
-        elif size != entry.size:
-            drift.append(f"changed  {path} (size)")
-        elif full and hashlib.sha256(remote.get(remote.path(path))).hexdigest() != entry.sha256:
-            drift.append(f"changed  {path} (content)")
+    # Downloads go through a pool: a transfer dropped on the way (a TLS data channel that
+    # fails, a timeout) is tried again on a connection that answers, as deploys do.
+    pool = Pool(remote.target, remote)
+    try:
+        for path, entry in sorted(manifest.files.items()):
+            size = sizes.get(path)
+            if size is None:
+                # Many servers (pure-ftpd among them) leave dot files such as .htaccess out
+                # of listings: ask for the file itself.
+                size = pool.usable().size(remote.path(path))
+            if size is None:
+                drift.append(f"missing  {path}")
+            elif size != entry.size:
+                drift.append(f"changed  {path} (size)")
+            elif full and hashlib.sha256(_download(pool, path)).hexdigest() != entry.sha256:
+                drift.append(f"changed  {path} (content)")
+    finally:
+        pool.close()
     return drift
+
+
+DOWNLOAD_ATTEMPTS = 3
+
+
+def _download(pool: Pool, path: str) -> bytes:
+    for attempt in range(DOWNLOAD_ATTEMPTS):
+        try:
+            remote = pool.usable()
+            return remote.get(remote.path(path))
+        except RemoteError as error:
+            if not error.transient or attempt == DOWNLOAD_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def remote_sizes(remote: Remote) -> dict[str, int]:
