@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 from generator.config.model import SiteConfig
 from generator.config.personalization import Experiment
-from generator.experiments import history, stats
-from generator.experiments.exposure import experiment_data
+from generator.experiments import history
 from generator.files import replace_text
 from generator.layout import BuildLayout
 
@@ -61,6 +60,11 @@ def sample_ratio_alarms(
 
 
 def _compute(site: SiteConfig, layout: BuildLayout, running: list[Experiment]) -> list[str]:
+    # scipy.stats takes most of a second to import: only a build that has a running
+    # experiment's events to read again pays for it.
+    from generator.experiments import stats
+    from generator.experiments.exposure import experiment_data
+
     versions = history.read(layout.experiments(site.name))
     data = experiment_data(layout.events, site.name, running, versions)
     alarms = []
