@@ -325,20 +325,6 @@ def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
 # --- freshness ------------------------------------------------------------------------------
 
 
-def _is_fresh(
-    record: OutputRecord | None,
-    data_key: str,
-    fingerprints: Fingerprints,
-    published: FileStat | None,
-) -> bool:
-    """Is the published file exactly what rendering it now would give?"""
-    if record is None or record.data_key != data_key:
-        return False
-    if published != (record.mtime_ns, record.size):
-        return False  # deleted or altered since we wrote it
-    return fingerprints.still_hold(record.dependencies)
-
-
 def _decide(
     options: BuildOptions,
     plan: SitePlan,
@@ -346,16 +332,26 @@ def _decide(
     store: BuildState,
     scan: dict[str, FileStat],
 ) -> SiteWork:
+    """Which outputs to render: those the last build did not make from the same data, whose
+    published file was deleted or altered since, or whose recorded dependencies changed."""
     previous = store.outputs(plan.site.name)
-    fingerprints = Fingerprints(state)
     known = {} if options.clean else previous
-    stale = [
-        index
-        for index, output in enumerate(plan.outputs)
-        if not _is_fresh(
-            known.get(output.path), output.data_key, fingerprints, scan.get(output.path)
-        )
-    ]
+    stale = []
+    kept: list[tuple[int, str]] = []
+    """Outputs whose published file is intact, with their encoded dependencies."""
+    for index, output in enumerate(plan.outputs):
+        record = known.get(output.path)
+        if (
+            record is None
+            or record.data_key != output.data_key
+            or scan.get(output.path) != (record.mtime_ns, record.size)
+        ):
+            stale.append(index)
+        else:
+            kept.append((index, record.dependencies))
+    broken = Fingerprints(state).broken([dependencies for _, dependencies in kept])
+    stale.extend(index for (index, _), changed in zip(kept, broken, strict=True) if changed)
+    stale.sort()
     planned = {output.path for output in plan.outputs}
     return SiteWork(plan, previous, stale, sorted(set(scan) - planned))
 

@@ -136,39 +136,54 @@ class Fingerprints:
     def __init__(self, state: SiteState) -> None:
         self.state = state
         self._memo: dict[tuple[str, str], str] = {}
-        self._held: dict[str, bool] = {}
-        """Encoded dependency -> whether it still holds (outputs share most of theirs)."""
 
     def still_hold(self, encoded: str) -> bool:
         """Whether every dependency of an output's record (`encode_dependencies`) still has
         the fingerprint recorded."""
-        if encoded.startswith("["):
-            return all(
-                self.fingerprint(kind, key) == value
-                for kind, key, value in decode_dependencies(encoded)
-            )
-        if not encoded:
-            return True
-        held = self._held
-        for item in encoded.split(RECORD_SEPARATOR):
-            holds = held.get(item)
-            if holds is None:
-                kind, key, value = item.split(FIELD_SEPARATOR)
-                holds = held[item] = self.fingerprint(kind, key) == value
-            if not holds:
-                return False
-        return True
+        return not self.broken([encoded])[0]
+
+    def broken(self, records: Sequence[str]) -> list[bool]:
+        """Per encoded record (`encode_dependencies`), whether some dependency no longer has
+        the fingerprint recorded.
+
+        Outputs share most of their dependencies: each distinct one is checked once, and the
+        records are then compared with the few that fail by set operations (in C) rather
+        than item by item."""
+        items: set[str] = set()
+        for encoded in records:
+            if encoded and not encoded.startswith("["):
+                items.update(encoded.split(RECORD_SEPARATOR))
+        failing = {item for item in items if not self._holds(item)}
+        result = []
+        for encoded in records:
+            if encoded.startswith("["):
+                result.append(
+                    not all(
+                        self.fingerprint(kind, key) == value
+                        for kind, key, value in decode_dependencies(encoded)
+                    )
+                )
+            else:
+                result.append(
+                    bool(failing)
+                    and bool(encoded)
+                    and not failing.isdisjoint(encoded.split(RECORD_SEPARATOR))
+                )
+        return result
+
+    def _holds(self, item: str) -> bool:
+        kind, key, value = item.split(FIELD_SEPARATOR)
+        return self.fingerprint(kind, key) == value
 
     def fingerprint(self, kind: str, key: str) -> str:
         """`kind` as recorded, or as read back from the build state (a plain string)."""
         memo_key = (kind, key)
         value = self._memo.get(memo_key)
         if value is None:
-            try:
-                compute = FINGERPRINTS[DependencyKind(kind)]
-            except ValueError:
-                value = f"unknown dependency kind {kind}"
-            else:
-                value = compute(self.state, key)
+            # DependencyKind is a StrEnum: the table is found by the stored string itself.
+            compute = FINGERPRINTS.get(kind)  # type: ignore[call-overload]
+            value = (
+                f"unknown dependency kind {kind}" if compute is None else compute(self.state, key)
+            )
             self._memo[memo_key] = value
         return value
