@@ -144,6 +144,25 @@ def test_bounce_and_pages_of_the_exposure_visit(
     assert (bold.visitors, bold.pages, bold.pages_squared, bold.bounces) == (2, 4, 10, 1)
 
 
+def test_the_404_page_reached_in_the_exposure_visit(
+    tmp_path: Path, experiments: tuple[Experiment, ...]
+) -> None:
+    events = [
+        event("a", 0, variant="hero-test-bold"),
+        event("a", 60, page="/404.html"),
+        event("a", 90, page="/404.html"),  # one visitor, counted once
+        event("b", 0, page="/404.html"),  # before the exposure: not counted
+        event("b", 10, variant="hero-test-bold"),
+        event("c", 0, variant="hero-test-bold"),
+        event("c", DAY, page="/404.html", session="c-s2"),  # another visit: not counted
+        event("d", 0, variant="hero-test-control"),
+        event("d", 5, page="/404.html"),
+    ]
+    arms = data_of(tmp_path, experiments, events)["hero-test"].arms
+    assert (arms["bold"].visitors, arms["bold"].not_found) == (3, 1)
+    assert (arms["control"].visitors, arms["control"].not_found) == (1, 1)
+
+
 def test_bucket_versions_and_each_builds_weights(
     tmp_path: Path, project: Path, experiments: tuple[Experiment, ...]
 ) -> None:

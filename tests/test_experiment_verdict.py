@@ -237,3 +237,16 @@ def test_status_migrates_an_older_events_store(
         connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
     found = json.loads(sitegen(project, "experiments", "status", "brand", "--json").out)
     assert found[0]["arms"]["bold"]["visitors"] == 3
+
+
+def test_a_winner_that_sends_more_visitors_to_the_404_page_is_blocked(
+    experiment: Experiment,
+) -> None:
+    guarded = data(experiment, (5000, 250), (5000, 400), guardrails=(Guardrail("not-found", 0.1),))
+    guarded.arms["control"].not_found, guarded.arms["bold"].not_found = 100, 200
+    found = status(guarded, TODAY)
+    assert found.verdict == "blocked"
+    assert "guardrail not-found is worse by more than 10%" in found.reason
+    # Fewer 404s is better, never a reason to block.
+    guarded.arms["control"].not_found, guarded.arms["bold"].not_found = 200, 100
+    assert status(guarded, TODAY).winner == "bold"

@@ -211,3 +211,18 @@ def test_growthbooks_query_string_override_forces_an_arm_for_the_visit(
     assert forced["variant"] == "hero-test-bold" and "BOLD HERO" in forced["hero"]
     assert later["variant"] == "hero-test-bold" and later["file"] == "hero-test-bold"
     assert out_of_range["variant"] == "hero-test-bold"  # ignored: the visit's arm stays
+
+
+def test_a_visitor_at_a_missing_address_is_counted_on_the_404_page(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    """Apache answers any missing address with the 404 page; its view is reported under
+    /404.html, so experiments can use "reached the 404 page" as a guardrail."""
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        [missing] = visit(base, docroot, ["/articles/no-such-article/"])
+        log = base.access_log.read_text()
+    assert '"GET /articles/no-such-article/ HTTP/1.1" 404' in log
+    views = [line for line in log.splitlines() if "/_sg/p.gif?e=view" in line]
+    assert len(views) == 1 and "&p=%2F404.html&" in views[0], views
+    assert f"&u={missing['assignment']['visitor']}&" in views[0]

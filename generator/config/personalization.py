@@ -83,7 +83,7 @@ class Guardrail:
     """Relative worsening tolerated before the guardrail blocks a winner."""
 
 
-GUARDRAIL_METRICS = ("bounce", "pages-per-visit")
+GUARDRAIL_METRICS = ("bounce", "pages-per-visit", "not-found")
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,11 @@ class Page:
         return self.source.weight
 
 
+NOT_FOUND_URL = "/404.html"
+"""The site's 404 page (`ErrorDocument 404` serves it at any address that was not found):
+its views are reported under this URL."""
+
+
 def url_to_output_path(url: str) -> str:
     """Pretty URLs: `/a/b/` -> `a/b/index.html`; a URL with an extension maps to itself."""
     path = url.lstrip("/")

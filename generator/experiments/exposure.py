@@ -14,8 +14,9 @@
 - A **conversion** is a goal event (`<experiment key>:<goal id>`; older events with the key
   alone mean the experiment's first goal of that kind) at or after the first exposure, in
   the same visit or within the goal's days.
-- Per exposed visitor, the exposure's visit also gives **pages per visit** and **bounce**
-  (a single page viewed), for guardrails.
+- Per exposed visitor, the exposure's visit also gives **pages per visit**, **bounce** (a
+  single page viewed) and **not found** (the 404 page reached, which reports its views
+  under /404.html wherever it was served), for guardrails.
 
 Crawlers never appear: the runtime sends nothing for them and ingest drops bot agents.
 """
@@ -29,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.config.personalization import Experiment, Goal
+from generator.content.page import NOT_FOUND_URL
 from generator.experiments.history import Version
 
 BOUNCE = "bounce"
 PAGES = "pages-per-visit"
+NOT_FOUND = "not-found"
 EPOCH = dt.date(1970, 1, 1)
 
 
@@ -48,6 +51,8 @@ class ArmData:
     """Page views in the exposure visits (from the exposure on), summed over visitors."""
     pages_squared: int = 0
     bounces: int = 0
+    not_found: int = 0
+    """Visitors whose exposure visit reached the 404 page (from the exposure on)."""
     exposures_per_day: dict[dt.date, int] = field(default_factory=dict)
     """First exposures by day (UTC)."""
     conversions_per_day: dict[str, dict[dt.date, int]] = field(default_factory=dict)
@@ -138,7 +143,7 @@ class Analysis:
         # One pass over the store; the rest reads these temporary tables (in memory).
         connection.execute(
             "CREATE TEMP TABLE site_events AS SELECT visitor, session, time, client_ms, type, "
-            "variant, build, detail FROM events WHERE site = ? AND type IN ('view', 'goal', "
+            "page, variant, build, detail FROM events WHERE site = ? AND type IN ('view', 'goal', "
             "'click')",
             (site,),
         )
@@ -189,7 +194,7 @@ class Analysis:
         )
         connection.execute("CREATE INDEX temp.goals_by_visitor ON goals (visitor)")
         connection.execute(
-            "CREATE TEMP TABLE views AS SELECT visitor, session, time, client_ms "
+            "CREATE TEMP TABLE views AS SELECT visitor, session, time, client_ms, page "
             "FROM site_events WHERE type = 'view'"
         )
         connection.execute("DROP TABLE temp.site_events")
@@ -268,20 +273,21 @@ class Analysis:
             per_day[_day(day)] = per_day.get(_day(day), 0) + count
 
     def _visits(self, connection: sqlite3.Connection, found: ExperimentData) -> None:
-        """Pages per visit and bounces of each exposure visit, from the exposure on."""
+        """Pages per visit, bounces and 404s of each exposure visit, from the exposure on."""
         rows = connection.execute(
-            "SELECT arm, SUM(pages), SUM(pages * pages), SUM(pages = 1) FROM ("
-            "  SELECT f.arm AS arm, COUNT(*) AS pages "
+            "SELECT arm, SUM(pages), SUM(pages * pages), SUM(pages = 1), SUM(lost) FROM ("
+            "  SELECT f.arm AS arm, COUNT(*) AS pages, MAX(g.page = ?) AS lost "
             "  FROM temp.first f "
             "  JOIN temp.views g ON g.visitor = f.visitor AND g.session = f.session "
             f"  WHERE f.key = ? AND {AFTER} "
             "  GROUP BY f.visitor"
             ") GROUP BY arm",
-            (found.experiment.key,),
+            (NOT_FOUND_URL, found.experiment.key),
         ).fetchall()
-        for arm_name, pages, squared, bounces in rows:
+        for arm_name, pages, squared, bounces, lost in rows:
             arm = found.arms[arm_name]
             arm.pages, arm.pages_squared, arm.bounces = pages, squared, bounces
+            arm.not_found = lost
 
 
 def experiment_data(

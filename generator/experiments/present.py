@@ -8,7 +8,7 @@ from typing import Any
 from generator.analytics.store import EventStore
 from generator.config.model import SiteConfig
 from generator.experiments import history
-from generator.experiments.exposure import BOUNCE, PAGES, experiment_data
+from generator.experiments.exposure import BOUNCE, NOT_FOUND, PAGES, experiment_data
 from generator.experiments.stats import Comparison, Interval
 from generator.experiments.verdict import MetricResult, Status, status
 from generator.layout import BuildLayout
@@ -62,6 +62,8 @@ def _metric_lines(result: MetricResult, found: Status, title: str) -> list[str]:
             value = f"{arm.pages / arm.visitors:.2f}" if arm.visitors else "-"
         elif result.metric == BOUNCE:
             value = _percent(arm.bounces / arm.visitors if arm.visitors else None)
+        elif result.metric == NOT_FOUND:
+            value = _percent(arm.not_found / arm.visitors if arm.visitors else None)
         else:
             value = _percent(
                 arm.conversions.get(result.metric, 0) / arm.visitors if arm.visitors else None
@@ -113,6 +115,7 @@ def as_text(found: Status) -> str:
     for metric, title in (
         (BOUNCE, "bounce rate of the exposure visit:"),
         (PAGES, "pages per visit:"),
+        (NOT_FOUND, "reached the 404 page in the exposure visit:"),
     ):
         lines += _metric_lines(found.metrics[metric], found, title)
     for guard in found.guardrails:
@@ -173,6 +176,7 @@ def as_json(found: Status) -> dict[str, Any]:
                 "visitors": arm.visitors,
                 "conversions": arm.conversions,
                 "bounces": arm.bounces,
+                "not_found": arm.not_found,
                 "pages": arm.pages,
             }
             for name, arm in data.arms.items()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from generator.config.personalization import Analysis, Experiment
 from generator.experiments import stats
-from generator.experiments.exposure import BOUNCE, PAGES, ArmData, ExperimentData
+from generator.experiments.exposure import BOUNCE, NOT_FOUND, PAGES, ArmData, ExperimentData
 from generator.experiments.stats import Comparison, SampleRatio, Summary
 
 
@@ -80,6 +80,8 @@ def control_arm(experiment: Experiment) -> str:
 def _summary(arm: ArmData, metric: str) -> Summary:
     if metric == BOUNCE:
         return Summary.conversions(arm.visitors, arm.bounces)
+    if metric == NOT_FOUND:
+        return Summary.conversions(arm.visitors, arm.not_found)
     if metric == PAGES:
         return Summary(arm.visitors, float(arm.pages), float(arm.pages_squared), False)
     return Summary.conversions(arm.visitors, arm.conversions.get(metric, 0))
@@ -114,7 +116,7 @@ def _guardrails(
     found = []
     for guardrail in analysis.guardrails:
         result = compare(data, guardrail.metric, control, analysis)
-        lower_is_better = guardrail.metric == BOUNCE
+        lower_is_better = guardrail.metric in (BOUNCE, NOT_FOUND)
         for arm in data.arms:
             if arm == control:
                 continue
@@ -143,7 +145,9 @@ def status(data: ExperimentData, today: dt.date | None = None) -> Status:
         else [arm.weight for arm in experiment.arms],
     )
     goals = {goal.id: compare(data, goal.id, control, analysis) for goal in experiment.goals}
-    metrics = {metric: compare(data, metric, control, analysis) for metric in (BOUNCE, PAGES)}
+    metrics = {
+        metric: compare(data, metric, control, analysis) for metric in (BOUNCE, PAGES, NOT_FOUND)
+    }
     guardrails = _guardrails(data, control, analysis)
     partial = Status(
         experiment, data, control, sample_ratio, goals, metrics, guardrails, "", None, ""

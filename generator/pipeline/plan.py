@@ -22,7 +22,7 @@ from generator.assets import AssetBundle
 from generator.config.model import SiteConfig
 from generator.content.gates import glob_pattern
 from generator.content.index import SiteContent
-from generator.content.page import Page, url_to_output_path
+from generator.content.page import NOT_FOUND_URL, Page, url_to_output_path
 from generator.errors import BuildError, Location, suggest
 from generator.hosting import server_files
 from generator.hosting.routing import RoutedPage
@@ -417,9 +417,13 @@ def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]
                     "404.html",
                     "page",
                     "listing",
-                    data_key("listing", listing),
+                    data_key("listing", listing, NOT_FOUND_URL),
                     "404 page",
                     listing=listing,
+                    # The URL the runtime reports its views under (Apache serves the file
+                    # at whatever address was not found): "reached the 404 page" is then an
+                    # event like any page view, for experiments' guardrails.
+                    url=NOT_FOUND_URL,
                 )
             )
             continue
