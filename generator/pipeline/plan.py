@@ -111,6 +111,12 @@ def page_data_key(page: Page) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def text_key(*parts: str) -> str:
+    """`data_key` of strings, without JSON (for what every page has)."""
+    payload = "\0".join((RENDERER_VERSION, *parts))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
 def data_key(*parts: Any) -> str:
     payload = json.dumps([RENDERER_VERSION, *parts], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -228,6 +234,8 @@ def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
     url = default.url or ""
     base = base_changes(url, site.personalization)
     variants = plan_variants(url, site.personalization)
+    if not base and not variants:
+        return [default]  # most pages: nothing to add (and a copy costs, 10,000 times)
     outputs = [
         replace(
             default,
@@ -398,7 +406,7 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
                     recommendations_path(page.url),
                     "data",
                     "recommendations",
-                    data_key("recommendations", page.key),
+                    text_key("recommendations", page.key),
                     page.source.display,
                     page_key=page.key,
                     url=page.url,
