@@ -194,7 +194,7 @@ def test_the_state_folder_is_never_served(
     state = remote / ".sitegen-state"
     version = next((state / "versions").iterdir()).name
     (state / "lock").mkdir()
-    (state / "lock/owner.json").write_text("{}")
+    (state / "lock/owner.json").write_text('{"owner": "a deploy holding the lock"}')
     chosen = {"full": FULL, "debian-default": DEBIAN_DEFAULT, "minimal": MINIMAL}[modules]
     with apache(remote, chosen, allow_override) as base:
         assert fetch(f"{base}/").status == 200
@@ -214,4 +214,7 @@ def test_the_state_folder_is_never_served(
         ):
             response = fetch(f"{base}/{path}")
             assert response.status in (403, 404, 500), (path, response.status)
-            assert b"deploy" not in response.body and b"sha256" not in response.body
+            # Not the file (the 404 page is served instead), nor a listing of the folder.
+            served = remote / path
+            secret = served.read_bytes() if served.is_file() else b"journal.jsonl"
+            assert secret not in response.body, path
