@@ -120,8 +120,14 @@ def _crypt(password: str) -> str:
     ).stdout.strip()
 
 
+SYSTEM_HOME = Path("/var/lib/sitegen-test-ftp")
+"""The account's home: vsftpd changes into it at login (before its `local_root`) and
+refuses the login if it does not exist, as `/nonexistent` does on a fresh Debian."""
+
+
 def _system_user() -> pwd.struct_passwd:
     """The local account the servers map uploads to (created once, password reset)."""
+    SYSTEM_HOME.mkdir(mode=0o755, exist_ok=True)
     try:
         account = pwd.getpwnam(SYSTEM_USER)
     except KeyError:
@@ -131,13 +137,18 @@ def _system_user() -> pwd.struct_passwd:
                 "--system",
                 "--no-create-home",
                 "--home-dir",
-                "/nonexistent",
+                str(SYSTEM_HOME),
                 "--shell",
                 "/bin/sh",
                 SYSTEM_USER,
             ],
             check=True,
             capture_output=True,
+        )
+        account = pwd.getpwnam(SYSTEM_USER)
+    if account.pw_dir != str(SYSTEM_HOME):  # made by an earlier version of these tests
+        subprocess.run(
+            ["usermod", "--home", str(SYSTEM_HOME), SYSTEM_USER], check=True, capture_output=True
         )
         account = pwd.getpwnam(SYSTEM_USER)
     subprocess.run(
