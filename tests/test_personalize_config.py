@@ -188,7 +188,7 @@ def test_analysis_inherits_from_the_site_and_is_checked(project: Path) -> None:
         (
             "      guardrails:\n        - metric: bounces\n",
             r"guardrails\[0\].metric: expected a goal id of the experiment or one of bounce, "
-            r"pages-per-visit, got 'bounces' \(did you mean 'bounce'\?\)",
+            r"pages-per-visit, not-found, got 'bounces' \(did you mean 'bounce'\?\)",
         ),
         ("      engine: magic\n", r"analysis.engine: expected one of sequential, frequentist"),
     ],
