@@ -384,6 +384,16 @@ def _add_config(commands: Subcommands, shared: dict[str, argparse.ArgumentParser
     )
 
 
+def _add_migrate(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen migrate`."""
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the repository's config files to this sitegen's formats and replace "
+        "deprecated keys (prints a diff per file; all files or none)",
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="print the diffs, write nothing")
+
+
 SUBPARSERS = (
     _add_build,
     _add_analytics,
@@ -394,6 +404,7 @@ SUBPARSERS = (
     _add_recommend,
     _add_experiments,
     _add_config,
+    _add_migrate,
 )
 """The subcommands, in the order `sitegen --help` lists them."""
 
@@ -466,6 +477,26 @@ def command_config_show(arguments: argparse.Namespace) -> int:
             f"no site '{arguments.site}'" + suggest(arguments.site, list(network.sites))
         )
     print(format_config(site, explain=arguments.explain), end="")
+    return 0
+
+
+def command_migrate(arguments: argparse.Namespace) -> int:
+    from generator.config.yaml_edit import unified_diff
+    from generator.migrate import apply, plan
+
+    changes = plan(arguments.root.resolve())
+    if not changes:
+        print("nothing to migrate: every config file is in this sitegen's format")
+        return 0
+    for change in changes:
+        print(unified_diff(change.old, change.new, change.display), end="")
+        for step in change.steps:
+            print(f"# {change.display}: {step}")
+    if arguments.dry_run:
+        print(f"{len(changes)} file(s) would change (--dry-run: nothing written)")
+        return 0
+    apply(changes)
+    print(f"migrated {len(changes)} file(s)")
     return 0
 
 
@@ -944,6 +975,7 @@ COMMANDS = {
     "config": command_config_show,
     "recommend": command_recommend_eval,
     "experiments": command_experiments,
+    "migrate": command_migrate,
 }
 
 

@@ -15,14 +15,16 @@ from typing import Any
 from generator.config.merge import merge_documents, subdocument, without_keys
 from generator.config.model import MenuItem, Network, PoolGate, SiteConfig, ThemeConfig
 from generator.config.personalization import resolve_personalization
-from generator.config.schema import CheckContext, Section
+from generator.config.schema import CheckContext, Section, dotted
 from generator.config.settings import resolve_settings
-from generator.config.site_schema import SITE_SCHEMA, SUPPORTED_SCHEMA, THEME_SCHEMA
+from generator.config.site_schema import SITE_SCHEMA, THEME_SCHEMA
 from generator.config.sourced_yaml import KeyPath, SourcedDocument, load_sourced_yaml_file
 from generator.errors import ConfigError, Location, suggest
+from generator.formats import CONFIG
 
 STANDARD_ENVIRONMENTS = ("development", "staging", "production")
-NOT_INHERITED = {"extends", "abstract", "environments"}
+NOT_INHERITED = {"extends", "abstract", "environments", "sitegen", "schema"}
+"""Keys about the file itself, or its children: never passed down `extends`."""
 
 
 def load_network(root: Path, environment: str = "production") -> Network:
@@ -72,15 +74,55 @@ def _load_site_documents(root: Path) -> dict[str, SourcedDocument]:
         document = load_sourced_yaml_file(path, display)
         if not isinstance(document.data, dict):
             raise ConfigError("expected a mapping of settings", Location(display, 1))
-        version = document.data.get("schema", 1)
-        if isinstance(version, int) and version > SUPPORTED_SCHEMA:
-            raise ConfigError(
-                f"schema {version} is newer than this sitegen supports "
-                f"({SUPPORTED_SCHEMA}); upgrade sitegen",
-                document.locations.get(("schema",)),
-            )
+        if file_format(document, display) >= 2:
+            _check_goal_ids(document, display)
         documents[path.parent.name] = document
     return documents
+
+
+def file_format(document: SourcedDocument, display: str) -> int:
+    """The config format a site or theme file is in (its `sitegen:` key, or the `schema:`
+    of format 1 files; absent: 1). A format newer than this sitegen reads is refused before
+    anything else is checked: its keys would be misread."""
+    for key in ("sitegen", "schema"):
+        if key not in document.data:
+            continue
+        value = document.data[key]
+        where = document.locations.get((key,), Location(display, 1))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(
+                f"{key}: expected the version of the file's format, a whole number from 1, "
+                f"got {value!r}",
+                where,
+            )
+        refusal = CONFIG.refusal(value)
+        if refusal is not None:
+            raise ConfigError(f"{key}: {value}: this file is in {refusal}", where)
+        return value
+    return 1
+
+
+def _check_goal_ids(document: SourcedDocument, display: str) -> None:
+    """Config format 2: every experiment goal names its id (format 1 derived it)."""
+    places: list[tuple[Any, tuple[str | int, ...]]] = [(document.data, ())]
+    environments = document.data.get("environments")
+    if isinstance(environments, dict):
+        places += [(overlay, ("environments", name)) for name, overlay in environments.items()]
+    for data, prefix in places:
+        experiments = data.get("experiments") if isinstance(data, dict) else None
+        if not isinstance(experiments, dict):
+            continue
+        for id, entry in experiments.items():
+            goals = entry.get("goals") if isinstance(entry, dict) else None
+            for index, goal in enumerate(goals if isinstance(goals, list) else []):
+                if isinstance(goal, dict) and "id" not in goal:
+                    path = (*prefix, "experiments", id, "goals", index)
+                    raise ConfigError(
+                        f"{dotted(path)}: config format 2 needs "
+                        "an 'id' for every goal, its stable name in the events (`sitegen "
+                        "migrate` writes the ones format 1 derived)",
+                        document.locations.get(path, Location(display, 1)),
+                    )
 
 
 def _check_environment(documents: dict[str, SourcedDocument], environment: str) -> None:
@@ -269,6 +311,8 @@ def _load_themes(root: Path) -> dict[str, ThemeConfig]:
         if path.exists():
             display = _display(root, path)
             document = load_sourced_yaml_file(path, display)
+            if isinstance(document.data, dict):
+                file_format(document, display)
 
             def location_of(
                 key: KeyPath, document: SourcedDocument = document, display: str = display

@@ -341,7 +341,10 @@ ENVIRONMENT = Section(
 
 SITE_SCHEMA = Section(
     {
-        "schema": Int("version of this file's format", default=1, minimum=1),
+        "sitegen": Int(
+            "version of this file's format (`sitegen migrate` upgrades it)", default=1, minimum=1
+        ),
+        "schema": Deprecated(moved_to="sitegen"),
         "extends": Str(
             "name of the parent site", pattern=r"[a-z0-9][a-z0-9_-]*", pattern_doc="a site name"
         ),
@@ -354,6 +357,9 @@ SITE_SCHEMA = Section(
 
 THEME_SCHEMA = Section(
     {
+        "sitegen": Int(
+            "version of this file's format (`sitegen migrate` upgrades it)", default=1, minimum=1
+        ),
         "extends": Str("name of the parent theme"),
         "description": Str("what the theme is for", default=""),
         "css": ListOf(
@@ -363,5 +369,4 @@ THEME_SCHEMA = Section(
     }
 )
 
-SUPPORTED_SCHEMA = 1
-__all__ = ["SITE_SCHEMA", "THEME_SCHEMA", "SUPPORTED_SCHEMA"]
+__all__ = ["SITE_SCHEMA", "THEME_SCHEMA"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from generator import __version__
 from generator.analytics.pixel import PIXEL_PATH
-from generator.config.personalization import Personalization
+from generator.config.personalization import Personalization, goal_id
 from generator.personalize.variants import Variant, content_files, is_whole_page, specificity
 
 PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")
@@ -22,13 +22,27 @@ def personalization_version(values: dict[str, Any]) -> str:
     chosen = {key: values.get(key) for key in PERSONALIZATION_KEYS}
     # How an experiment is analysed and what was decided change nothing a visitor gets.
     chosen["experiments"] = {
-        id: {k: v for k, v in entry.items() if k not in ("analysis", "decision")}
-        if isinstance(entry, dict)
-        else entry
+        id: _as_served(entry) if isinstance(entry, dict) else entry
         for id, entry in (chosen.get("experiments") or {}).items()
     }
     payload = json.dumps([__version__, chosen], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
+
+
+def _as_served(entry: dict[str, Any]) -> dict[str, Any]:
+    """An experiment as visitors get it: without its analysis and decision, and with each
+    goal's id written out (config format 1 derived it), so `sitegen migrate` changes no
+    page."""
+    served = {k: v for k, v in entry.items() if k not in ("analysis", "decision")}
+    goals = served.get("goals")
+    if isinstance(goals, list):
+        served["goals"] = [
+            {**goal, "id": goal.get("id") or goal_id(goal.get("page"), goal.get("click"))}
+            if isinstance(goal, dict)
+            else goal
+            for goal in goals
+        ]
+    return served
 
 
 def site_needs_runtime(personalization: Personalization) -> bool:

@@ -1,0 +1,158 @@
+"""`sitegen migrate` and the config format's version: each migration with its fixture (old
+tree in, expected tree out), idempotence, all or nothing, and a newer format refused
+(issue 14)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator import __version__
+from generator.formats import CONFIG
+from generator.migrate.registry import MIGRATIONS
+from tests.conftest import FIXTURES, Result, edit, tree
+
+CONFIG_1_TO_2 = FIXTURES / "migrate/config-1-to-2"
+
+
+@pytest.fixture
+def old_tree(tmp_path: Path) -> Path:
+    destination = tmp_path / "old"
+    shutil.copytree(CONFIG_1_TO_2 / "before", destination)
+    return destination
+
+
+def test_every_version_of_every_format_has_its_next_step() -> None:
+    for version in range(1, CONFIG.current):
+        assert (CONFIG.name, version) in MIGRATIONS, version
+    assert (CONFIG.name, CONFIG.current) not in MIGRATIONS
+
+
+def test_config_1_to_2_gives_the_expected_tree_and_then_nothing(
+    old_tree: Path, sitegen: Callable[..., Result]
+) -> None:
+    migrated = sitegen(old_tree, "migrate")
+    assert migrated.code == 0, migrated.err
+    assert tree(old_tree) == tree(CONFIG_1_TO_2 / "after")
+    assert "--- a/sites/shop/site.yaml" in migrated.out and "+        page: /thanks/" in (
+        migrated.out
+    )
+    assert "sites/shop/site.yaml: line 4: 'baseurl' is deprecated, renamed 'base_url'" in (
+        migrated.out
+    )
+    assert "sites/shop-eu" not in migrated.out  # already format 2: left as it is
+    assert "migrated 2 file(s)" in migrated.out
+    again = sitegen(old_tree, "migrate")
+    assert again.code == 0 and "nothing to migrate" in again.out
+    assert tree(old_tree) == tree(CONFIG_1_TO_2 / "after")
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(
+    old_tree: Path, sitegen: Callable[..., Result]
+) -> None:
+    dry = sitegen(old_tree, "migrate", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "+sitegen: 2" in dry.out and "2 file(s) would change" in dry.out
+    assert tree(old_tree) == tree(CONFIG_1_TO_2 / "before")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "sites/shop-eu/site.yaml",
+            "sitegen: 2\n",
+            "baseurl: https://eu.shop.test/\n",
+            "sites/shop-eu/site.yaml:2: baseurl: deprecated, and 'base_url' is set too",
+        ),
+        (
+            "themes/plain/theme.yaml",
+            "description: Plain.\n",
+            "description: [Plain.\n",
+            "themes/plain/theme.yaml:4: malformed YAML",
+        ),
+        (
+            "sites/shop-eu/site.yaml",
+            "sitegen: 2\n",
+            "sitegen: 3\n",
+            "sites/shop-eu/site.yaml:1: sitegen: 3: this file is in config format 3, written "
+            "by a newer sitegen",
+        ),
+    ],
+)
+def test_a_file_that_cannot_migrate_stops_everything_before_a_write(
+    old_tree: Path,
+    sitegen: Callable[..., Result],
+    file: str,
+    old: str,
+    new: str,
+    expected: str,
+) -> None:
+    edit(old_tree / file, old, new)
+    before = tree(old_tree)
+    failed = sitegen(old_tree, "migrate")
+    assert failed.code == 1 and expected in failed.err, failed.err
+    assert tree(old_tree) == before  # the shop's file, which could migrate, too
+
+
+def test_a_newer_config_format_is_refused_and_the_output_kept(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    assert sitegen(project, "build").code == 0
+    published = tree(project / "build/brand")
+    site = project / "sites/brand/site.yaml"
+    site.write_text("sitegen: 3\n" + site.read_text())
+    refused = sitegen(project, "build")
+    assert refused.code == 1
+    assert (
+        "sites/brand/site.yaml:1: sitegen: 3: this file is in config format 3, written by a "
+        f"newer sitegen; this is sitegen {__version__}, which reads config formats up to 2: "
+        "upgrade sitegen"
+    ) in refused.err
+    assert tree(project / "build/brand") == published
+    theme = project / "themes/plain/theme.yaml"
+    site.write_text(site.read_text().replace("sitegen: 3\n", ""))
+    theme.write_text("sitegen: 7\n" + (theme.read_text() if theme.exists() else ""))
+    assert "themes/plain/theme.yaml:1: sitegen: 7: this file is in config format 7" in (
+        sitegen(project, "build").err
+    )
+
+
+def test_format_2_needs_every_goal_id(project: Path, sitegen: Callable[..., Result]) -> None:
+    root = project / "sites/root/site.yaml"
+    root.write_text("sitegen: 2\n" + root.read_text())
+    failed = sitegen(project, "build")
+    line = root.read_text().splitlines().index("      - page: /articles/") + 1
+    assert failed.code == 1
+    assert (
+        f"sites/root/site.yaml:{line}: experiments.hero-test.goals[0]: config format 2 needs an "
+        "'id' for every goal"
+    ) in failed.err
+
+
+def test_the_old_format_key_still_reads_with_a_warning(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    root = project / "sites/root/site.yaml"
+    root.write_text("schema: 1\n" + root.read_text())
+    built = sitegen(project, "build")
+    assert built.code == 0, built.err
+    assert "sites/root/site.yaml:1: 'schema' is deprecated; use 'sitegen'" in built.err + (
+        built.out
+    )
+
+
+def test_migrating_a_network_changes_no_published_byte(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    assert sitegen(project, "build", "--clean").code == 0
+    before = {name: tree(project / "build" / name) for name in ("brand", "other", "region")}
+    migrated = sitegen(project, "migrate")
+    assert migrated.code == 0, migrated.err
+    assert "+        page: /articles/" in migrated.out  # the goal got its id
+    assert sitegen(project, "build", "--clean").code == 0
+    after = {name: tree(project / "build" / name) for name in ("brand", "other", "region")}
+    assert after == before
