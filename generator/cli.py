@@ -103,6 +103,12 @@ def _add_build(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
     )
     build.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     build.add_argument(
+        "--strict",
+        action="store_true",
+        help="every use of a deprecated key is an error, all listed (for CI; also "
+        "SITEGEN_DEPRECATIONS=error)",
+    )
+    build.add_argument(
         "--preview",
         action="store_true",
         help="add a variant switcher to every page; writes to <root>/"
@@ -427,6 +433,7 @@ def command_build(arguments: argparse.Namespace) -> int:
         jobs=arguments.jobs,
         quiet=arguments.quiet,
         preview=arguments.preview,
+        strict=arguments.strict or os.environ.get("SITEGEN_DEPRECATIONS") == "error",
     )
     # A build allocates hundreds of thousands of long-lived objects and frees almost none
     # before it ends; the cyclic collector would traverse them again and again for nothing

@@ -173,9 +173,9 @@ def test_deprecated_key_warns_and_still_works(project: Path) -> None:
     edit(project / "sites/other/site.yaml", "base_url:", "baseurl:")
     network = load_network(project)
     assert network.sites["other"].base_url == "https://other.test/"
-    assert any(
-        "sites/other/site.yaml:3: 'baseurl' is deprecated; use 'base_url'" in w
-        for w in network.warnings
+    assert network.deprecations == (
+        "sites/other/site.yaml:3: 'baseurl' is deprecated since sitegen 0.1.0 and goes in "
+        "1.0.0; use 'base_url' (`sitegen migrate` rewrites it)",
     )
 
 

@@ -124,6 +124,8 @@ class Network:
     pools: dict[str, Path]
     """Pool name -> content/<pool>/."""
     warnings: tuple[str, ...] = ()
+    deprecations: tuple[str, ...] = ()
+    """Every use of a deprecated key, `file:line: message`, once each."""
 
     def buildable_sites(self) -> list[SiteConfig]:
         return [site for name, site in sorted(self.sites.items()) if not site.abstract]

@@ -31,7 +31,8 @@ def load_network(root: Path, environment: str = "production") -> Network:
     """Load and validate the whole network under `root`."""
     root = root.resolve()
     pools = _discover_pools(root)
-    themes = _load_themes(root)
+    deprecations: list[str] = []
+    themes = _load_themes(root, deprecations)
     documents = _load_site_documents(root)
     if not documents:
         raise ConfigError(
@@ -40,10 +41,20 @@ def load_network(root: Path, environment: str = "production") -> Network:
     _check_environment(documents, environment)
     warnings: list[str] = []
     sites = {
-        name: _resolve_site(root, name, documents, environment, themes, pools, warnings)
+        name: _resolve_site(
+            root, name, documents, environment, themes, pools, warnings, deprecations
+        )
         for name in sorted(documents)
     }
-    return Network(root, environment, sites, themes, pools, tuple(dict.fromkeys(warnings)))
+    return Network(
+        root,
+        environment,
+        sites,
+        themes,
+        pools,
+        tuple(dict.fromkeys(warnings)),
+        tuple(dict.fromkeys(deprecations)),
+    )
 
 
 def _display(root: Path, path: Path) -> str:
@@ -178,6 +189,7 @@ def _resolve_site(
     themes: dict[str, ThemeConfig],
     pools: dict[str, Path],
     warnings: list[str],
+    deprecations: list[str],
 ) -> SiteConfig:
     lineage = _lineage(name, documents)
     merged = _merged(name, lineage, documents, environment)
@@ -193,6 +205,7 @@ def _resolve_site(
     # checked, not only the selected one: a typo in `production:` stops a staging build too.
     values = SITE_SCHEMA.check(merged.data, (), context)
     warnings.extend(context.warnings)
+    deprecations.extend(context.deprecations)
     abstract = bool(values.get("abstract", False))
     resolved = _with_defaults(SITE_SCHEMA, values)
     if not abstract:
@@ -301,7 +314,7 @@ def _require(schema: Section, values: dict[str, Any], location_of: Any) -> None:
             )
 
 
-def _load_themes(root: Path) -> dict[str, ThemeConfig]:
+def _load_themes(root: Path, deprecations: list[str]) -> dict[str, ThemeConfig]:
     themes_dir = root / "themes"
     if not themes_dir.is_dir():
         return {}
@@ -321,7 +334,9 @@ def _load_themes(root: Path) -> dict[str, ThemeConfig]:
                     key = key[:-1]
                 return document.locations.get(key, Location(display, 1))
 
-            values = THEME_SCHEMA.check(document.data, (), CheckContext(location_of))
+            context = CheckContext(location_of)
+            values = THEME_SCHEMA.check(document.data, (), context)
+            deprecations.extend(context.deprecations)
             raw[directory.name] = (_with_defaults(THEME_SCHEMA, values), document)
         else:
             raw[directory.name] = (THEME_SCHEMA.defaults(), None)

@@ -48,6 +48,9 @@ class CheckContext:
 
     location_of: LocationOf
     warnings: list[str] = field(default_factory=list)
+    deprecations: list[str] = field(default_factory=list)
+    """Each use of a deprecated key: `file:line: message` (warnings, or errors with
+    `--strict`)."""
 
     def fail(self, path: KeyPath, message: str) -> ConfigError:
         return ConfigError(f"{dotted(path)}: {message}", self.location_of(path))
@@ -223,9 +226,7 @@ class Section(Option):
             raise context.fail((*path, key), "unknown key" + suggest(key, known))
         if isinstance(option, Deprecated):
             location = context.location_of((*path, key))
-            context.warnings.append(
-                f"{location}: '{dotted((*path, key))}' is deprecated; use '{option.moved_to}'"
-            )
+            context.deprecations.append(f"{location}: {option.message(dotted((*path, key)))}")
             target = option.moved_to
             if target not in value:
                 result[target] = self.fields[target].check(item, (*path, key), context)
@@ -271,11 +272,21 @@ class MapOf(Option):
 
 
 class Deprecated(Option):
-    """A key that still works but has moved; using it warns with the file and line."""
+    """A key that still works but has moved; using it warns with the file and line (an
+    error with `--strict`). Semantic versions: a minor release deprecates, only a major
+    one removes (CHANGELOG.md)."""
 
-    def __init__(self, moved_to: str) -> None:
-        super().__init__(f"deprecated: use '{moved_to}'")
+    def __init__(self, moved_to: str, since: str, removed_in: str) -> None:
+        super().__init__(f"deprecated since {since}: use '{moved_to}'")
         self.moved_to = moved_to
+        self.since = since
+        self.removed_in = removed_in
+
+    def message(self, key: str) -> str:
+        return (
+            f"'{key}' is deprecated since sitegen {self.since} and goes in {self.removed_in}; "
+            f"use '{self.moved_to}' (`sitegen migrate` rewrites it)"
+        )
 
 
 class Number(Option):

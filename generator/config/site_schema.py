@@ -80,7 +80,7 @@ SITE_FIELDS: dict[str, Option] = {
     "title": Str("the site's name, shown in titles and the feed", required=True),
     "description": Str("one sentence about the site, for meta tags and the feed", default=""),
     "base_url": Url("the public address, e.g. https://example.org/", required=True),
-    "baseurl": Deprecated(moved_to="base_url"),
+    "baseurl": Deprecated(moved_to="base_url", since="0.1.0", removed_in="1.0.0"),
     "language": Str(
         "BCP 47 language tag",
         default="en",
@@ -344,7 +344,7 @@ SITE_SCHEMA = Section(
         "sitegen": Int(
             "version of this file's format (`sitegen migrate` upgrades it)", default=1, minimum=1
         ),
-        "schema": Deprecated(moved_to="sitegen"),
+        "schema": Deprecated(moved_to="sitegen", since="0.2.0", removed_in="1.0.0"),
         "extends": Str(
             "name of the parent site", pattern=r"[a-z0-9][a-z0-9_-]*", pattern_doc="a site name"
         ),

@@ -81,6 +81,12 @@ def build(options: BuildOptions, shortcut: Shortcut | None = None) -> BuildRepor
         return shortcut.report
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
+    if options.strict and network.deprecations:
+        raise ConfigError(
+            f"{len(network.deprecations)} use(s) of deprecated keys, errors with --strict "
+            "(or SITEGEN_DEPRECATIONS=error); `sitegen migrate` rewrites them:\n"
+            + "\n".join(network.deprecations)
+        )
     with closing(BuildState(layout.state)) as store:
         run = STAGES.run(
             BuildRun(
@@ -220,7 +226,7 @@ def freshness(run: BuildRun) -> BuildRun:
     }
     report = BuildReport(
         sites=[_site_report(name, work[name]) for name in run.plans],
-        warnings=(*run.network.warnings, *run.alarms),
+        warnings=(*run.network.deprecations, *run.network.warnings, *run.alarms),
     )
     return replace(run, work=work, report=report)
 

@@ -93,6 +93,7 @@ def _options_key(options: BuildOptions) -> list[Any]:
         sorted(options.sites),
         options.drafts,
         options.preview,
+        options.strict,
         str(options.root.resolve()),
     ]
 

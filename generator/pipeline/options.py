@@ -21,6 +21,8 @@ class BuildOptions:
     quiet: bool = False
     preview: bool = False
     """Add the variant switcher to every page (for review, never for publishing)."""
+    strict: bool = False
+    """Deprecated uses are errors (`--strict`, `SITEGEN_DEPRECATIONS=error`)."""
 
 
 @dataclass
