@@ -6,8 +6,8 @@ runtime offers the same functions in camelCase on `window.sitegen`.
 sitegen's experiments are a subset of GrowthBook's: a visitor id as the hash attribute,
 weights, coverage, namespaces, a seed, hash versions 1 and 2, and the QA override. `run`
 implements the whole of GrowthBook's `runExperiment` for one experiment except sticky
-bucketing (sitegen's cookies are its sticky buckets) and prerequisites (they evaluate other
-features, which sitegen does not have).
+bucketing (sitegen's cookies are its sticky buckets); `eval_feature` the whole of
+`evalFeature` except contextual bandits (a model a server evaluates).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "hash",
     "in_namespace",
     "is_url_targeted",
+    "eval_feature",
     "padded_version_string",
     "run",
 ]
@@ -156,15 +157,18 @@ def _hash_attribute(attributes: Mapping[str, Any], name: str | None) -> tuple[st
     return attribute, value if js_truthy(value) else ""
 
 
-def run(context: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, Any]:
-    """GrowthBook's `runExperiment`: the result a visitor in `context` gets."""
+def run(
+    context: Mapping[str, Any], experiment: Mapping[str, Any], feature_id: str | None = None
+) -> dict[str, Any]:
+    """GrowthBook's `runExperiment`: the result a visitor in `context` gets (`feature_id`:
+    the feature whose experiment rule this is)."""
     key = experiment["key"]
     variations = list(experiment.get("variations", []))
     attributes: Mapping[str, Any] = context.get("attributes") or {}
     url = context.get("url") or ""
 
     def result(index: int, hash_used: bool = False, bucket: float | None = None) -> dict[str, Any]:
-        return _result(experiment, variations, attributes, index, hash_used, bucket)
+        return _result(experiment, variations, attributes, index, hash_used, bucket, feature_id)
 
     if len(variations) < 2 or context.get("enabled") is False:
         return result(-1)
@@ -208,6 +212,7 @@ def _result(
     index: int,
     hash_used: bool,
     bucket: float | None,
+    feature_id: str | None = None,
 ) -> dict[str, Any]:
     """GrowthBook's `_getResult`: variation `index`, or the first outside the experiment."""
     inside = 0 <= index < len(variations)
@@ -215,6 +220,7 @@ def _result(
     attribute, value = _hash_attribute(attributes, experiment.get("hashAttribute"))
     meta = (experiment.get("meta") or [{}] * len(variations))[index] if variations else {}
     found = {
+        "featureId": feature_id,
         "key": meta.get("key") or str(index),
         "inExperiment": inside,
         "hashUsed": hash_used,
@@ -222,10 +228,144 @@ def _result(
         "value": variations[index] if variations else None,
         "hashAttribute": attribute,
         "hashValue": value,
+        "stickyBucketUsed": False,
     }
+    if meta.get("name"):
+        found["name"] = meta["name"]
+    if meta.get("passthrough"):
+        found["passthrough"] = meta["passthrough"]
     if bucket is not None:
         found["bucket"] = bucket
     return found
+
+
+EXPERIMENT_RULE_KEYS = (
+    "coverage",
+    "weights",
+    "hashAttribute",
+    "fallbackAttribute",
+    "disableStickyBucketing",
+    "bucketVersion",
+    "minBucketVersion",
+    "namespace",
+    "meta",
+    "ranges",
+    "name",
+    "phase",
+    "seed",
+    "hashVersion",
+    "filters",
+    "condition",
+)
+"""What an experiment rule of a feature hands on to the experiment it runs."""
+
+
+def eval_feature(context: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """GrowthBook's `evalFeature`: the value of feature `key` for the visitor in
+    `context` (`features`, `attributes`, `savedGroups`, `forcedVariations`, `url`), with
+    where it came from (`source`: defaultValue, force, experiment, prerequisite,
+    cyclicPrerequisite or unknownFeature)."""
+    return _eval_feature(context, key, frozenset())
+
+
+def _feature_result(
+    key: str,
+    value: Any,
+    source: str,
+    rule_id: str = "",
+    experiment: dict[str, Any] | None = None,
+    result: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    found = {
+        "value": value,
+        "on": js_truthy(value),
+        "off": not js_truthy(value),
+        "source": source,
+        "ruleId": rule_id,
+    }
+    if experiment is not None:
+        found["experiment"] = experiment
+    if result is not None:
+        found["experimentResult"] = result
+    return found
+
+
+def _eval_feature(context: Mapping[str, Any], key: str, stack: frozenset[str]) -> dict[str, Any]:
+    if key in stack:
+        return _feature_result(key, None, "cyclicPrerequisite")
+    stack = stack | {key}
+    feature = (context.get("features") or {}).get(key)
+    if feature is None:
+        return _feature_result(key, None, "unknownFeature")
+    attributes: Mapping[str, Any] = context.get("attributes") or {}
+    for rule in feature.get("rules") or []:
+        gate = _prerequisites(context, rule.get("parentConditions") or [], stack)
+        if gate in ("cyclicPrerequisite", "prerequisite"):
+            return _feature_result(key, None, gate)
+        if gate == "skip":
+            continue
+        if rule.get("filters") and _filtered_out(rule["filters"], attributes):
+            continue
+        if "force" in rule:
+            condition = rule.get("condition")
+            if condition and not eval_condition(attributes, condition, context.get("savedGroups")):
+                continue
+            if not _in_rollout(attributes, rule.get("seed") or key, rule):
+                continue
+            return _feature_result(key, rule["force"], "force", rule.get("id") or "")
+        if not rule.get("variations"):
+            continue
+        experiment = {"variations": rule["variations"], "key": rule.get("key") or key}
+        experiment.update({name: rule[name] for name in EXPERIMENT_RULE_KEYS if name in rule})
+        result = run(context, experiment, key)
+        if result["inExperiment"] and not result.get("passthrough"):
+            return _feature_result(
+                key, result["value"], "experiment", rule.get("id") or "", experiment, result
+            )
+    default = feature.get("defaultValue")
+    return _feature_result(key, default, "defaultValue")
+
+
+def _prerequisites(
+    context: Mapping[str, Any], conditions: Sequence[Mapping[str, Any]], stack: frozenset[str]
+) -> str:
+    """'' when every parent condition holds; 'skip' (this rule), 'prerequisite' (a gate
+    failed: the feature is off) or 'cyclicPrerequisite'."""
+    for parent in conditions:
+        found = _eval_feature(context, parent["id"], stack)
+        if found["source"] == "cyclicPrerequisite":
+            return "cyclicPrerequisite"
+        if not eval_condition({"value": found["value"]}, parent.get("condition") or {}):
+            return "prerequisite" if parent.get("gate") else "skip"
+    return ""
+
+
+def _filtered_out(filters: Sequence[Mapping[str, Any]], attributes: Mapping[str, Any]) -> bool:
+    """GrowthBook's `isFilteredOut`: outside every range of some filter."""
+    for rule in filters:
+        _, value = _hash_attribute(attributes, rule.get("attribute"))
+        unit = hash(rule["seed"], value, rule.get("hashVersion") or 2) if value else None
+        if unit is None or not any(start <= unit < end for start, end in rule["ranges"]):
+            return True
+    return False
+
+
+def _in_rollout(attributes: Mapping[str, Any], seed: str, rule: Mapping[str, Any]) -> bool:
+    """GrowthBook's `isIncludedInRollout` for a force rule's `range` or `coverage`."""
+    span, coverage = rule.get("range"), rule.get("coverage")
+    if span is None and coverage is None:
+        return True
+    if span is None and coverage == 0:
+        return False
+    _, value = _hash_attribute(attributes, rule.get("hashAttribute"))
+    if not value:
+        return False
+    unit = hash(seed, value, rule.get("hashVersion") or 1)
+    if unit is None:
+        return False
+    if span is not None:
+        return bool(span[0] <= unit < span[1])
+    return bool(unit <= coverage)
 
 
 def _forced(context: Mapping[str, Any], key: str, url: str, count: int) -> int | None:
@@ -255,11 +395,9 @@ def _included(
     condition = experiment.get("condition")
     if condition and not eval_condition(attributes, condition, context.get("savedGroups")):
         return False
-    if experiment.get("parentConditions"):
-        raise ValueError(
-            f"experiment {experiment['key']}: prerequisites (parentConditions) "
-            "evaluate other features, which sitegen does not have"
-        )
+    parents = experiment.get("parentConditions")
+    if parents and _prerequisites(context, parents, frozenset()):
+        return False  # a parent feature's value fails its condition
     groups = experiment.get("groups")
     if groups and not any((context.get("groups") or {}).get(group) for group in groups):
         return False

@@ -1,10 +1,11 @@
-/* GrowthBook's runExperiment and URL targeting, as `sitegen.run` and
- * `sitegen.isURLTargeted`, on top of assign.js. Not inlined into pages: sitegen's head
- * runtime decides arms with the same parts (hash, namespaces, bucket ranges, forcing by
- * query string) and the build decides pages; this file is what lets GrowthBook's `run`
- * vectors test those parts together in the browser, as generator/personalize/growthbook.py
- * does in Python. Sticky bucketing and prerequisites are left out (sitegen's cookies are its
- * sticky buckets; prerequisites evaluate other features). ES5. */
+/* GrowthBook's runExperiment, evalFeature and URL targeting, as `sitegen.run`,
+ * `sitegen.evalFeature` and `sitegen.isURLTargeted`, on top of assign.js. Not inlined into
+ * pages: sitegen's head runtime decides arms with the same parts (hash, namespaces, bucket
+ * ranges, forcing by query string) and the build decides pages; this file is what lets
+ * GrowthBook's `run` and `feature` vectors test those parts together in the browser, as
+ * generator/personalize/growthbook.py does in Python. Sticky bucketing and contextual
+ * bandits are left out (sitegen's cookies are its sticky buckets; a bandit's model is
+ * evaluated by a server). ES5. */
 (function (root) {
   "use strict";
   var sg = root.sitegen;
@@ -70,7 +71,7 @@
     return attributes[name || "id"] || "";
   }
 
-  function run(context, experiment) {
+  function run(context, experiment, featureId) {
     var key = experiment.key;
     var variations = experiment.variations || [];
     var attributes = context.attributes || {};
@@ -80,10 +81,14 @@
       var inside = index >= 0 && index < variations.length;
       if (!inside) index = 0;
       var meta = (experiment.meta || [])[index] || {};
-      var found = {key: meta.key || "" + index, inExperiment: inside, hashUsed: hashUsed,
+      var found = {featureId: featureId === undefined ? null : featureId,
+        key: meta.key || "" + index, inExperiment: inside, hashUsed: hashUsed,
         variationId: index, value: variations[index],
         hashAttribute: experiment.hashAttribute || "id",
-        hashValue: hashValueOf(attributes, experiment.hashAttribute)};
+        hashValue: hashValueOf(attributes, experiment.hashAttribute),
+        stickyBucketUsed: false};
+      if (meta.name) found.name = meta.name;
+      if (meta.passthrough) found.passthrough = meta.passthrough;
       if (bucket !== undefined) found.bucket = bucket;
       return found;
     }
@@ -117,9 +122,9 @@
         !sg.evalCondition(attributes, experiment.condition, context.savedGroups)) {
       return result(-1, false);
     }
-    if (experiment.parentConditions) {
-      throw new Error("experiment " + key + ": prerequisites (parentConditions) evaluate " +
-        "other features, which sitegen does not have");
+    if (experiment.parentConditions &&
+        prerequisites(context, experiment.parentConditions, {})) {
+      return result(-1, false);
     }
     if (experiment.groups && !experiment.groups.some(function (group) {
       return (context.groups || {})[group];
@@ -141,6 +146,86 @@
     return result(assigned, true, unit);
   }
 
+  var RULE_KEYS = ["coverage", "weights", "hashAttribute", "fallbackAttribute",
+    "disableStickyBucketing", "bucketVersion", "minBucketVersion", "namespace", "meta",
+    "ranges", "name", "phase", "seed", "hashVersion", "filters", "condition"];
+
+  function featureResult(value, source, ruleId, experiment, result) {
+    var found = {value: value, on: !!value, off: !value, source: source, ruleId: ruleId || ""};
+    if (experiment) found.experiment = experiment;
+    if (result) found.experimentResult = result;
+    return found;
+  }
+
+  // '' when every parent condition holds; 'skip', 'prerequisite' or 'cyclicPrerequisite'.
+  function prerequisites(context, conditions, stack) {
+    for (var i = 0; i < conditions.length; i++) {
+      var found = evaluate(context, conditions[i].id, stack);
+      if (found.source === "cyclicPrerequisite") return "cyclicPrerequisite";
+      if (!sg.evalCondition({value: found.value}, conditions[i].condition || {})) {
+        return conditions[i].gate ? "prerequisite" : "skip";
+      }
+    }
+    return "";
+  }
+
+  function filteredOut(filters, attributes) {
+    return filters.some(function (filter) {
+      var value = hashValueOf(attributes, filter.attribute);
+      var unit = value ? sg.hash(filter.seed, value, filter.hashVersion || 2) : null;
+      return unit === null || !filter.ranges.some(function (range) {
+        return unit >= range[0] && unit < range[1];
+      });
+    });
+  }
+
+  function inRollout(attributes, seed, rule) {
+    if (rule.range === undefined && rule.coverage === undefined) return true;
+    if (rule.range === undefined && rule.coverage === 0) return false;
+    var value = hashValueOf(attributes, rule.hashAttribute);
+    if (!value) return false;
+    var unit = sg.hash(seed, value, rule.hashVersion || 1);
+    if (unit === null) return false;
+    return rule.range ? unit >= rule.range[0] && unit < rule.range[1] : unit <= rule.coverage;
+  }
+
+  function evaluate(context, key, stack) {
+    if (stack[key]) return featureResult(null, "cyclicPrerequisite");
+    var inner = Object.assign({}, stack);
+    inner[key] = true;
+    var feature = (context.features || {})[key];
+    if (!feature) return featureResult(null, "unknownFeature");
+    var attributes = context.attributes || {};
+    var rules = feature.rules || [];
+    for (var i = 0; i < rules.length; i++) {
+      var rule = rules[i];
+      var gate = prerequisites(context, rule.parentConditions || [], inner);
+      if (gate === "cyclicPrerequisite" || gate === "prerequisite") {
+        return featureResult(null, gate);
+      }
+      if (gate === "skip") continue;
+      if (rule.filters && filteredOut(rule.filters, attributes)) continue;
+      if ("force" in rule) {
+        if (rule.condition &&
+            !sg.evalCondition(attributes, rule.condition, context.savedGroups)) continue;
+        if (!inRollout(attributes, rule.seed || key, rule)) continue;
+        return featureResult(rule.force, "force", rule.id);
+      }
+      if (!rule.variations) continue;
+      var experiment = {variations: rule.variations, key: rule.key || key};
+      RULE_KEYS.forEach(function (name) {
+        if (name in rule) experiment[name] = rule[name];
+      });
+      var result = run(context, experiment, key);
+      if (result.inExperiment && !result.passthrough) {
+        return featureResult(result.value, "experiment", rule.id, experiment, result);
+      }
+    }
+    return featureResult(feature.defaultValue === undefined ? null : feature.defaultValue,
+      "defaultValue");
+  }
+
+  sg.evalFeature = function (context, key) { return evaluate(context, key, {}); };
   sg.run = run;
   sg.isURLTargeted = isURLTargeted;
 })(window);
