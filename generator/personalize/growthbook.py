@@ -365,7 +365,7 @@ def _in_rollout(attributes: Mapping[str, Any], seed: str, rule: Mapping[str, Any
         return False
     if span is not None:
         return bool(span[0] <= unit < span[1])
-    return bool(unit <= coverage)
+    return coverage is not None and bool(unit <= coverage)
 
 
 def _forced(context: Mapping[str, Any], key: str, url: str, count: int) -> int | None:
