@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -484,6 +485,21 @@ def command_config_show(arguments: argparse.Namespace) -> int:
             f"no site '{arguments.site}'" + suggest(arguments.site, list(network.sites))
         )
     print(format_config(site, explain=arguments.explain), end="")
+    if site.features and not site.abstract:
+        from generator.errors import BuildError
+        from generator.personalize.features import resolve
+
+        print(f"# feature flags, as a build of {site.name} ({site.environment}) resolves them")
+        for flag in site.features:
+            try:
+                found = resolve(site, flag.id)
+            except BuildError as error:
+                print(f"#   {flag.id}: not resolved by the build: {error}")
+                continue
+            value = json.dumps(found.value)
+            origin = f"rule {found.rule}" if found.rule else found.source
+            where = f", {flag.location}" if arguments.explain else ""
+            print(f"#   {flag.id} = {value}  ({origin}{where})")
     return 0
 
 

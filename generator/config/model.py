@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.config.features import Feature
 from generator.config.personalization import Personalization
 from generator.config.settings import (
     CdnSettings,
@@ -86,6 +87,8 @@ class SiteConfig:
     minify: bool
     params: dict[str, Any]
     personalization: Personalization
+    features: tuple[Feature, ...]
+    """Feature flags (config/features.py), by id."""
     """Segments, rules and experiments, resolved and cross-checked."""
     http: HttpSettings
     cdn: CdnSettings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.config.features import FEATURE_FIELDS
 from generator.config.personalization_schema import PERSONALIZATION_FIELDS
 from generator.config.schema import (
     CREDENTIAL_KEYS,
@@ -333,6 +334,7 @@ SITE_FIELDS: dict[str, Option] = {
         }
     ),
     **PERSONALIZATION_FIELDS,
+    **FEATURE_FIELDS,
 }
 
 ENVIRONMENT = Section(

@@ -18,6 +18,7 @@ from generator.content.page import Page
 from generator.dependencies import Dependency, DependencyKind, record
 from generator.errors import BuildError, Location
 from generator.hosting.csp import with_policy
+from generator.personalize.features import resolve as resolve_feature
 from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT
 from generator.pipeline.personalized import Slots, footer_tags, head_tags, replacement_source
 from generator.pipeline.plan import COMPRESSIBLE, Listing, OutputFile, page_url
@@ -96,6 +97,11 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         record(DependencyKind.CONFIG, "base_url")
         return base_url.rstrip("/") + "/" + path.lstrip("/")
 
+    def feature(key: str) -> Any:
+        """A feature flag's value, resolved for this site and environment."""
+        record(DependencyKind.CONFIG, "features")
+        return resolve_feature(state.site, key).value
+
     return {
         "site": ConfigView(state.site.values),
         "data": DataView(state.load_data),
@@ -106,6 +112,7 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         "related_pages": related_pages,
         "popular_pages": popular_pages,
         "absolute_url": absolute_url,
+        "feature": feature,
     }
 
 

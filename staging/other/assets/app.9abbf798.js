@@ -1,0 +1,1 @@
+(function(){var greeting="hello";document.documentElement.dataset.greeting=greeting;})();
