@@ -66,7 +66,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(
             "sites/shop-eu/site.yaml",
             "sitegen: 2\n",
             "baseurl: https://eu.shop.test/\n",
-            "sites/shop-eu/site.yaml:2: baseurl: deprecated, and 'base_url' is set too",
+            "sites/shop-eu/site.yaml:1: baseurl: deprecated, and 'base_url' is set too",
         ),
         (
             "themes/plain/theme.yaml",
@@ -189,3 +189,24 @@ def test_the_deprecations_page_is_made_from_the_schemas() -> None:
     page = Path(__file__).resolve().parent.parent / "docs/deprecations.md"
     assert page.read_text(encoding="utf-8") == document()
     assert "| `site.yaml` | `baseurl` | `base_url` | 0.1.0 | 1.0.0 |" in document()
+
+
+def test_a_behaviour_change_waits_for_the_site_to_opt_in(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    """compat.not_found_page_runtime, this release's change to the 404 page: off for a
+    site file in format 1 (an existing site), on for one in format 2 (a new one), and
+    whatever the site says when it says it."""
+    not_found = project / "build/brand/404.html"
+    brand = project / "sites/brand/site.yaml"
+    original = brand.read_text()
+    for header, runtime in [
+        ("", False),
+        ("sitegen: 2\n", True),
+        ("sitegen: 2\ncompat: {not_found_page_runtime: false}\n", False),
+        ("compat:\n  not_found_page_runtime: true\n", True),
+    ]:
+        brand.write_text(header + original)
+        built = sitegen(project, "build", "brand")
+        assert built.code == 0, built.err
+        assert ('id="sitegen-config"' in not_found.read_text()) is runtime, header

@@ -217,7 +217,13 @@ def test_a_visitor_at_a_missing_address_is_counted_on_the_404_page(
     project: Path, sitegen: Callable[..., Result]
 ) -> None:
     """Apache answers any missing address with the 404 page; its view is reported under
-    /404.html, so experiments can use "reached the 404 page" as a guardrail."""
+    /404.html, so experiments can use "reached the 404 page" as a guardrail (config format
+    2 turns this on; the fixture's format 1 site opts in)."""
+    edit(
+        project / "sites/brand/site.yaml",
+        "theme: fancy\n",
+        "theme: fancy\ncompat:\n  not_found_page_runtime: true\n",
+    )
     docroot = build_brand(project, sitegen)
     with apache(docroot) as base:
         [missing] = visit(base, docroot, ["/articles/no-such-article/"])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.config.compat import Compat
 from generator.config.features import Feature
 from generator.config.personalization import Personalization
 from generator.config.settings import (
@@ -89,6 +90,8 @@ class SiteConfig:
     personalization: Personalization
     features: tuple[Feature, ...]
     """Feature flags (config/features.py), by id."""
+    compat: Compat
+    """Generator behaviour flags (config/compat.py)."""
     """Segments, rules and experiments, resolved and cross-checked."""
     http: HttpSettings
     cdn: CdnSettings

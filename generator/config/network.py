@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+from generator.config.compat import resolve_compat
 from generator.config.features import resolve_features
 from generator.config.merge import merge_documents, subdocument, without_keys
 from generator.config.model import MenuItem, Network, PoolGate, SiteConfig, ThemeConfig
@@ -241,6 +242,7 @@ def _resolve_site(
         params=resolved["params"],
         personalization=resolve_personalization(resolved, location_of),
         features=resolve_features(resolved, location_of),
+        compat=resolve_compat(resolved, file_format(documents[name], file_location.file)),
         **resolve_settings(resolved, location_of),
         values={k: v for k, v in resolved.items() if k not in NOT_INHERITED},
         locations=dict(merged.locations),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.config.compat import COMPAT_FIELDS
 from generator.config.features import FEATURE_FIELDS
 from generator.config.personalization_schema import PERSONALIZATION_FIELDS
 from generator.config.schema import (
@@ -335,6 +336,7 @@ SITE_FIELDS: dict[str, Option] = {
     ),
     **PERSONALIZATION_FIELDS,
     **FEATURE_FIELDS,
+    **COMPAT_FIELDS,
 }
 
 ENVIRONMENT = Section(

@@ -62,6 +62,20 @@ def migrate_text(text: str, display: str, format: Format, schema: Section) -> tu
     if not isinstance(document, dict):
         return text, []  # empty or not a mapping: the build says what is wrong with it
     version = version_of(document, display, format)
+    # Deprecated keys are found in the file as the user wrote it, so that a conflict, and
+    # each rename, names the user's line.
+    renames = []
+    for mapping, key, moved_to, path in sorted(
+        _deprecated(schema, document, ()), key=lambda use: use[0].lc.key(use[1])[0]
+    ):
+        line = mapping.lc.key(key)[0] + 1
+        if moved_to in mapping:
+            raise ConfigError(
+                f"{dotted(path)}: deprecated, and '{moved_to}' is set too: remove one of them "
+                "(migrate cannot tell which you meant)",
+                Location(display, line),
+            )
+        renames.append(f"line {line}: '{key}' is deprecated, renamed '{moved_to}'")
     steps = []
     while version < format.current:
         found = MIGRATIONS.get((format.name, version))
@@ -73,8 +87,7 @@ def migrate_text(text: str, display: str, format: Format, schema: Section) -> tu
         text = found.step(text, display)
         steps.append(f"{format.name} format {version} -> {version + 1}: {found.summary}")
         version += 1
-    text, renamed = rename_deprecated(text, display, schema)
-    return text, steps + renamed
+    return rename_deprecated(text, display, schema), steps + renames
 
 
 def version_of(document: Any, display: str, format: Format) -> int:
@@ -94,23 +107,14 @@ def version_of(document: Any, display: str, format: Format) -> int:
     return 1
 
 
-def rename_deprecated(text: str, display: str, schema: Section) -> tuple[str, list[str]]:
+def rename_deprecated(text: str, display: str, schema: Section) -> str:
     """Every deprecated key the schema names, renamed to its replacement where written."""
     document = load(text, display)
-    found = sorted(_deprecated(schema, document, ()), key=lambda item: item[0].lc.key(item[1])[0])
+    found = sorted(_deprecated(schema, document, ()), key=lambda use: use[0].lc.key(use[1])[0])
     lines = lines_of(text)
-    steps = []
-    for mapping, key, moved_to, path in reversed(found):  # bottom up: lines stay put
-        line = mapping.lc.key(key)[0] + 1
-        if moved_to in mapping:
-            raise ConfigError(
-                f"{dotted(path)}: deprecated, and '{moved_to}' is set too: remove "
-                "one of them (migrate cannot tell which you meant)",
-                Location(display, line),
-            )
+    for mapping, key, moved_to, _ in reversed(found):  # bottom up: lines stay put
         rename_key(lines, mapping, key, moved_to, display)
-        steps.append(f"line {line}: '{key}' is deprecated, renamed '{moved_to}'")
-    return "".join(lines), list(reversed(steps))
+    return "".join(lines)
 
 
 def _deprecated(

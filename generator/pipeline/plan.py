@@ -420,18 +420,21 @@ def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]
     for listing in plan_listings(site, content):
         url = page_url(listing.first_url, listing.number)
         if listing.kind == "not_found":
+            # With the runtime, the 404 page reports its views under NOT_FOUND_URL (Apache
+            # serves it at whatever address was not found): "reached the 404 page" is then
+            # an event like any page view, for experiments' guardrails.
+            runtime = site.compat.not_found_page_runtime
             outputs.append(
                 OutputFile(
                     "404.html",
                     "page",
                     "listing",
-                    data_key("listing", listing, NOT_FOUND_URL),
+                    data_key("listing", listing, NOT_FOUND_URL)
+                    if runtime
+                    else data_key("listing", listing),
                     "404 page",
                     listing=listing,
-                    # The URL the runtime reports its views under (Apache serves the file
-                    # at whatever address was not found): "reached the 404 page" is then an
-                    # event like any page view, for experiments' guardrails.
-                    url=NOT_FOUND_URL,
+                    url=NOT_FOUND_URL if runtime else None,
                 )
             )
             continue
