@@ -210,3 +210,55 @@ def test_a_behaviour_change_waits_for_the_site_to_opt_in(
         built = sitegen(project, "build", "brand")
         assert built.code == 0, built.err
         assert ('id="sitegen-config"' in not_found.read_text()) is runtime, header
+
+
+def test_an_older_events_store_is_copied_migrated_and_reported_once(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    import json
+    import sqlite3
+
+    export = project / "events.jsonl"
+    export.write_text(
+        "".join(
+            json.dumps({"time": 1_780_000_000 + i, "type": "view", "page": "/", "visitor": f"v{i}"})
+            + "\n"
+            for i in range(5)
+        )
+    )
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    store = project / "build/.sitegen/events.sqlite"
+    with sqlite3.connect(store) as connection:  # as sitegen 0.1 left it: schema 2
+        connection.execute("ALTER TABLE events DROP COLUMN client_ms")
+        connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    first = sitegen(project, "build", "brand")
+    assert first.code == 0, first.err
+    assert "events store migrated from schema 2 to 3" in first.err
+    assert "kept as events.sqlite.schema-2.bak" in first.err
+    with sqlite3.connect(store.with_name("events.sqlite.schema-2.bak")) as old:
+        assert old.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert old.execute("SELECT COUNT(*) FROM events").fetchone() == (5,)
+    with sqlite3.connect(store) as new:
+        assert new.execute("SELECT COUNT(*), SUM(client_ms) FROM events").fetchone() == (5, 0)
+    edit(project / "content/articles/alpha.md", "\n---\n", "\n---\nEdited.\n")
+    second = sitegen(project, "build", "brand")
+    assert second.code == 0 and "migrated" not in second.err
+
+
+def test_a_newer_events_store_is_refused_and_left_alone(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    import sqlite3
+
+    store = project / "build/.sitegen/events.sqlite"
+    store.parent.mkdir(parents=True)
+    with sqlite3.connect(store) as connection:
+        connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        connection.execute("INSERT INTO meta VALUES ('schema', '9')")
+    before = store.read_bytes()
+    failed = sitegen(project, "build", "brand")
+    assert failed.code == 1
+    assert "this events store is in events store format 9, written by a newer sitegen" in (
+        failed.err
+    )
+    assert store.read_bytes() == before

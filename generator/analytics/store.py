@@ -9,12 +9,47 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import SitegenError
+from generator.formats import Format
 
 SCHEMA_VERSION = 3
+EVENTS = Format("events store", SCHEMA_VERSION, {1: "0.1.0", 2: "0.1.0", 3: "0.2.0"})
+
+
+def backup_path(path: Path, schema: int) -> Path:
+    """Where the store is copied before a migration from `schema`."""
+    return path.with_name(f"{path.name}.schema-{schema}.bak")
+
+
+def upgrade(path: Path) -> str | None:
+    """Migrate an existing store to this sitegen's schema; what to tell the user, once."""
+    if not path.exists():
+        return None
+    # Read-only first: a build must not touch a store that needs nothing (its size and time
+    # are what the experiment alarms are cached by).
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as reader:
+            row = reader.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.Error:
+        row = None
+    if row is not None and int(row[0]) == SCHEMA_VERSION:
+        return None
+    store = EventStore(path)
+    try:
+        if store.migrated_from is None:
+            return None
+        return (
+            f"{path}: events store migrated from schema {store.migrated_from} to "
+            f"{SCHEMA_VERSION}; the store as it was is kept as "
+            f"{backup_path(path, store.migrated_from).name}"
+        )
+    finally:
+        store.close()
+
 
 MIGRATIONS = {
     # version reached -> statements that bring the previous version to it
@@ -111,14 +146,23 @@ class EventStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.migrated_from: int | None = None
+        """The schema this store had before opening it migrated it (None: it did not)."""
         self.connection = sqlite3.connect(path)
+        found = self._version()
+        if found is not None:
+            refusal = EVENTS.refusal(found)
+            if refusal is not None:  # refused before anything is written to it
+                self.connection.close()
+                raise SitegenError(f"{path}: this events store is in {refusal}")
+            if found < SCHEMA_VERSION:
+                self.backup(backup_path(path, found))
         self.connection.execute("PRAGMA journal_mode=WAL")
         # In WAL mode NORMAL still never corrupts the store; a power cut may lose the last
         # ingest, which re-running adds again (events are keyed by their source line).
         self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.executescript(SCHEMA)
-        version = self._meta("schema")
-        if version is None:
+        if found is None:
             with self.connection:
                 self.connection.execute(
                     "INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
@@ -126,20 +170,35 @@ class EventStore:
                 self.connection.execute(
                     "INSERT INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),)
                 )
-        elif int(version) > SCHEMA_VERSION:
-            raise SitegenError(
-                f"{path}: events store schema {version} is newer than this "
-                f"sitegen understands ({SCHEMA_VERSION}); upgrade sitegen"
-            )
-        else:
+        elif found < SCHEMA_VERSION:
             with self.connection:
-                for reached in range(int(version) + 1, SCHEMA_VERSION + 1):
+                for reached in range(found + 1, SCHEMA_VERSION + 1):
                     for statement in MIGRATIONS[reached]:
                         self.connection.execute(statement)
                 self.connection.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
                 )
+            self.migrated_from = found
         self.salt = self._meta("salt") or ""
+
+    def _version(self) -> int | None:
+        """The schema of an existing store (None: a new, empty file)."""
+        try:
+            row = self.connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:
+            return None  # no meta table: nothing was ever stored
+        return None if row is None else int(row[0])
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the store (SQLite's backup API), kept once: the first copy
+        of a schema is never overwritten."""
+        if target.exists():
+            return
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.unlink(missing_ok=True)
+        with closing(sqlite3.connect(temporary)) as copy:
+            self.connection.backup(copy)
+        temporary.replace(target)
 
     def _meta(self, key: str) -> str | None:
         row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

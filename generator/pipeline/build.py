@@ -15,6 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from generator.analytics.store import upgrade as upgrade_events
 from generator.assets import build_site_assets
 from generator.cache import ContentCache
 from generator.cache import configure as configure_cache
@@ -126,8 +127,17 @@ class BuildRun:
     work: Mapping[str, SiteWork] = field(default_factory=dict)
     alarms: tuple[str, ...] = ()
     """Warnings about experiments (sample-ratio mismatches), printed by every build."""
+    notices: tuple[str, ...] = ()
+    """What this build did once (a store migrated), for the report."""
     report: BuildReport = field(default_factory=BuildReport)
     published: Mapping[str, PublishedTree] = field(default_factory=dict)
+
+
+def stores(run: BuildRun) -> BuildRun:
+    """An events store an older sitegen wrote is migrated, after a copy, before anything
+    reads it; the build says so (once: the next one finds it migrated)."""
+    notice = upgrade_events(run.layout.events)
+    return replace(run, notices=(*run.notices, notice)) if notice else run
 
 
 def collect(run: BuildRun) -> BuildRun:
@@ -226,7 +236,12 @@ def freshness(run: BuildRun) -> BuildRun:
     }
     report = BuildReport(
         sites=[_site_report(name, work[name]) for name in run.plans],
-        warnings=(*run.network.deprecations, *run.network.warnings, *run.alarms),
+        warnings=(
+            *run.notices,
+            *run.network.deprecations,
+            *run.network.warnings,
+            *run.alarms,
+        ),
     )
     return replace(run, work=work, report=report)
 
@@ -272,6 +287,7 @@ def remember(run: BuildRun) -> BuildRun:
 
 STAGES = StageList[BuildRun](
     [
+        ("stores", stores),
         ("collect", collect),
         ("recommend", recommend),
         ("experiments", experiments),
