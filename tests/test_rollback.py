@@ -262,3 +262,62 @@ def test_a_file_changed_by_hand_is_never_kept_as_the_version_it_replaced(
     assert "cannot be restored from the server alone" in back.err
     assert "articles/alpha/index.html" in back.err
     assert published(remote) == before
+
+
+def _as_format_1(state: Path) -> None:
+    """Turn the target's state into the layout sitegen wrote before the pointer: the whole
+    manifest in manifest.json, kept versions as plain JSON."""
+    live = json.loads((state / "manifest.json").read_text())["version"]
+    for kept in (state / "versions").glob("*.json.gz"):
+        document = json.loads(gzip.decompress(kept.read_bytes()))
+        (state / "versions" / kept.name.removesuffix(".gz")).write_text(json.dumps(document))
+        kept.unlink()
+    (state / "manifest.json").write_text((state / f"versions/{live}.json").read_text())
+
+
+def test_a_target_in_the_earlier_state_format_is_migrated_by_the_next_deploy(
+    network: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
+    project, home = network
+    state = home / "brand/.sitegen-state"
+    deploy(sitegen, project)
+    v1, v1_files = version(project), tree(project / "build/brand")
+    _as_format_1(state)
+    assert "files" in json.loads((state / "manifest.json").read_text())
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, second.")
+    deploy(sitegen, project)
+    pointer = json.loads((state / "manifest.json").read_text())
+    assert pointer["format"] == 2 and pointer["written_by"] and "files" not in pointer
+    journal = jsonl(state / "journal.jsonl")
+    assert [entry.get("migrated") for entry in journal[-2:]] == [
+        "remote deploy state format 1 -> 2"
+    ] * 2
+    assert (state / f"versions/{v1}.json").is_file()  # the older layout, still there
+    back = sitegen(project, "rollback", "brand", "--target", "production", "--to", v1[:10], "--yes")
+    assert back.code == 0, back.err
+    assert published(home / "brand") == v1_files  # byte for byte, across the migration
+
+
+def test_a_target_in_a_newer_state_format_is_refused_untouched(
+    network: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
+    project, home = network
+    deploy(sitegen, project)
+    pointer = home / "brand/.sitegen-state/manifest.json"
+    document = json.loads(pointer.read_text())
+    pointer.write_text(json.dumps({**document, "format": 3, "written_by": "0.9.0"}))
+    before = tree(home / "brand")
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, second.")
+    assert sitegen(project, "build", "brand").code == 0
+    for command in (
+        ["deploy", "brand", "--yes"],
+        ["rollback", "brand", "--yes"],
+        ["status", "brand"],
+    ):
+        refused = sitegen(project, *command, "--target", "production")
+        assert refused.code == 1, command
+        assert (
+            "the state on this target is in remote deploy state format 3, written by sitegen "
+            "0.9.0; this is sitegen"
+        ) in refused.err, refused.err
+    assert tree(home / "brand") == before

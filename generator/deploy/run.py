@@ -30,11 +30,13 @@ from generator.deploy.plan import STAGES, DeployPlan, Operation, plan_deploy
 from generator.deploy.remote import Pool, Remote, RemoteError
 from generator.deploy.state import (
     PROGRESS,
+    REMOTE_STATE,
     add_progress,
     live_pointer,
     read_progress,
     read_version,
     start_progress,
+    state_format,
     switch_to,
     write_version,
 )
@@ -232,6 +234,14 @@ class Run:
                 f"the target changed while this {job.kind} was planned "
                 f"(it is now at {live[:12] or 'nothing'}); nothing was "
                 "changed: run it again"
+            )
+        found = state_format(control)
+        if found is not None and found < REMOTE_STATE.current:
+            # This run writes the current format: its journal entries say so.
+            migrated = f"remote deploy state format {found} -> {REMOTE_STATE.current}"
+            self.journal["migrated"] = migrated
+            origin.notes.append(
+                f"{migrated}: the versions kept before stay readable (rollback works)"
             )
         protect_state(control)  # under the lock: its temporary name is not per run
         self.pool.rename_over = control.rename_over

@@ -9,7 +9,11 @@
   finished operations, appended (APPE where the server allows it, see
   `Remote.append_line`); a line cut short by a kill is skipped.
 
-Manifests written before this layout (a whole manifest in manifest.json) are still read.
+Manifests written before this layout (a whole manifest in manifest.json) are still read:
+that is format 1 of the remote state, this layout format 2 (`format` and `written_by` in
+the pointer). A deploy to a target in format 1 writes format 2 and says so in its journal
+entry; the versions kept in format 1 stay readable, so a rollback to them works. A target
+in a format newer than this sitegen's is refused before anything on it changes.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
+from generator import __version__
 from generator.deploy.remote import Remote
 from generator.errors import DeployError
+from generator.formats import Format
 from generator.manifest import Manifest
+
+REMOTE_STATE = Format("remote deploy state", 2, {1: "0.1.0", 2: "0.1.0"})
 
 PROGRESS = "progress.jsonl"
 JOURNAL = "journal.jsonl"
@@ -56,10 +64,31 @@ def write_version(remote: Remote, manifest: Manifest) -> None:
         remote.write_bytes(path, gzip.compress(data, mtime=0))
 
 
+def state_format(remote: Remote, pointer: dict[str, Any] | None = None) -> int | None:
+    """The format of the target's state (None before a first deploy); a format this
+    sitegen does not know is refused."""
+    if pointer is None:
+        pointer = remote.read_json("manifest.json")
+    if pointer is None:
+        return None
+    found = pointer.get("format")
+    if not isinstance(found, int) or isinstance(found, bool):
+        found = 1 if "files" in pointer else 2  # written before the key existed
+    refusal = REMOTE_STATE.refusal(found, pointer.get("written_by"))
+    if refusal is not None:
+        raise DeployError(
+            f"{remote.state_path('manifest.json')}: the state on this target is in "
+            f"{refusal}; nothing on it was changed"
+        )
+    return found
+
+
 def live_pointer(remote: Remote) -> tuple[str, dict[str, Any]]:
     """The live version and its pending deletions, from the few bytes of the pointer alone
     (not the version's manifest)."""
     pointer = remote.read_json("manifest.json") or {}
+    if pointer:
+        state_format(remote, pointer)
     return str(pointer.get("version", "")), dict(pointer.get("pending_deletions") or {})
 
 
@@ -69,6 +98,7 @@ def read_manifest(remote: Remote) -> Manifest | None:
     pointer = remote.read_json("manifest.json")
     if pointer is None:
         return None
+    state_format(remote, pointer)
     if "files" in pointer:
         return Manifest.from_json(pointer)  # the earlier layout: the whole manifest
     manifest = read_version(remote, pointer["version"])
@@ -85,7 +115,12 @@ def switch_to(
     remote: Remote, manifest: Manifest, pending_deletions: dict[str, Any] | None = None
 ) -> None:
     """Make `manifest` (already kept by `write_version`) the live version."""
-    pointer: dict[str, Any] = {"site": manifest.site or None, "version": manifest.version}
+    pointer: dict[str, Any] = {
+        "format": REMOTE_STATE.current,
+        "written_by": __version__,
+        "site": manifest.site or None,
+        "version": manifest.version,
+    }
     if pending_deletions:
         pointer["pending_deletions"] = pending_deletions
     remote.write_json("manifest.json", pointer)
