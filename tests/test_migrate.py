@@ -262,3 +262,18 @@ def test_a_newer_events_store_is_refused_and_left_alone(
         failed.err
     )
     assert store.read_bytes() == before
+
+
+def test_front_matter_in_a_newer_format_is_refused_at_its_line(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    page = project / "content/articles/alpha.md"
+    page.write_text(page.read_text().replace("---\n", "---\nsitegen: 1\n", 1))
+    assert sitegen(project, "build", "brand").code == 0  # today's format: read as ever
+    page.write_text(page.read_text().replace("sitegen: 1\n", "sitegen: 2\n"))
+    failed = sitegen(project, "build", "brand")
+    assert failed.code == 1
+    assert (
+        "content/articles/alpha.md:2: sitegen: 2: this front matter is in front matter format "
+        "2, written by a newer sitegen"
+    ) in failed.err

@@ -18,6 +18,7 @@ import yaml
 
 from generator.config.sourced_yaml import load_sourced_yaml
 from generator.errors import ConfigError, ContentError, Location
+from generator.formats import Format
 from generator.layout import safe_parts
 
 FRONT_MATTER_FENCE = "---"
@@ -34,6 +35,8 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
         return dict(super().construct_mapping(node, deep=deep))
 
 
+FRONT_MATTER = Format("front matter", 1, {1: "0.1.0"})
+"""A page's front matter may name its format (`sitegen: 1`; absent: 1)."""
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 KNOWN_FIELDS = (
     "title",
@@ -47,6 +50,7 @@ KNOWN_FIELDS = (
     "image",
     "sites",
     "not_sites",
+    "sitegen",
 )
 
 
@@ -268,6 +272,13 @@ def parse_source(path: Path, display: str) -> Source:
     if front is not None and front.strip():
         values = _front_matter_values(front, display)
     fields = _FieldReader(values, front or "", display)
+    if "sitegen" in values:
+        found = fields.integer("sitegen")
+        refusal = FRONT_MATTER.refusal(found) if found >= 1 else "an unknown format"
+        if refusal is not None:
+            raise ContentError(
+                f"sitegen: {found}: this front matter is in {refusal}", fields.location("sitegen")
+            )
     slug = fields.string("slug")
     if slug is not None and not SLUG_PATTERN.fullmatch(slug):
         leaves = ".." in slug or "/" in slug or "\\" in slug
