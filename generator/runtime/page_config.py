@@ -4,41 +4,60 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 from typing import Any
 
-from generator import __version__
 from generator.analytics.pixel import PIXEL_PATH
 from generator.config.personalization import Personalization, goal_id
 from generator.personalize.variants import Variant, content_files, is_whole_page, specificity
+from generator.runtime import RUNTIME_DIR, SOURCES
 
 PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")
 
 
+ASSIGNMENT_VERSION = "0.1.0"
+"""Named in every build version, for the runtime code that assigns visitors (assign.js and
+runtime.js): raised when that code changes, and only then, so an upgrade of sitegen that
+leaves it alone changes no published byte. tests/test_upgrade.py holds the digest of the
+code this version names and fails when the code changes without it."""
+
+
+@cache
+def runtime_digest() -> str:
+    """The sha256 of the head runtime's sources."""
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        digest.update((RUNTIME_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
 def personalization_version(values: dict[str, Any]) -> str:
     """The build version a page bakes in for exposure logging: a hash of the site's
-    segments, rules and experiments and of sitegen's version. It changes exactly when what
-    decides a visitor's variant changes; content edits leave it alone, so they do not
-    re-render every page of the site."""
+    segments, rules and experiments and of the assignment code's version. It changes
+    exactly when what decides a visitor's variant changes; content edits leave it alone,
+    so they do not re-render every page of the site, and so does an upgrade of sitegen
+    that leaves the assignment code as it was."""
     chosen = {key: values.get(key) for key in PERSONALIZATION_KEYS}
     # How an experiment is analysed and what was decided change nothing a visitor gets.
     chosen["experiments"] = {
         id: _as_served(entry) if isinstance(entry, dict) else entry
         for id, entry in (chosen.get("experiments") or {}).items()
     }
-    payload = json.dumps([__version__, chosen], sort_keys=True, default=str)
+    payload = json.dumps([ASSIGNMENT_VERSION, chosen], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 
 def _as_served(entry: dict[str, Any]) -> dict[str, Any]:
-    """An experiment as visitors get it: without its analysis and decision, and with each
-    goal's id written out (config format 1 derived it), so `sitegen migrate` changes no
-    page."""
+    """An experiment as visitors get it: without its analysis and decision, and each goal
+    with an id that only writes out the one config format 1 derived read as unset (as
+    format 1 has it), so `sitegen migrate` (which writes them) changes no page."""
     served = {k: v for k, v in entry.items() if k not in ("analysis", "decision")}
     goals = served.get("goals")
     if isinstance(goals, list):
         served["goals"] = [
-            {**goal, "id": goal.get("id") or goal_id(goal.get("page"), goal.get("click"))}
+            {**goal, "id": None}
             if isinstance(goal, dict)
+            and goal.get("id") == goal_id(goal.get("page"), goal.get("click"))
             else goal
             for goal in goals
         ]
