@@ -1,1 +1,0 @@
-(function(){var greeting="hello";document.documentElement.dataset.greeting=greeting;})();
