@@ -9,6 +9,7 @@ per-environment value: the nearest file always wins.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,7 @@ def _resolve_site(
             )
     gates = _pool_gates(resolved, pools, location_of)
     base_url = resolved["base_url"] or ""
+    compat = resolve_compat(resolved, file_format(documents[name], file_location.file))
     return SiteConfig(
         name=name,
         directory=root / "sites" / name,
@@ -242,9 +244,11 @@ def _resolve_site(
         params=resolved["params"],
         personalization=resolve_personalization(resolved, location_of),
         features=resolve_features(resolved, location_of),
-        compat=resolve_compat(resolved, file_format(documents[name], file_location.file)),
+        compat=compat,
         **resolve_settings(resolved, location_of),
-        values={k: v for k, v in resolved.items() if k not in NOT_INHERITED},
+        # `compat` as resolved (an unset flag's value depends on the file's format).
+        values={k: v for k, v in resolved.items() if k not in NOT_INHERITED}
+        | {"compat": asdict(compat)},
         locations=dict(merged.locations),
     )
 
