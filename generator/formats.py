@@ -8,7 +8,6 @@ the repository's own files; the stores migrate themselves on first use).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from generator import __version__
@@ -18,9 +17,8 @@ from generator import __version__
 class Format:
     name: str
     current: int
-    """The version this sitegen writes (and the newest it reads)."""
-    introduced: Mapping[int, str]
-    """Version -> the sitegen release that first wrote it."""
+    """The version this sitegen writes (and the newest it reads); docs/compatibility.md
+    says what each version changed and which release brought it."""
 
     def refusal(self, found: int, written_by: str | None = None) -> str | None:
         """Why a file in version `found` cannot be read, or None when it can."""
@@ -34,7 +32,7 @@ class Format:
         )
 
 
-CONFIG = Format("config", 2, {1: "0.1.0", 2: "0.2.0"})
+CONFIG = Format("config", 2)
 """`sites/*/site.yaml` and `themes/*/theme.yaml`, versioned by their `sitegen:` key (absent:
 1). Format 2: every experiment goal names its `id` (format 1 derived one from the goal's
 page or selector, so editing the page renamed the goal in the events); the key is `sitegen`

@@ -17,7 +17,7 @@ from generator.errors import SitegenError
 from generator.formats import Format
 
 SCHEMA_VERSION = 3
-EVENTS = Format("events store", SCHEMA_VERSION, {1: "0.1.0", 2: "0.1.0", 3: "0.2.0"})
+EVENTS = Format("events store", SCHEMA_VERSION)
 
 
 def backup_path(path: Path, schema: int) -> Path:

@@ -35,7 +35,7 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
         return dict(super().construct_mapping(node, deep=deep))
 
 
-FRONT_MATTER = Format("front matter", 1, {1: "0.1.0"})
+FRONT_MATTER = Format("front matter", 1)
 """A page's front matter may name its format (`sitegen: 1`; absent: 1)."""
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 KNOWN_FIELDS = (

@@ -30,7 +30,7 @@ from generator.errors import DeployError
 from generator.formats import Format
 from generator.manifest import Manifest
 
-REMOTE_STATE = Format("remote deploy state", 2, {1: "0.1.0", 2: "0.1.0"})
+REMOTE_STATE = Format("remote deploy state", 2)
 
 PROGRESS = "progress.jsonl"
 JOURNAL = "journal.jsonl"

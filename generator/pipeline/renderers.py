@@ -97,10 +97,14 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         record(DependencyKind.CONFIG, "base_url")
         return base_url.rstrip("/") + "/" + path.lstrip("/")
 
+    flags: dict[str, Any] = {}
+
     def feature(key: str) -> Any:
-        """A feature flag's value, resolved for this site and environment."""
+        """A feature flag's value, resolved for this site and environment (once)."""
         record(DependencyKind.CONFIG, "features")
-        return resolve_feature(state.site, key).value
+        if key not in flags:
+            flags[key] = resolve_feature(state.site, key).value
+        return flags[key]
 
     return {
         "site": ConfigView(state.site.values),
