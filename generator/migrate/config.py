@@ -14,8 +14,8 @@ from generator.migrate.registry import migration
 @migration(
     CONFIG,
     1,
-    "every experiment goal names its id; the format key is 'sitegen'; behaviour changes of "
-    "0.2.0 recorded off (compat)",
+    "'sitegen: 2'; experiment goals name their ids; a site file records 0.2.0's behaviour "
+    "changes as off (compat)",
 )
 def to_format_2(text: str, display: str) -> str:
     """Format 1 derived a goal's id from its page or selector; format 2 writes it, so that
