@@ -417,6 +417,7 @@ SUBPARSERS = (
 
 
 def command_build(arguments: argparse.Namespace) -> int:
+    from generator.deprecations import strict_from_environment
     from generator.pipeline.noop import check_shortcut
     from generator.pipeline.options import BuildOptions
 
@@ -434,7 +435,7 @@ def command_build(arguments: argparse.Namespace) -> int:
         jobs=arguments.jobs,
         quiet=arguments.quiet,
         preview=arguments.preview,
-        strict=arguments.strict or os.environ.get("SITEGEN_DEPRECATIONS") == "error",
+        strict=arguments.strict or strict_from_environment(),
     )
     # A build allocates hundreds of thousands of long-lived objects and frees almost none
     # before it ends; the cyclic collector would traverse them again and again for nothing
@@ -1002,8 +1003,34 @@ COMMANDS = {
 }
 
 
+def _deprecated_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The arguments with each deprecated flag replaced, and a message per use."""
+    from generator.deprecations import FLAGS
+
+    if not FLAGS:
+        return argv, []
+    replaced, uses = [], []
+    for argument in argv:
+        flag, equals, value = argument.partition("=")
+        deprecation = FLAGS.get(flag)
+        if deprecation is not None:
+            uses.append(f"command line: {deprecation.message()}")
+            argument = deprecation.replacement + equals + value
+        replaced.append(argument)
+    return replaced, uses
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
+    argv, deprecated = _deprecated_flags(list(sys.argv[1:] if argv is None else argv))
+    if deprecated:
+        from generator.deprecations import strict_from_environment
+
+        if strict_from_environment() or "--strict" in argv:
+            print("\n".join(f"error: {use}" for use in deprecated), file=sys.stderr)
+            return 1
+        for use in deprecated:
+            print(f"warning: {use}", file=sys.stderr)
     arguments = parser.parse_args(argv)
     try:
         return COMMANDS[arguments.command](arguments)

@@ -172,7 +172,7 @@ def test_strict_makes_every_deprecated_use_an_error(
             monkeypatch.setenv("SITEGEN_DEPRECATIONS", "error")
         failed = sitegen(project, "build", *strict)
         assert failed.code == 1
-        assert "3 use(s) of deprecated keys, errors with --strict" in failed.err
+        assert "3 use(s) of deprecated names, errors with --strict" in failed.err
         for file in ("sites/other/site.yaml:3", "sites/brand/site.yaml", "sites/root/site.yaml:1"):
             assert f"\n{file}" in failed.err, failed.err
     assert tree(project / "build/brand") == published  # the good output stays

@@ -12,15 +12,18 @@ from collections.abc import Iterator
 
 from generator.config.schema import Deprecated, ListOf, MapOf, Option, Section, dotted
 from generator.config.site_schema import SITE_SCHEMA, THEME_SCHEMA
+from generator.deprecations import FLAGS, FRONT_MATTER_KEYS, TEMPLATE_FUNCTIONS
 
 HEADER = """# Deprecations
 
 Made from the schemas by `python -m generator.config.deprecations`; do not edit by hand.
 
-A deprecated key still works: the build warns once per use, with its file and line and the
-replacement; `sitegen build --strict` (or `SITEGEN_DEPRECATIONS=error`) makes every use an
-error, all listed, for CI; `sitegen migrate` rewrites every use. A key is deprecated in a
-minor release and removed only in a major one (CHANGELOG.md).
+A deprecated name still works: the build warns once per use, with its file and line and
+the replacement; `sitegen build --strict` (or `SITEGEN_DEPRECATIONS=error`) makes every
+use an error, all listed, for CI; `sitegen migrate` rewrites every deprecated config key.
+A name is deprecated in a minor release and removed only in a major one (CHANGELOG.md).
+
+## Config keys
 
 | file | key | use instead | deprecated in | removed in |
 |---|---|---|---|---|
@@ -53,7 +56,25 @@ def document() -> str:
         for file, schema in (("site.yaml", SITE_SCHEMA), ("theme.yaml", THEME_SCHEMA))
         for key, option in deprecated(schema)
     ]
-    return HEADER + "".join(rows)
+    others = [
+        f"| {d.kind} | `{d.name}` | `{d.replacement}` | {d.since} | {d.removed_in} |\n"
+        for table in (FRONT_MATTER_KEYS, TEMPLATE_FUNCTIONS, FLAGS)
+        for d in table.values()
+    ]
+    return (
+        HEADER
+        + "".join(rows)
+        + "\n## Front-matter keys, template functions, command-line flags\n\n"
+        + "A deprecated front-matter key is read as its replacement, a deprecated template "
+        "function\nor flag means its replacement; the build names the file and line of each "
+        "use (the\ncommand line for flags).\n\n"
+        + (
+            "| kind | name | use instead | deprecated in | removed in |\n|---|---|---|---|---|\n"
+            + "".join(others)
+            if others
+            else "None so far.\n"
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import yaml
 
 from generator.config.sourced_yaml import load_sourced_yaml
+from generator.deprecations import FRONT_MATTER_KEYS
 from generator.errors import ConfigError, ContentError, Location
 from generator.formats import Format
 from generator.layout import safe_parts
@@ -79,6 +80,9 @@ class Source:
     body_start: int
     """Offset of the body in the file's text (after front matter, newlines normalised)."""
     body_line: int
+    deprecations: tuple[str, ...] = ()
+    """Each deprecated front-matter key used, `file:line: message` (kept in the source
+    cache, so every build warns while the key is there)."""
     """Line number of the body's first line in the file."""
 
     @cached_property
@@ -125,6 +129,7 @@ class Source:
             "meta": _encode(self.meta),
             "body_start": self.body_start,
             "body_line": self.body_line,
+            "deprecations": list(self.deprecations),
         }
 
     @classmethod
@@ -147,6 +152,7 @@ class Source:
             meta=_decode(record["meta"]),
             body_start=record["body_start"],
             body_line=record["body_line"],
+            deprecations=tuple(record.get("deprecations", ())),
         )
 
 
@@ -272,6 +278,12 @@ def parse_source(path: Path, display: str) -> Source:
     if front is not None and front.strip():
         values = _front_matter_values(front, display)
     fields = _FieldReader(values, front or "", display)
+    deprecations = []
+    for key in [key for key in values if key in FRONT_MATTER_KEYS]:
+        deprecation = FRONT_MATTER_KEYS[key]
+        deprecations.append(f"{fields.location(key)}: {deprecation.message()}")
+        value = values.pop(key)  # read as the replacement, unless that is set too
+        values.setdefault(deprecation.replacement, value)
     if "sitegen" in values:
         found = fields.integer("sitegen")
         refusal = FRONT_MATTER.refusal(found) if found >= 1 else "an unknown format"
@@ -312,6 +324,7 @@ def parse_source(path: Path, display: str) -> Source:
         meta={key: value for key, value in values.items() if key not in KNOWN_FIELDS},
         body_start=len(text) - len(body),
         body_line=body_line,
+        deprecations=tuple(deprecations),
     )
     source.__dict__["body"] = body  # already in hand: spare the cached_property a read
     return source

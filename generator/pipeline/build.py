@@ -51,6 +51,7 @@ from generator.pipeline.state import BuildState, OutputRecord, encode_dependenci
 from generator.pipeline.workers import RenderResult, SiteJob, render_all
 from generator.progress import Progress
 from generator.recommend.site import site_recommendations
+from generator.render.deprecations import deprecated_calls
 from generator.render.markdown import forget_rendered
 from generator.render.templates import create_environment
 from generator.runtime.lazy import render_components
@@ -82,12 +83,6 @@ def build(options: BuildOptions, shortcut: Shortcut | None = None) -> BuildRepor
         return shortcut.report
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
-    if options.strict and network.deprecations:
-        raise ConfigError(
-            f"{len(network.deprecations)} use(s) of deprecated keys, errors with --strict "
-            "(or SITEGEN_DEPRECATIONS=error); `sitegen migrate` rewrites them:\n"
-            + "\n".join(network.deprecations)
-        )
     with closing(BuildState(layout.state)) as store:
         run = STAGES.run(
             BuildRun(
@@ -158,6 +153,24 @@ def collect(run: BuildRun) -> BuildRun:
             for site in run.sites
         },
     )
+
+
+def deprecations(run: BuildRun) -> BuildRun:
+    """Every use of something deprecated (config keys, front-matter keys, template
+    functions): warnings, or with `--strict` one error that lists them all."""
+    uses = list(run.network.deprecations)
+    for state in run.states.values():
+        for page in (*state.content.pages, *state.content.intros.values()):
+            uses.extend(page.source.deprecations)
+        uses.extend(deprecated_calls(state.environment))
+    uses = list(dict.fromkeys(uses))
+    if run.options.strict and uses:
+        raise ConfigError(
+            f"{len(uses)} use(s) of deprecated names, errors with --strict (or "
+            "SITEGEN_DEPRECATIONS=error); `sitegen migrate` rewrites config keys:\n"
+            + "\n".join(uses)
+        )
+    return replace(run, notices=(*run.notices, *uses))
 
 
 def recommend(run: BuildRun) -> BuildRun:
@@ -238,7 +251,6 @@ def freshness(run: BuildRun) -> BuildRun:
         sites=[_site_report(name, work[name]) for name in run.plans],
         warnings=(
             *run.notices,
-            *run.network.deprecations,
             *run.network.warnings,
             *run.alarms,
         ),
@@ -289,6 +301,7 @@ STAGES = StageList[BuildRun](
     [
         ("stores", stores),
         ("collect", collect),
+        ("deprecations", deprecations),
         ("recommend", recommend),
         ("experiments", experiments),
         ("components", components),

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from generator.assets.pictures import responsive_images
 from generator.content.page import Page
 from generator.dependencies import Dependency, DependencyKind, record
+from generator.deprecations import TEMPLATE_FUNCTIONS
 from generator.errors import BuildError, Location
 from generator.hosting.csp import with_policy
 from generator.personalize.features import resolve as resolve_feature
@@ -106,7 +107,7 @@ def template_globals(state: SiteState) -> dict[str, Any]:
             flags[key] = resolve_feature(state.site, key).value
         return flags[key]
 
-    return {
+    found: dict[str, Any] = {
         "site": ConfigView(state.site.values),
         "data": DataView(state.load_data),
         "asset_url": asset_url,
@@ -118,6 +119,11 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         "absolute_url": absolute_url,
         "feature": feature,
     }
+    # A deprecated name still works, as its replacement (the build warns where it is used).
+    for name, deprecation in TEMPLATE_FUNCTIONS.items():
+        if deprecation.replacement in found:
+            found[name] = found[deprecation.replacement]
+    return found
 
 
 def _render_template(
