@@ -510,7 +510,10 @@ def command_migrate(arguments: argparse.Namespace) -> int:
 
     changes = plan(arguments.root.resolve())
     if not changes:
-        print("nothing to migrate: every config file is in this sitegen's format")
+        print(
+            "nothing to migrate: every config file is in this sitegen's format, and no file "
+            "uses a deprecated name"
+        )
         return 0
     for change in changes:
         print(unified_diff(change.old, change.new, change.display), end="")

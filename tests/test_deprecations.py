@@ -84,3 +84,78 @@ def test_a_deprecated_flag_means_its_replacement(
     assert refused.code == 1 and "error: command line: command-line flag '--output'" in (
         refused.err
     )
+
+
+def test_migrate_renames_deprecated_front_matter_keys_and_template_calls(
+    project: Path, sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(
+        deprecations.FRONT_MATTER_KEYS,
+        "teaser",
+        Deprecation("front-matter key", "teaser", "summary", "0.2.0", "1.0.0"),
+    )
+    monkeypatch.setitem(
+        deprecations.TEMPLATE_FUNCTIONS,
+        "site_url",
+        Deprecation("template function", "site_url", "absolute_url", "0.2.0", "1.0.0"),
+    )
+    page = project / "content/articles/alpha.md"
+    page.write_text(
+        page.read_text().replace("---\n", "---\nteaser:   'The alpha teaser.'  # short\n", 1)
+    )
+    footer = project / "themes/plain/templates/partials/footer.html"
+    footer.write_text(
+        footer.read_text()
+        + "\n<a href=\"{{ site_url('/about/') }}\">site_url(x)</a>"
+        + " {% set my = {'site_url': absolute_url} %}{{ my.site_url('/') }}\n"
+        + "{{ site_url ('/a/') ~ site_url('/b/') }}\n"
+    )
+    before = {path: path.read_text() for path in (page, footer)}
+    # The line names it once outside a call: migrate will not guess.
+    refused = sitegen(project, "migrate")
+    assert refused.code == 1
+    assert "themes/plain/templates/partials/footer.html:3: template function 'site_url'" in (
+        refused.err
+    )
+    assert {path: path.read_text() for path in before} == before  # nothing written
+    footer.write_text(before[footer].replace(">site_url(x)<", ">About<"))
+    dry = sitegen(project, "migrate", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "-teaser:   'The alpha teaser.'  # short\n+summary:   'The alpha teaser.'  # short" in (
+        dry.out
+    )
+    assert page.read_text() == before[page]
+    migrated = sitegen(project, "migrate")
+    assert migrated.code == 0, migrated.err
+    assert "line 2: front-matter key 'teaser' is deprecated, renamed 'summary'" in migrated.out
+    assert page.read_text() == before[page].replace("teaser:", "summary:")
+    assert footer.read_text() == (
+        before[footer]
+        .replace(">site_url(x)<", ">About<")
+        .replace("{{ site_url(", "{{ absolute_url(")
+        .replace("{{ site_url (", "{{ absolute_url (")
+        .replace("~ site_url(", "~ absolute_url(")
+    )
+    assert "my.site_url('/')" in footer.read_text()  # an attribute, not the function
+    assert sitegen(project, "migrate").out.startswith("nothing to migrate")
+    built = sitegen(project, "build", "other", "--strict")
+    assert built.code == 0, built.err
+
+
+def test_migrate_refuses_a_deprecated_key_set_with_its_replacement(
+    project: Path, sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(
+        deprecations.FRONT_MATTER_KEYS,
+        "teaser",
+        Deprecation("front-matter key", "teaser", "summary", "0.2.0", "1.0.0"),
+    )
+    page = project / "content/articles/alpha.md"
+    before = page.read_text().replace("---\n", "---\nsummary: One.\nteaser: Two.\n", 1)
+    page.write_text(before)
+    refused = sitegen(project, "migrate")
+    assert refused.code == 1
+    assert (
+        "content/articles/alpha.md:3: front matter 'teaser': deprecated, and 'summary' is set too"
+    ) in refused.err
+    assert page.read_text() == before

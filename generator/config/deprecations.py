@@ -20,8 +20,9 @@ Made from the schemas by `python -m generator.config.deprecations`; do not edit 
 
 A deprecated name still works: the build warns once per use, with its file and line and
 the replacement; `sitegen build --strict` (or `SITEGEN_DEPRECATIONS=error`) makes every
-use an error, all listed, for CI; `sitegen migrate` rewrites every deprecated config key.
-A name is deprecated in a minor release and removed only in a major one (CHANGELOG.md).
+use an error, all listed, for CI; `sitegen migrate` rewrites every deprecated use in the
+config files, front matter and templates. A name is deprecated in a minor release and
+removed only in a major one (CHANGELOG.md).
 
 ## Config keys
 

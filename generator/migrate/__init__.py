@@ -4,8 +4,10 @@ Each migration is a small registered function from one version of a format to th
 (`@migration(CONFIG, 1, "...")`), text in and text out: it edits only the lines it is about
 (`config/yaml_edit.py`), so comments, key order, quoting and blank lines stay as written.
 After the format steps, every deprecated key the schema names is renamed to its
-replacement. Nothing is written until every file has migrated without error, and a
-migrated file migrates to itself: running it twice changes nothing.
+replacement, and so are deprecated front-matter keys and template functions where pages
+and templates use them (`migrate/sources.py`). Nothing is written until every file has
+migrated without error, and a migrated file migrates to itself: running it twice changes
+nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from generator.errors import ConfigError, Location
 from generator.formats import CONFIG, Format
 from generator.migrate import config as _steps  # noqa: F401  (registers its migrations)
 from generator.migrate.registry import MIGRATIONS
+from generator.migrate.sources import (
+    page_files,
+    rename_front_matter,
+    rename_template_calls,
+    template_files,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,25 @@ def plan(root: Path) -> list[Change]:
         new, steps = migrate_text(old, display, CONFIG, schema)
         if new != old:
             changes.append(Change(path, display, old, new, tuple(steps)))
+    for paths, rename in (
+        (page_files(root), rename_front_matter),
+        (template_files(root), rename_template_calls),
+    ):
+        for path in paths:
+            display = str(path.relative_to(root))
+            old = _text(path, display)
+            new, steps = rename(old, display)
+            if new != old:
+                changes.append(Change(path, display, old, new, tuple(steps)))
     return changes
+
+
+def _text(path: Path, display: str) -> str:
+    try:
+        with path.open(encoding="utf-8", newline="") as file:
+            return file.read()
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"not UTF-8 text (byte {error.start})", Location(display, 0)) from None
 
 
 def migrate_text(text: str, display: str, format: Format, schema: Section) -> tuple[str, list[str]]:
@@ -144,7 +170,7 @@ def apply(changes: list[Change]) -> None:
     try:
         for change in changes:
             temporary = change.path.with_name(f".{change.path.name}.migrate")
-            temporary.write_text(change.new, encoding="utf-8")
+            temporary.write_text(change.new, encoding="utf-8", newline="")
             os.chmod(temporary, change.path.stat().st_mode & 0o7777)
             written.append((temporary, change.path))
     except OSError:
