@@ -487,19 +487,24 @@ def command_config_show(arguments: argparse.Namespace) -> int:
         )
     print(format_config(site, explain=arguments.explain), end="")
     if site.features and not site.abstract:
-        from generator.errors import BuildError
-        from generator.personalize.features import resolve
+        from generator.personalize.features import resolve, visitor_flags
 
         print(f"# feature flags, as a build of {site.name} ({site.environment}) resolves them")
+        by_visitor = {flag.id: flag for flag in visitor_flags(site)}
         for flag in site.features:
-            try:
-                found = resolve(site, flag.id)
-            except BuildError as error:
-                print(f"#   {flag.id}: not resolved by the build: {error}")
+            where = f", {flag.location}" if arguments.explain else ""
+            if flag.id in by_visitor:
+                visitor = by_visitor[flag.id]
+                values = ", ".join(json.dumps(value) for value in visitor.values)
+                print(
+                    f"#   {flag.id}: looks at the visitor, resolved by the runtime; values "
+                    f"{values} (the first in default files), a variant per value on "
+                    f"{', '.join(visitor.pages)}{where}"
+                )
                 continue
+            found = resolve(site, flag.id)
             value = json.dumps(found.value)
             origin = f"rule {found.rule}" if found.rule else found.source
-            where = f", {flag.location}" if arguments.explain else ""
             print(f"#   {flag.id} = {value}  ({origin}{where})")
     return 0
 

@@ -101,7 +101,7 @@ def test_a_site_can_remove_an_inherited_flag(flagged: Path, sitegen: Callable[..
     assert "feature('launch'): site 'other' has no feature flag 'launch'" in failed.err
 
 
-def test_a_flag_that_looks_at_the_visitor_is_not_resolved_by_the_build(
+def test_a_flag_that_looks_at_the_visitor_gets_a_variant_per_value(
     flagged: Path, sitegen: Callable[..., Result]
 ) -> None:
     edit(
@@ -109,10 +109,67 @@ def test_a_flag_that_looks_at_the_visitor_is_not_resolved_by_the_build(
         "        condition: {environment: staging}\n",
         "        condition: {utm.source: newsletter}\n",
     )
-    failed = sitegen(flagged, "build", "brand")
-    assert failed.code == 1
-    assert "feature 'new-footer': rule 0 looks at the visitor" in failed.err
-    assert "sites/root/site.yaml:" in failed.err
+    built = sitegen(flagged, "build", "brand")
+    assert built.code == 0, built.err
+    # The default file: what a visitor with no attributes (a crawler) gets.
+    default = page(flagged, "brand")
+    assert "new-footer" not in default.split("</head>")[1]
+    assert "<p class=launch>gated</p>" in default
+    # One file per value; 'launch' looks at the visitor through its prerequisite.
+    variants = flagged / "build/brand/_variants"
+    both = (variants / "seg-launch~2+seg-new-footer~1/index.html").read_text()
+    assert "<p class=new-footer>new</p>" in both and "<p class=launch>on</p>" in both
+    alone = (variants / "seg-new-footer~1/index.html").read_text()
+    assert "<p class=new-footer>new</p>" in alone and "<p class=launch>gated</p>" in alone
+    # The runtime tests each value as a segment; the server routes on the segment cookie.
+    assert '"new-footer~1":{"$feature":["new-footer",1]}' in default
+    assert '"values":{"launch":[null,"off","on"],"new-footer":[false,true]}' in default
+    htaccess = (flagged / "build/brand/.htaccess").read_text()
+    assert "sg_seg=([^;]*\\.)?new\\-footer\\~1(\\.[^;]*)?" in htaccess
+    # A flag the build resolves costs nothing: 'banner' has no segment of its own.
+    assert "banner~" not in default and not list(variants.glob("*banner*"))
+    shown = sitegen(flagged, "config", "show", "brand", "--explain")
+    assert shown.code == 0, shown.err
+    assert (
+        "#   new-footer: looks at the visitor, resolved by the runtime; values false, true "
+        "(the first in default files), a variant per value on /**, sites/root/site.yaml:"
+    ) in shown.out
+    assert '#   launch: looks at the visitor, resolved by the runtime; values null, "off"' in (
+        shown.out
+    )
+
+
+def test_a_visitor_flag_has_variants_only_on_its_pages(
+    flagged: Path, sitegen: Callable[..., Result]
+) -> None:
+    edit(
+        flagged / "sites/root/site.yaml",
+        "    default: false\n",
+        "    default: false\n    pages: [/]\n",
+    )
+    edit(
+        flagged / "sites/root/site.yaml",
+        "        condition: {environment: staging}\n",
+        "        coverage: 0.5\n",
+    )
+    edit(flagged / "sites/root/site.yaml", "  launch:\n", "  launch:\n    pages: [/]\n")
+    built = sitegen(flagged, "build", "brand")
+    assert built.code == 0, built.err
+    variants = flagged / "build/brand/_variants"
+    names = [path.parent.name for path in variants.glob("*/index.html")]
+    # (The home page has an experiment and a segment of its own: their variants combine.)
+    assert sorted(name for name in names if all("~" in part for part in name.split("+"))) == [
+        "seg-launch~1",
+        "seg-launch~1+seg-new-footer~1",
+        "seg-launch~2",
+        "seg-launch~2+seg-new-footer~1",
+        "seg-new-footer~1",
+    ]
+    assert not list(variants.glob("*/articles"))
+    # Elsewhere (other pages, the 404 page) the default file's value: the flag is off.
+    other = page(flagged, "brand", "articles/alpha/index.html")
+    assert "<p class=new-footer>" not in other and "<p class=launch>gated</p>" in other
+    assert "<p class=new-footer>" not in page(flagged, "brand", "404.html")
 
 
 @pytest.mark.parametrize(
@@ -156,3 +213,19 @@ def test_bad_flags_are_errors_at_their_line(
     failed = sitegen(flagged, "build")
     assert failed.code == 1
     assert re.search(r"sites/root/site.yaml:\d+: " + expected, failed.err), failed.err
+
+
+def test_a_visitor_flag_with_too_many_values_is_refused(
+    flagged: Path, sitegen: Callable[..., Result]
+) -> None:
+    values = ", ".join(f"v{n}" for n in range(70))
+    edit(
+        flagged / "sites/root/site.yaml",
+        "        condition: {environment: staging}\n        force: true\n",
+        f"        variations: [{values}]\n",
+    )
+    failed = sitegen(flagged, "build", "other")
+    assert failed.code == 1
+    assert "variants, more than the limit of 64 (personalization.max_variants)" in failed.err
+    assert "feature flag new-footer (71 values)" in failed.err
+    assert not (flagged / "build/other").exists()

@@ -31,6 +31,7 @@ function read(w) {
   var d = w.document;
   var meta = d.querySelector('meta[name="sitegen:variant"]');
   var hero = d.querySelector(".hero");
+  var probe = d.getElementById("probe");
   var links = Array.prototype.map.call(d.querySelectorAll("#sitegen-preview a"), function (a) {
     return [a.textContent, a.getAttribute("href")];
   });
@@ -43,7 +44,8 @@ function read(w) {
           swapped: w.sitegenSwapped !== undefined, robots: robots ? robots.content : null,
           filled: !!(w.sitegen && w.sitegen.slotFile !== undefined),
           visit: readVisit(d.cookie),
-          hero: hero ? hero.textContent : null, links: links, related: related};
+          hero: hero ? hero.textContent : null, links: links, related: related,
+          probe: probe ? probe.textContent : null};
 }
 function readVisit(cookies) {
   var match = cookies.match(/(?:^|; )sg_visit=([^;]*)/);
@@ -446,3 +448,72 @@ def test_nothing_lasting_before_consent(
 def local_storage_mentions(profile: Path, text: bytes) -> bool:
     folder = profile / "Default" / "Local Storage"
     return any(text in path.read_bytes() for path in folder.rglob("*") if path.is_file())
+
+
+VISITOR_FLAGS = """features:
+  newsletter-footer:
+    default: false
+    pages: [/]
+    rules:
+      - condition: {utm.source: newsletter}
+        force: true
+  beta:
+    default: "off"
+    pages: [/]
+    rules:
+      - coverage: 0.5
+        force: "on"
+"""
+
+
+def test_flags_that_look_at_the_visitor_are_resolved_in_the_browser(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    from generator.personalize.growthbook import eval_feature
+
+    root = project / "sites/root/site.yaml"
+    root.write_text(root.read_text() + VISITOR_FLAGS)
+    edit(
+        project / "themes/plain/templates/base.html",
+        '{% include "partials/footer.html" %}',
+        "<p id=probe>{{ 'news' if feature('newsletter-footer') else 'plain' }}"
+        "/{{ feature('beta') }}</p>{% include \"partials/footer.html\" %}",
+    )
+    rollout = {"beta": {"defaultValue": "off", "rules": [{"coverage": 0.5, "force": "on"}]}}
+
+    def beta(visitor: str) -> str:
+        found = eval_feature({"attributes": {"id": visitor}, "features": rollout}, "beta")
+        return str(found["value"])
+
+    # Two visitor ids the rollout puts on either side, as GrowthBook's hashing does.
+    ids = [f"{n:024x}" for n in range(40)]
+    inside = next(i for i in ids if beta(i) == "on")
+    outside = next(i for i in ids if beta(i) == "off")
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        first, reload, other = visit(
+            base,
+            docroot,
+            [
+                f"cookie:sg_id={inside}",
+                "/?utm_source=newsletter&sg=hero-test:control",
+                "/",
+                f"cookie:sg_id={outside}",
+                "/",
+            ],
+        )
+    segments = ["seg-beta~1", "seg-newsletter", "seg-newsletter-footer~1"]
+    # The first view: the server served the default file; the runtime evaluated both
+    # flags (the utm condition, the rollout on the visitor id) and swapped in their file.
+    assert first["assignment"]["visitor"] == inside
+    assert first["probe"] == "news/on" and first["swapped"]
+    assert first["variant"] == "+".join(sorted(["hero-test-control", *segments]))
+    # The next view: Apache routed by the segment cookie to the file (the control arm
+    # changes nothing, so the file is the one without it), no swap.
+    assert reload["probe"] == "news/on" and not reload["swapped"]
+    assert reload["file"] == "+".join(segments)
+    # Another visitor id, outside the rollout: the server still routes by the cookie the
+    # last page wrote, the runtime finds the flag off and shows the file for that.
+    assert other["assignment"]["visitor"] == outside
+    assert other["probe"] == "news/off" and other["swapped"]
+    assert other["variant"] == "hero-test-control+seg-newsletter+seg-newsletter-footer~1"

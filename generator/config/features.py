@@ -13,8 +13,9 @@ redefines a flag by its id or removes it with `<id>: false`, and environments ov
 
 A flag whose rules look only at the site and the environment (`condition: {environment:
 staging}`, `{site: trailhead}`) is resolved when the site builds: `feature('key')` in a
-template is then its value, at no cost to visitors. Rules that look at the visitor
-(other attributes, rollouts, experiments) are not resolved by the build yet.
+template is then its value, at no cost to visitors. A flag with rules that look at the
+visitor (other attributes, rollouts, experiments) is resolved by the runtime, and each of
+its values on the flag's `pages` is a prebuilt variant (personalize/features.py).
 """
 
 from __future__ import annotations
@@ -128,6 +129,12 @@ FEATURE = Section(
         "default": AnyValue("the value when no rule applies", default=None),
         "description": Str("what the flag is for", default=""),
         "rules": ListOf(RULE, "tried in order; the first that applies gives the value"),
+        "pages": ListOf(
+            Str(),
+            "URL globs of the pages that get a prebuilt variant per value, when the flag "
+            "looks at the visitor (sitegen's, not GrowthBook's)",
+            default=["/**"],
+        ),
     },
     allow_false=True,
 )
@@ -146,6 +153,8 @@ class Feature:
     location: Location
     visitor_rule: int | None
     """The first rule that looks at the visitor (None: the build resolves the flag)."""
+    pages: tuple[str, ...] = ("/**",)
+    """Where a flag that looks at the visitor has a variant per value."""
 
 
 def resolve_features(
@@ -169,6 +178,7 @@ def resolve_features(
                 tuple(rules),
                 location_of(("features", id)),
                 next((i for i, rule in enumerate(rules) if _looks_at_visitor(rule)), None),
+                tuple(entry.get("pages") or ("/**",)),
             )
         )
     return tuple(features)

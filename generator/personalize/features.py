@@ -1,8 +1,22 @@
-"""Feature flags resolved by the build: GrowthBook's `evalFeature` over the site's flags,
-with the site's name and environment as the only attributes (config/features.py)."""
+"""Feature flags in pages: GrowthBook's `evalFeature` over the site's flags
+(config/features.py).
+
+A flag whose rules look only at the site and the environment is resolved by the build,
+with those two as the only attributes. A flag that looks at the visitor (itself or
+through a prerequisite) takes one of a known set of values: its default, each value a
+rule forces, each variation of an experiment rule, and off (null) where a prerequisite
+gates it. Each value but the first is an audience the runtime tests ("visitors for whom
+the flag is this value", segment `<flag>~<n>`), so the flag's page effects are prebuilt
+variants, routed by the server and swapped in by the runtime like any segment's: the
+runtime evaluates the flag with the same code as GrowthBook (growthbook.js), on the
+visitor's attributes plus `id` (the visitor id, which rollouts and experiment rules hash)
+and `site` and `environment`. The first value, the one the default file shows, is what a
+visitor with no attributes gets: a crawler's.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +35,89 @@ class Resolved:
     """The rule that gave the value: its `id`, else `rules[<index>]` ('' for the default)."""
 
 
+FLAG_SEGMENT = "~"
+"""Joins a flag's id and a value's index into a segment id: no user id contains it."""
+
+
+@dataclass(frozen=True)
+class VisitorFlag:
+    """A flag the runtime resolves, and the values it can take (the first: the default
+    file's)."""
+
+    id: str
+    values: tuple[Any, ...]
+    pages: tuple[str, ...]
+
+    def segment(self, index: int) -> str:
+        return f"{self.id}{FLAG_SEGMENT}{index}"
+
+    def value_for(self, segments: tuple[str, ...]) -> Any:
+        """The value a file for visitors in `segments` shows."""
+        for index in range(1, len(self.values)):
+            if self.segment(index) in segments:
+                return self.values[index]
+        return self.values[0]
+
+
+def visitor_flags(site: SiteConfig) -> tuple[VisitorFlag, ...]:
+    """The site's flags that look at the visitor, with their values."""
+    by_id = {feature.id: feature for feature in site.features}
+    found = []
+    for feature in site.features:
+        if _visitor_rule(by_id, feature.id) is None:
+            continue
+        first = _evaluate(site, feature.id, {}).value
+        values = [first]
+        seen = {_canonical(first)}
+        for value in _possible_values(feature):
+            if _canonical(value) not in seen:
+                seen.add(_canonical(value))
+                values.append(value)
+        found.append(VisitorFlag(feature.id, tuple(values), feature.pages))
+    return tuple(found)
+
+
+def runtime_features(site: SiteConfig, flags: tuple[VisitorFlag, ...]) -> dict[str, Any]:
+    """What the runtime needs to evaluate the visitor flags: GrowthBook's features payload
+    (every flag: prerequisites may be any), the build's attributes and each flag's
+    values."""
+    return {
+        "attributes": {"site": site.name, "environment": site.environment},
+        "flags": growthbook_features(site.features),
+        "values": {flag.id: list(flag.values) for flag in flags},
+    }
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _possible_values(feature: Feature) -> list[Any]:
+    values = [feature.default]
+    for rule in feature.rules:
+        if "force" in rule:
+            values.append(rule["force"])
+        values += rule.get("variations") or []
+        if any(parent.get("gate") for parent in rule.get("parentConditions") or []):
+            values.append(None)
+    return values
+
+
+def _evaluate(site: SiteConfig, key: str, attributes: dict[str, Any]) -> Resolved:
+    features = growthbook_features(site.features)
+    for flag in features.values():  # name each rule, to say which one gave the value
+        flag["rules"] = [
+            {**rule, "id": rule.get("id") or f"rules[{index}]"}
+            for index, rule in enumerate(flag["rules"])
+        ]
+    context = {
+        "attributes": {**attributes, "site": site.name, "environment": site.environment},
+        "features": features,
+    }
+    found = eval_feature(context, key)
+    return Resolved(found["value"], found["source"], found["ruleId"])
+
+
 def resolve(site: SiteConfig, key: str) -> Resolved:
     """The value of flag `key` on `site` in its environment; an error for a flag the
     build cannot resolve (one that looks at the visitor, itself or through a
@@ -31,22 +128,23 @@ def resolve(site: SiteConfig, key: str) -> Resolved:
             f"feature('{key}'): site '{site.name}' has no feature flag '{key}'"
             + suggest(key, list(by_id))
         )
-    _check_build_time(by_id, key)
-    features = growthbook_features(site.features)
-    for flag in features.values():  # name each rule, to say which one gave the value
-        flag["rules"] = [
-            {**rule, "id": rule.get("id") or f"rules[{index}]"}
-            for index, rule in enumerate(flag["rules"])
-        ]
-    context = {
-        "attributes": {"site": site.name, "environment": site.environment},
-        "features": features,
-    }
-    found = eval_feature(context, key)
-    return Resolved(found["value"], found["source"], found["ruleId"])
+    found = _visitor_rule(by_id, key)
+    if found is not None:
+        current, rule = found
+        raise BuildError(
+            f"feature '{current}'"
+            + (f" (a prerequisite of '{key}')" if current != key else "")
+            + f": rule {rule} looks at the visitor; the build resolves only flags whose "
+            f"rules look at {' and '.join(BUILD_ATTRIBUTES)} (the runtime resolves the "
+            "others, on the pages the flag's `pages` name)",
+            by_id[current].location,
+        )
+    return _evaluate(site, key, {})
 
 
-def _check_build_time(by_id: dict[str, Feature], key: str) -> None:
+def _visitor_rule(by_id: dict[str, Feature], key: str) -> tuple[str, int] | None:
+    """The first flag, `key` or one of its prerequisites, with a rule that looks at the
+    visitor, and that rule's index; None when the build can resolve `key`."""
     pending, seen = [key], set()
     while pending:
         current = pending.pop()
@@ -55,13 +153,7 @@ def _check_build_time(by_id: dict[str, Feature], key: str) -> None:
         seen.add(current)
         feature = by_id[current]
         if feature.visitor_rule is not None:
-            raise BuildError(
-                f"feature '{current}'"
-                + (f" (a prerequisite of '{key}')" if current != key else "")
-                + f": rule {feature.visitor_rule} looks at the visitor; the build resolves "
-                f"only flags whose rules look at {' and '.join(BUILD_ATTRIBUTES)} (visitor "
-                "flags are not resolved by sitegen yet)",
-                feature.location,
-            )
+            return current, feature.visitor_rule
         for rule in feature.rules:
             pending += [parent["id"] for parent in rule.get("parentConditions") or []]
+    return None

@@ -1,7 +1,9 @@
 """Variant planning: which prebuilt versions of a page exist, and what each one changes.
 
-For a page, the dimensions are the segments whose rules target it and the running
-experiments whose pages include it. Every combination of matching segments (a subset of the
+For a page, the dimensions are the segments whose rules target it, the running
+experiments whose pages include it and the feature flags that look at the visitor and
+name it in their `pages` (each value but the default one is a segment of its own,
+`<flag>~<n>`, see personalize/features.py). Every combination of matching segments (a subset of the
 page's segments) and arms (one per experiment) that changes something is one variant file.
 Every arm is a variant, the control arm included: the file a visitor was served records the
 exposure (its variant key is baked into the page), and the default file must mean "not in
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from generator.config.personalization import Change, Experiment, Personalization, Rule
 from generator.content.gates import glob_pattern
 from generator.errors import ConfigError, Location
+from generator.personalize.features import VisitorFlag
 
 TEMPLATE_SLOT = "@template"
 PAGE_SLOT = "@page"
@@ -54,6 +57,9 @@ class Variant:
     """(experiment key, arm) pairs, sorted by key."""
     changes: tuple[AppliedChange, ...]
     """What this variant changes, by slot."""
+    flags: tuple[tuple[str, int], ...] = ()
+    """(flag id, index of its value) for the visitor flags whose value is not the default
+    file's; their segments are among `segments`."""
 
 
 def specificity(variant: Variant) -> tuple[int, str]:
@@ -142,7 +148,9 @@ def _rule_changes(url: str, rules: list[Rule]) -> dict[str, AppliedChange]:
     }
 
 
-def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, ...]:
+def plan_variants(
+    url: str, personalization: Personalization, flags: tuple[VisitorFlag, ...] = ()
+) -> tuple[Variant, ...]:
     """Every variant of the page at `url` (none when nothing targets it)."""
     rules = [rule for rule in personalization.rules if url_matches(url, rule.pages)]
     experiments = [
@@ -150,7 +158,8 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
         for e in personalization.experiments
         if e.status == "running" and url_matches(url, e.pages)
     ]
-    if not rules and not experiments:
+    flags = tuple(flag for flag in flags if url_matches(url, flag.pages))
+    if not rules and not experiments and not flags:
         return ()
     _check_exclusive(url, experiments)
     segments = sorted({_segment_of(rule) for rule in rules})
@@ -161,7 +170,16 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
         for e in sorted(experiments, key=lambda e: e.key)
     ]
     declared = {e.key: e.location for e in experiments}
-    count = 2 ** len(segments) * math.prod(len(choices) for choices in arm_choices) - 1
+    # Each flag: its default file's value (None), or the index of another of its values.
+    flag_choices: list[list[tuple[VisitorFlag, int] | None]] = [
+        [None, *[(flag, index) for index in range(1, len(flag.values))]] for flag in flags
+    ]
+    count = (
+        2 ** len(segments)
+        * math.prod(len(choices) for choices in arm_choices)
+        * math.prod(len(choices) for choices in flag_choices)
+        - 1
+    )
     limit = personalization.max_variants
     if count > limit:
         dimensions = (
@@ -174,6 +192,7 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
             for choices in arm_choices
             if choices[1] is not None
         ]
+        dimensions += [f"feature flag {flag.id} ({len(flag.values)} values)" for flag in flags]
         raise ConfigError(
             f"{url} would need {count} variants, more than the limit of {limit} "
             f"(personalization.max_variants); dimensions: " + " × ".join(dimensions)
@@ -183,9 +202,13 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
         for chosen in itertools.combinations(segments, size):
             applying = [rule for rule in rules if _segment_of(rule) in chosen]
             by_slot = _rule_changes(url, applying)
-            for choice in itertools.product(*arm_choices):
+            for choice, flag_choice in itertools.product(
+                itertools.product(*arm_choices), itertools.product(*flag_choices)
+            ):
                 arms = [arm for arm in choice if arm is not None]
-                if not chosen and not arms:
+                valued = [(flag.id, index) for flag, index in filter(None, flag_choice)]
+                flag_segments = [flag.segment(index) for flag, index in filter(None, flag_choice)]
+                if not chosen and not arms and not valued:
                     continue
                 changes = dict(by_slot)
                 for key, arm, change in arms:
@@ -194,16 +217,17 @@ def plan_variants(url: str, personalization: Personalization) -> tuple[Variant, 
                             slot, change, f"experiment {key}, arm {arm}", declared[key]
                         )
                 parts = sorted(
-                    [f"seg-{segment}" for segment in chosen]
+                    [f"seg-{segment}" for segment in [*chosen, *flag_segments]]
                     + [f"{key}-{arm}" for key, arm, _ in arms]
                 )
                 variants.append(
                     Variant(
                         key="+".join(parts),
-                        segments=tuple(chosen),
+                        segments=tuple(sorted([*chosen, *flag_segments])),
                         other_segments=tuple(s for s in segments if s not in chosen),
                         arms=tuple((key, arm) for key, arm, _ in arms),
                         changes=tuple(changes[slot] for slot in sorted(changes)),
+                        flags=tuple(valued),
                     )
                 )
     return tuple(sorted(variants, key=lambda variant: variant.key))
@@ -213,7 +237,9 @@ def is_whole_page(variant: Variant) -> bool:
     """Whether the variant replaces the page or its template (and so can only be shown by
     serving its own file), rather than changing slots (which travel inside every file of
     the page as <template> alternatives)."""
-    return any(applied.slot in (TEMPLATE_SLOT, PAGE_SLOT) for applied in variant.changes)
+    return bool(variant.flags) or any(
+        applied.slot in (TEMPLATE_SLOT, PAGE_SLOT) for applied in variant.changes
+    )
 
 
 def content_files(variants: tuple[Variant, ...]) -> dict[str, str]:
@@ -222,8 +248,10 @@ def content_files(variants: tuple[Variant, ...]) -> dict[str, str]:
     no file, no routing rule and no swap. Variants that make the same changes share the file
     of the least specific of them."""
     files: dict[str, str] = {}
-    first: dict[tuple[tuple[str, Change], ...], str] = {}
+    first: dict[tuple[object, ...], str] = {}
     for variant in sorted(variants, key=lambda v: (-specificity(v)[0], v.key)):
-        signature = tuple((applied.slot, applied.change) for applied in variant.changes)
+        signature = tuple((applied.slot, applied.change) for applied in variant.changes) + tuple(
+            variant.flags
+        )
         files[variant.key] = first.setdefault(signature, variant.key) if signature else ""
     return files

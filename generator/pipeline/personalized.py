@@ -14,6 +14,7 @@ from generator.dependencies import DependencyKind, record
 from generator.errors import BuildError
 from generator.hosting.csp import csp_marker
 from generator.layout import safe_parts
+from generator.personalize.features import runtime_features
 from generator.personalize.variants import (
     PAGE_SLOT,
     TEMPLATE_SLOT,
@@ -197,7 +198,8 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
     personalization = state.site.personalization
     for key in PERSONALIZATION_KEYS:
         record(DependencyKind.CONFIG, key)
-    if not site_needs_runtime(personalization) or output.url is None:
+    flags = state.visitor_flags
+    if not site_needs_runtime(personalization, bool(flags)) or output.url is None:
         return tags
     page = state.pages_by_key.get(output.page_key or "")
     attributes = page.source.meta.get("attributes") if page is not None else None
@@ -209,13 +211,14 @@ def head_tags(state: SiteState, output: OutputFile) -> Markup:
         page.tags if page is not None else (),
         attributes if isinstance(attributes, dict) else {},
         build,
+        runtime_features(state.site, flags) if flags else None,
     )
     # Both are JSON / minified code made by the build, safe inside <script>. The
     # configuration is a data block, not a script: the Content-Security-Policy allows the
     # runtime by its hash, which must not change from page to page.
     tags += Markup(
         '\n<script type="application/json" id="sitegen-config">{}</script>\n<script>{}</script>'
-    ).format(Markup(config), Markup(runtime_script()))
+    ).format(Markup(config), Markup(runtime_script(bool(flags))))
     if state.preview:
         tags += Markup("\n<script>{}</script>").format(Markup(preview_script()))
     return tags
@@ -237,6 +240,9 @@ def replacement_source(state: SiteState, applied: AppliedChange) -> Source:
 def footer_tags(state: SiteState, output: OutputFile) -> Markup:
     """`{{ sitegen_footer() }}` before `</body>`: tracking and recommendations, which need
     not run before first paint and so stay out of the head's byte budget."""
-    if not site_needs_runtime(state.site.personalization) or output.url is None:
+    if (
+        not site_needs_runtime(state.site.personalization, bool(state.visitor_flags))
+        or output.url is None
+    ):
         return Markup("")
     return Markup("<script>{}</script>").format(Markup(footer_script()))

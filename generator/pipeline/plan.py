@@ -27,6 +27,7 @@ from generator.errors import BuildError, Location, suggest
 from generator.hosting import server_files
 from generator.hosting.routing import RoutedPage
 from generator.layout import safe_parts
+from generator.personalize.features import VisitorFlag, visitor_flags
 from generator.personalize.variants import (
     AppliedChange,
     Variant,
@@ -228,12 +229,14 @@ VARIANT_PREFIX = "_variants/"
 """Every variant file lives under this one folder: `_variants/<variant key>/<page path>`."""
 
 
-def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
+def _with_variants(
+    default: OutputFile, site: SiteConfig, flags: tuple[VisitorFlag, ...]
+) -> list[OutputFile]:
     """The default page with the winners of concluded experiments, then one output per
     variant (see personalize/variants.py)."""
     url = default.url or ""
     base = base_changes(url, site.personalization)
-    variants = plan_variants(url, site.personalization)
+    variants = plan_variants(url, site.personalization, flags)
     if not base and not variants:
         return [default]  # most pages: nothing to add (and a copy costs, 10,000 times)
     outputs = [
@@ -276,7 +279,11 @@ def _with_variants(default: OutputFile, site: SiteConfig) -> list[OutputFile]:
 def _variants_key(variants: tuple[Variant, ...]) -> str:
     """What every file of a page depends on from its siblings: their keys and changes (the
     runtime's table, the slot alternatives each file carries)."""
-    return data_key([(v.key, v.segments, v.arms, v.changes) for v in variants]) if variants else ""
+    return (
+        data_key([(v.key, v.segments, v.arms, v.changes, *v.flags) for v in variants])
+        if variants
+        else ""
+    )
 
 
 def _routing_outputs(
@@ -387,6 +394,7 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
     """Every page with its variants, and its recommendation lists."""
     outputs: list[OutputFile] = []
     recommend = site.recommendations.enabled
+    flags = visitor_flags(site)
     for page in content.pages:
         outputs += _with_variants(
             OutputFile(
@@ -399,6 +407,7 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
                 url=page.url,
             ),
             site,
+            flags,
         )
         if recommend:
             outputs.append(
@@ -417,6 +426,7 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
 
 def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
     outputs: list[OutputFile] = []
+    flags = visitor_flags(site)
     for listing in plan_listings(site, content):
         url = page_url(listing.first_url, listing.number)
         if listing.kind == "not_found":
@@ -449,6 +459,7 @@ def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]
                 url=url,
             ),
             site,
+            flags,
         )
     return outputs
 

@@ -66,7 +66,9 @@ def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
     ]
 
 
-def template_globals(state: SiteState) -> dict[str, Any]:
+def template_globals(state: SiteState, output: OutputFile | None = None) -> dict[str, Any]:
+    """The functions templates call; `output`: the file being rendered (a visitor flag's
+    value depends on it)."""
     base_url = state.site.base_url
 
     def asset_url(name: str) -> str:
@@ -101,10 +103,11 @@ def template_globals(state: SiteState) -> dict[str, Any]:
     flags: dict[str, Any] = {}
 
     def feature(key: str) -> Any:
-        """A feature flag's value, resolved for this site and environment (once)."""
+        """A feature flag's value: resolved for this site and environment, or for a flag
+        that looks at the visitor, the value of the file being rendered."""
         record(DependencyKind.CONFIG, "features")
         if key not in flags:
-            flags[key] = resolve_feature(state.site, key).value
+            flags[key] = _feature_value(state, output, key)
         return flags[key]
 
     found: dict[str, Any] = {
@@ -124,6 +127,17 @@ def template_globals(state: SiteState) -> dict[str, Any]:
         if deprecation.replacement in found:
             found[name] = found[deprecation.replacement]
     return found
+
+
+def _feature_value(state: SiteState, output: OutputFile | None, key: str) -> Any:
+    """A flag that looks at the visitor has the value of the file being rendered: on its
+    pages, each variant's; elsewhere (other pages, the 404 page, lazy components) the
+    default file's, what a visitor with no attributes gets."""
+    visitor = next((flag for flag in state.visitor_flags if flag.id == key), None)
+    if visitor is None:
+        return resolve_feature(state.site, key).value
+    variant = output.variant if output is not None else None
+    return visitor.value_for(variant.segments if variant is not None else ())
 
 
 def _render_template(
@@ -151,7 +165,7 @@ def _render_template(
         ) from None
     except jinja2.TemplateError as error:
         raise template_error(error) from None
-    context.update(template_globals(state))
+    context.update(template_globals(state, output))
     lazy = LazyPage(state.components)
     context["lazy"] = lazy.place
     context["sitegen_head"] = lambda: head_tags(state, output)

@@ -19,6 +19,7 @@ from generator.config.model import Network, SiteConfig
 from generator.content.index import SiteContent
 from generator.content.page import Page
 from generator.errors import BuildError, Location
+from generator.personalize.features import VisitorFlag, visitor_flags
 from generator.recommend.lists import Recommendations
 from generator.render.templates import RecordingEnvironment
 from generator.runtime.lazy import Component
@@ -56,7 +57,12 @@ class SiteState:
     @cached_property
     def build_version(self) -> str:
         """The version every page bakes in (runtime/page_config.py); one hash a build."""
-        return personalization_version(self.site.values)
+        return personalization_version(self.site.values, visitor_flags=bool(self.visitor_flags))
+
+    @cached_property
+    def visitor_flags(self) -> tuple[VisitorFlag, ...]:
+        """The feature flags the runtime resolves (personalize/features.py)."""
+        return visitor_flags(self.site)
 
     def data_file(self, name: str) -> Path | None:
         """`data/<name>.yaml` of the nearest site in the lineage, else of the repository."""

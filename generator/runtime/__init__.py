@@ -15,6 +15,9 @@ RUNTIME_DIR = Path(__file__).parent
 
 SOURCES = ("assign.js", "runtime.js")
 """Concatenated in this order: assign.js defines window.sitegen, runtime.js uses it."""
+FLAG_SOURCES = ("growthbook.js", "flags.js")
+"""On sites with feature flags that look at the visitor, between the two: GrowthBook's
+evalFeature, and the `$feature` segments that use it."""
 
 
 @cache
@@ -27,8 +30,11 @@ def minified(*names: str) -> str:
     return str(minify_print(es5(source), obfuscate=True, obfuscate_globals=False)).strip()
 
 
-def runtime_script() -> str:
-    """The head part: assignment, conditions, cookies, slot alternatives, variant fallback."""
+def runtime_script(visitor_flags: bool = False) -> str:
+    """The head part: assignment, conditions, cookies, slot alternatives, variant fallback;
+    with `visitor_flags`, the evaluation of feature flags too."""
+    if visitor_flags:
+        return minified(SOURCES[0], *FLAG_SOURCES, SOURCES[1])
     return minified(*SOURCES)
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from generator.analytics.pixel import PIXEL_PATH
 from generator.config.personalization import Personalization, goal_id
+from generator.personalize.features import FLAG_SEGMENT
 from generator.personalize.variants import Variant, content_files, is_whole_page, specificity
-from generator.runtime import RUNTIME_DIR, SOURCES
+from generator.runtime import FLAG_SOURCES, RUNTIME_DIR, SOURCES
 
 PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")
 
@@ -23,6 +24,15 @@ code this version names and fails when the code changes without it."""
 
 
 @cache
+def flags_digest() -> str:
+    """The sha256 of the code that evaluates visitor flags in the runtime."""
+    digest = hashlib.sha256()
+    for name in FLAG_SOURCES:
+        digest.update((RUNTIME_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
+@cache
 def runtime_digest() -> str:
     """The sha256 of the head runtime's sources."""
     digest = hashlib.sha256()
@@ -31,13 +41,17 @@ def runtime_digest() -> str:
     return digest.hexdigest()
 
 
-def personalization_version(values: dict[str, Any]) -> str:
+def personalization_version(values: dict[str, Any], visitor_flags: bool = False) -> str:
     """The build version a page bakes in for exposure logging: a hash of the site's
-    segments, rules and experiments and of the assignment code's version. It changes
-    exactly when what decides a visitor's variant changes; content edits leave it alone,
-    so they do not re-render every page of the site, and so does an upgrade of sitegen
-    that leaves the assignment code as it was."""
+    segments, rules and experiments and of the assignment code's version, and where
+    feature flags look at the visitor, of the flags and the code that evaluates them. It
+    changes exactly when what decides a visitor's variant changes; content edits leave it
+    alone, so they do not re-render every page of the site, and so does an upgrade of
+    sitegen that leaves the assignment code as it was."""
     chosen = {key: values.get(key) for key in PERSONALIZATION_KEYS}
+    if visitor_flags:
+        chosen["features"] = values.get("features")
+        chosen["flags code"] = flags_digest()
     # How an experiment is analysed and what was decided change nothing a visitor gets.
     chosen["experiments"] = {
         id: _as_served(entry) if isinstance(entry, dict) else entry
@@ -64,9 +78,10 @@ def _as_served(entry: dict[str, Any]) -> dict[str, Any]:
     return served
 
 
-def site_needs_runtime(personalization: Personalization) -> bool:
+def site_needs_runtime(personalization: Personalization, visitor_flags: bool = False) -> bool:
     return (
-        personalization.tracking.enabled
+        visitor_flags
+        or personalization.tracking.enabled
         or bool(personalization.rules)
         or any(e.status == "running" for e in personalization.experiments)
     )
@@ -113,6 +128,16 @@ def _experiments(personalization: Personalization) -> list[dict[str, Any]]:
     ]
 
 
+def _flag_segments(features: dict[str, Any]) -> dict[str, Any]:
+    """A segment per visitor flag value but the first: the visitors the flag gives that
+    value (flags.js evaluates `$feature`; assign.js alone finds no visitor in it)."""
+    return {
+        f"{flag}{FLAG_SEGMENT}{index}": {"$feature": [flag, index]}
+        for flag, values in features["values"].items()
+        for index in range(1, len(values))
+    }
+
+
 def _page_variants(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
     """Most specific first; `file`: the variant whose file holds its content ("" the default
     page)."""
@@ -136,11 +161,17 @@ def page_config(
     tags: tuple[str, ...],
     attributes: dict[str, Any],
     build: str,
+    features: dict[str, Any] | None = None,
 ) -> str:
-    """`window.sitegenConfig` for one page, as JSON safe inside a <script> element."""
-    document = {
+    """`window.sitegenConfig` for one page, as JSON safe inside a <script> element.
+    `features`: what the runtime needs to evaluate the visitor flags, if the site has any
+    (personalize/features.py, `runtime_features`)."""
+    segments = _segments(personalization)
+    if features:
+        segments.update(_flag_segments(features))
+    document: dict[str, Any] = {
         "prefix": personalization.cookie_prefix,
-        "segments": _segments(personalization),
+        "segments": segments,
         "experiments": _experiments(personalization),
         "track": {
             "enabled": personalization.tracking.enabled,
@@ -161,5 +192,7 @@ def page_config(
             "attributes": attributes,
         },
     }
+    if features:
+        document["features"] = features
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
