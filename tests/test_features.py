@@ -229,3 +229,96 @@ def test_a_visitor_flag_with_too_many_values_is_refused(
     assert "variants, more than the limit of 64 (personalization.max_variants)" in failed.err
     assert "feature flag new-footer (71 values)" in failed.err
     assert not (flagged / "build/other").exists()
+
+
+LINKED = """  footer-test:
+    arms: {old: 0.5, new: 0.5}
+    pages: ["/"]
+    status: running
+    goals:
+      - page: /articles/
+"""
+
+LINKED_FLAG = """  new-footer:
+    default: false
+    pages: ["/"]
+    rules:
+      - condition: {utm.source: newsletter}
+        force: true
+      - key: footer-test
+        variations: [false, true]
+"""
+
+
+@pytest.fixture
+def linked(flagged: Path) -> Path:
+    """'new-footer' as an experiment rule run by experiment 'footer-test'."""
+    root = flagged / "sites/root/site.yaml"
+    text = root.read_text().replace("experiments:\n", "experiments:\n" + LINKED, 1)
+    start = text.index("  new-footer:\n")
+    end = text.index("  banner:\n")
+    text = text[:start] + LINKED_FLAG + text[end:]
+    # (launch, gated by new-footer, would multiply the home page's variants past the limit)
+    root.write_text(text.replace("  launch:\n", "  launch:\n    pages: [/articles/]\n"))
+    return flagged
+
+
+def test_an_experiment_rule_can_be_run_by_a_sitegen_experiment(
+    linked: Path, sitegen: Callable[..., Result]
+) -> None:
+    built = sitegen(linked, "build", "brand")
+    assert built.code == 0, built.err
+    home = page(linked, "brand")
+    # The rule is marked for the runtime, which gives it the arm runtime.js keeps.
+    assert '"sitegenExperiment":"footer-test"' in home
+    variants = linked / "build/brand/_variants"
+    # An arm changes nothing by itself: its files are the flag value's.
+    assert (variants / "seg-new-footer~1/index.html").is_file()
+    assert not list(variants.glob("footer-test-*"))
+    assert "<p class=new-footer>new</p>" in (variants / "seg-new-footer~1/index.html").read_text()
+    # The experiment's statistics are sitegen's: it is listed like any other.
+    status = sitegen(linked, "experiments", "status", "brand")
+    assert status.code == 0, status.err
+    assert "footer-test" in status.out
+
+    # Concluded, the rule gives the winner's variation to everyone it reaches: crawlers
+    # included, so the default file has it.
+    edit(
+        linked / "sites/root/site.yaml",
+        "    status: running\n    goals:\n      - page: /articles/\n",
+        "    status: concluded\n    winner: new\n    goals:\n      - page: /articles/\n",
+    )
+    again = sitegen(linked, "build", "brand")
+    assert again.code == 0, again.err
+    home = page(linked, "brand")
+    assert "<p class=new-footer>new</p>" in home and '"sitegenExperiment":' not in home
+    assert '"new-footer":[true,false]' in home
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "        variations: [false, true]\n",
+            "        variations: [false, true, null]\n",
+            r"features.new-footer.rules\[1\].variations: experiment 'footer-test' "
+            r"\(sites/root/site.yaml:\d+\) has 2 arms \(old, new\); expected one variation "
+            "per arm",
+        ),
+        (
+            "        variations: [false, true]\n",
+            "        variations: [false, true]\n        weights: [0.2, 0.8]\n",
+            r"features.new-footer.rules\[1\].weights: this rule is run by experiment "
+            "'footer-test'.*set 'weights' there, or give the rule a key of its own",
+        ),
+    ],
+)
+def test_a_rule_run_by_an_experiment_must_match_it(
+    linked: Path, sitegen: Callable[..., Result], old: str, new: str, expected: str
+) -> None:
+    import re
+
+    edit(linked / "sites/root/site.yaml", old, new)
+    failed = sitegen(linked, "build")
+    assert failed.code == 1
+    assert re.search(r"sites/root/site.yaml:\d+: " + expected, failed.err), failed.err

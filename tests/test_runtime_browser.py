@@ -517,3 +517,76 @@ def test_flags_that_look_at_the_visitor_are_resolved_in_the_browser(
     assert other["assignment"]["visitor"] == outside
     assert other["probe"] == "news/off" and other["swapped"]
     assert other["variant"] == "hero-test-control+seg-newsletter+seg-newsletter-footer~1"
+
+
+LINKED_EXPERIMENT = """  footer-test:
+    arms: {old: 0.5, new: 0.5}
+    pages: ["/"]
+    status: running
+    goals:
+      - page: /articles/
+"""
+
+LINKED_FLAG = """features:
+  new-footer:
+    default: false
+    pages: [/]
+    rules:
+      - condition: {utm.source: newsletter}
+        force: true
+      - key: footer-test
+        variations: [false, true]
+"""
+
+
+def test_an_experiment_rule_gives_the_arm_the_runtime_keeps(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    root = project / "sites/root/site.yaml"
+    text = root.read_text().replace("experiments:\n", "experiments:\n" + LINKED_EXPERIMENT, 1)
+    root.write_text(text + LINKED_FLAG)
+    edit(
+        project / "themes/plain/templates/base.html",
+        '{% include "partials/footer.html" %}',
+        "<p id=probe>{{ 'new' if feature('new-footer') else 'old' }}</p>"
+        '{% include "partials/footer.html" %}',
+    )
+
+    def arm(visitor: str) -> str:
+        return ["old", "new"][assign(visitor, "footer-test", 2, weights=[0.5, 0.5])]
+
+    ids = [f"{n:024x}" for n in range(40)]
+    new = next(i for i in ids if arm(i) == "new")
+    old = next(i for i in ids if arm(i) == "old")
+    forget = "cookie:sg_x_footer-test=; expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    docroot = build_brand(project, sitegen)
+    with apache(docroot) as base:
+        first, forced, second, caught, later = visit(
+            base,
+            docroot,
+            [
+                f"cookie:sg_id={new}",
+                "/",
+                "/?sg=footer-test:old",
+                forget,
+                "cookie:sg_visit=; expires=Thu, 01 Jan 1970 00:00:00 GMT",  # a new visit
+                f"cookie:sg_id={old}",
+                "/",
+                forget,
+                "/?utm_source=newsletter",
+                "/",
+            ],
+        )
+    # The flag has the variation of the arm the experiment gives: the one runtime.js keeps
+    # in its cookie and reports to the pixel, so sitegen's statistics count this visitor.
+    assert first["probe"] == "new" and first["assignment"]["arms"]["footer-test"] == "new"
+    assert re.search(r"sg_x_footer-test=\d+\.new", first["cookies"]), first["cookies"]
+    # Not GrowthBook's own assignment: a QA override of the arm moves the flag with it.
+    assert forced["probe"] == "old" and forced["assignment"]["arms"]["footer-test"] == "old"
+    assert second["probe"] == "old" and second["assignment"]["arms"]["footer-test"] == "old"
+    # A visitor an earlier rule catches never reaches the experiment rule: not enrolled
+    # (as GrowthBook counts exposures). The campaign lasts the visit, and so does that.
+    assert caught["probe"] == "new"
+    assert "footer-test" not in caught["assignment"]["arms"]
+    assert re.search(r"sg_x_footer-test=\d+\.-", caught["cookies"]), caught["cookies"]
+    assert later["probe"] == "new" and "footer-test" not in later["assignment"]["arms"]

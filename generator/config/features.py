@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator.config.personalization import Experiment
 from generator.config.personalization_schema import ID_PATTERN, ConditionOption
 from generator.config.schema import (
     CheckContext,
@@ -155,30 +156,69 @@ class Feature:
     """The first rule that looks at the visitor (None: the build resolves the flag)."""
     pages: tuple[str, ...] = ("/**",)
     """Where a flag that looks at the visitor has a variant per value."""
+    linked: tuple[Linked, ...] = ()
+    """Experiment rules whose key names an experiment of `experiments:`."""
+
+
+@dataclass(frozen=True)
+class Linked:
+    """An experiment rule run by a sitegen experiment (`key` names one): the experiment
+    assigns the visitors (sticky, QA overrides, bucket versions), counts exposures and
+    conversions, and once concluded gives its winner's variation to everyone the rule
+    reaches. Variation i is the experiment's arm i, in the order the arms are declared."""
+
+    rule: int
+    key: str
+    names: tuple[str, ...]
+    status: str
+    winner: int | None
+
+
+LINKED_FROM_EXPERIMENT = (
+    "weights",
+    "coverage",
+    "ranges",
+    "seed",
+    "hash_version",
+    "hash_attribute",
+    "fallback_attribute",
+    "namespace",
+    "filters",
+)
+"""What a linked experiment rule takes from its experiment, and so may not set itself."""
 
 
 def resolve_features(
-    values: Mapping[str, Any], location_of: Callable[[KeyPath], Location]
+    values: Mapping[str, Any],
+    location_of: Callable[[KeyPath], Location],
+    experiments: tuple[Experiment, ...] = (),
 ) -> tuple[Feature, ...]:
     """The site's flags, checked beyond their types: a rule either forces a value, runs an
-    experiment or only states prerequisites, and an experiment's weights sum to 1."""
+    experiment or only states prerequisites, and an experiment's weights sum to 1; an
+    experiment rule whose key names one of `experiments` has a variation per arm."""
+    by_key = {experiment.key: experiment for experiment in experiments}
     features = []
     for id, entry in sorted((values.get("features") or {}).items()):
         if not entry:
             continue  # removed by this site: `<id>: false`
         rules = []
+        linked = []
         for index, rule in enumerate(entry.get("rules") or []):
             where = ("features", id, "rules", index)
             _check_rule(rule, where, location_of)
             rules.append(_growthbook(rule))
+            experiment = by_key.get(rule.get("key") or id)
+            if rule.get("variations") is not None and experiment is not None:
+                linked.append(_link(index, rule, experiment, where, location_of))
         features.append(
             Feature(
                 id,
                 entry.get("default"),
                 tuple(rules),
                 location_of(("features", id)),
-                next((i for i, rule in enumerate(rules) if _looks_at_visitor(rule)), None),
+                _first_visitor_rule(rules, {link.rule: link for link in linked}),
                 tuple(entry.get("pages") or ("/**",)),
+                tuple(linked),
             )
         )
     return tuple(features)
@@ -205,6 +245,33 @@ def _check_rule(
             raise fail(f"weights must sum to 1, they sum to {sum(weights):g}", "weights")
 
 
+def _link(
+    index: int,
+    rule: Mapping[str, Any],
+    experiment: Experiment,
+    where: KeyPath,
+    location_of: Callable[[KeyPath], Location],
+) -> Linked:
+    names = tuple(arm.name for arm in experiment.arms)
+    if len(rule["variations"]) != len(names):
+        raise ConfigError(
+            f"{dotted((*where, 'variations'))}: experiment '{experiment.key}' "
+            f"({experiment.location}) has {len(names)} arms ({', '.join(names)}); expected "
+            "one variation per arm, in the arms' order",
+            location_of((*where, "variations")),
+        )
+    for key in LINKED_FROM_EXPERIMENT:
+        if key in rule:
+            raise ConfigError(
+                f"{dotted((*where, key))}: this rule is run by experiment '{experiment.key}' "
+                f"({experiment.location}), which decides who is in it and in which arm; set "
+                f"'{key}' there, or give the rule a key of its own",
+                location_of((*where, key)),
+            )
+    winner = names.index(experiment.winner) if experiment.winner in names else None
+    return Linked(index, experiment.key, names, experiment.status, winner)
+
+
 def _growthbook(rule: Mapping[str, Any]) -> dict[str, Any]:
     converted = {GROWTHBOOK_NAMES.get(key, key): value for key, value in rule.items()}
     if "filters" in converted:
@@ -216,11 +283,51 @@ def _growthbook(rule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def growthbook_features(features: tuple[Feature, ...]) -> dict[str, Any]:
-    """The flags as GrowthBook's `features` payload."""
-    return {f.id: {"defaultValue": f.default, "rules": list(f.rules)} for f in features}
+    """The flags as GrowthBook's `features` payload, each rule named (its `id`, else
+    `rules[<index>]`) to say which one gave a value. A rule run by a sitegen experiment is
+    marked with its key (`sitegenExperiment`) while the experiment runs; once concluded it
+    forces the winner's variation on everyone it reaches; before or after (draft,
+    stopped) it reaches no one."""
+    payload = {}
+    for feature in features:
+        links = {link.rule: link for link in feature.linked}
+        rules = []
+        for index, rule in enumerate(feature.rules):
+            named = {**rule, "id": rule.get("id") or f"rules[{index}]"}
+            link = links.get(index)
+            if link is not None:
+                if link.status == "running":
+                    named["sitegenExperiment"] = link.key
+                elif link.status == "concluded" and link.winner is not None:
+                    named = {k: v for k, v in named.items() if k not in EXPERIMENT_RULE_KEYS}
+                    named["force"] = rule["variations"][link.winner]
+                else:
+                    continue
+            rules.append(named)
+        payload[feature.id] = {"defaultValue": feature.default, "rules": rules}
+    return payload
+
+
+EXPERIMENT_RULE_KEYS = ("variations", "weights", "key", "meta", "name", "phase")
+"""What a concluded linked rule drops to become a `force` rule."""
 
 
 ROLLOUT_KEYS = ("coverage", "range", "filters", "namespace", "variations")
+
+
+def _first_visitor_rule(rules: list[dict[str, Any]], links: dict[int, Linked]) -> int | None:
+    """The index of the first rule that looks at the visitor: a rollout, an experiment, a
+    condition on another attribute. A linked rule whose experiment is over is a plain
+    `force` (concluded) or no rule at all (draft, stopped)."""
+    for index, rule in enumerate(rules):
+        link = links.get(index)
+        if link is not None and link.status != "running":
+            if link.status != "concluded":
+                continue
+            rule = {k: v for k, v in rule.items() if k not in EXPERIMENT_RULE_KEYS}
+        if _looks_at_visitor(rule):
+            return index
+    return None
 
 
 def _looks_at_visitor(rule: Mapping[str, Any]) -> bool:

@@ -222,6 +222,7 @@ def _resolve_site(
     gates = _pool_gates(resolved, pools, location_of)
     base_url = resolved["base_url"] or ""
     compat = resolve_compat(resolved, file_format(documents[name], file_location.file))
+    personalization = resolve_personalization(resolved, location_of)
     return SiteConfig(
         name=name,
         directory=root / "sites" / name,
@@ -242,8 +243,8 @@ def _resolve_site(
         menu=tuple(MenuItem(item["title"], item["url"]) for item in resolved["menu"]),
         minify=resolved["assets"]["minify"],
         params=resolved["params"],
-        personalization=resolve_personalization(resolved, location_of),
-        features=resolve_features(resolved, location_of),
+        personalization=personalization,
+        features=resolve_features(resolved, location_of, personalization.experiments),
         compat=compat,
         **resolve_settings(resolved, location_of),
         # `compat` as resolved (an unset flag's value depends on the file's format).

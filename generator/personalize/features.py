@@ -69,7 +69,7 @@ def visitor_flags(site: SiteConfig) -> tuple[VisitorFlag, ...]:
         first = _evaluate(site, feature.id, {}).value
         values = [first]
         seen = {_canonical(first)}
-        for value in _possible_values(feature):
+        for value in _possible_values(growthbook_features((feature,))[feature.id]):
             if _canonical(value) not in seen:
                 seen.add(_canonical(value))
                 values.append(value)
@@ -92,9 +92,10 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _possible_values(feature: Feature) -> list[Any]:
-    values = [feature.default]
-    for rule in feature.rules:
+def _possible_values(flag: dict[str, Any]) -> list[Any]:
+    """Every value a flag in GrowthBook's payload can give, as its rules are written."""
+    values = [flag["defaultValue"]]
+    for rule in flag["rules"]:
         if "force" in rule:
             values.append(rule["force"])
         values += rule.get("variations") or []
@@ -105,11 +106,6 @@ def _possible_values(feature: Feature) -> list[Any]:
 
 def _evaluate(site: SiteConfig, key: str, attributes: dict[str, Any]) -> Resolved:
     features = growthbook_features(site.features)
-    for flag in features.values():  # name each rule, to say which one gave the value
-        flag["rules"] = [
-            {**rule, "id": rule.get("id") or f"rules[{index}]"}
-            for index, rule in enumerate(flag["rules"])
-        ]
     context = {
         "attributes": {**attributes, "site": site.name, "environment": site.environment},
         "features": features,
