@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # for annotations only: a command imports what it uses when i
 
 
 def _layout(arguments: argparse.Namespace, root: Path) -> BuildLayout:
-    """The build folder --out names, else <root>/build."""
-    return BuildLayout((arguments.out or root / "build").resolve())
+    """The build folder --out names, else <root>/build, refused when a newer sitegen wrote
+    it (the build records its format, `BuildLayout.claim`)."""
+    return BuildLayout((arguments.out or root / "build").resolve()).checked()
 
 
 class UsageError(Exception):
@@ -548,7 +549,7 @@ def command_experiments_report(arguments: argparse.Namespace) -> int:
 
     root = arguments.root.resolve()
     _, site = _buildable_site(root, arguments.site)
-    statuses = site_statuses(site, BuildLayout(root / "build"), arguments.as_of)
+    statuses = site_statuses(site, BuildLayout(root / "build").checked(), arguments.as_of)
     written = write_report(site.name, statuses, arguments.out.resolve())
     print(f"{site.name}: wrote {len(written)} pages to {arguments.out}")
     return 0
@@ -696,7 +697,7 @@ def command_analytics_simulate(arguments: argparse.Namespace) -> int:
     for lift in lifts:
         _check_lift(site, lift)
     content = collect_site_content(site, network, SourceReader(root))
-    built = (arguments.out or root / "build").resolve() / site.name
+    built = _layout(arguments, root).published(site.name)
     count = write_simulated_log(
         arguments.output,
         simulate(
@@ -744,7 +745,7 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     for path in [*arguments.access_log, *arguments.jsonl]:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
-    build_dir = (arguments.out or root / "build").resolve()
+    build_dir = _layout(arguments, root).root
     store = EventStore(BuildLayout(build_dir).events)
     notes: list[str] = []
     try:
@@ -830,7 +831,7 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     root = arguments.root.resolve()
     network, site = _buildable_site(root, arguments.site, arguments.env)
     target = target_of(site, arguments.target)
-    build_dir = (arguments.out or root / "build").resolve()
+    build_dir = _layout(arguments, root).root
     meta = deploy_meta(network, site, build_dir, local_manifest(build_dir, arguments.site))
     origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
     try:
@@ -903,7 +904,7 @@ def command_rollback(arguments: argparse.Namespace) -> int:
     root = arguments.root.resolve()
     network, site = _buildable_site(root, arguments.site)
     target = target_of(site, arguments.target)
-    build_dir = (arguments.out or root / "build").resolve()
+    build_dir = _layout(arguments, root).root
     origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
 
     def show(plan: DeployPlan, problems: list[str]) -> None:
@@ -952,7 +953,7 @@ def command_diff(arguments: argparse.Namespace) -> int:
         describe_changes(
             arguments.site,
             target_of(site, arguments.target),
-            (arguments.out or root / "build").resolve(),
+            _layout(arguments, root).root,
         ),
         end="",
     )

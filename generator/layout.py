@@ -3,6 +3,7 @@
 
     build/<site>/                    the published files of a site
     build/.sitegen/                  private state, never published:
+        format.json                  the format of this folder (`STATE`) and who wrote it
         last-build.json              the no-op shortcut's record of the last build
         state.sqlite                 per-output records and dependencies
         events.sqlite                the analytics events store
@@ -20,12 +21,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import __version__
+from generator.errors import SitegenError
+from generator.formats import Format
+
 PRIVATE = ".sitegen"
 """The private folder's name under a build folder."""
+
+STATE = Format("build state", 1)
+"""The layout of `build/.sitegen/` as a whole: manifests and their snapshots, journals, the
+experiments' history, the caches. Format 1 is sitegen 0.1.0's, which wrote no record (a
+folder without `format.json` is format 1). The events store has a version of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,40 @@ class BuildLayout:
     @property
     def private(self) -> Path:
         return self.root / PRIVATE
+
+    @property
+    def format_record(self) -> Path:
+        return self.private / "format.json"
+
+    def checked(self) -> BuildLayout:
+        """This layout, once its private state is known to be in a format this sitegen
+        reads: a folder a newer sitegen wrote is refused before anything reads or changes
+        it."""
+        try:
+            document = json.loads(self.format_record.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return self
+        except (OSError, ValueError) as error:
+            raise SitegenError(f"{self.format_record}: unreadable ({error})") from None
+        found = document.get("format") if isinstance(document, dict) else None
+        if not isinstance(found, int) or isinstance(found, bool) or found < 1:
+            raise SitegenError(
+                f'{self.format_record}: expected {{"format": <version>, ...}}, found '
+                f"{json.dumps(document)[:80]}"
+            )
+        refusal = STATE.refusal(found, document.get("written_by"))
+        if refusal is not None:
+            raise SitegenError(f"{self.format_record}: this build folder is in {refusal}")
+        return self
+
+    def claim(self) -> None:
+        """Check the folder's format and record it, for a command that writes into it (the
+        record names the first sitegen that wrote this format)."""
+        self.checked()
+        if not self.format_record.exists():
+            self.private.mkdir(parents=True, exist_ok=True)
+            record = {"format": STATE.current, "written_by": __version__}
+            self.format_record.write_text(json.dumps(record) + "\n", encoding="utf-8")
 
     @property
     def last_build(self) -> Path:

@@ -264,6 +264,28 @@ def test_a_newer_events_store_is_refused_and_left_alone(
     assert store.read_bytes() == before
 
 
+def test_a_build_folder_a_newer_sitegen_wrote_is_refused_and_left_alone(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    import json
+
+    assert sitegen(project, "build", "brand").code == 0
+    record = project / "build/.sitegen/format.json"
+    assert json.loads(record.read_text()) == {"format": 1, "written_by": __version__}
+    record.write_text(json.dumps({"format": 2, "written_by": "0.9.0"}))
+    before = tree(project / "build")
+    expected = (
+        "build/.sitegen/format.json: this build folder is in build state format 2, written "
+        f"by sitegen 0.9.0; this is sitegen {__version__}, which reads build state formats "
+        "up to 1: upgrade sitegen"
+    )
+    for command in (["build", "brand"], ["experiments", "status", "brand"], ["cache", "gc"]):
+        failed = sitegen(project, *command)
+        assert failed.code == 1, command
+        assert expected in failed.err, failed.err
+    assert tree(project / "build") == before
+
+
 def test_front_matter_in_a_newer_format_is_refused_at_its_line(
     project: Path, sitegen: Callable[..., Result]
 ) -> None:

@@ -42,6 +42,7 @@ def check_shortcut(options: BuildOptions) -> Shortcut:
     successful build with the same options."""
     started = time.perf_counter()
     layout = BuildLayout(options.build_dir)
+    layout.claim()  # a folder a newer sitegen wrote is refused before anything touches it
     # Recover: finish the commit of a build that was killed halfway through it.
     if finish_interrupted_commits(options.build_dir):
         forget_last_build(layout.last_build)
