@@ -4,6 +4,7 @@ line (issue 14)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -207,8 +208,6 @@ def test_a_visitor_flag_has_variants_only_on_its_pages(
 def test_bad_flags_are_errors_at_their_line(
     flagged: Path, sitegen: Callable[..., Result], old: str, new: str, expected: str
 ) -> None:
-    import re
-
     edit(flagged / "sites/root/site.yaml", old, new)
     failed = sitegen(flagged, "build")
     assert failed.code == 1
@@ -229,6 +228,25 @@ def test_a_visitor_flag_with_too_many_values_is_refused(
     assert "variants, more than the limit of 64 (personalization.max_variants)" in failed.err
     assert "feature flag new-footer (71 values)" in failed.err
     assert not (flagged / "build/other").exists()
+
+
+def test_an_experiment_rule_no_experiment_measures_is_built_with_a_warning(
+    flagged: Path, sitegen: Callable[..., Result]
+) -> None:
+    edit(
+        flagged / "sites/root/site.yaml",
+        "        condition: {environment: staging}\n        force: true\n",
+        "        variations: [false, true]\n",
+    )
+    built = sitegen(flagged, "build", "other")
+    assert built.code == 0, built.err
+    warnings = [line for line in built.err.splitlines() if "is not measured" in line]
+    assert len(warnings) == 1, built.err  # once, though every site inherits the flag
+    assert re.search(
+        r"warning: sites/root/site.yaml:\d+: features.new-footer.rules\[\d\]: experiment "
+        r"rule 'new-footer' is not measured \(no 'experiments.new-footer'\)",
+        warnings[0],
+    )
 
 
 LINKED = """  footer-test:
@@ -316,8 +334,6 @@ def test_an_experiment_rule_can_be_run_by_a_sitegen_experiment(
 def test_a_rule_run_by_an_experiment_must_match_it(
     linked: Path, sitegen: Callable[..., Result], old: str, new: str, expected: str
 ) -> None:
-    import re
-
     edit(linked / "sites/root/site.yaml", old, new)
     failed = sitegen(linked, "build")
     assert failed.code == 1

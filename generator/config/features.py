@@ -192,10 +192,12 @@ def resolve_features(
     values: Mapping[str, Any],
     location_of: Callable[[KeyPath], Location],
     experiments: tuple[Experiment, ...] = (),
+    warnings: list[str] | None = None,
 ) -> tuple[Feature, ...]:
     """The site's flags, checked beyond their types: a rule either forces a value, runs an
     experiment or only states prerequisites, and an experiment's weights sum to 1; an
-    experiment rule whose key names one of `experiments` has a variation per arm."""
+    experiment rule whose key names one of `experiments` has a variation per arm. One that
+    names none is measured by nothing: a warning (in `warnings`) says so."""
     by_key = {experiment.key: experiment for experiment in experiments}
     features = []
     for id, entry in sorted((values.get("features") or {}).items()):
@@ -208,8 +210,17 @@ def resolve_features(
             _check_rule(rule, where, location_of)
             rules.append(_growthbook(rule))
             experiment = by_key.get(rule.get("key") or id)
-            if rule.get("variations") is not None and experiment is not None:
+            if rule.get("variations") is None:
+                continue
+            if experiment is not None:
                 linked.append(_link(index, rule, experiment, where, location_of))
+            elif warnings is not None:
+                key = rule.get("key") or id
+                warnings.append(
+                    f"{location_of(where)}: {dotted(where)}: experiment rule '{key}' is "
+                    f"not measured (no 'experiments.{key}'): declare that experiment, with "
+                    "goals, to count its visitors and conversions"
+                )
         features.append(
             Feature(
                 id,

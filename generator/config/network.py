@@ -244,7 +244,9 @@ def _resolve_site(
         minify=resolved["assets"]["minify"],
         params=resolved["params"],
         personalization=personalization,
-        features=resolve_features(resolved, location_of, personalization.experiments),
+        features=resolve_features(
+            resolved, location_of, personalization.experiments, None if abstract else warnings
+        ),
         compat=compat,
         **resolve_settings(resolved, location_of),
         # `compat` as resolved (an unset flag's value depends on the file's format).
