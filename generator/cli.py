@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # for annotations only: a command imports what it uses when i
     from generator.config.model import Network, SiteConfig
     from generator.deploy.bookkeeping import Origin
     from generator.deploy.plan import DeployPlan
+    from generator.users.model import Users
 
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -402,6 +403,37 @@ def _add_migrate(commands: Subcommands, shared: dict[str, argparse.ArgumentParse
     migrate.add_argument("--dry-run", action="store_true", help="print the diffs, write nothing")
 
 
+def _add_users(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen users list|show|who-can|check|passwd|codeowners`."""
+    env = shared["env"]
+    users = commands.add_parser("users", help="the network's people, roles and grants (users.yaml)")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
+    user_commands.add_parser("list", help="everyone, with their grants")
+    show = user_commands.add_parser(
+        "show", parents=[env], help="what a user may do on each site, and which grant says so"
+    )
+    show.add_argument("user", metavar="ID", help="a user id of users.yaml")
+    who = user_commands.add_parser(
+        "who-can", parents=[env], help="who may do ACTION on SITE (and through which grant)"
+    )
+    who.add_argument("site", metavar="SITE", help="a site: a folder under sites/")
+    who.add_argument(
+        "action",
+        metavar="ACTION",
+        help="read, edit, publish (deploy, rollback, promote), decide, manage-users",
+    )
+    user_commands.add_parser("check", help="validate the users files (for CI)")
+    passwd = user_commands.add_parser(
+        "passwd", help="set a user's password for protected sections (stores a bcrypt hash)"
+    )
+    passwd.add_argument("user", metavar="ID", help="a user id of users.yaml")
+    passwd.add_argument(
+        "--stdin",
+        action="store_true",
+        help="read the password from standard input's first line instead of prompting",
+    )
+
+
 SUBPARSERS = (
     _add_build,
     _add_analytics,
@@ -412,6 +444,7 @@ SUBPARSERS = (
     _add_recommend,
     _add_experiments,
     _add_config,
+    _add_users,
     _add_migrate,
 )
 """The subcommands, in the order `sitegen --help` lists them."""
@@ -996,6 +1029,64 @@ def command_status(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_users(arguments: argparse.Namespace) -> int:
+    from generator.config import load_network
+    from generator.users import report
+    from generator.users.load import load_users
+
+    root = arguments.root.resolve()
+    network = load_network(root, getattr(arguments, "env", "production"))
+    users = load_users(network)
+    command = arguments.users_command
+    if command == "passwd":
+        return _users_passwd(arguments, root, users)
+    if command == "list":
+        print(report.list_users(users), end="")
+    elif command == "check":
+        print(report.summary(users), end="")
+    elif command == "who-can":
+        print(report.who_can(users, arguments.site, arguments.env, arguments.action), end="")
+    elif command == "show":
+        user = users.named(arguments.user)
+        print(report.show_user(users, user, sorted(network.sites), arguments.env), end="")
+    return 0
+
+
+def _users_passwd(arguments: argparse.Namespace, root: Path, users: Users) -> int:
+    import getpass
+
+    from generator.errors import SitegenError
+    from generator.users.passwords import acting_user, check_password, hash_password, write_hash
+
+    user = users.named(arguments.user)
+    acting, known_as = acting_user(users, root)
+    # Another person's password: 'manage-users' wherever they hold a grant (or, for someone
+    # with none, on the network's root sites).
+    sites = sorted({grant.site for grant in user.grants}) or sorted(
+        site for site, lineage in users.lineages.items() if len(lineage) == 1
+    )
+    may = acting is not None and (
+        acting.id == user.id
+        or all(users.can(acting, site, "production", "manage-users") for site in sites)
+    )
+    if not may:
+        who = f"user '{acting.id}'" if acting is not None else "no known user"
+        raise SitegenError(
+            f"users passwd {user.id}: {who} ({known_as}) may set only their own password "
+            f"without 'manage-users' on {', '.join(sites)}"
+        )
+    if arguments.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"new password for {user.id}: ")
+        check_password(password)
+        if getpass.getpass("again: ") != password:
+            raise SitegenError("the two passwords differ: nothing changed")
+    write_hash(root, user, hash_password(password))
+    print(f"{user.file}: password of {user.id} set (bcrypt, cost 12)")
+    return 0
+
+
 COMMANDS = {
     "deploy": command_deploy,
     "rollback": command_rollback,
@@ -1009,6 +1100,7 @@ COMMANDS = {
     "recommend": command_recommend_eval,
     "experiments": command_experiments,
     "migrate": command_migrate,
+    "users": command_users,
 }
 
 

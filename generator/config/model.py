@@ -132,6 +132,8 @@ class Network:
     warnings: tuple[str, ...] = ()
     deprecations: tuple[str, ...] = ()
     """Every use of a deprecated key, `file:line: message`, once each."""
+    environments: tuple[str, ...] = ()
+    """Every environment the network knows: the standard ones and those sites declare."""
 
     def buildable_sites(self) -> list[SiteConfig]:
         return [site for name, site in sorted(self.sites.items()) if not site.abstract]

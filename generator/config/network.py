@@ -41,7 +41,7 @@ def load_network(root: Path, environment: str = "production") -> Network:
         raise ConfigError(
             f"no sites found: expected {_display(root, root / 'sites')}/<name>/site.yaml"
         )
-    _check_environment(documents, environment)
+    environments = _check_environment(documents, environment)
     warnings: list[str] = []
     sites = {
         name: _resolve_site(
@@ -57,6 +57,7 @@ def load_network(root: Path, environment: str = "production") -> Network:
         pools,
         tuple(dict.fromkeys(warnings)),
         tuple(dict.fromkeys(deprecations)),
+        tuple(sorted(environments)),
     )
 
 
@@ -139,7 +140,9 @@ def _check_goal_ids(document: SourcedDocument, display: str) -> None:
                     )
 
 
-def _check_environment(documents: dict[str, SourcedDocument], environment: str) -> None:
+def _check_environment(documents: dict[str, SourcedDocument], environment: str) -> set[str]:
+    """The environments the network knows (the standard ones and every one a site
+    declares); `environment` must be one of them."""
     known = set(STANDARD_ENVIRONMENTS)
     for document in documents.values():
         environments = document.data.get("environments")
@@ -147,6 +150,7 @@ def _check_environment(documents: dict[str, SourcedDocument], environment: str) 
             known.update(environments)
     if environment not in known:
         raise ConfigError(f"unknown environment '{environment}'" + suggest(environment, known))
+    return known
 
 
 def extends_chain(

@@ -55,6 +55,8 @@ from generator.render.deprecations import deprecated_calls
 from generator.render.markdown import forget_rendered
 from generator.render.templates import create_environment
 from generator.runtime.lazy import render_components
+from generator.users.load import load_users
+from generator.users.model import Users
 
 
 @dataclass(eq=False)
@@ -83,12 +85,14 @@ def build(options: BuildOptions, shortcut: Shortcut | None = None) -> BuildRepor
         return shortcut.report
     # Load: every site's config, resolved and validated, themes and pools.
     network = load_network(options.root, options.environment)
+    users = load_users(network)
     with closing(BuildState(layout.state)) as store:
         run = STAGES.run(
             BuildRun(
                 options,
                 layout,
                 network,
+                users,
                 tuple(_select_sites(network, options.sites)),
                 store,
                 SourceReader(network.root, store),
@@ -108,6 +112,8 @@ class BuildRun:
     options: BuildOptions
     layout: BuildLayout
     network: Network
+    users: Users
+    """The network's people, roles and grants (users.yaml)."""
     sites: tuple[SiteConfig, ...]
     store: BuildState
     reader: SourceReader

@@ -22,6 +22,7 @@ from generator.pipeline.shortcut import (
     save_last_build,
     scan_published,
 )
+from generator.users import USERS_FILE
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,14 @@ def check_shortcut(options: BuildOptions) -> Shortcut:
     if finish_interrupted_commits(options.build_dir):
         forget_last_build(layout.last_build)
     # Shortcut: not one input or published file changed since the last successful build.
+    root = options.root.resolve()
     inputs = inputs_signature(
-        options.root.resolve(), (layout.events, layout.events.with_name("events.sqlite-wal"))
+        root,
+        (
+            layout.events,
+            layout.events.with_name("events.sqlite-wal"),
+            root / USERS_FILE,  # (a site's own users file is under sites/, already read)
+        ),
     )
     last = None if options.clean else load_last_build(layout.last_build)
     scans = _scan_sites(options, last)

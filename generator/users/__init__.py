@@ -1,0 +1,5 @@
+"""Unified users: one file of people for the network, roles that inherit, grants that flow
+down the site tree (`model`), read and checked from `users.yaml` files (`load`)."""
+
+USERS_FILE = "users.yaml"
+"""The users file's name, at the network's root and in a site's folder."""
