@@ -237,10 +237,10 @@ def _add_cache(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
 
 def _add_rollback(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen rollback`."""
-    site, target, out = shared["site"], shared["target"], shared["out"]
+    site, target, out, env = shared["site"], shared["target"], shared["out"], shared["env"]
     rollback = commands.add_parser(
         "rollback",
-        parents=[site, target, out],
+        parents=[site, target, out, env],
         help="put back a version kept on the server (no local build needed)",
     )
     rollback.add_argument(
@@ -597,7 +597,10 @@ def command_experiments_decide(arguments: argparse.Namespace) -> int:
     from generator.files import replace_text as write
 
     root = arguments.root.resolve()
-    _, site = _buildable_site(root, arguments.site)
+    network, site = _buildable_site(root, arguments.site)
+    if arguments.write:
+        action = f"experiments decide {site.name} --write"
+        _authorize(root, network, site.name, network.environment, "decide", action)
     today = arguments.as_of or dt.datetime.now(dt.UTC).date()
     statuses = site_statuses(site, _layout(arguments, root), today)
     made = decisions(statuses, today)
@@ -810,6 +813,18 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _authorize(
+    root: Path, network: Network, site: str, environment: str, permission: str, action: str
+) -> str:
+    """The acting user's id when users.yaml gives them `permission` on `site` (an error
+    otherwise); '' when the network declares no users."""
+    from generator.users.acting import require
+    from generator.users.load import load_users
+
+    user = require(load_users(network), root, site, environment, permission, action)
+    return user.id if user is not None else ""
+
+
 def _origin(root: Path, journal: Path) -> Origin:
     """Who deploys (SITEGEN_DEPLOYER, else git's user, else the login) and the commit."""
     import getpass
@@ -867,6 +882,10 @@ def command_deploy(arguments: argparse.Namespace) -> int:
     build_dir = _layout(arguments, root).root
     meta = deploy_meta(network, site, build_dir, local_manifest(build_dir, arguments.site))
     origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
+    if not arguments.dry_run:  # a dry run changes nothing: anyone may review the plan
+        origin.user = _authorize(
+            root, network, site.name, arguments.env, "publish", f"deploy {site.name}"
+        )
     try:
         options = DeployOptions(
             dry_run=arguments.dry_run,
@@ -935,10 +954,14 @@ def command_rollback(arguments: argparse.Namespace) -> int:
     from generator.deploy.rollback import RollbackOptions, rollback
 
     root = arguments.root.resolve()
-    network, site = _buildable_site(root, arguments.site)
+    network, site = _buildable_site(root, arguments.site, arguments.env)
     target = target_of(site, arguments.target)
     build_dir = _layout(arguments, root).root
     origin = _origin(root, BuildLayout(build_dir).deploy_journal(arguments.site))
+    if not arguments.dry_run:
+        origin.user = _authorize(
+            root, network, site.name, arguments.env, "publish", f"rollback {site.name}"
+        )
 
     def show(plan: DeployPlan, problems: list[str]) -> None:
         print(describe(plan).replace(f"deploy {plan.site}", f"rollback {plan.site}", 1), end="")
@@ -1056,7 +1079,8 @@ def _users_passwd(arguments: argparse.Namespace, root: Path, users: Users) -> in
     import getpass
 
     from generator.errors import SitegenError
-    from generator.users.passwords import acting_user, check_password, hash_password, write_hash
+    from generator.users.acting import acting_user
+    from generator.users.passwords import check_password, hash_password, write_hash
 
     user = users.named(arguments.user)
     acting, known_as = acting_user(users, root)

@@ -11,7 +11,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from tests.conftest import Result, edit
+from tests.conftest import Result, edit, jsonl
 
 USERS = """# the people of the network
 roles:
@@ -254,3 +254,48 @@ def test_passwd_of_someone_else_needs_manage_users(
     assert (people / "users.yaml").read_text() == before
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert sitegen(people, "users", "passwd", "cleo", "--stdin").code == 0  # an admin may
+
+
+def test_deploy_rollback_and_decide_check_who_acts(
+    deployable: tuple[Path, Path],
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    project, remote = deployable
+    (project / "users.yaml").write_text(USERS)
+    assert sitegen(project, "build", "brand").code == 0
+    deploy = ("deploy", "brand", "--target", "production", "--yes")
+    # Known by the git user's address: ben publishes brand on staging only.
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text("[user]\n\temail = Ben@Example.org\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.delenv("SITEGEN_USER", raising=False)
+    refused = sitegen(project, *deploy)
+    assert refused.code == 1
+    assert (
+        "deploy brand: user 'ben' (git user.email Ben@Example.org) lacks the 'publish' "
+        "permission on site 'brand' in production (who has it: ana)" in refused.err
+    )
+    assert not any(remote.iterdir())  # nothing sent, no state written
+    dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
+    assert dry.code == 0  # reviewing a plan changes nothing: anyone may
+    monkeypatch.setenv("SITEGEN_USER", "nobody")
+    unknown = sitegen(project, *deploy)
+    assert unknown.code == 1
+    assert "deploy brand: SITEGEN_USER=nobody names no user of users.yaml" in unknown.err
+
+    monkeypatch.setenv("SITEGEN_USER", "ana")
+    done = sitegen(project, *deploy)
+    assert done.code == 0, done.err
+    remote_journal = jsonl(remote / ".sitegen-state/journal.jsonl")
+    local_journal = jsonl(project / "build/.sitegen/sites/brand/journal.jsonl")
+    assert {entry.get("user") for entry in remote_journal + local_journal} == {"ana"}
+
+    monkeypatch.setenv("SITEGEN_USER", "cleo")
+    rollback = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
+    assert rollback.code == 1 and "rollback brand: user 'cleo'" in rollback.err
+    decide = sitegen(project, "experiments", "decide", "brand", "--write")
+    assert decide.code == 1
+    assert "experiments decide brand --write: user 'cleo'" in decide.err
+    assert "lacks the 'decide' permission on site 'brand' in production" in decide.err

@@ -71,6 +71,8 @@ class Origin:
     who: str
     commit: str
     local_journal: Path | None = None
+    user: str = ""
+    """The acting user's id in users.yaml ('' where the network declares no users)."""
     """A JSONL file that gets the journal's final entry too."""
     notes: list[str] = field(default_factory=list)
     """What happened besides the plan: limits learned, checks, notifications. Filled even
@@ -99,6 +101,7 @@ def recorded_failures(
                     "kind": kind,
                     "time": time.time(),
                     "who": origin.who,
+                    **({"user": origin.user} if origin.user else {}),
                     "commit": origin.commit,
                     "site": site,
                     "target": target.name,
@@ -208,6 +211,7 @@ def finish_dead_run(
                 "kind": "deploy",
                 "time": time.time(),
                 "who": origin.who,
+                **({"user": origin.user} if origin.user else {}),
                 "site": plan.site,
                 "target": target.name,
                 "to": plan.to_version,

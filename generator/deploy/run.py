@@ -166,6 +166,7 @@ class Run:
             "kind": job.kind,
             "time": time.time(),
             "who": origin.who,
+            **({"user": origin.user} if origin.user else {}),
             "commit": origin.commit,
             "site": plan.site,
             "target": job.target.name,

@@ -4,15 +4,13 @@ stored, printed or passed on a command line."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from generator.config.yaml_edit import lines_of, load, set_scalar
 from generator.errors import ConfigError, SitegenError
 from generator.files import replace_text
 from generator.users.load import MINIMUM_COST
-from generator.users.model import User, Users
+from generator.users.model import User
 
 MINIMUM_LENGTH = 10
 MAXIMUM_BYTES = 72
@@ -70,49 +68,3 @@ def write_hash(root: Path, user: User, digest: str) -> None:
         line, column = entry.lc.key(keys[0])
         lines.insert(line, " " * column + f"password_hash: {quoted}\n")
     replace_text(path, "".join(lines))
-
-
-def acting_user(users: Users, root: Path) -> tuple[User | None, str]:
-    """Who runs this command: `$SITEGEN_USER` (an id or an address), else the git user's
-    address mapped to a user. Also what it was known by, for messages."""
-    named = os.environ.get("SITEGEN_USER", "").strip()
-    if named:
-        found = users.users.get(named) or users.by_email(named)
-        return found, f"SITEGEN_USER={named}"
-    try:
-        email = subprocess.run(
-            ["git", "config", "user.email"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        email = ""
-    if not email:
-        return None, "no SITEGEN_USER and no git user.email"
-    return users.by_email(email), f"git user.email {email}"
-
-
-def require(
-    users: Users, root: Path, site: str, environment: str, permission: str, action: str
-) -> User | None:
-    """The acting user, when they have `permission` on `site` in `environment`; else an
-    error saying who they are taken to be and who could. A network without users checks no
-    one (None)."""
-    if not users.declared:
-        return None
-    user, known_as = acting_user(users, root)
-    if user is None:
-        raise SitegenError(
-            f"{action}: {known_as} names no user of {', '.join(users.files)}: set "
-            "SITEGEN_USER to your user id"
-        )
-    if not users.can(user, site, environment, permission):
-        allowed = ", ".join(u.id for u in users.who_can(site, environment, permission))
-        raise SitegenError(
-            f"{action}: user '{user.id}' ({known_as}) lacks the '{permission}' permission on "
-            f"site '{site}' in {environment}"
-            + (f" (who has it: {allowed})" if allowed else " (no one has it)")
-        )
-    return user
