@@ -423,6 +423,13 @@ def _add_users(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
         help="read, edit, publish (deploy, rollback, promote), decide, manage-users",
     )
     user_commands.add_parser("check", help="validate the users files (for CI)")
+    owners = user_commands.add_parser(
+        "codeowners",
+        help="write .github/CODEOWNERS and .gitlab/CODEOWNERS: who may change each folder",
+    )
+    owners.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when they are stale (CI)"
+    )
     passwd = user_commands.add_parser(
         "passwd", help="set a user's password for protected sections (stores a bcrypt hash)"
     )
@@ -1063,6 +1070,8 @@ def command_users(arguments: argparse.Namespace) -> int:
     command = arguments.users_command
     if command == "passwd":
         return _users_passwd(arguments, root, users)
+    if command == "codeowners":
+        return _users_codeowners(arguments, root, network, users)
     if command == "list":
         print(report.list_users(users), end="")
     elif command == "check":
@@ -1072,6 +1081,39 @@ def command_users(arguments: argparse.Namespace) -> int:
     elif command == "show":
         user = users.named(arguments.user)
         print(report.show_user(users, user, sorted(network.sites), arguments.env), end="")
+    return 0
+
+
+def _users_codeowners(
+    arguments: argparse.Namespace, root: Path, network: Network, users: Users
+) -> int:
+    from generator.config.yaml_edit import unified_diff
+    from generator.files import replace_text
+    from generator.users.codeowners import FILES, codeowners, stale
+
+    if not users.declared:
+        raise SitegenError("users codeowners: no users.yaml: the network declares no one")
+    owners = codeowners(users, network)
+    for note in owners.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    outdated = stale(root, owners.text)
+    if arguments.check:
+        for name in outdated:
+            path = root / name
+            old = path.read_text(encoding="utf-8") if path.is_file() else ""
+            print(unified_diff(old, owners.text, name), end="")
+        if outdated:
+            print(
+                f"error: {', '.join(outdated)} stale: run sitegen users codeowners",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{', '.join(FILES)}: up to date")
+        return 0
+    for name in outdated:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        replace_text(root / name, owners.text)
+    print(f"{', '.join(outdated)}: written" if outdated else f"{', '.join(FILES)}: up to date")
     return 0
 
 

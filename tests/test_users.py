@@ -299,3 +299,40 @@ def test_deploy_rollback_and_decide_check_who_acts(
     assert decide.code == 1
     assert "experiments decide brand --write: user 'cleo'" in decide.err
     assert "lacks the 'decide' permission on site 'brand' in production" in decide.err
+
+
+def test_codeowners_follow_the_grants_and_check_says_when_stale(
+    people: Path, sitegen: Callable[..., Result]
+) -> None:
+    stale = sitegen(people, "users", "codeowners", "--check")
+    assert stale.code == 1 and ".github/CODEOWNERS, .gitlab/CODEOWNERS stale" in stale.err
+    assert not (people / ".github").exists()  # --check writes nothing
+    written = sitegen(people, "users", "codeowners")
+    assert written.code == 0, written.err
+    github = (people / ".github/CODEOWNERS").read_text()
+    assert (people / ".gitlab/CODEOWNERS").read_text() == github
+    lines = [line for line in github.splitlines() if line and not line.startswith("#")]
+    assert lines == [
+        "* @ana-lima",
+        "/sites/brand/ @ana-lima @ben-o",
+        "/sites/other/ @ana-lima",  # ben's grant revoked there
+        "/sites/region/ @ana-lima @ben-o",
+        "/sites/root/ @ana-lima @ben-o",
+        "/content/articles/ @ana-lima @ben-o",
+        "/content/news/ @ana-lima @ben-o",
+        "/users.yaml @ana-lima",
+        "/sites/brand/users.yaml @ana-lima",
+        "/sites/other/users.yaml @ana-lima",
+        "/sites/region/users.yaml @ana-lima",
+        "/sites/root/users.yaml @ana-lima",
+    ]
+    assert sitegen(people, "users", "codeowners", "--check").code == 0
+    # A grant changes: CI's check fails until the files are written again, with the diff.
+    edit(people / "users.yaml", "      root: editor\n", "      root: member\n")
+    again = sitegen(people, "users", "codeowners", "--check")
+    assert again.code == 1
+    assert "-/sites/root/ @ana-lima @ben-o\n+/sites/root/ @ana-lima\n" in again.out
+    # Someone with a permission and no handle cannot be listed: said, not hidden.
+    edit(people / "users.yaml", "    handle: ben-o\n", "")
+    noted = sitegen(people, "users", "codeowners")
+    assert "warning: ben may edit site brand but has no handle: not listed" in noted.err
