@@ -17,6 +17,7 @@
         sites/<site>/journal.jsonl   the local journal of deploys and rollbacks
         sites/<site>/experiments.json  what each build version configured for experiments
         sites/<site>/alarms.json     the experiments' alarms and what they were computed from
+        sites/<site>/htpasswd        the password file of its protected pages (users.yaml)
 """
 
 from __future__ import annotations
@@ -143,6 +144,11 @@ class BuildLayout:
     def commit_journals(self) -> list[Path]:
         """The journals of commits in progress (left by a killed build)."""
         return sorted(self.sites.glob("*/commit.json"))
+
+    def htpasswd(self, site: str) -> Path:
+        """The site's password file for protected pages (never published: deploy puts it
+        outside the web root, at the target's `htpasswd`)."""
+        return self.site(site) / "htpasswd"
 
     def deploy_journal(self, site: str) -> Path:
         return self.site(site) / "journal.jsonl"

@@ -10,10 +10,12 @@ from generator.config.compat import Compat
 from generator.config.features import Feature
 from generator.config.personalization import Personalization
 from generator.config.settings import (
+    AuthSettings,
     CdnSettings,
     HttpSettings,
     ImageSettings,
     PrefetchSettings,
+    ProtectedPath,
     RebuildRule,
     RecommendationSettings,
     Target,
@@ -103,6 +105,9 @@ class SiteConfig:
     targets: dict[str, Target]
     """Where the site is published, by name, checked when the network loads."""
     migrations: tuple[str, ...]
+    auth: AuthSettings
+    protected: tuple[ProtectedPath, ...]
+    """URL globs only some users may read (`protected:`)."""
     values: dict[str, Any]
     """The whole resolved config as plain data (what templates see as `site`)."""
     locations: dict[KeyPath, Location] = field(repr=False)

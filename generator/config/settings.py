@@ -142,10 +142,37 @@ class Target:
     mail: Mail | None = field(default=None)
     atomic_replace: bool = False
     """Replace pages and data files in one rename too (see `Executor.atomic_all`)."""
+    htpasswd: str = ""
+    """Where deploy puts the site's password file (outside the web root); '' for none."""
 
     @property
     def state_dir(self) -> str:
         return self.state or posixpath.join(self.root.rstrip("/") or "/", STATE_FOLDER)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """`auth:`: how visitors log in to protected sections."""
+
+    user_file: str
+    """The server path of the password file (AuthUserFile); '' when not set."""
+    realm: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedPath:
+    """One entry of `protected:`: URLs only some users may read."""
+
+    path: str
+    """A URL glob (`/members/**`)."""
+    roles: tuple[str, ...]
+    """Empty: anyone with the 'read' permission on the site."""
+    location: Location | None
+
+
+def _inside(path: str, root: str) -> str:
+    """`path` relative to `root` ('..'-prefixed when outside it)."""
+    return posixpath.relpath(path, root) if path.startswith("/") == root.startswith("/") else ".."
 
 
 def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Target:
@@ -154,11 +181,7 @@ def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Targe
     state = values.get("state") or ""
     if state:
         state = posixpath.normpath(state)
-        inside = (
-            posixpath.relpath(state, root)
-            if state.startswith("/") == root.startswith("/")
-            else ".."
-        )
+        inside = _inside(state, root)
         if inside == "." or (
             not inside.startswith("..")
             and not any(part.startswith(".") for part in inside.split("/"))
@@ -170,6 +193,13 @@ def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Targe
                 ".htaccess denies those)",
                 location_of(("targets", name, "state")),
             )
+    htpasswd = posixpath.normpath(values["htpasswd"]) if values.get("htpasswd") else ""
+    if htpasswd and not _inside(htpasswd, root).startswith(".."):
+        raise ConfigError(
+            f"targets.{name}.htpasswd: '{htpasswd}' is inside the web root '{root}', where "
+            "the password file could be fetched; expected a path outside it",
+            location_of(("targets", name, "htpasswd")),
+        )
     notify = values.get("notify") or _NOTIFY.defaults()
     email = notify.get("email") or _NOTIFY.fields["email"].defaults()
     mail = None
@@ -195,6 +225,7 @@ def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Targe
         tuple(notify["webhooks"]),
         mail,
         values["atomic_replace"],
+        htpasswd,
     )
 
 
@@ -240,4 +271,9 @@ def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> dict[st
             for name, target in (values.get("targets") or {}).items()
         },
         migrations=tuple(values["migrations"]),
+        auth=AuthSettings(values["auth"].get("user_file") or "", values["auth"]["realm"]),
+        protected=tuple(
+            ProtectedPath(entry["path"], tuple(entry["roles"]), location_of(("protected", i)))
+            for i, entry in enumerate(values["protected"])
+        ),
     )

@@ -148,6 +148,13 @@ SITE_FIELDS: dict[str, Option] = {
                 "keep": Int(
                     "versions kept on the server for `sitegen rollback`", default=5, minimum=0
                 ),
+                "htpasswd": Str(
+                    "remote path, outside the web root, where deploy puts the site's "
+                    "password file for protected sections (the server reads it at "
+                    "auth.user_file), e.g. /.htpasswds/brand",
+                    pattern=r"/\S+",
+                    pattern_doc="an absolute remote path",
+                ),
                 "atomic_replace": Bool(
                     "replace pages and data files in one rename too, never "
                     "missing for a moment, at the cost of downloading and "
@@ -244,6 +251,39 @@ SITE_FIELDS: dict[str, Option] = {
             }
         ),
         "dependencies nothing records (a script that reads a data file, a filter that opens files)",
+        default=[],
+    ),
+    "auth": Section(
+        {
+            "user_file": Str(
+                "the server path of the site's password file, which the web server reads "
+                "(AuthUserFile), outside the web root, e.g. /home/acct/.htpasswds/brand; "
+                "deploy puts it there (targets.<name>.htpasswd)",
+                pattern=r"/[^\s\"]+",
+                pattern_doc="an absolute server path such as /home/acct/.htpasswds/brand",
+            ),
+            "realm": Str("what the browser's login prompt names", default="Members"),
+        },
+        "how visitors log in to protected sections (docs/users.md)",
+    ),
+    "protected": ListOf(
+        Section(
+            {
+                "path": Str(
+                    "the URLs protected, a glob such as /members/**",
+                    required=True,
+                    pattern=r"/\S*",
+                    pattern_doc="a URL glob starting with /, such as /members/**",
+                ),
+                "roles": ListOf(
+                    Str(),
+                    "the roles that may read (and the roles that inherit them); default: "
+                    "anyone with the 'read' permission on the site",
+                    default=[],
+                ),
+            }
+        ),
+        "sections only some users may read (besides pages with `access:` in front matter)",
         default=[],
     ),
     "lazy": Section(

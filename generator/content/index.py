@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 from generator.config.model import Network, PoolGate, SiteConfig
-from generator.content.gates import publishes
+from generator.content.gates import glob_pattern, publishes
 from generator.content.page import Page, listing_order, tag_slug
 from generator.content.sources import Source, SourceReader
 from generator.errors import ContentError, Location
@@ -27,6 +27,9 @@ class SiteContent:
     """Section name -> its pages in listing order."""
     tags: dict[str, tuple[str, tuple[Page, ...]]]
     """Tag slug -> (tag as written, its pages in listing order)."""
+    protected: tuple[Page, ...] = ()
+    """Pages only some users may read, sorted by URL: rendered, each behind the web
+    server's login, and in nothing else (no listing, tag, feed, sitemap, recommendation)."""
 
     @cached_property
     def _recent(self) -> tuple[Page, ...]:
@@ -125,7 +128,9 @@ def collect_site_content(
                 continue
             url = _url(gate.mount, relative, source)
             key = f"{gate.pool}/{relative}"
-            pages.append(Page(key, source, gate.pool, url, _section(url), overridden))
+            pages.append(
+                _protected(site, Page(key, source, gate.pool, url, _section(url), overridden))
+            )
 
     own_content = site.directory / "content"
     for relative, path in markdown_files(own_content, reader.display, "site page"):
@@ -142,9 +147,26 @@ def collect_site_content(
         if source.draft and not drafts:
             continue
         url = _url("/", relative, source)
-        pages.append(Page(f"site:{relative}", source, None, url, _section(url), False))
+        pages.append(
+            _protected(site, Page(f"site:{relative}", source, None, url, _section(url), False))
+        )
 
     return _index(pages)
+
+
+def _protected(site: SiteConfig, page: Page) -> Page:
+    """The page with what protects it: its own `access:` (`public` exempts it from the
+    site's `protected:`), else the first `protected:` entry whose glob matches its URL."""
+    access = page.source.access
+    if access is not None:
+        if access == ("public",):
+            return page
+        roles = () if access == ("protected",) else access
+        return replace(page, access=roles, access_location=page.source.location("access"))
+    for entry in site.protected:
+        if glob_pattern(entry.path).fullmatch(page.url):
+            return replace(page, access=entry.roles, access_location=entry.location)
+    return page
 
 
 def _index(pages: list[Page]) -> SiteContent:
@@ -161,7 +183,11 @@ def _index(pages: list[Page]) -> SiteContent:
 
     intros: dict[str, Page] = {}
     regular: list[Page] = []
+    protected: list[Page] = []
     for url, page in by_url.items():
+        if page.access is not None:
+            protected.append(page)
+            continue
         is_index_file = page.source.path.stem == "index"
         if url == "/" or (is_index_file and url.count("/") == 2):
             intros[url] = page
@@ -187,4 +213,5 @@ def _index(pages: list[Page]) -> SiteContent:
         intros=intros,
         sections={name: in_order(members) for name, members in sorted(sections.items())},
         tags={slug: (name, in_order(members)) for slug, (name, members) in sorted(tags.items())},
+        protected=tuple(protected),
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from generator.content.sources import Source
+from generator.errors import Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,11 @@ class Page:
     """First URL segment ('' for the home page)."""
     overridden: bool
     """True when a site's override replaced the pool file."""
+    access: tuple[str, ...] | None = None
+    """None: public. Else only some users may read it: those with one of these roles (or
+    a role that inherits one), or, when empty, anyone with the 'read' permission."""
+    access_location: Location | None = None
+    """What protects it: its `access:` line, or the site's `protected:` entry."""
 
     @property
     def output_path(self) -> str:

@@ -38,6 +38,9 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 FRONT_MATTER = Format("front matter", 1)
 """A page's front matter may name its format (`sitegen: 1`; absent: 1)."""
+RECORD = 2
+"""The layout of a source's record in the source cache. 2: `access` is read (a record
+of 1 kept it among the other keys, and the page would be taken as public)."""
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 KNOWN_FIELDS = (
     "title",
@@ -52,6 +55,7 @@ KNOWN_FIELDS = (
     "sites",
     "not_sites",
     "sitegen",
+    "access",
 )
 
 
@@ -80,10 +84,14 @@ class Source:
     body_start: int
     """Offset of the body in the file's text (after front matter, newlines normalised)."""
     body_line: int
+    """Line number of the body's first line in the file."""
     deprecations: tuple[str, ...] = ()
     """Each deprecated front-matter key used, `file:line: message` (kept in the source
     cache, so every build warns while the key is there)."""
-    """Line number of the body's first line in the file."""
+    access: tuple[str, ...] | None = None
+    """`access:` as written: None when absent; ('public',) or ('protected',) (anyone with
+    the 'read' permission), else the role names (`members` or `{roles: [...]}`), checked
+    against the network's roles by the build."""
 
     @cached_property
     def body(self) -> str:
@@ -130,6 +138,8 @@ class Source:
             "body_start": self.body_start,
             "body_line": self.body_line,
             "deprecations": list(self.deprecations),
+            "access": None if self.access is None else list(self.access),
+            "record": RECORD,
         }
 
     @classmethod
@@ -153,6 +163,7 @@ class Source:
             body_start=record["body_start"],
             body_line=record["body_line"],
             deprecations=tuple(record.get("deprecations", ())),
+            access=None if record.get("access") is None else tuple(record["access"]),
         )
 
 
@@ -226,7 +237,7 @@ class SourceReader:
         stat = path.stat()
         key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         stored = self._stored.get(str(path))
-        if stored is not None and tuple(stored[0]) == key:
+        if stored is not None and tuple(stored[0]) == key and stored[1].get("record") == RECORD:
             return Source.from_record(path, display, stored[1])
         source = parse_source(path, display)
         try:
@@ -325,9 +336,26 @@ def parse_source(path: Path, display: str) -> Source:
         body_start=len(text) - len(body),
         body_line=body_line,
         deprecations=tuple(deprecations),
+        access=_access(values.get("access"), fields),
     )
     source.__dict__["body"] = body  # already in hand: spare the cached_property a read
     return source
+
+
+def _access(value: Any, fields: _FieldReader) -> tuple[str, ...] | None:
+    """`access: members`, `access: {roles: [partner]}`, `access: protected` or `public`."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip():
+        return (value.strip(),)
+    roles = value.get("roles") if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(roles, list) and roles and all(isinstance(r, str) and r for r in roles):
+        return tuple(roles)
+    raise fields.fail(
+        "access",
+        "a role (access: members), 'protected' (anyone who may read), 'public', or "
+        "{roles: [member, partner]}",
+    )
 
 
 def _front_matter_values(front: str, display: str) -> dict[str, Any]:

@@ -21,11 +21,18 @@ PREVIEW_NETLIFY = ["/*", "  X-Robots-Tag: noindex"]
 
 
 def server_files(
-    site: SiteConfig, pages: Sequence[RoutedPage], pixel: str, preview: bool = False
+    site: SiteConfig,
+    pages: Sequence[RoutedPage],
+    pixel: str,
+    preview: bool = False,
+    hidden: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """`.htaccess`, `_headers` and `_redirects` (path: text) for a site whose routed pages
-    are `pages`; a preview build gets `X-Robots-Tag: noindex` on everything."""
+    are `pages`; a preview build gets `X-Robots-Tag: noindex` on everything. Pages whose
+    URLs are `hidden` (protected) are routed only by .htaccess, which is never served:
+    `_headers` and `_redirects` are plain files on an Apache host."""
     policy = site.http
+    public = [page for page in pages if page.url not in hidden]
     return {
         ".htaccess": htaccess(
             pages,
@@ -34,7 +41,7 @@ def server_files(
             policy.apache_options,
         ),
         "_headers": netlify_headers(
-            pages, [*netlify_rules(policy, pixel), *(PREVIEW_NETLIFY if preview else [])]
+            public, [*netlify_rules(policy, pixel), *(PREVIEW_NETLIFY if preview else [])]
         ),
-        "_redirects": netlify_redirects(pages),
+        "_redirects": netlify_redirects(public),
     }

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from generator.analytics.store import upgrade as upgrade_events
@@ -26,6 +27,7 @@ from generator.content.index import SiteContent
 from generator.errors import ConfigError, suggest
 from generator.experiments.alarms import sample_ratio_alarms
 from generator.experiments.history import record as record_experiments
+from generator.files import replace_text
 from generator.layout import BuildLayout
 from generator.manifest import FileEntry
 from generator.pipeline.freshness import Fingerprints
@@ -55,6 +57,7 @@ from generator.render.deprecations import deprecated_calls
 from generator.render.markdown import forget_rendered
 from generator.render.templates import create_environment
 from generator.runtime.lazy import render_components
+from generator.users.access import Protected, site_access
 from generator.users.load import load_users
 from generator.users.model import Users
 
@@ -166,7 +169,7 @@ def deprecations(run: BuildRun) -> BuildRun:
     functions): warnings, or with `--strict` one error that lists them all."""
     uses = list(run.network.deprecations)
     for state in run.states.values():
-        for page in (*state.content.pages, *state.content.intros.values()):
+        for page in state.pages_by_key.values():
             uses.extend(page.source.deprecations)
         uses.extend(deprecated_calls(state.environment))
     uses = list(dict.fromkeys(uses))
@@ -177,6 +180,41 @@ def deprecations(run: BuildRun) -> BuildRun:
             + "\n".join(uses)
         )
     return replace(run, notices=(*run.notices, *uses))
+
+
+def protect(run: BuildRun) -> BuildRun:
+    """Who may read each protected page (users.yaml), and each site's password file,
+    written once the build succeeded."""
+    deferred: list[Callable[[], None]] = []
+    states = {}
+    for name, state in run.states.items():
+        pages = [
+            Protected(page.url, page.access or (), page.access_location)
+            for page in state.content.protected
+        ]
+        if not pages:
+            deferred.append(partial(run.layout.htpasswd(name).unlink, missing_ok=True))
+            states[name] = state
+            continue
+        if not state.site.auth.user_file:
+            first = state.content.protected[0]
+            raise ConfigError(
+                f"page {first.url} of site '{name}' is protected (from here), but the site has "
+                "no auth.user_file: set it to the server path of the password file (outside "
+                "the web root) in sites/<site>/site.yaml",
+                first.access_location,
+            )
+        access = site_access(run.users, name, run.network.environment, pages)
+        path = run.layout.htpasswd(name)
+        deferred.append(partial(_write_private, path, access.htpasswd))
+        states[name] = replace(state, access=access)
+        run = replace(run, notices=(*run.notices, *access.notes))
+    return replace(run, states=states, deferred=(*run.deferred, *deferred))
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_text(path, text)
 
 
 def recommend(run: BuildRun) -> BuildRun:
@@ -231,7 +269,14 @@ def plan(run: BuildRun) -> BuildRun:
         run,
         plans={
             name: apply_rebuild_rules(
-                plan_site(state.site, state.content, state.assets, state.components, state.preview),
+                plan_site(
+                    state.site,
+                    state.content,
+                    state.assets,
+                    state.components,
+                    state.preview,
+                    state.access,
+                ),
                 run.network.root,
             )
             for name, state in run.states.items()
@@ -308,6 +353,7 @@ STAGES = StageList[BuildRun](
         ("stores", stores),
         ("collect", collect),
         ("deprecations", deprecations),
+        ("protect", protect),
         ("recommend", recommend),
         ("experiments", experiments),
         ("components", components),

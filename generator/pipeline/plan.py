@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from generator.content.index import SiteContent
 from generator.content.page import NOT_FOUND_URL, Page, url_to_output_path
 from generator.errors import BuildError, Location, suggest
 from generator.hosting import server_files
+from generator.hosting.protect import PUBLIC_HTACCESS, protected_htaccess
 from generator.hosting.routing import RoutedPage
 from generator.layout import safe_parts
 from generator.personalize.features import VisitorFlag, visitor_flags
@@ -36,6 +38,7 @@ from generator.personalize.variants import (
     plan_variants,
 )
 from generator.render.markdown import MARKDOWN_FLAVOUR
+from generator.users.access import SiteAccess
 
 RENDERER_VERSION = f"sitegen {__version__}; {MARKDOWN_FLAVOUR}"
 """Part of every data key: a new sitegen or Markdown setup invalidates every cached output."""
@@ -287,7 +290,10 @@ def _variants_key(variants: tuple[Variant, ...]) -> str:
 
 
 def _routing_outputs(
-    site: SiteConfig, outputs: list[OutputFile], preview: bool = False
+    site: SiteConfig,
+    outputs: list[OutputFile],
+    preview: bool = False,
+    hidden: frozenset[str] = frozenset(),
 ) -> list[OutputFile]:
     """`.htaccess`, `_headers` and `_redirects` for the pages that have variants (and, for a
     preview build, `X-Robots-Tag: noindex` on everything)."""
@@ -303,7 +309,7 @@ def _routing_outputs(
         )
         if routed:
             pages.append(RoutedPage(output.url or "", output.path, routed))
-    files = server_files(site, pages, PIXEL_PATH, preview)
+    files = server_files(site, pages, PIXEL_PATH, preview, hidden)
     return [
         OutputFile(
             path,
@@ -323,12 +329,15 @@ def plan_site(
     assets: AssetBundle,
     components: Mapping[str, Any] | None = None,
     preview: bool = False,
+    access: SiteAccess | None = None,
 ) -> SitePlan:
     outputs = [
         *_component_outputs(components or {}),
         *_page_outputs(site, content),
         *_listing_outputs(site, content),
     ]
+    if content.protected and access is not None:
+        outputs += _protected_outputs(site, content, access, outputs)
     if site.recommendations.enabled:
         outputs.append(
             OutputFile(
@@ -340,7 +349,8 @@ def plan_site(
             )
         )
     if site.personalization.routing:
-        outputs += _routing_outputs(site, outputs, preview)
+        hidden = frozenset(page.url for page in content.protected)
+        outputs += _routing_outputs(site, outputs, preview, hidden)
     if site.personalization.tracking.enabled:
         outputs.append(
             OutputFile(
@@ -422,6 +432,61 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
                 )
             )
     return outputs
+
+
+def _protected_outputs(
+    site: SiteConfig, content: SiteContent, access: SiteAccess, outputs: list[OutputFile]
+) -> list[OutputFile]:
+    """Protected pages with their variants, each file's folder with the `.htaccess` that
+    lets only their readers in, and `Require all granted` for a public page's folder below
+    one of them. No recommendation list: a protected page is in no list."""
+    flags = visitor_flags(site)
+    planned: list[OutputFile] = []
+    rules: dict[str, str] = {}
+    for page in content.protected:
+        files = _with_variants(
+            OutputFile(
+                page.output_path,
+                "page",
+                "page",
+                page_data_key(page),
+                page.source.display,
+                page_key=page.key,
+                url=page.url,
+            ),
+            site,
+            flags,
+        )
+        text = protected_htaccess(site.auth.realm, site.auth.user_file, access.readers[page.url])
+        for output in files:
+            rules[posixpath.dirname(output.path)] = text
+        planned += files
+    for output in outputs:
+        folder = posixpath.dirname(output.path)
+        if folder in rules:
+            continue
+        inside = [f for f in rules if f and (folder + "/").startswith(f + "/")]
+        if inside:
+            rules[folder] = PUBLIC_HTACCESS
+    for folder, text in sorted(rules.items()):
+        path = posixpath.join(folder, ".htaccess") if folder else ".htaccess"
+        if path == ".htaccess":
+            raise BuildError(
+                "the home page cannot be protected: its folder is the site's root, whose "
+                ".htaccess routes the whole site; protect a section instead",
+                content.protected[0].access_location,
+            )
+        planned.append(
+            OutputFile(
+                path,
+                "routing",
+                "bytes",
+                data_key("protected", path, text),
+                "access rules",
+                content=text.encode("utf-8"),
+            )
+        )
+    return planned
 
 
 def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:

@@ -47,10 +47,12 @@ def related_views(state: SiteState, page_key: str, kind: str = "related") -> lis
         return []
     record(DependencyKind.QUERY, f"{kind}:{page_key}")
     lists = found.related if kind == "related" else found.next_pages
-    return [
-        PageView(state.pages_by_key.get(key) or found.foreign[key], state.site.base_url)
-        for key in lists.get(page_key, ())
-    ]
+    views = []
+    for key in lists.get(page_key, ()):
+        page = state.pages_by_key.get(key) or found.foreign[key]
+        if page.access is None:  # a protected page is in no list
+            views.append(PageView(page, state.site.base_url))
+    return views
 
 
 def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
@@ -62,7 +64,7 @@ def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
     return [
         PageView(state.pages_by_key[key], state.site.base_url)
         for key in found.popular.get(segment, ())
-        if key in state.pages_by_key
+        if key in state.pages_by_key and state.pages_by_key[key].access is None
     ]
 
 

@@ -24,6 +24,7 @@ from generator.recommend.lists import Recommendations
 from generator.render.templates import RecordingEnvironment
 from generator.runtime.lazy import Component
 from generator.runtime.page_config import personalization_version
+from generator.users.access import SiteAccess
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -45,6 +46,8 @@ class SiteState:
     """Related and next pages, when the site has them enabled."""
     components: Mapping[str, Component] = field(default_factory=dict)
     """Lazy components, rendered once for the site before the pages (runtime/lazy.py)."""
+    access: SiteAccess | None = None
+    """Who may read each protected page (None: the site has none)."""
     _data_cache: dict[str, Any] = field(default_factory=dict)
     """Data files as read (a memo, shared by the copies)."""
 
@@ -52,6 +55,7 @@ class SiteState:
     def pages_by_key(self) -> dict[str, Page]:
         pages = {page.key: page for page in self.content.pages}
         pages.update({page.key: page for page in self.content.intros.values()})
+        pages.update({page.key: page for page in self.content.protected})
         return pages
 
     @cached_property

@@ -89,8 +89,8 @@ def likely_next(
     urls = []
     for next_key, chance in found.next_chances.get(key, ()):
         page = next_pages.pages_by_key.get(next_key)
-        if chance < threshold or page is None or page.url == url:
-            continue
+        if chance < threshold or page is None or page.url == url or page.access is not None:
+            continue  # (a protected page is never named to the public)
         if any(fnmatch.fnmatch(page.url, pattern) for pattern in excluded):
             continue
         urls.append(page.url)

@@ -211,8 +211,12 @@ def _roles(declared: Mapping[str, Any], document: SourcedDocument, display: str)
                 f"'inherits: {name}'",
                 where,
             )
-        if name == REVOKE:
-            raise ConfigError(f"roles.{name}: '{REVOKE}' revokes a grant; it is not a role", where)
+        if name in (REVOKE, "protected", "public"):
+            raise ConfigError(
+                f"roles.{name}: '{name}' has a meaning of its own (grants: none; access: "
+                "protected, public); give the role another name",
+                where,
+            )
         for index, permission in enumerate(entry["permissions"]):
             if permission not in PERMISSIONS:
                 raise ConfigError(
