@@ -187,3 +187,162 @@ def test_bad_protection_is_an_error_at_its_line_and_builds_nothing(
     assert failed.code == 1
     assert re.search(expected, failed.err), failed.err
     assert not (protected / "build/brand").exists()
+
+
+def get(url: str, user: str | None = None, password: str | None = None) -> tuple[int, str, str]:
+    """Status, WWW-Authenticate and body of a GET, with Basic credentials if given."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    headers = {}
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, "", response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        challenge = error.headers.get("WWW-Authenticate") or ""
+        return error.code, challenge, error.read().decode("utf-8", "replace")
+
+
+def test_apache_asks_for_a_login_and_lets_in_only_the_readers(
+    protected: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
+    from tests.apache import DEBIAN_DEFAULT, apache
+
+    auth = tmp_path / "auth"  # outside both web roots, as on a host
+    edit(protected / "sites/root/site.yaml", "/srv/auth/network", f"{auth}/{{site}}")
+    edit(protected / "users.yaml", "      other: none\n", "      other: none\n      region: none\n")
+    assert sitegen(protected, "build").code == 0
+    auth.mkdir()
+    for site in ("brand", "region"):  # what deploy puts at the target's htpasswd
+        (auth / site).write_bytes(
+            (protected / f"build/.sitegen/sites/{site}/htpasswd").read_bytes()
+        )
+    # A fresh Debian Apache's modules; .htaccess allowed, as shared hosts do.
+    with (
+        apache(protected / "build/brand", DEBIAN_DEFAULT) as brand,
+        apache(protected / "build/region", DEBIAN_DEFAULT) as region,
+    ):
+        status, challenge, body = get(f"{brand}/news/briefing/")
+        assert status == 401 and challenge == 'Basic realm="Northwind members"'
+        assert "owl" not in body
+        status, _, body = get(f"{brand}/news/briefing/", "ana", PASSWORDS["ana"])
+        assert status == 200 and "The owl flies at midnight." in body
+        # One password for the network: the same login on another site.
+        assert get(f"{region}/news/briefing/", "ana", PASSWORDS["ana"])[0] == 200
+        assert get(f"{brand}/news/briefing/", "ana", "wrong password")[0] == 401
+        # ben reads as an author on brand; his grant is revoked on region, a child of it.
+        assert get(f"{brand}/news/briefing/", "ben", PASSWORDS["ben"])[0] == 200
+        assert get(f"{region}/news/briefing/", "ben", PASSWORDS["ben"])[0] == 401
+        # A partner page: cleo holds the role; an admin does not inherit it.
+        assert get(f"{brand}/news/world/", "cleo", PASSWORDS["cleo"])[0] == 200
+        assert get(f"{brand}/news/world/", "ana", PASSWORDS["ana"])[0] == 401
+        assert get(f"{brand}/news/world/index.html")[0] == 401  # the file's own URL too
+        assert get(f"{brand}/news/hello/")[0] == 200  # public pages stay public
+        # A crawl of every file without a login: what is served names nothing protected.
+        for site, base in (("brand", brand), ("region", region)):
+            for path in sorted((protected / "build" / site).rglob("*")):
+                if not path.is_file():
+                    continue
+                relative = path.relative_to(protected / "build" / site).as_posix()
+                status, _, body = get(f"{base}/{relative}")
+                if status == 200:
+                    for secret in SECRETS:
+                        assert secret not in body, f"{site}/{relative} serves {secret!r}"
+        assert get(f"{brand}/news/briefing/.htaccess")[0] in (403, 404)
+
+
+def test_deploy_puts_the_password_file_outside_the_web_root(
+    deployable: tuple[Path, Path],
+    users_text: str,
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.conftest import jsonl
+
+    project, remote = deployable
+    home = remote.parent
+    (project / "users.yaml").write_text(users_text)
+    (project / "content/news/briefing.md").write_text(BRIEFING)
+    root = project / "sites/root/site.yaml"
+    root.write_text(root.read_text() + PROTECTION)
+    monkeypatch.setenv("SITEGEN_USER", "ana")
+    assert sitegen(project, "build", "brand").code == 0
+    deploy = ("deploy", "brand", "--target", "production", "--yes")
+    refused = sitegen(project, *deploy)
+    assert refused.code == 1
+    assert "target 'production' does not say where their password file goes" in refused.err
+    assert not any(remote.iterdir())
+    site = project / "sites/brand/site.yaml"
+    edit(site, "/www\n", "/www\n    htpasswd: /www/.htpasswd\n")
+    inside = sitegen(project, *deploy)
+    assert inside.code == 1
+    assert re.search(
+        r"sites/brand/site.yaml:\d+: targets.production.htpasswd: '/www/.htpasswd' is inside "
+        "the web root '/www'",
+        inside.err,
+    )
+    edit(site, "htpasswd: /www/.htpasswd", "htpasswd: /private/{site}")
+    done = sitegen(project, *deploy)
+    assert done.code == 0, done.err
+    local = project / "build/.sitegen/sites/brand/htpasswd"
+    assert (home / "private/brand").read_bytes() == local.read_bytes()
+    assert "password file: uploaded /private/brand" in done.out + done.err
+    for path in remote.rglob("*"):
+        if path.is_file():
+            assert b"$2y$" not in path.read_bytes(), path  # no hash in the web root
+    entries = jsonl(remote / ".sitegen-state/journal.jsonl")
+    assert {e.get("password_file") for e in entries} == {"/private/brand"}
+    # A new password changes no page: the next deploy sends the password file alone.
+    text = (project / "users.yaml").read_text()
+    digest = bcrypt.hashpw(b"cleo-new-password", bcrypt.gensalt(12)).decode()
+    text = re.sub(r'(  cleo:\n    password_hash: )"[^"]*"', f'\\1"{digest}"', text)
+    (project / "users.yaml").write_text(text)
+    assert sitegen(project, "build", "brand").code == 0
+    dry = sitegen(project, "deploy", "brand", "--target", "production", "--dry-run")
+    assert "password file: would upload /private/brand" in dry.out + dry.err
+    again = sitegen(project, *deploy)
+    assert again.code == 0, again.err
+    assert "nothing to do" in again.out
+    assert digest.replace("$2b$", "$2y$") in (home / "private/brand").read_text()
+
+
+@pytest.mark.parametrize("allow_override", ["All", "None"])
+def test_the_deploy_checks_that_the_host_asks_for_the_login(
+    deployable: tuple[Path, Path],
+    users_text: str,
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    allow_override: str,
+) -> None:
+    from tests.apache import DEBIAN_DEFAULT, apache
+
+    project, remote = deployable
+    home = remote.parent
+    (project / "users.yaml").write_text(users_text)
+    (project / "content/news/briefing.md").write_text(BRIEFING)
+    root = project / "sites/root/site.yaml"
+    private = PROTECTION.replace("/srv/auth/network", f"{home}/private/{{site}}")
+    root.write_text(root.read_text() + private)
+    monkeypatch.setenv("SITEGEN_USER", "ana")
+    with apache(remote, DEBIAN_DEFAULT, allow_override=allow_override) as served:
+        edit(
+            project / "sites/brand/site.yaml",
+            "/www\n",
+            f"/www\n    htpasswd: /private/{{site}}\n    check_url: {served}/\n",
+        )
+        assert sitegen(project, "build", "brand").code == 0
+        deployed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+        if allow_override == "All":
+            assert deployed.code == 0, deployed.err
+            assert f"HTTP check of {served}/: served as deployed" in deployed.err
+        else:  # a host that ignores .htaccess: the deploy says the pages are public
+            assert deployed.code == 1
+            assert (
+                f"login check of {served}/news/briefing/: served without a login (HTTP 200): "
+                "the host ignores the folder's .htaccess" in deployed.err
+            )

@@ -252,7 +252,7 @@ def _resolve_site(
             resolved, location_of, personalization.experiments, None if abstract else warnings
         ),
         compat=compat,
-        **resolve_settings(resolved, location_of),
+        **resolve_settings(resolved, location_of, name),
         # `compat` as resolved (an unset flag's value depends on the file's format).
         values={k: v for k, v in resolved.items() if k not in NOT_INHERITED}
         | {"compat": asdict(compat)},

@@ -175,7 +175,9 @@ def _inside(path: str, root: str) -> str:
     return posixpath.relpath(path, root) if path.startswith("/") == root.startswith("/") else ".."
 
 
-def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Target:
+def _target(
+    name: str, values: dict[str, Any], location_of: LocationOf, site_name: str = ""
+) -> Target:
     url = urlsplit(values["url"])
     root = posixpath.normpath(url.path or "/")
     state = values.get("state") or ""
@@ -193,7 +195,8 @@ def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Targe
                 ".htaccess denies those)",
                 location_of(("targets", name, "state")),
             )
-    htpasswd = posixpath.normpath(values["htpasswd"]) if values.get("htpasswd") else ""
+    htpasswd = values.get("htpasswd") or ""
+    htpasswd = posixpath.normpath(htpasswd.replace("{site}", site_name)) if htpasswd else ""
     if htpasswd and not _inside(htpasswd, root).startswith(".."):
         raise ConfigError(
             f"targets.{name}.htpasswd: '{htpasswd}' is inside the web root '{root}', where "
@@ -229,7 +232,9 @@ def _target(name: str, values: dict[str, Any], location_of: LocationOf) -> Targe
     )
 
 
-def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> dict[str, Any]:
+def resolve_settings(
+    values: dict[str, Any], location_of: LocationOf, site_name: str = ""
+) -> dict[str, Any]:
     """The typed sections of a resolved, schema-checked config (defaults filled in), as
     SiteConfig's fields: `site.http`, `site.targets`, ..."""
     http = values["http"]
@@ -267,11 +272,14 @@ def resolve_settings(values: dict[str, Any], location_of: LocationOf) -> dict[st
             RebuildRule(tuple(rule["when"]), tuple(rule["then"])) for rule in values["rebuild"]
         ),
         targets={
-            name: _target(name, target, location_of)
+            name: _target(name, target, location_of, site_name)
             for name, target in (values.get("targets") or {}).items()
         },
         migrations=tuple(values["migrations"]),
-        auth=AuthSettings(values["auth"].get("user_file") or "", values["auth"]["realm"]),
+        auth=AuthSettings(
+            (values["auth"].get("user_file") or "").replace("{site}", site_name),
+            values["auth"]["realm"],
+        ),
         protected=tuple(
             ProtectedPath(entry["path"], tuple(entry["roles"]), location_of(("protected", i)))
             for i, entry in enumerate(values["protected"])

@@ -151,7 +151,7 @@ SITE_FIELDS: dict[str, Option] = {
                 "htpasswd": Str(
                     "remote path, outside the web root, where deploy puts the site's "
                     "password file for protected sections (the server reads it at "
-                    "auth.user_file), e.g. /.htpasswds/brand",
+                    "auth.user_file), e.g. /.htpasswds/{site}",
                     pattern=r"/\S+",
                     pattern_doc="an absolute remote path",
                 ),
@@ -257,8 +257,9 @@ SITE_FIELDS: dict[str, Option] = {
         {
             "user_file": Str(
                 "the server path of the site's password file, which the web server reads "
-                "(AuthUserFile), outside the web root, e.g. /home/acct/.htpasswds/brand; "
-                "deploy puts it there (targets.<name>.htpasswd)",
+                "(AuthUserFile), outside the web root, e.g. /home/acct/.htpasswds/{site} "
+                "({site}: the site's name, so sites inheriting it get a file each, for "
+                "each lets in its own readers); deploy puts it there (targets.<name>.htpasswd)",
                 pattern=r"/[^\s\"]+",
                 pattern_doc="an absolute server path such as /home/acct/.htpasswds/brand",
             ),

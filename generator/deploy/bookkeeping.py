@@ -73,6 +73,8 @@ class Origin:
     local_journal: Path | None = None
     user: str = ""
     """The acting user's id in users.yaml ('' where the network declares no users)."""
+    recorded: dict[str, Any] = field(default_factory=dict)
+    """What the run's journal entries say besides the plan (the password file uploaded)."""
     """A JSONL file that gets the journal's final entry too."""
     notes: list[str] = field(default_factory=list)
     """What happened besides the plan: limits learned, checks, notifications. Filled even

@@ -1,11 +1,15 @@
 """The HTTP check after a deploy: the home page and a changed page, fetched from the
-address the target serves (`targets.<name>.check_url`), must be the deployed bytes."""
+address the target serves (`targets.<name>.check_url`), must be the deployed bytes; and a
+protected page must ask for a login (a host that ignores .htaccess would serve it to
+anyone)."""
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urljoin
 
 from generator.content.page import output_path_to_url
@@ -49,3 +53,43 @@ def http_check(base_url: str, plan: DeployPlan, manifest: Manifest) -> list[str]
                 f"HTTP check of {url}: the server answers with other bytes than the deployed {path}"
             )
     return problems
+
+
+def login_check(base_url: str, site_dir: Path | None, manifest: Manifest) -> list[str]:
+    """Problems found fetching the first protected page without a login (it must answer
+    401, or 403 where no one may read it)."""
+    if site_dir is None:
+        return []
+    for path in sorted(manifest.files):
+        if not path.endswith("/.htaccess"):
+            continue
+        if b"AuthType Basic" not in (site_dir / path).read_bytes():
+            continue
+        page = posixpath.join(posixpath.dirname(path), "index.html")
+        if page not in manifest.files:
+            continue
+        url = urljoin(
+            base_url if base_url.endswith("/") else base_url + "/",
+            output_path_to_url(page).lstrip("/"),
+        )
+        request = urllib.request.Request(url, headers={"User-Agent": "sitegen-check"})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except (urllib.error.URLError, OSError) as error:
+            return [f"login check of {url}: {error}"]
+        if status in (401, 403):
+            return []
+        if status == 500:
+            return [
+                f"login check of {url}: the server answers 500: the host does not allow "
+                "the login rules in .htaccess (ask for AllowOverride AuthConfig)"
+            ]
+        return [
+            f"login check of {url}: served without a login (HTTP {status}): the host "
+            "ignores the folder's .htaccess (AllowOverride None?), so protected pages are "
+            "public there: roll back, and ask the host for AllowOverride AuthConfig"
+        ]
+    return []

@@ -7,6 +7,7 @@ carried out, in run.py.
 from __future__ import annotations
 
 import json
+import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ def deploy(
             "on every page, noindex everywhere): it is never published; "
             "deploy a build made without --preview"
         )
+    passwords = password_file(build_dir, site, target)
     with recorded_failures(origin, site, target, "deploy", local.version, options.dry_run):
         control = Remote(connect(target), target)
         try:
@@ -86,9 +88,14 @@ def deploy(
                     f"{options.expected_plan}: the build or the server "
                     "changed since; look at the new plan"
                 )
+            stale = passwords is not None and _remote_bytes(control, target.htpasswd) != passwords
             if options.dry_run:
+                if stale:
+                    origin.notes.append(f"password file: would upload {target.htpasswd}")
                 return DeployReport(plan)
             if not plan.operations:
+                if stale and passwords is not None:
+                    _put_password_file(control, target, passwords, origin)
                 finish_dead_run(control, target, plan, origin, options.break_lock)
                 return DeployReport(plan)
             if options.max_bytes is not None and plan.bytes > options.max_bytes:
@@ -98,8 +105,42 @@ def deploy(
                 )
             if not confirm(plan):
                 raise Cancelled("deploy cancelled; nothing was changed")
+            if stale and passwords is not None:
+                # First: a protected folder's new rules never name a file not there yet.
+                _put_password_file(control, target, passwords, origin)
             manifest = local.with_meta(**meta, deployed=time.time(), commit=origin.commit)
             executor = Executor(build_dir / site, target.keep > 0, stored, target.atomic_replace)
             return execute(control, Job(target, plan, manifest, current), executor, origin, options)
         finally:
             control.close()
+
+
+def password_file(build_dir: Path, site: str, target: Target) -> bytes | None:
+    """The site's password file for its protected pages (None: it has none); a site with
+    one needs a target that says where it goes."""
+    path = BuildLayout(build_dir).htpasswd(site)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if not target.htpasswd:
+        raise DeployError(
+            f"site '{site}' has protected pages, and target '{target.name}' does not say "
+            "where their password file goes: set its htpasswd (a remote path outside the web "
+            "root, which the server reads as auth.user_file); nothing was changed",
+            target.location,
+        )
+    return data
+
+
+def _remote_bytes(control: Remote, path: str) -> bytes | None:
+    return control.get(path) if control.size(path) is not None else None
+
+
+def _put_password_file(control: Remote, target: Target, data: bytes, origin: Origin) -> None:
+    """Upload the password file outside the web root (where the rules read it). A rollback
+    leaves it as the latest deploy made it: who may log in is today's users.yaml."""
+    control.makedirs(posixpath.dirname(target.htpasswd) or "/")
+    control.write_bytes(target.htpasswd, data)
+    origin.notes.append(f"password file: uploaded {target.htpasswd} ({len(data)} bytes)")
+    origin.recorded["password_file"] = target.htpasswd

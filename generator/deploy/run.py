@@ -23,7 +23,7 @@ from typing import Any
 from generator.config.settings import Target
 from generator.deploy import lock
 from generator.deploy.bookkeeping import Origin, protect_state, remember, tell
-from generator.deploy.check import http_check
+from generator.deploy.check import http_check, login_check
 from generator.deploy.execute import Executor, temporary_name, verify_content
 from generator.deploy.meta import promotions
 from generator.deploy.plan import STAGES, DeployPlan, Operation, plan_deploy
@@ -167,6 +167,7 @@ class Run:
             "time": time.time(),
             "who": origin.who,
             **({"user": origin.user} if origin.user else {}),
+            **origin.recorded,
             "commit": origin.commit,
             "site": plan.site,
             "target": job.target.name,
@@ -324,7 +325,14 @@ class Run:
         report.seconds = time.monotonic() - started
         report.bytes += self.executor.kept_bytes
         check_url = job.target.check_url
-        problems = http_check(check_url, job.plan, job.manifest) if check_url else []
+        problems = (
+            [
+                *http_check(check_url, job.plan, job.manifest),
+                *login_check(check_url, self.executor.site_dir, job.manifest),
+            ]
+            if check_url
+            else []
+        )
         self.outcome = {
             **self.journal,
             "event": "unverified" if problems else "done",
