@@ -296,7 +296,7 @@ def test_deploy_puts_the_password_file_outside_the_web_root(
         if path.is_file():
             assert b"$2y$" not in path.read_bytes(), path  # no hash in the web root
     entries = jsonl(remote / ".sitegen-state/journal.jsonl")
-    assert {e.get("password_file") for e in entries} == {"/private/brand"}
+    assert {tuple(e.get("password_files", ())) for e in entries} == {("/private/brand",)}
     # A new password changes no page: the next deploy sends the password file alone.
     text = (project / "users.yaml").read_text()
     digest = bcrypt.hashpw(b"cleo-new-password", bcrypt.gensalt(12)).decode()

@@ -21,6 +21,7 @@ LocationOf = Callable[[KeyPath], Location | None]
 _NOTIFY: Any = SITE_FIELDS["targets"].value.fields["notify"]  # type: ignore[attr-defined]
 """The schema of a target's `notify:` (a section left out is not filled in by the check:
 its defaults are the schema's)."""
+_AUTH: Any = SITE_FIELDS["auth"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,16 @@ class AuthSettings:
     user_file: str
     """The server path of the password file (AuthUserFile); '' when not set."""
     realm: str
+    sso: str = "basic"
+    """basic (each site asks) or form (one login page, a session cookie for the network)."""
+    login_site: str = ""
+    cookie_domain: str = ""
+    session_hours: int = 8
+
+    def beside(self, name: str) -> str:
+        """The server path of a file next to the password file (the session passphrase,
+        the login page's password file)."""
+        return posixpath.join(posixpath.dirname(self.user_file), name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +179,24 @@ class ProtectedPath:
     roles: tuple[str, ...]
     """Empty: anyone with the 'read' permission on the site."""
     location: Location | None
+
+
+def _auth(values: dict[str, Any], site_name: str, location_of: LocationOf) -> AuthSettings:
+    if values["sso"] == "form":
+        for key in ("login_site", "cookie_domain", "user_file"):
+            if not values.get(key):
+                raise ConfigError(
+                    f"auth.{key}: sso: form needs it ({_AUTH.fields[key].doc})",
+                    location_of(("auth", "sso")),
+                )
+    return AuthSettings(
+        (values.get("user_file") or "").replace("{site}", site_name),
+        values["realm"],
+        values["sso"],
+        values.get("login_site") or "",
+        (values.get("cookie_domain") or "").lstrip("."),
+        values["session_hours"],
+    )
 
 
 def _inside(path: str, root: str) -> str:
@@ -276,10 +305,7 @@ def resolve_settings(
             for name, target in (values.get("targets") or {}).items()
         },
         migrations=tuple(values["migrations"]),
-        auth=AuthSettings(
-            (values["auth"].get("user_file") or "").replace("{site}", site_name),
-            values["auth"]["realm"],
-        ),
+        auth=_auth(values["auth"], site_name, location_of),
         protected=tuple(
             ProtectedPath(entry["path"], tuple(entry["roles"]), location_of(("protected", i)))
             for i, entry in enumerate(values["protected"])

@@ -264,6 +264,25 @@ SITE_FIELDS: dict[str, Option] = {
                 pattern_doc="an absolute server path such as /home/acct/.htpasswds/brand",
             ),
             "realm": Str("what the browser's login prompt names", default="Members"),
+            "sso": Choice(
+                ("basic", "form"),
+                "basic: each site asks for the login (HTTP Basic); form: one login page for "
+                "the network (mod_auth_form), whose session cookie every site on the shared "
+                "parent domain accepts",
+                default="basic",
+            ),
+            "login_site": Str(
+                "with sso: form, the site whose /_sg/login/ page everyone logs in on",
+                pattern=r"[a-z0-9][a-z0-9_-]*",
+                pattern_doc="a site's name",
+            ),
+            "cookie_domain": Str(
+                "with sso: form, the parent domain of every site's host (example.org for "
+                "www.example.org and shop.example.org): the session cookie's domain",
+                pattern=r"[A-Za-z0-9.-]+\.[A-Za-z0-9-]+",
+                pattern_doc="a domain such as example.org",
+            ),
+            "session_hours": Int("with sso: form, how long a login lasts", default=8, minimum=1),
         },
         "how visitors log in to protected sections (docs/users.md)",
     ),

@@ -7,6 +7,7 @@ carried out, in run.py.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from generator.deploy.state import read_manifest
 from generator.errors import DeployError
 from generator.layout import BuildLayout
 from generator.manifest import Manifest
+from generator.users import LOGIN_USERS, PASSPHRASE
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def deploy(
             "on every page, noindex everywhere): it is never published; "
             "deploy a build made without --preview"
         )
-    passwords = password_file(build_dir, site, target)
+    private = password_files(build_dir, site, target)
     with recorded_failures(origin, site, target, "deploy", local.version, options.dry_run):
         control = Remote(connect(target), target)
         try:
@@ -88,14 +90,16 @@ def deploy(
                     f"{options.expected_plan}: the build or the server "
                     "changed since; look at the new plan"
                 )
-            stale = passwords is not None and _remote_bytes(control, target.htpasswd) != passwords
+            stale = {
+                path: data for path, data in private.items() if _remote_bytes(control, path) != data
+            }
             if options.dry_run:
-                if stale:
-                    origin.notes.append(f"password file: would upload {target.htpasswd}")
+                for path in sorted(stale):
+                    origin.notes.append(f"password file: would upload {path}")
                 return DeployReport(plan)
             if not plan.operations:
-                if stale and passwords is not None:
-                    _put_password_file(control, target, passwords, origin)
+                if stale:
+                    _put_private_files(control, stale, origin)
                 finish_dead_run(control, target, plan, origin, options.break_lock)
                 return DeployReport(plan)
             if options.max_bytes is not None and plan.bytes > options.max_bytes:
@@ -105,9 +109,8 @@ def deploy(
                 )
             if not confirm(plan):
                 raise Cancelled("deploy cancelled; nothing was changed")
-            if stale and passwords is not None:
-                # First: a protected folder's new rules never name a file not there yet.
-                _put_password_file(control, target, passwords, origin)
+            if stale:
+                _put_private_files(control, stale, origin)
             manifest = local.with_meta(**meta, deployed=time.time(), commit=origin.commit)
             executor = Executor(build_dir / site, target.keep > 0, stored, target.atomic_replace)
             return execute(control, Job(target, plan, manifest, current), executor, origin, options)
@@ -115,14 +118,17 @@ def deploy(
             control.close()
 
 
-def password_file(build_dir: Path, site: str, target: Target) -> bytes | None:
-    """The site's password file for its protected pages (None: it has none); a site with
-    one needs a target that says where it goes."""
-    path = BuildLayout(build_dir).htpasswd(site)
+def password_files(build_dir: Path, site: str, target: Target) -> dict[str, bytes]:
+    """What protected pages need on the server, outside the web root, by remote path: the
+    site's password file; with a login session (`auth.sso: form`), the session passphrase
+    (from $SITEGEN_SESSION_PASSPHRASE, never from a file of the repository) and, on the
+    login site, the login page's password file. None of them for a site without."""
+    layout = BuildLayout(build_dir)
+    private = layout.htpasswd(site)
     try:
-        data = path.read_bytes()
+        data = private.read_bytes()
     except FileNotFoundError:
-        return None
+        return {}
     if not target.htpasswd:
         raise DeployError(
             f"site '{site}' has protected pages, and target '{target.name}' does not say "
@@ -130,17 +136,44 @@ def password_file(build_dir: Path, site: str, target: Target) -> bytes | None:
             "root, which the server reads as auth.user_file); nothing was changed",
             target.location,
         )
-    return data
+    files = {target.htpasswd: data}
+    folder = posixpath.dirname(target.htpasswd)
+    logins = private.with_name(LOGIN_USERS)
+    if logins.is_file():
+        files[posixpath.join(folder, LOGIN_USERS)] = logins.read_bytes()
+    if _uses_sessions(build_dir / site, local_manifest(build_dir, site)):
+        passphrase = os.environ.get("SITEGEN_SESSION_PASSPHRASE", "")
+        if len(passphrase) < 32:
+            raise DeployError(
+                f"site '{site}' logs visitors in with a session (auth.sso: form): set "
+                "SITEGEN_SESSION_PASSPHRASE to a secret of at least 32 characters, the same "
+                "for every site of the network (e.g. `openssl rand -hex 32`); nothing was "
+                "changed",
+                target.location,
+            )
+        files[posixpath.join(folder, PASSPHRASE)] = passphrase.encode() + b"\n"
+    return files
+
+
+def _uses_sessions(site_dir: Path, manifest: Manifest) -> bool:
+    return any(
+        b"SessionCryptoPassphrase" in (site_dir / path).read_bytes()
+        for path in manifest.files
+        if path.endswith(".htaccess") and path != ".htaccess"
+    )
 
 
 def _remote_bytes(control: Remote, path: str) -> bytes | None:
     return control.get(path) if control.size(path) is not None else None
 
 
-def _put_password_file(control: Remote, target: Target, data: bytes, origin: Origin) -> None:
-    """Upload the password file outside the web root (where the rules read it). A rollback
-    leaves it as the latest deploy made it: who may log in is today's users.yaml."""
-    control.makedirs(posixpath.dirname(target.htpasswd) or "/")
-    control.write_bytes(target.htpasswd, data)
-    origin.notes.append(f"password file: uploaded {target.htpasswd} ({len(data)} bytes)")
-    origin.recorded["password_file"] = target.htpasswd
+def _put_private_files(control: Remote, files: dict[str, bytes], origin: Origin) -> None:
+    """Upload what protected pages need outside the web root (before the pages, so their
+    rules never name a file not there yet). A rollback leaves them as the latest deploy
+    made them: who may log in is today's users.yaml."""
+    for path, data in sorted(files.items()):
+        control.makedirs(posixpath.dirname(path) or "/")
+        control.write_bytes(path, data)
+        shown = "the session passphrase" if path.endswith(PASSPHRASE) else f"{len(data)} bytes"
+        origin.notes.append(f"password file: uploaded {path} ({shown})")
+    origin.recorded["password_files"] = sorted(files)

@@ -15,6 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from generator.analytics.store import upgrade as upgrade_events
 from generator.assets import build_site_assets
@@ -28,6 +29,7 @@ from generator.errors import ConfigError, suggest
 from generator.experiments.alarms import sample_ratio_alarms
 from generator.experiments.history import record as record_experiments
 from generator.files import replace_text
+from generator.hosting.protect import LOGIN
 from generator.layout import BuildLayout
 from generator.manifest import FileEntry
 from generator.pipeline.freshness import Fingerprints
@@ -57,7 +59,8 @@ from generator.render.deprecations import deprecated_calls
 from generator.render.markdown import forget_rendered
 from generator.render.templates import create_environment
 from generator.runtime.lazy import render_components
-from generator.users.access import Protected, site_access
+from generator.users import LOGIN_USERS
+from generator.users.access import Protected, login_users, site_access
 from generator.users.load import load_users
 from generator.users.model import Users
 
@@ -184,19 +187,25 @@ def deprecations(run: BuildRun) -> BuildRun:
 
 def protect(run: BuildRun) -> BuildRun:
     """Who may read each protected page (users.yaml), and each site's password file,
-    written once the build succeeded."""
+    written once the build succeeded; with `auth.sso: form`, the login site's page and its
+    password file too."""
     deferred: list[Callable[[], None]] = []
     states = {}
     for name, state in run.states.items():
+        auth = state.site.auth
         pages = [
             Protected(page.url, page.access or (), page.access_location)
             for page in state.content.protected
         ]
-        if not pages:
-            deferred.append(partial(run.layout.htpasswd(name).unlink, missing_ok=True))
+        login_site = auth.sso == "form" and auth.login_site == name
+        private = run.layout.htpasswd(name)
+        logins = private.with_name(LOGIN_USERS)
+        if not pages and not login_site:
+            deferred.append(partial(private.unlink, missing_ok=True))
+            deferred.append(partial(logins.unlink, missing_ok=True))
             states[name] = state
             continue
-        if not state.site.auth.user_file:
+        if pages and not auth.user_file:
             first = state.content.protected[0]
             raise ConfigError(
                 f"page {first.url} of site '{name}' is protected (from here), but the site has "
@@ -205,11 +214,46 @@ def protect(run: BuildRun) -> BuildRun:
                 first.access_location,
             )
         access = site_access(run.users, name, run.network.environment, pages)
-        path = run.layout.htpasswd(name)
-        deferred.append(partial(_write_private, path, access.htpasswd))
+        if auth.sso == "form":
+            access = replace(access, login_url=_login_url(run.network, state))
+            if login_site:
+                origins = tuple(_origin(site.base_url) for site in run.network.buildable_sites())
+                text = login_users(run.users, run.network.environment)
+                access = replace(access, login_origins=origins, login_users=text)
+                deferred.append(partial(_write_private, logins, text))
+        deferred.append(partial(_write_private, private, access.htpasswd))
         states[name] = replace(state, access=access)
         run = replace(run, notices=(*run.notices, *access.notes))
     return replace(run, states=states, deferred=(*run.deferred, *deferred))
+
+
+def _login_url(network: Network, state: SiteState) -> str:
+    """The network's login page; every site's host must be under the cookie's domain."""
+    auth = state.site.auth
+    where = state.site.location_of(("auth", "login_site"))
+    login = network.sites.get(auth.login_site)
+    if login is None or login.abstract:
+        known = [site.name for site in network.buildable_sites()]
+        raise ConfigError(
+            f"auth.login_site: no buildable site '{auth.login_site}'"
+            + suggest(auth.login_site, known),
+            where,
+        )
+    for site in (state.site, login):
+        host = urlsplit(site.base_url).hostname or ""
+        if not (host == auth.cookie_domain or host.endswith("." + auth.cookie_domain)):
+            raise ConfigError(
+                f"auth.cookie_domain: site '{site.name}' is served at {host or 'no host'} "
+                f"(base_url), not under {auth.cookie_domain}: its visitors would never get "
+                "the network's session cookie",
+                state.site.location_of(("auth", "cookie_domain")) or where,
+            )
+    return login.base_url + LOGIN
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -26,7 +26,7 @@ from generator.content.index import SiteContent
 from generator.content.page import NOT_FOUND_URL, Page, url_to_output_path
 from generator.errors import BuildError, Location, suggest
 from generator.hosting import server_files
-from generator.hosting.protect import PUBLIC_HTACCESS, protected_htaccess
+from generator.hosting.protect import PUBLIC_HTACCESS, login_files, protected_htaccess
 from generator.hosting.routing import RoutedPage
 from generator.layout import safe_parts
 from generator.personalize.features import VisitorFlag, visitor_flags
@@ -336,7 +336,7 @@ def plan_site(
         *_page_outputs(site, content),
         *_listing_outputs(site, content),
     ]
-    if content.protected and access is not None:
+    if access is not None:
         outputs += _protected_outputs(site, content, access, outputs)
     if site.recommendations.enabled:
         outputs.append(
@@ -457,7 +457,9 @@ def _protected_outputs(
             site,
             flags,
         )
-        text = protected_htaccess(site.auth.realm, site.auth.user_file, access.readers[page.url])
+        text = protected_htaccess(
+            site.auth, access.readers[page.url], access.login_url, _secure(site)
+        )
         for output in files:
             rules[posixpath.dirname(output.path)] = text
         planned += files
@@ -468,6 +470,20 @@ def _protected_outputs(
         inside = [f for f in rules if f and (folder + "/").startswith(f + "/")]
         if inside:
             rules[folder] = PUBLIC_HTACCESS
+    if access.login_origins:  # the network's login page and logout address
+        for path, data in sorted(
+            login_files(site.auth, access.login_origins, _secure(site)).items()
+        ):
+            planned.append(
+                OutputFile(
+                    path,
+                    "routing" if path.endswith(".htaccess") else "asset",
+                    "bytes",
+                    data_key("login", path, hashlib.sha256(data).hexdigest()),
+                    "login page",
+                    content=data,
+                )
+            )
     for folder, text in sorted(rules.items()):
         path = posixpath.join(folder, ".htaccess") if folder else ".htaccess"
         if path == ".htaccess":
@@ -487,6 +503,11 @@ def _protected_outputs(
             )
         )
     return planned
+
+
+def _secure(site: SiteConfig) -> bool:
+    """Whether the site is served over HTTPS (the session cookie is then `secure`)."""
+    return site.base_url.startswith("https:")
 
 
 def _listing_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:

@@ -40,6 +40,24 @@ class SiteAccess:
     """The site's password file: `id:$2y$...` per user who may read any of its pages."""
     notes: tuple[str, ...] = ()
     """Readers without a password, who cannot log in until they set one."""
+    login_url: str = ""
+    """With `auth.sso: form`: the network's login page (on the login site)."""
+    login_origins: tuple[str, ...] = ()
+    """On the login site only: the origins of the network's sites, where its login page
+    may send a visitor back to."""
+    login_users: str = ""
+    """On the login site only: the login page's password file (everyone with a password
+    and a role somewhere: each site then lets in only its own readers)."""
+
+
+def login_users(users: Users, environment: str) -> str:
+    """Everyone with a password and a role on some site of the network."""
+    found = []
+    for id, user in sorted(users.users.items()):
+        holds = any(users.effective(user, site, environment).roles for site in users.lineages)
+        if user.password_hash and holds:
+            found.append(f"{id}:{apache_bcrypt(user.password_hash)}\n")
+    return "".join(found)
 
 
 def role_named(users: Users, name: str, location: Location | None) -> str:
