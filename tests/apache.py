@@ -175,3 +175,53 @@ def fetch(url: str, cookie: str | None = None, encoding: str | None = None) -> R
             return Response(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return Response(error.code, error.headers, error.read())
+
+
+SESSION_MODULES = ("auth_form", "request", "session", "session_cookie", "session_crypto")
+"""What a form login needs besides a fresh Debian's modules (all shipped by Debian's
+apache2 package, enabled with a2enmod)."""
+
+VIRTUAL_HOST = """
+<VirtualHost *:{port}>
+    ServerName {name}
+    DocumentRoot "{docroot}"
+    <Directory "{docroot}">
+        AllowOverride All
+        Require all granted
+    </Directory>
+</VirtualHost>
+"""
+
+
+@contextmanager
+def virtual_hosts(hosts: dict[str, Path], modules: tuple[str, ...], port: int) -> Iterator[None]:
+    """One Apache on `port` serving each host name from its folder (name-based virtual
+    hosts, as a host serves the sites of a network)."""
+    binary = require("/usr/sbin/apache2")
+    with tempfile.TemporaryDirectory() as root:
+        first = next(iter(hosts.values()))
+        config = CONFIG.format(
+            root=root,
+            port=port,
+            load_modules="\n".join(
+                f"LoadModule {name}_module {MODULES}/mod_{name}.so" for name in modules
+            ),
+            docroot=first.resolve(),
+            allow_override="All",
+            options="",
+        ) + "".join(
+            VIRTUAL_HOST.format(port=port, name=name, docroot=folder.resolve())
+            for name, folder in hosts.items()
+        )
+        (Path(root) / "httpd.conf").write_text(config)
+        process = subprocess.Popen(
+            [binary, "-X", "-f", str(Path(root) / "httpd.conf")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_listening(process, port, "apache2")
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

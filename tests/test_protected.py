@@ -346,3 +346,125 @@ def test_the_deploy_checks_that_the_host_asks_for_the_login(
                 f"login check of {served}/news/briefing/: served without a login (HTTP 200): "
                 "the host ignores the folder's .htaccess" in deployed.err
             )
+
+
+SSO = """auth:
+  user_file: {auth}/{{site}}
+  realm: Northwind members
+  sso: form
+  login_site: brand
+  cookie_domain: network.test
+protected:
+  - path: /news/world/**
+    roles: [partner]
+"""
+
+
+def browse(profile: Path, url: str, port: int) -> str:
+    """The DOM of `url` in headless Chromium with a lasting profile (its cookies carry from
+    one call to the next), every *.network.test host on loopback."""
+    import subprocess
+
+    from tests.browser import CHROMIUM_FLAGS, chromium
+
+    result = subprocess.run(
+        [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP *.network.test 127.0.0.1",
+            "--virtual-time-budget=8000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+LOGIN_HARNESS = """<!doctype html><iframe id="f" src="%(login)s"></iframe>
+<pre id="out">pending</pre>
+<script>
+var frame = document.getElementById("f"), done = false;
+frame.onload = function () {
+  if (done) { document.getElementById("out").textContent = "submitted"; return; }
+  var d = frame.contentDocument;
+  d.querySelector('[name="httpd_username"]').value = "%(user)s";
+  d.querySelector('[name="httpd_password"]').value = "%(password)s";
+  done = true;
+  d.querySelector("form").submit();
+};
+</script>"""
+
+
+def log_in(profile: Path, docroot: Path, base: str, port: int, user: str, back: str) -> None:
+    """Log in on the login page as a visitor would: type, submit, be sent back."""
+    from urllib.parse import quote
+
+    (docroot / "harness.htm").write_text(
+        LOGIN_HARNESS
+        % {
+            "login": f"/_sg/login/?return={quote(back, safe='')}",
+            "user": user,
+            "password": PASSWORDS[user],
+        }
+    )
+    assert "submitted" in browse(profile, f"{base}/harness.htm", port)
+
+
+def test_one_login_page_for_the_network_in_chromium(
+    project: Path, users_text: str, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
+    from tests.apache import DEBIAN_DEFAULT, SESSION_MODULES, virtual_hosts
+
+    auth = tmp_path / "auth"
+    (project / "users.yaml").write_text(users_text)
+    edit(project / "users.yaml", "      other: none\n", "      other: none\n      region: none\n")
+    (project / "content/news/briefing.md").write_text(BRIEFING)
+    root = project / "sites/root/site.yaml"
+    root.write_text(root.read_text() + SSO.format(auth=auth))
+    # The sites' addresses name the port Apache will listen on: pick it first, then build.
+    from tests.apache import _free_port
+
+    port = _free_port()
+    for site in ("brand", "region", "other"):  # every site under the cookie's domain
+        yaml = project / f"sites/{site}/site.yaml"
+        text = re.sub(r"base_url: \S+\n", "", yaml.read_text())
+        yaml.write_text(f"base_url: http://{site}.network.test:{port}/\n" + text)
+    built = sitegen(project, "build")
+    assert built.code == 0, built.err
+    auth.mkdir()
+    private = project / "build/.sitegen/sites"
+    for site in ("brand", "region"):  # what deploy puts next to each password file
+        (auth / site).write_bytes((private / site / "htpasswd").read_bytes())
+    (auth / "login-users").write_bytes((private / "brand/login-users").read_bytes())
+    (auth / "session-passphrase").write_text("a" * 48 + "\n")
+    brand = f"http://brand.network.test:{port}"
+    region = f"http://region.network.test:{port}"
+    profile = tmp_path / "profile"
+    hosts = {
+        "brand.network.test": project / "build/brand",
+        "region.network.test": project / "build/region",
+    }
+    with virtual_hosts(hosts, DEBIAN_DEFAULT + SESSION_MODULES, port):
+        # Without a session: region sends the visitor to the network's login page.
+        first = browse(profile, f"{region}/news/briefing/", port)
+        assert 'name="httpd_password"' in first and "owl" not in first
+        # ana logs in once, on brand's page, and is sent back to region's page...
+        log_in(profile, project / "build/brand", brand, port, "ana", f"{region}/news/briefing/")
+        assert "The owl flies at midnight." in browse(profile, f"{region}/news/briefing/", port)
+        # ...and is logged in on brand too: one session cookie for *.network.test.
+        assert "The owl flies at midnight." in browse(profile, f"{brand}/news/briefing/", port)
+        # A partner page: an admin's session is not enough.
+        assert "World news" not in browse(profile, f"{brand}/news/world/", port)
+        # Log out on the login site: out everywhere.
+        browse(profile, f"{brand}/_sg/logout/go", port)
+        after = browse(profile, f"{region}/news/briefing/", port)
+        assert 'name="httpd_password"' in after and "owl" not in after
+        # ben may read brand's page, not region's (his grant is revoked there).
+        log_in(profile, project / "build/brand", brand, port, "ben", f"{brand}/news/briefing/")
+        assert "The owl flies at midnight." in browse(profile, f"{brand}/news/briefing/", port)
+        assert "owl" not in browse(profile, f"{region}/news/briefing/", port)
