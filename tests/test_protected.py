@@ -468,3 +468,40 @@ def test_one_login_page_for_the_network_in_chromium(
         log_in(profile, project / "build/brand", brand, port, "ben", f"{brand}/news/briefing/")
         assert "The owl flies at midnight." in browse(profile, f"{brand}/news/briefing/", port)
         assert "owl" not in browse(profile, f"{region}/news/briefing/", port)
+
+
+def test_deploy_puts_the_session_passphrase_from_the_environment_beside_the_passwords(
+    deployable: tuple[Path, Path],
+    users_text: str,
+    sitegen: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project, remote = deployable
+    home = remote.parent
+    (project / "users.yaml").write_text(users_text)
+    (project / "content/news/briefing.md").write_text(BRIEFING)
+    root = project / "sites/root/site.yaml"
+    sso = SSO.format(auth="/srv/auth").replace("network.test", "brand.test")
+    root.write_text(root.read_text() + sso)
+    edit(project / "sites/brand/site.yaml", "/www\n", "/www\n    htpasswd: /private/{site}\n")
+    monkeypatch.setenv("SITEGEN_USER", "ana")
+    monkeypatch.delenv("SITEGEN_SESSION_PASSPHRASE", raising=False)
+    assert sitegen(project, "build", "brand").code == 0
+    deploy = ("deploy", "brand", "--target", "production", "--yes")
+    refused = sitegen(project, *deploy)
+    assert refused.code == 1 and "set SITEGEN_SESSION_PASSPHRASE" in refused.err
+    assert not any(remote.iterdir()) and not (home / "private").exists()
+    secret = "s3cret-" * 8
+    monkeypatch.setenv("SITEGEN_SESSION_PASSPHRASE", secret)
+    done = sitegen(project, *deploy)
+    assert done.code == 0, done.err
+    assert (home / "private/session-passphrase").read_text() == secret + "\n"
+    private = project / "build/.sitegen/sites/brand"
+    assert (home / "private/login-users").read_bytes() == (private / "login-users").read_bytes()
+    assert (home / "private/brand").read_bytes() == (private / "htpasswd").read_bytes()
+    assert secret not in done.out + done.err
+    assert "uploaded /private/session-passphrase (the session passphrase)" in done.err + done.out
+    rules = (remote / "news/briefing/.htaccess").read_text()
+    assert 'SessionCryptoPassphrase "exec:/bin/cat /srv/auth/session-passphrase"' in rules
+    assert "AuthFormLoginRequiredLocation " in rules
+    assert secret not in "".join(p.read_text("latin-1") for p in remote.rglob("*") if p.is_file())
