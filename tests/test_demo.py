@@ -50,3 +50,19 @@ def test_demo_builds_with_gates_overrides_and_environments(
     )  # staging
     assert "https://staging.trailhead.example/" in (tmp_path / "trailhead/feed.xml").read_text()
     assert "Falmouth" in (tmp_path / "harbor/index.html").read_text()  # data file
+
+
+def test_demo_has_people_and_a_members_only_section(
+    tmp_path: Path, sitegen: Callable[..., Result]
+) -> None:
+    checked = sitegen(REPO, "users", "check")
+    assert checked.code == 0, checked.err
+    assert "users.yaml: 5 people" in checked.out
+    shown = sitegen(REPO, "users", "who-can", "trailhead-alps", "deploy")
+    assert [line.split()[0] for line in shown.out.splitlines()[2:]] == ["lena", "maria"]
+    assert sitegen(REPO, "build", "trailhead", "--out", str(tmp_path)).code == 0
+    site = tmp_path / "trailhead"
+    rules = (site / "trade/spring-order-window/.htaccess").read_text()
+    assert "Require user maria outdoorco\n" in rules
+    for public in ("index.html", "sitemap.xml", "feed.xml", "tags/index.html"):
+        assert "Spring order window" not in (site / public).read_text()
