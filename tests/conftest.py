@@ -78,10 +78,12 @@ def tree(directory: Path) -> dict[str, bytes]:
 
 
 def demo_copy(folder: Path) -> Path:
-    """A copy of the repository's demo network (sites, content, themes) in `folder`."""
+    """A copy of the repository's demo network (sites, content, themes, users) in
+    `folder`."""
     repo = Path(__file__).resolve().parent.parent
     for name in ("sites", "content", "themes"):
         shutil.copytree(repo / name, folder / name)
+    shutil.copy(repo / "users.yaml", folder / "users.yaml")
     return folder
 
 
