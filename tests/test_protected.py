@@ -47,13 +47,18 @@ def users_text() -> str:
     return with_passwords(USERS)
 
 
-@pytest.fixture
-def protected(project: Path, users_text: str) -> Path:
+def with_protection(project: Path, users_text: str, config: str = PROTECTION) -> Path:
+    """The network with users (passwords set), a members-only page and `config`."""
     (project / "users.yaml").write_text(users_text)
     (project / "content/news/briefing.md").write_text(BRIEFING)
     root = project / "sites/root/site.yaml"
-    root.write_text(root.read_text() + PROTECTION)
+    root.write_text(root.read_text() + config)
     return project
+
+
+@pytest.fixture
+def protected(project: Path, users_text: str) -> Path:
+    return with_protection(project, users_text)
 
 
 def public_files(site: Path) -> dict[str, bytes]:
@@ -266,10 +271,7 @@ def test_deploy_puts_the_password_file_outside_the_web_root(
 
     project, remote = deployable
     home = remote.parent
-    (project / "users.yaml").write_text(users_text)
-    (project / "content/news/briefing.md").write_text(BRIEFING)
-    root = project / "sites/root/site.yaml"
-    root.write_text(root.read_text() + PROTECTION)
+    with_protection(project, users_text)
     monkeypatch.setenv("SITEGEN_USER", "ana")
     assert sitegen(project, "build", "brand").code == 0
     deploy = ("deploy", "brand", "--target", "production", "--yes")
@@ -323,11 +325,9 @@ def test_the_deploy_checks_that_the_host_asks_for_the_login(
 
     project, remote = deployable
     home = remote.parent
-    (project / "users.yaml").write_text(users_text)
-    (project / "content/news/briefing.md").write_text(BRIEFING)
-    root = project / "sites/root/site.yaml"
-    private = PROTECTION.replace("/srv/auth/network", f"{home}/private/{{site}}")
-    root.write_text(root.read_text() + private)
+    with_protection(
+        project, users_text, PROTECTION.replace("/srv/auth/network", f"{home}/private/{{site}}")
+    )
     monkeypatch.setenv("SITEGEN_USER", "ana")
     with apache(remote, DEBIAN_DEFAULT, allow_override=allow_override) as served:
         edit(
@@ -421,11 +421,8 @@ def test_one_login_page_for_the_network_in_chromium(
     from tests.apache import DEBIAN_DEFAULT, SESSION_MODULES, virtual_hosts
 
     auth = tmp_path / "auth"
-    (project / "users.yaml").write_text(users_text)
+    with_protection(project, users_text, SSO.format(auth=auth))
     edit(project / "users.yaml", "      other: none\n", "      other: none\n      region: none\n")
-    (project / "content/news/briefing.md").write_text(BRIEFING)
-    root = project / "sites/root/site.yaml"
-    root.write_text(root.read_text() + SSO.format(auth=auth))
     # The sites' addresses name the port Apache will listen on: pick it first, then build.
     from tests.apache import _free_port
 
@@ -478,11 +475,8 @@ def test_deploy_puts_the_session_passphrase_from_the_environment_beside_the_pass
 ) -> None:
     project, remote = deployable
     home = remote.parent
-    (project / "users.yaml").write_text(users_text)
-    (project / "content/news/briefing.md").write_text(BRIEFING)
-    root = project / "sites/root/site.yaml"
     sso = SSO.format(auth="/srv/auth").replace("network.test", "brand.test")
-    root.write_text(root.read_text() + sso)
+    with_protection(project, users_text, sso)
     edit(project / "sites/brand/site.yaml", "/www\n", "/www\n    htpasswd: /private/{site}\n")
     monkeypatch.setenv("SITEGEN_USER", "ana")
     monkeypatch.delenv("SITEGEN_SESSION_PASSPHRASE", raising=False)

@@ -406,19 +406,7 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
     recommend = site.recommendations.enabled
     flags = visitor_flags(site)
     for page in content.pages:
-        outputs += _with_variants(
-            OutputFile(
-                page.output_path,
-                "page",
-                "page",
-                page_data_key(page),
-                page.source.display,
-                page_key=page.key,
-                url=page.url,
-            ),
-            site,
-            flags,
-        )
+        outputs += _with_variants(_page_file(page), site, flags)
         if recommend:
             outputs.append(
                 OutputFile(
@@ -434,6 +422,19 @@ def _page_outputs(site: SiteConfig, content: SiteContent) -> list[OutputFile]:
     return outputs
 
 
+def _page_file(page: Page) -> OutputFile:
+    """A page's default file (its variants are planned from it)."""
+    return OutputFile(
+        page.output_path,
+        "page",
+        "page",
+        page_data_key(page),
+        page.source.display,
+        page_key=page.key,
+        url=page.url,
+    )
+
+
 def _protected_outputs(
     site: SiteConfig, content: SiteContent, access: SiteAccess, outputs: list[OutputFile]
 ) -> list[OutputFile]:
@@ -444,19 +445,7 @@ def _protected_outputs(
     planned: list[OutputFile] = []
     rules: dict[str, str] = {}
     for page in content.protected:
-        files = _with_variants(
-            OutputFile(
-                page.output_path,
-                "page",
-                "page",
-                page_data_key(page),
-                page.source.display,
-                page_key=page.key,
-                url=page.url,
-            ),
-            site,
-            flags,
-        )
+        files = _with_variants(_page_file(page), site, flags)
         text = protected_htaccess(
             site.auth, access.readers[page.url], access.login_url, _secure(site)
         )
