@@ -159,3 +159,53 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     assert store.connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
         "3",
     )
+
+
+FEED_READERS = (
+    "UniversalFeedParser/4.2-pre-314-svn +http://feedparser.org/",
+    "Tiny Tiny RSS/1.11 (http://tt-rss.org/)",
+    "Digg Feed Fetcher 1.0 (Digg/1.0; +http://digg.com/)",
+    "Feedly/1.0 (+http://www.feedly.com/fetcher.html; like FeedFetcher-Google)",
+)
+
+
+def test_feed_readers_and_feed_requests_are_not_visitors_and_xhtml_pages_are(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(
+            line(f"10.0.1.{n}", "01/Jun/2026:10:00:00", "GET /blog/", agent=agent)
+            for n, agent in enumerate(FEED_READERS)
+        )
+        + line("10.0.2.1", "01/Jun/2026:10:01:00", "GET /blog/tags/puppet?flav=rss20")
+        + line("10.0.2.1", "01/Jun/2026:10:01:01", "GET /blog/feed/")
+        + line("10.0.2.1", "01/Jun/2026:10:01:02", "GET /blog/?feed=rss2")
+        + line("10.0.2.1", "01/Jun/2026:10:01:03", "GET /projects/grok.xhtml")
+        + line("10.0.2.1", "01/Jun/2026:10:01:04", "GET /blog/tags/puppet")
+        + line("10.0.2.1", "01/Jun/2026:10:01:05", "GET /about/index.htm")
+    )
+    store = EventStore(tmp_path / "events.sqlite")
+    report = ingest(store, "trailhead", [log], [])
+    assert report.bots == len(FEED_READERS)
+    assert report.ignored == 3  # the three feed requests of a browser
+    pages = sorted(row[0] for row in store.connection.execute("SELECT page FROM events"))
+    assert pages == ["/about/", "/blog/tags/puppet/", "/projects/grok.xhtml"]
+    store.close()
+
+
+def test_no_feed_reader_of_a_real_log_is_counted_as_a_visitor(tmp_path: Path) -> None:
+    if not APACHE_LOGS.exists():
+        pytest.skip(f"the evaluation data is absent ({APACHE_LOGS}); see ../shared/data")
+    readers = [
+        text
+        for text in APACHE_LOGS.read_text(encoding="utf-8", errors="replace").splitlines(True)
+        if re.search(r"feedparser|tt-rss|Feedly|NewsBlur|Digg Feed|feedbin|Inoreader", text, re.I)
+    ]
+    assert len(readers) > 100  # the log has them: a fifth of its page requests
+    log = tmp_path / "readers.log"
+    log.write_text("".join(readers))
+    store = EventStore(tmp_path / "events.sqlite")
+    report = ingest(store, "trailhead", [log], [])
+    assert report.events == 0 and report.bots == len(readers) - report.malformed
+    store.close()
