@@ -120,11 +120,22 @@ def _add_build(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
 
 
 def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
-    """`sitegen analytics ingest|simulate`."""
+    """`sitegen analytics ingest|simulate|export`."""
     site, out = shared["site"], shared["out"]
     analytics = commands.add_parser("analytics", help="events from access logs and exports")
     analytics_commands = analytics.add_subparsers(
         dest="analytics_command", required=True, metavar="SUBCOMMAND"
+    )
+    export = analytics_commands.add_parser(
+        "export",
+        help="write the events store as Parquet, by site and day (for DuckDB, Spark, ...)",
+    )
+    export.add_argument("sites", nargs="*", metavar="SITE", help="only these sites' events")
+    export.add_argument(
+        "--format", choices=["parquet"], default="parquet", help="the file format (parquet)"
+    )
+    export.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="a new folder to write"
     )
     ingest = analytics_commands.add_parser(
         "ingest",
@@ -712,6 +723,14 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
 def command_analytics(arguments: argparse.Namespace) -> int:
     if arguments.analytics_command == "simulate":
         return command_analytics_simulate(arguments)
+    if arguments.analytics_command == "export":
+        from generator.analytics.export import export_parquet
+
+        root = arguments.root.resolve()
+        store = BuildLayout(root / "build").checked().events
+        done = export_parquet(store, arguments.out.resolve(), tuple(arguments.sites))
+        print(f"{arguments.out}: {done.events} events in {done.files} files (site=/day=)")
+        return 0
     return command_analytics_ingest(arguments)
 
 

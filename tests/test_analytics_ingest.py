@@ -209,3 +209,47 @@ def test_no_feed_reader_of_a_real_log_is_counted_as_a_visitor(tmp_path: Path) ->
     report = ingest(store, "trailhead", [log], [])
     assert report.events == 0 and report.bots == len(readers) - report.malformed
     store.close()
+
+
+def test_export_writes_parquet_by_site_and_day_that_reads_back_the_same(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    import pyarrow.dataset as ds
+
+    log = project / "access.log"
+    log.write_text(
+        line("10.0.3.1", "01/Jun/2026:23:59:00", "GET /articles/alpha/")
+        + line("10.0.3.1", "02/Jun/2026:00:01:00", "GET /articles/beta/")
+        + line("10.0.3.2", "02/Jun/2026:10:00:00", "GET /news/hello/")
+    )
+    other = project / "other.log"
+    other.write_text(line("10.0.3.3", "02/Jun/2026:11:00:00", "GET /stories/alpha/"))
+    assert sitegen(project, "analytics", "ingest", "brand", "--access-log", str(log)).code == 0
+    assert sitegen(project, "analytics", "ingest", "other", "--access-log", str(other)).code == 0
+    out = project / "export"
+    done = sitegen(project, "analytics", "export", "--out", str(out))
+    assert done.code == 0, done.err
+    assert "4 events in 3 files" in done.out
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
+    assert files == [
+        "site=brand/day=2026-06-01/events.parquet",
+        "site=brand/day=2026-06-02/events.parquet",
+        "site=other/day=2026-06-02/events.parquet",
+    ]
+    table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
+    rows = sorted(zip(table["site"].to_pylist(), table["page"].to_pylist(), strict=True))
+    assert rows == [
+        ("brand", "/articles/alpha/"),
+        ("brand", "/articles/beta/"),
+        ("brand", "/news/hello/"),
+        ("other", "/stories/alpha/"),
+    ]
+    stamps = sorted(table["time"].to_pylist())
+    assert stamps[0].isoformat() == "2026-06-01T23:59:00+00:00"
+    # Bad input: a folder that is not new, a site with no events; nothing partial left.
+    again = sitegen(project, "analytics", "export", "--out", str(out))
+    assert again.code == 1 and "exists and is not empty" in again.err
+    empty = sitegen(project, "analytics", "export", "region", "--out", str(project / "none"))
+    assert empty.code == 1 and "no events of region to export" in empty.err
+    assert not (project / "none").exists()
+    assert not list(project.glob(".none.partial-*"))
