@@ -313,23 +313,29 @@ def test_deploy_puts_the_password_file_outside_the_web_root(
     assert digest.replace("$2b$", "$2y$") in (home / "private/brand").read_text()
 
 
-@pytest.mark.parametrize("allow_override", ["All", "None"])
+@pytest.mark.parametrize(
+    ("login", "allow_override"), [("basic", "All"), ("basic", "None"), ("form", "All")]
+)
 def test_the_deploy_checks_that_the_host_asks_for_the_login(
     deployable: tuple[Path, Path],
     users_text: str,
     sitegen: Callable[..., Result],
     monkeypatch: pytest.MonkeyPatch,
+    login: str,
     allow_override: str,
 ) -> None:
-    from tests.apache import DEBIAN_DEFAULT, apache
+    from tests.apache import DEBIAN_DEFAULT, SESSION_MODULES, apache
 
     project, remote = deployable
     home = remote.parent
-    with_protection(
-        project, users_text, PROTECTION.replace("/srv/auth/network", f"{home}/private/{{site}}")
-    )
+    if login == "basic":
+        config = PROTECTION.replace("/srv/auth/network", f"{home}/private/{{site}}")
+    else:  # a protected page sends the visitor to the login page: that is asking too
+        config = SSO.format(auth=f"{home}/private").replace("network.test", "brand.test")
+        monkeypatch.setenv("SITEGEN_SESSION_PASSPHRASE", "p" * 40)
+    with_protection(project, users_text, config)
     monkeypatch.setenv("SITEGEN_USER", "ana")
-    with apache(remote, DEBIAN_DEFAULT, allow_override=allow_override) as served:
+    with apache(remote, DEBIAN_DEFAULT + SESSION_MODULES, allow_override) as served:
         edit(
             project / "sites/brand/site.yaml",
             "/www\n",

@@ -10,6 +10,7 @@ import posixpath
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 from generator.content.page import output_path_to_url
@@ -55,6 +56,16 @@ def http_check(base_url: str, plan: DeployPlan, manifest: Manifest) -> list[str]
     return problems
 
 
+class _Stay(urllib.request.HTTPRedirectHandler):
+    """A redirect is the answer (to the login page), not a page to fetch."""
+
+    def redirect_request(self, *arguments: Any, **keywords: Any) -> None:
+        return None
+
+
+_NOT_FOLLOWING = urllib.request.build_opener(_Stay)
+
+
 def login_check(base_url: str, site_dir: Path | None, manifest: Manifest) -> list[str]:
     """Problems found fetching the first protected page without a login (it must answer
     401, or 403 where no one may read it)."""
@@ -63,7 +74,9 @@ def login_check(base_url: str, site_dir: Path | None, manifest: Manifest) -> lis
     for path in sorted(manifest.files):
         if not path.endswith("/.htaccess"):
             continue
-        if b"AuthType Basic" not in (site_dir / path).read_bytes():
+        rules = (site_dir / path).read_bytes()
+        # A protected page's rules (not the login page's, which must stay open).
+        if b"\nAuthType " not in rules or b"\nRequire valid-user" in rules:
             continue
         page = posixpath.join(posixpath.dirname(path), "index.html")
         if page not in manifest.files:
@@ -74,13 +87,14 @@ def login_check(base_url: str, site_dir: Path | None, manifest: Manifest) -> lis
         )
         request = urllib.request.Request(url, headers={"User-Agent": "sitegen-check"})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+            with _NOT_FOLLOWING.open(request, timeout=TIMEOUT) as response:
                 status = response.status
         except urllib.error.HTTPError as error:
             status = error.code
         except (urllib.error.URLError, OSError) as error:
             return [f"login check of {url}: {error}"]
-        if status in (401, 403):
+        # 401 (Basic), 403 (no reader), or a redirect to the login page (a form login).
+        if status in (401, 403, 302, 303, 307):
             return []
         if status == 500:
             return [

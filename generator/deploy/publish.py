@@ -74,7 +74,7 @@ def deploy(
             "on every page, noindex everywhere): it is never published; "
             "deploy a build made without --preview"
         )
-    private = password_files(build_dir, site, target)
+    private = password_files(build_dir, site, target, local)
     with recorded_failures(origin, site, target, "deploy", local.version, options.dry_run):
         control = Remote(connect(target), target)
         try:
@@ -118,7 +118,7 @@ def deploy(
             control.close()
 
 
-def password_files(build_dir: Path, site: str, target: Target) -> dict[str, bytes]:
+def password_files(build_dir: Path, site: str, target: Target, local: Manifest) -> dict[str, bytes]:
     """What protected pages need on the server, outside the web root, by remote path: the
     site's password file; with a login session (`auth.sso: form`), the session passphrase
     (from $SITEGEN_SESSION_PASSPHRASE, never from a file of the repository) and, on the
@@ -141,7 +141,7 @@ def password_files(build_dir: Path, site: str, target: Target) -> dict[str, byte
     logins = private.with_name(LOGIN_USERS)
     if logins.is_file():
         files[posixpath.join(folder, LOGIN_USERS)] = logins.read_bytes()
-    if _uses_sessions(build_dir / site, local_manifest(build_dir, site)):
+    if _uses_sessions(build_dir / site, local):
         passphrase = os.environ.get("SITEGEN_SESSION_PASSPHRASE", "")
         if len(passphrase) < 32:
             raise DeployError(

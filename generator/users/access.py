@@ -85,21 +85,24 @@ def site_access(
     readers: dict[str, tuple[str, ...]] = {}
     notes: list[str] = []
     listed: dict[str, User] = {}
+    by_roles: dict[tuple[str, ...], tuple[str, ...]] = {}  # a section's pages share roles
     for page in pages:
         roles = tuple(role_named(users, name, page.location) for name in page.roles)
-        allowed = []
-        for id, user in sorted(users.users.items()):
-            if not may_read(users, user, site, environment, roles):
-                continue
-            if not user.password_hash:
-                notes.append(
-                    f"{user.id} may read protected pages of {site} but has no password "
-                    f"(sitegen users passwd {user.id})"
-                )
-                continue
-            allowed.append(id)
-            listed[id] = user
-        readers[page.url] = tuple(allowed)
+        if roles not in by_roles:
+            allowed = []
+            for id, user in sorted(users.users.items()):
+                if not may_read(users, user, site, environment, roles):
+                    continue
+                if not user.password_hash:
+                    notes.append(
+                        f"{user.id} may read protected pages of {site} but has no password "
+                        f"(sitegen users passwd {user.id})"
+                    )
+                    continue
+                allowed.append(id)
+                listed[id] = user
+            by_roles[roles] = tuple(allowed)
+        readers[page.url] = by_roles[roles]
     htpasswd = "".join(
         f"{id}:{apache_bcrypt(user.password_hash)}\n" for id, user in sorted(listed.items())
     )
