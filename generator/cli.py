@@ -431,7 +431,7 @@ def _add_users(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
     who.add_argument(
         "action",
         metavar="ACTION",
-        help="read, edit, publish (deploy, rollback, promote), decide, manage-users",
+        help="read, edit, publish (deploy, rollback), decide (conclude), manage-users",
     )
     user_commands.add_parser("check", help="validate the users files (for CI)")
     owners = user_commands.add_parser(

@@ -11,7 +11,6 @@ ACTIONS = {
     "publish": "publish",
     "deploy": "publish",
     "rollback": "publish",
-    "promote": "publish",
     "decide": "decide",
     "conclude": "decide",
     "manage-users": "manage-users",
