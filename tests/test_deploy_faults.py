@@ -78,6 +78,23 @@ class DropsMidDownload(FTPHandler):
         return super().ftp_RETR(file)
 
 
+class DropsStateDownloads(FTPHandler):
+    """The second RETR of the live pointer (manifest.json): the connection drops before any
+    byte is sent, after the plan read it once (as a TLS data channel broke on vsftpd)."""
+
+    faults: Faults
+
+    def ftp_RETR(self, file: str, rest_pos: int = 0) -> Any:
+        if file.endswith("/.sitegen-state/manifest.json"):
+            with self.faults.lock:
+                self.faults.seen[file] = self.faults.seen.get(file, 0) + 1
+                drop = self.faults.seen[file] == 2
+            if drop:
+                self.close()
+                return None
+        return super().ftp_RETR(file)
+
+
 class Aborts426(FTPHandler):
     """The first STOR of each stylesheet or page is aborted with 426."""
 
@@ -192,6 +209,21 @@ def test_status_full_retries_a_dropped_download(
     assert status.code == 0, status.err
     assert "no drift" in status.out
     assert handler.faults.seen  # downloads were dropped, and tried again
+
+
+def test_a_dropped_download_of_the_state_is_tried_again_on_a_new_connection(
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
+    handler = isolated(DropsStateDownloads, faults=Faults())
+    project, remote = site(handler)
+    assert deploy(sitegen, project).code == 0
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, again.")
+    assert sitegen(project, "build", "brand").code == 0
+    again = deploy(sitegen, project)  # reads the pointer at plan time, then after the lock
+    assert again.code == 0, again.err
+    assert max(handler.faults.seen.values()) >= 2  # the dropped download happened
+    back = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
+    assert back.code == 0, back.err
 
 
 def test_426_aborted_transfers_are_retried(

@@ -160,10 +160,30 @@ class Remote:
             self.session.storbinary(f"STOR {path}", io.BytesIO(data))
 
     def get(self, path: str) -> bytes:
-        chunks: list[bytes] = []
-        with self.doing("download", path):
-            self.session.retrbinary(f"RETR {path}", chunks.append)
-        return b"".join(chunks)
+        """The file's bytes. A transfer that breaks (a TLS data channel dropped mid-way, as
+        vsftpd's does now and then) is tried once more on a new connection: the old one may
+        still owe the server's reply to the broken transfer."""
+        for attempt in (1, 2):
+            chunks: list[bytes] = []
+            try:
+                with self.doing("download", path):
+                    self.session.retrbinary(f"RETR {path}", chunks.append)
+                return b"".join(chunks)
+            except RemoteError as error:
+                if attempt == 2 or not error.transient:
+                    raise
+                self.reconnect()
+        raise AssertionError("unreachable")
+
+    def reconnect(self) -> None:
+        """Replace the connection (state such as the lock is the server's, not the
+        connection's)."""
+        try:
+            self.host.close()
+        except Exception:  # noqa: BLE001 - already broken
+            pass
+        with self.doing("reconnect to", self.target.host):
+            self.host = connect(self.target)
 
     def rename(self, source: str, destination: str) -> None:
         with self.doing("rename", f"{source} to {destination}"):
