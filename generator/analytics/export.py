@@ -19,24 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.analytics.store import EVENTS
+from generator.analytics.store import EVENT_COLUMNS, EVENTS
 from generator.errors import SitegenError
 
-COLUMNS = (
-    "id",
-    "site",
-    "time",
-    "type",
-    "page",
-    "variant",
-    "build",
-    "visitor",
-    "session",
-    "detail",
-    "segments",
-    "client_ms",
-    "source",
-)
+COLUMNS = tuple(column for column in EVENT_COLUMNS if column != "ingest")
 """What an exported event holds (no IP address: the store never had one)."""
 CHUNK = 50_000
 
@@ -61,23 +47,8 @@ def export_parquet(store: Path, out: Path, sites: Sequence[str] = ()) -> Exporte
         raise SitegenError(f"{out}: exists and is not empty; choose a new folder")
     staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    schema = pa.schema(
-        [
-            ("id", pa.string()),
-            ("site", pa.string()),
-            ("time", pa.timestamp("ms", tz="UTC")),
-            ("type", pa.string()),
-            ("page", pa.string()),
-            ("variant", pa.string()),
-            ("build", pa.string()),
-            ("visitor", pa.string()),
-            ("session", pa.string()),
-            ("detail", pa.string()),
-            ("segments", pa.string()),
-            ("client_ms", pa.int64()),
-            ("source", pa.string()),
-        ]
-    )
+    kinds = {"time": pa.timestamp("ms", tz="UTC"), "client_ms": pa.int64()}
+    schema = pa.schema([(name, kinds.get(name, pa.string())) for name in COLUMNS])
     events = files = 0
     try:
         writer: Any = None
