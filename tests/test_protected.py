@@ -120,11 +120,14 @@ def test_grants_decide_who_may_read_on_each_site(
     assert "Require user ana cleo\n" in (region / "news/briefing/.htaccess").read_text()
     lines = (protected / "build/.sitegen/sites/region/htpasswd").read_text().splitlines()
     assert [line.split(":")[0] for line in lines] == ["ana", "cleo"]
-    # Staging: ben publishes brand there, and still reads as an author.
+    # brand keeps ben's grant; on staging he publishes it too, and still reads.
     assert (
         "Require user ana ben cleo\n"
         in (protected / "build/brand/news/briefing/.htaccess").read_text()
     )
+    staging = protected / "staging"
+    assert sitegen(protected, "build", "brand", "--env", "staging", "--out", str(staging)).code == 0
+    assert "Require user ana ben cleo\n" in (staging / "brand/news/briefing/.htaccess").read_text()
 
 
 def test_a_page_can_be_exempted_and_a_reader_without_password_is_named(
