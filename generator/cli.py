@@ -120,11 +120,28 @@ def _add_build(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
 
 
 def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
-    """`sitegen analytics ingest|simulate|export`."""
+    """`sitegen analytics ingest|simulate|export|db check`."""
     site, out = shared["site"], shared["out"]
     analytics = commands.add_parser("analytics", help="events from access logs and exports")
     analytics_commands = analytics.add_subparsers(
         dest="analytics_command", required=True, metavar="SUBCOMMAND"
+    )
+    database = analytics_commands.add_parser(
+        "db", help="the events store itself: its queries' plans, indexes and statistics"
+    )
+    database_commands = database.add_subparsers(
+        dest="db_command", required=True, metavar="SUBCOMMAND"
+    )
+    db_check = database_commands.add_parser(
+        "check",
+        parents=[out],
+        help="explain every query sitegen runs on the store, flag full scans and sorts of "
+        "large tables, recommend indexes by their measured effect, refresh statistics",
+    )
+    db_check.add_argument(
+        "--apply",
+        action="store_true",
+        help="create the recommended indexes and switch the store to WAL",
     )
     export = analytics_commands.add_parser(
         "export",
@@ -731,6 +748,13 @@ def command_analytics(arguments: argparse.Namespace) -> int:
         done = export_parquet(store, arguments.out.resolve(), tuple(arguments.sites))
         print(f"{arguments.out}: {done.events} events in {done.files} files (site=/day=)")
         return 0
+    if arguments.analytics_command == "db":
+        from generator.analytics.dbcheck import check, render
+
+        root = arguments.root.resolve()
+        result = check(_layout(arguments, root).checked().events, apply=arguments.apply)
+        print(render(result))
+        return 1 if result.problems else 0
     return command_analytics_ingest(arguments)
 
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from generator.analytics.store import EVENT_COLUMNS, EVENTS
+from generator import events as q
 from generator.errors import SitegenError
+from generator.events import EXPORTED_COLUMNS as COLUMNS
+from generator.events import snapshot
 
-COLUMNS = tuple(column for column in EVENT_COLUMNS if column != "ingest")
-"""What an exported event holds (no IP address: the store never had one)."""
 CHUNK = 50_000
 
 
@@ -41,8 +41,6 @@ def export_parquet(store: Path, out: Path, sites: Sequence[str] = ()) -> Exporte
         raise SitegenError(
             "analytics export --format parquet needs pyarrow: pip install 'sitegen[parquet]'"
         ) from None
-    if not store.is_file():
-        raise SitegenError(f"{store}: no events store (run sitegen analytics ingest first)")
     if out.exists() and any(out.iterdir()):
         raise SitegenError(f"{out}: exists and is not empty; choose a new folder")
     staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
@@ -91,24 +89,15 @@ def _partitions(
     store: Path, sites: Sequence[str]
 ) -> Iterator[tuple[tuple[str, str], list[tuple[Any, ...]]]]:
     """Chunks of events in (site, day) order, each with its partition, from one snapshot."""
-    try:
-        connection = sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as error:
-        raise SitegenError(f"{store}: cannot open the events store: {error}") from None
-    try:
-        connection.execute("BEGIN")  # one snapshot for the whole export
-        row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        refusal = EVENTS.refusal(int(row[0])) if row else None
-        if refusal is not None:
-            raise SitegenError(f"{store}: this events store is in {refusal}")
-        where = f"WHERE site IN ({','.join('?' * len(sites))})" if sites else ""
-        cursor = connection.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM events {where} ORDER BY site, time, id",
-            tuple(sites),
+    with snapshot(store) as connection:  # one snapshot for the whole export
+        rows: Iterable[tuple[Any, ...]] = (
+            chain.from_iterable(q.EXPORT_SITE(connection, site) for site in sorted(set(sites)))
+            if sites
+            else q.EXPORT_ALL(connection)
         )
         chunk: list[tuple[Any, ...]] = []
         partition: tuple[str, str] | None = None
-        for row in cursor:
+        for row in rows:
             key = (row[1], dt.datetime.fromtimestamp(row[2], dt.UTC).date().isoformat())
             if key != partition or len(chunk) >= CHUNK:
                 if chunk and partition is not None:
@@ -118,7 +107,3 @@ def _partitions(
             chunk.append(row)
         if chunk and partition is not None:
             yield partition, chunk
-    except sqlite3.DatabaseError as error:
-        raise SitegenError(f"{store}: the events store cannot be read: {error}") from None
-    finally:
-        connection.close()

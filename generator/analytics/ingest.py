@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
+from generator import events as q
 from generator.analytics.logs import MalformedLine, parse_line, read_lines
 from generator.analytics.pixel import FIELDS, PIXEL_PATH
 from generator.analytics.store import Event, EventStore
@@ -319,23 +320,11 @@ class Ingest:
             # drop them. A visitor whose HTML hits never came with a pixel request ran no
             # JavaScript at all: a bot.
             connection = self.store.connection
-            connection.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS pixel_visitors (visitor TEXT PRIMARY KEY)"
-            )
-            connection.execute("DELETE FROM pixel_visitors")
-            connection.executemany(
-                "INSERT OR IGNORE INTO pixel_visitors VALUES (?)",
-                [(v,) for v in self.pixel_visitors],
-            )
-            where = "ingest = ? AND source = 'log'"
-            bots = connection.execute(
-                f"SELECT COUNT(*) FROM events WHERE {where} AND visitor NOT IN "
-                "(SELECT visitor FROM pixel_visitors)",
-                (self.ingest_id,),
-            ).fetchone()[0]
-            dropped = connection.execute(
-                f"DELETE FROM events WHERE {where}", (self.ingest_id,)
-            ).rowcount
+            q.PIXEL_VISITORS_CREATE(connection)
+            q.PIXEL_VISITORS_CLEAR(connection)
+            q.PIXEL_VISITORS_INSERT.many(connection, [(v,) for v in self.pixel_visitors])
+            bots = q.LOG_HITS_WITHOUT_PIXEL(connection, self.ingest_id).fetchone()[0]
+            dropped = q.LOG_HITS_DELETE(connection, self.ingest_id).rowcount
             self.report.bots += bots
             self.report.ignored += dropped - bots
             self.report.events -= dropped

@@ -13,11 +13,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import events as q
 from generator.errors import SitegenError
-from generator.formats import Format
-
-SCHEMA_VERSION = 3
-EVENTS = Format("events store", SCHEMA_VERSION)
+from generator.events import EVENTS, SCHEMA_VERSION
 
 
 def backup_path(path: Path, schema: int) -> Path:
@@ -33,7 +31,7 @@ def upgrade(path: Path) -> str | None:
     # are what the experiment alarms are cached by).
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as reader:
-            row = reader.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            row = q.SCHEMA_READ(reader).fetchone()
     except sqlite3.Error:
         row = None
     if row is not None and int(row[0]) == SCHEMA_VERSION:
@@ -105,23 +103,6 @@ CREATE TABLE IF NOT EXISTS ingests (
 );
 """
 
-EVENT_COLUMNS = (
-    "id",
-    "site",
-    "time",
-    "type",
-    "page",
-    "variant",
-    "build",
-    "visitor",
-    "session",
-    "detail",
-    "source",
-    "segments",
-    "client_ms",
-    "ingest",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -164,27 +145,21 @@ class EventStore:
         self.connection.executescript(SCHEMA)
         if found is None:
             with self.connection:
-                self.connection.execute(
-                    "INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
-                self.connection.execute(
-                    "INSERT INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),)
-                )
+                q.META_INSERT(self.connection, "schema", str(SCHEMA_VERSION))
+                q.META_INSERT(self.connection, "salt", secrets.token_hex(16))
         elif found < SCHEMA_VERSION:
             with self.connection:
                 for reached in range(found + 1, SCHEMA_VERSION + 1):
                     for statement in MIGRATIONS[reached]:
                         self.connection.execute(statement)
-                self.connection.execute(
-                    "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
-                )
+                q.SCHEMA_SET(self.connection, str(SCHEMA_VERSION))
             self.migrated_from = found
         self.salt = self._meta("salt") or ""
 
     def _version(self) -> int | None:
         """The schema of an existing store (None: a new, empty file)."""
         try:
-            row = self.connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            row = q.SCHEMA_READ(self.connection).fetchone()
         except sqlite3.OperationalError:
             return None  # no meta table: nothing was ever stored
         return None if row is None else int(row[0])
@@ -201,23 +176,18 @@ class EventStore:
         temporary.replace(target)
 
     def _meta(self, key: str) -> str | None:
-        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = q.META_READ(self.connection, key).fetchone()
         return None if row is None else str(row[0])
 
     def begin_ingest(self, site: str, sources: list[str]) -> int:
-        cursor = self.connection.execute(
-            "INSERT INTO ingests (site, sources, lines, events, duplicates, bots, malformed, "
-            "ignored) VALUES (?, ?, 0, 0, 0, 0, 0, 0)",
-            (site, "\n".join(sources)),
-        )
+        cursor = q.INGEST_BEGIN(self.connection, site, "\n".join(sources))
         return int(cursor.lastrowid or 0)
 
     def add(self, events: Iterable[Event], ingest: int) -> int:
         """Insert events; return how many were new (the rest were already there)."""
         before = self.connection.total_changes
-        self.connection.executemany(
-            f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
+        q.EVENTS_INSERT.many(
+            self.connection,
             [
                 (
                     e.id,
@@ -241,44 +211,33 @@ class EventStore:
         return self.connection.total_changes - before
 
     def finish_ingest(self, ingest: int, counts: dict[str, int]) -> None:
-        self.connection.execute(
-            "UPDATE ingests SET lines = ?, events = ?, duplicates = ?, bots = ?, malformed = ?,"
-            " ignored = ? WHERE id = ?",
-            (
-                counts["lines"],
-                counts["events"],
-                counts["duplicates"],
-                counts["bots"],
-                counts["malformed"],
-                counts["ignored"],
-                ingest,
-            ),
+        q.INGEST_FINISH(
+            self.connection,
+            counts["lines"],
+            counts["events"],
+            counts["duplicates"],
+            counts["bots"],
+            counts["malformed"],
+            counts["ignored"],
+            ingest,
         )
         self.connection.commit()
 
     def remote_position(self, site: str, target: str, path: str) -> tuple[int, int, str] | None:
-        row = self.connection.execute(
-            "SELECT offset, size, head FROM remote_logs WHERE site = ? AND target = ? AND path = ?",
-            (site, target, path),
-        ).fetchone()
+        row = q.REMOTE_POSITION(self.connection, site, target, path).fetchone()
         return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
 
     def set_remote_position(
         self, site: str, target: str, path: str, offset: int, size: int, head: str
     ) -> None:
         with self.connection:
-            self.connection.execute(
-                "INSERT OR REPLACE INTO remote_logs VALUES (?, ?, ?, ?, ?, ?)",
-                (site, target, path, offset, size, head),
-            )
+            q.REMOTE_POSITION_SET(self.connection, site, target, path, offset, size, head)
 
     def count(self, site: str | None = None) -> int:
         if site is None:
-            row = self.connection.execute("SELECT COUNT(*) FROM events").fetchone()
+            row = q.COUNT_ALL(self.connection).fetchone()
         else:
-            row = self.connection.execute(
-                "SELECT COUNT(*) FROM events WHERE site = ?", (site,)
-            ).fetchone()
+            row = q.COUNT_SITE(self.connection, site).fetchone()
         return int(row[0])
 
     def close(self) -> None:

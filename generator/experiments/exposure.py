@@ -29,8 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import events as q
 from generator.config.personalization import Experiment, Goal
 from generator.content.page import NOT_FOUND_URL
+from generator.events import snapshot
 from generator.experiments.history import Version
 
 BOUNCE = "bounce"
@@ -86,23 +88,6 @@ def _day(number: int) -> dt.date:
     return EPOCH + dt.timedelta(days=number)
 
 
-# Each visitor's first exposure in each experiment: the earliest view (server time, then
-# the browser's clock) whose variant names one of its arms, under a build that counts.
-FIRST = """
-CREATE TEMP TABLE first AS
-SELECT key, arm, visitor, session, time, client_ms, build FROM (
-    SELECT v.key AS key, v.arm AS arm, e.visitor AS visitor, e.session AS session,
-           e.time AS time, e.client_ms AS client_ms, e.build AS build,
-           ROW_NUMBER() OVER (PARTITION BY v.key, e.visitor ORDER BY e.time, e.client_ms)
-               AS position
-    FROM temp.exposures e JOIN temp.variant_arms v ON v.variant = e.variant
-    WHERE NOT EXISTS (SELECT 1 FROM temp.stale s WHERE s.key = v.key AND s.build = e.build)
-) WHERE position = 1
-"""
-
-AFTER = "(g.time > f.time OR (g.time = f.time AND g.client_ms >= f.client_ms))"
-
-
 class Analysis:
     """A site's experiments from a few SQL queries over the events store: one pass picks
     the site's exposures, goals and views into temporary tables; the rest are joins."""
@@ -118,12 +103,8 @@ class Analysis:
         }
         if not store.exists() or not self.experiments:
             return data
-        connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
-        try:
-            connection.execute("PRAGMA temp_store = MEMORY")
-            last = connection.execute(
-                "SELECT MAX(time) FROM events WHERE site = ?", (site,)
-            ).fetchone()[0]
+        with snapshot(store) as connection:
+            last = q.LAST_EVENT_TIME(connection, site).fetchone()[0]
             self._prepare(connection, site, data)
             for found in data.values():
                 found.last_event = last
@@ -131,49 +112,31 @@ class Analysis:
                 for goal in found.experiment.goals:
                     self._conversions(connection, found, goal)
                 self._visits(connection, found)
-        except sqlite3.OperationalError:
-            return data  # an empty or older store: nothing to read
-        finally:
-            connection.close()
         return data
 
     def _prepare(
         self, connection: sqlite3.Connection, site: str, data: dict[str, ExperimentData]
     ) -> None:
         # One pass over the store; the rest reads these temporary tables (in memory).
-        connection.execute(
-            "CREATE TEMP TABLE site_events AS SELECT visitor, session, time, client_ms, type, "
-            "page, variant, build, detail FROM events WHERE site = ? AND type IN ('view', 'goal', "
-            "'click')",
-            (site,),
-        )
-        connection.execute(
-            "CREATE TEMP TABLE exposures AS SELECT visitor, session, time, client_ms, variant, "
-            "build FROM site_events WHERE type = 'view' AND variant != ''"
-        )
+        q.SITE_EVENTS(connection, site)
+        q.EXPOSURES(connection)
         pairs = {
             f"{e.key}-{arm.name}": (e.key, arm.name) for e in self.experiments for arm in e.arms
         }
-        variants = [row[0] for row in connection.execute("SELECT DISTINCT variant FROM exposures")]
-        connection.execute(
-            "CREATE TEMP TABLE variant_arms (variant TEXT, key TEXT, arm TEXT, "
-            "PRIMARY KEY (variant, key))"
-        )
+        variants = [row[0] for row in q.EXPOSED_VARIANTS(connection)]
+        q.VARIANT_ARMS_CREATE(connection)
         rows = {}
         for variant in variants:
             for part in variant.split("+"):  # whole parts: no prefix ever matches
                 if part in pairs and (variant, pairs[part][0]) not in rows:
                     rows[variant, pairs[part][0]] = pairs[part][1]
-        connection.executemany(
-            "INSERT INTO variant_arms VALUES (?, ?, ?)",
-            [(variant, key, arm) for (variant, key), arm in rows.items()],
+        q.VARIANT_ARMS_INSERT.many(
+            connection, [(variant, key, arm) for (variant, key), arm in rows.items()]
         )
-        builds = [row[0] for row in connection.execute("SELECT DISTINCT build FROM exposures")]
-        connection.execute(
-            "CREATE TEMP TABLE stale (key TEXT, build TEXT, PRIMARY KEY (key, build))"
-        )
-        connection.executemany(
-            "INSERT INTO stale VALUES (?, ?)",
+        builds = [row[0] for row in q.EXPOSED_BUILDS(connection)]
+        q.STALE_CREATE(connection)
+        q.STALE_INSERT.many(
+            connection,
             [
                 (key, build)
                 for key, found in data.items()
@@ -181,24 +144,15 @@ class Analysis:
                 if not self._counts(found, build)
             ],
         )
-        for key, count in connection.execute(
-            "SELECT v.key, COUNT(*) FROM exposures e JOIN variant_arms v ON v.variant = e.variant"
-            " JOIN stale s ON s.key = v.key AND s.build = e.build GROUP BY v.key"
-        ):
+        for key, count in q.STALE_EXPOSURES(connection):
             data[key].stale_exposures = count
-        connection.execute(FIRST)
-        connection.execute("CREATE INDEX temp.first_by_key ON first (key, visitor)")
-        connection.execute(
-            "CREATE TEMP TABLE goals AS SELECT visitor, session, time, client_ms, type, detail "
-            "FROM site_events WHERE type IN ('goal', 'click')"
-        )
-        connection.execute("CREATE INDEX temp.goals_by_visitor ON goals (visitor)")
-        connection.execute(
-            "CREATE TEMP TABLE views AS SELECT visitor, session, time, client_ms, page "
-            "FROM site_events WHERE type = 'view'"
-        )
-        connection.execute("DROP TABLE temp.site_events")
-        connection.execute("CREATE INDEX temp.views_by_visit ON views (visitor, session)")
+        q.FIRST_EXPOSURES(connection)
+        q.FIRST_INDEX(connection)
+        q.GOALS(connection)
+        q.GOALS_INDEX(connection)
+        q.VIEWS(connection)
+        q.SITE_EVENTS_DROP(connection)
+        q.VIEWS_INDEX(connection)
 
     def _counts(self, found: ExperimentData, build: str) -> bool:
         """Does an exposure under `build` count (not from before a re-enrolment)?"""
@@ -222,11 +176,7 @@ class Analysis:
         return {arm.name: weights.get(arm.name, 0.0) / total for arm in experiment.arms}
 
     def _exposures(self, connection: sqlite3.Connection, found: ExperimentData) -> None:
-        rows = connection.execute(
-            "SELECT arm, build, CAST(time / 86400 AS INTEGER), COUNT(*), MIN(time) "
-            "FROM temp.first WHERE key = ? GROUP BY arm, build, CAST(time / 86400 AS INTEGER)",
-            (found.experiment.key,),
-        ).fetchall()
+        rows = q.EXPOSURES_BY_DAY(connection, found.experiment.key).fetchall()
         by_build: dict[str, int] = {}
         for arm_name, build, day, count, earliest in rows:
             arm = found.arms[arm_name]
@@ -250,22 +200,13 @@ class Analysis:
         first_of_kind = next(
             (g for g in found.experiment.goals if (g.page if goal.page else g.click)), None
         )
-        details = [f"{key}:{goal.id}"] + ([key] if first_of_kind is goal else [])
-        window = (
-            "g.session = f.session"
-            if goal.within_days is None
-            else f"g.time - f.time <= {goal.within_days * 86400}"
-        )
-        rows = connection.execute(
-            "SELECT arm, CAST(converted / 86400 AS INTEGER), COUNT(*) FROM ("
-            "  SELECT f.arm AS arm, MIN(g.time) AS converted "
-            "  FROM temp.first f JOIN temp.goals g ON g.visitor = f.visitor "
-            f"  WHERE f.key = ? AND g.type = ? AND g.detail IN ({','.join('?' * len(details))})"
-            f"    AND {AFTER} AND {window} "
-            "  GROUP BY f.visitor"
-            ") GROUP BY arm, CAST(converted / 86400 AS INTEGER)",
-            (key, kind, *details),
-        ).fetchall()
+        detail = f"{key}:{goal.id}"
+        older = key if first_of_kind is goal else detail
+        if goal.within_days is None:
+            rows = q.CONVERSIONS_IN_VISIT(connection, key, kind, detail, older).fetchall()
+        else:
+            seconds = goal.within_days * 86400
+            rows = q.CONVERSIONS_WITHIN(connection, key, kind, detail, older, seconds).fetchall()
         for arm_name, day, count in rows:
             arm = found.arms[arm_name]
             arm.conversions[goal.id] = arm.conversions.get(goal.id, 0) + count
@@ -274,16 +215,7 @@ class Analysis:
 
     def _visits(self, connection: sqlite3.Connection, found: ExperimentData) -> None:
         """Pages per visit, bounces and 404s of each exposure visit, from the exposure on."""
-        rows = connection.execute(
-            "SELECT arm, SUM(pages), SUM(pages * pages), SUM(pages = 1), SUM(lost) FROM ("
-            "  SELECT f.arm AS arm, COUNT(*) AS pages, MAX(g.page = ?) AS lost "
-            "  FROM temp.first f "
-            "  JOIN temp.views g ON g.visitor = f.visitor AND g.session = f.session "
-            f"  WHERE f.key = ? AND {AFTER} "
-            "  GROUP BY f.visitor"
-            ") GROUP BY arm",
-            (NOT_FOUND_URL, found.experiment.key),
-        ).fetchall()
+        rows = q.EXPOSURE_VISITS(connection, NOT_FOUND_URL, found.experiment.key).fetchall()
         for arm_name, pages, squared, bounces, lost in rows:
             arm = found.arms[arm_name]
             arm.pages, arm.pages_squared, arm.bounces = pages, squared, bounces

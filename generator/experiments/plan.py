@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from generator import events as q
+from generator.events import snapshot
 from generator.experiments import stats
 
 WINDOW_DAYS = 28
@@ -15,23 +16,12 @@ def daily_visitors(store: Path, site: str) -> float | None:
     """Distinct visitors a day (pixel views) over the last `WINDOW_DAYS` of the store."""
     if not store.exists():
         return None
-    connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
-    try:
-        last = connection.execute(
-            "SELECT MAX(time) FROM events WHERE site = ? AND type = 'view'", (site,)
-        ).fetchone()[0]
+    with snapshot(store) as connection:
+        last = q.LAST_VIEW_TIME(connection, site).fetchone()[0]
         if last is None:
             return None
         since = last - WINDOW_DAYS * 86400
-        first, visitors = connection.execute(
-            "SELECT MIN(time), COUNT(DISTINCT visitor) FROM events "
-            "WHERE site = ? AND type = 'view' AND time > ?",
-            (site, since),
-        ).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        connection.close()
+        first, visitors = q.VISITORS_SINCE(connection, site, since).fetchone()
     days = max(1.0, float(last - first) / 86400)
     return float(visitors) / days
 

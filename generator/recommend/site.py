@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from generator import __version__
+from generator import events as q
 from generator.config.model import SiteConfig
 from generator.content.gates import publishes
 from generator.content.index import SiteContent
 from generator.content.page import Page
+from generator.events import snapshot
 from generator.files import replace_text
 from generator.layout import BuildLayout
 from generator.recommend.lists import Recommendations
@@ -28,21 +29,9 @@ def page_views(store: Path, site: str) -> list[View]:
     """Every stored page view of the site, in time order."""
     if not store.exists():
         return []
-    # Read-only: a build never changes the events store.
-    connection = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)
-    try:
-        return [
-            (row[0], row[1], row[2], row[3], row[4])
-            for row in connection.execute(
-                "SELECT visitor, session, time, page, segments FROM events "
-                "WHERE site = ? AND type = 'view' ORDER BY time, id",
-                (site,),
-            )
-        ]
-    except sqlite3.Error:
-        return []
-    finally:
-        connection.close()
+    # Read-only, one snapshot: a build never changes the events store, nor waits for an ingest.
+    with snapshot(store) as connection:
+        return [(row[0], row[1], row[2], row[3], row[4]) for row in q.PAGE_VIEWS(connection, site)]
 
 
 def admitted_by(site: SiteConfig, page: Page) -> bool:
