@@ -72,9 +72,9 @@ def test_every_registered_statement_plans_on_a_new_store(tmp_path: Path) -> None
     path = tmp_path / "build/.sitegen/events.sqlite"
     EventStore(path).close()
     result = check(path)
-    assert {plan.query.name for plan in result.plans} | {
-        q.name for q in events.ALL if q.setup
-    } == {q.name for q in events.ALL}
+    assert {plan.query.name for plan in result.plans} | {q.name for q in events.ALL if q.setup} == {
+        q.name for q in events.ALL
+    }
     assert [plan.query.name for plan in result.plans if plan.error] == []
     assert [plan.query.name for plan in result.plans if plan.flagged] == []  # nothing is large
     assert result.problems == []
