@@ -25,7 +25,7 @@ from typing import Any
 from generator.errors import SitegenError
 from generator.formats import Format
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 EVENTS = Format("events store", SCHEMA_VERSION)
 
 
@@ -84,6 +84,9 @@ EVENT_COLUMNS = (
     "source",
     "segments",
     "client_ms",
+    "referrer",
+    "utm",
+    "device",
     "ingest",
 )
 

@@ -12,6 +12,7 @@ import pytest
 
 from generator.analytics.ingest import ingest
 from generator.analytics.store import EventStore
+from generator.events import SCHEMA_VERSION
 from tests.conftest import SHARED_DATA, Result
 
 APACHE_LOGS = SHARED_DATA / "apache-logs/apache_logs"
@@ -135,7 +136,9 @@ def test_cli_ingest(tmp_path: Path, project: Path, sitegen: Callable[..., Result
     missing = sitegen(project, "analytics", "ingest", "brnad", "--access-log", str(log))
     assert missing.code == 1 and "did you mean 'brand'" in missing.err
     with sqlite3.connect(project / "build/.sitegen/events.sqlite") as connection:
-        assert connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("3",)
+        assert connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
+            str(SCHEMA_VERSION),
+        )
 
 
 def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
@@ -157,7 +160,7 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
         ("", 0)
     ]
     assert store.connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
-        "3",
+        str(SCHEMA_VERSION),
     )
 
 
@@ -253,3 +256,48 @@ def test_export_writes_parquet_by_site_and_day_that_reads_back_the_same(
     assert empty.code == 1 and "no events of region to export" in empty.err
     assert not (project / "none").exists()
     assert not list(project.glob(".none.partial-*"))
+
+
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+TABLET = (
+    "Mozilla/5.0 (Linux; Android 13; SM-X200) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Safari/537.36"
+)
+
+
+def test_referrer_host_campaign_and_device_are_kept_and_nothing_more(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(
+        '10.0.0.1 - - [01/Jun/2026:10:00:00 +0000] "GET /guides/?utm_source=newsletter&id=7 '
+        'HTTP/1.1" 200 512 "https://mail.example.net:443/inbox?user=anna@example.org" '
+        f'"{PHONE}"\n'
+        '10.0.0.2 - - [01/Jun/2026:10:00:01 +0000] "GET /trips/ HTTP/1.1" 200 512 "-" '
+        f'"{TABLET}"\n'
+        '10.0.0.3 - - [01/Jun/2026:10:00:02 +0000] "GET /about/ HTTP/1.1" 200 512 "-" '
+        f'"{BROWSER}"\n'
+    )
+    export = tmp_path / "events.jsonl"
+    export.write_text(
+        '{"time": 1780000000, "type": "view", "page": "/", "visitor": "v9", '
+        '"referrer": "https://www.search.example/q?x=secret", "utm_source": "ads", '
+        '"device": "phone-ish"}\n'
+    )
+    store = EventStore(tmp_path / "events.sqlite")
+    ingest(store, "trailhead", [log], [export])
+    rows = store.connection.execute(
+        "SELECT page, referrer, utm, device FROM events ORDER BY time"
+    ).fetchall()
+    assert rows == [
+        ("/", "www.search.example", "ads", ""),  # an unknown device class is not kept
+        ("/guides/", "mail.example.net", "newsletter", "mobile"),
+        ("/trips/", "", "", "tablet"),
+        ("/about/", "", "", "desktop"),
+    ]
+    stored = (tmp_path / "events.sqlite").read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("events.sqlite-*")
+    )
+    assert b"inbox" not in stored and b"anna@" not in stored and b"secret" not in stored
+    store.close()

@@ -56,7 +56,8 @@ def test_simulate_ingest_build(tmp_path: Path, sitegen: Callable[..., Result]) -
     )["page"]["build"]
     pixels = [entry for entry in text.splitlines() if "/_sg/p.gif?" in entry]
     assert pixels and all(f"&b={build}&" in entry for entry in pixels)
-    assert all(re.search(r"&t=\d{13} HTTP", entry) for entry in pixels)
+    assert all(re.search(r"&t=\d{13}(&m=\w+)? HTTP", entry) for entry in pixels)
+    assert any("&m=newsletter HTTP" in entry for entry in pixels)  # a view's campaign
     assert all("p=%2F" in entry for entry in pixels)
     goals = [entry for entry in pixels if "e=goal" in entry or "e=click" in entry]
     assert goals and all('"POST /_sg/p.gif' in entry for entry in goals)

@@ -233,7 +233,8 @@ def test_status_migrates_an_older_events_store(
     assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
     store = project / "build/.sitegen/events.sqlite"
     with sqlite3.connect(store) as connection:  # as schema 2 left it
-        connection.execute("ALTER TABLE events DROP COLUMN client_ms")
+        for column in ("client_ms", "referrer", "utm", "device"):
+            connection.execute(f"ALTER TABLE events DROP COLUMN {column}")
         connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
     found = json.loads(sitegen(project, "experiments", "status", "brand", "--json").out)
     assert found[0]["arms"]["bold"]["visitors"] == 3

@@ -229,11 +229,12 @@ def test_an_older_events_store_is_copied_migrated_and_reported_once(
     assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
     store = project / "build/.sitegen/events.sqlite"
     with sqlite3.connect(store) as connection:  # as sitegen 0.1 left it: schema 2
-        connection.execute("ALTER TABLE events DROP COLUMN client_ms")
+        for column in ("client_ms", "referrer", "utm", "device"):
+            connection.execute(f"ALTER TABLE events DROP COLUMN {column}")
         connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
     first = sitegen(project, "build", "brand")
     assert first.code == 0, first.err
-    assert "events store migrated from schema 2 to 3" in first.err
+    assert "events store migrated from schema 2 to 4" in first.err
     assert "kept as events.sqlite.schema-2.bak" in first.err
     with sqlite3.connect(store.with_name("events.sqlite.schema-2.bak")) as old:
         assert old.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)

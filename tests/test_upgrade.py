@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -61,6 +62,22 @@ def events_of(project: Path) -> list[tuple[object, ...]]:
         return connection.execute("SELECT * FROM events ORDER BY id").fetchall()
 
 
+def without_footer(pages: dict[str, bytes]) -> dict[str, bytes]:
+    """The files without their scripts: pages without script elements or the hashes that
+    allow them (Content-Security-Policy), no .js files."""
+    return {
+        name: re.sub(
+            rb"<script\b(?:(?!</script>).)*</script>|'sha256-[A-Za-z0-9+/=]+'|"
+            rb"&#39;sha256-[A-Za-z0-9+/=]+&#39;",
+            b"",
+            content,
+            flags=re.S,
+        )
+        for name, content in pages.items()
+        if not name.endswith(".js")
+    }
+
+
 def test_an_upgrade_keeps_pages_history_events_and_rollback(
     project: Path,
     previous_version: Path,
@@ -104,15 +121,21 @@ def test_an_upgrade_keeps_pages_history_events_and_rollback(
     old_events = events_of(project)
     old_journal = jsonl(home / "brand/.sitegen-state/journal.jsonl")
 
-    # This version: migrate, build (the same bytes), deploy (nothing to send), read.
+    # This version: migrate, build (the same pages but for the footer runtime, which 0.2.0
+    # changed: views send their referring host and campaign), deploy those, read.
     assert sitegen(project, "migrate").code == 0
     assert sitegen(project, "build", "brand").code == 0
-    assert tree(project / "build/brand") == old_pages
+    new_pages = tree(project / "build/brand")
+    assert without_footer(new_pages) == without_footer(old_pages)
+    changed = [name for name in new_pages if new_pages[name] != old_pages.get(name)]
+    assert changed and all(name.endswith((".html", ".js")) for name in changed)
     again = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
     assert again.code == 0, again.err
-    assert "0 uploads (0 bytes)" in again.out, again.out  # the same bytes: nothing to send
-    assert published(home / "brand") == old_served
-    assert events_of(project) == old_events
+    assert f"{len(changed)} uploads" in again.out, again.out  # only the pages that changed
+    assert published(home / "brand") != old_served
+    upgraded = events_of(project)  # schema 4 added three columns, empty for old events
+    assert [row[:-3] for row in upgraded] == old_events
+    assert {row[-3:] for row in upgraded} == {("", "", "")}
     status = json.loads(sitegen(project, "experiments", "status", "brand", "--json").out)
     arms = status[0]["arms"]
     assert (arms["control"]["visitors"], arms["bold"]["visitors"]) == (10, 10)
@@ -129,8 +152,12 @@ def test_an_upgrade_keeps_pages_history_events_and_rollback(
     assert published(home / "brand") == old_served  # byte for byte
     journal = jsonl(home / "brand/.sitegen-state/journal.jsonl")
     assert journal[: len(old_journal)] == old_journal  # the history the old version wrote
-    # The deploy right after the upgrade had nothing to do: only the edit and the rollback.
-    assert [entry["kind"] for entry in journal[len(old_journal) :: 2]] == ["deploy", "rollback"]
+    # The deploy right after the upgrade, the edit, and the rollback.
+    assert [entry["kind"] for entry in journal[len(old_journal) :: 2]] == [
+        "deploy",
+        "deploy",
+        "rollback",
+    ]
 
 
 ASSIGNMENT_CODE = {"0.1.0": "06f0f4dd2653ca184c75755508055664b8f742cc86df6faf375c66c0641ee89b"}

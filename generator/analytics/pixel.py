@@ -22,4 +22,6 @@ FIELDS = {
     "x": "detail",  # the goal, the clicked selector or the recommended page
     "g": "segments",  # the visitor's segment ids, '.'-joined
     "t": "client_ms",  # the browser's clock, in milliseconds
+    "r": "referrer",  # a view's referring host, when another site's (never a path)
+    "m": "utm",  # a view's utm_source
 }

@@ -291,6 +291,7 @@ class Simulation:
             "u": browser.visitor,
             "s": visit.id,
             "g": ".".join(segments),
+            "m": query.get("utm_source", ""),
         }
         page = PageView(url, config, fields, file)
         moment += self.rng.uniform(0.3, 1.5)  # the page loads, then the runtime sends
@@ -316,6 +317,7 @@ class Simulation:
                 "x": detail,
                 "g": fields["g"],
                 "t": str(int(moment * 1000)),
+                **({"m": fields["m"]} if kind == "view" and fields["m"] else {}),
             }
         )
         # A view is an image request; the runtime sends the rest with sendBeacon (a POST,

@@ -53,6 +53,11 @@ MIGRATIONS = {
     # version reached -> statements that bring the previous version to it
     2: ["ALTER TABLE events ADD COLUMN segments TEXT NOT NULL DEFAULT ''"],
     3: ["ALTER TABLE events ADD COLUMN client_ms INTEGER NOT NULL DEFAULT 0"],
+    4: [
+        "ALTER TABLE events ADD COLUMN referrer TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE events ADD COLUMN utm TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE events ADD COLUMN device TEXT NOT NULL DEFAULT ''",
+    ],
 }
 
 SCHEMA = """
@@ -76,6 +81,10 @@ CREATE TABLE IF NOT EXISTS events (
     segments TEXT NOT NULL DEFAULT '',  -- the visitor's segment ids, '.'-joined (pixel 'g')
     client_ms INTEGER NOT NULL DEFAULT 0,  -- the browser's clock in ms (pixel 't'; 0 unknown):
                                 -- orders one visitor's events within a second
+    referrer TEXT NOT NULL DEFAULT '',  -- a view's referring host ('' none or unknown): no
+                                -- path or query, which may hold what identifies a person
+    utm     TEXT NOT NULL DEFAULT '',   -- a view's utm_source ('' none)
+    device  TEXT NOT NULL DEFAULT '',   -- desktop, mobile or tablet, from the user agent
     source  TEXT NOT NULL,      -- pixel, log (an HTML page in a plain log), jsonl
     ingest  INTEGER NOT NULL,   -- the ingests row that added it
     PRIMARY KEY (id)
@@ -121,6 +130,12 @@ class Event:
     """The visitor's segment ids when the event was sent, joined by '.'."""
     client_ms: int = 0
     """The browser's clock when it sent the event, in milliseconds (0: not known)."""
+    referrer: str = ""
+    """The host a view came from (only a host: never a path or query)."""
+    utm: str = ""
+    """The `utm_source` of a view's URL."""
+    device: str = ""
+    """desktop, mobile or tablet ('' not known)."""
 
 
 class EventStore:
@@ -203,6 +218,9 @@ class EventStore:
                     e.source,
                     e.segments,
                     e.client_ms,
+                    e.referrer,
+                    e.utm,
+                    e.device,
                     ingest,
                 )
                 for e in events

@@ -51,6 +51,16 @@
     var fields = {e: type, p: config.page.url, v: sg.assignment.variant, b: config.page.build,
       u: sg.assignment.visitor, s: sg.assignment.visit, x: detail || "",
       g: sg.assignment.segments.join("."), t: Date.now()};
+    if (type === "view") {
+      // Where the visit came from, for the network report: another site's host (never its
+      // path or query) and the campaign's utm_source.
+      var from = document.referrer.split("/")[2] || "";
+      if (from && from !== location.host) fields.r = from;
+      var utm = /[?&]utm_source=([^&#]*)/.exec(location.search);
+      try {
+        if (utm) fields.m = decodeURIComponent(utm[1].replace(/\+/g, " ")).slice(0, 100);
+      } catch (error) { /* a malformed escape: no campaign */ }
+    }
     var url = track.pixel + "?" + Object.keys(fields).map(function (key) {
       return key + "=" + encodeURIComponent(fields[key]);
     }).join("&");
