@@ -469,9 +469,46 @@ def _add_users(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
     )
 
 
+def _add_report(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen report`."""
+    report = commands.add_parser(
+        "report",
+        parents=[shared["env"]],
+        help="a static HTML report of the network's traffic: overview, site comparison, "
+        "shared content and audiences, top pages, sources (CSV and JSON alongside)",
+    )
+    report.add_argument("sites", nargs="*", metavar="SITE", help="only these sites (default: all)")
+    report.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="a new folder to write"
+    )
+    report.add_argument(
+        "--from", dest="start", type=_date, metavar="DATE", help="first day (YYYY-MM-DD, UTC)"
+    )
+    report.add_argument(
+        "--to", dest="end", type=_date, metavar="DATE", help="last day included (YYYY-MM-DD)"
+    )
+    report.add_argument(
+        "--min-visitors",
+        type=int,
+        default=5,
+        metavar="K",
+        help="suppress every cell resting on fewer visitors than K (default 5)",
+    )
+
+
+def _date(text: str) -> object:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
 SUBPARSERS = (
     _add_build,
     _add_analytics,
+    _add_report,
     _add_deploy,
     _add_cache,
     _add_rollback,
@@ -734,6 +771,38 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
         + ("" if pages else " (no page texts: no content model)")
     )
     print(format_table(evaluate_all(train, test, k=arguments.k, pages=pages), arguments.k), end="")
+    return 0
+
+
+def command_report(arguments: argparse.Namespace) -> int:
+    from generator.config import load_network
+    from generator.errors import ConfigError, suggest
+    from generator.report import network_report
+
+    if arguments.start and arguments.end and arguments.start > arguments.end:
+        raise UsageError(f"sitegen report: --from {arguments.start} is after --to {arguments.end}")
+    if arguments.min_visitors < 1:
+        raise UsageError("sitegen report: --min-visitors must be at least 1")
+    root = arguments.root.resolve()
+    network = load_network(root, arguments.env)
+    buildable = {site.name: site for site in network.buildable_sites()}
+    for name in arguments.sites:
+        if name not in buildable:
+            raise ConfigError(f"no buildable site '{name}'" + suggest(name, list(buildable)))
+    sites = [buildable[name] for name in arguments.sites] or list(buildable.values())
+    written = network_report(
+        root,
+        network,
+        sites,
+        arguments.out.resolve(),
+        arguments.start,
+        arguments.end,
+        arguments.min_visitors,
+    )
+    print(
+        f"{arguments.out}: {written.pages} pages and {written.data_files} data files "
+        f"({len(sites)} sites)"
+    )
     return 0
 
 
@@ -1204,6 +1273,7 @@ COMMANDS = {
     "diff": command_diff,
     "journal": command_journal,
     "analytics": command_analytics,
+    "report": command_report,
     "build": command_build,
     "config": command_config_show,
     "recommend": command_recommend_eval,

@@ -330,6 +330,125 @@ EXPORT_SITE = _register(
     whole=True,
 )
 
+# --- the network report (report/data.py) -------------------------------------------------
+
+REPORT_SITES_CREATE = _register(
+    "report_sites_create", "CREATE TEMP TABLE report_sites (site TEXT PRIMARY KEY)", setup=True
+)
+REPORT_SITES_INSERT = _register(
+    "report_sites_insert", "INSERT INTO temp.report_sites VALUES (?)", "site"
+)
+REPORT_STEPS = _register(
+    "report_steps",
+    # Every view in the range, with what starts and ends a visit (a new runtime session, or
+    # for a plain log's views 30 minutes without one) and the time to the visit's next view.
+    """
+    SELECT site, visitor, time, page, referrer, utm, device, segments,
+        CASE WHEN prev_time IS NULL OR session != prev_session
+             OR (session = '' AND time - prev_time > 1800) THEN 1 ELSE 0 END AS entry,
+        CASE WHEN next_time IS NULL OR session != next_session
+             OR (session = '' AND next_time - time > 1800) THEN NULL
+             ELSE next_time - time END AS onward
+    FROM (
+        SELECT site, visitor, session, time, page, referrer, utm, device, segments,
+            LAG(time) OVER w AS prev_time, LAG(session) OVER w AS prev_session,
+            LEAD(time) OVER w AS next_time, LEAD(session) OVER w AS next_session
+        FROM events
+        WHERE site IN (SELECT site FROM temp.report_sites) AND type = 'view'
+            AND time >= ? AND time < ?
+        WINDOW w AS (PARTITION BY site, visitor ORDER BY time, client_ms)
+    )
+    """,
+    "from",
+    "to",
+    creates="report_steps",
+    purpose="the report's views, with visit starts and the time to the next view",
+)
+REPORT_OTHER = _register(
+    "report_other",
+    "SELECT site, visitor, time, type, detail FROM events "
+    "WHERE site IN (SELECT site FROM temp.report_sites) AND type IN ('goal', 'rec', 'click') "
+    "AND time >= ? AND time < ?",
+    "from",
+    "to",
+    creates="report_other",
+    purpose="the report's goals and clicks",
+)
+REPORT_DAYS = _register(
+    "report_days",
+    "SELECT site, CAST(time / 86400 AS INTEGER) AS day, COUNT(DISTINCT visitor), SUM(entry), "
+    "COUNT(*) FROM temp.report_steps GROUP BY site, day",
+)
+REPORT_NETWORK_DAYS = _register(
+    "report_network_days",
+    "SELECT CAST(time / 86400 AS INTEGER) AS day, COUNT(DISTINCT visitor), SUM(entry), COUNT(*) "
+    "FROM temp.report_steps GROUP BY day",
+)
+REPORT_NETWORK_VISITORS = _register(
+    "report_network_visitors", "SELECT COUNT(DISTINCT visitor) FROM temp.report_steps"
+)
+REPORT_PER_VISITOR = _register(
+    "report_per_visitor",
+    # Per site: visitors, and the sum and sum of squares of views, visits, bounces, 404s and
+    # goals per visitor (for the comparison's tests).
+    """
+    SELECT v.site, COUNT(*), SUM(v.views), SUM(v.views * v.views), SUM(v.visits),
+        SUM(v.visits * v.visits), SUM(v.bounces), SUM(v.lost), SUM(v.lost * v.lost),
+        SUM(COALESCE(g.goals, 0)), SUM(COALESCE(g.goals, 0) * COALESCE(g.goals, 0)),
+        SUM(g.goals IS NOT NULL)
+    FROM (
+        SELECT site, visitor, COUNT(*) AS views, SUM(entry) AS visits,
+            SUM(entry AND onward IS NULL) AS bounces, SUM(page = ?) AS lost
+        FROM temp.report_steps GROUP BY site, visitor
+    ) v LEFT JOIN (
+        SELECT site, visitor, COUNT(*) AS goals FROM temp.report_other WHERE type = 'goal'
+        GROUP BY site, visitor
+    ) g ON g.site = v.site AND g.visitor = v.visitor
+    GROUP BY v.site
+    """,
+    "page",
+)
+REPORT_PAGES = _register(
+    "report_pages",
+    "SELECT site, page, COUNT(*), COUNT(DISTINCT visitor), SUM(entry), "
+    "SUM(onward IS NULL), SUM(onward IS NOT NULL), AVG(onward) "
+    "FROM temp.report_steps GROUP BY site, page",
+)
+REPORT_SOURCES = _register(
+    "report_sources",
+    "SELECT site, referrer, utm, device, COUNT(*), COUNT(DISTINCT visitor) "
+    "FROM temp.report_steps WHERE entry = 1 GROUP BY site, referrer, utm, device",
+)
+REPORT_RECOMMENDED = _register(
+    "report_recommended",
+    "SELECT site, detail, COUNT(*), COUNT(DISTINCT visitor) FROM temp.report_other "
+    "WHERE type = 'rec' GROUP BY site, detail",
+)
+REPORT_SEGMENTS = _register(
+    "report_segments",
+    "SELECT site, visitor, segments FROM temp.report_steps WHERE segments != '' "
+    "GROUP BY site, visitor, segments",
+)
+REPORT_CROSSINGS = _register(
+    "report_crossings",
+    # Consecutive views of one visitor id on two sites (only one id across sites when the
+    # sites share it): from, to, how often, by how many visitors.
+    """
+    SELECT previous, site, COUNT(*), COUNT(DISTINCT visitor) FROM (
+        SELECT visitor, site, LAG(site) OVER (PARTITION BY visitor ORDER BY time) AS previous
+        FROM temp.report_steps
+        WHERE visitor IN (
+            SELECT visitor FROM temp.report_steps GROUP BY visitor HAVING MIN(site) != MAX(site)
+        )
+    ) WHERE previous IS NOT NULL AND previous != site GROUP BY previous, site
+    """,
+)
+REPORT_BOTS = _register(
+    "report_bots",
+    "SELECT site, SUM(bots), SUM(lines) FROM ingests "
+    "WHERE site IN (SELECT site FROM temp.report_sites) GROUP BY site",
+)
+
 # --- db check (analytics/dbcheck.py): sample parameters for the others --------------------
 
 SAMPLE_SITE = _register("sample_site", "SELECT MIN(site) FROM events")

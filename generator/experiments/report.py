@@ -101,7 +101,7 @@ def _as_of(arm: tuple[Running, Running], day: dt.date) -> Summary:
     return Summary.conversions(_total(arm[0], day), _total(arm[1], day))
 
 
-def _svg(figure: object, title: str, description: str) -> str:
+def inline_svg(figure: object, title: str, description: str) -> str:
     """The figure as an inline <svg> with an accessible name and description."""
     from matplotlib.figure import Figure
 
@@ -149,7 +149,7 @@ def lift_chart(found: Status, points: list[Point]) -> str:
         if last is not None and last.relative is not None
         else "No lift measured yet."
     )
-    return _svg(
+    return inline_svg(
         figure,
         f"Cumulative lift of {found.experiment.analysis.primary} over time",
         description,
@@ -176,7 +176,7 @@ def exposures_chart(found: Status) -> str:
     axes.legend(loc="upper left", fontsize="small")
     figure.autofmt_xdate()
     figure.tight_layout()
-    return _svg(figure, "Exposures per day and arm", "; ".join(summary))
+    return inline_svg(figure, "Exposures per day and arm", "; ".join(summary))
 
 
 PAGE = jinja2.Environment(autoescape=True).from_string(

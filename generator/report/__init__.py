@@ -1,0 +1,88 @@
+"""`sitegen report`: the network's traffic across sites, as a static HTML report (data.py
+reads, compare.py tests the differences, write.py renders and exports)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+from generator.config.model import Network, SiteConfig
+from generator.content import SourceReader, collect_site_content
+from generator.layout import BuildLayout
+from generator.report.data import read
+from generator.report.write import Written, check_out, write
+
+K = 5
+"""Cells resting on fewer visitors than this are suppressed."""
+
+
+def shared_pages(
+    root: Path, network: Network, sites: list[SiteConfig]
+) -> dict[str, dict[str, str]]:
+    """Each pool page published on several of `sites`: its key -> site -> URL."""
+    urls: dict[str, dict[str, str]] = defaultdict(dict)
+    reader = SourceReader(root)
+    for site in sites:
+        for page in collect_site_content(site, network, reader).pages:
+            if page.pool:
+                urls[page.key][site.name] = page.url
+    return {key: found for key, found in urls.items() if len(found) > 1}
+
+
+def defined_segments(sites: list[SiteConfig]) -> dict[str, list[str]]:
+    """Each segment id defined by any of `sites` -> the sites defining it."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for site in sites:
+        for segment in site.personalization.segments:
+            found[segment.id].append(site.name)
+    return dict(found)
+
+
+def audience_note(sites: list[SiteConfig]) -> str:
+    hosts = sorted({site.base_url.split("/")[2] for site in sites if "://" in site.base_url})
+    return (
+        "Visitor ids live in each site's own browser storage, so sites on different hosts "
+        f"({', '.join(hosts) or 'none configured'}) cannot share visitors: someone who visits "
+        "two of them counts as two visitors, and paths between sites appear only for events "
+        "imported with one id across sites. Segment sizes are per site; overlaps are of the "
+        "visitor ids in both segments."
+    )
+
+
+def network_report(
+    root: Path,
+    network: Network,
+    sites: list[SiteConfig],
+    out: Path,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    k: int = K,
+) -> Written:
+    from generator.experiments.present import site_statuses
+    from generator.experiments.report import write_report
+
+    check_out(out)
+    layout = BuildLayout(root / "build").checked()
+    data = read(
+        layout.events,
+        [site.name for site in sites],
+        start,
+        end,
+        k,
+        shared_pages(root, network, sites),
+        defined_segments(sites),
+    )
+
+    def experiments(folder: Path) -> dict[str, list[tuple[str, str]]]:
+        pages: dict[str, list[tuple[str, str]]] = {}
+        for site in sites:
+            statuses = site_statuses(site, layout)
+            if statuses:
+                write_report(site.name, statuses, folder / site.name)
+                pages[site.name] = [
+                    (found.experiment.id, f"{found.experiment.id}.html") for found in statuses
+                ]
+        return pages
+
+    return write(data, out, audience_note(sites), experiments)
