@@ -410,8 +410,10 @@ REPORT_PER_VISITOR = _register(
 )
 REPORT_PAGES = _register(
     "report_pages",
-    "SELECT site, page, COUNT(*), COUNT(DISTINCT visitor), SUM(entry), "
-    "SUM(onward IS NULL), SUM(onward IS NOT NULL), AVG(onward) "
+    "SELECT site, page, COUNT(*), COUNT(DISTINCT visitor), "
+    "SUM(entry), COUNT(DISTINCT CASE WHEN entry THEN visitor END), "
+    "SUM(onward IS NULL), COUNT(DISTINCT CASE WHEN onward IS NULL THEN visitor END), "
+    "SUM(onward IS NOT NULL), AVG(onward) "
     "FROM temp.report_steps GROUP BY site, page",
 )
 REPORT_SOURCES = _register(

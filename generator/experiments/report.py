@@ -137,9 +137,9 @@ def lift_chart(found: Status, points: list[Point]) -> str:
         high = np.array([p.high if p.high is not None else np.nan for p in shown], dtype=float)
         axes.fill_between(days, low, high, color="#9ecae1", label="interval")
         axes.plot(days, lift, color="#08519c", label="relative lift")
+        axes.legend(loc="upper left", fontsize="small")
     axes.set_ylabel("relative lift")
     axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    axes.legend(loc="upper left", fontsize="small")
     figure.autofmt_xdate()
     figure.tight_layout()
     last = shown[-1] if shown else None

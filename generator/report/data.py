@@ -206,7 +206,7 @@ def _pages(connection: Any, data: ReportData, shared: dict[str, dict[str, str]])
         data.tables[site]["pages"] = Table(
             "pages", "Top pages", ["page", "views", "visitors"], pages, suppressed=left
         )
-        entries, left = _top(data, [[p, e, u] for p, _, u, e, *_ in rows if e], 2)
+        entries, left = _top(data, [[r[0], r[3], r[4]] for r in rows if r[3]], 2)
         data.tables[site]["entries"] = Table(
             "entries",
             "Entry pages",
@@ -214,7 +214,7 @@ def _pages(connection: Any, data: ReportData, shared: dict[str, dict[str, str]])
             entries,
             suppressed=left,
         )
-        exits, left = _top(data, [[p, x, u] for p, _, u, _, x, *_ in rows if x], 2)
+        exits, left = _top(data, [[r[0], r[5], r[6]] for r in rows if r[5]], 2)
         data.tables[site]["exits"] = Table(
             "exits", "Exit pages", ["page", "visits ended", "visitors"], exits, suppressed=left
         )
@@ -225,7 +225,7 @@ def _pages(connection: Any, data: ReportData, shared: dict[str, dict[str, str]])
             found = next((row for row in by_site.get(site, []) if row[0] == url), None)
             if found is None:
                 continue
-            _, views, visitors, _, _, onward, seconds = found
+            _, views, visitors, *_, onward, seconds = found
             if visitors < data.k:
                 left += 1
                 continue

@@ -50,6 +50,7 @@ svg{max-width:100%;height:auto}
 SORT = """
 document.querySelectorAll("table.sortable th").forEach(function (th, column) {
   var label = th.textContent, button = document.createElement("button");
+  if (!label.trim()) return;
   button.textContent = label; th.textContent = ""; th.appendChild(button);
   button.addEventListener("click", function () {
     var table = th.closest("table"), body = table.tBodies[0];
@@ -133,7 +134,7 @@ def _overview(data: ReportData) -> Table:
     return Table(
         "overview",
         "Overview",
-        ["", "visitors", "visits", "page views", "pages per visit", "bounce rate", "goals", "404s"],
+        ["site", "visitors", "visits", "page views", "pages per visit", "bounce rate", "goals", "404s"],
         rows,
         note="A visitor seen on two sites counts once for the network only when the sites "
         "share visitor ids.",
@@ -242,8 +243,7 @@ def _comparison(data: ReportData) -> tuple[Table, str]:
             label = f" ({cell.mark}, p = {cell.p:.3g})" if cell.mark else ""
             shown = f"{cell.value:,.0f}" if abs(cell.value) >= 100 else f"{cell.value:.3g}"
             body.append(
-                f'<td data-value="{cell.value:.6g}" class="{cell.mark}">{shown}'
-                f"{escape(label)}</td>"
+                f'<td data-value="{cell.value:.6g}" class="{cell.mark}">{shown}{escape(label)}</td>'
             )
         body.append("</tr>")
     body.append("</tbody></table>")
