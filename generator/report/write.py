@@ -134,7 +134,16 @@ def _overview(data: ReportData) -> Table:
     return Table(
         "overview",
         "Overview",
-        ["site", "visitors", "visits", "page views", "pages per visit", "bounce rate", "goals", "404s"],
+        [
+            "site",
+            "visitors",
+            "visits",
+            "page views",
+            "pages per visit",
+            "bounce rate",
+            "goals",
+            "404s",
+        ],
         rows,
         note="A visitor seen on two sites counts once for the network only when the sites "
         "share visitor ids.",
