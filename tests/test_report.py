@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_FLAGS, chromium, dump_dom, require
+from tests.browser import CHROMIUM_FLAGS, DESKTOP_AGENT, chromium, dump_dom, require
 from tests.conftest import Result
 
 DAY = dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()
@@ -211,3 +211,94 @@ def test_each_page_type_renders_and_passes_axe_in_chromium(report: Path, tmp_pat
         assert violations == [], (page, violations)
         assert 'role="img"' in html and "<main>" in html and "<nav" in html
         assert '<th scope="col">' in html and '<th scope="row">' in html
+
+
+PROBE = (
+    '<!doctype html><html lang="en"><title>probe</title><pre id="cookies"></pre>'
+    "<script>document.getElementById('cookies').textContent = document.cookie;</script></html>"
+)
+
+
+def visitor_cookie(profile: Path, url: str) -> str:
+    """The sg_id cookie a page at `url` sees, in headless Chromium with a lasting profile
+    (every *.network.test host on loopback)."""
+    result = subprocess.run(
+        [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP *.network.test 127.0.0.1",
+            f"--user-agent={DESKTOP_AGENT}",  # not headless Chromium's own: a crawler's
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = re.search(r'<pre id="cookies">([^<]*)</pre>', result.stdout)
+    if found is None:
+        return ""
+    return dict(
+        pair.strip().split("=", 1) for pair in found.group(1).split(";") if "=" in pair
+    ).get("sg_id", "")
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_cookie_domain_keeps_one_visitor_id_across_the_networks_subdomains(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path, shared: bool
+) -> None:
+    from tests.apache import DEBIAN_DEFAULT, _free_port, virtual_hosts
+
+    port = _free_port()
+    for site in ("brand", "other", "region"):  # every site under the cookie's domain
+        yaml = project / f"sites/{site}/site.yaml"
+        text = re.sub(r"base_url: \S+\n", "", yaml.read_text())
+        yaml.write_text(f"base_url: http://{site}.network.test:{port}/\n" + text)
+    if shared:
+        root = project / "sites/root/site.yaml"
+        root.write_text(root.read_text() + "personalization:\n  cookie_domain: network.test\n")
+    built = sitegen(project, "build", "brand", "other")
+    assert built.code == 0, built.err
+    hosts = {f"{site}.network.test": project / "build" / site for site in ("brand", "other")}
+    for folder in hosts.values():
+        (folder / "probe.html").write_text(PROBE)
+    profile = tmp_path / "profile"
+    brand, other = (f"http://{site}.network.test:{port}" for site in ("brand", "other"))
+    with virtual_hosts(hosts, DEBIAN_DEFAULT, port):
+        subprocess.run(  # the runtime runs on brand's home page and sets the visitor id
+            [
+                chromium(),
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--host-resolver-rules=MAP *.network.test 127.0.0.1",
+                f"--user-agent={DESKTOP_AGENT}",
+                f"--user-agent={DESKTOP_AGENT}",  # not headless Chromium's own: a crawler's
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                f"{brand}/",
+            ],
+            capture_output=True,
+            timeout=90,
+            check=True,
+        )
+        on_brand = visitor_cookie(profile, f"{brand}/probe.html")
+        on_other = visitor_cookie(profile, f"{other}/probe.html")
+    assert on_brand  # the runtime set it
+    if shared:
+        assert on_other == on_brand  # one visitor across brand.network.test and other.
+    else:
+        assert on_other == ""  # a host-only cookie: the other site cannot see it
+
+
+def test_a_cookie_domain_the_site_is_not_under_is_a_config_error(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    root = project / "sites/root/site.yaml"
+    root.write_text(root.read_text() + "personalization:\n  cookie_domain: elsewhere.test\n")
+    done = sitegen(project, "build", "brand")
+    assert done.code == 1
+    assert "sites/root/site.yaml" in done.err
+    assert "elsewhere.test is not brand.test or a parent of it" in done.err

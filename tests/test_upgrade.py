@@ -63,12 +63,13 @@ def events_of(project: Path) -> list[tuple[object, ...]]:
 
 
 def without_footer(pages: dict[str, bytes]) -> dict[str, bytes]:
-    """The files without their scripts: pages without script elements or the hashes that
-    allow them (Content-Security-Policy), no .js files."""
+    """The files without their scripts: pages without script elements, the hashes that
+    allow them (Content-Security-Policy) or the build version (which names the runtime's
+    version), no .js files."""
     return {
         name: re.sub(
             rb"<script\b(?:(?!</script>).)*</script>|'sha256-[A-Za-z0-9+/=]+'|"
-            rb"&#39;sha256-[A-Za-z0-9+/=]+&#39;",
+            rb"&#39;sha256-[A-Za-z0-9+/=]+&#39;|<meta name=\"sitegen:build\" content=\"\w+\">",
             b"",
             content,
             flags=re.S,
@@ -121,8 +122,9 @@ def test_an_upgrade_keeps_pages_history_events_and_rollback(
     old_events = events_of(project)
     old_journal = jsonl(home / "brand/.sitegen-state/journal.jsonl")
 
-    # This version: migrate, build (the same pages but for the footer runtime, which 0.2.0
-    # changed: views send their referring host and campaign), deploy those, read.
+    # This version: migrate, build (the same pages but for the runtime, which 0.2.0 changed:
+    # views send their referring host and campaign, cookies may be on a parent domain),
+    # deploy those, read.
     assert sitegen(project, "migrate").code == 0
     assert sitegen(project, "build", "brand").code == 0
     new_pages = tree(project / "build/brand")
@@ -160,7 +162,11 @@ def test_an_upgrade_keeps_pages_history_events_and_rollback(
     ]
 
 
-ASSIGNMENT_CODE = {"0.1.0": "06f0f4dd2653ca184c75755508055664b8f742cc86df6faf375c66c0641ee89b"}
+ASSIGNMENT_CODE = {
+    "0.1.0": "06f0f4dd2653ca184c75755508055664b8f742cc86df6faf375c66c0641ee89b",
+    # 0.2.0: cookies on personalization.cookie_domain when it is set
+    "0.2.0": "10aca85585923985850d397707cb725df741de6639c727d9a313e0c78e6f4f17",
+}
 """ASSIGNMENT_VERSION -> the sha256 of assign.js and runtime.js it names."""
 
 

@@ -152,6 +152,8 @@ class Personalization:
     cookie_prefix: str = "sg_"
     routing: bool = True
     tracking: Tracking = Tracking()
+    cookie_domain: str = ""
+    """The parent domain the assignment cookies are set on ('' the page's own host)."""
 
 
 WEIGHT_TOLERANCE = 1e-6
@@ -241,7 +243,23 @@ def resolve_personalization(
             analytics["respect_dnt"],
             analytics.get("collector"),
         ),
+        _cookie_domain(values, location_of),
     )
+
+
+def _cookie_domain(values: dict[str, Any], location_of: Callable[[KeyPath], Location]) -> str:
+    """`personalization.cookie_domain`, checked against the site's own host: a browser only
+    sets a cookie on a domain the page is on (or under)."""
+    domain = (values["personalization"].get("cookie_domain") or "").lstrip(".")
+    base_url = values.get("base_url") or ""
+    host = base_url.split("/")[2].split(":")[0] if "://" in base_url else ""
+    if domain and host and host != domain and not host.endswith("." + domain):
+        raise ConfigError(
+            f"personalization.cookie_domain: {domain} is not {host} or a parent of it "
+            f"(base_url {base_url}); a browser would refuse the cookie",
+            location_of(("personalization", "cookie_domain")),
+        )
+    return domain
 
 
 ANALYSIS_KEYS = tuple(

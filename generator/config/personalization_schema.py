@@ -304,6 +304,14 @@ PERSONALIZATION_FIELDS: dict[str, Option] = {
                 pattern_doc="a cookie name prefix",
             ),
             "routing": Bool("emit .htaccess and _headers/_redirects rules", default=True),
+            "cookie_domain": Str(
+                "a parent domain the network's sites share (example.com): the visitor id is "
+                "one cookie across their subdomains, so the network report follows visitors "
+                "between sites",
+                default="",
+                pattern=r"\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+",
+                pattern_doc="a domain name such as example.com",
+            ),
         }
     ),
 }

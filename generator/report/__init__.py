@@ -40,14 +40,31 @@ def defined_segments(sites: list[SiteConfig]) -> dict[str, list[str]]:
 
 
 def audience_note(sites: list[SiteConfig]) -> str:
-    hosts = sorted({site.base_url.split("/")[2] for site in sites if "://" in site.base_url})
-    return (
-        "Visitor ids live in each site's own browser storage, so sites on different hosts "
-        f"({', '.join(hosts) or 'none configured'}) cannot share visitors: someone who visits "
-        "two of them counts as two visitors, and paths between sites appear only for events "
-        "imported with one id across sites. Segment sizes are per site; overlaps are of the "
-        "visitor ids in both segments."
+    """What the report can say about visitors across sites, from the sites' cookie domains."""
+    by_domain: dict[str, list[str]] = defaultdict(list)
+    for site in sites:
+        by_domain[site.personalization.cookie_domain].append(site.name)
+    parts = [
+        f"{', '.join(names)} share one visitor id under {domain} "
+        "(personalization.cookie_domain): a visitor of several of them counts once, and "
+        "the paths between them are below."
+        for domain, names in sorted(by_domain.items())
+        if domain and len(names) > 1
+    ]
+    alone = sorted(
+        name
+        for domain, names in by_domain.items()
+        for name in names
+        if not domain or len(names) == 1
     )
+    if alone:
+        parts.append(
+            f"{', '.join(alone)} keep{'s' if len(alone) == 1 else ''} visitor ids on "
+            f"{'its' if len(alone) == 1 else 'their'} own host: separate domains cannot share "
+            "visitors, so someone who visits two of them counts as two visitors (set "
+            "personalization.cookie_domain to a parent domain the sites share to follow them)."
+        )
+    return " ".join(parts) + " Segment sizes are per site; overlaps count visitor ids in both."
 
 
 def network_report(

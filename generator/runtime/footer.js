@@ -83,7 +83,8 @@
   sg.track = send;
   sg.consent = function (granted) {
     document.cookie = prefix + "consent=" + (granted ? "1" : "0") +
-      "; path=/; max-age=31536000; SameSite=Lax";
+      "; path=/; max-age=31536000; SameSite=Lax" +
+      (config.domain ? "; domain=" + config.domain : "");
     if (granted) {
       if (sg.remember) sg.remember();
       flush();

@@ -16,7 +16,7 @@ from generator.runtime import FLAG_SOURCES, RUNTIME_DIR, SOURCES
 PERSONALIZATION_KEYS = ("segments", "rules", "experiments", "personalization", "analytics")
 
 
-ASSIGNMENT_VERSION = "0.1.0"
+ASSIGNMENT_VERSION = "0.2.0"
 """Named in every build version, for the runtime code that assigns visitors (assign.js and
 runtime.js): raised when that code changes, and only then, so an upgrade of sitegen that
 leaves it alone changes no published byte. tests/test_upgrade.py holds the digest of the
@@ -171,6 +171,7 @@ def page_config(
         segments.update(_flag_segments(features))
     document: dict[str, Any] = {
         "prefix": personalization.cookie_prefix,
+        **({"domain": personalization.cookie_domain} if personalization.cookie_domain else {}),
         "segments": segments,
         "experiments": _experiments(personalization),
         "track": {

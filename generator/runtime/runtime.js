@@ -76,6 +76,7 @@
 
   function writeCookie(name, value, maxAge) {
     document.cookie = name + "=" + encodeURIComponent(value) + "; path=/; SameSite=Lax" +
+      (config.domain ? "; domain=" + config.domain : "") +
       (maxAge ? "; max-age=" + maxAge : "") +
       (window.location.protocol === "https:" ? "; Secure" : "");
   }
