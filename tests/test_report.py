@@ -302,3 +302,80 @@ def test_a_cookie_domain_the_site_is_not_under_is_a_config_error(
     assert done.code == 1
     assert "sites/root/site.yaml" in done.err
     assert "elsewhere.test is not brand.test or a parent of it" in done.err
+
+
+def overview_views(folder: Path) -> dict[str, str]:
+    return {row["site"]: row["page views"] for row in table(folder, "index-overview")}
+
+
+def test_report_and_ingest_run_at_once_on_one_snapshot(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
+    from generator.analytics.store import Event, EventStore
+
+    events(project, sitegen)  # brand: 20 page views
+    store = EventStore(project / "build/.sitegen/events.sqlite")
+    # An ingest half-way: its events written, not committed (it holds the write lock).
+    ingest = store.begin_ingest("brand", ["half-way.log"])
+    store.add(
+        [
+            Event(f"w{i}", "brand", DAY + 500 + i, "view", "/", "", "", f"w{i}", "s", "", "log")
+            for i in range(10)
+        ],
+        ingest,
+    )
+    during = sitegen(project, "report", "brand", "--out", str(tmp_path / "during"))
+    assert during.code == 0, during.err  # not blocked by the writer...
+    assert overview_views(tmp_path / "during")["brand"] == "20"  # ...nor seeing its half
+    store.finish_ingest(
+        ingest, dict(lines=10, events=10, duplicates=0, bots=0, malformed=0, ignored=0)
+    )  # the writer was not blocked either
+    store.close()
+    after = sitegen(project, "report", "brand", "--out", str(tmp_path / "after"))
+    assert after.code == 0, after.err
+    assert overview_views(tmp_path / "after")["brand"] == "30"
+
+    # A real ingest in another process while reports run: each report sees the store before
+    # the ingest or after it, never part of it.
+    log = tmp_path / "big.log"
+    with open(log, "w") as stream:
+        for i in range(60_000):
+            stream.write(
+                f"10.1.{i // 250 % 250}.{i % 250} - - [02/Jun/2026:10:{i // 1000 % 60:02d}:"
+                f'{i % 60:02d} +0000] "GET /p{i % 50}/ HTTP/1.1" 200 512 "-" '
+                f'"Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 n{i % 7}"\n'
+            )
+    import os
+    import sys
+
+    running = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "generator.cli",
+            "--root",
+            str(project),
+            "analytics",
+            "ingest",
+            "brand",
+            "--access-log",
+            str(log),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    seen = set()
+    runs = 0
+    while running.poll() is None or runs == 0:
+        out = tmp_path / f"r{runs}"
+        done = sitegen(project, "report", "brand", "--out", str(out))
+        assert done.code == 0, done.err
+        seen.add(overview_views(out)["brand"])
+        runs += 1
+    stdout, stderr = running.communicate()
+    assert running.returncode == 0, stderr
+    added = int(re.search(r"(\d+) new events", stdout)[1])  # type: ignore[index]
+    assert added > 0
+    assert seen <= {"30", str(30 + added)}, seen
