@@ -278,7 +278,8 @@ def _plans(
             continue
         if query.creates:  # the analyses' later statements read it: made, empty
             connection.execute(
-                f"CREATE TEMP TABLE {query.creates} AS SELECT * FROM ({query.sql}) LIMIT 0",
+                f"CREATE TEMP TABLE IF NOT EXISTS {query.creates} AS "
+                f"SELECT * FROM ({query.sql}) LIMIT 0",
                 params,
             )
     return plans

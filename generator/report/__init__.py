@@ -89,6 +89,7 @@ def network_report(
         k,
         shared_pages(root, network, sites),
         defined_segments(sites),
+        whole=start is None and end is None and 2 * len(sites) >= len(network.buildable_sites()),
     )
 
     def experiments(folder: Path) -> dict[str, list[tuple[str, str]]]:

@@ -104,10 +104,12 @@ def read(
     k: int,
     shared: dict[str, dict[str, str]],
     segments: dict[str, list[str]],
+    whole: bool = False,
 ) -> ReportData:
     """The report's data for `sites` between `start` and `end` (inclusive; None: all).
     `shared` maps each pool page published on several sites to its URL on each site;
-    `segments` each segment id to the sites defining it."""
+    `segments` each segment id to the sites defining it; `whole`: the report covers most of
+    the store (read it in one scan rather than through the index)."""
     if not store.is_file():
         raise SitegenError(
             f"{store}: no events store: nothing to report (run `sitegen analytics ingest`)"
@@ -118,8 +120,12 @@ def read(
         connection.execute("PRAGMA temp_store = FILE")  # the views may outgrow memory
         q.REPORT_SITES_CREATE(connection)
         q.REPORT_SITES_INSERT.many(connection, [(site,) for site in sites])
-        q.REPORT_STEPS(connection, low, high)
-        q.REPORT_OTHER(connection, low, high)
+        if whole:
+            q.REPORT_STEPS_SCAN(connection, low, high)
+            q.REPORT_OTHER_SCAN(connection, low, high)
+        else:
+            q.REPORT_STEPS(connection, low, high)
+            q.REPORT_OTHER(connection, low, high)
         days_found = q.REPORT_NETWORK_DAYS(connection).fetchall()
         if not days_found:
             span = f"{start or 'the start'} to {end or 'the end'}"
