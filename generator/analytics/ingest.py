@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from generator import events as q
-from generator.analytics.logs import MalformedLine, parse_line, read_lines
-from generator.analytics.pixel import FIELDS, PIXEL_PATH
+from generator.analytics.logs import FAST_LINE, LINE, MalformedLine, parse_time, read_lines
+from generator.analytics.pixel import PIXEL_PATH
 from generator.analytics.store import Event, EventStore
 
 BATCH = 5000
@@ -186,25 +186,55 @@ class Ingest:
         self.report = IngestReport()
         self.is_bot = BotDetector()
         self.devices: dict[str, str] = {}
-        self.batch: list[Event] = []
+        self.batch: list[tuple[Any, ...]] = []
+        self.visitors: dict[tuple[str, str], str] = {}
+        """Visitor hash per (IP, user agent) seen."""
         self.pixel_visitors: set[str] = set()
         self.html_hits: dict[str, int] = {}
         """HTML page hits per visitor hash, counted once the log has shown pixel requests."""
         self.ingest_id = 0
 
     def _visitor_hash(self, ip: str, agent: str) -> str:
-        digest = hashlib.sha256(f"{self.store.salt}\0{ip}\0{agent}".encode())
-        return "h" + digest.hexdigest()[:20]
+        key = (ip, agent)
+        found = self.visitors.get(key)
+        if found is None:
+            digest = hashlib.sha256(f"{self.store.salt}\0{ip}\0{agent}".encode())
+            found = self.visitors[key] = "h" + digest.hexdigest()[:20]
+        return found
 
     def _flush(self) -> None:
         if self.batch:
-            new = self.store.add(self.batch, self.ingest_id)
+            new = self.store.add_rows(self.batch)
             self.report.events += new
             self.report.duplicates += len(self.batch) - new
             self.batch = []
 
     def _add(self, event: Event) -> None:
-        self.batch.append(event)
+        self._row(
+            (
+                event.id,
+                event.site,
+                event.time,
+                event.type,
+                event.page,
+                event.variant,
+                event.build,
+                event.visitor,
+                event.session,
+                event.detail,
+                event.source,
+                event.segments,
+                event.client_ms,
+                event.referrer,
+                event.utm,
+                event.device,
+                self.ingest_id,
+            )
+        )
+
+    def _row(self, row: tuple[Any, ...]) -> None:
+        """One event, as a row of the store (its columns in `EVENT_COLUMNS` order)."""
+        self.batch.append(row)
         if len(self.batch) >= BATCH:
             self._flush()
 
@@ -220,49 +250,59 @@ class Ingest:
             self.report.malformed_lines.append(f"{where}: {reason}")
 
     def access_log(self, path: Path) -> None:
+        """The hot loop: a line is matched once; only a line that becomes an event is
+        hashed; visitors, devices, bot verdicts and times are cached."""
         report = self.report
+        site = self.site
+        is_bot = self.is_bot
+        fast, full = FAST_LINE.match, LINE.match
         for number, line in read_lines(path):
             report.lines += 1
+            match = fast(line) or full(line)
+            if match is None:
+                self._malformed(f"{path}:{number}", "not in combined log format")
+                continue
+            ip, stamp, method, target, _, status, _, referrer, agent = match.groups()
+            agent = agent or ""
+            if method == "HEAD" or is_bot(agent):
+                report.bots += 1
+                continue
             try:
-                record = parse_line(line)
+                moment = parse_time(stamp)
             except MalformedLine as error:
                 self._malformed(f"{path}:{number}", str(error))
                 continue
-            if record.method == "HEAD" or self.is_bot(record.agent):
-                report.bots += 1
-                continue
-            request_path, _, query = record.target.partition("?")
-            event_id = hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()[:32]
+            request_path, _, query = target.partition("?")
             if request_path.lstrip("/") == PIXEL_PATH:
                 self._pixel(
-                    record.time,
+                    moment,
                     query,
-                    event_id,
-                    self._visitor_hash(record.ip, record.agent),
+                    line,
+                    self._visitor_hash(ip, agent),
                     f"{path}:{number}",
-                    self._device(record.agent),
+                    self._device(agent),
                 )
                 continue
             page = _page_path(unquote(request_path), query)
             if (
-                record.method != "GET"
-                or record.status not in PAGE_STATUSES
+                method != "GET"
+                or int(status) not in PAGE_STATUSES
                 or page is None
                 or page == "/robots.txt/"
             ):
-                self.report.ignored += 1
+                report.ignored += 1
                 continue
-            visitor = self._visitor_hash(record.ip, record.agent)
+            visitor = self._visitor_hash(ip, agent)
             if report.pixel_hits:
                 # This log has pixel requests, so its HTML hits are not events (see finish);
                 # only who made them matters.
                 self.html_hits[visitor] = self.html_hits.get(visitor, 0) + 1
                 continue
-            self._add(
-                Event(
-                    event_id,
-                    self.site,
-                    record.time,
+            self._row(
+                (
+                    hashlib.sha256(f"{site}\0{line}".encode()).hexdigest()[:32],
+                    site,
+                    moment,
                     "view",
                     page,
                     "",
@@ -271,43 +311,49 @@ class Ingest:
                     "",
                     "",
                     "log",
-                    referrer=referrer_host(record.referrer),
-                    utm=utm_source(query) if "utm_" in query else "",
-                    device=self._device(record.agent),
+                    "",
+                    0,
+                    referrer_host(referrer or ""),
+                    utm_source(query) if "utm_" in query else "",
+                    self._device(agent),
+                    self.ingest_id,
                 )
             )
 
     def _pixel(
-        self, time: float, query: str, event_id: str, visitor_hash: str, where: str, device: str
+        self, time: float, query: str, line: str, visitor_hash: str, where: str, device: str
     ) -> None:
-        values = {FIELDS.get(key, key): value for key, value in _query_pairs(query)}
-        if (
-            values.get("type") not in EVENT_TYPES
-            or not values.get("page")
-            or not values.get("visitor")
-        ):
+        values = {}
+        for pair in query.split("&"):
+            key, _, value = pair.partition("=")
+            values[key] = unquote_plus(value) if "%" in value or "+" in value else value
+        kind, page, visitor = values.get("e"), values.get("p"), values.get("u")
+        if kind not in EVENT_TYPES or not page or not visitor:
             self._malformed(where, "pixel request without a known event type, page and visitor")
             return
         self.report.pixel_hits += 1
         self.pixel_visitors.add(visitor_hash)
-        self._add(
-            Event(
-                event_id,
+        get = values.get
+        referrer = get("r")
+        self._row(
+            (
+                hashlib.sha256(f"{self.site}\0{line}".encode()).hexdigest()[:32],
                 self.site,
                 time,
-                values["type"],
-                values["page"],
-                values.get("variant", ""),
-                values.get("build", ""),
-                values["visitor"],
-                values.get("session", ""),
-                values.get("detail", ""),
+                kind,
+                page,
+                get("v", ""),
+                get("b", ""),
+                visitor,
+                get("s", ""),
+                get("x", ""),
                 "pixel",
-                values.get("segments", ""),
-                _milliseconds(values.get("client_ms", "")),
-                referrer_host("https://" + values["referrer"]) if values.get("referrer") else "",
-                values.get("utm", "")[:100],
+                get("g", ""),
+                _milliseconds(get("t", "")),
+                referrer_host("https://" + referrer) if referrer else "",
+                get("m", "")[:100],
                 device,
+                self.ingest_id,
             )
         )
 

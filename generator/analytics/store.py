@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator import events as q
 from generator.errors import SitegenError
@@ -226,6 +227,13 @@ class EventStore:
                 for e in events
             ],
         )
+        return self.connection.total_changes - before
+
+    def add_rows(self, rows: list[tuple[Any, ...]]) -> int:
+        """Insert rows already in the store's column order (`EVENT_COLUMNS`, the ingest
+        last); return how many were new."""
+        before = self.connection.total_changes
+        q.EVENTS_INSERT.many(self.connection, rows)
         return self.connection.total_changes - before
 
     def finish_ingest(self, ingest: int, counts: dict[str, int]) -> None:
