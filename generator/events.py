@@ -442,8 +442,18 @@ REPORT_PAGES = _register(
 )
 REPORT_SOURCES = _register(
     "report_sources",
-    "SELECT site, referrer, utm, device, COUNT(*), COUNT(DISTINCT visitor) "
-    "FROM temp.report_steps WHERE entry = 1 GROUP BY site, referrer, utm, device",
+    # Visits and distinct visitors by where visits came from, one dimension at a time (a
+    # visitor counted once per value, so that suppression sees the true number).
+    " UNION ALL ".join(
+        f"SELECT site, '{column}', {column}, COUNT(*), COUNT(DISTINCT visitor) "
+        f"FROM temp.report_steps WHERE entry = 1 GROUP BY site, {column}"
+        for column in ("referrer", "utm", "device")
+    ),
+)
+REPORT_MULTI_SITE_VISITORS = _register(
+    "report_multi_site_visitors",
+    "SELECT COUNT(*) FROM (SELECT visitor FROM temp.report_steps GROUP BY visitor "
+    "HAVING MIN(site) != MAX(site))",
 )
 REPORT_RECOMMENDED = _register(
     "report_recommended",

@@ -105,6 +105,7 @@ def test_the_numbers_are_the_hand_counted_ones_and_small_cells_are_suppressed(
     assert entries == {"/": "12"}
     exits = {row["page"]: row["visits ended"] for row in table(report, "site-brand-exits")}
     assert exits == {"/": "6"}  # x0-x5; /news/ (b2-b5) and /rare/ (b0, b1) rest on < 5
+    assert "6 visitors were seen on several sites" in (report / "index.html").read_text()
     crossings = table(report, "index-crossings")
     assert crossings == [{"from site": "brand", "to site": "other", "moves": "6", "visitors": "6"}]
     region_days = table(report, "site-region-days")

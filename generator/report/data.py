@@ -267,18 +267,15 @@ def _pages(connection: Any, data: ReportData, shared: dict[str, dict[str, str]])
 
 
 def _sources(connection: Any, data: ReportData) -> None:
-    grouped: dict[str, dict[str, dict[str, list[int]]]] = defaultdict(
-        lambda: {"referrer": {}, "utm": {}, "device": {}}
+    grouped: dict[str, dict[str, list[list[Any]]]] = defaultdict(
+        lambda: {"referrer": [], "utm": [], "device": []}
     )
-    for site, referrer, utm, device, visits, visitors in q.REPORT_SOURCES(connection):
-        for kind, value in (("referrer", referrer), ("utm", utm), ("device", device)):
-            counts = grouped[site][kind].setdefault(value or "(none)", [0, 0])
-            counts[0] += visits
-            counts[1] += visitors  # an upper bound when one visitor has several values
+    for site, kind, value, visits, visitors in q.REPORT_SOURCES(connection):
+        grouped[site][kind].append([value or "(none)", visits, visitors])
     titles = {"referrer": "Referrers", "utm": "Campaigns (utm_source)", "device": "Devices"}
     for site, kinds in grouped.items():
-        for kind, values in kinds.items():
-            rows, left = _top(data, [[value, *counts] for value, counts in values.items()], 2)
+        for kind, found in kinds.items():
+            rows, left = _top(data, found, 2)
             data.tables[site][kind] = Table(
                 kind, titles[kind], [kind, "visits", "visitors"], rows, suppressed=left
             )
@@ -343,9 +340,7 @@ def _segments(connection: Any, data: ReportData, defined: dict[str, list[str]]) 
 def _crossings(connection: Any, data: ReportData) -> None:
     rows = []
     left = 0
-    shared_ids = 0
     for previous, site, moves, visitors in q.REPORT_CROSSINGS(connection):
-        shared_ids += visitors
         if visitors >= data.k:
             rows.append([previous, site, moves, visitors])
         else:
@@ -358,4 +353,5 @@ def _crossings(connection: Any, data: ReportData) -> None:
         rows,
         suppressed=left,
     )
+    shared_ids = int(q.REPORT_MULTI_SITE_VISITORS(connection).fetchone()[0])
     data.shared_visitors = shared_ids if shared_ids >= data.k else None
