@@ -14,8 +14,9 @@ What it does, in order:
 5. for each flagged statement, derives candidate indexes from its own conditions (equality
    columns first, then one range column, then the columns it sorts by), creates each inside
    a savepoint, runs the statement before and after and keeps a candidate only if the
-   planner uses it and the measured time falls by at least a fifth; everything is rolled
-   back;
+   planner uses it and the work it measurably does (SQLite's virtual-machine steps, counted
+   by a progress handler: the same on any machine and under any load; the wall time is shown
+   beside it) falls by at least a fifth; everything is rolled back;
 6. with `apply`, creates the recommended indexes and switches the store to WAL.
 
 The store is never otherwise changed: the statements run inside a transaction that is rolled
@@ -45,8 +46,10 @@ SAMPLE = 200_000
 ANALYSIS_LIMIT = 1000
 """Rows per index `ANALYZE` samples (SQLite's `analysis_limit`): seconds, not minutes."""
 GAIN = 0.8
-"""A candidate index is recommended when the statement then takes at most this share of
-its time without it."""
+"""A candidate index is recommended when the statement then does at most this share of the
+work (SQLite virtual-machine steps) it does without it."""
+STEP = 1000
+"""VM instructions per count of the progress handler that measures a statement's work."""
 NUMERIC = {
     "ingest",
     "since",
@@ -96,8 +99,8 @@ class Recommendation:
     columns: tuple[str, ...]
     sample: int = 0
     """Rows of the table the effect was measured on (a sample of a larger table)."""
-    effects: list[tuple[str, float, float]] = field(default_factory=list)
-    """(statement, seconds before, seconds with the index), measured on the sample."""
+    effects: list[tuple[str, Cost, Cost]] = field(default_factory=list)
+    """(statement, its cost without the index, with it), measured on the sample."""
     applied: bool = False
 
     @property
@@ -365,17 +368,31 @@ def _timed_sql(query: Query) -> str:
     return re.sub(r"^DELETE FROM", "SELECT COUNT(*) FROM", query.sql)
 
 
-def _seconds(connection: sqlite3.Connection, query: Query, samples: dict[str, Any]) -> float:
-    """The statement's best time of up to three runs."""
-    best = float("inf")
-    for _ in range(3):
+@dataclass(frozen=True)
+class Cost:
+    """What running a statement took: SQLite virtual-machine steps (the work done, the same
+    on any machine and under any load: what decides) and wall time (shown)."""
+
+    steps: int
+    seconds: float
+
+
+def _cost(connection: sqlite3.Connection, query: Query, samples: dict[str, Any]) -> Cost:
+    """Run the statement once and count its work (in units of `STEP` VM instructions)."""
+    counted = [0]
+
+    def count() -> int:
+        counted[0] += 1
+        return 0
+
+    connection.set_progress_handler(count, STEP)
+    try:
         started = time.perf_counter()
         connection.execute(_timed_sql(query), _params(query, samples)).fetchall()
-        took = time.perf_counter() - started
-        best = min(best, took)
-        if took > 0.5:
-            break
-    return best
+        seconds = time.perf_counter() - started
+    finally:
+        connection.set_progress_handler(None, 0)
+    return Cost(counted[0] * STEP, seconds)
 
 
 def _uses(
@@ -399,7 +416,7 @@ def _recommend(
             if table not in sampled:
                 sampled[table] = _sample(connection, table)
             candidate = Recommendation(table, columns, sample=sampled[table])
-            before = _seconds(connection, plan.query, samples)
+            before = _cost(connection, plan.query, samples)
             connection.execute("SAVEPOINT candidate")
             try:
                 connection.execute(
@@ -409,11 +426,11 @@ def _recommend(
                 )
                 connection.execute("ANALYZE temp")
                 used = _uses(connection, plan.query, samples, candidate.name)
-                after = _seconds(connection, plan.query, samples) if used else before
+                after = _cost(connection, plan.query, samples) if used else before
             finally:
                 connection.execute("ROLLBACK TO candidate")
                 connection.execute("RELEASE candidate")
-            if used and after <= before * GAIN:
+            if used and after.steps <= before.steps * GAIN:
                 kept = found.setdefault((table, columns), candidate)
                 kept.effects.append((plan.query.name, before, after))
                 break
@@ -450,8 +467,9 @@ def render(result: Check) -> str:
         lines.append(f"  {state}: {recommendation.statement}")
         for name, before, after in recommendation.effects:
             lines.append(
-                f"    {name}: {before * 1000:.1f} ms -> {after * 1000:.1f} ms "
-                f"({before / max(after, 1e-9):.1f}x), measured on {recommendation.sample:,} "
+                f"    {name}: {before.steps:,} -> {after.steps:,} SQLite steps "
+                f"({before.steps / max(after.steps, 1):.1f}x; {before.seconds * 1000:.1f} ms -> "
+                f"{after.seconds * 1000:.1f} ms), measured on {recommendation.sample:,} "
                 f"rows of {recommendation.table}"
             )
     unhelped = [
