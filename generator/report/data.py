@@ -13,6 +13,7 @@ is suppressed (None) here, before anything is rendered or exported.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -49,9 +50,6 @@ class Totals:
     @property
     def bounce_rate(self) -> float | None:
         return self.bounces / self.visits if self.visits else None
-
-    def per_thousand(self, count: int) -> float | None:
-        return 1000 * count / self.visitors if self.visitors else None
 
 
 @dataclass
@@ -166,7 +164,7 @@ def _suppressed(
     return (visitors, visits, views)
 
 
-def _totals(connection: Any, data: ReportData) -> None:
+def _totals(connection: sqlite3.Connection, data: ReportData) -> None:
     network = data.network
     for row in q.REPORT_PER_VISITOR(connection, NOT_FOUND_URL):
         site, visitors, views, views2, visits, visits2, bounces, lost, lost2 = row[:9]
@@ -203,7 +201,9 @@ def _top(
     return kept[:limit], len(rows) - len(kept)
 
 
-def _pages(connection: Any, data: ReportData, shared: dict[str, dict[str, str]]) -> None:
+def _pages(
+    connection: sqlite3.Connection, data: ReportData, shared: dict[str, dict[str, str]]
+) -> None:
     by_site: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for row in q.REPORT_PAGES(connection):
         by_site[row[0]].append(row[1:])
@@ -266,7 +266,7 @@ def _pages(connection: Any, data: ReportData, shared: dict[str, dict[str, str]])
     )
 
 
-def _sources(connection: Any, data: ReportData) -> None:
+def _sources(connection: sqlite3.Connection, data: ReportData) -> None:
     grouped: dict[str, dict[str, list[list[Any]]]] = defaultdict(
         lambda: {"referrer": [], "utm": [], "device": []}
     )
@@ -281,7 +281,7 @@ def _sources(connection: Any, data: ReportData) -> None:
             )
 
 
-def _recommended(connection: Any, data: ReportData) -> None:
+def _recommended(connection: sqlite3.Connection, data: ReportData) -> None:
     by_site: dict[str, list[list[Any]]] = defaultdict(list)
     for site, page, clicks, visitors in q.REPORT_RECOMMENDED(connection):
         by_site[site].append([page, clicks, visitors])
@@ -300,7 +300,9 @@ def _recommended(connection: Any, data: ReportData) -> None:
         )
 
 
-def _segments(connection: Any, data: ReportData, defined: dict[str, list[str]]) -> None:
+def _segments(
+    connection: sqlite3.Connection, data: ReportData, defined: dict[str, list[str]]
+) -> None:
     members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for site, visitor, joined in q.REPORT_SEGMENTS(connection):
         for segment in joined.split("."):
@@ -337,7 +339,7 @@ def _segments(connection: Any, data: ReportData, defined: dict[str, list[str]]) 
     )
 
 
-def _crossings(connection: Any, data: ReportData) -> None:
+def _crossings(connection: sqlite3.Connection, data: ReportData) -> None:
     rows = []
     left = 0
     for previous, site, moves, visitors in q.REPORT_CROSSINGS(connection):
