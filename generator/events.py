@@ -349,19 +349,19 @@ _REPORT_STEPS = """
             LAG(time) OVER w AS previous, LEAD(time) OVER w AS next
         FROM events
         WHERE {site} IN (SELECT site FROM temp.report_sites) AND type = 'view'
-            AND time >= ? AND time < ?
+            AND {time} >= ? AND {time} < ?
         WINDOW w AS (PARTITION BY site, visitor, session ORDER BY time, client_ms)
     )
 """
 # Every view in the range, with what starts a visit (the first view of a runtime session;
 # for a plain log's views, which have no session, also 30 minutes without a view) and the
 # time to the visit's next view (NULL: the visit's last view). Two forms: through the
-# (site, time) index for a few sites or days, and (`+site`: no index) a scan of the table
-# in key order when the report covers most of it, eight times faster than an index lookup
-# per row.
+# (site, time) index for a few sites or days, and (`+site`, `+time`: no index, not even a
+# skip-scan) a scan of the table in key order when the report covers most of it, eight
+# times faster than an index lookup per row.
 REPORT_STEPS = _register(
     "report_steps",
-    _REPORT_STEPS.format(site="site"),
+    _REPORT_STEPS.format(site="site", time="time"),
     "from",
     "to",
     creates="report_steps",
@@ -369,7 +369,7 @@ REPORT_STEPS = _register(
 )
 REPORT_STEPS_SCAN = _register(
     "report_steps_scan",
-    _REPORT_STEPS.format(site="+site"),
+    _REPORT_STEPS.format(site="+site", time="+time"),
     "from",
     "to",
     creates="report_steps",
@@ -379,11 +379,11 @@ REPORT_STEPS_SCAN = _register(
 _REPORT_OTHER = (
     "SELECT site, visitor, time, type, detail FROM events "
     "WHERE {site} IN (SELECT site FROM temp.report_sites) AND type IN ('goal', 'rec', 'click') "
-    "AND time >= ? AND time < ?"
+    "AND {time} >= ? AND {time} < ?"
 )
 REPORT_OTHER = _register(
     "report_other",
-    _REPORT_OTHER.format(site="site"),
+    _REPORT_OTHER.format(site="site", time="time"),
     "from",
     "to",
     creates="report_other",
@@ -391,7 +391,7 @@ REPORT_OTHER = _register(
 )
 REPORT_OTHER_SCAN = _register(
     "report_other_scan",
-    _REPORT_OTHER.format(site="+site"),
+    _REPORT_OTHER.format(site="+site", time="+time"),
     "from",
     "to",
     creates="report_other",

@@ -116,6 +116,8 @@ def read(
     high = _seconds(end + dt.timedelta(days=1)) if end else float("inf")
     with snapshot(store) as connection:
         connection.execute("PRAGMA temp_store = FILE")  # the views may outgrow memory
+        connection.execute("PRAGMA cache_size = -262144")  # 256 MiB of pages, for the sorts
+        connection.execute("PRAGMA mmap_size = 4294967296")  # the store read without copies
         q.REPORT_SITES_CREATE(connection)
         q.REPORT_SITES_INSERT.many(connection, [(site,) for site in sites])
         if whole:
