@@ -101,3 +101,28 @@ def run_with_data(script: str, data: str, harness: str) -> Any:
     match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
     assert match, dom[:2000]
     return json.loads(html.unescape(match.group(1)))
+
+
+def browse_network(
+    profile: Path, url: str, user_agent: str | None = None, budget_ms: int = 8000
+) -> str:
+    """The DOM of `url` in headless Chromium with a lasting profile (its cookies carry from
+    one call to the next), every *.network.test host on loopback (Apache's name-based
+    virtual hosts serve them, tests/apache.py)."""
+    result = subprocess.run(
+        [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP *.network.test 127.0.0.1",
+            *([f"--user-agent={user_agent}"] if user_agent else []),
+            f"--virtual-time-budget={budget_ms}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout

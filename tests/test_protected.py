@@ -370,28 +370,10 @@ protected:
 
 
 def browse(profile: Path, url: str, port: int) -> str:
-    """The DOM of `url` in headless Chromium with a lasting profile (its cookies carry from
-    one call to the next), every *.network.test host on loopback."""
-    import subprocess
+    """The DOM of `url` with a lasting profile, every *.network.test host on loopback."""
+    from tests.browser import browse_network
 
-    from tests.browser import CHROMIUM_FLAGS, chromium
-
-    result = subprocess.run(
-        [
-            chromium(),
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            "--host-resolver-rules=MAP *.network.test 127.0.0.1",
-            "--virtual-time-budget=8000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+    return browse_network(profile, url)
 
 
 LOGIN_HARNESS = """<!doctype html><iframe id="f" src="%(login)s"></iframe>

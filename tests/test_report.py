@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_FLAGS, DESKTOP_AGENT, chromium, dump_dom, require
+from tests.browser import CHROMIUM_FLAGS, DESKTOP_AGENT, browse_network, chromium, dump_dom, require
 from tests.conftest import Result
 
 DAY = dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()
@@ -223,23 +223,8 @@ PROBE = (
 def visitor_cookie(profile: Path, url: str) -> str:
     """The sg_id cookie a page at `url` sees, in headless Chromium with a lasting profile
     (every *.network.test host on loopback)."""
-    result = subprocess.run(
-        [
-            chromium(),
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            "--host-resolver-rules=MAP *.network.test 127.0.0.1",
-            f"--user-agent={DESKTOP_AGENT}",  # not headless Chromium's own: a crawler's
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    found = re.search(r'<pre id="cookies">([^<]*)</pre>', result.stdout)
+    dom = browse_network(profile, url, DESKTOP_AGENT, budget_ms=5000)
+    found = re.search(r'<pre id="cookies">([^<]*)</pre>', dom)
     if found is None:
         return ""
     return dict(
