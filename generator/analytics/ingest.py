@@ -24,6 +24,8 @@ from generator.analytics.pixel import PIXEL_PATH
 from generator.analytics.store import Event, EventStore
 
 BATCH = 5000
+VISITOR_CACHE = 50_000
+"""Visitor hashes kept (per IP and agent) before the cache starts over."""
 SHOWN_MALFORMED = 20
 PAGE_STATUSES = {200, 304}
 EVENT_TYPES = ("view", "goal", "click", "rec")
@@ -198,6 +200,8 @@ class Ingest:
         key = (ip, agent)
         found = self.visitors.get(key)
         if found is None:
+            if len(self.visitors) >= VISITOR_CACHE:
+                self.visitors.clear()  # bounded: a log of mostly new visitors gains nothing
             digest = hashlib.sha256(f"{self.store.salt}\0{ip}\0{agent}".encode())
             found = self.visitors[key] = "h" + digest.hexdigest()[:20]
         return found
