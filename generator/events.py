@@ -159,6 +159,13 @@ LOG_HITS_WITHOUT_PIXEL = _register(
     "ingest",
     purpose="HTML hits of visitors who never ran the pixel: bots",
 )
+LOG_HIT_DELETE = _register(
+    "log_hit_delete",
+    "DELETE FROM events WHERE id = ? AND ingest = ?",
+    "id",
+    "ingest",
+    purpose="one HTML hit this ingest stored before the log showed the pixel",
+)
 LOG_HITS_DELETE = _register(
     "log_hits_delete",
     "DELETE FROM events WHERE ingest = ? AND source = 'log'",

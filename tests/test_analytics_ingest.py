@@ -46,7 +46,16 @@ def test_real_apache_log_every_line_accounted_for_and_no_ip_stored(tmp_path: Pat
     assert not [ip for ip in ips if ip.encode() in stored]
 
 
-def test_pixel_bots_rotation_and_malformed_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kept", [200_000, 0])
+@pytest.mark.parametrize("old_first", [False, True])
+def test_pixel_bots_rotation_and_malformed_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept: int, old_first: bool
+) -> None:
+    """Either order of the files; with the HTML hits stored before the first pixel request
+    remembered (deleted by key) or too many to remember (deleted by a scan)."""
+    import generator.analytics.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "LOG_ROWS_KEPT", kept)
     old = tmp_path / "access.log.1.gz"
     with gzip.open(old, "wt") as stream:
         stream.write(line("10.0.0.1", "01/Jun/2026:10:00:00", "GET /guides/"))
@@ -73,7 +82,7 @@ def test_pixel_bots_rotation_and_malformed_lines(tmp_path: Path) -> None:
         + line("10.0.0.5", "01/Jun/2026:10:05:00", "GET /_sg/p.gif?e=view")
     )  # no page/visitor
     store = EventStore(tmp_path / "events.sqlite")
-    report = ingest(store, "trailhead", [current, old], [])  # any order
+    report = ingest(store, "trailhead", [old, current] if old_first else [current, old], [])
     assert report.lines == 10
     assert report.events == 2 and report.pixel_hits == 2
     assert report.bots == 3  # HEAD, Googlebot, the visitor without pixel

@@ -25,6 +25,8 @@ from generator.analytics.pixel import PIXEL_PATH
 from generator.analytics.store import Event, EventStore
 
 BATCH = 5000
+LOG_ROWS_KEPT = 200_000
+"""HTML hits stored as views that ingest remembers, to delete by key if pixel requests follow."""
 VISITOR_CACHE = 50_000
 """Visitor hashes kept (per IP and agent) before the cache starts over."""
 SHOWN_MALFORMED = 20
@@ -190,6 +192,9 @@ class Ingest:
         self.is_bot = BotDetector()
         self.devices: dict[str, str] = {}
         self.batch: list[tuple[Any, ...]] = []
+        self.log_rows: list[tuple[str, str]] | None = []
+        """(event id, visitor) of each HTML hit stored as a view (None: too many to keep),
+        dropped again if the log turns out to have pixel requests."""
         self.visitors: dict[tuple[str, str], str] = {}
         """Visitor hash per (IP, user agent) seen."""
         self.pixel_visitors: set[str] = set()
@@ -306,9 +311,15 @@ class Ingest:
                 # only who made them matters.
                 self.html_hits[visitor] = self.html_hits.get(visitor, 0) + 1
                 continue
+            event_id = hashlib.sha256(f"{site}\0{line}".encode()).hexdigest()[:32]
+            if self.log_rows is not None:
+                if len(self.log_rows) < LOG_ROWS_KEPT:
+                    self.log_rows.append((event_id, visitor))
+                else:
+                    self.log_rows = None
             self._row(
                 (
-                    hashlib.sha256(f"{site}\0{line}".encode()).hexdigest()[:32],
+                    event_id,
                     site,
                     moment,
                     "view",
@@ -435,11 +446,21 @@ class Ingest:
             # drop them. A visitor whose HTML hits never came with a pixel request ran no
             # JavaScript at all: a bot.
             connection = self.store.connection
-            q.PIXEL_VISITORS_CREATE(connection)
-            q.PIXEL_VISITORS_CLEAR(connection)
-            q.PIXEL_VISITORS_INSERT.many(connection, [(v,) for v in self.pixel_visitors])
-            bots = q.LOG_HITS_WITHOUT_PIXEL(connection, self.ingest_id).fetchone()[0]
-            dropped = q.LOG_HITS_DELETE(connection, self.ingest_id).rowcount
+            if self.log_rows is not None:
+                # The few HTML hits stored before the log showed its first pixel request,
+                # deleted by key (only those this ingest added: a hit stored by an earlier
+                # ingest stays): no scan of the whole store.
+                bots = dropped = 0
+                for event_id, visitor in self.log_rows:
+                    if q.LOG_HIT_DELETE(connection, event_id, self.ingest_id).rowcount:
+                        dropped += 1
+                        bots += visitor not in self.pixel_visitors
+            else:  # too many to keep in memory: by the ingest's id, scanning the store
+                q.PIXEL_VISITORS_CREATE(connection)
+                q.PIXEL_VISITORS_CLEAR(connection)
+                q.PIXEL_VISITORS_INSERT.many(connection, [(v,) for v in self.pixel_visitors])
+                bots = q.LOG_HITS_WITHOUT_PIXEL(connection, self.ingest_id).fetchone()[0]
+                dropped = q.LOG_HITS_DELETE(connection, self.ingest_id).rowcount
             self.report.bots += bots
             self.report.ignored += dropped - bots
             self.report.events -= dropped
