@@ -48,19 +48,21 @@ cursor:pointer}
 svg{max-width:100%;height:auto}
 """
 SORT = """
-document.querySelectorAll("table.sortable th").forEach(function (th, column) {
+document.querySelectorAll("table.sortable thead th").forEach(function (th) {
   var label = th.textContent, button = document.createElement("button");
   if (!label.trim()) return;
   button.textContent = label; th.textContent = ""; th.appendChild(button);
   button.addEventListener("click", function () {
     var table = th.closest("table"), body = table.tBodies[0];
     var down = th.getAttribute("aria-sort") !== "descending";
-    table.querySelectorAll("th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+    table.querySelectorAll("thead th").forEach(function (h) { h.removeAttribute("aria-sort"); });
     th.setAttribute("aria-sort", down ? "descending" : "ascending");
     var index = Array.prototype.indexOf.call(th.parentNode.children, th);
     Array.from(body.rows).sort(function (a, b) {
-      var x = a.cells[index].dataset.value || a.cells[index].textContent;
-      var y = b.cells[index].dataset.value || b.cells[index].textContent;
+      var x = a.cells[index].dataset.value, y = b.cells[index].dataset.value;
+      if (x === undefined) x = a.cells[index].textContent.trim();
+      if (y === undefined) y = b.cells[index].textContent.trim();
+      if (x === "" || y === "") return (x === "") - (y === "");  // suppressed cells last
       var nx = parseFloat(x), ny = parseFloat(y);
       var order = isNaN(nx) || isNaN(ny) ? x.localeCompare(y) : nx - ny;
       return down ? -order : order;
