@@ -345,6 +345,34 @@ REPORT_SITES_CREATE = _register(
 REPORT_SITES_INSERT = _register(
     "report_sites_insert", "INSERT INTO temp.report_sites VALUES (?)", "site"
 )
+
+
+def _indexed_and_scanning(name: str, template: str, purpose: str) -> tuple[Query, Query]:
+    """A statement over a range of sites and times, registered twice: through the (site,
+    time) index, and (`+site`, `+time`: no index, not even a skip-scan) as a scan of the
+    table in key order, for when it reads most of the store (eight times faster than an
+    index lookup per row). Both make the temporary table `name`."""
+    return (
+        _register(
+            name,
+            template.format(site="site", time="time"),
+            "from",
+            "to",
+            creates=name,
+            purpose=purpose,
+        ),
+        _register(
+            f"{name}_scan",
+            template.format(site="+site", time="+time"),
+            "from",
+            "to",
+            creates=name,
+            whole=True,
+            purpose=f"{purpose}, reading the whole table",
+        ),
+    )
+
+
 _REPORT_STEPS = """
     SELECT site, visitor, time, page, referrer, utm, device, segments,
         CASE WHEN previous IS NULL OR (session = '' AND time - previous > 1800)
@@ -362,48 +390,19 @@ _REPORT_STEPS = """
 """
 # Every view in the range, with what starts a visit (the first view of a runtime session;
 # for a plain log's views, which have no session, also 30 minutes without a view) and the
-# time to the visit's next view (NULL: the visit's last view). Two forms: through the
-# (site, time) index for a few sites or days, and (`+site`, `+time`: no index, not even a
-# skip-scan) a scan of the table in key order when the report covers most of it, eight
-# times faster than an index lookup per row.
-REPORT_STEPS = _register(
+# time to the visit's next view (NULL: the visit's last view).
+REPORT_STEPS, REPORT_STEPS_SCAN = _indexed_and_scanning(
     "report_steps",
-    _REPORT_STEPS.format(site="site", time="time"),
-    "from",
-    "to",
-    creates="report_steps",
-    purpose="the report's views, with visit starts and the time to the next view",
-)
-REPORT_STEPS_SCAN = _register(
-    "report_steps_scan",
-    _REPORT_STEPS.format(site="+site", time="+time"),
-    "from",
-    "to",
-    creates="report_steps",
-    whole=True,
-    purpose="the same, reading the whole table when the report covers most of it",
+    _REPORT_STEPS,
+    "the report's views, with visit starts and the time to the next view",
 )
 _REPORT_OTHER = (
     "SELECT site, visitor, time, type, detail FROM events "
     "WHERE {site} IN (SELECT site FROM temp.report_sites) AND type IN ('goal', 'rec', 'click') "
     "AND {time} >= ? AND {time} < ?"
 )
-REPORT_OTHER = _register(
-    "report_other",
-    _REPORT_OTHER.format(site="site", time="time"),
-    "from",
-    "to",
-    creates="report_other",
-    purpose="the report's goals and clicks",
-)
-REPORT_OTHER_SCAN = _register(
-    "report_other_scan",
-    _REPORT_OTHER.format(site="+site", time="+time"),
-    "from",
-    "to",
-    creates="report_other",
-    whole=True,
-    purpose="the same, reading the whole table",
+REPORT_OTHER, REPORT_OTHER_SCAN = _indexed_and_scanning(
+    "report_other", _REPORT_OTHER, "the report's goals and clicks"
 )
 REPORT_DAYS = _register(
     "report_days",
@@ -500,10 +499,6 @@ LAST_INGEST = _register("last_ingest", "SELECT MAX(id) FROM ingests")
 EXPORTED_COLUMNS = EVENT_COLUMNS[:-1]
 """What an export holds: every column but the ingest that added the event (private to the
 store)."""
-
-
-def by_name() -> dict[str, Query]:
-    return {query.name: query for query in ALL}
 
 
 @contextmanager

@@ -223,27 +223,7 @@ class Ingest:
             self.batch = []
 
     def _add(self, event: Event) -> None:
-        self._row(
-            (
-                event.id,
-                event.site,
-                event.time,
-                event.type,
-                event.page,
-                event.variant,
-                event.build,
-                event.visitor,
-                event.session,
-                event.detail,
-                event.source,
-                event.segments,
-                event.client_ms,
-                event.referrer,
-                event.utm,
-                event.device,
-                self.ingest_id,
-            )
-        )
+        self._row(event.row(self.ingest_id))
 
     def _row(self, row: tuple[Any, ...]) -> None:
         """One event, as a row of the store (its columns in `EVENT_COLUMNS` order)."""

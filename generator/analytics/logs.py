@@ -1,4 +1,5 @@
-"""Apache/nginx "combined" access-log lines, parsed without strptime (the hot path of ingest).
+"""Apache/nginx "combined" access-log lines: the expressions and the time, parsed without
+strptime (ingest.py matches them in its hot loop).
 
 127.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET /a/ HTTP/1.1" 200 2326 "ref" "agent"
 """
@@ -9,7 +10,6 @@ import datetime as dt
 import gzip
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import IO
@@ -38,19 +38,6 @@ MONTHS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
-    ip: str
-    time: float
-    """Seconds since the epoch (UTC)."""
-    method: str
-    target: str
-    """Path and query as requested."""
-    status: int
-    referrer: str
-    agent: str
-
-
 class MalformedLine(ValueError):
     pass
 
@@ -67,21 +54,6 @@ def parse_time(text: str) -> float:
         raise MalformedLine(f"unreadable time '{text}'") from None
     moment = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
     return moment.timestamp() - offset
-
-
-def parse_line(line: str) -> LogRecord:
-    match = FAST_LINE.match(line) or LINE.match(line)
-    if match is None:
-        raise MalformedLine("not in combined log format")
-    return LogRecord(
-        match["ip"],
-        parse_time(match["time"]),
-        match["method"],
-        match["target"],
-        int(match["status"]),
-        match["referrer"] or "",
-        match["agent"] or "",
-    )
 
 
 def open_log(path: Path) -> IO[str]:

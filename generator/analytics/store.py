@@ -138,6 +138,28 @@ class Event:
     device: str = ""
     """desktop, mobile or tablet ('' not known)."""
 
+    def row(self, ingest: int) -> tuple[Any, ...]:
+        """The event as a row of the store: its columns in `EVENT_COLUMNS` order."""
+        return (
+            self.id,
+            self.site,
+            self.time,
+            self.type,
+            self.page,
+            self.variant,
+            self.build,
+            self.visitor,
+            self.session,
+            self.detail,
+            self.source,
+            self.segments,
+            self.client_ms,
+            self.referrer,
+            self.utm,
+            self.device,
+            ingest,
+        )
+
 
 class EventStore:
     def __init__(self, path: Path) -> None:
@@ -201,33 +223,7 @@ class EventStore:
 
     def add(self, events: Iterable[Event], ingest: int) -> int:
         """Insert events; return how many were new (the rest were already there)."""
-        before = self.connection.total_changes
-        q.EVENTS_INSERT.many(
-            self.connection,
-            [
-                (
-                    e.id,
-                    e.site,
-                    e.time,
-                    e.type,
-                    e.page,
-                    e.variant,
-                    e.build,
-                    e.visitor,
-                    e.session,
-                    e.detail,
-                    e.source,
-                    e.segments,
-                    e.client_ms,
-                    e.referrer,
-                    e.utm,
-                    e.device,
-                    ingest,
-                )
-                for e in events
-            ],
-        )
-        return self.connection.total_changes - before
+        return self.add_rows([event.row(ingest) for event in events])
 
     def add_rows(self, rows: list[tuple[Any, ...]]) -> int:
         """Insert rows already in the store's column order (`EVENT_COLUMNS`, the ingest
