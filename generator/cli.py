@@ -180,6 +180,13 @@ def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
         metavar="NAME",
         help="also fetch the target's access logs over FTP/FTPS (only the bytes not ingested yet)",
     )
+    ingest.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=0,
+        help="worker processes reading the input (default: one per core)",
+    )
 
     simulate = analytics_commands.add_parser(
         "simulate",
@@ -900,6 +907,8 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
     for path in [*arguments.access_log, *arguments.jsonl]:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
+    if arguments.jobs < 0:
+        raise UsageError("sitegen analytics ingest: --jobs must be 0 or more")
     build_dir = _layout(arguments, root).root
     store = EventStore(BuildLayout(build_dir).events)
     notes: list[str] = []
@@ -915,9 +924,12 @@ def command_analytics_ingest(arguments: argparse.Namespace) -> int:
                 arguments.access_log,
                 arguments.jsonl,
                 notes,
+                arguments.jobs,
             )
         else:
-            report = ingest(store, arguments.site, arguments.access_log, arguments.jsonl)
+            report = ingest(
+                store, arguments.site, arguments.access_log, arguments.jsonl, arguments.jobs
+            )
     finally:
         store.close()
     for note in notes:

@@ -12,7 +12,7 @@ import pytest
 
 from generator.analytics.ingest import ingest
 from generator.analytics.store import EventStore
-from generator.events import SCHEMA_VERSION
+from generator.events import EVENT_COLUMNS, SCHEMA_VERSION
 from tests.conftest import SHARED_DATA, Result
 
 APACHE_LOGS = SHARED_DATA / "apache-logs/apache_logs"
@@ -310,3 +310,81 @@ def test_referrer_host_campaign_and_device_are_kept_and_nothing_more(tmp_path: P
     )
     assert b"inbox" not in stored and b"anna@" not in stored and b"secret" not in stored
     store.close()
+
+
+def test_ranges_of_a_plain_log_read_every_line_once_numbered_from_the_range(
+    tmp_path: Path,
+) -> None:
+    from generator.analytics.logs import read_lines
+
+    log = tmp_path / "a.log"
+    log.write_bytes(b"first\r\nsecond\n\nfourth line, longer\nfifth \xff\nlast without newline")
+    whole = [text for _, text in read_lines(log)]
+    assert whole == [
+        "first",
+        "second",
+        "",
+        "fourth line, longer",
+        "fifth \ufffd",
+        "last without newline",
+    ]
+    length = log.stat().st_size
+    for size in range(1, length + 2):
+        found = []
+        for start in range(0, length, size):
+            numbers = [n for n, _ in read_lines(log, start, min(start + size, length))]
+            assert numbers == list(range(1, len(numbers) + 1))
+            found += [text for _, text in read_lines(log, start, min(start + size, length))]
+        assert found == whole, size
+
+
+def test_parallel_ingest_stores_and_counts_what_one_process_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes (real ones) reading files and small ranges of a plain log: the same
+    events, counts and malformed-line numbers as one process reading everything."""
+    import generator.analytics.ingest as ingest_module
+
+    logs = []
+    for number in range(3):
+        text = ""
+        for step in range(60):
+            ip = f"10.0.{number}.{step % 7}"
+            stamp = f"01/Jun/2026:1{number}:{step // 60:02d}:{step % 60:02d}"
+            if step % 5 == 0:
+                text += line(ip, stamp, f"GET /_sg/p.gif?e=view&p=/p{step}/&u=v{step % 7}&s=s1")
+            elif step % 11 == 0:
+                text += f"not a log line {step}\n"
+            elif step % 13 == 0:
+                text += line(ip, stamp, "GET /guides/", agent="Googlebot/2.1")
+            else:
+                text += line(ip, stamp, f"GET /p{step}/").replace(
+                    "\n", "\r\n" if step % 2 else "\n"
+                )
+        logs.append(text)
+    plain = tmp_path / "access.log"
+    plain.write_text(logs[0] + logs[1], newline="")
+    history = tmp_path / "old.log"  # no pixel requests: its HTML hits are views
+    history.write_text(logs[2].replace("/_sg/p.gif", "/page"), newline="")
+    compressed = tmp_path / "access.log.1.gz"
+    with gzip.open(compressed, "wt", newline="") as stream:
+        stream.write(logs[2])
+    export = tmp_path / "events.jsonl"
+    export.write_text(
+        '{"time": 1780000000, "type": "view", "page": "/", "visitor": "a"}\nnot json\n'
+    )
+    files = ([plain, history, compressed], [export])
+
+    one = EventStore(tmp_path / "one.sqlite")
+    serial = ingest(one, "trailhead", *files)
+    monkeypatch.setattr(ingest_module, "PARALLEL_BYTES", 0)
+    many = EventStore(tmp_path / "many.sqlite")
+    parallel = ingest(many, "trailhead", *files, jobs=2, piece_bytes=700)
+    assert len(ingest_module.pieces(*files, 700)) > 20
+    assert parallel == serial
+    assert serial.malformed == 17 and serial.bots > 0 and serial.events > 0
+    assert f"{plain}:72: not in combined log format" in serial.malformed_lines
+    query = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY id"
+    assert many.connection.execute(query).fetchall() == one.connection.execute(query).fetchall()
+    again = ingest(many, "trailhead", *files, jobs=2, piece_bytes=700)
+    assert again.events == 0 and again.duplicates == serial.events + serial.duplicates

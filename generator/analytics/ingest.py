@@ -11,16 +11,29 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
+import pickle
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from generator import events as q
-from generator.analytics.logs import FAST_LINE, LINE, MalformedLine, parse_time, read_lines
+from generator.analytics.logs import (
+    FAST_LINE,
+    LINE,
+    MalformedLine,
+    is_compressed,
+    parse_time,
+    read_lines,
+)
 from generator.analytics.pixel import PIXEL_PATH
 from generator.analytics.store import Event, EventStore
 
@@ -95,10 +108,12 @@ class BotDetector:
         return self._matomo.search(agent) is not None
 
 
+@cache
 def matomo_bots() -> Any:
     """One pattern for Matomo's bots.yml and feed_readers.yml (shipped by the maintained
     `device_detector` package), with Matomo's own prefix and case rule; compiled with the
-    `regex` module, which has the variable-width look-behinds the lists use."""
+    `regex` module, which has the variable-width look-behinds the lists use. Once per
+    process (half a second)."""
     import os
 
     import device_detector
@@ -185,9 +200,18 @@ def _query_pairs(query: str) -> Iterator[tuple[str, str]]:
 
 
 class Ingest:
-    def __init__(self, store: EventStore, site: str) -> None:
-        self.store = store
+    """What one stretch of input (a file, or a byte range of a plain log) adds: rows for
+    the store, handed to `sink` in batches, and what `finish` needs to settle the HTML hits
+    of logs that also hold pixel requests. Runs in the ingesting process, or in a worker
+    process that parses while the ingesting process writes (`ingest(..., jobs=N)`)."""
+
+    def __init__(
+        self, site: str, salt: str, ingest_id: int, sink: Callable[[list[tuple[Any, ...]]], None]
+    ) -> None:
         self.site = site
+        self.salt = salt
+        self.ingest_id = ingest_id
+        self.sink = sink
         self.report = IngestReport()
         self.is_bot = BotDetector()
         self.devices: dict[str, str] = {}
@@ -200,7 +224,8 @@ class Ingest:
         self.pixel_visitors: set[str] = set()
         self.html_hits: dict[str, int] = {}
         """HTML page hits per visitor hash, counted once the log has shown pixel requests."""
-        self.ingest_id = 0
+        self.malformed: list[tuple[str, int, str]] = []
+        """(file, line number within what this run read, reason) of the first malformed lines."""
 
     def _visitor_hash(self, ip: str, agent: str) -> str:
         key = (ip, agent)
@@ -208,7 +233,7 @@ class Ingest:
         if found is None:
             if len(self.visitors) >= VISITOR_CACHE:
                 self.visitors.clear()  # bounded: a log of mostly new visitors gains nothing
-            digest = hashlib.sha256(f"{self.store.salt}\0{ip}\0{agent}".encode())
+            digest = hashlib.sha256(f"{self.salt}\0{ip}\0{agent}".encode())
             found = self.visitors[key] = "h" + digest.hexdigest()[:20]
         return found
 
@@ -217,9 +242,7 @@ class Ingest:
             # In key order: neighbouring inserts land on the same pages of the store's
             # B-tree (keys are hashes), a quarter faster than in log order.
             self.batch.sort(key=itemgetter(0))
-            new = self.store.add_rows(self.batch)
-            self.report.events += new
-            self.report.duplicates += len(self.batch) - new
+            self.sink(self.batch)
             self.batch = []
 
     def _add(self, event: Event) -> None:
@@ -237,23 +260,24 @@ class Ingest:
             found = self.devices[agent] = device_class(agent)
         return found
 
-    def _malformed(self, where: str, reason: str) -> None:
+    def _malformed(self, path: Path, number: int, reason: str) -> None:
         self.report.malformed += 1
-        if len(self.report.malformed_lines) < SHOWN_MALFORMED:
-            self.report.malformed_lines.append(f"{where}: {reason}")
+        if len(self.malformed) < SHOWN_MALFORMED:
+            self.malformed.append((str(path), number, reason))
 
-    def access_log(self, path: Path) -> None:
+    def access_log(self, path: Path, start: int = 0, end: int | None = None) -> None:
         """The hot loop: a line is matched once; only a line that becomes an event is
-        hashed; visitors, devices, bot verdicts and times are cached."""
+        hashed; visitors, devices, bot verdicts and times are cached. `start`/`end`: the
+        byte range of a plain log to read (the lines that start in it)."""
         report = self.report
         site = self.site
         is_bot = self.is_bot
         fast, full = FAST_LINE.match, LINE.match
-        for number, line in read_lines(path):
+        for number, line in read_lines(path, start, end):
             report.lines += 1
             match = fast(line) or full(line)
             if match is None:
-                self._malformed(f"{path}:{number}", "not in combined log format")
+                self._malformed(path, number, "not in combined log format")
                 continue
             ip, stamp, method, target, _, status, _, referrer, agent = match.groups()
             agent = agent or ""
@@ -263,7 +287,7 @@ class Ingest:
             try:
                 moment = parse_time(stamp)
             except MalformedLine as error:
-                self._malformed(f"{path}:{number}", str(error))
+                self._malformed(path, number, str(error))
                 continue
             request_path, _, query = target.partition("?")
             if request_path.lstrip("/") == PIXEL_PATH:
@@ -272,7 +296,8 @@ class Ingest:
                     query,
                     line,
                     self._visitor_hash(ip, agent),
-                    f"{path}:{number}",
+                    path,
+                    number,
                     self._device(agent),
                 )
                 continue
@@ -320,7 +345,14 @@ class Ingest:
             )
 
     def _pixel(
-        self, time: float, query: str, line: str, visitor_hash: str, where: str, device: str
+        self,
+        time: float,
+        query: str,
+        line: str,
+        visitor_hash: str,
+        path: Path,
+        number: int,
+        device: str,
     ) -> None:
         values = {}
         for pair in query.split("&"):
@@ -328,7 +360,9 @@ class Ingest:
             values[key] = unquote_plus(value) if "%" in value or "+" in value else value
         kind, page, visitor = values.get("e"), values.get("p"), values.get("u")
         if kind not in EVENT_TYPES or not page or not visitor:
-            self._malformed(where, "pixel request without a known event type, page and visitor")
+            self._malformed(
+                path, number, "pixel request without a known event type, page and visitor"
+            )
             return
         self.report.pixel_hits += 1
         self.pixel_visitors.add(visitor_hash)
@@ -367,7 +401,8 @@ class Ingest:
                     event = self._jsonl_event(json.loads(line))
                 except (ValueError, TypeError, KeyError) as error:
                     self._malformed(
-                        f"{path}:{number}",
+                        path,
+                        number,
                         f"expected a JSON event object with time, type, page and visitor ({error})",
                     )
                     continue
@@ -419,8 +454,99 @@ class Ingest:
             str(data.get("device", "")) if data.get("device") in DEVICES else "",
         )
 
-    def finish(self) -> None:
+    def parsed(self) -> Parsed:
+        """What the ingesting process needs of this run besides its rows."""
         self._flush()
+        return Parsed(
+            self.report, self.malformed, self.pixel_visitors, self.html_hits, self.log_rows
+        )
+
+
+@dataclass
+class Parsed:
+    report: IngestReport
+    malformed: list[tuple[str, int, str]]
+    pixel_visitors: set[str]
+    html_hits: dict[str, int]
+    log_rows: list[tuple[str, str]] | None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What one run reads: a JSONL file, a log, or the lines starting in a byte range of a
+    plain log (`end` None: to its end)."""
+
+    path: Path
+    kind: str
+    start: int = 0
+    end: int | None = None
+
+    def read(self, run: Ingest) -> None:
+        if self.kind == "jsonl":
+            run.jsonl(self.path)
+        else:
+            run.access_log(self.path, self.start, self.end)
+
+
+def pieces(access_logs: list[Path], jsonl: list[Path], size: int) -> list[Piece]:
+    """The input cut into pieces for workers: a plain log into ranges of `size` bytes, a
+    compressed log or a JSONL file whole."""
+    found = []
+    for path in access_logs:
+        length = path.stat().st_size
+        if is_compressed(path) or length <= size:
+            found.append(Piece(path, "log"))
+            continue
+        for start in range(0, length, size):
+            found.append(Piece(path, "log", start, min(start + size, length)))
+    return found + [Piece(path, "jsonl") for path in jsonl]
+
+
+class Settlement:
+    """The ingesting process's side: rows into the store, the runs' counts and findings
+    merged in input order, and at the end the HTML hits of logs with pixel requests settled."""
+
+    def __init__(self, store: EventStore, ingest_id: int) -> None:
+        self.store = store
+        self.ingest_id = ingest_id
+        self.report = IngestReport()
+        self.pixel_visitors: set[str] = set()
+        self.html_hits: dict[str, int] = {}
+        self.log_rows: list[tuple[str, str]] | None = []
+        self.lines_before: dict[str, int] = {}
+        """Lines of each file in the pieces merged so far (to number a later piece's lines)."""
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> None:
+        new = self.store.add_rows(rows)
+        self.report.events += new
+        self.report.duplicates += len(rows) - new
+
+    def merge(self, parsed: Parsed, piece: Piece | None = None) -> None:
+        """Add a run's counts; `piece`: the run read only that piece (its line numbers count
+        from the piece's first line)."""
+        report, found = self.report, parsed.report
+        before = self.lines_before.get(str(piece.path), 0) if piece else 0
+        for path, number, reason in parsed.malformed:
+            if len(report.malformed_lines) < SHOWN_MALFORMED:
+                report.malformed_lines.append(f"{path}:{before + number}: {reason}")
+        if piece is not None:
+            self.lines_before[str(piece.path)] = before + found.lines
+        report.lines += found.lines
+        report.bots += found.bots
+        report.malformed += found.malformed
+        report.ignored += found.ignored
+        report.pixel_hits += found.pixel_hits
+        self.pixel_visitors |= parsed.pixel_visitors
+        for visitor, hits in parsed.html_hits.items():
+            self.html_hits[visitor] = self.html_hits.get(visitor, 0) + hits
+        if self.log_rows is not None and parsed.log_rows is not None:
+            self.log_rows += parsed.log_rows
+            if len(self.log_rows) > LOG_ROWS_KEPT:
+                self.log_rows = None
+        else:
+            self.log_rows = None
+
+    def finish(self) -> None:
         if self.report.pixel_hits:
             # With the pixel in use, HTML hits in the same log are the same views again:
             # drop them. A visitor whose HTML hits never came with a pixel request ran no
@@ -452,15 +578,70 @@ class Ingest:
         self.store.finish_ingest(self.ingest_id, self.report.counts())
 
 
+PIECE_BYTES = 32 * 2**20
+"""A plain log is read by workers in ranges of this many bytes (about 130,000 lines)."""
+PARALLEL_BYTES = 8 * 2**20
+"""Less input than this is read in the ingesting process: starting workers costs more."""
+
+
+def _parse(piece: Piece, site: str, salt: str, ingest_id: int, out: str) -> Parsed:
+    """A worker's job: read `piece`, its rows pickled in batches to the file `out`."""
+    with open(out, "wb") as stream:
+        run = Ingest(
+            site, salt, ingest_id, lambda rows: pickle.dump(rows, stream, pickle.HIGHEST_PROTOCOL)
+        )
+        piece.read(run)
+        return run.parsed()
+
+
+def _stored_rows(path: Path) -> Iterator[list[tuple[Any, ...]]]:
+    with open(path, "rb") as stream:
+        while True:
+            try:
+                yield pickle.load(stream)
+            except EOFError:
+                return
+
+
 def ingest(
-    store: EventStore, site: str, access_logs: list[Path], jsonl: list[Path]
+    store: EventStore,
+    site: str,
+    access_logs: list[Path],
+    jsonl: list[Path],
+    jobs: int = 1,
+    piece_bytes: int = PIECE_BYTES,
 ) -> IngestReport:
-    """Read every file into the store; the same lines read again add nothing."""
-    run = Ingest(store, site)
-    run.ingest_id = store.begin_ingest(site, [str(p) for p in [*access_logs, *jsonl]])
-    for path in access_logs:
-        run.access_log(path)
-    for path in jsonl:
-        run.jsonl(path)
-    run.finish()
-    return run.report
+    """Read every file into the store, in one transaction; the same lines read again add
+    nothing. `jobs` worker processes (0: one per core) parse pieces of the input (files, and
+    ranges of large plain logs) while this process writes what they found, in input order;
+    the result is the same as with one."""
+    work = pieces(access_logs, jsonl, piece_bytes)
+    ingest_id = store.begin_ingest(site, [str(p) for p in [*access_logs, *jsonl]])
+    settlement = Settlement(store, ingest_id)
+    workers = min(jobs or os.cpu_count() or 1, len(work))
+    size = sum(path.stat().st_size for path in [*access_logs, *jsonl])
+    if workers <= 1 or size < PARALLEL_BYTES:
+        run = Ingest(site, store.salt, ingest_id, settlement.insert)
+        for piece in work:
+            piece.read(run)
+        settlement.merge(run.parsed())
+    else:
+        # Spawned, not forked: this process holds the store open inside a transaction.
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            with tempfile.TemporaryDirectory(prefix="sitegen-ingest-") as folder:
+                outs = [Path(folder) / f"{number}.pickle" for number in range(len(work))]
+                futures = [
+                    pool.submit(_parse, piece, site, store.salt, ingest_id, str(out))
+                    for piece, out in zip(work, outs, strict=True)
+                ]
+                for piece, out, future in zip(work, outs, futures, strict=True):
+                    parsed = future.result()
+                    for rows in _stored_rows(out):
+                        settlement.insert(rows)
+                    out.unlink()
+                    settlement.merge(parsed, piece)
+        finally:
+            pool.shutdown(cancel_futures=True)
+    settlement.finish()
+    return settlement.report

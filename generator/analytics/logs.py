@@ -56,17 +56,35 @@ def parse_time(text: str) -> float:
     return moment.timestamp() - offset
 
 
-def open_log(path: Path) -> IO[str]:
-    """A log file as text, gzip-compressed or not (by its magic bytes, not its name)."""
+def is_compressed(path: Path) -> bool:
+    """A gzip-compressed file (by its magic bytes, not its name)."""
     with open(path, "rb") as probe:
-        compressed = probe.read(2) == b"\x1f\x8b"
-    if compressed:
+        return probe.read(2) == b"\x1f\x8b"
+
+
+def open_log(path: Path) -> IO[str]:
+    """A log file as text, gzip-compressed or not."""
+    if is_compressed(path):
         return gzip.open(path, "rt", encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a log file, streamed."""
-    with open_log(path) as stream:
-        for number, line in enumerate(stream, start=1):
-            yield number, line.rstrip("\n")
+def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a log file, streamed, without its line ending. For a plain
+    file, only the lines that start in the byte range `start`..`end` (None: the end),
+    numbered from the range's first line: ranges cut anywhere read every line exactly once."""
+    if is_compressed(path):
+        with open_log(path) as stream:
+            for number, line in enumerate(stream, start=1):
+                yield number, line.rstrip("\r\n")
+        return
+    with open(path, "rb") as stream:
+        position = start
+        if start:
+            stream.seek(start - 1)  # the line under way at `start` belongs to the range before
+            position += len(stream.readline()) - 1
+        for number, raw in enumerate(stream, start=1):
+            if end is not None and position >= end:
+                return
+            position += len(raw)
+            yield number, raw.decode("utf-8", "replace").rstrip("\r\n")

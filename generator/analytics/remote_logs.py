@@ -113,6 +113,7 @@ def ingest_with_target(
     access_logs: list[Path],
     jsonl: list[Path],
     notes: list[str],
+    jobs: int = 1,
 ) -> Any:
     """Ingest local files and what the target's logs gained since the last time; the
     positions move on only once those lines are in the store. Malformed lines are named by
@@ -120,7 +121,7 @@ def ingest_with_target(
     from generator.analytics.ingest import ingest
 
     with fetch_new_logs(store, site, target, notes) as downloads:
-        report = ingest(store, site, [*access_logs, *(d.local for d in downloads)], jsonl)
+        report = ingest(store, site, [*access_logs, *(d.local for d in downloads)], jsonl, jobs)
         for download in downloads:
             download.commit()
             notes.append(
