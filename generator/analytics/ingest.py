@@ -43,7 +43,7 @@ LOG_ROWS_KEPT = 200_000
 VISITOR_CACHE = 50_000
 """Visitor hashes kept (per IP and agent) before the cache starts over."""
 SHOWN_MALFORMED = 20
-PAGE_STATUSES = {200, 304}
+PAGE_STATUSES = frozenset({"200", "304"})
 EVENT_TYPES = ("view", "goal", "click", "rec")
 DEVICES = ("desktop", "mobile", "tablet")
 
@@ -75,6 +75,15 @@ class IngestReport:
             f"{self.lines} lines: {self.events} new events, {self.duplicates} already "
             f"stored, {self.bots} bots, {self.malformed} malformed, {self.ignored} ignored"
         )
+
+
+Who = tuple[str, str]
+"""A visitor of a plain log as the log names them: (IP address, user agent). Never stored."""
+
+
+def visitor_hash(salt: str, ip: str, agent: str) -> str:
+    """What the store keeps of a plain log's visitor: a salted hash of IP and agent."""
+    return "h" + hashlib.sha256(f"{salt}\0{ip}\0{agent}".encode()).hexdigest()[:20]
 
 
 class BotDetector:
@@ -215,15 +224,20 @@ class Ingest:
         self.report = IngestReport()
         self.is_bot = BotDetector()
         self.devices: dict[str, str] = {}
+        self.agents: dict[str, tuple[str, bool, str]] = {}
+        """Per user agent: the agent (one string object for all its lines), whether it is a
+        bot, its device class."""
         self.batch: list[tuple[Any, ...]] = []
-        self.log_rows: list[tuple[str, str]] | None = []
-        """(event id, visitor) of each HTML hit stored as a view (None: too many to keep),
+        self.log_rows: list[tuple[str, Who]] | None = []
+        """(event id, who) of each HTML hit stored as a view (None: too many to keep),
         dropped again if the log turns out to have pixel requests."""
-        self.visitors: dict[tuple[str, str], str] = {}
+        self.visitors: dict[Who, str] = {}
         """Visitor hash per (IP, user agent) seen."""
-        self.pixel_visitors: set[str] = set()
-        self.html_hits: dict[str, int] = {}
-        """HTML page hits per visitor hash, counted once the log has shown pixel requests."""
+        self.pixel_visitors: set[Who] = set()
+        self.html_hits: dict[Who, int] = {}
+        """HTML page hits per (IP, user agent), counted once the log has shown pixel requests
+        (who sent pixel requests is kept unhashed, in memory only: hashing is for what is
+        stored)."""
         self.malformed: list[tuple[str, int, str]] = []
         """(file, line number within what this run read, reason) of the first malformed lines."""
 
@@ -233,8 +247,7 @@ class Ingest:
         if found is None:
             if len(self.visitors) >= VISITOR_CACHE:
                 self.visitors.clear()  # bounded: a log of mostly new visitors gains nothing
-            digest = hashlib.sha256(f"{self.salt}\0{ip}\0{agent}".encode())
-            found = self.visitors[key] = "h" + digest.hexdigest()[:20]
+            found = self.visitors[key] = visitor_hash(self.salt, ip, agent)
         return found
 
     def _flush(self) -> None:
@@ -260,6 +273,10 @@ class Ingest:
             found = self.devices[agent] = device_class(agent)
         return found
 
+    def _agent(self, agent: str) -> tuple[str, bool, str]:
+        found = self.agents[agent] = (agent, self.is_bot(agent), self._device(agent))
+        return found
+
     def _malformed(self, path: Path, number: int, reason: str) -> None:
         self.report.malformed += 1
         if len(self.malformed) < SHOWN_MALFORMED:
@@ -271,7 +288,7 @@ class Ingest:
         byte range of a plain log to read (the lines that start in it)."""
         report = self.report
         site = self.site
-        is_bot = self.is_bot
+        agents = self.agents
         fast, full = FAST_LINE.match, LINE.match
         for number, line in read_lines(path, start, end):
             report.lines += 1
@@ -280,8 +297,8 @@ class Ingest:
                 self._malformed(path, number, "not in combined log format")
                 continue
             ip, stamp, method, target, _, status, _, referrer, agent = match.groups()
-            agent = agent or ""
-            if method == "HEAD" or is_bot(agent):
+            agent, bot, device = agents.get(agent or "") or self._agent(agent or "")
+            if bot or method == "HEAD":
                 report.bots += 1
                 continue
             try:
@@ -291,35 +308,26 @@ class Ingest:
                 continue
             request_path, _, query = target.partition("?")
             if request_path.lstrip("/") == PIXEL_PATH:
-                self._pixel(
-                    moment,
-                    query,
-                    line,
-                    self._visitor_hash(ip, agent),
-                    path,
-                    number,
-                    self._device(agent),
-                )
+                self._pixel(moment, query, line, (ip, agent), path, number, device)
                 continue
-            page = _page_path(unquote(request_path), query)
-            if (
-                method != "GET"
-                or int(status) not in PAGE_STATUSES
-                or page is None
-                or page == "/robots.txt/"
-            ):
+            if method != "GET" or status not in PAGE_STATUSES:
                 report.ignored += 1
                 continue
-            visitor = self._visitor_hash(ip, agent)
+            page = _page_path(unquote(request_path), query)
+            if page is None or page == "/robots.txt/":
+                report.ignored += 1
+                continue
             if report.pixel_hits:
                 # This log has pixel requests, so its HTML hits are not events (see finish);
                 # only who made them matters.
-                self.html_hits[visitor] = self.html_hits.get(visitor, 0) + 1
+                who = (ip, agent)
+                self.html_hits[who] = self.html_hits.get(who, 0) + 1
                 continue
             event_id = hashlib.sha256(f"{site}\0{line}".encode()).hexdigest()[:32]
+            visitor = self._visitor_hash(ip, agent)
             if self.log_rows is not None:
                 if len(self.log_rows) < LOG_ROWS_KEPT:
-                    self.log_rows.append((event_id, visitor))
+                    self.log_rows.append((event_id, (ip, agent)))
                 else:
                     self.log_rows = None
             self._row(
@@ -339,7 +347,7 @@ class Ingest:
                     0,
                     referrer_host(referrer or ""),
                     utm_source(query) if "utm_" in query else "",
-                    self._device(agent),
+                    device,
                     self.ingest_id,
                 )
             )
@@ -349,7 +357,7 @@ class Ingest:
         time: float,
         query: str,
         line: str,
-        visitor_hash: str,
+        who: Who,
         path: Path,
         number: int,
         device: str,
@@ -365,7 +373,7 @@ class Ingest:
             )
             return
         self.report.pixel_hits += 1
-        self.pixel_visitors.add(visitor_hash)
+        self.pixel_visitors.add(who)
         get = values.get
         referrer = get("r")
         self._row(
@@ -466,9 +474,9 @@ class Ingest:
 class Parsed:
     report: IngestReport
     malformed: list[tuple[str, int, str]]
-    pixel_visitors: set[str]
-    html_hits: dict[str, int]
-    log_rows: list[tuple[str, str]] | None
+    pixel_visitors: set[Who]
+    html_hits: dict[Who, int]
+    log_rows: list[tuple[str, Who]] | None
 
 
 @dataclass(frozen=True)
@@ -510,9 +518,9 @@ class Settlement:
         self.store = store
         self.ingest_id = ingest_id
         self.report = IngestReport()
-        self.pixel_visitors: set[str] = set()
-        self.html_hits: dict[str, int] = {}
-        self.log_rows: list[tuple[str, str]] | None = []
+        self.pixel_visitors: set[Who] = set()
+        self.html_hits: dict[Who, int] = {}
+        self.log_rows: list[tuple[str, Who]] | None = []
         self.lines_before: dict[str, int] = {}
         """Lines of each file in the pieces merged so far (to number a later piece's lines)."""
 
@@ -557,21 +565,24 @@ class Settlement:
                 # deleted by key (only those this ingest added: a hit stored by an earlier
                 # ingest stays): no scan of the whole store.
                 bots = dropped = 0
-                for event_id, visitor in self.log_rows:
+                for event_id, who in self.log_rows:
                     if q.LOG_HIT_DELETE(connection, event_id, self.ingest_id).rowcount:
                         dropped += 1
-                        bots += visitor not in self.pixel_visitors
+                        bots += who not in self.pixel_visitors
             else:  # too many to keep in memory: by the ingest's id, scanning the store
                 q.PIXEL_VISITORS_CREATE(connection)
                 q.PIXEL_VISITORS_CLEAR(connection)
-                q.PIXEL_VISITORS_INSERT.many(connection, [(v,) for v in self.pixel_visitors])
+                salt = self.store.salt
+                q.PIXEL_VISITORS_INSERT.many(
+                    connection, [(visitor_hash(salt, *who),) for who in self.pixel_visitors]
+                )
                 bots = q.LOG_HITS_WITHOUT_PIXEL(connection, self.ingest_id).fetchone()[0]
                 dropped = q.LOG_HITS_DELETE(connection, self.ingest_id).rowcount
             self.report.bots += bots
             self.report.ignored += dropped - bots
             self.report.events -= dropped
-            for visitor, hits in self.html_hits.items():
-                if visitor in self.pixel_visitors:
+            for who, hits in self.html_hits.items():
+                if who in self.pixel_visitors:
                     self.report.ignored += hits
                 else:
                     self.report.bots += hits
