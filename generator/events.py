@@ -25,7 +25,7 @@ from typing import Any
 from generator.errors import SitegenError
 from generator.formats import Format
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 EVENTS = Format("events store", SCHEMA_VERSION)
 
 
@@ -172,6 +172,159 @@ LOG_HITS_DELETE = _register(
     "ingest",
     purpose="HTML hits are the pixel's views again",
 )
+
+# --- visits, kept beside the events by every ingest (analytics/visits.py) -----------------
+
+VISIT_GAP = 1800
+"""A plain log's views (no session id) more than this many seconds apart are two visits."""
+
+TOUCHED_CREATE = _register(
+    "touched_create",
+    "CREATE TEMP TABLE IF NOT EXISTS touched (site TEXT, visitor TEXT, "
+    "PRIMARY KEY (site, visitor)) WITHOUT ROWID",
+    setup=True,
+)
+TOUCHED_CLEAR = _register("touched_clear", "DELETE FROM temp.touched")
+TOUCHED_INSERT = _register(
+    "touched_insert", "INSERT OR IGNORE INTO temp.touched VALUES (?, ?)", "site", "visitor"
+)
+_STEPS = f"""
+    SELECT site, visitor, session, time, page, referrer, utm, device, segments, entry, onward,
+        MAX(CASE WHEN entry THEN time END) OVER (
+            PARTITION BY site, visitor, session ORDER BY time, client_ms
+        ) AS start
+    FROM (
+        SELECT site, visitor, session, time, client_ms, page, referrer, utm, device, segments,
+            CASE WHEN previous IS NULL OR (session = '' AND time - previous > {VISIT_GAP})
+                THEN 1 ELSE 0 END AS entry,
+            CASE WHEN next IS NULL OR (session = '' AND next - time > {VISIT_GAP})
+                THEN NULL ELSE next - time END AS onward
+        FROM (
+            SELECT site, visitor, session, time, client_ms, page, referrer, utm, device,
+                segments, LAG(time) OVER w AS previous, LEAD(time) OVER w AS next
+            FROM events WHERE {{which}} AND type = 'view'
+            WINDOW w AS (PARTITION BY site, visitor, session ORDER BY time, client_ms)
+        )
+    )
+"""
+# Every view of the chosen visitors with what starts a visit (the first view of a runtime
+# session; for a plain log's views, which have no session, also a gap of 30 minutes), the
+# time to the visit's next view (NULL: its last view) and the time its visit started.
+VISIT_STEPS = _register(
+    "visit_steps",
+    _STEPS.format(which="(site, visitor) IN (SELECT site, visitor FROM temp.touched)"),
+    creates="visit_steps",
+    purpose="the views of the visitors an ingest added views of, marked with their visits",
+)
+VISIT_STEPS_ALL = _register(
+    "visit_steps_all",
+    _STEPS.format(which="1"),
+    creates="visit_steps",
+    whole=True,
+    purpose="every view, marked with its visit (a store migrated to visits)",
+)
+VISITS_DELETE = _register(
+    "visits_delete",
+    "DELETE FROM visits WHERE (site, visitor) IN (SELECT site, visitor FROM temp.touched)",
+)
+VISITS_CLEAR = _register("visits_clear", "DELETE FROM visits", whole=True)
+VISITS_INSERT = _register(
+    "visits_insert",
+    """
+    INSERT INTO visits
+    SELECT site, visitor, session, start, MAX(time), CAST(start / 86400 AS INTEGER), COUNT(*),
+        MAX(CASE WHEN entry THEN page END), MAX(CASE WHEN onward IS NULL THEN page END),
+        MAX(CASE WHEN entry THEN referrer END), MAX(CASE WHEN entry THEN utm END),
+        MAX(CASE WHEN entry THEN device END),
+        COALESCE(GROUP_CONCAT(DISTINCT NULLIF(segments, '')), '')
+    FROM temp.visit_steps GROUP BY site, visitor, session, start
+    """,
+)
+PAGE_VISITORS_CLEAR = _register("page_visitors_clear", "DELETE FROM page_visitors", whole=True)
+PAGE_VISITORS_INSERT = _register(
+    "page_visitors_insert",
+    # Every (site, page, visitor, day) a visitor's views yield is recomputed: REPLACE covers
+    # each row made before (an event is never taken back after its ingest).
+    "INSERT OR REPLACE INTO page_visitors "
+    "SELECT site, page, visitor, CAST(time / 86400 AS INTEGER) AS day, COUNT(*), "
+    "COUNT(onward), TOTAL(onward) FROM temp.visit_steps GROUP BY site, page, visitor, day",
+)
+VISIT_STEPS_DROP = _register("visit_steps_drop", "DROP TABLE temp.visit_steps", setup=True)
+PARTITIONS_CREATE = _register(
+    "partitions_create",
+    "CREATE TEMP TABLE IF NOT EXISTS partitions (site TEXT, visitor TEXT, session TEXT, "
+    "PRIMARY KEY (site, visitor, session)) WITHOUT ROWID",
+    setup=True,
+)
+PARTITIONS_CLEAR = _register("partitions_clear", "DELETE FROM temp.partitions")
+PARTITIONS_INSERT = _register(
+    "partitions_insert",
+    "INSERT INTO temp.partitions VALUES (?, ?, ?)",
+    "site",
+    "visitor",
+    "session",
+)
+LAST_VISITS = _register(
+    "last_visits",
+    # The latest visit stored of each (site, visitor, session) an ingest has new views of.
+    """
+    SELECT v.site, v.visitor, v.session, v.start, v.end, v.day, v.views, v.entry, v.exit,
+        v.referrer, v.utm, v.device, v.segments
+    FROM temp.partitions p JOIN visits v ON v.site = p.site AND v.visitor = p.visitor
+        AND v.session = p.session AND v.start = (
+            SELECT MAX(start) FROM visits w
+            WHERE w.site = p.site AND w.visitor = p.visitor AND w.session = p.session
+        )
+    """,
+    purpose="where the new views of an ingest continue",
+)
+VISIT_SET = _register(
+    "visit_set",
+    "INSERT OR REPLACE INTO visits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "site",
+    "visitor",
+    "session",
+    "start",
+    "end",
+    "day",
+    "views",
+    "entry",
+    "exit",
+    "referrer",
+    "utm",
+    "device",
+    "segments",
+)
+PAGE_VISITORS_ADD = _register(
+    "page_visitors_add",
+    "INSERT INTO page_visitors VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO UPDATE SET views = views + excluded.views, "
+    "onward = onward + excluded.onward, seconds = seconds + excluded.seconds",
+    "site",
+    "page",
+    "visitor",
+    "day",
+    "views",
+    "onward",
+    "seconds",
+)
+UPDATE_VISITS = (
+    VISIT_STEPS,
+    VISITS_DELETE,
+    VISITS_INSERT,
+    PAGE_VISITORS_INSERT,
+    VISIT_STEPS_DROP,
+)
+"""What an ingest runs once the visitors it added views of are in `temp.touched`."""
+REBUILD_VISITS = (
+    VISITS_CLEAR,
+    PAGE_VISITORS_CLEAR,
+    VISIT_STEPS_ALL,
+    VISITS_INSERT,
+    PAGE_VISITORS_INSERT,
+    VISIT_STEPS_DROP,
+)
+"""The visits tables made again from every event."""
 
 # --- readers of page views (recommend/site.py, experiments/plan.py) ------------------------
 
@@ -373,29 +526,6 @@ def _indexed_and_scanning(name: str, template: str, purpose: str) -> tuple[Query
     )
 
 
-_REPORT_STEPS = """
-    SELECT site, visitor, time, page, referrer, utm, device, segments,
-        CASE WHEN previous IS NULL OR (session = '' AND time - previous > 1800)
-            THEN 1 ELSE 0 END AS entry,
-        CASE WHEN next IS NULL OR (session = '' AND next - time > 1800)
-            THEN NULL ELSE next - time END AS onward
-    FROM (
-        SELECT site, visitor, session, time, page, referrer, utm, device, segments,
-            LAG(time) OVER w AS previous, LEAD(time) OVER w AS next
-        FROM events
-        WHERE {site} IN (SELECT site FROM temp.report_sites) AND type = 'view'
-            AND {time} >= ? AND {time} < ?
-        WINDOW w AS (PARTITION BY site, visitor, session ORDER BY time, client_ms)
-    )
-"""
-# Every view in the range, with what starts a visit (the first view of a runtime session;
-# for a plain log's views, which have no session, also 30 minutes without a view) and the
-# time to the visit's next view (NULL: the visit's last view).
-REPORT_STEPS, REPORT_STEPS_SCAN = _indexed_and_scanning(
-    "report_steps",
-    _REPORT_STEPS,
-    "the report's views, with visit starts and the time to the next view",
-)
 _REPORT_OTHER = (
     "SELECT site, visitor, time, type, detail FROM events "
     "WHERE {site} IN (SELECT site FROM temp.report_sites) AND type IN ('goal', 'rec', 'click') "
@@ -404,86 +534,43 @@ _REPORT_OTHER = (
 REPORT_OTHER, REPORT_OTHER_SCAN = _indexed_and_scanning(
     "report_other", _REPORT_OTHER, "the report's goals and clicks"
 )
-REPORT_DAYS = _register(
-    "report_days",
-    "SELECT site, CAST(time / 86400 AS INTEGER) AS day, COUNT(DISTINCT visitor), SUM(entry), "
-    "COUNT(*) FROM temp.report_steps GROUP BY site, day",
+_IN_RANGE = "site IN (SELECT site FROM temp.report_sites) AND day >= ? AND day < ?"
+"""The report's sites and days (days since the epoch: from, to exclusive)."""
+REPORT_VISITS = _register(
+    "report_visits",
+    f"SELECT site, visitor, start, day, views, entry, exit, referrer, utm, device, segments "
+    f"FROM visits WHERE {_IN_RANGE}",
+    "from",
+    "to",
+    purpose="the visits that started in the report's range (counted in numpy)",
 )
-REPORT_NETWORK_DAYS = _register(
-    "report_network_days",
-    "SELECT CAST(time / 86400 AS INTEGER) AS day, COUNT(DISTINCT visitor), SUM(entry), COUNT(*) "
-    "FROM temp.report_steps GROUP BY day",
-)
-REPORT_NETWORK_VISITORS = _register(
-    "report_network_visitors", "SELECT COUNT(DISTINCT visitor) FROM temp.report_steps"
-)
-REPORT_PER_VISITOR = _register(
-    "report_per_visitor",
-    # Per site: visitors, and the sum and sum of squares of views, visits, bounces, 404s and
-    # goals per visitor (for the comparison's tests).
-    """
-    SELECT v.site, COUNT(*), SUM(v.views), SUM(v.views * v.views), SUM(v.visits),
-        SUM(v.visits * v.visits), SUM(v.bounces), SUM(v.lost), SUM(v.lost * v.lost),
-        SUM(COALESCE(g.goals, 0)), SUM(COALESCE(g.goals, 0) * COALESCE(g.goals, 0)),
-        SUM(g.goals IS NOT NULL)
-    FROM (
-        SELECT site, visitor, COUNT(*) AS views, SUM(entry) AS visits,
-            SUM(entry AND onward IS NULL) AS bounces, SUM(page = ?) AS lost
-        FROM temp.report_steps GROUP BY site, visitor
-    ) v LEFT JOIN (
-        SELECT site, visitor, COUNT(*) AS goals FROM temp.report_other WHERE type = 'goal'
-        GROUP BY site, visitor
-    ) g ON g.site = v.site AND g.visitor = v.visitor
-    GROUP BY v.site
-    """,
+REPORT_LOST = _register(
+    "report_lost",
+    f"SELECT site, visitor, SUM(views) FROM page_visitors WHERE page = ? AND {_IN_RANGE} "
+    "GROUP BY site, visitor",
     "page",
+    "from",
+    "to",
+    purpose="views of the 404 page per visitor",
+)
+REPORT_GOALS = _register(
+    "report_goals",
+    "SELECT site, visitor, COUNT(*) FROM temp.report_other WHERE type = 'goal' "
+    "GROUP BY site, visitor",
 )
 REPORT_PAGES = _register(
     "report_pages",
-    "SELECT site, page, COUNT(*), COUNT(DISTINCT visitor), "
-    "SUM(entry), COUNT(DISTINCT CASE WHEN entry THEN visitor END), "
-    "SUM(onward IS NULL), COUNT(DISTINCT CASE WHEN onward IS NULL THEN visitor END), "
-    "SUM(onward IS NOT NULL), AVG(onward) "
-    "FROM temp.report_steps GROUP BY site, page",
-)
-REPORT_SOURCES = _register(
-    "report_sources",
-    # Visits and distinct visitors by where visits came from, one dimension at a time (a
-    # visitor counted once per value, so that suppression sees the true number).
-    " UNION ALL ".join(
-        f"SELECT site, '{column}', {column}, COUNT(*), COUNT(DISTINCT visitor) "
-        f"FROM temp.report_steps WHERE entry = 1 GROUP BY site, {column}"
-        for column in ("referrer", "utm", "device")
-    ),
-)
-REPORT_MULTI_SITE_VISITORS = _register(
-    "report_multi_site_visitors",
-    "SELECT COUNT(*) FROM (SELECT visitor FROM temp.report_steps GROUP BY visitor "
-    "HAVING MIN(site) != MAX(site))",
+    # Views, visitors, views followed by another page and the seconds to it, per page: one
+    # pass in the table's key order (site, page, visitor, day).
+    f"SELECT site, page, SUM(views), COUNT(DISTINCT visitor), SUM(onward), SUM(seconds) "
+    f"FROM page_visitors WHERE {_IN_RANGE} GROUP BY site, page",
+    "from",
+    "to",
 )
 REPORT_RECOMMENDED = _register(
     "report_recommended",
     "SELECT site, detail, COUNT(*), COUNT(DISTINCT visitor) FROM temp.report_other "
     "WHERE type = 'rec' GROUP BY site, detail",
-)
-REPORT_SEGMENTS = _register(
-    "report_segments",
-    "SELECT site, visitor, segments FROM temp.report_steps WHERE segments != '' "
-    "GROUP BY site, visitor, segments",
-)
-REPORT_CROSSINGS = _register(
-    "report_crossings",
-    # Consecutive views of one visitor id on two sites (only one id across sites when the
-    # sites share it): from, to, how often, by how many visitors.
-    """
-    SELECT previous, site, COUNT(*), COUNT(DISTINCT visitor) FROM (
-        SELECT visitor, site, LAG(site) OVER (PARTITION BY visitor ORDER BY time) AS previous
-        FROM temp.report_steps
-        WHERE visitor IN (
-            SELECT visitor FROM temp.report_steps GROUP BY visitor HAVING MIN(site) != MAX(site)
-        )
-    ) WHERE previous IS NOT NULL AND previous != site GROUP BY previous, site
-    """,
 )
 REPORT_BOTS = _register(
     "report_bots",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator import __version__
+from generator.events import SCHEMA_VERSION
 from generator.formats import CONFIG
 from generator.migrate.registry import MIGRATIONS
 from tests.conftest import FIXTURES, Result, edit, tree
@@ -231,16 +232,22 @@ def test_an_older_events_store_is_copied_migrated_and_reported_once(
     with sqlite3.connect(store) as connection:  # as sitegen 0.1 left it: schema 2
         for column in ("client_ms", "referrer", "utm", "device"):
             connection.execute(f"ALTER TABLE events DROP COLUMN {column}")
+        for table in ("visits", "page_visitors"):
+            connection.execute(f"DROP TABLE {table}")
+        connection.execute("DROP INDEX events_by_visitor")
         connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
     first = sitegen(project, "build", "brand")
     assert first.code == 0, first.err
-    assert "events store migrated from schema 2 to 4" in first.err
+    assert f"events store migrated from schema 2 to {SCHEMA_VERSION}" in first.err
     assert "kept as events.sqlite.schema-2.bak" in first.err
     with sqlite3.connect(store.with_name("events.sqlite.schema-2.bak")) as old:
         assert old.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
         assert old.execute("SELECT COUNT(*) FROM events").fetchone() == (5,)
     with sqlite3.connect(store) as new:
         assert new.execute("SELECT COUNT(*), SUM(client_ms) FROM events").fetchone() == (5, 0)
+        # the visits the report reads were made from the events already stored
+        assert new.execute("SELECT COUNT(*), SUM(views) FROM visits").fetchone() == (5, 5)
+        assert new.execute("SELECT SUM(views) FROM page_visitors").fetchone() == (5,)
     edit(project / "content/articles/alpha.md", "\n---\n", "\n---\nEdited.\n")
     second = sitegen(project, "build", "brand")
     assert second.code == 0 and "migrated" not in second.err

@@ -232,10 +232,11 @@ def _params(query: Query, samples: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _aliases(sql: str) -> dict[str, str]:
-    """Alias (or name) -> table, for the tables a statement reads."""
+    """Alias (or name) -> table, for the tables a statement reads (not the table an INSERT
+    writes: what it reads is what it selects from)."""
     found = {}
     for table, alias in re.findall(
-        r"\b(?:FROM|JOIN|UPDATE|INTO)\s+(?:main\.|temp\.)?(\w+)(?:\s+(?:AS\s+)?(?!WHERE\b|JOIN\b|"
+        r"\b(?:FROM|JOIN|UPDATE)\s+(?:main\.|temp\.)?(\w+)(?:\s+(?:AS\s+)?(?!WHERE\b|JOIN\b|"
         r"ON\b|GROUP\b|ORDER\b|LIMIT\b|VALUES\b|SET\b|USING\b|LEFT\b|INNER\b)(\w+))?",
         sql,
         re.IGNORECASE,

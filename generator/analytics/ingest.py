@@ -578,6 +578,8 @@ class Settlement:
                 )
                 bots = q.LOG_HITS_WITHOUT_PIXEL(connection, self.ingest_id).fetchone()[0]
                 dropped = q.LOG_HITS_DELETE(connection, self.ingest_id).rowcount
+            if dropped:
+                self.store.visits.logs_taken_back()
             self.report.bots += bots
             self.report.ignored += dropped - bots
             self.report.events -= dropped

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import events as q
+from generator.analytics import visits
 from generator.errors import SitegenError
 from generator.events import EVENTS, SCHEMA_VERSION
 
@@ -59,6 +60,8 @@ MIGRATIONS = {
         "ALTER TABLE events ADD COLUMN utm TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE events ADD COLUMN device TEXT NOT NULL DEFAULT ''",
     ],
+    # The visits tables (created by SCHEMA) filled from every event stored so far.
+    5: [query.statement for query in q.REBUILD_VISITS],
 }
 
 SCHEMA = """
@@ -91,6 +94,35 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_site_time ON events (site, time);
+CREATE INDEX IF NOT EXISTS events_by_visitor ON events (site, visitor, session, time);
+-- Kept up to date by every ingest from the events of the visitors it added views of
+-- (analytics/visits.py), so that reports aggregate visits instead of deriving them.
+CREATE TABLE IF NOT EXISTS visits (
+    site     TEXT NOT NULL,
+    visitor  TEXT NOT NULL,
+    session  TEXT NOT NULL,
+    start    REAL NOT NULL,     -- the time of its first view
+    end      REAL NOT NULL,     -- the time of its last view
+    day      INTEGER NOT NULL,  -- the day it started, in days since the epoch (UTC)
+    views    INTEGER NOT NULL,
+    entry    TEXT NOT NULL,     -- its first page
+    exit     TEXT NOT NULL,     -- its last page
+    referrer TEXT NOT NULL,     -- of its first view, as are utm and device
+    utm      TEXT NOT NULL,
+    device   TEXT NOT NULL,
+    segments TEXT NOT NULL,     -- the segments its views carried: '.'-joined lists, ','-joined
+    PRIMARY KEY (site, visitor, session, start)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS page_visitors (
+    site    TEXT NOT NULL,
+    page    TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    day     INTEGER NOT NULL,   -- the day of the views
+    views   INTEGER NOT NULL,
+    onward  INTEGER NOT NULL,   -- views followed by another view in the same visit
+    seconds REAL NOT NULL,      -- the time from those views to the next, summed
+    PRIMARY KEY (site, page, visitor, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS remote_logs (
     site   TEXT NOT NULL,
     target TEXT NOT NULL,
@@ -166,6 +198,8 @@ class EventStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.migrated_from: int | None = None
+        self.visits = visits.Tracker()
+        """The views added since the last ingest finished, for the visits tables."""
         """The schema this store had before opening it migrated it (None: it did not)."""
         self.connection = sqlite3.connect(path)
         found = self._version()
@@ -232,9 +266,14 @@ class EventStore:
         last); return how many were new."""
         before = self.connection.total_changes
         q.EVENTS_INSERT.many(self.connection, rows)
-        return self.connection.total_changes - before
+        new = self.connection.total_changes - before
+        self.visits.added(self.connection, rows, all_new=new == len(rows))
+        return new
 
     def finish_ingest(self, ingest: int, counts: dict[str, int]) -> None:
+        """Record the ingest's counts, bring the visits of the visitors it added views of up
+        to date, and commit it all at once."""
+        self.visits.finish(self.connection)
         q.INGEST_FINISH(
             self.connection,
             counts["lines"],

@@ -1,10 +1,11 @@
 """What the network report shows, read from one snapshot of the events store.
 
-Two passes over the store for the chosen sites and dates (views with their visits marked by
-window functions; goals and clicks), into temporary tables; every table of the report is a
-GROUP BY over those. A **visit** is a runtime session, or for a plain log's views (no
-session id) a run of views without a 30-minute gap; a **bounce** is a visit of one view; a
-visitor is a runtime visitor id (or, for a plain log, a salted hash of IP and agent).
+The report aggregates what every ingest keeps beside the events (analytics/visits.py): the
+visits that started in the range (into a temporary table), each visitor's views per page
+and day, and the goals and clicks in the range. A **visit** is a runtime session, or for a
+plain log's views (no session id) a run of views without a 30-minute gap, and counts on the
+day it started (with its views); a **bounce** is a visit of one view; a visitor is a
+runtime visitor id (or, for a plain log, a salted hash of IP and agent).
 
 Privacy: no IP address is in the store; every count that rests on fewer than `k` visitors
 is suppressed (None) here, before anything is rendered or exported.
@@ -20,10 +21,13 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from generator import events as q
 from generator.content.page import NOT_FOUND_URL
 from generator.errors import SitegenError
 from generator.events import snapshot
+from generator.report import counts
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -90,10 +94,6 @@ def _day(number: int) -> dt.date:
     return EPOCH + dt.timedelta(days=int(number))
 
 
-def _seconds(day: dt.date) -> float:
-    return float((day - EPOCH).days * 86400)
-
-
 def read(
     store: Path,
     sites: list[str],
@@ -112,8 +112,9 @@ def read(
         raise SitegenError(
             f"{store}: no events store: nothing to report (run `sitegen analytics ingest`)"
         )
-    low = _seconds(start) if start else float("-inf")
-    high = _seconds(end + dt.timedelta(days=1)) if end else float("inf")
+    first = (start - EPOCH).days if start else -(2**62)
+    last = (end - EPOCH).days + 1 if end else 2**62
+    low, high = first * 86400.0, last * 86400.0
     with snapshot(store) as connection:
         connection.execute("PRAGMA temp_store = FILE")  # the views may outgrow memory
         connection.execute("PRAGMA cache_size = -262144")  # 256 MiB of pages, for the sorts
@@ -121,21 +122,19 @@ def read(
         q.REPORT_SITES_CREATE(connection)
         q.REPORT_SITES_INSERT.many(connection, [(site,) for site in sites])
         if whole:
-            q.REPORT_STEPS_SCAN(connection, low, high)
             q.REPORT_OTHER_SCAN(connection, low, high)
         else:
-            q.REPORT_STEPS(connection, low, high)
             q.REPORT_OTHER(connection, low, high)
-        days_found = q.REPORT_NETWORK_DAYS(connection).fetchall()
-        if not days_found:
+        visits = counts.read(connection, first, last)
+        if not len(visits):
             span = f"{start or 'the start'} to {end or 'the end'}"
             raise SitegenError(
                 f"{store}: no page views of {', '.join(sites)} from {span}: nothing to report"
             )
         data = ReportData(
             sites=sites,
-            start=start or _day(min(row[0] for row in days_found)),
-            end=end or _day(max(row[0] for row in days_found)),
+            start=start or _day(int(visits.day.min())),
+            end=end or _day(int(visits.day.max())),
             k=k,
             totals={site: Totals() for site in sites},
             network=Totals(),
@@ -143,18 +142,16 @@ def read(
             bots={},
             tables=defaultdict(dict),
         )
-        _totals(connection, data)
-        for day, visitors, visits, views in days_found:
-            data.days[""][_day(day)] = _suppressed(data, visitors, visits, views)
-        for site, day, visitors, visits, views in q.REPORT_DAYS(connection):
-            data.days[site][_day(day)] = _suppressed(data, visitors, visits, views)
+        _totals(connection, data, visits, first, last)
+        for by_site in (False, True):
+            for site, day, visitors, count, views in counts.days(visits, by_site):
+                data.days[site][_day(day)] = _suppressed(data, visitors, count, views)
         for site, bots, lines in q.REPORT_BOTS(connection):
             data.bots[site] = (int(bots or 0), int(lines or 0))
-        _pages(connection, data, shared)
-        _sources(connection, data)
+        _pages(connection, data, visits, shared, first, last)
         _recommended(connection, data)
-        _segments(connection, data, segments)
-        _crossings(connection, data)
+        _segments(data, visits, segments)
+        _crossings(data, visits)
     return data
 
 
@@ -166,32 +163,45 @@ def _suppressed(
     return (visitors, visits, views)
 
 
-def _totals(connection: sqlite3.Connection, data: ReportData) -> None:
+def _totals(
+    connection: sqlite3.Connection, data: ReportData, visits: counts.Visits, first: int, last: int
+) -> None:
+    pairs = counts.per_visitor(visits)
+    measures = {
+        "views": pairs.views,
+        "visits": pairs.visits,
+        "bounces": pairs.bounces,
+        "not_found": pairs.aligned(visits, q.REPORT_LOST(connection, NOT_FOUND_URL, first, last)),
+        "goals": pairs.aligned(visits, q.REPORT_GOALS(connection)),
+        "visitors": np.ones(len(pairs.key), dtype=np.int64),
+    }
+    measures["converted"] = (measures["goals"] > 0).astype(np.int64)
+    size = len(visits.site.values)
+    sums = {
+        name: (
+            np.bincount(pairs.site, weights=values, minlength=size),
+            np.bincount(pairs.site, weights=values * values, minlength=size),
+        )
+        for name, values in measures.items()
+    }
     network = data.network
-    for row in q.REPORT_PER_VISITOR(connection, NOT_FOUND_URL):
-        site, visitors, views, views2, visits, visits2, bounces, lost, lost2 = row[:9]
-        goals, goals2, converted = row[9:]
+    for code, site in enumerate(visits.site.values):
         totals = Totals(
-            visitors=visitors,
-            visits=visits,
-            views=views,
-            bounces=bounces,
-            not_found=lost,
-            goals=goals,
-            converted=converted,
+            **{name: int(sums[name][0][code]) for name in TOTALS},
             sums={
-                "views": (views, views2),
-                "visits": (visits, visits2),
-                "not_found": (lost, lost2),
-                "goals": (goals, goals2),
+                name: (float(sums[name][0][code]), float(sums[name][1][code]))
+                for name in ("views", "visits", "not_found", "goals")
             },
         )
         data.totals[site] = totals
-        for name in ("visitors", "visits", "views", "bounces", "not_found", "goals", "converted"):
+        for name in TOTALS:
             setattr(network, name, getattr(network, name) + getattr(totals, name))
     # A visitor id seen on two sites is one visitor of the network only when the sites share
-    # ids; the network's visitors are the distinct ids of the days' union.
-    network.visitors = int(q.REPORT_NETWORK_VISITORS(connection).fetchone()[0])
+    # ids; the network's visitors are the distinct ids of the range.
+    network.visitors = counts.network_visitors(visits)
+
+
+TOTALS = ("visitors", "visits", "views", "bounces", "not_found", "goals", "converted")
 
 
 def _top(
@@ -204,28 +214,39 @@ def _top(
 
 
 def _pages(
-    connection: sqlite3.Connection, data: ReportData, shared: dict[str, dict[str, str]]
+    connection: sqlite3.Connection,
+    data: ReportData,
+    visits: counts.Visits,
+    shared: dict[str, dict[str, str]],
+    first: int,
+    last: int,
 ) -> None:
     by_site: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in q.REPORT_PAGES(connection):
-        by_site[row[0]].append(row[1:])
+    for site, *row in q.REPORT_PAGES(connection, first, last):
+        by_site[site].append(tuple(row))
     for site, rows in by_site.items():
-        pages, left = _top(data, [[p, v, u] for p, v, u, *_ in rows], 2)
+        pages, left = _top(data, [[page, views, visitors] for page, views, visitors, *_ in rows], 2)
         data.tables[site]["pages"] = Table(
             "pages", "Top pages", ["page", "views", "visitors"], pages, suppressed=left
         )
-        entries, left = _top(data, [[r[0], r[3], r[4]] for r in rows if r[3]], 2)
-        data.tables[site]["entries"] = Table(
-            "entries",
-            "Entry pages",
-            ["page", "visits started", "visitors"],
-            entries,
-            suppressed=left,
-        )
-        exits, left = _top(data, [[r[0], r[5], r[6]] for r in rows if r[5]], 2)
-        data.tables[site]["exits"] = Table(
-            "exits", "Exit pages", ["page", "visits ended", "visitors"], exits, suppressed=left
-        )
+    counted: dict[str, dict[str, list[list[Any]]]] = defaultdict(lambda: defaultdict(list))
+    for kind in ("entry", "exit", "referrer", "utm", "device"):
+        for site, value, started, visitors in counts.by_value(visits, kind):
+            counted[site][kind].append([value or "(none)", started, visitors])
+    tables = {
+        "entry": ("entries", "Entry pages", "visits started"),
+        "exit": ("exits", "Exit pages", "visits ended"),
+        "referrer": ("referrer", "Referrers", "visits"),
+        "utm": ("utm", "Campaigns (utm_source)", "visits"),
+        "device": ("device", "Devices", "visits"),
+    }
+    for site, kinds in counted.items():
+        for kind, (name, title, measure) in tables.items():
+            label = "page" if kind in ("entry", "exit") else kind
+            kept, left = _top(data, kinds.get(kind, []), 2)
+            data.tables[site][name] = Table(
+                name, title, [label, measure, "visitors"], kept, suppressed=left
+            )
     content = []
     left = 0
     for key, urls in sorted(shared.items()):
@@ -233,7 +254,7 @@ def _pages(
             found = next((row for row in by_site.get(site, []) if row[0] == url), None)
             if found is None:
                 continue
-            _, views, visitors, *_, onward, seconds = found
+            _, views, visitors, onward, seconds = found
             if visitors < data.k:
                 left += 1
                 continue
@@ -245,7 +266,7 @@ def _pages(
                     views,
                     visitors,
                     round(onward / views, 3) if views else None,
-                    round(seconds, 1) if seconds is not None else None,
+                    round(seconds / onward, 1) if onward else None,
                 ]
             )
     data.tables[""]["shared"] = Table(
@@ -268,21 +289,6 @@ def _pages(
     )
 
 
-def _sources(connection: sqlite3.Connection, data: ReportData) -> None:
-    grouped: dict[str, dict[str, list[list[Any]]]] = defaultdict(
-        lambda: {"referrer": [], "utm": [], "device": []}
-    )
-    for site, kind, value, visits, visitors in q.REPORT_SOURCES(connection):
-        grouped[site][kind].append([value or "(none)", visits, visitors])
-    titles = {"referrer": "Referrers", "utm": "Campaigns (utm_source)", "device": "Devices"}
-    for site, kinds in grouped.items():
-        for kind, found in kinds.items():
-            rows, left = _top(data, found, 2)
-            data.tables[site][kind] = Table(
-                kind, titles[kind], [kind, "visits", "visitors"], rows, suppressed=left
-            )
-
-
 def _recommended(connection: sqlite3.Connection, data: ReportData) -> None:
     by_site: dict[str, list[list[Any]]] = defaultdict(list)
     for site, page, clicks, visitors in q.REPORT_RECOMMENDED(connection):
@@ -302,17 +308,11 @@ def _recommended(connection: sqlite3.Connection, data: ReportData) -> None:
         )
 
 
-def _segments(
-    connection: sqlite3.Connection, data: ReportData, defined: dict[str, list[str]]
-) -> None:
-    members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for site, visitor, joined in q.REPORT_SEGMENTS(connection):
-        for segment in joined.split("."):
-            if segment in defined:
-                members[segment][site].add(visitor)
+def _segments(data: ReportData, visits: counts.Visits, defined: dict[str, list[str]]) -> None:
+    members = counts.segment_members(visits, set(defined))
     rows = []
     for segment in sorted(defined):
-        sizes = [len(members[segment].get(site, ())) for site in data.sites]
+        sizes = [len(members.get(segment, {}).get(site, ())) for site in data.sites]
         rows.append(
             [segment, ", ".join(defined[segment])]
             + [size if size >= data.k else None for size in sizes]
@@ -341,12 +341,12 @@ def _segments(
     )
 
 
-def _crossings(connection: sqlite3.Connection, data: ReportData) -> None:
-    rows = []
+def _crossings(data: ReportData, visits: counts.Visits) -> None:
+    rows: list[list[Any]] = []
     left = 0
-    for previous, site, moves, visitors in q.REPORT_CROSSINGS(connection):
-        if visitors >= data.k:
-            rows.append([previous, site, moves, visitors])
+    for (previous, site), (moves, who) in counts.crossings(visits).items():
+        if len(who) >= data.k:
+            rows.append([previous, site, moves, len(who)])
         else:
             left += 1
     rows.sort(key=lambda row: -row[2])
@@ -357,5 +357,5 @@ def _crossings(connection: sqlite3.Connection, data: ReportData) -> None:
         rows,
         suppressed=left,
     )
-    shared_ids = int(q.REPORT_MULTI_SITE_VISITORS(connection).fetchone()[0])
+    shared_ids = len(counts.multi_site(visits))
     data.shared_visitors = shared_ids if shared_ids >= data.k else None
