@@ -200,10 +200,12 @@ _STEPS = f"""
             CASE WHEN next IS NULL OR (session = '' AND next - time > {VISIT_GAP})
                 THEN NULL ELSE next - time END AS onward
         FROM (
-            SELECT site, visitor, session, time, client_ms, page, referrer, utm, device,
-                segments, LAG(time) OVER w AS previous, LEAD(time) OVER w AS next
-            FROM events WHERE {{which}} AND type = 'view'
-            WINDOW w AS (PARTITION BY site, visitor, session ORDER BY time, client_ms)
+            SELECT e.site AS site, e.visitor AS visitor, e.session AS session, e.time AS time,
+                e.client_ms AS client_ms, e.page AS page, e.referrer AS referrer, e.utm AS utm,
+                e.device AS device, e.segments AS segments,
+                LAG(e.time) OVER w AS previous, LEAD(e.time) OVER w AS next
+            FROM {{source}} WHERE e.type = 'view'
+            WINDOW w AS (PARTITION BY e.site, e.visitor, e.session ORDER BY e.time, e.client_ms)
         )
     )
 """
@@ -212,13 +214,16 @@ _STEPS = f"""
 # time to the visit's next view (NULL: its last view) and the time its visit started.
 VISIT_STEPS = _register(
     "visit_steps",
-    _STEPS.format(which="(site, visitor) IN (SELECT site, visitor FROM temp.touched)"),
+    # CROSS JOIN: the touched visitors first, each one's events through events_by_visitor.
+    _STEPS.format(
+        source="temp.touched t CROSS JOIN events e ON e.site = t.site AND e.visitor = t.visitor"
+    ),
     creates="visit_steps",
     purpose="the views of the visitors an ingest added views of, marked with their visits",
 )
 VISIT_STEPS_ALL = _register(
     "visit_steps_all",
-    _STEPS.format(which="1"),
+    _STEPS.format(source="events e"),
     creates="visit_steps",
     whole=True,
     purpose="every view, marked with its visit (a store migrated to visits)",

@@ -194,7 +194,9 @@ def _tables(connection: sqlite3.Connection) -> list[Table]:
     }
     try:
         sizes = dict(
-            connection.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+            connection.execute(
+                "SELECT name, pgsize FROM dbstat WHERE aggregate = TRUE"  # a row per b-tree
+            ).fetchall()
         )
     except sqlite3.OperationalError:  # an SQLite built without dbstat
         sizes = {}
@@ -219,6 +221,8 @@ def _samples(connection: sqlite3.Connection) -> dict[str, Any]:
         since=last - 28 * 86400,
         ingest=ingest,
         seconds=7 * 86400,
+        # A report's range: everything (in days for the visits tables, seconds for events).
+        **{"from": 0, "to": 10**12},
         key="schema",
         kind="goal",
         page="/",
@@ -431,7 +435,7 @@ def _recommend(
             finally:
                 connection.execute("ROLLBACK TO candidate")
                 connection.execute("RELEASE candidate")
-            if used and after.steps <= before.steps * GAIN:
+            if used and before.steps and after.steps <= before.steps * GAIN:
                 kept = found.setdefault((table, columns), candidate)
                 kept.effects.append((plan.query.name, before, after))
                 break

@@ -18,10 +18,7 @@ the same either way, which a test checks.
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterable
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from generator import events as q
@@ -91,46 +88,89 @@ class Tracker:
         self.log_visitors.clear()
 
     def apply(self, connection: sqlite3.Connection) -> None:
+        """The new views held so far, into the visits tables."""
         fresh = sorted(v for v in self.fresh if (v[0], v[1]) not in self.recompute)
         self.fresh = []
         if not fresh:
             return
-        partitions = [key for key, _ in groupby(fresh, key=itemgetter(0, 1, 2))]
         q.PARTITIONS_CREATE(connection)
         q.PARTITIONS_CLEAR(connection)
-        q.PARTITIONS_INSERT.many(connection, partitions)
+        q.PARTITIONS_INSERT.many(connection, dict.fromkeys(view[:3] for view in fresh))
         last = {tuple(row[:3]): list(row) for row in q.LAST_VISITS(connection)}
         q.PARTITIONS_CLEAR(connection)
-        visits: list[list[Any]] = []
-        pages: dict[tuple[str, str, str, int], list[float]] = defaultdict(lambda: [0, 0, 0.0])
-        for key, group in groupby(fresh, key=itemgetter(0, 1, 2)):
-            views = list(group)
-            visit = last.get(key)
-            if visit is not None and views[0][3] <= visit[4]:
-                self.recompute.add(key[:2])  # not after what is stored: from the events
-                continue
-            site, visitor, session = key
-            for view in views:
-                time, page = view[3], view[5]
-                if visit is not None and (session or time - visit[4] <= q.VISIT_GAP):
-                    # Columns as in the visits table: ... 4 end, 6 views, 8 exit, 12 segments.
-                    counts = pages[(site, visit[8], visitor, int(visit[4] // 86400))]
-                    counts[1] += 1  # the visit's last view led on to this one
-                    counts[2] += time - visit[4]
-                    visit[4], visit[6], visit[8] = time, visit[6] + 1, page
-                    if view[9]:
-                        visit[12] = _joined(visit[12], view[9])
-                else:
-                    if visit is not None:
-                        visits.append(visit)
-                    visit = [site, visitor, session, time, time, int(time // 86400), 1, page]
-                    visit += [page, view[6], view[7], view[8], view[9]]
-                pages[(site, page, visitor, int(time // 86400))][0] += 1
-            if visit is not None:
-                visits.append(visit)
+        walk = _Walk(last)
+        for view in fresh:  # sorted: each partition's views together, in time order
+            walk.view(view)
+        walk.close()
+        self.recompute |= walk.later
         # A visit extended here and also recomputed later is replaced by the recomputation.
-        q.VISIT_SET.many(connection, visits)
-        q.PAGE_VISITORS_ADD.many(connection, [(*key, *counts) for key, counts in pages.items()])
+        q.VISIT_SET.many(connection, walk.visits)
+        none = [0, 0.0]
+        rows = [(*day, count, *walk.onward.pop(day, none)) for day, count in walk.views.items()]
+        rows += [(*day, 0, *counts) for day, counts in walk.onward.items()]
+        rows.sort()  # in the table's key order: neighbouring writes share pages
+        q.PAGE_VISITORS_ADD.many(connection, rows)
+
+
+PageDay = tuple[str, str, str, int]
+"""site, page, visitor, day: a row of page_visitors."""
+
+
+class _Walk:
+    """One pass over new views in (site, visitor, session, time) order, continuing the
+    last visit stored for each partition. Rows are lists in the visits table's column
+    order: 0 site, 1 visitor, 2 session, 3 start, 4 end, 5 day, 6 views, 7 entry, 8 exit,
+    9 referrer, 10 utm, 11 device, 12 segments."""
+
+    def __init__(self, last: dict[tuple[Any, ...], list[Any]]) -> None:
+        self.last = last
+        self.visits: list[list[Any]] = []
+        self.views: dict[PageDay, int] = {}
+        self.onward: dict[PageDay, list[float]] = {}
+        """(views followed by another in the visit, seconds to it) per page and day."""
+        self.later: set[tuple[str, str]] = set()
+        """(site, visitor) with new views not after their stored visits."""
+        self.key: tuple[Any, ...] = ()
+        self.visit: list[Any] | None = None
+        self.skipped = False
+
+    def view(self, view: View) -> None:
+        site, visitor, session, time, _, page = view[:6]
+        visit = self.visit
+        if view[:3] != self.key:
+            self.close()
+            self.key = view[:3]
+            visit = self.last.get(self.key)
+            self.skipped = visit is not None and time <= visit[4]
+            if self.skipped:  # recomputed from the events instead
+                self.later.add((site, visitor))
+                visit = None
+        if self.skipped:
+            return
+        if visit is not None and (session or time - visit[4] <= q.VISIT_GAP):
+            before = (site, visit[8], visitor, int(visit[4] // 86400))
+            counts = self.onward.get(before)
+            if counts is None:
+                counts = self.onward[before] = [0, 0.0]
+            counts[0] += 1  # the visit's last view led on to this one
+            counts[1] += time - visit[4]
+            visit[4], visit[6], visit[8] = time, visit[6] + 1, page
+            if view[9]:
+                visit[12] = _joined(visit[12], view[9])
+        else:
+            if visit is not None:
+                self.visits.append(visit)
+            visit = [site, visitor, session, time, time, int(time // 86400), 1, page, page]
+            visit += view[6:10]
+        self.visit = visit
+        day = (site, page, visitor, int(time // 86400))
+        self.views[day] = self.views.get(day, 0) + 1
+
+    def close(self) -> None:
+        """The partition under way is done."""
+        if self.visit is not None:
+            self.visits.append(self.visit)
+        self.visit = None
 
 
 def _joined(segments: str, more: str) -> str:

@@ -47,38 +47,58 @@ class Visits:
         return len(self.day)
 
 
-def _coded(values: tuple[Any, ...] | list[Any]) -> Coded:
-    index: dict[Any, int] = {}
-    codes = np.fromiter(
-        (index.setdefault(value, len(index)) for value in values), np.int64, len(values)
-    )
-    return Coded(codes, list(index))
+class _Coder:
+    """Codes for a text column read in chunks: the same value, the same code."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+        self.chunks: list[Ints] = []
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        index = self.index
+        for value in dict.fromkeys(values):  # the chunk's distinct values, at C speed
+            if value not in index:
+                index[value] = len(index)
+        self.chunks.append(np.fromiter(map(index.__getitem__, values), np.int64, len(values)))
+
+    def coded(self) -> Coded:
+        codes = np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int64)
+        return Coded(codes, list(self.index))
+
+
+TEXT = ("site", "visitor", "entry", "exit", "referrer", "utm", "device", "segments")
 
 
 def read(connection: sqlite3.Connection, first: int, last: int) -> Visits:
-    """The visits that started on days `first` to `last` (exclusive) of the report's sites."""
-    columns: list[list[Any]] = [[] for _ in COLUMNS]
+    """The visits that started on days `first` to `last` (exclusive) of the report's sites,
+    coded a chunk at a time (only one chunk of rows is ever held as Python objects)."""
+    coders = {name: _Coder() for name in TEXT}
+    numbers: dict[str, list[NDArray[Any]]] = {"start": [], "day": [], "views": []}
+    kinds = {"start": np.float64, "day": np.int64, "views": np.int64}
     cursor = q.REPORT_VISITS(connection, first, last)
     collecting = gc.isenabled()
     gc.disable()  # a million rows of tuples: the collector would walk them again and again
     try:
         while rows := cursor.fetchmany(100_000):
-            for column, values in zip(columns, zip(*rows, strict=True), strict=True):
-                column.extend(values)
+            for name, values in zip(COLUMNS, zip(*rows, strict=True), strict=True):
+                if name in coders:
+                    coders[name].add(values)
+                else:
+                    numbers[name].append(np.array(values, dtype=kinds[name]))
     finally:
         if collecting:
             gc.enable()
-    named = dict(zip(COLUMNS, columns, strict=True))
+    joined = {
+        name: np.concatenate(parts) if parts else np.zeros(0, dtype=kinds[name])
+        for name, parts in numbers.items()
+    }
     return Visits(
-        site=_coded(named["site"]),
-        visitor=_coded(named["visitor"]),
-        start=np.array(named["start"], dtype=np.float64),
-        day=np.array(named["day"], dtype=np.int64),
-        views=np.array(named["views"], dtype=np.int64),
-        text={
-            name: _coded(named[name])
-            for name in ("entry", "exit", "referrer", "utm", "device", "segments")
-        },
+        site=coders["site"].coded(),
+        visitor=coders["visitor"].coded(),
+        start=joined["start"],
+        day=joined["day"],
+        views=joined["views"],
+        text={name: coders[name].coded() for name in TEXT[2:]},
     )
 
 

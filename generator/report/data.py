@@ -116,9 +116,8 @@ def read(
     last = (end - EPOCH).days + 1 if end else 2**62
     low, high = first * 86400.0, last * 86400.0
     with snapshot(store) as connection:
-        connection.execute("PRAGMA temp_store = FILE")  # the views may outgrow memory
-        connection.execute("PRAGMA cache_size = -262144")  # 256 MiB of pages, for the sorts
-        connection.execute("PRAGMA mmap_size = 4294967296")  # the store read without copies
+        connection.execute("PRAGMA temp_store = FILE")  # the goals and clicks of the range
+        connection.execute("PRAGMA cache_size = -65536")  # 64 MiB of pages
         q.REPORT_SITES_CREATE(connection)
         q.REPORT_SITES_INSERT.many(connection, [(site,) for site in sites])
         if whole:
