@@ -214,12 +214,16 @@ _STEPS = f"""
 # time to the visit's next view (NULL: its last view) and the time its visit started.
 VISIT_STEPS = _register(
     "visit_steps",
-    # CROSS JOIN: the touched visitors first, each one's events through events_by_visitor.
+    # One scan of the events, each looked up among the touched visitors: this runs only for
+    # views that do not simply follow what is stored (lines read again, an older log read
+    # late, HTML hits taken back), rarely enough that an index on visitors (a cost on
+    # every insert of every ingest) does not pay.
     _STEPS.format(
-        source="temp.touched t CROSS JOIN events e ON e.site = t.site AND e.visitor = t.visitor"
+        source="events e CROSS JOIN temp.touched t ON t.site = e.site AND t.visitor = e.visitor"
     ),
     creates="visit_steps",
-    purpose="the views of the visitors an ingest added views of, marked with their visits",
+    whole=True,
+    purpose="the views of visitors whose visits are recomputed, marked with their visits",
 )
 VISIT_STEPS_ALL = _register(
     "visit_steps_all",

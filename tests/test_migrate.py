@@ -234,7 +234,6 @@ def test_an_older_events_store_is_copied_migrated_and_reported_once(
             connection.execute(f"ALTER TABLE events DROP COLUMN {column}")
         for table in ("visits", "page_visitors"):
             connection.execute(f"DROP TABLE {table}")
-        connection.execute("DROP INDEX events_by_visitor")
         connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
     first = sitegen(project, "build", "brand")
     assert first.code == 0, first.err

@@ -565,10 +565,13 @@ class Settlement:
                 # deleted by key (only those this ingest added: a hit stored by an earlier
                 # ingest stays): no scan of the whole store.
                 bots = dropped = 0
+                deleted: set[str] = set()
                 for event_id, who in self.log_rows:
                     if q.LOG_HIT_DELETE(connection, event_id, self.ingest_id).rowcount:
                         dropped += 1
                         bots += who not in self.pixel_visitors
+                        deleted.add(event_id)
+                taken: set[str] | None = deleted
             else:  # too many to keep in memory: by the ingest's id, scanning the store
                 q.PIXEL_VISITORS_CREATE(connection)
                 q.PIXEL_VISITORS_CLEAR(connection)
@@ -578,8 +581,9 @@ class Settlement:
                 )
                 bots = q.LOG_HITS_WITHOUT_PIXEL(connection, self.ingest_id).fetchone()[0]
                 dropped = q.LOG_HITS_DELETE(connection, self.ingest_id).rowcount
+                taken = None
             if dropped:
-                self.store.visits.logs_taken_back()
+                self.store.visits.taken_back(taken)
             self.report.bots += bots
             self.report.ignored += dropped - bots
             self.report.events -= dropped

@@ -94,7 +94,6 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_site_time ON events (site, time);
-CREATE INDEX IF NOT EXISTS events_by_visitor ON events (site, visitor, session, time);
 -- Kept up to date by every ingest from the events of the visitors it added views of
 -- (analytics/visits.py), so that reports aggregate visits instead of deriving them.
 CREATE TABLE IF NOT EXISTS visits (

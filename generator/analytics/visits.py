@@ -26,9 +26,9 @@ from generator import events as q
 FRESH_LIMIT = 300_000
 """New views held before they are applied (bounds an ingest's memory)."""
 
-View = tuple[str, str, str, float, int, str, str, str, str, str, str]
+View = tuple[str, str, str, float, int, str, str, str, str, str, str, str]
 """A new view: site, visitor, session, time, client_ms, page, referrer, utm, device,
-segments, source."""
+segments, source, event id."""
 
 
 def update(connection: sqlite3.Connection, touched: Iterable[tuple[str, str]]) -> None:
@@ -69,15 +69,22 @@ class Tracker:
             self.recompute.update((row[1], row[7]) for row in views)
             return
         self.fresh += [
-            (r[1], r[7], r[8], r[2], r[12], r[4], r[13], r[14], r[15], r[11], r[10]) for r in views
+            (r[1], r[7], r[8], r[2], r[12], r[4], r[13], r[14], r[15], r[11], r[10], r[0])
+            for r in views
         ]
         self.log_visitors.update((row[1], row[7]) for row in views if row[10] == "log")
         if len(self.fresh) >= FRESH_LIMIT:
             self.apply(connection)
 
-    def logs_taken_back(self) -> None:
+    def taken_back(self, ids: set[str] | None) -> None:
         """Plain-log views added by this ingest were deleted again (the log turned out to
-        have pixel requests): their visitors are recomputed."""
+        have pixel requests): the events `ids`, or (None) an unknown set of them. Views not
+        yet applied are dropped; otherwise their visitors are recomputed."""
+        if ids is not None:
+            kept = [view for view in self.fresh if view[11] not in ids]
+            if len(self.fresh) - len(kept) == len(ids):
+                self.fresh = kept
+                return
         self.recompute |= self.log_visitors
 
     def finish(self, connection: sqlite3.Connection) -> None:
