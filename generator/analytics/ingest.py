@@ -3,7 +3,9 @@
 Every input line ends up counted exactly once: as an event (new, or a duplicate of one
 already stored), a bot, a malformed line, or ignored (a stylesheet, an image, an error
 status, a page view already counted by the pixel). Files are streamed; memory grows with the
-number of distinct visitors and user agents, not with the number of lines.
+number of distinct visitors and user agents, not with the number of lines. With enough
+input, worker processes parse it (files, and ranges of large plain logs) while the
+ingesting process writes; the store keeps visits up to date as it goes (visits.py).
 """
 
 from __future__ import annotations

@@ -197,9 +197,9 @@ class EventStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.migrated_from: int | None = None
+        """The schema this store had before opening it migrated it (None: it did not)."""
         self.visits = visits.Tracker()
         """The views added since the last ingest finished, for the visits tables."""
-        """The schema this store had before opening it migrated it (None: it did not)."""
         self.connection = sqlite3.connect(path)
         found = self._version()
         if found is not None:
@@ -213,8 +213,6 @@ class EventStore:
         # In WAL mode NORMAL still never corrupts the store; a power cut may lose the last
         # ingest, which re-running adds again (events are keyed by their source line).
         self.connection.execute("PRAGMA synchronous=NORMAL")
-        # Inserts land on random pages of the keyed table: keep them in memory (64 MiB).
-        self.connection.execute("PRAGMA cache_size=-65536")
         self.connection.executescript(SCHEMA)
         if found is None:
             with self.connection:

@@ -1,11 +1,12 @@
 """What the network report shows, read from one snapshot of the events store.
 
 The report aggregates what every ingest keeps beside the events (analytics/visits.py): the
-visits that started in the range (into a temporary table), each visitor's views per page
-and day, and the goals and clicks in the range. A **visit** is a runtime session, or for a
-plain log's views (no session id) a run of views without a 30-minute gap, and counts on the
-day it started (with its views); a **bounce** is a visit of one view; a visitor is a
-runtime visitor id (or, for a plain log, a salted hash of IP and agent).
+visits that started in the range (counted in numpy, counts.py), each visitor's views per
+page and day, and the goals and clicks in the range (into a temporary table). A **visit** is
+a runtime session, or for a plain log's views (no session id) a run of views without a
+30-minute gap, and counts on the day it started (with its views); a **bounce** is a visit
+of one view; a visitor is a runtime visitor id (or, for a plain log, a salted hash of IP
+and agent).
 
 Privacy: no IP address is in the store; every count that rests on fewer than `k` visitors
 is suppressed (None) here, before anything is rendered or exported.
