@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+import generator.report.counts as counts
 from generator import events as q
 from generator.content.page import NOT_FOUND_URL
 from generator.errors import SitegenError
 from generator.events import snapshot
-from generator.report import counts
 
 EPOCH = dt.date(1970, 1, 1)
 
