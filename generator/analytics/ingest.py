@@ -225,7 +225,6 @@ class Ingest:
         self.sink = sink
         self.report = IngestReport()
         self.is_bot = BotDetector()
-        self.devices: dict[str, str] = {}
         self.agents: dict[str, tuple[str, bool, str]] = {}
         """Per user agent: the agent (one string object for all its lines), whether it is a
         bot, its device class."""
@@ -269,14 +268,8 @@ class Ingest:
         if len(self.batch) >= BATCH:
             self._flush()
 
-    def _device(self, agent: str) -> str:
-        found = self.devices.get(agent)
-        if found is None:
-            found = self.devices[agent] = device_class(agent)
-        return found
-
     def _agent(self, agent: str) -> tuple[str, bool, str]:
-        found = self.agents[agent] = (agent, self.is_bot(agent), self._device(agent))
+        found = self.agents[agent] = (agent, self.is_bot(agent), device_class(agent))
         return found
 
     def _malformed(self, path: Path, number: int, reason: str) -> None:
