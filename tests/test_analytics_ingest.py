@@ -312,19 +312,27 @@ def test_referrer_host_campaign_and_device_are_kept_and_nothing_more(tmp_path: P
     store.close()
 
 
+@pytest.mark.parametrize("block", [2**20, 1, 4, 7])
 def test_ranges_of_a_plain_log_read_every_line_once_numbered_from_the_range(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
 ) -> None:
+    """Whatever the ranges and the blocks read at a time (cut inside lines and inside a
+    character: `\xc3\xa9` is é)."""
+    import generator.analytics.logs as logs
     from generator.analytics.logs import read_lines
 
+    monkeypatch.setattr(logs, "READ_BLOCK", block)
+
     log = tmp_path / "a.log"
-    log.write_bytes(b"first\r\nsecond\n\nfourth line, longer\nfifth \xff\nlast without newline")
+    log.write_bytes(
+        b"first\r\nsecond\n\nfourth line, caf\xc3\xa9\nfifth \xff\nlast without newline"
+    )
     whole = [text for _, text in read_lines(log)]
     assert whole == [
         "first",
         "second",
         "",
-        "fourth line, longer",
+        "fourth line, caf\u00e9",
         "fifth \ufffd",
         "last without newline",
     ]

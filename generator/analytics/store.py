@@ -213,6 +213,9 @@ class EventStore:
         # In WAL mode NORMAL still never corrupts the store; a power cut may lose the last
         # ingest, which re-running adds again (events are keyed by their source line).
         self.connection.execute("PRAGMA synchronous=NORMAL")
+        # 128 MiB of page cache (SQLite's default is 2 MiB): inserts keyed by hashes land
+        # all over the events B-tree, and a store of a million events no longer fits in 2 MiB.
+        self.connection.execute("PRAGMA cache_size=-131072")
         self.connection.executescript(SCHEMA)
         if found is None:
             with self.connection:
