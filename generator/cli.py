@@ -347,6 +347,19 @@ def _add_recommend(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
         "--test", type=Path, metavar="FILE", help="the same format, sessions that started later"
     )
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    evaluate.add_argument(
+        "--baseline",
+        metavar="MODEL",
+        help="also compare every model with this one, paired over the same sessions "
+        "(difference and its 95%% bootstrap interval)",
+    )
+    evaluate.add_argument(
+        "--exclude-seen",
+        action="store_true",
+        help="drop pages seen earlier in the session from the lists, and do not evaluate "
+        "next pages that were seen earlier",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
 
 
 def _add_experiments(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
@@ -752,11 +765,17 @@ def command_experiments_plan(arguments: argparse.Namespace) -> int:
 
 
 def command_recommend_eval(arguments: argparse.Namespace) -> int:
-    from generator.recommend.evaluate import evaluate_all, format_table
+    from generator.recommend.evaluate import as_json, evaluate_all, format_table
+    from generator.recommend.models import MODELS
     from generator.recommend.sessions import read_session_file
 
     if arguments.k < 1:
-        raise UsageError("sitegen recommend eval: --k must be at least 1")
+        raise UsageError(f"sitegen recommend eval: --k must be at least 1, got {arguments.k}")
+    if arguments.baseline is not None and arguments.baseline not in [*MODELS, "content"]:
+        raise UsageError(
+            f"sitegen recommend eval: no model '{arguments.baseline}' for --baseline; "
+            f"expected one of {', '.join(MODELS)}"
+        )
     pages: dict[str, Any] = {}
     if arguments.site is not None:
         from generator.content import SourceReader, collect_site_content
@@ -773,11 +792,30 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     else:
         train = read_session_file(arguments.train)
         test = read_session_file(arguments.test)
+    if arguments.baseline == "content" and not pages:
+        raise UsageError(
+            "sitegen recommend eval: --baseline content needs a SITE (the pages' texts)"
+        )
+    found = evaluate_all(
+        train,
+        test,
+        k=arguments.k,
+        pages=pages,
+        baseline=arguments.baseline,
+        exclude_seen=arguments.exclude_seen,
+    )
+    if arguments.json:
+        document = as_json(found, arguments.k, arguments.baseline)
+        document.update(train_sessions=len(train), test_sessions=len(test))
+        document["exclude_seen"] = arguments.exclude_seen
+        print(json.dumps(document, indent=2))
+        return 0
     print(
         f"train: {len(train)} sessions; test: {len(test)} sessions"
         + ("" if pages else " (no page texts: no content model)")
+        + ("; pages seen earlier in a session excluded" if arguments.exclude_seen else "")
     )
-    print(format_table(evaluate_all(train, test, k=arguments.k, pages=pages), arguments.k), end="")
+    print(format_table(found, arguments.k, arguments.baseline), end="")
     return 0
 
 

@@ -340,7 +340,9 @@ REBUILD_VISITS = (
 PAGE_VIEWS = _register(
     "page_views",
     "SELECT visitor, session, time, page, segments FROM events "
-    "WHERE site = ? AND type = 'view' ORDER BY time, id",
+    # Views in the same second in the order their browser gave them (client_ms), then by
+    # what they are: never by the event id, a hash that includes the site's name.
+    "WHERE site = ? AND type = 'view' ORDER BY time, client_ms, visitor, session, page",
     "site",
     purpose="every view of a site, for recommendations",
 )

@@ -256,3 +256,29 @@ def test_keyword_pruning_keeps_each_rows_largest_values_ties_included() -> None:
                 threshold = nonzero[count - 1] if len(nonzero) > count else 0.0
                 expected = np.where(values >= threshold, values, 0.0)
                 assert np.array_equal(pruned[row], expected), (row, count)
+
+
+def test_views_in_the_same_second_come_in_the_same_order_under_any_site_name(
+    tmp_path: Path,
+) -> None:
+    """Sessions (and so every list) must not depend on what the site is called: views in
+    one second are ordered by the browser's clock, then by what they are, never by the
+    event id (a hash that includes the site's name)."""
+    from generator.analytics.ingest import ingest
+    from generator.analytics.store import EventStore
+    from generator.recommend.site import page_views
+
+    export = tmp_path / "events.jsonl"
+    rows = [
+        {"time": 1780000000, "type": "view", "page": f"/p{n}/", "visitor": "v", "session": "s"}
+        for n in range(8)
+    ]
+    rows += [{**row, "client_ms": 9 - n, "visitor": "w"} for n, row in enumerate(rows)]
+    export.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    store = EventStore(tmp_path / "events.sqlite")
+    for site in ("brand", "another-name"):
+        ingest(store, site, [], [export])
+    store.close()
+    brand = page_views(tmp_path / "events.sqlite", "brand")
+    assert brand == page_views(tmp_path / "events.sqlite", "another-name")
+    assert [view[3] for view in brand if view[0] == "w"] == [f"/p{n}/" for n in range(7, -1, -1)]

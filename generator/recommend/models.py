@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import product
+from typing import Any, Self
 
 import numpy as np
 from scipy import sparse
@@ -39,53 +40,112 @@ class ItemIndex:
         return cls(items, {item: index for index, item in enumerate(items)})
 
 
+@dataclass(frozen=True)
+class Training:
+    """Sessions as the models learn from them: item positions with reloads collapsed and
+    unknown items dropped, flattened (`items`, and `session` the number of each one's
+    session, `order` its 1-based place in it), and each session's start time."""
+
+    items: np.ndarray
+    session: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, sessions: Sequence[Session], index: ItemIndex) -> Training:
+        lists = [
+            [index.position[item] for item in collapse_reloads(s.items) if item in index.position]
+            for s in sessions
+        ]
+        lengths = np.fromiter((len(found) for found in lists), dtype=np.int64, count=len(lists))
+        total = int(lengths.sum())
+        items = np.fromiter((i for found in lists for i in found), dtype=np.int64, count=total)
+        session = np.repeat(np.arange(len(lists)), lengths)
+        order = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths) + 1
+        starts = np.fromiter((s.start for s in sessions), dtype=np.float64, count=len(sessions))
+        return cls(items, session, order, starts)
+
+    def split(self, share: float) -> tuple[Training, list[list[int]], np.ndarray]:
+        """The earlier sessions (by start) as training, and the last `share` of them as
+        validation: their item lists and start times."""
+        ranked = np.argsort(self.starts, kind="stable")
+        cut = int(len(ranked) * (1 - share))
+        early = np.zeros(len(self.starts), dtype=bool)
+        early[ranked[:cut]] = True
+        keep = early[self.session]
+        renumber = np.cumsum(early) - 1
+        training = Training(
+            self.items[keep], renumber[self.session[keep]], self.order[keep], self.starts[early]
+        )
+        late = ranked[cut:]
+        bounds = np.searchsorted(self.session, np.arange(len(self.starts) + 1))
+        lists = [self.items[bounds[s] : bounds[s + 1]].tolist() for s in late]
+        return training, lists, self.starts[late]
+
+
 class Model:
     name = "model"
 
     def __init__(self, index: ItemIndex) -> None:
         self.index = index
+        self.popular = np.zeros(len(index.items))
+        """Views per item in the training sessions: ties in scores, and lists filled up."""
+        self.by_popularity = np.arange(len(index.items))
 
-    def fit(self, sessions: Sequence[Session]) -> Model:
+    def fit(self, sessions: Sequence[Session]) -> Self:
+        self.learn(Training.of(sessions, self.index))
         return self
 
-    def scores(self, history: Sequence[int]) -> np.ndarray:
-        """A score per item for the page after `history` (item positions, last = current)."""
+    def learn(self, training: Training) -> None:
+        """Learn from the sessions; every model counts its items' popularity first."""
+        counts = np.bincount(training.items, minlength=len(self.index.items)).astype(float)
+        self.popular = counts
+        # Most viewed first; ties by position in the index (items sorted by their own key,
+        # which no site name enters).
+        self.by_popularity = np.lexsort((np.arange(len(counts)), -counts))
+
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
+        """A score per item for the page after `history` (item positions, last = current),
+        for a session under way at `now` (None: just after the training sessions)."""
         raise NotImplementedError
 
     def recommend(
-        self, history: Sequence[int], count: int = 10, exclude: Sequence[int] = ()
+        self,
+        history: Sequence[int],
+        count: int = 10,
+        exclude: Sequence[int] = (),
+        now: float | None = None,
     ) -> list[int]:
-        scores = self.scores(history).astype(float, copy=True)
-        for position in exclude:
-            scores[position] = -np.inf
-        if count >= len(scores):
-            order = np.argsort(-scores, kind="stable")
-        else:
-            top = np.argpartition(-scores, count)[:count]
-            order = top[np.argsort(-scores[top], kind="stable")]
-        return [int(i) for i in order[:count] if np.isfinite(scores[i]) and scores[i] > 0]
+        """The `count` best items (fewer only when the catalogue has fewer): positively
+        scored ones first, ties broken by popularity then by index position; then the most
+        popular of the rest. Never an item of `exclude`."""
+        return self.rank(self.scores(history, now), count, exclude)
 
-
-def _sessions_as_positions(sessions: Sequence[Session], index: ItemIndex) -> list[list[int]]:
-    return [
-        [index.position[item] for item in collapse_reloads(session.items) if item in index.position]
-        for session in sessions
-    ]
+    def rank(self, scores: np.ndarray, count: int, exclude: Sequence[int] = ()) -> list[int]:
+        candidates = np.flatnonzero(scores > 0)
+        if len(exclude):
+            candidates = candidates[~np.isin(candidates, exclude)]
+        if len(candidates) > count:
+            # Only the candidates that can still make the list are sorted.
+            threshold = -np.partition(-scores[candidates], count - 1)[count - 1]
+            candidates = candidates[scores[candidates] >= threshold]
+        order = np.lexsort((candidates, -self.popular[candidates], -scores[candidates]))
+        chosen = [int(i) for i in candidates[order[:count]]]
+        if len(chosen) < count:
+            taken = set(chosen) | {int(i) for i in exclude}
+            for item in self.by_popularity[: count + len(taken)].tolist():
+                if len(chosen) >= count:
+                    break
+                if item not in taken:
+                    chosen.append(item)
+        return chosen
 
 
 class Popularity(Model):
     name = "popularity"
 
-    def fit(self, sessions: Sequence[Session]) -> Popularity:
-        counts = np.zeros(len(self.index.items))
-        for positions in _sessions_as_positions(sessions, self.index):
-            np.add.at(counts, positions, 1.0)
-        self.counts = counts / max(counts.max(), 1.0)
-        return self
-
-    def scores(self, history: Sequence[int]) -> np.ndarray:
-        counts: np.ndarray = self.counts
-        return counts
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
+        return self.popular / max(float(self.popular.max(initial=0.0)), 1.0)
 
 
 class CoVisitation(Model):
@@ -95,16 +155,15 @@ class CoVisitation(Model):
         super().__init__(index)
         self.shrinkage = shrinkage
 
-    def fit(self, sessions: Sequence[Session]) -> CoVisitation:
-        rows, columns = [], []
-        for number, positions in enumerate(_sessions_as_positions(sessions, self.index)):
-            for position in set(positions):
-                rows.append(number)
-                columns.append(position)
+    def learn(self, training: Training) -> None:
+        super().learn(training)
         size = len(self.index.items)
         incidence = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, columns)), shape=(max(len(sessions), 1), size)
+            (np.ones(len(training.items)), (training.session, training.items)),
+            shape=(max(len(training.starts), 1), size),
         )
+        incidence.sum_duplicates()
+        incidence.data[:] = 1.0  # a session counts once however often it came back
         together = (incidence.T @ incidence).tocsr().astype(float)
         counts = np.asarray(together.diagonal()).ravel()
         together.setdiag(0)
@@ -113,16 +172,19 @@ class CoVisitation(Model):
         norms = np.sqrt(counts[coo.row] * counts[coo.col])
         values = coo.data / np.maximum(norms, 1e-12) * (coo.data / (coo.data + self.shrinkage))
         self.similarity = sparse.csr_matrix((values, (coo.row, coo.col)), shape=(size, size))
-        return self
 
-    def scores(self, history: Sequence[int]) -> np.ndarray:
-        if not history:
-            return np.zeros(len(self.index.items))
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
+        found = np.zeros(len(self.index.items))
         # Recent pages count more: the current page fully, earlier ones less and less.
-        weights = np.zeros(len(self.index.items))
         for age, position in enumerate(reversed(history[-5:])):
-            weights[position] += 1.0 / (age + 1)
-        return np.asarray(self.similarity.T @ weights).ravel()
+            _add_row(found, self.similarity, position, 1.0 / (age + 1))
+        return found
+
+
+def _add_row(into: np.ndarray, matrix: sparse.csr_matrix, row: int, weight: float) -> None:
+    """`into += weight * matrix[row]`, without making a sparse row."""
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    into[matrix.indices[start:end]] += weight * matrix.data[start:end]
 
 
 class SequentialRules(Model):
@@ -132,31 +194,32 @@ class SequentialRules(Model):
         super().__init__(index)
         self.steps = steps
 
-    def fit(self, sessions: Sequence[Session]) -> SequentialRules:
+    def learn(self, training: Training) -> None:
+        super().learn(training)
         size = len(self.index.items)
-        rows: list[int] = []
-        columns: list[int] = []
-        values: list[float] = []
-        for positions in _sessions_as_positions(sessions, self.index):
-            for start, item in enumerate(positions):
-                for distance in range(1, self.steps + 1):
-                    if start + distance >= len(positions):
-                        break
-                    rows.append(item)
-                    columns.append(positions[start + distance])
-                    values.append(1.0 / distance)
-        self.matrix = sparse.csr_matrix((values, (rows, columns)), shape=(size, size))
+        rows, columns, values = [], [], []
+        for distance in range(1, self.steps + 1):
+            # Every page and the page `distance` steps later in the same session.
+            same = training.session[:-distance] == training.session[distance:]
+            rows.append(training.items[:-distance][same])
+            columns.append(training.items[distance:][same])
+            values.append(np.full(int(same.sum()), 1.0 / distance))
+        self.matrix = sparse.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
+            shape=(size, size),
+        )
         self.matrix.sum_duplicates()
-        return self
 
-    def scores(self, history: Sequence[int]) -> np.ndarray:
-        if not history:
-            return np.zeros(len(self.index.items))
-        return np.asarray(self.matrix[history[-1]].todense()).ravel()
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
+        found = np.zeros(len(self.index.items))
+        if history:
+            _add_row(found, self.matrix, history[-1], 1.0)
+        return found
 
 
 class Transitions(SequentialRules):
-    """First-order transitions: sequential rules that look one step ahead only."""
+    """First-order transitions (a first-order Markov chain): sequential rules that look one
+    step ahead only."""
 
     name = "transitions"
 
@@ -164,34 +227,248 @@ class Transitions(SequentialRules):
         super().__init__(index, steps=1)
 
 
+class SessionKNN(Model):
+    """Session-based nearest neighbours: the training sessions most like the one under way
+    vote for their pages.
+
+    - `vsknn` (V-SKNN, Ludewig & Jannach 2018): the session's pages weighted by recency
+      (linear: the current page 1, the first 1/length), a dot product with each candidate
+      session, among the `sample` most recent sessions that share a page with it; the
+      `neighbours` best vote for their pages with their similarity.
+    - `stan` (STAN, Garg et al. 2019): the same, with exponential recency weights in the
+      session (`recency`, in steps), cosine similarity, older neighbours weighted down
+      (`age`, in seconds, against the session's start) and, inside each neighbour, pages
+      weighted by their distance from the page it shares with the session most recently
+      (`distance`, in steps).
+    """
+
+    def __init__(
+        self,
+        index: ItemIndex,
+        neighbours: int = 100,
+        sample: int = 1000,
+        recency: float | None = None,
+        age: float | None = None,
+        distance: float | None = None,
+        cosine: bool = False,
+    ) -> None:
+        super().__init__(index)
+        self.neighbours = neighbours
+        self.sample = sample
+        self.recency = recency
+        self.age = age
+        self.distance = distance
+        self.cosine = cosine
+
+    def learn(self, training: Training) -> None:
+        super().learn(training)
+        size, count = len(self.index.items), len(training.starts)
+        # One entry per (session, item): the item's last place in the session.
+        order = np.lexsort((training.order, training.items, training.session))
+        session, items = training.session[order], training.items[order]
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = (session[1:] != session[:-1]) | (items[1:] != items[:-1])
+        self.places = sparse.csr_matrix(
+            (training.order[order][last].astype(np.float64), (session[last], items[last])),
+            shape=(max(count, 1), size),
+        )
+        self.lengths = np.diff(self.places.indptr).astype(np.float64)
+        self.sessions_of = self.places.T.tocsr()  # item -> the sessions holding it
+        self.starts = training.starts
+        self.latest = float(training.starts.max(initial=0.0))
+
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
+        found = np.zeros(len(self.index.items))
+        if not history:
+            return found
+        length = len(history)
+        weight = {item: place for place, item in enumerate(history, start=1)}  # last place
+        items = np.fromiter(weight, dtype=np.int64, count=len(weight))
+        places = np.fromiter(weight.values(), dtype=np.float64, count=len(weight))
+        if self.recency is None:
+            weights = places / length
+        else:
+            weights = np.exp((places - length) / self.recency)
+        sessions, votes = _gather(self.sessions_of, items, weights)
+        if not len(sessions):
+            return found
+        candidates, inverse = np.unique(sessions, return_inverse=True)
+        similarity = np.bincount(inverse, weights=votes)
+        if len(candidates) > self.sample:  # the most recent sessions only
+            recent = np.argpartition(-self.starts[candidates], self.sample - 1)[: self.sample]
+            candidates, similarity = candidates[recent], similarity[recent]
+        if self.cosine:
+            similarity = similarity / np.sqrt(len(items) * self.lengths[candidates])
+        if self.age is not None:
+            moment = self.latest if now is None else now
+            elapsed = np.maximum(moment - self.starts[candidates], 0.0)
+            similarity = similarity * np.exp(-elapsed / self.age)
+        if len(candidates) > self.neighbours:
+            best = np.argpartition(-similarity, self.neighbours - 1)[: self.neighbours]
+            candidates, similarity = candidates[best], similarity[best]
+        rows, columns, place = _rows(self.places, candidates)
+        vote = similarity[rows]
+        if self.distance is not None:
+            # Where each neighbour meets the session: its page seen last in the session.
+            seen = np.zeros(len(self.index.items), dtype=np.int64)
+            seen[items] = places.astype(np.int64)
+            span = int(place.max()) + 1
+            key = seen[columns] * span + place.astype(np.int64)
+            meets = np.maximum.reduceat(key, np.searchsorted(rows, np.arange(len(candidates))))
+            vote = vote * np.exp(-np.abs(place - meets[rows] % span) / self.distance)
+        np.add.at(found, columns, vote)
+        return found
+
+
+def _gather(
+    matrix: sparse.csr_matrix, rows: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of `rows` of a CSR matrix, each with its row's weight."""
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    lengths = ends - starts
+    spots = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    return matrix.indices[spots], np.repeat(weights, lengths)
+
+
+def _rows(matrix: sparse.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of `rows` of a CSR matrix: row number (into `rows`), column, value."""
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    lengths = ends - starts
+    spots = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    return np.repeat(np.arange(len(rows)), lengths), matrix.indices[spots], matrix.data[spots]
+
+
+class VSKNN(SessionKNN):
+    name = "vsknn"
+
+
+class STAN(SessionKNN):
+    name = "stan"
+
+    def __init__(self, index: ItemIndex) -> None:
+        super().__init__(
+            index,
+            neighbours=100,
+            sample=1000,
+            recency=2.0,
+            age=7 * 86400.0,
+            distance=2.0,
+            cosine=True,
+        )
+
+
+class Revisits(Model):
+    """The pages of the session so far, the latest first (people go back: on the
+    yoochoose test day 11% of next pages were an earlier page of the same session)."""
+
+    name = "revisits"
+
+    def __init__(self, index: ItemIndex, recency: float = 1.0) -> None:
+        super().__init__(index)
+        self.recency = recency
+
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
+        found = np.zeros(len(self.index.items))
+        for age, item in enumerate(reversed(history[:-1]), start=1):
+            found[item] = max(found[item], np.exp(-(age - 1) / self.recency))
+        return found
+
+
+VALIDATION_SHARE = 0.2
+"""The latest training sessions the hybrid learns its blend on."""
+BLEND_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
+SHORTLIST = 50
+"""Candidates per component considered when learning the blend."""
+
+
 class Hybrid(Model):
+    """Session neighbours (STAN), sequential rules and co-visitation, each scaled to a best
+    score of 1 and blended with weights learned on the latest training sessions: the
+    components are fitted on the earlier 80%, the weights that give the best MRR@10 on the
+    next pages of the last 20% are kept, and the components are fitted again on all of it.
+    The test data never takes part."""
+
     name = "hybrid"
 
-    def __init__(self, index: ItemIndex, weight: float = 1.5) -> None:
+    def __init__(self, index: ItemIndex) -> None:
         super().__init__(index)
-        self.weight = weight
-        self.rules = SequentialRules(index)
-        self.covisit = CoVisitation(index)
-        self.popularity = Popularity(index)
+        self.parts: list[Model] = [
+            STAN(index),
+            SequentialRules(index),
+            CoVisitation(index),
+            Revisits(index),
+        ]
+        self.weights = np.ones(len(self.parts))
 
-    def fit(self, sessions: Sequence[Session]) -> Hybrid:
-        self.rules.fit(sessions)
-        self.covisit.fit(sessions)
-        self.popularity.fit(sessions)
-        return self
+    def learn(self, training: Training) -> None:
+        super().learn(training)
+        early, lists, starts = training.split(VALIDATION_SHARE)
+        if len(early.starts) and lists:
+            for part in self.parts:
+                part.learn(early)
+            self.weights = self._best_weights(lists, starts)
+        for part in self.parts:
+            part.learn(training)
+
+    def _best_weights(self, lists: list[list[int]], starts: np.ndarray) -> np.ndarray:
+        """The blend with the best MRR@10 over the next pages of the validation sessions,
+        each ranked among the components' shortlists (the current page never a candidate)."""
+        stacked, ties, targets = [], [], []
+        # Ties are broken as `recommend` breaks them: by popularity, then by position.
+        order = np.empty(len(self.popular))
+        order[self.by_popularity] = np.arange(len(self.popular))
+        tie_break = -order * 1e-9
+        for items, start in zip(lists, starts, strict=True):
+            for step in range(1, len(items)):
+                history, target = items[:step], items[step]
+                parts = [self._normalised(part.scores(history, start)) for part in self.parts]
+                shortlist = {target}
+                for scores in parts:
+                    if len(scores) > SHORTLIST:
+                        scores = np.argpartition(-scores, SHORTLIST)[:SHORTLIST]
+                        shortlist.update(scores.tolist())
+                    else:
+                        shortlist.update(range(len(scores)))
+                shortlist.discard(history[-1])
+                if target == history[-1]:
+                    continue
+                chosen = np.array(sorted(shortlist))
+                stacked.append(np.stack([scores[chosen] for scores in parts], axis=1))
+                ties.append(tie_break[chosen])
+                targets.append(int(np.searchsorted(chosen, target)))
+        if not stacked:
+            return self.weights
+        # Side by side, padded: (events, candidates, components) scores, ranked for every
+        # blend at once per weight vector.
+        width = max(len(table) for table in stacked)
+        tables = np.zeros((len(stacked), width, len(self.parts)))
+        tie = np.full((len(stacked), width), -np.inf)
+        for row, (table, found) in enumerate(zip(stacked, ties, strict=True)):
+            tables[row, : len(table)], tie[row, : len(table)] = table, found
+        wanted = np.array(targets)
+        best, best_score = self.weights, -1.0
+        for weights in product(BLEND_WEIGHTS, repeat=len(self.parts)):
+            if not any(weights) or max(weights) != 1.0:
+                continue  # blends differ only up to scale: the largest weight is 1
+            blended = tables @ np.array(weights) + tie
+            target = blended[np.arange(len(wanted)), wanted]
+            rank = (blended > target[:, None]).sum(axis=1) + 1
+            score = float(np.where(rank <= 10, 1.0 / rank, 0.0).sum())
+            if score > best_score:
+                best, best_score = np.array(weights), score
+        return best
 
     @staticmethod
     def _normalised(values: np.ndarray) -> np.ndarray:
         top = values.max() if len(values) else 0.0
         return values / top if top > 0 else values
 
-    def scores(self, history: Sequence[int]) -> np.ndarray:
-        combined: np.ndarray = self._normalised(
-            self.rules.scores(history)
-        ) + self.weight * self._normalised(self.covisit.scores(history))
-        # Popularity only breaks ties and fills lists for pages without history.
-        result: np.ndarray = combined + 1e-3 * self.popularity.counts
-        return result
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
+        found = np.zeros(len(self.index.items))
+        for weight, part in zip(self.weights, self.parts, strict=True):
+            if weight:
+                found += weight * self._normalised(part.scores(history, now))
+        return found
 
 
 class Content(Model):
@@ -204,18 +481,19 @@ class Content(Model):
         super().__init__(index)
         self.pages = pages
 
-    def fit(self, sessions: Sequence[Session]) -> Content:
+    def learn(self, training: Training) -> None:
         from generator.recommend.text import tfidf_vectors
 
+        super().learn(training)
         self.vectors = tfidf_vectors([self.pages[item] for item in self.index.items])
-        return self
 
-    def scores(self, history: Sequence[int]) -> np.ndarray:
+    def scores(self, history: Sequence[int], now: float | None = None) -> np.ndarray:
         if not history:
             return np.zeros(len(self.index.items))
         return np.asarray((self.vectors @ self.vectors[history[-1]].T).todense()).ravel()
 
 
 MODELS: dict[str, type[Model]] = {
-    model.name: model for model in (Popularity, CoVisitation, Transitions, SequentialRules, Hybrid)
+    model.name: model
+    for model in (Popularity, CoVisitation, Transitions, SequentialRules, VSKNN, STAN, Hybrid)
 }

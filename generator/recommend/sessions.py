@@ -29,6 +29,9 @@ def collapse_reloads(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(collapsed)
 
 
+COLUMNS = ("SessionId", "ItemId", "Time")
+
+
 def read_session_file(path: Path) -> list[Session]:
     """`SessionId<TAB>ItemId<TAB>Time` with a header line, as in the RecSys 2015 data and
     session-rec's prepared files. Sessions come back ordered by start time, clicks by time."""
@@ -37,14 +40,25 @@ def read_session_file(path: Path) -> list[Session]:
         with open(path, newline="", encoding="utf-8") as stream:
             reader = csv.reader(stream, delimiter="\t")
             header = next(reader, None)
-            if header is None or [h.strip() for h in header[:3]] != ["SessionId", "ItemId", "Time"]:
+            names = [h.strip() for h in header or []]
+            if names != list(COLUMNS):
+                unknown = [name for name in names if name not in COLUMNS]
                 raise SitegenError(
-                    "expected a header line 'SessionId<TAB>ItemId<TAB>Time'", Location(str(path), 1)
+                    "expected a header line 'SessionId<TAB>ItemId<TAB>Time'"
+                    + (f"; unknown column '{unknown[0]}'" if unknown else f", got {names}"),
+                    Location(str(path), 1),
                 )
             for number, row in enumerate(reader, start=2):
-                if len(row) < 3:
+                if not row:
+                    continue  # a blank line
+                if len(row) != 3:
                     raise SitegenError(
                         f"expected 3 tab-separated fields, got {len(row)}",
+                        Location(str(path), number),
+                    )
+                if not row[0].strip() or not row[1].strip():
+                    raise SitegenError(
+                        "expected a session id and an item id, got an empty field",
                         Location(str(path), number),
                     )
                 try:
@@ -56,6 +70,8 @@ def read_session_file(path: Path) -> list[Session]:
                 clicks.setdefault(row[0], []).append((time, number, row[1]))
     except OSError as error:
         raise SitegenError(f"cannot read: {error.strerror}", Location(str(path), 0)) from None
+    if not clicks:
+        raise SitegenError("expected clicks after the header, found none", Location(str(path), 2))
     sessions = [
         Session(id, min(c[0] for c in found), tuple(item for _, _, item in sorted(found)))
         for id, found in clicks.items()
