@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import product
+from itertools import chain, product, repeat
 from typing import Any, Self
 
 import numpy as np
 from scipy import sparse
 
-from generator.recommend.sessions import Session, collapse_reloads
+from generator.recommend.sessions import Session
 
 
 @dataclass
@@ -53,15 +53,20 @@ class Training:
 
     @classmethod
     def of(cls, sessions: Sequence[Session], index: ItemIndex) -> Training:
-        lists = [
-            [index.position[item] for item in collapse_reloads(s.items) if item in index.position]
-            for s in sessions
-        ]
-        lengths = np.fromiter((len(found) for found in lists), dtype=np.int64, count=len(lists))
+        lengths = np.fromiter((len(s.items) for s in sessions), dtype=np.int64, count=len(sessions))
         total = int(lengths.sum())
-        items = np.fromiter((i for found in lists for i in found), dtype=np.int64, count=total)
-        session = np.repeat(np.arange(len(lists)), lengths)
-        order = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths) + 1
+        position = index.position
+        every = chain.from_iterable(s.items for s in sessions)
+        items = np.fromiter(map(position.get, every, repeat(-1)), dtype=np.int64, count=total)
+        session = np.repeat(np.arange(len(sessions)), lengths)
+        # Unknown items dropped, then reloads (the same item again in the same session).
+        known = items >= 0
+        items, session = items[known], session[known]
+        keep = np.ones(len(items), dtype=bool)
+        keep[1:] = (items[1:] != items[:-1]) | (session[1:] != session[:-1])
+        items, session = items[keep], session[keep]
+        first = np.searchsorted(session, session)  # each session's first entry
+        order = np.arange(len(items)) - first + 1
         starts = np.fromiter((s.start for s in sessions), dtype=np.float64, count=len(sessions))
         return cls(items, session, order, starts)
 

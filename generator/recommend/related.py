@@ -19,7 +19,13 @@ from scipy import sparse
 
 from generator.content.page import Page
 from generator.recommend.lists import Recommendations
-from generator.recommend.models import CoVisitation, ItemIndex, SequentialRules, Transitions
+from generator.recommend.models import (
+    CoVisitation,
+    ItemIndex,
+    SequentialRules,
+    Training,
+    Transitions,
+)
 from generator.recommend.neighbours import update
 from generator.recommend.sessions import Session
 
@@ -60,25 +66,25 @@ def sessionise(views: Iterable[tuple[str, str, float, str]]) -> list[Session]:
         no_session_id[owner[1:]] & (times[1:] - times[:-1] > SESSION_GAP)
     )
     bounds = [*np.flatnonzero(starts).tolist(), len(views)]
+    ordered = [pages[i] for i in order.tolist()]
+    firsts = times[bounds[:-1]].tolist()
     groups = [
-        (times[begin], tuple(pages[i] for i in order[begin:end].tolist()))
-        for begin, end in zip(bounds, bounds[1:], strict=False)
+        (first, tuple(ordered[begin:end]))
+        for first, begin, end in zip(firsts, bounds, bounds[1:], strict=False)
     ]
     groups.sort()
-    return [
-        Session(f"s{number}", float(start), items) for number, (start, items) in enumerate(groups)
-    ]
+    return [Session(f"s{number}", start, items) for number, (start, items) in enumerate(groups)]
 
 
-def _row_top(matrix: sparse.csr_matrix, row: int, count: int) -> list[int]:
-    """Columns of the `count` highest positive values of one row of a sparse matrix, best
-    first (ties: lower column), other than the row itself."""
+def _row_top(matrix: sparse.csr_matrix, row: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and values of the `count` highest positive values of one row of a sparse
+    matrix, best first (ties: lower column), other than the row itself."""
     start, end = matrix.indptr[row], matrix.indptr[row + 1]
     columns, values = matrix.indices[start:end], matrix.data[start:end]
     keep = (columns != row) & (values > 0)
     columns, values = columns[keep], values[keep]
     order = np.lexsort((columns, -values))[:count]
-    return [int(columns[i]) for i in order]
+    return columns[order], values[order]
 
 
 def recommend(
@@ -93,56 +99,57 @@ def recommend(
     position = {key: index for index, key in enumerate(keys)}
     if content is None:
         content = content_neighbours(pages, count * 2) if pages else []
-    known = [Session(s.id, s.start, tuple(k for k in s.items if k in position)) for s in sessions]
-    known = [s for s in known if len(s.items) >= 1]
-    if not known:
+    index = ItemIndex(list(keys), position)
+    training = Training.of(sessions, index)
+    if not len(training.items):
         # No traffic yet: related pages are content neighbours, and nothing comes next.
         return Recommendations(
             {key: tuple(keys[i] for i in content[row][:count]) for row, key in enumerate(keys)},
             {key: () for key in keys},
         )
-    index = ItemIndex(list(keys), position)
-    covisit = CoVisitation(index).fit(known)
-    rules = SequentialRules(index).fit(known)
+    covisit, rules, transitions = CoVisitation(index), SequentialRules(index), Transitions(index)
+    for model in (covisit, rules, transitions):
+        model.learn(training)
     # covisit.scores([row]) is row `row` of the similarity matrix's transpose; symmetric.
     covisit_rows = covisit.similarity.tocsr()
-    rules.matrix = rules.matrix.tocsr()
-    sessions_per_page = np.zeros(len(keys))
-    for session in known:
-        for key in set(session.items):
-            sessions_per_page[position[key]] += 1
+    rules_rows = rules.matrix.tocsr()
+    pairs = np.sort(training.session * len(keys) + training.items)
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # each page once per session
+    sessions_per_page = np.bincount(pairs % len(keys), minlength=len(keys))
     related: dict[str, tuple[str, ...]] = {}
     next_pages: dict[str, tuple[str, ...]] = {}
     for row, key in enumerate(keys):
         chosen: list[int] = []
         if sessions_per_page[row] >= MIN_SESSIONS:
-            chosen = _row_top(covisit_rows, row, count)
+            chosen = _row_top(covisit_rows, row, count)[0].tolist()
         for candidate in content[row]:
             if len(chosen) >= count:
                 break
             if candidate not in chosen:
                 chosen.append(candidate)
         related[key] = tuple(keys[i] for i in chosen)
-        next_pages[key] = tuple(keys[i] for i in _row_top(rules.matrix, row, count))
-    return Recommendations(related, next_pages, next_chances=next_chances(index, known, count))
+        next_pages[key] = tuple(keys[i] for i in _row_top(rules_rows, row, count)[0].tolist())
+    return Recommendations(
+        related, next_pages, next_chances=next_chances(index, transitions.matrix, count)
+    )
 
 
 def next_chances(
-    index: ItemIndex, sessions: Sequence[Session], count: int
+    index: ItemIndex, transitions: sparse.csr_matrix, count: int
 ) -> dict[str, tuple[tuple[str, float], ...]]:
     """For each page, the likeliest next pages with the share of its onward moves that went
-    there (first-order transitions; moves to the same page are not moves)."""
-    transitions = Transitions(index).fit(sessions).matrix.tocsr()
+    there (first-order `transitions`, whose moves to the same page are not moves)."""
+    transitions = transitions.tocsr(copy=True)
     transitions.setdiag(0)
     transitions.eliminate_zeros()
     totals = np.asarray(transitions.sum(axis=1)).ravel()
     keys = index.items
     found: dict[str, tuple[tuple[str, float], ...]] = {}
-    for row in range(len(keys)):
-        if totals[row] <= 0:
-            continue
+    for row in np.flatnonzero(totals > 0).tolist():
+        columns, values = _row_top(transitions, row, count)
+        shares = np.round(values / totals[row], 4)
         found[keys[row]] = tuple(
-            (keys[column], round(float(transitions[row, column] / totals[row]), 4))
-            for column in _row_top(transitions, row, count)
+            (keys[column], float(share))
+            for column, share in zip(columns.tolist(), shares.tolist(), strict=True)
         )
     return found
