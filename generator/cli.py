@@ -359,6 +359,12 @@ def _add_recommend(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
         help="drop pages seen earlier in the session from the lists, and do not evaluate "
         "next pages that were seen earlier",
     )
+    evaluate.add_argument(
+        "--related",
+        action="store_true",
+        help="sessions are sets of pages, not sequences: rank pages for each page of a "
+        "session and score the list against each of its other pages",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
 
 
@@ -765,7 +771,7 @@ def command_experiments_plan(arguments: argparse.Namespace) -> int:
 
 
 def command_recommend_eval(arguments: argparse.Namespace) -> int:
-    from generator.recommend.evaluate import as_json, evaluate_all, format_table
+    from generator.recommend.evaluate import Protocol, as_json, evaluate_all, format_table
     from generator.recommend.models import MODELS
     from generator.recommend.sessions import read_session_file
 
@@ -792,18 +798,14 @@ def command_recommend_eval(arguments: argparse.Namespace) -> int:
     else:
         train = read_session_file(arguments.train)
         test = read_session_file(arguments.test)
+    if arguments.related and arguments.exclude_seen:
+        raise UsageError("sitegen recommend eval: --related and --exclude-seen exclude each other")
     if arguments.baseline == "content" and not pages:
         raise UsageError(
             "sitegen recommend eval: --baseline content needs a SITE (the pages' texts)"
         )
-    found = evaluate_all(
-        train,
-        test,
-        k=arguments.k,
-        pages=pages,
-        baseline=arguments.baseline,
-        exclude_seen=arguments.exclude_seen,
-    )
+    protocol = Protocol(arguments.k, arguments.exclude_seen, arguments.related)
+    found = evaluate_all(train, test, protocol=protocol, pages=pages, baseline=arguments.baseline)
     if arguments.json:
         document = as_json(found, arguments.k, arguments.baseline)
         document.update(train_sessions=len(train), test_sessions=len(test))

@@ -140,3 +140,33 @@ def test_a_page_no_longer_similar_leaves_the_lists_that_held_it(tmp_path: Path) 
     updated = neighbours.update(pages, 3, model)
     assert 0 not in updated.neighbours(3)[1]
     assert_same(updated, neighbours.update(pages, 3))
+
+
+def test_a_thousand_pages_with_only_single_page_sessions_still_get_full_lists(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: no session longer than one page gives no co-visitation nor next-page
+    rules; every list is still full (content neighbours, then the most viewed pages),
+    never the page itself. Many pages share no word with any other (their content lists
+    are short or empty)."""
+    from generator.recommend.related import recommend
+    from generator.recommend.sessions import Session
+
+    rng = np.random.default_rng(5)
+    pages = []
+    for number in range(1000):
+        words, tags = random_text(rng) if number % 2 else ([f"only{number}"], [])
+        pages.append(page(tmp_path, f"p{number}", words, tags))
+    sessions = [
+        Session(f"s{n}", float(n), (pages[int(rng.integers(0, 1000))].key,)) for n in range(3000)
+    ]
+    found = recommend(pages, sessions, 5)
+    for source in pages:
+        for name, lists in (("related", found.related), ("next", found.next_pages)):
+            chosen = lists[source.key]
+            assert len(chosen) == 5 and len(set(chosen)) == 5, (name, source.key, chosen)
+            assert source.key not in chosen
+    assert found.next_chances == {}  # nothing followed anything: no probabilities made up
+    lonely = found.related[pages[0].key]  # "only0" shares no word: the most viewed pages
+    views = {key: sum(s.items == (key,) for s in sessions) for key in lonely}
+    assert list(views.values()) == sorted(views.values(), reverse=True)

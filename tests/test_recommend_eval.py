@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from generator.recommend.evaluate import evaluate, evaluate_all, outcome
+from generator.recommend.evaluate import Protocol, evaluate, evaluate_all, outcome
 from generator.recommend.models import MODELS, ItemIndex
 from generator.recommend.sessions import Session, collapse_reloads, read_session_file
 from tests.conftest import SHARED_DATA, Result
 
 DATA = SHARED_DATA / "yoochoose-100k"
+MSWEB = SHARED_DATA / "msweb" / "anonymous-msweb.data.gz"
 
 
 def sessions(*paths: str, start: float = 0.0) -> list[Session]:
@@ -133,7 +134,8 @@ def test_intervals_and_paired_differences() -> None:
     index = ItemIndex.of(TRAIN)
     test = sessions(*["boots laces socks", "tent poles", "home tent poles"] * 20)
     found = [
-        outcome(MODELS[name](index).fit(TRAIN), test, k=1) for name in ("popularity", "transitions")
+        outcome(MODELS[name](index).fit(TRAIN), test, Protocol(k=1))
+        for name in ("popularity", "transitions")
     ]
     popularity, transitions = scores(found, baseline="popularity", count=200)
     for score in (popularity, transitions):
@@ -151,9 +153,9 @@ def test_exclude_seen_drops_earlier_pages_from_lists_and_targets() -> None:
     index = ItemIndex.of(train)
     model = MODELS["sequential"](index).fit(train)
     test = sessions("a b a c")
-    assert outcome(model, test, k=1).rank.tolist() == [1, 1, 0]  # b after a, a after b
+    assert outcome(model, test, Protocol(k=1)).rank.tolist() == [1, 1, 0]  # b after a, a after b
     # Without the return to a: only a->b and a->c are evaluated, and a is never listed.
-    excluded = outcome(model, test, k=1, exclude_seen=True)
+    excluded = outcome(model, test, Protocol(k=1, exclude_seen=True))
     assert excluded.rank.tolist() == [1, 0]
     assert index.position["a"] not in excluded.shown.indices.tolist()[1:]
 
@@ -180,6 +182,48 @@ def test_yoochoose_next_page_quality() -> None:
     assert found["popularity"].hit_rate < 0.1  # the baseline is weak
 
 
+def test_related_protocol_scores_each_page_against_the_sessions_other_pages(
+    tmp_path: Path,
+) -> None:
+    """msweb's format read, and its sets scored pair by pair: a list for each page, one
+    event for each other page of the visitor."""
+    from generator.recommend.sessions import read_msweb
+
+    data = tmp_path / "msweb.data"
+    data.write_text(
+        'I,4,"www.microsoft.com","created by getlog.pl"\n'
+        'A,1,1,"Support","/support"\nA,2,1,"Downloads","/downloads"\nA,3,1,"Office","/office"\n'
+        'C,"10001",10001\nV,1,1\nV,2,1\nC,"10002",10002\nV,1,1\nV,2,1\n'
+        'C,"10003",10003\nV,3,1\nV,1,1\nV,2,1\nC,"10004",10004\n'
+    )
+    visitors, areas = read_msweb(data)
+    assert [s.items for s in visitors] == [("1", "2"), ("1", "2"), ("3", "1", "2")]
+    assert areas["2"] == ("Downloads", "/downloads")
+    index = ItemIndex.of(visitors[:2])
+    model = MODELS["covisit"](index).fit(visitors[:2])
+    found = outcome(model, visitors[2:], Protocol(k=1, related=True))
+    # Lists for 1 (-> 2) and 2 (-> 1); 3 is unknown. Pairs in sorted order:
+    # (1,2) hit, (1,3) miss, (2,1) hit, (2,3) miss, (3,1) miss, (3,2) miss.
+    assert found.rank.tolist() == [1, 0, 1, 0, 0, 0]
+
+
+def test_msweb_hybrid_beats_co_visitation() -> None:
+    """Issue 17's msweb target: on visitors split 80/20 in file order, scored with the
+    related protocol, the hybrid's HR@10 paired with co-visitation's excludes zero."""
+    if not MSWEB.exists():
+        pytest.skip(f"the evaluation data is absent ({MSWEB}); see ../shared/data/README.md")
+    from generator.recommend.sessions import read_msweb
+
+    visitors, _ = read_msweb(MSWEB)
+    cut = int(len(visitors) * 0.8)
+    test = [visitor for visitor in visitors[cut:] if len(set(visitor.items)) >= 2]
+    found = evaluate_all(
+        visitors[:cut], test, ("covisit", "hybrid"), Protocol(related=True), baseline="covisit"
+    )
+    hybrid = found[1]
+    assert hybrid.versus["hit_rate"][1] > 0, hybrid
+
+
 def test_cli_eval_prints_a_table_and_rejects_bad_input(
     tmp_path: Path, sitegen: Callable[..., Result]
 ) -> None:
@@ -195,6 +239,12 @@ def test_cli_eval_prints_a_table_and_rejects_bad_input(
     assert lines[2].split()[:3] == ["popularity", "1", "1.000"]
     assert len(lines) == 2 + len(MODELS) + 2 + 1 + len(MODELS) - 1
     assert lines[3 + len(MODELS)].startswith("paired with popularity")
+    related = sitegen(tmp_path, "recommend", "eval", *files, "--related", "--k", "1")
+    assert related.code == 0 and related.out.splitlines()[2].split()[:3] == [
+        "popularity",
+        "2",  # a's list scored against b, and b's against a
+        "1.000",
+    ]
     result = sitegen(tmp_path, "recommend", "eval", *files, "--json", "--k", "3")
     document = json.loads(result.out)
     assert document["k"] == 3 and document["train_sessions"] == 2
@@ -223,3 +273,4 @@ def test_cli_eval_prints_a_table_and_rejects_bad_input(
     )
     assert "--k must be at least 1, got 0" in fails(header + "1\ta\t1\n", 2, "--k", "0")
     assert "no model 'markov'" in fails(header + "1\ta\t1\n", 2, "--baseline", "markov")
+    assert "exclude each other" in fails(header + "1\ta\t1\n", 2, "--related", "--exclude-seen")

@@ -75,13 +75,43 @@ def split_by_time(
     return ordered[:cut], ordered[cut:]
 
 
-def outcome(
-    model: Model, test: Sequence[Session], k: int = 10, exclude_seen: bool = False
-) -> Outcome:
-    """Rank the next page after every page of every test session (see the protocol)."""
-    index = model.index
+@dataclass(frozen=True)
+class Protocol:
+    """How test sessions are scored (see the module's docstring)."""
+
+    k: int = 10
+    """The list's length."""
+    exclude_seen: bool = False
+    """Pages seen earlier in the session are neither listed nor evaluated as targets."""
+    related: bool = False
+    """Sessions are sets: each page's list is scored against the session's other pages."""
+
+
+def outcome(model: Model, test: Sequence[Session], protocol: Protocol = Protocol()) -> Outcome:
+    """Rank the next page after every page of every test session (see the protocol); or
+    (`related`, for sessions that are sets of pages without an order, such as msweb's
+    visitors) rank pages for each page of the session alone, and score that list once for
+    every other page of the session as the target."""
+    index, k, exclude_seen = model.index, protocol.k, protocol.exclude_seen
     sessions, ranks, shown_rows, shown_items = [], [], [], []
     for number, session in enumerate(test):
+        if protocol.related:
+            pages = sorted(set(session.items))
+            for current in pages:
+                position = index.position.get(current)
+                ranked = (
+                    []
+                    if position is None
+                    else model.recommend([position], k, exclude=[position], now=session.start)
+                )
+                shown_rows += [number] * len(ranked)
+                shown_items += ranked
+                for target in pages:
+                    if target != current:
+                        sessions.append(number)
+                        wanted = index.position.get(target)
+                        ranks.append(ranked.index(wanted) + 1 if wanted in ranked else 0)
+            continue
         items = collapse_reloads(session.items)
         history: list[int] = []
         for step, (current, target) in enumerate(zip(items, items[1:], strict=False)):
@@ -183,7 +213,7 @@ def _interval(values: np.ndarray, estimate: float) -> tuple[float, float]:
 
 def evaluate(model: Model, test: Sequence[Session], k: int = 10) -> Score:
     """A model's measures (without intervals)."""
-    found = outcome(model, test, k)
+    found = outcome(model, test, Protocol(k))
     point = measures(found, np.ones((1, len(test))))
     return Score(
         model.name,
@@ -198,10 +228,9 @@ def evaluate_all(
     train: Sequence[Session],
     test: Sequence[Session],
     names: Sequence[str] = tuple(MODELS),
-    k: int = 10,
+    protocol: Protocol = Protocol(),
     pages: dict[str, Any] | None = None,
     baseline: str | None = None,
-    exclude_seen: bool = False,
     bootstrap: int = BOOTSTRAP,
 ) -> list[Score]:
     """Score every model; with the pages' texts (`pages`: item -> Page) also the content
@@ -216,11 +245,11 @@ def evaluate_all(
             "no page of the test data occurs in the training data: every prediction would "
             "be a miss (are the files from the same site or catalogue?)"
         )
-    found = [outcome(MODELS[name](index).fit(train), test, k, exclude_seen) for name in names]
+    found = [outcome(MODELS[name](index).fit(train), test, protocol) for name in names]
     if pages:
         content_index = ItemIndex.of([Session("all", 0.0, tuple(sorted(pages)))])
         model = Content(content_index, pages).fit(train)
-        found.insert(2, outcome(model, test, k, exclude_seen))
+        found.insert(2, outcome(model, test, protocol))
     return scores(found, baseline, bootstrap)
 
 

@@ -6,6 +6,10 @@
 - hybrid: co-visitation where a page has enough traffic, filled up with content neighbours;
 - next pages: sequential rules over sessions (the `sequential` model), for prefetching.
 
+Every list is filled up to its length with the most viewed pages (ties: the earlier page),
+so a page without neighbours or traffic still has a full list; without any traffic, there
+are no next pages.
+
 Only pages of the site itself are candidates, so a draft, a page its gates exclude or the
 page itself can never be recommended.
 """
@@ -101,10 +105,19 @@ def recommend(
         content = content_neighbours(pages, count * 2) if pages else []
     index = ItemIndex(list(keys), position)
     training = Training.of(sessions, index)
+    # Lists are filled up with the most viewed pages, ties by their place in `pages`
+    # (never by anything that depends on the site's name).
+    views = np.bincount(training.items, minlength=len(keys))
+    by_views = np.lexsort((np.arange(len(keys)), -views)).tolist()
     if not len(training.items):
         # No traffic yet: related pages are content neighbours, and nothing comes next.
         return Recommendations(
-            {key: tuple(keys[i] for i in content[row][:count]) for row, key in enumerate(keys)},
+            {
+                key: tuple(
+                    keys[i] for i in _filled(list(content[row][:count]), row, by_views, count)
+                )
+                for row, key in enumerate(keys)
+            },
             {key: () for key in keys},
         )
     covisit, rules, transitions = CoVisitation(index), SequentialRules(index), Transitions(index)
@@ -125,13 +138,24 @@ def recommend(
         for candidate in content[row]:
             if len(chosen) >= count:
                 break
-            if candidate not in chosen:
+            if candidate not in chosen and candidate != row:
                 chosen.append(candidate)
-        related[key] = tuple(keys[i] for i in chosen)
-        next_pages[key] = tuple(keys[i] for i in _row_top(rules_rows, row, count)[0].tolist())
+        related[key] = tuple(keys[i] for i in _filled(chosen, row, by_views, count))
+        following = _row_top(rules_rows, row, count)[0].tolist()
+        next_pages[key] = tuple(keys[i] for i in _filled(following, row, by_views, count))
     return Recommendations(
         related, next_pages, next_chances=next_chances(index, transitions.matrix, count)
     )
+
+
+def _filled(chosen: list[int], row: int, by_views: list[int], count: int) -> list[int]:
+    """`chosen`, then the most viewed pages not in it, up to `count`; never `row` itself."""
+    for candidate in by_views[: count + len(chosen) + 1]:
+        if len(chosen) >= count:
+            break
+        if candidate != row and candidate not in chosen:
+            chosen.append(candidate)
+    return chosen
 
 
 def next_chances(

@@ -77,3 +77,37 @@ def read_session_file(path: Path) -> list[Session]:
         for id, found in clicks.items()
     ]
     return sorted(sessions, key=lambda s: (s.start, s.id))
+
+
+def read_msweb(path: Path) -> tuple[list[Session], dict[str, tuple[str, str]]]:
+    """The UCI "Anonymous Microsoft Web Data" file (gzip or plain): one session per visitor
+    (`C` line) holding the areas it visited (`V` lines), in file order, numbered by case;
+    and each area's title and URL path (`A` lines). Its visits are sets: evaluate it with
+    `outcome(..., related=True)`."""
+    import gzip
+
+    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    areas: dict[str, tuple[str, str]] = {}
+    cases: list[tuple[str, list[str]]] = []
+    try:
+        with opener(path, "rt", encoding="latin-1", newline="") as stream:
+            for number, row in enumerate(csv.reader(stream), start=1):
+                if row and row[0] == "A" and len(row) >= 5:
+                    areas[row[1]] = (row[3], row[4])
+                elif row and row[0] == "C" and len(row) >= 3:
+                    cases.append((row[2], []))
+                elif row and row[0] == "V" and len(row) >= 2:
+                    if not cases:
+                        raise SitegenError(
+                            "expected a C line (a visitor) before V lines",
+                            Location(str(path), number),
+                        )
+                    cases[-1][1].append(row[1])
+    except OSError as error:
+        raise SitegenError(f"cannot read: {error.strerror}", Location(str(path), 0)) from None
+    sessions = [
+        Session(case, float(number), tuple(visited))
+        for number, (case, visited) in enumerate(cases)
+        if visited
+    ]
+    return sessions, areas
