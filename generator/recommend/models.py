@@ -1,8 +1,8 @@
 """Next-page models trained on sessions.
 
 Each model maps the pages of a session so far to scored candidates for the next page. All
-share one item index and use numpy / scipy.sparse so that 10,000 pages and a million events
-fit in seconds:
+share one item index, learn from one `Training` (the sessions as numpy arrays) and use
+numpy / scipy.sparse so that 10,000 pages and a million events fit in seconds:
 
 - `popularity`: most viewed pages (the baseline);
 - `covisit`: item-item cosine over sessions, with shrinkage so that two rare pages seen
@@ -10,10 +10,12 @@ fit in seconds:
 - `transitions`: first-order transitions, page -> the page viewed right after it;
 - `sequential`: sequential rules (Ludewig & Jannach): every later page of a session within a
   few steps counts, weighted by 1/distance;
-- `hybrid`: sequential rules on the current page, blended with co-visitation over the whole
-  session so far, backed off to popularity for pages with no history. The blend weight (1.5)
-  was chosen on a time split of the yoochoose training sessions (last 20% as validation),
-  never on the test day.
+- `vsknn`, `stan`: session-based nearest neighbours (see `SessionKNN`);
+- `hybrid`: STAN, sequential rules, co-visitation and the session's own earlier pages,
+  blended with weights learned on the latest training sessions (see `Hybrid`).
+
+Every model returns full lists (`Model.rank`): its positively scored items, then the most
+popular others.
 """
 
 from __future__ import annotations
@@ -329,10 +331,8 @@ def _gather(
     matrix: sparse.csr_matrix, rows: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The columns of `rows` of a CSR matrix, each with its row's weight."""
-    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
-    lengths = ends - starts
-    spots = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-    return matrix.indices[spots], np.repeat(weights, lengths)
+    numbers, columns, _ = _rows(matrix, rows)
+    return columns, weights[numbers]
 
 
 def _rows(matrix: sparse.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
