@@ -25,7 +25,11 @@ from generator.content.page import Page  # noqa: E402
 from generator.content.sources import Source  # noqa: E402
 from generator.errors import Location  # noqa: E402, F401
 from generator.recommend.neighbours import ContentModel, update  # noqa: E402
-from generator.recommend.related import recommend, sessionise  # noqa: E402
+from generator.recommend.related import (  # noqa: E402
+    recommend,
+    sessionise,
+    training_of_views,
+)
 
 
 def synthetic_pages(count: int, rng: random.Random) -> list[Page]:
@@ -111,9 +115,9 @@ def timed(
     """What a build does for the site's lists: sessions from the views, content neighbours
     (from scratch, or updated from the last build's model), then the lists."""
     started = time.perf_counter()
-    sessions = sessionise(views)
+    training = training_of_views(views, {page.key: row for row, page in enumerate(pages)})
     model = update(pages, 10, previous)
-    recommend(pages, sessions, 5, model.neighbours(10))
+    recommend(pages, training, 5, model.neighbours(10))
     return time.perf_counter() - started, model
 
 

@@ -282,3 +282,38 @@ def test_views_in_the_same_second_come_in_the_same_order_under_any_site_name(
     brand = page_views(tmp_path / "events.sqlite", "brand")
     assert brand == page_views(tmp_path / "events.sqlite", "another-name")
     assert [view[3] for view in brand if view[0] == "w"] == [f"/p{n}/" for n in range(7, -1, -1)]
+
+
+def test_training_straight_from_views_equals_training_from_sessions() -> None:
+    """The build's shortcut (`training_of_views`) makes the same sessions as sessionising
+    and then preparing them: visitors with and without session ids, gaps over and under
+    30 minutes, reloads, views in the same second, pages the index does not know."""
+    import random
+
+    from generator.recommend.models import ItemIndex, Training
+    from generator.recommend.related import sessionise, training_of_views
+
+    rng = random.Random(3)
+    views = []
+    for visitor in range(60):
+        moment = 1780000000.0 + rng.randrange(5000)
+        session = f"s{visitor}" if visitor % 3 else ""
+        for _ in range(rng.randrange(1, 12)):
+            moment += rng.choice([0, 0, 5, 60, 1700, 1900, 4000])
+            views.append((f"v{visitor}", session, moment, rng.choice("abcdefgh"), ""))
+    index = ItemIndex.of(sessionise(views))
+    known = {page: row for page, row in index.position.items() if page != "h"}
+    index = ItemIndex(index.items, known)
+
+    def sessions_of(training: Training) -> list[tuple[float, tuple[int, ...]]]:
+        found = []
+        for number, start in enumerate(training.starts.tolist()):
+            mask = training.session == number
+            assert training.order[mask].tolist() == list(range(1, int(mask.sum()) + 1))
+            found.append((start, tuple(training.items[mask].tolist())))
+        return sorted(found)
+
+    # "h" is unknown: both drop it after sessionising, so it still bridges gaps.
+    expected = sessions_of(Training.of(sessionise(views), index))
+    assert sessions_of(training_of_views(views, known)) == expected
+    assert len(expected) > 60  # gaps did split visitors without session ids

@@ -84,7 +84,7 @@ def site_recommendations(
     if cached is None:
         # numpy and scipy take 0.17 s to import: only a build that recommends pays for them.
         from generator.recommend import neighbours
-        from generator.recommend.related import recommend, sessionise
+        from generator.recommend.related import recommend, training_of_views
 
         # Content neighbours are updated from the last build's, not computed again.
         model_path = layout.content_model(site.name)
@@ -92,17 +92,10 @@ def site_recommendations(
         model = neighbours.update(candidates, count * 2, previous)
         to_save.append(lambda: model.save(model_path))
         by_url = {page.url: page.key for page in content.pages}
+        # Views name pages by URL; only the site's own pages (the first candidates) have any.
+        rows = {page.url: row for row, page in enumerate(content.pages)}
         found = recommend(
-            candidates,
-            sessionise(
-                [
-                    (visitor, session, time, by_url[url])
-                    for visitor, session, time, url, _ in views
-                    if url in by_url
-                ]
-            ),
-            count,
-            model.neighbours(count * 2),
+            candidates, training_of_views(views, rows), count, model.neighbours(count * 2)
         )
         computed: Lists = (
             found.related,
@@ -129,7 +122,7 @@ Lists = tuple[
     dict[str, tuple[str, ...]],
     dict[str, tuple[tuple[str, float], ...]],
 ]
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 def popularity(views: list[View], by_url: dict[str, str], count: int) -> dict[str, tuple[str, ...]]:
