@@ -94,3 +94,35 @@ def test_site_template_override_and_data_file(
     assert "Team:" not in (project / "build/other/index.html").read_text()
     region_home = (project / "build/region/index.html").read_text()
     assert '<header class="fancy">Region (North)' in region_home
+
+
+def test_front_matter_environments_limit_a_page_to_those_environments(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    """`environments: [staging]` builds a page only with `--env staging` (a pool page and a
+    site's own page alike); an environment the network does not know is an error naming
+    the file and line, and nothing is built."""
+    (project / "content/articles/preview.md").write_text(
+        "---\ntitle: Preview\nenvironments: [staging]\n---\nNot yet.\n"
+    )
+    (project / "sites/brand/content/launch.md").write_text(
+        "---\ntitle: Launch\nenvironments: [staging]\n---\nSoon.\n"
+    )
+    assert sitegen(project, "build", "brand").code == 0
+    assert not (project / "build/brand/articles/preview/index.html").exists()
+    assert not (project / "build/brand/launch/index.html").exists()
+    assert sitegen(project, "build", "brand", "--env", "staging").code == 0
+    assert (project / "build/brand/articles/preview/index.html").is_file()
+    assert (project / "build/brand/launch/index.html").is_file()
+    assert sitegen(project, "build", "brand").code == 0  # and back: gone again
+    assert not (project / "build/brand/articles/preview/index.html").exists()
+    (project / "content/articles/preview.md").write_text(
+        "---\ntitle: Preview\nenvironments:\n  - stagign\n---\nNot yet.\n"
+    )
+    result = sitegen(project, "build", "brand")
+    assert result.code == 1
+    assert "content/articles/preview.md:3: front matter 'environments': unknown environment" in (
+        result.err
+    )
+    assert "did you mean 'staging'" in result.err
+    assert (project / "build/brand/articles/beta/index.html").is_file()  # previous output kept

@@ -1,4 +1,4 @@
-"""Gates: path globs, tags, and a page's own `sites` / `not_sites`."""
+"""Gates: path globs, tags, and a page's own `sites` / `not_sites` / `environments`."""
 
 from __future__ import annotations
 
@@ -52,7 +52,12 @@ def publishes(site: SiteConfig, pool: str | None, relative: str, source: Source)
     gate = next((gate for gate in site.pools if gate.pool == pool), None)
     if gate is not None and not admits(gate, relative, source):
         return False
-    return addressed_to(source, site.lineage)
+    return addressed_to(source, site.lineage) and in_environment(source, site.environment)
+
+
+def in_environment(source: Source, environment: str) -> bool:
+    """Front matter `environments:` is absent or names the environment being built."""
+    return not source.environments or environment in source.environments
 
 
 def addressed_to(source: Source, lineage: tuple[str, ...]) -> bool:

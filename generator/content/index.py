@@ -9,10 +9,10 @@ from functools import cached_property
 from pathlib import Path
 
 from generator.config.model import Network, PoolGate, SiteConfig
-from generator.content.gates import glob_pattern, publishes
+from generator.content.gates import glob_pattern, in_environment, publishes
 from generator.content.page import Page, listing_order, tag_slug
 from generator.content.sources import Source, SourceReader
-from generator.errors import ContentError, Location
+from generator.errors import ContentError, Location, suggest
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +122,7 @@ def collect_site_content(
         for relative, (source, overridden) in sorted(
             _pool_sources(site, network, gate, reader).items()
         ):
+            _check_environments(source, network)
             if not publishes(site, gate.pool, relative, source):
                 continue
             if source.draft and not drafts:
@@ -144,7 +145,8 @@ def collect_site_content(
                 )
             continue
         source = reader.read(path)
-        if source.draft and not drafts:
+        _check_environments(source, network)
+        if (source.draft and not drafts) or not in_environment(source, site.environment):
             continue
         url = _url("/", relative, source)
         pages.append(
@@ -152,6 +154,18 @@ def collect_site_content(
         )
 
     return _index(pages)
+
+
+def _check_environments(source: Source, network: Network) -> None:
+    """Front matter `environments:` may name only environments the network knows (a typo
+    would otherwise hide the page everywhere)."""
+    for name in source.environments:
+        if name not in network.environments:
+            raise ContentError(
+                f"front matter 'environments': unknown environment '{name}'; expected one of "
+                f"{', '.join(network.environments)}" + suggest(name, list(network.environments)),
+                source.location("environments"),
+            )
 
 
 def _protected(site: SiteConfig, page: Page) -> Page:

@@ -38,9 +38,10 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 FRONT_MATTER = Format("front matter", 1)
 """A page's front matter may name its format (`sitegen: 1`; absent: 1)."""
-RECORD = 2
+RECORD = 3
 """The layout of a source's record in the source cache. 2: `access` is read (a record
-of 1 kept it among the other keys, and the page would be taken as public)."""
+of 1 kept it among the other keys, and the page would be taken as public). 3:
+`environments` is read."""
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 KNOWN_FIELDS = (
     "title",
@@ -56,6 +57,7 @@ KNOWN_FIELDS = (
     "not_sites",
     "sitegen",
     "access",
+    "environments",
 )
 
 
@@ -92,6 +94,9 @@ class Source:
     """`access:` as written: None when absent; ('public',) or ('protected',) (anyone with
     the 'read' permission), else the role names (`members` or `{roles: [...]}`), checked
     against the network's roles by the build."""
+    environments: tuple[str, ...] = ()
+    """`environments: [staging]`: built only with `--env` one of these (empty: every
+    environment)."""
 
     @cached_property
     def body(self) -> str:
@@ -139,6 +144,7 @@ class Source:
             "body_line": self.body_line,
             "deprecations": list(self.deprecations),
             "access": None if self.access is None else list(self.access),
+            "environments": list(self.environments),
             "record": RECORD,
         }
 
@@ -164,6 +170,7 @@ class Source:
             body_line=record["body_line"],
             deprecations=tuple(record.get("deprecations", ())),
             access=None if record.get("access") is None else tuple(record["access"]),
+            environments=tuple(record.get("environments", ())),
         )
 
 
@@ -337,6 +344,7 @@ def parse_source(path: Path, display: str) -> Source:
         body_line=body_line,
         deprecations=tuple(deprecations),
         access=_access(values.get("access"), fields),
+        environments=fields.strings("environments"),
     )
     source.__dict__["body"] = body  # already in hand: spare the cached_property a read
     return source
