@@ -38,6 +38,12 @@ def _quoted(text: str) -> str:
 
 def session_lines(auth: AuthSettings, secure: bool, max_age: int | None = None) -> list[str]:
     attributes = f"path=/;domain=.{auth.cookie_domain};httponly;samesite=lax"
+    if max_age is not None:
+        # Logging out: mod_auth_form's logout still sends the session with its user for
+        # `max_age` seconds, and any protected page visited in that second renews it for
+        # hours. A second Max-Age after the module's own (the last one counts, RFC 6265
+        # 5.2) makes the browser drop the cookie at once.
+        attributes += ";max-age=0"
     return [
         "Session On",
         f"SessionCookieName {COOKIE} {attributes}{';secure' if secure else ''}",

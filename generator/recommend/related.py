@@ -7,8 +7,8 @@
 - next pages: sequential rules over sessions (the `sequential` model), for prefetching.
 
 Every list is filled up to its length with the most viewed pages (ties: the earlier page),
-so a page without neighbours or traffic still has a full list; without any traffic, there
-are no next pages.
+so a page without neighbours or traffic of its own still has a full list once the site has
+traffic; without any, lists hold content neighbours only and there are no next pages.
 
 Only pages of the site itself are candidates, so a draft, a page its gates exclude or the
 page itself can never be recommended.
@@ -139,7 +139,8 @@ def recommend(
     # Lists are filled up with the most viewed pages, ties by their place in `pages`
     # (never by anything that depends on the site's name).
     views = np.bincount(training.items, minlength=len(keys))
-    by_views = np.lexsort((np.arange(len(keys)), -views)).tolist()
+    # Only pages someone viewed: without traffic, a filler would be arbitrary.
+    by_views = [row for row in np.lexsort((np.arange(len(keys)), -views)).tolist() if views[row]]
     if not len(training.items):
         # No traffic yet: related pages are content neighbours, and nothing comes next.
         return Recommendations(
