@@ -447,6 +447,26 @@ def _add_config(commands: Subcommands, shared: dict[str, argparse.ArgumentParser
     )
 
 
+def _add_env(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen env diff`."""
+    site = shared["site"]
+    env = commands.add_parser("env", help="compare environments (staging, production, ...)")
+    env_commands = env.add_subparsers(dest="env_command", required=True, metavar="SUBCOMMAND")
+    diff = env_commands.add_parser(
+        "diff",
+        parents=[site],
+        help="what differs between two environments: config, content, built output",
+    )
+    diff.add_argument("--from", dest="before", required=True, metavar="ENV", help="e.g. staging")
+    diff.add_argument("--to", dest="after", required=True, metavar="ENV", help="e.g. production")
+    diff.add_argument(
+        "--no-output",
+        action="store_true",
+        help="compare config and content only (no build of either environment)",
+    )
+    diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+
+
 def _add_migrate(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen migrate`."""
     migrate = commands.add_parser(
@@ -542,6 +562,7 @@ SUBPARSERS = (
     _add_recommend,
     _add_experiments,
     _add_config,
+    _add_env,
     _add_users,
     _add_migrate,
 )
@@ -603,6 +624,25 @@ def command_build(arguments: argparse.Namespace) -> int:
                 f"visitor runtime: {minified / 1024:.1f} KB minified, "
                 f"{gzipped / 1024:.1f} KB gzipped, inline in <head>"
             )
+    return 0
+
+
+def command_env(arguments: argparse.Namespace) -> int:
+    from generator.staging.diff import environment_diff, format_diff
+
+    if arguments.before == arguments.after:
+        raise UsageError(f"sitegen env diff: --from and --to are both '{arguments.before}'")
+    found = environment_diff(
+        arguments.root.resolve(),
+        arguments.site,
+        arguments.before,
+        arguments.after,
+        output=not arguments.no_output,
+    )
+    if arguments.json:
+        print(json.dumps(found.to_json(), indent=2, default=str))
+    else:
+        print(format_diff(found), end="")
     return 0
 
 
@@ -1328,6 +1368,7 @@ COMMANDS = {
     "report": command_report,
     "build": command_build,
     "config": command_config_show,
+    "env": command_env,
     "recommend": command_recommend_eval,
     "experiments": command_experiments,
     "migrate": command_migrate,

@@ -1,0 +1,1 @@
+"""Staging sync: comparing environments of a site (`sitegen env diff`)."""
