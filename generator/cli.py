@@ -467,6 +467,27 @@ def _add_env(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) 
     diff.add_argument("--json", action="store_true", help="print the differences as JSON")
 
 
+def _add_promote(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen promote`."""
+    promote = commands.add_parser(
+        "promote",
+        parents=[shared["site"]],
+        help="give one environment selected pages and experiments of another (edits sources)",
+    )
+    promote.add_argument("--from", dest="before", required=True, metavar="ENV", help="e.g. staging")
+    promote.add_argument("--to", dest="after", required=True, metavar="ENV", help="e.g. production")
+    promote.add_argument(
+        "--pages", nargs="+", metavar="GLOB", help="pages by key or URL, e.g. 'articles/new-*'"
+    )
+    promote.add_argument("--experiments", nargs="+", metavar="ID", help="experiments by id")
+    promote.add_argument(
+        "--all", action="store_true", help="every page and experiment only the source has"
+    )
+    promote.add_argument(
+        "--dry-run", action="store_true", help="print the edits and their effect, write nothing"
+    )
+
+
 def _add_migrate(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen migrate`."""
     migrate = commands.add_parser(
@@ -563,6 +584,7 @@ SUBPARSERS = (
     _add_experiments,
     _add_config,
     _add_env,
+    _add_promote,
     _add_users,
     _add_migrate,
 )
@@ -643,6 +665,34 @@ def command_env(arguments: argparse.Namespace) -> int:
         print(json.dumps(found.to_json(), indent=2, default=str))
     else:
         print(format_diff(found), end="")
+    return 0
+
+
+def command_promote(arguments: argparse.Namespace) -> int:
+    from generator.staging.diff import format_output
+    from generator.staging.promote import Selection, plan_promotion, production_changes
+
+    if arguments.before == arguments.after:
+        raise UsageError(f"sitegen promote: --from and --to are both '{arguments.before}'")
+    if arguments.all == bool(arguments.pages or arguments.experiments):
+        raise UsageError("sitegen promote: give --pages and/or --experiments, or --all")
+    root = arguments.root.resolve()
+    selection = Selection(
+        tuple(arguments.pages or ()), tuple(arguments.experiments or ()), arguments.all
+    )
+    promotion = plan_promotion(root, arguments.site, arguments.before, arguments.after, selection)
+    chosen = [f"page {key}" for key in promotion.pages]
+    chosen += [f"experiment {name}" for name in promotion.experiments]
+    print(f"promote to {arguments.after}: {', '.join(chosen)}")
+    print(promotion.diff(root), end="")
+    changes = production_changes(root, arguments.site, arguments.after, promotion)
+    print(f"{arguments.site} built for {arguments.after} would change:")
+    print(format_output(changes, indent="  "), end="")
+    if arguments.dry_run:
+        print("dry run: nothing written")
+        return 0
+    promotion.write()
+    print(f"wrote {len(promotion.edits)} files; review, commit, then sitegen deploy")
     return 0
 
 
@@ -1369,6 +1419,7 @@ COMMANDS = {
     "build": command_build,
     "config": command_config_show,
     "env": command_env,
+    "promote": command_promote,
     "recommend": command_recommend_eval,
     "experiments": command_experiments,
     "migrate": command_migrate,

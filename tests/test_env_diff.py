@@ -90,3 +90,69 @@ def test_env_diff_of_identical_environments_and_bad_input(
     assert site.code == 1 and "no buildable site 'brnd'" in site.err
     itself = sitegen(project, "env", "diff", "brand", "--from", "staging", "--to", "staging")
     assert itself.code == 2 and "both 'staging'" in itself.err
+
+
+def test_promote_moves_exactly_the_selection_and_edits_only_those_lines(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    staging_overlay(project)
+    one = project / "content/articles/preview-one.md"
+    one.write_text(
+        "---\ntitle: Preview one\nenvironments:\n  - staging   # not yet\n---\n"
+        "See [the other](/articles/preview-two/).\n"
+    )
+    sources = {path: path.read_bytes() for path in project.rglob("*") if path.is_file()}
+    args = ("promote", "brand", "--from", "staging", "--to", "production")
+    # preview-one links to preview-two, which would stay behind: refused, nothing written.
+    refused = sitegen(project, *args, "--pages", "articles/preview-one")
+    assert refused.code == 1
+    assert "preview-one.md links to /articles/preview-two/, the page articles/preview-two" in (
+        refused.err
+    )
+    dry = sitegen(project, *args, "--pages", "/articles/preview-*/", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "+  - production\n" in dry.out and "dry run: nothing written" in dry.out
+    assert "articles/preview-one/index.html: only in promoted" in dry.out
+    assert {path: path.read_bytes() for path in sources} == sources
+    done = sitegen(project, *args, "--pages", "articles/preview-*", "--experiments", "hero-staging")
+    assert done.code == 0, done.err
+    changed = {path for path in sources if path.read_bytes() != sources[path]}
+    assert changed == {
+        one,
+        project / "content/articles/preview-two.md",
+        project / "sites/brand/site.yaml",
+    }
+    assert one.read_text() == (
+        "---\ntitle: Preview one\nenvironments:\n  - staging   # not yet\n  - production\n---\n"
+        "See [the other](/articles/preview-two/).\n"
+    )
+    site = (project / "sites/brand/site.yaml").read_text()
+    assert "experiments:\n  hero-staging:\n    arms: {control: 0.5, bold: 0.5}\n" in site
+    assert "    experiments:" not in site  # gone from the staging overlay
+    # Untouched lines stay byte for byte: the file minus the moved block is the original
+    # minus the overlay's lines.
+    original = sources[project / "sites/brand/site.yaml"].decode()
+    kept = [line for line in original.splitlines() if line not in STAGING_ONLY.splitlines()]
+    assert all(line in site.splitlines() for line in kept)
+    # Production now has them; nothing differs from staging but the environments' own config.
+    after = sitegen(
+        project, "env", "diff", "brand", "--from", "staging", "--to", "production", "--no-output"
+    )
+    assert after.out.splitlines()[0] == "brand: staging -> production: 2 config values differ"
+    again = sitegen(project, *args, "--all")
+    assert again.code == 1 and "nothing to promote" in again.err
+
+
+def test_promote_refuses_bad_selections(project: Path, sitegen: Callable[..., Result]) -> None:
+    staging_overlay(project)
+    args = ("promote", "brand", "--from", "staging", "--to", "production")
+    nothing = sitegen(project, *args, "--pages", "articles/nope-*")
+    assert nothing.code == 1 and "--pages articles/nope-*: no page matches" in nothing.err
+    unknown = sitegen(project, *args, "--experiments", "hero-test")  # production has it
+    assert unknown.code == 1 and "only there: hero-staging" in unknown.err
+    both = sitegen(project, *args, "--all", "--pages", "x")
+    assert both.code == 2
+    neither = sitegen(project, *args)
+    assert neither.code == 2
+    env = sitegen(project, "promote", "brand", "--from", "staging", "--to", "prod", "--all")
+    assert env.code == 1 and "unknown environment 'prod'" in env.err

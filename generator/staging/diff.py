@@ -242,21 +242,25 @@ def output_changes(root: Path, site: str, before: str, after: str) -> list[Outpu
     manifests file by file."""
     with tempfile.TemporaryDirectory(prefix="sitegen-env-diff-") as folder:
         manifests = {env: _built(root, site, env, Path(folder) / env) for env in (before, after)}
-    first, second = manifests[before].files, manifests[after].files
+    return manifest_changes(manifests[before], manifests[after], before, after)
+
+
+def manifest_changes(
+    first: Manifest, second: Manifest, before: str, after: str
+) -> list[OutputChange]:
+    """Files added, removed or changed from one manifest to the other."""
     changes = []
-    for path in sorted(first.keys() | second.keys()):
-        one, other = first.get(path), second.get(path)
+    for path in sorted(first.files.keys() | second.files.keys()):
+        one, other = first.files.get(path), second.files.get(path)
         if one is not None and other is not None and one.sha256 == other.sha256:
             continue
-        kind = (one or other).kind  # type: ignore[union-attr]
-        if one is None or other is None:
-            change = f"only in {before if other is None else after}"
-        else:
-            change = "differs"
+        entry = one if one is not None else other
+        assert entry is not None
+        change = "differs" if one and other else f"only in {before if other is None else after}"
         changes.append(
             OutputChange(
                 path,
-                kind,
+                entry.kind,
                 change,
                 -1 if one is None else one.size,
                 -1 if other is None else other.size,
@@ -291,19 +295,28 @@ def format_diff(diff: EnvironmentDiff) -> str:
         lines += [f"  {c.kind} {c.key}: {c.change}" for c in diff.content]
     if diff.output:
         lines.append("output:")
-        kinds: dict[str, list[OutputChange]] = {}
-        for file in diff.output:
-            kinds.setdefault(file.kind, []).append(file)
-        for kind, files in sorted(kinds.items()):
-            counts: dict[str, int] = {}
-            for file in files:
-                counts[file.change] = counts.get(file.change, 0) + 1
-            lines.append(f"  {kind}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
-            for file in files[:SHOWN]:
-                sizes = f"{_size(file.before)} -> {_size(file.after)}"
-                lines.append(f"    {file.path}: {file.change} ({sizes})")
-            if len(files) > SHOWN:
-                lines.append(f"    ... and {len(files) - SHOWN} more (--json lists every file)")
+        lines.append(format_output(diff.output, "  ").rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def format_output(files: list[OutputChange], indent: str = "") -> str:
+    """Output changes grouped by kind: counts, then the first `SHOWN` files of each."""
+    if not files:
+        return f"{indent}nothing\n"
+    kinds: dict[str, list[OutputChange]] = {}
+    for file in files:
+        kinds.setdefault(file.kind, []).append(file)
+    lines = []
+    for kind, found in sorted(kinds.items()):
+        counts: dict[str, int] = {}
+        for file in found:
+            counts[file.change] = counts.get(file.change, 0) + 1
+        lines.append(f"{indent}{kind}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+        for file in found[:SHOWN]:
+            sizes = f"{_size(file.before)} -> {_size(file.after)}"
+            lines.append(f"{indent}  {file.path}: {file.change} ({sizes})")
+        if len(found) > SHOWN:
+            lines.append(f"{indent}  ... and {len(found) - SHOWN} more")
     return "\n".join(lines) + "\n"
 
 
