@@ -188,6 +188,28 @@ def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
         help="worker processes reading the input (default: one per core)",
     )
 
+    copy = analytics_commands.add_parser(
+        "copy",
+        help="copy one environment's events into another's store, sanitized (new visitor "
+        "hashes, no e-mails, tokens or long numbers, query strings reduced)",
+    )
+    copy.add_argument("--from", dest="before", required=True, metavar="ENV", help="e.g. production")
+    copy.add_argument("--to", dest="after", required=True, metavar="ENV", help="e.g. staging")
+    copy.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE",
+        help="YAML: query_allow, withdrawn (visitor ids), shift_days, sample",
+    )
+    copy.add_argument(
+        "--dry-run", action="store_true", help="count what the rules would change, write nothing"
+    )
+    copy.add_argument(
+        "--allow-production",
+        action="store_true",
+        help="allow copying into production's store (refused by default)",
+    )
+
     simulate = analytics_commands.add_parser(
         "simulate",
         parents=[site],
@@ -946,6 +968,8 @@ def command_report(arguments: argparse.Namespace) -> int:
 def command_analytics(arguments: argparse.Namespace) -> int:
     if arguments.analytics_command == "simulate":
         return command_analytics_simulate(arguments)
+    if arguments.analytics_command == "copy":
+        return command_analytics_copy(arguments)
     if arguments.analytics_command == "export":
         from generator.analytics.export import export_parquet
 
@@ -962,6 +986,32 @@ def command_analytics(arguments: argparse.Namespace) -> int:
         print(render(result))
         return 1 if result.problems else 0
     return command_analytics_ingest(arguments)
+
+
+def command_analytics_copy(arguments: argparse.Namespace) -> int:
+    from generator.config import load_network
+    from generator.staging.sanitize import copy_events, load_rules
+
+    if arguments.before == arguments.after:
+        raise UsageError(f"sitegen analytics copy: --from and --to are both '{arguments.before}'")
+    if arguments.after == "production" and not arguments.allow_production:
+        raise UsageError(
+            "sitegen analytics copy: refusing to copy into production's events store: test "
+            "traffic would mix with the numbers experiments and reports decide on (pass "
+            "--allow-production if that is really wanted)"
+        )
+    root = arguments.root.resolve()
+    for environment in (arguments.before, arguments.after):
+        load_network(root, environment)  # an unknown environment is an error here
+    rules = load_rules(arguments.rules)
+    layout = BuildLayout(root / "build").checked()
+    source, destination = (
+        layout.events_of(environment) for environment in (arguments.before, arguments.after)
+    )
+    summary = copy_events(source, destination, rules, dry_run=arguments.dry_run)
+    where = "dry run: nothing written" if arguments.dry_run else f"written to {destination}"
+    print(f"{arguments.before} -> {arguments.after}: {summary.text()} ({where})")
+    return 0
 
 
 def _buildable_site(

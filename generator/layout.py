@@ -100,6 +100,13 @@ class BuildLayout:
     def events(self) -> Path:
         return self.private / "events.sqlite"
 
+    def events_of(self, environment: str) -> Path:
+        """An environment's events store: production's is `events.sqlite` (what ingest
+        writes); another's, `events-<environment>.sqlite` (what `analytics copy` writes)."""
+        if environment == "production":
+            return self.events
+        return self.private / f"events-{environment}.sqlite"
+
     @property
     def cache(self) -> Path:
         return self.private / "cache"

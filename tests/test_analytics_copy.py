@@ -1,0 +1,137 @@
+"""`sitegen analytics copy`: production's events into staging's store through the
+sanitization rules; nothing in the copy joins back to production."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator.analytics.ingest import ingest
+from generator.analytics.store import EventStore
+from tests.conftest import SHARED_DATA, Result
+
+APACHE_LOGS = SHARED_DATA / "apache-logs/apache_logs"
+SECRETS = [
+    "anna.smith@example.org",
+    "tok_9f8e7d6c5b4a39281706f5e4",
+    "4111111111111111",
+]
+
+
+def production_store(project: Path) -> Path:
+    """The real Apache log ingested for brand, plus runtime events that carry an e-mail,
+    a token and a card number in their page, detail and campaign."""
+    store_path = project / "build/.sitegen/events.sqlite"
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = EventStore(store_path)
+    if APACHE_LOGS.exists():
+        ingest(store, "brand", [APACHE_LOGS], [])
+    elif __import__("os").environ.get("CI") == "true":
+        pytest.fail(f"the evaluation data is absent in CI ({APACHE_LOGS})")
+    export = project / "runtime.jsonl"
+    rows = [
+        {
+            "time": 1780000000 + n,
+            "type": "view" if n % 2 else "goal",
+            "page": f"/account/?email={SECRETS[0]}&utm_source=news&order={SECRETS[2]}",
+            "visitor": f"v-{n % 7}",
+            "session": f"s-{n % 11}",
+            "detail": f"signup:{SECRETS[1]}",
+            "utm_source": f"mail-{SECRETS[0]}",
+        }
+        for n in range(40)
+    ]
+    export.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    ingest(store, "brand", [], [export])
+    store.close()
+    return store_path
+
+
+def every_text(path: Path) -> str:
+    with sqlite3.connect(path) as connection:
+        found = []
+        for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            for row in connection.execute(f"SELECT * FROM {table}"):  # noqa: S608
+                found.append(" ".join(str(value) for value in row))
+    return "\n".join(found)
+
+
+def test_copy_to_staging_leaves_no_production_identity(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    source = production_store(project)
+    with sqlite3.connect(source) as connection:
+        visitors = {row[0] for row in connection.execute("SELECT DISTINCT visitor FROM events")}
+        sessions = {row[0] for row in connection.execute("SELECT DISTINCT session FROM events")}
+        ids = {row[0] for row in connection.execute("SELECT id FROM events")}
+        total = connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    ips = (
+        set(re.findall(r"^(\S+) ", APACHE_LOGS.read_text(errors="replace"), re.M))
+        if (APACHE_LOGS.exists())
+        else set()
+    )
+    result = sitegen(project, "analytics", "copy", "--from", "production", "--to", "staging")
+    assert result.code == 0, result.err
+    assert f"{total} events in, {total} out" in result.out
+    copy = project / "build/.sitegen/events-staging.sqlite"
+    text = every_text(copy)
+    tokens = set(re.findall(r"[\w.@+-]+", text))
+    assert not tokens & visitors - {""}, "a production visitor hash survived"
+    assert not tokens & (sessions - {""}) and not tokens & ids
+    assert not tokens & ips
+    for secret in SECRETS:
+        assert secret not in text
+    assert "utm_source=news" in text and "email=" not in text  # the allow-listed query
+    with sqlite3.connect(copy) as connection:
+        meta = dict(connection.execute("SELECT key, value FROM meta"))
+        assert connection.execute("SELECT COUNT(*) FROM events").fetchone()[0] == total
+        assert connection.execute("SELECT COUNT(*) FROM visits").fetchone()[0] > 0
+    summary = json.loads(meta["sanitized"])
+    assert summary["rows_in"] == total and summary["changed"]["scrub"] >= 80
+    # The copy is a store like any other: a second copy replaces it, not adds to it.
+    again = sitegen(project, "analytics", "copy", "--from", "production", "--to", "staging")
+    assert again.code == 0
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM events").fetchone()[0] == total
+        second = {row[0] for row in connection.execute("SELECT visitor FROM events")}
+    assert not second & set(re.findall(r"[\w.@+-]+", text))  # a new salt every copy
+
+
+def test_copy_rules_withdrawn_sample_shift_and_bad_input(
+    project: Path, sitegen: Callable[..., Result], tmp_path: Path
+) -> None:
+    production_store(project)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("withdrawn: [v-1, v-2]\nshift_days: -30\nquery_allow: []\n")
+    copy = project / "build/.sitegen/events-staging.sqlite"
+    args = ("analytics", "copy", "--from", "production", "--to", "staging", "--rules", str(rules))
+    assert sitegen(project, *args).code == 0
+    with sqlite3.connect(copy) as connection:
+        pages = [
+            row[0] for row in connection.execute("SELECT page FROM events WHERE source = 'jsonl'")
+        ]
+        first = connection.execute("SELECT MIN(time) FROM events WHERE source = 'jsonl'").fetchone()
+    assert len(pages) == 40 - 12  # v-1 and v-2 had 6 events each
+    assert all("?" not in page for page in pages)  # no parameter allowed at all
+    assert first[0] == pytest.approx(1780000000 + 1 - 30 * 86400)  # n=0 was v-0: kept
+    before = copy.read_bytes()
+    rules.write_text("withdrawn: [v-1]\nsampel: 0.5\n")
+    bad = sitegen(project, *args)
+    assert bad.code == 1 and f"{rules}:2: unknown rule 'sampel'" in bad.err
+    assert "did you mean 'sample'" in bad.err and copy.read_bytes() == before
+    rules.write_text("sample: 2\n")
+    assert "rule 'sample': expected a share" in sitegen(project, *args).err
+    dangerous = sitegen(project, "analytics", "copy", "--from", "staging", "--to", "production")
+    assert dangerous.code == 2 and "refusing to copy into production" in dangerous.err
+    unknown = sitegen(project, "analytics", "copy", "--from", "production", "--to", "stagin")
+    assert unknown.code == 1 and "unknown environment 'stagin'" in unknown.err
+    dry = sitegen(
+        project, "analytics", "copy", "--from", "production", "--to", "development", "--dry-run"
+    )
+    assert dry.code == 0 and "dry run: nothing written" in dry.out
+    assert not (project / "build/.sitegen/events-development.sqlite").exists()
