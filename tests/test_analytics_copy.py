@@ -135,3 +135,32 @@ def test_copy_rules_withdrawn_sample_shift_and_bad_input(
     )
     assert dry.code == 0 and "dry run: nothing written" in dry.out
     assert not (project / "build/.sitegen/events-development.sqlite").exists()
+
+
+def test_a_staging_build_reads_the_staging_copy_not_production(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    export = project / "views.jsonl"
+    rows = [
+        {
+            "time": 1780000000 + visitor * 7200 + step * 60,
+            "type": "view",
+            "page": page,
+            "visitor": f"v{visitor}",
+            "session": f"s{visitor}",
+        }
+        for visitor in range(6)
+        for step, page in enumerate(["/articles/alpha/", "/news/world/"])
+    ]
+    export.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert sitegen(project, "analytics", "ingest", "brand", "--jsonl", str(export)).code == 0
+    alpha = project / "build/brand/_sg/rec/articles/alpha.json"
+    assert sitegen(project, "build", "brand", "--env", "staging").code == 0
+    assert json.loads(alpha.read_text())["next"] == []  # staging has no data of its own yet
+    assert (
+        sitegen(project, "analytics", "copy", "--from", "production", "--to", "staging").code == 0
+    )
+    assert sitegen(project, "build", "brand", "--env", "staging").code == 0
+    assert json.loads(alpha.read_text())["next"][0] == "/news/world/"  # from the copy
+    assert sitegen(project, "build", "brand").code == 0
+    assert json.loads(alpha.read_text())["next"][0] == "/news/world/"  # production's own

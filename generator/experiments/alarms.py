@@ -24,8 +24,10 @@ def _inputs(site: SiteConfig, layout: BuildLayout, running: list[Experiment]) ->
     running experiments' configuration."""
     digest = hashlib.sha256(repr([(e.key, e.arms, e.bucket_version) for e in running]).encode())
     for path in (
-        layout.events,
-        layout.events.with_name(layout.events.name + "-wal"),
+        layout.events_of(site.environment),
+        layout.events_of(site.environment).with_name(
+            layout.events_of(site.environment).name + "-wal"
+        ),
         layout.experiments(site.name),
     ):
         try:
@@ -43,7 +45,7 @@ def sample_ratio_alarms(
     """The site's alarms; a write of what was computed is appended to `to_save`, for the
     build to run once it has succeeded."""
     running = [e for e in site.personalization.experiments if e.status == "running"]
-    if not running or not layout.events.exists():
+    if not running or not layout.events_of(site.environment).exists():
         return []
     inputs = _inputs(site, layout, running)
     saved = layout.site(site.name) / "alarms.json"
@@ -66,7 +68,7 @@ def _compute(site: SiteConfig, layout: BuildLayout, running: list[Experiment]) -
     from generator.experiments.exposure import experiment_data
 
     versions = history.read(layout.experiments(site.name))
-    data = experiment_data(layout.events, site.name, running, versions)
+    data = experiment_data(layout.events_of(site.environment), site.name, running, versions)
     alarms = []
     for experiment in running:
         found = data[experiment.key]

@@ -21,10 +21,11 @@ def site_statuses(
     site: SiteConfig, layout: BuildLayout, today: dt.date | None = None
 ) -> list[Status]:
     experiments = [e for e in site.personalization.experiments if e.status in SHOWN]
-    if layout.events.exists():
-        EventStore(layout.events).close()  # an older store is migrated (read-only below)
+    store = layout.events_of(site.environment)
+    if store.exists():
+        EventStore(store).close()  # an older store is migrated (read-only below)
     versions = history.read(layout.experiments(site.name))
-    data = experiment_data(layout.events, site.name, experiments, versions)
+    data = experiment_data(store, site.name, experiments, versions)
     return [status(data[e.key], today) for e in experiments]
 
 

@@ -143,7 +143,7 @@ class BuildRun:
 def stores(run: BuildRun) -> BuildRun:
     """An events store an older sitegen wrote is migrated, after a copy, before anything
     reads it; the build says so (once: the next one finds it migrated)."""
-    notice = upgrade_events(run.layout.events)
+    notice = upgrade_events(run.layout.events_of(run.options.environment))
     return replace(run, notices=(*run.notices, notice)) if notice else run
 
 

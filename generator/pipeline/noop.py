@@ -52,8 +52,10 @@ def check_shortcut(options: BuildOptions) -> Shortcut:
     inputs = inputs_signature(
         root,
         (
-            layout.events,
-            layout.events.with_name("events.sqlite-wal"),
+            layout.events_of(options.environment),
+            layout.events_of(options.environment).with_name(
+                layout.events_of(options.environment).name + "-wal"
+            ),
             root / USERS_FILE,  # (a site's own users file is under sites/, already read)
         ),
     )

@@ -75,7 +75,8 @@ def site_recommendations(
     foreign = foreign_candidates(site, sources, content)
     candidates = [*content.pages, *foreign]
     count = site.recommendations.count
-    views = page_views(layout.events, site.name)
+    # The environment's own store: production's, or (staging) its sanitized copy.
+    views = page_views(layout.events_of(site.environment), site.name)
     # The lists are a pure function of the pages' text and the views: when neither changed
     # (a template, style or config edit), the last build's lists are reused as they are.
     inputs = _inputs_key(candidates, views, count)
