@@ -502,6 +502,7 @@ def _add_promote(commands: Subcommands, shared: dict[str, argparse.ArgumentParse
         "--pages", nargs="+", metavar="GLOB", help="pages by key or URL, e.g. 'articles/new-*'"
     )
     promote.add_argument("--experiments", nargs="+", metavar="ID", help="experiments by id")
+    promote.add_argument("--flags", nargs="+", metavar="KEY", help="feature flags by id")
     promote.add_argument(
         "--all", action="store_true", help="every page and experiment only the source has"
     )
@@ -696,15 +697,19 @@ def command_promote(arguments: argparse.Namespace) -> int:
 
     if arguments.before == arguments.after:
         raise UsageError(f"sitegen promote: --from and --to are both '{arguments.before}'")
-    if arguments.all == bool(arguments.pages or arguments.experiments):
-        raise UsageError("sitegen promote: give --pages and/or --experiments, or --all")
+    if arguments.all == bool(arguments.pages or arguments.experiments or arguments.flags):
+        raise UsageError("sitegen promote: give --pages, --experiments or --flags, or --all")
     root = arguments.root.resolve()
     selection = Selection(
-        tuple(arguments.pages or ()), tuple(arguments.experiments or ()), arguments.all
+        tuple(arguments.pages or ()),
+        tuple(arguments.experiments or ()),
+        tuple(arguments.flags or ()),
+        arguments.all,
     )
     promotion = plan_promotion(root, arguments.site, arguments.before, arguments.after, selection)
     chosen = [f"page {key}" for key in promotion.pages]
     chosen += [f"experiment {name}" for name in promotion.experiments]
+    chosen += [f"flag {name}" for name in promotion.flags]
     print(f"promote to {arguments.after}: {', '.join(chosen)}")
     print(promotion.diff(root), end="")
     changes = production_changes(root, arguments.site, arguments.after, promotion)

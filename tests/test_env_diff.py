@@ -156,3 +156,31 @@ def test_promote_refuses_bad_selections(project: Path, sitegen: Callable[..., Re
     assert neither.code == 2
     env = sitegen(project, "promote", "brand", "--from", "staging", "--to", "prod", "--all")
     assert env.code == 1 and "unknown environment 'prod'" in env.err
+
+
+def test_promote_a_flag_declared_only_in_the_staging_overlay(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    site = project / "sites/brand/site.yaml"
+    site.write_text(
+        site.read_text().replace(
+            "    base_url: https://staging.brand.test/\n",
+            "    base_url: https://staging.brand.test/\n"
+            "    features:\n      new-footer:  # try it here first\n        default: true\n",
+        )
+    )
+    diff = sitegen(
+        project, "env", "diff", "brand", "--from", "staging", "--to", "production", "--no-output"
+    )
+    assert "  flag new-footer: only in staging" in diff.out
+    args = ("promote", "brand", "--from", "staging", "--to", "production")
+    assert sitegen(project, *args, "--flags", "new-footer").code == 0
+    text = site.read_text()
+    assert text.endswith("features:\n  new-footer:  # try it here first\n    default: true\n")
+    assert "    features:" not in text
+    after = sitegen(
+        project, "env", "diff", "brand", "--from", "staging", "--to", "production", "--no-output"
+    )
+    assert "flag" not in after.out
+    missing = sitegen(project, *args, "--flags", "new-footer")
+    assert missing.code == 1 and "not a flag that only the source environment has" in missing.err

@@ -3,9 +3,9 @@ sources, and nothing else.
 
 - a page limited to environments (`environments: [staging]`) gets the target environment
   added to that list;
-- an experiment declared only in an environment's overlay (`environments.staging.
-  experiments.<id>`) moves to the same file's top-level `experiments:`, where every
-  environment has it.
+- an experiment or feature flag declared only in an environment's overlay
+  (`environments.staging.experiments.<id>`, `environments.staging.features.<id>`) moves to
+  the same file's top-level `experiments:` or `features:`, where every environment has it.
 
 Edits change only the lines they are about (config/yaml_edit.py): the rest of each file
 stays byte for byte. A selection is refused, naming each problem, when a promoted page links
@@ -38,6 +38,7 @@ class Selection:
     pages: tuple[str, ...] = ()
     """Globs over page keys (`articles/preview-*`) or URLs (`/articles/preview-*/`)."""
     experiments: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
     everything: bool = False
 
 
@@ -48,6 +49,7 @@ class Promotion:
     after: str
     pages: list[str] = field(default_factory=list)
     experiments: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
     edits: dict[Path, tuple[str, str]] = field(default_factory=dict)
     """File -> (text now, text after the promotion)."""
 
@@ -84,8 +86,21 @@ def plan_promotion(
     promotion = Promotion(site_name, before, after)
     chosen = _chosen_pages(waiting, selection)
     promotion.pages = sorted(chosen)
-    promotion.experiments = _chosen_experiments(sites[before], sites[after], selection)
-    if not promotion.pages and not promotion.experiments:
+    promotion.experiments = _chosen_entries(
+        "experiment",
+        _ids(sites[before], "experiments"),
+        _ids(sites[after], "experiments"),
+        selection.experiments,
+        selection.everything,
+    )
+    promotion.flags = _chosen_entries(
+        "flag",
+        _ids(sites[before], "features"),
+        _ids(sites[after], "features"),
+        selection.flags,
+        selection.everything,
+    )
+    if not promotion.pages and not promotion.experiments and not promotion.flags:
         raise SitegenError(
             f"nothing to promote: {after} already has everything selected of {before}"
         )
@@ -100,12 +115,20 @@ def plan_promotion(
         path = waiting[key].source.path
         old = promotion.edits.get(path, (path.read_text(encoding="utf-8"),) * 2)
         promotion.edits[path] = (old[0], _add_environment(old[1], after, waiting[key]))
-    for experiment in promotion.experiments:
-        path = _experiment_file(sites[before], experiment, root)
+    moves = [("experiments", name) for name in promotion.experiments]
+    moves += [("features", name) for name in promotion.flags]
+    for section, name in moves:
+        path = _declaring_file(sites[before], section, name, root)
         old = promotion.edits.get(path, (path.read_text(encoding="utf-8"),) * 2)
         display = str(path.relative_to(root))
-        promotion.edits[path] = (old[0], _move_experiment(old[1], before, experiment, display))
+        promotion.edits[path] = (old[0], _move_entry(old[1], before, section, name, display))
     return promotion
+
+
+def _ids(site: SiteConfig, section: str) -> set[str]:
+    if section == "features":
+        return {feature.id for feature in site.features}
+    return set(site.values.get(section) or {})
 
 
 def _chosen_pages(waiting: dict[str, Page], selection: Selection) -> dict[str, Page]:
@@ -128,20 +151,22 @@ def _chosen_pages(waiting: dict[str, Page], selection: Selection) -> dict[str, P
     return chosen
 
 
-def _chosen_experiments(before: SiteConfig, after: SiteConfig, selection: Selection) -> list[str]:
-    there = set(before.values.get("experiments") or {})
-    here = set(after.values.get("experiments") or {})
+def _chosen_entries(
+    kind: str, there: set[str], here: set[str], named: tuple[str, ...], everything: bool
+) -> list[str]:
+    """The experiments (or flags) to promote: those only the source has, all of them or
+    the ones named."""
     waiting = sorted(there - here)
-    if selection.everything:
+    if everything:
         return waiting
-    for name in selection.experiments:
+    for name in named:
         if name not in waiting:
             known = f"; only there: {', '.join(waiting)}" if waiting else ""
+            option = "--experiments" if kind == "experiment" else "--flags"
             raise SitegenError(
-                f"--experiments {name}: not an experiment that only the source environment "
-                f"has{known}"
+                f"{option} {name}: not a {kind} that only the source environment has{known}"
             )
-    return sorted(selection.experiments)
+    return sorted(named)
 
 
 def _missing_links(
@@ -182,31 +207,31 @@ def _add_environment(text: str, environment: str, page: Page) -> str:
     return "".join(lines)
 
 
-def _experiment_file(site: SiteConfig, experiment: str, root: Path) -> Path:
-    location = site.locations.get(("experiments", experiment))
+def _declaring_file(site: SiteConfig, section: str, name: str, root: Path) -> Path:
+    location = site.locations.get((section, name))
     if location is None or not location.file:
-        raise ConfigError(f"cannot tell which file declares experiment '{experiment}'")
+        raise ConfigError(f"cannot tell which file declares {section}.{name}")
     return root / location.file
 
 
-def _move_experiment(text: str, environment: str, experiment: str, display: str) -> str:
-    """`environments.<environment>.experiments.<experiment>` moved to the top-level
-    `experiments:` of the same file, its lines re-indented, nothing else changed."""
+def _move_entry(text: str, environment: str, section: str, name: str, display: str) -> str:
+    """`environments.<environment>.<section>.<name>` moved to the top-level `<section>:`
+    of the same file, its lines re-indented, nothing else changed."""
     document = load(text, display)
     lines = lines_of(text)
     try:
         overlay = document["environments"][environment]
-        block = overlay["experiments"]
-        first = int(block.lc.key(experiment)[0])
+        block = overlay[section]
+        first = int(block.lc.key(name)[0])
     except (KeyError, TypeError):
         raise ConfigError(
-            f"experiment '{experiment}' is not declared under "
-            f"environments.{environment}.experiments in this file",
+            f"'{name}' is not declared under environments.{environment}.{section} in this "
+            "file (a value overridden there is promoted by hand)",
             Location(display, 0),
         ) from None
     ancestors = [
-        (block, experiment),
-        (overlay, "experiments"),
+        (block, name),
+        (overlay, section),
         (document["environments"], environment),
         (document, "environments"),
     ]
@@ -215,14 +240,14 @@ def _move_experiment(text: str, environment: str, experiment: str, display: str)
     moved = [
         line[indent - 2 :] if line[: indent - 2].isspace() else line for line in lines[first:stop]
     ]
-    # Remove the entry (with the overlay's `experiments:` line when it held only this one).
-    cut = int(overlay.lc.key("experiments")[0]) if len(block) == 1 else first
-    top = document.get("experiments")
+    # Remove the entry (with the overlay's `<section>:` line when it held only this one).
+    cut = int(overlay.lc.key(section)[0]) if len(block) == 1 else first
+    top = document.get(section)
     if top is None:
         where = len(lines)
-        moved = ["experiments:\n", *moved]
+        moved = [f"{section}:\n", *moved]
     else:
-        where = end_of(lines, 0, _block_end([(document, "experiments")], len(lines)))
+        where = end_of(lines, 0, _block_end([(document, section)], len(lines)))
     # The later edit first, so that the earlier one's line numbers still hold.
     if where >= stop:
         lines[where:where] = moved
