@@ -486,6 +486,12 @@ def _add_env(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) 
         action="store_true",
         help="compare config and content only (no build of either environment)",
     )
+    diff.add_argument(
+        "--deployed",
+        action="store_true",
+        help="also what each environment's target (the one named like it) serves, its drift, "
+        "and how it differs from a build now",
+    )
     diff.add_argument("--json", action="store_true", help="print the differences as JSON")
 
 
@@ -683,6 +689,7 @@ def command_env(arguments: argparse.Namespace) -> int:
         arguments.before,
         arguments.after,
         output=not arguments.no_output,
+        deployed=arguments.deployed,
     )
     if arguments.json:
         print(json.dumps(found.to_json(), indent=2, default=str))

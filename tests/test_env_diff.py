@@ -4,6 +4,7 @@ environments of a site, each listed only where they differ; bad input refused.""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -184,3 +185,52 @@ def test_promote_a_flag_declared_only_in_the_staging_overlay(
     assert "flag" not in after.out
     missing = sitegen(project, *args, "--flags", "new-footer")
     assert missing.code == 1 and "not a flag that only the source environment has" in missing.err
+
+
+def test_env_diff_deployed_shows_what_each_target_serves_and_its_drift(
+    deployable: tuple[Path, Path], sitegen: Callable[..., Result]
+) -> None:
+    project, www = deployable
+    site = project / "sites/brand/site.yaml"
+    text = site.read_text()
+    production = re.search(r"  production:\n    url: (\S+)\n", text)
+    assert production is not None
+    staging_url = production[1].replace("/www", "/www-staging")
+    site.write_text(
+        text.replace(production[0], production[0] + f"  staging:\n    url: {staging_url}\n")
+    )
+    (www.parent / "www-staging").mkdir()
+    assert sitegen(project, "build", "brand").code == 0
+    deployed = sitegen(project, "deploy", "brand", "--target", "production", "--yes")
+    assert deployed.code == 0, deployed.err
+    args = ("env", "diff", "brand", "--from", "staging", "--to", "production", "--deployed")
+    result = sitegen(project, *args)
+    assert result.code == 0, result.err
+    served = result.out[result.out.index("deployed:\n") :].splitlines()
+    assert served[1] == "  staging on target 'staging': nothing deployed yet"
+    assert served[2].startswith("  production on target 'production': version ")
+    assert served[2].endswith("; the same as a build of production now; no drift")
+    (www / "about/index.html").write_text("edited on the server")
+    again = sitegen(project, *args).out
+    # The manifest still says what was deployed; the server's file is drift.
+    assert "the same as a build of production now; drift in 1 file:\n" in again
+    assert "\n    changed  about/index.html (size)\n" in again
+    alpha = project / "content/articles/alpha.md"
+    alpha.write_text(alpha.read_text() + "\nA sentence added since the deploy.\n")
+    changed = sitegen(project, *args).out
+    assert re.search(r"; [1-9]\d* files? differs? from a build of production now;", changed)
+    document = json.loads(sitegen(project, *args, "--json").out)
+    assert [entry["environment"] for entry in document["deployed"]] == ["staging", "production"]
+    missing = sitegen(
+        project,
+        "env",
+        "diff",
+        "brand",
+        "--from",
+        "development",
+        "--to",
+        "production",
+        "--deployed",
+        "--no-output",
+    )
+    assert missing.code == 1 and "has no target named 'development'" in missing.err

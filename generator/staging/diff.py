@@ -64,6 +64,22 @@ class OutputChange:
 
 
 @dataclass(frozen=True)
+class Deployed:
+    """What an environment's target serves now."""
+
+    environment: str
+    target: str
+    version: str | None
+    """The live manifest's version (None: nothing deployed yet)."""
+    files: int
+    drift: list[str]
+    """Files changed, missing or left on the server since that deploy (by size)."""
+    unlike_build: int | None
+    """Files that differ between what is served and a build of the environment now (None:
+    not compared)."""
+
+
+@dataclass(frozen=True)
 class EnvironmentDiff:
     site: str
     before: str
@@ -72,6 +88,8 @@ class EnvironmentDiff:
     content: list[ContentChange] = field(default_factory=list)
     output: list[OutputChange] | None = None
     """None when the output was not compared."""
+    deployed: list[Deployed] | None = None
+    """With `--deployed`: each environment's target (the target named like it)."""
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -96,17 +114,55 @@ def _plural(count: int, noun: str) -> str:
 
 
 def environment_diff(
-    root: Path, site_name: str, before: str, after: str, output: bool = True
+    root: Path, site_name: str, before: str, after: str, output: bool = True, deployed: bool = False
 ) -> EnvironmentDiff:
-    """Compare `site_name` built with `--env before` and with `--env after`."""
+    """Compare `site_name` built with `--env before` and with `--env after`; `deployed`:
+    also what each environment's target serves."""
     from generator.config import load_network
 
     networks = {env: load_network(root, env) for env in (before, after)}
     sites = {env: _site(networks[env], site_name) for env in (before, after)}
+    if deployed:
+        for env in (before, after):
+            if env not in sites[env].targets:
+                raise ConfigError(
+                    f"--deployed: site '{site_name}' has no target named '{env}' in that "
+                    "environment (an environment's target is the one named like it)"
+                    + suggest(env, list(sites[env].targets)),
+                    sites[env].location_of(("targets",)),
+                )
     config = config_changes(sites[before], sites[after])
     content = content_changes(networks, sites, before, after, root)
-    files = output_changes(root, site_name, before, after) if output else None
-    return EnvironmentDiff(site_name, before, after, config, content, files)
+    manifests: dict[str, Manifest] = {}
+    files = None
+    if output:
+        manifests = built_manifests(root, site_name, (before, after))
+        files = manifest_changes(manifests[before], manifests[after], before, after)
+    served = (
+        [served_by(env, sites[env], manifests.get(env)) for env in (before, after)]
+        if deployed
+        else None
+    )
+    return EnvironmentDiff(site_name, before, after, config, content, files, served)
+
+
+def served_by(environment: str, site: SiteConfig, built: Manifest | None) -> Deployed:
+    """The live manifest and drift of the environment's target, and how many files differ
+    from `built` (this environment's build now)."""
+    from generator.deploy.connection import connect
+    from generator.deploy.inspect import drift_of
+    from generator.deploy.remote import Remote
+    from generator.deploy.state import read_manifest
+
+    target = site.targets[environment]
+    with connect(target) as host:
+        remote = Remote(host, target)
+        live = read_manifest(remote)
+        drift = [] if live is None else drift_of(remote, live, full=False)
+    if live is None:
+        return Deployed(environment, target.name, None, 0, [], None)
+    unlike = None if built is None else len(manifest_changes(live, built, "served", "built"))
+    return Deployed(environment, target.name, live.version, len(live.files), drift, unlike)
 
 
 def _site(network: Network, name: str) -> SiteConfig:
@@ -237,12 +293,10 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def output_changes(root: Path, site: str, before: str, after: str) -> list[OutputChange]:
-    """Build the site for both environments into a temporary folder and compare the
-    manifests file by file."""
+def built_manifests(root: Path, site: str, environments: tuple[str, ...]) -> dict[str, Manifest]:
+    """The site built for each environment in a temporary folder: their manifests."""
     with tempfile.TemporaryDirectory(prefix="sitegen-env-diff-") as folder:
-        manifests = {env: _built(root, site, env, Path(folder) / env) for env in (before, after)}
-    return manifest_changes(manifests[before], manifests[after], before, after)
+        return {env: _built(root, site, env, Path(folder) / env) for env in environments}
 
 
 def manifest_changes(
@@ -296,6 +350,11 @@ def format_diff(diff: EnvironmentDiff) -> str:
     if diff.output:
         lines.append("output:")
         lines.append(format_output(diff.output, "  ").rstrip("\n"))
+    if diff.deployed:
+        lines.append("deployed:")
+        for served in diff.deployed:
+            lines.append(f"  {_served(served)}")
+            lines += [f"    {problem}" for problem in served.drift]
     return "\n".join(lines) + "\n"
 
 
@@ -318,6 +377,22 @@ def format_output(files: list[OutputChange], indent: str = "") -> str:
         if len(found) > SHOWN:
             lines.append(f"{indent}  ... and {len(found) - SHOWN} more")
     return "\n".join(lines) + "\n"
+
+
+def _served(served: Deployed) -> str:
+    where = f"{served.environment} on target '{served.target}'"
+    if served.version is None:
+        return f"{where}: nothing deployed yet"
+    text = f"{where}: version {served.version[:12]}, {served.files} files"
+    if served.unlike_build is not None:
+        text += (
+            f"; {_plural(served.unlike_build, 'file')} differ from a build of "
+            f"{served.environment} now"
+            if served.unlike_build
+            else f"; the same as a build of {served.environment} now"
+        )
+    drift = f"drift in {_plural(len(served.drift), 'file')}:" if served.drift else "no drift"
+    return f"{text}; {drift}"
 
 
 def _shown(value: Any) -> str:
