@@ -515,6 +515,12 @@ def _add_promote(commands: Subcommands, shared: dict[str, argparse.ArgumentParse
     promote.add_argument(
         "--dry-run", action="store_true", help="print the edits and their effect, write nothing"
     )
+    promote.add_argument(
+        "--without-publish-permission",
+        action="store_true",
+        help="edit the sources even though you may not publish the site in the target "
+        "environment (someone who may deploys it)",
+    )
 
 
 def _add_migrate(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
@@ -707,6 +713,8 @@ def command_promote(arguments: argparse.Namespace) -> int:
     if arguments.all == bool(arguments.pages or arguments.experiments or arguments.flags):
         raise UsageError("sitegen promote: give --pages, --experiments or --flags, or --all")
     root = arguments.root.resolve()
+    if not arguments.dry_run:
+        _may_promote(root, arguments)
     selection = Selection(
         tuple(arguments.pages or ()),
         tuple(arguments.experiments or ()),
@@ -728,6 +736,25 @@ def command_promote(arguments: argparse.Namespace) -> int:
     promotion.write()
     print(f"wrote {len(promotion.edits)} files; review, commit, then sitegen deploy")
     return 0
+
+
+def _may_promote(root: Path, arguments: argparse.Namespace) -> None:
+    """Promoting prepares a deploy: one who may not publish the site in the target
+    environment must say they mean it (users.yaml; a network without users checks no one)."""
+    from generator.config import load_network
+    from generator.errors import SitegenError
+
+    network = load_network(root, arguments.after)
+    try:
+        _authorize(root, network, arguments.site, arguments.after, "publish", "sitegen promote")
+    except SitegenError as error:
+        if arguments.without_publish_permission:
+            print(f"warning: {error.message}; promoting anyway", file=sys.stderr)
+            return
+        raise SitegenError(
+            f"{error.message}: promoting prepares a deploy you could not make; pass "
+            "--without-publish-permission to edit the sources anyway"
+        ) from None
 
 
 def command_config_show(arguments: argparse.Namespace) -> int:

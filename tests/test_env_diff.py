@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Result
 
 STAGING_ONLY = """
@@ -234,3 +236,25 @@ def test_env_diff_deployed_shows_what_each_target_serves_and_its_drift(
         "--no-output",
     )
     assert missing.code == 1 and "has no target named 'development'" in missing.err
+
+
+def test_promote_asks_for_intent_from_one_who_may_not_publish_the_target(
+    project: Path, sitegen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging_overlay(project)
+    (project / "users.yaml").write_text(
+        "users:\n  tom:\n    email: tom@example.org\n    grants:\n"
+        "      brand: [editor, {role: publisher, environments: [staging]}]\n"
+    )
+    monkeypatch.setenv("SITEGEN_USER", "tom")
+    args = ("promote", "brand", "--from", "staging", "--to", "production", "--all")
+    before = (project / "content/articles/preview-one.md").read_bytes()
+    assert sitegen(project, *args, "--dry-run").code == 0  # looking is always allowed
+    refused = sitegen(project, *args)
+    assert refused.code == 1
+    assert "user 'tom'" in refused.err and "'publish' permission" in refused.err
+    assert "--without-publish-permission" in refused.err
+    assert (project / "content/articles/preview-one.md").read_bytes() == before
+    meant = sitegen(project, *args, "--without-publish-permission")
+    assert meant.code == 0 and "promoting anyway" in meant.err
+    assert (project / "content/articles/preview-one.md").read_bytes() != before
