@@ -22,6 +22,7 @@ from typing import Any
 
 from generator.config.model import Network, SiteConfig
 from generator.config.sourced_yaml import KeyPath
+from generator.content.page import Page
 from generator.errors import ConfigError, suggest
 from generator.manifest import Manifest
 
@@ -118,10 +119,8 @@ def environment_diff(
 ) -> EnvironmentDiff:
     """Compare `site_name` built with `--env before` and with `--env after`; `deployed`:
     also what each environment's target serves."""
-    from generator.config import load_network
-
-    networks = {env: load_network(root, env) for env in (before, after)}
-    sites = {env: _site(networks[env], site_name) for env in (before, after)}
+    sides = Sides.load(root, site_name, (before, after))
+    sites = sides.sites
     if deployed:
         for env in (before, after):
             if env not in sites[env].targets:
@@ -132,7 +131,7 @@ def environment_diff(
                     sites[env].location_of(("targets",)),
                 )
     config = config_changes(sites[before], sites[after])
-    content = content_changes(networks, sites, before, after, root)
+    content = content_changes(sides, before, after)
     manifests: dict[str, Manifest] = {}
     files = None
     if output:
@@ -163,6 +162,36 @@ def served_by(environment: str, site: SiteConfig, built: Manifest | None) -> Dep
         return Deployed(environment, target.name, None, 0, [], None)
     unlike = None if built is None else len(manifest_changes(live, built, "served", "built"))
     return Deployed(environment, target.name, live.version, len(live.files), drift, unlike)
+
+
+@dataclass(frozen=True)
+class Sides:
+    """A site as each of some environments has it: the network loaded for each, and the
+    site's config in it."""
+
+    root: Path
+    networks: dict[str, Network]
+    sites: dict[str, SiteConfig]
+
+    @classmethod
+    def load(cls, root: Path, site: str, environments: tuple[str, ...]) -> Sides:
+        from generator.config import load_network
+
+        networks = {env: load_network(root, env) for env in environments}
+        return cls(root, networks, {env: _site(networks[env], site) for env in environments})
+
+    def pages(self) -> dict[str, dict[str, Page]]:
+        """Each environment's pages of the site, by key."""
+        from generator.content import SourceReader, collect_site_content
+
+        reader = SourceReader(self.root)
+        return {
+            env: {
+                page.key: page
+                for page in collect_site_content(self.sites[env], self.networks[env], reader).pages
+            }
+            for env in self.sites
+        }
 
 
 def _site(network: Network, name: str) -> SiteConfig:
@@ -212,22 +241,8 @@ def _origin(site: SiteConfig, path: KeyPath, value: Any) -> str:
     return "default"
 
 
-def content_changes(
-    networks: dict[str, Network],
-    sites: dict[str, SiteConfig],
-    before: str,
-    after: str,
-    root: Path,
-) -> list[ContentChange]:
-    from generator.content import SourceReader, collect_site_content
-
-    reader = SourceReader(root)
-    pages = {
-        env: {
-            page.key: page for page in collect_site_content(sites[env], networks[env], reader).pages
-        }
-        for env in (before, after)
-    }
+def content_changes(sides: Sides, before: str, after: str) -> list[ContentChange]:
+    pages, sites = sides.pages(), sides.sites
     changes = []
     for key in sorted(pages[before].keys() | pages[after].keys()):
         one, other = pages[before].get(key), pages[after].get(key)

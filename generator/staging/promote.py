@@ -71,17 +71,10 @@ def plan_promotion(
 ) -> Promotion:
     """The edits that give `after` exactly the selected items of `before`; errors name
     every selection that matches nothing and every dependency left behind."""
-    from generator.config import load_network
-    from generator.content import SourceReader, collect_site_content
-    from generator.staging.diff import _site
+    from generator.staging.diff import Sides
 
-    networks = {env: load_network(root, env) for env in (before, after)}
-    sites = {env: _site(networks[env], site_name) for env in (before, after)}
-    reader = SourceReader(root)
-    pages = {
-        env: {p.key: p for p in collect_site_content(sites[env], networks[env], reader).pages}
-        for env in (before, after)
-    }
+    sides = Sides.load(root, site_name, (before, after))
+    sites, pages = sides.sites, sides.pages()
     waiting = {key: page for key, page in pages[before].items() if key not in pages[after]}
     promotion = Promotion(site_name, before, after)
     chosen = _chosen_pages(waiting, selection)
