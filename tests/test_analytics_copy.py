@@ -47,7 +47,20 @@ def production_store(project: Path) -> Path:
         for n in range(40)
     ]
     export.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    ingest(store, "brand", [], [export])
+    slug = project / "slug.jsonl"
+    slug.write_text(
+        json.dumps(
+            {
+                "time": 1780000100,
+                "type": "view",
+                "visitor": "v-0",
+                "session": "s-0",
+                "page": "/news/2026-11-30-new-boots-for-winter/",
+            }
+        )
+        + "\n"
+    )
+    ingest(store, "brand", [], [export, slug])
     store.close()
     return store_path
 
@@ -87,6 +100,7 @@ def test_copy_to_staging_leaves_no_production_identity(
     for secret in SECRETS:
         assert secret not in text
     assert "utm_source=news" in text and "email=" not in text  # the allow-listed query
+    assert "/news/2026-11-30-new-boots-for-winter/" in text  # a dated slug is no token
     with sqlite3.connect(copy) as connection:
         meta = dict(connection.execute("SELECT key, value FROM meta"))
         assert connection.execute("SELECT COUNT(*) FROM events").fetchone()[0] == total
@@ -116,7 +130,7 @@ def test_copy_rules_withdrawn_sample_shift_and_bad_input(
             row[0] for row in connection.execute("SELECT page FROM events WHERE source = 'jsonl'")
         ]
         first = connection.execute("SELECT MIN(time) FROM events WHERE source = 'jsonl'").fetchone()
-    assert len(pages) == 40 - 12  # v-1 and v-2 had 6 events each
+    assert len(pages) == 41 - 12  # v-1 and v-2 had 6 events each
     assert all("?" not in page for page in pages)  # no parameter allowed at all
     assert first[0] == pytest.approx(1780000000 + 1 - 30 * 86400)  # n=0 was v-0: kept
     before = copy.read_bytes()

@@ -86,7 +86,8 @@ def read_msweb(path: Path) -> tuple[list[Session], dict[str, tuple[str, str]]]:
     `outcome(..., related=True)`."""
     import gzip
 
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with open(path, "rb") as probe:
+        opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
     areas: dict[str, tuple[str, str]] = {}
     cases: list[tuple[str, list[str]]] = []
     try:

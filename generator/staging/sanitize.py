@@ -39,9 +39,11 @@ from generator.errors import ConfigError, Location, SitegenError, suggest
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 TOKEN = re.compile(
     r"(?i)\b(?:token|key|secret|password|passwd|auth|session|sid|code)=[^&\s]*"
-    r"|[A-Za-z0-9_-]*(?:[0-9][A-Za-z_-]|[A-Za-z_-][0-9])[A-Za-z0-9_-]{18,}"
+    r"|\b[A-Za-z]+_[A-Za-z0-9]{16,}\b"
+    r"|\b(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{20,}\b"
 )
-"""A credential in a query, or a run of 20+ letters and digits mixed (a token, a hash)."""
+"""A credential in a query, a prefixed key (`tok_...`, `sk_...`), or a run of 20+ letters
+and digits mixed (a token, a hash); a slug such as `2026-11-30-new-boots` is none of these."""
 LONG_NUMBER = re.compile(r"\d{6,}")
 REMOVED = "x"
 RULES = ("query_allow", "withdrawn", "shift_days", "sample")
