@@ -95,6 +95,19 @@ class DropsStateDownloads(FTPHandler):
         return super().ftp_RETR(file)
 
 
+class DropsStateListings(FTPHandler):
+    """Every first NLST of a state folder: the connection drops before the listing (as when
+    vsftpd cannot bind its passive port and answers `500 OOPS` in plain text)."""
+
+    faults: Faults
+
+    def ftp_NLST(self, path: str) -> Any:
+        if self.faults.first_time(path, "/.sitegen-state/"):
+            self.close()
+            return None
+        return super().ftp_NLST(path)
+
+
 class Aborts426(FTPHandler):
     """The first STOR of each stylesheet or page is aborted with 426."""
 
@@ -224,6 +237,20 @@ def test_a_dropped_download_of_the_state_is_tried_again_on_a_new_connection(
     assert max(handler.faults.seen.values()) >= 2  # the dropped download happened
     back = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
     assert back.code == 0, back.err
+
+
+def test_a_dropped_listing_of_the_state_is_tried_again_on_a_new_connection(
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
+    handler = isolated(DropsStateListings, faults=Faults())
+    project, remote = site(handler)
+    assert deploy(sitegen, project).code == 0
+    edit(project / "content/articles/gamma.md", "Gamma body.", "Gamma body, listed again.")
+    assert sitegen(project, "build", "brand").code == 0
+    assert deploy(sitegen, project).code == 0
+    back = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
+    assert back.code == 0, back.err
+    assert handler.faults.seen  # listings were dropped, and tried again
 
 
 def test_426_aborted_transfers_are_retried(

@@ -156,19 +156,31 @@ class Remote:
             return None
 
     def put(self, path: str, data: bytes) -> None:
+        """STOR. Not tried again here: the deploy's pool retries uploads and counts the
+        retries in the journal."""
         with self.doing("upload", path):
             self.session.storbinary(f"STOR {path}", io.BytesIO(data))
 
     def get(self, path: str) -> bytes:
-        """The file's bytes. A transfer that breaks (a TLS data channel dropped mid-way, as
-        vsftpd's does now and then) is tried once more on a new connection: the old one may
-        still owe the server's reply to the broken transfer."""
-        for attempt in (1, 2):
+        """The file's bytes."""
+
+        def fetch() -> bytes:
             chunks: list[bytes] = []
+            with self.doing("download", path):
+                self.session.retrbinary(f"RETR {path}", chunks.append)
+            return b"".join(chunks)
+
+        return self.once_more(fetch)
+
+    def once_more(self, transfer: Callable[[], T]) -> T:
+        """A transfer that can be repeated (a download, a listing) and breaks
+        transiently is tried once more on a new connection: the old one may still owe the
+        server's reply to the broken transfer. vsftpd as Debian ships it drops a TLS data
+        channel now and then, or fails to bind its passive port (`500 OOPS:
+        vsf_sysutil_bind`), and the client then reads its plain-text reply as TLS."""
+        for attempt in (1, 2):
             try:
-                with self.doing("download", path):
-                    self.session.retrbinary(f"RETR {path}", chunks.append)
-                return b"".join(chunks)
+                return transfer()
             except RemoteError as error:
                 if attempt == 2 or not error.transient:
                     raise
@@ -242,16 +254,19 @@ class Remote:
         """Names in a remote folder ([] if there is none), by NLST: a listing of the parent
         would not do, as many servers hide dot folders such as the state folder. A missing
         folder is a 550 on most servers, a 450 on proftpd."""
-        with self.doing("list", path):
-            try:
-                names = self.session.nlst(path)
-            except (ftplib.error_perm, ftplib.error_temp) as error:
-                if str(error).startswith(("550", "450")):
-                    return []
-                raise
+
+        def listing() -> list[str]:
+            with self.doing("list", path):
+                try:
+                    return list(self.session.nlst(path))
+                except (ftplib.error_perm, ftplib.error_temp) as error:
+                    if str(error).startswith(("550", "450")):
+                        return []
+                    raise
+
         return [
             name
-            for name in (posixpath.basename(item.rstrip("/")) for item in names)
+            for name in (posixpath.basename(item.rstrip("/")) for item in self.once_more(listing))
             if name not in ("", ".", "..")
         ]
 
