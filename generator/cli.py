@@ -205,6 +205,13 @@ def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
         "--dry-run", action="store_true", help="count what the rules would change, write nothing"
     )
     copy.add_argument(
+        "--from-target",
+        metavar="NAME",
+        help="read the source from this target's access logs (over FTP/FTPS, whole) instead "
+        "of the source environment's events store; needs --site",
+    )
+    copy.add_argument("--site", metavar="SITE", help="the site whose target's logs to read")
+    copy.add_argument(
         "--allow-production",
         action="store_true",
         help="allow copying into production's store (refused by default)",
@@ -1044,13 +1051,47 @@ def command_analytics_copy(arguments: argparse.Namespace) -> int:
         load_network(root, environment)  # an unknown environment is an error here
     rules = load_rules(arguments.rules)
     layout = BuildLayout(root / "build").checked()
-    source, destination = (
-        layout.events_of(environment) for environment in (arguments.before, arguments.after)
-    )
-    summary = copy_events(source, destination, rules, dry_run=arguments.dry_run)
+    destination = layout.events_of(arguments.after)
+    if arguments.from_target:
+        summary = _copy_from_target(root, arguments, rules, destination)
+    else:
+        if arguments.site:
+            raise UsageError("sitegen analytics copy: --site goes with --from-target")
+        source = layout.events_of(arguments.before)
+        summary = copy_events(source, destination, rules, dry_run=arguments.dry_run)
     where = "dry run: nothing written" if arguments.dry_run else f"written to {destination}"
     print(f"{arguments.before} -> {arguments.after}: {summary.text()} ({where})")
     return 0
+
+
+def _copy_from_target(
+    root: Path, arguments: argparse.Namespace, rules: Any, destination: Path
+) -> Any:
+    """The target's logs ingested whole into a throwaway store (user agents and IPs stay
+    behind: the store keeps a device class and a salted hash), then copied like a store."""
+    import tempfile
+
+    from generator.analytics.remote_logs import ingest_with_target
+    from generator.analytics.store import EventStore
+    from generator.deploy.connection import target_of
+    from generator.staging.sanitize import copy_events
+
+    if not arguments.site:
+        raise UsageError("sitegen analytics copy: --from-target needs --site")
+    _, site = _buildable_site(root, arguments.site, arguments.before)
+    target = target_of(site, arguments.from_target)
+    with tempfile.TemporaryDirectory(prefix="sitegen-copy-") as folder:
+        store_path = Path(folder) / "events.sqlite"
+        store = EventStore(store_path)
+        notes: list[str] = []
+        try:
+            report = ingest_with_target(store, site.name, target, [], [], notes)
+        finally:
+            store.close()
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"{target.name}: {report.summary()}")
+        return copy_events(store_path, destination, rules, dry_run=arguments.dry_run)
 
 
 def _buildable_site(

@@ -178,3 +178,44 @@ def test_a_staging_build_reads_the_staging_copy_not_production(
     assert json.loads(alpha.read_text())["next"][0] == "/news/world/"  # from the copy
     assert sitegen(project, "build", "brand").code == 0
     assert json.loads(alpha.read_text())["next"][0] == "/news/world/"  # production's own
+
+
+def test_copy_from_the_targets_logs(
+    project: Path,
+    sitegen: Callable[..., Result],
+    ftp_server: tuple[int, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The production target's access log, read over FTP, straight into staging's store:
+    no IP address, user agent, e-mail or production hash arrives there."""
+    from tests.conftest import edit
+
+    port, home = ftp_server
+    edit(
+        project / "sites/brand/site.yaml",
+        "menu+:",
+        f"targets:\n  production:\n    url: ftp://deployer@127.0.0.1:{port}/\n"
+        "    logs: [/logs/access.log]\nmenu+:",
+    )
+    monkeypatch.setenv("SITEGEN_FTP_PASSWORD_PRODUCTION", "s3cret-pass")
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+    (home / "logs/access.log").write_text(
+        "".join(
+            f"203.0.113.{n} - - [01/Jun/2026:10:{n:02}:00 +0000] "
+            f'"GET /articles/alpha/?mail=anna%40example.org&utm_source=news HTTP/1.1" 200 512 '
+            f'"https://mail.example.org/inbox" "{agent}"\n'
+            for n in range(12)
+        )
+    )
+    args = ("analytics", "copy", "--from", "production", "--to", "staging")
+    result = sitegen(project, *args, "--from-target", "production", "--site", "brand")
+    assert result.code == 0, result.err
+    assert "production: 12 lines: 12 new events" in result.out
+    assert "12 events in, 12 out" in result.out
+    text = every_text(project / "build/.sitegen/events-staging.sqlite")
+    assert "203.0.113." not in text and "Chrome" not in text and "Mozilla" not in text
+    assert "anna" not in text and "s3cret" not in result.out + result.err
+    assert "/articles/alpha/" in text
+    assert not (project / "build/.sitegen/events.sqlite").exists()  # production's untouched
+    lonely = sitegen(project, *args, "--from-target", "production")
+    assert lonely.code == 2 and "--from-target needs --site" in lonely.err
