@@ -1,7 +1,8 @@
 """`sitegen analytics copy`: one environment's events store copied into another's through
 sanitization rules, so that staging gets realistic traffic without production's identities.
 
-What the copy does to every event (the rules file may tune the last four):
+What the copy does to every event (the rules file tunes the query allow-list, withdrawn
+visitors, the date shift and sampling):
 
 - **re-salt**: visitor, session and event ids are replaced by keyed hashes under a salt made
   for this copy and thrown away: nothing in the copy joins back to production;
