@@ -109,8 +109,16 @@ def _as_root() -> None:
 
 
 def _passive_range() -> tuple[int, int]:
-    # A wide passive range: every transfer takes a port, which then waits in TIME_WAIT.
-    start = random.randrange(30000, 58000)
+    """A wide passive range (every transfer takes a port, which then waits in TIME_WAIT),
+    below the kernel's ephemeral ports, as hosts set it: inside them, the suite's own
+    outgoing connections hold ports the server then fails to bind (vsftpd answered
+    `500 OOPS: vsf_sysutil_bind` now and then, and the client read it as TLS)."""
+    ephemeral = 32768
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    start = random.randrange(10000, max(ephemeral - 2000, 10001))
     return start, start + 2000
 
 

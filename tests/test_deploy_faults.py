@@ -108,6 +108,20 @@ class DropsStateListings(FTPHandler):
         return super().ftp_NLST(path)
 
 
+class Oops500(FTPHandler):
+    """The first STOR of each stylesheet: vsftpd's dying session (`500 OOPS`), then the
+    connection closed."""
+
+    faults: Faults
+
+    def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+        if self.faults.first_time(file, ".css"):
+            self.respond("500 OOPS: vsf_sysutil_bind")
+            self.close_when_done()
+            return None
+        return super().ftp_STOR(file, mode)
+
+
 class Aborts426(FTPHandler):
     """The first STOR of each stylesheet or page is aborted with 426."""
 
@@ -251,6 +265,17 @@ def test_a_dropped_listing_of_the_state_is_tried_again_on_a_new_connection(
     back = sitegen(project, "rollback", "brand", "--target", "production", "--yes")
     assert back.code == 0, back.err
     assert handler.faults.seen  # listings were dropped, and tried again
+
+
+def test_vsftpd_500_oops_is_tried_again_on_a_new_connection(
+    site: Callable[..., tuple[Path, Path]], sitegen: Callable[..., Result]
+) -> None:
+    handler = isolated(Oops500, faults=Faults())
+    project, remote = site(handler)
+    result = deploy(sitegen, project)
+    assert result.code == 0, result.err
+    assert handler.faults.seen
+    assert published(remote) == tree(project / "build/brand")
 
 
 def test_426_aborted_transfers_are_retried(

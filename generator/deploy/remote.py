@@ -65,8 +65,8 @@ class RemoteError(DeployError):
 
 
 def is_transient_error(error: BaseException) -> bool:
-    """4xx replies, dropped connections, timeouts, TLS failures mid-stream: transient;
-    5xx replies: permanent."""
+    """4xx replies, dropped connections, timeouts, TLS failures mid-stream, vsftpd's
+    `500 OOPS`: transient; other 5xx replies: permanent."""
     if isinstance(error, RemoteError):
         return error.transient
     if isinstance(error, DeployError):
@@ -74,7 +74,9 @@ def is_transient_error(error: BaseException) -> bool:
     if isinstance(error, ftplib.error_temp | ftputil.error.TemporaryError):
         return True
     if isinstance(error, ftplib.error_perm | ftputil.error.PermanentError):
-        return False
+        # vsftpd's "500 OOPS: ..." is its session dying (a passive port it could not bind,
+        # a TLS failure), not a refusal: a new connection usually works.
+        return "500 OOPS" in str(error)
     return isinstance(error, REMOTE_ERRORS)
 
 
