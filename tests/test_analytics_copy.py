@@ -60,7 +60,8 @@ def production_store(project: Path) -> Path:
         )
         + "\n"
     )
-    ingest(store, "brand", [], [export, slug])
+    ingest(store, "brand", [], [export])
+    ingest(store, "other", [], [slug])
     store.close()
     return store_path
 
@@ -105,6 +106,8 @@ def test_copy_to_staging_leaves_no_production_identity(
         meta = dict(connection.execute("SELECT key, value FROM meta"))
         assert connection.execute("SELECT COUNT(*) FROM events").fetchone()[0] == total
         assert connection.execute("SELECT COUNT(*) FROM visits").fetchone()[0] > 0
+        # One ingests row per site, each counting its own events (not the copy's total).
+        assert connection.execute("SELECT SUM(events) FROM ingests").fetchone()[0] == total
     summary = json.loads(meta["sanitized"])
     assert summary["rows_in"] == total and summary["changed"]["scrub"] >= 80
     # The copy is a store like any other: a second copy replaces it, not adds to it.

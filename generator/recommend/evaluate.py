@@ -176,6 +176,7 @@ def scores(
     whole = np.ones((1, sessions))
     sampled = {found.model: measures(found, draws) for found in outcomes}
     base = sampled.get(baseline) if baseline else None
+    reference = measures(next(o for o in outcomes if o.model == baseline), whole) if base else {}
     result = []
     for found in outcomes:
         point = {name: float(values[0]) for name, values in measures(found, whole).items()}
@@ -183,7 +184,6 @@ def scores(
         intervals = {name: _interval(spread[name], point[name]) for name in MEASURES}
         versus = {}
         if base is not None:
-            reference = measures(next(o for o in outcomes if o.model == baseline), whole)
             for name in MEASURES:
                 difference = point[name] - float(reference[name][0])
                 low, high = _interval(spread[name] - base[name], difference)
