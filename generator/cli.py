@@ -119,6 +119,36 @@ def _add_build(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
     )
 
 
+def _add_serve(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
+    """`sitegen serve`."""
+    serve = commands.add_parser(
+        "serve",
+        parents=[shared["env"]],
+        help="build a site, serve it on 127.0.0.1 and rebuild and reload pages on every change",
+    )
+    serve.add_argument(
+        "site",
+        nargs="?",
+        metavar="SITE",
+        help="the site to serve (default: the first buildable site by name)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        metavar="N",
+        help="the port on 127.0.0.1 (default: 8000; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="build folder (default: <root>/build-preview; a preview build, never published)",
+    )
+    serve.add_argument("--drafts", action="store_true", help="include draft pages")
+
+
 def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]) -> None:
     """`sitegen analytics ingest|simulate|export|db check`."""
     site, out = shared["site"], shared["out"]
@@ -616,6 +646,7 @@ def _date(text: str) -> object:
 
 SUBPARSERS = (
     _add_build,
+    _add_serve,
     _add_analytics,
     _add_report,
     _add_deploy,
@@ -688,6 +719,53 @@ def command_build(arguments: argparse.Namespace) -> int:
                 f"visitor runtime: {minified / 1024:.1f} KB minified, "
                 f"{gzipped / 1024:.1f} KB gzipped, inline in <head>"
             )
+    return 0
+
+
+def command_serve(arguments: argparse.Namespace) -> int:
+    import threading
+
+    from generator.config import load_network
+    from generator.pipeline.build import select_sites
+    from generator.serve.server import make_server
+    from generator.serve.session import ServeOptions, Session
+
+    if not 0 <= arguments.port <= 65535:
+        raise UsageError("sitegen serve: --port must be between 0 and 65535")
+    root = arguments.root.resolve()
+    network = load_network(root, arguments.env)
+    names = (arguments.site,) if arguments.site else ()
+    site = select_sites(network, names)[0].name
+    options = ServeOptions(
+        root=root,
+        build_dir=(arguments.out or root / "build-preview").resolve(),
+        site=site,
+        environment=arguments.env,
+        drafts=arguments.drafts,
+    )
+    session = Session(options, say=lambda text: print(text, flush=True))
+    session.first_build()
+    try:
+        server = make_server(session.preview, arguments.port)
+    except OSError as error:
+        raise SitegenError(
+            f"cannot listen on 127.0.0.1:{arguments.port}: {error.strerror}"
+        ) from None
+    stop = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+    thread.start()
+    port = server.server_address[1]
+
+    def ready() -> None:
+        print(f"serving {site} at http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)
+
+    try:
+        session.watch(stop, ready)
+    finally:
+        stop.set()
+        session.preview.events.close()
+        server.shutdown()
+        server.server_close()
     return 0
 
 
@@ -1547,6 +1625,7 @@ COMMANDS = {
     "analytics": command_analytics,
     "report": command_report,
     "build": command_build,
+    "serve": command_serve,
     "config": command_config_show,
     "env": command_env,
     "promote": command_promote,

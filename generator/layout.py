@@ -18,6 +18,7 @@
         sites/<site>/experiments.json  what each build version configured for experiments
         sites/<site>/alarms.json     the experiments' alarms and what they were computed from
         sites/<site>/htpasswd        the password file of its protected pages (users.yaml)
+        sites/<site>/routes.json     the routing of its variants (`sitegen serve` reads it)
 """
 
 from __future__ import annotations
@@ -156,6 +157,11 @@ class BuildLayout:
         """The site's password file for protected pages (never published: deploy puts it
         outside the web root, at the target's `htpasswd`)."""
         return self.site(site) / "htpasswd"
+
+    def routes(self, site: str) -> Path:
+        """The routing of the site's variants as the last build planned it
+        (`hosting.routing.routes_document`): what `sitegen serve` routes requests by."""
+        return self.site(site) / "routes.json"
 
     def deploy_journal(self, site: str) -> Path:
         return self.site(site) / "journal.jsonl"

@@ -30,6 +30,7 @@ from generator.experiments.alarms import sample_ratio_alarms
 from generator.experiments.history import record as record_experiments
 from generator.files import replace_text
 from generator.hosting.protect import LOGIN
+from generator.hosting.routing import routes_document
 from generator.layout import BuildLayout
 from generator.manifest import FileEntry
 from generator.pipeline.freshness import Fingerprints
@@ -99,7 +100,7 @@ def build(options: BuildOptions, shortcut: Shortcut | None = None) -> BuildRepor
                 layout,
                 network,
                 users,
-                tuple(_select_sites(network, options.sites)),
+                tuple(select_sites(network, options.sites)),
                 store,
                 SourceReader(network.root, store),
                 ContentCache(layout.cache, time.time_ns()),
@@ -376,6 +377,9 @@ def remember(run: BuildRun) -> BuildRun:
     run.reader.save()
     for write in run.deferred:
         write()
+    for name, plan in run.plans.items():
+        document = routes_document(plan.routes)
+        replace_text(run.layout.routes(name), json.dumps(document, indent=1) + "\n")
     for state in run.states.values():
         experiments = [e for e in state.site.personalization.experiments if e.status != "draft"]
         if experiments:
@@ -442,14 +446,26 @@ def _recommendation_sources(
     return sources
 
 
-def _select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
+def select_sites(network: Network, names: tuple[str, ...]) -> list[SiteConfig]:
     buildable = network.buildable_sites()
     if not names:
         return buildable
     known = {site.name: site for site in buildable}
     for name in names:
-        if name not in known:
-            raise ConfigError(f"no buildable site '{name}'" + suggest(name, list(known)))
+        if name in known:
+            continue
+        if name in network.sites:
+            descendants = [site.name for site in buildable if name in site.lineage]
+            raise ConfigError(
+                f"site '{name}' is abstract (it holds what other sites share and is never "
+                "built by itself); "
+                + (
+                    f"its buildable descendants: {', '.join(descendants)}"
+                    if descendants
+                    else "no buildable site extends it"
+                )
+            )
+        raise ConfigError(f"no buildable site '{name}'" + suggest(name, list(known)))
     return [known[name] for name in sorted(set(names))]
 
 

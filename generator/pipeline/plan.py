@@ -27,7 +27,7 @@ from generator.content.page import NOT_FOUND_URL, Page, url_to_output_path
 from generator.errors import BuildError, Location, suggest
 from generator.hosting import server_files
 from generator.hosting.protect import PUBLIC_HTACCESS, login_files, protected_htaccess
-from generator.hosting.routing import RoutedPage
+from generator.hosting.routing import Route, RoutedPage, routes
 from generator.layout import safe_parts
 from generator.personalize.features import VisitorFlag, visitor_flags
 from generator.personalize.variants import (
@@ -105,6 +105,8 @@ class OutputFile:
 class SitePlan:
     site: SiteConfig
     outputs: tuple[OutputFile, ...]
+    routes: tuple[Route, ...] = ()
+    """The routing of variants (what `.htaccess` says; `sitegen serve` reads it)."""
 
 
 def page_data_key(page: Page) -> str:
@@ -289,14 +291,8 @@ def _variants_key(variants: tuple[Variant, ...]) -> str:
     )
 
 
-def _routing_outputs(
-    site: SiteConfig,
-    outputs: list[OutputFile],
-    preview: bool = False,
-    hidden: frozenset[str] = frozenset(),
-) -> list[OutputFile]:
-    """`.htaccess`, `_headers` and `_redirects` for the pages that have variants (and, for a
-    preview build, `X-Robots-Tag: noindex` on everything)."""
+def routed_pages(outputs: list[OutputFile]) -> list[RoutedPage]:
+    """The pages that have variants, with their variants' files."""
     pages = []
     for output in sorted(outputs, key=lambda o: o.path):
         if output.variant is not None or not output.page_variants:
@@ -309,6 +305,17 @@ def _routing_outputs(
         )
         if routed:
             pages.append(RoutedPage(output.url or "", output.path, routed))
+    return pages
+
+
+def _routing_outputs(
+    site: SiteConfig,
+    pages: list[RoutedPage],
+    preview: bool = False,
+    hidden: frozenset[str] = frozenset(),
+) -> list[OutputFile]:
+    """`.htaccess`, `_headers` and `_redirects` for the pages that have variants (and, for a
+    preview build, `X-Robots-Tag: noindex` on everything)."""
     files = server_files(site, pages, PIXEL_PATH, preview, hidden)
     return [
         OutputFile(
@@ -348,9 +355,12 @@ def plan_site(
                 "most viewed pages",
             )
         )
+    model: tuple[Route, ...] = ()
     if site.personalization.routing:
         hidden = frozenset(page.url for page in content.protected)
-        outputs += _routing_outputs(site, outputs, preview, hidden)
+        pages = routed_pages(outputs)
+        model = routes(pages, site.personalization)
+        outputs += _routing_outputs(site, pages, preview, hidden)
     if site.personalization.tracking.enabled:
         outputs.append(
             OutputFile(
@@ -368,7 +378,7 @@ def plan_site(
         outputs += precompressed(outputs)
     check_output_paths(outputs)
     check_goal_pages(site, {output.url for output in outputs if output.url})
-    return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)))
+    return SitePlan(site, tuple(sorted(outputs, key=lambda output: output.path)), model)
 
 
 def check_goal_pages(site: SiteConfig, urls: set[str]) -> None:
@@ -709,4 +719,4 @@ def apply_rebuild_rules(plan: SitePlan, root: Path) -> SitePlan:
         outputs.append(
             replace(output, data_key=data_key(output.data_key, *extra)) if extra else output
         )
-    return SitePlan(plan.site, tuple(outputs))
+    return replace(plan, outputs=tuple(outputs))
