@@ -20,10 +20,20 @@ from urllib.parse import unquote, urlsplit
 from generator.content.page import NOT_FOUND_URL
 from generator.hosting.routing import REFUSED_PATHS, Route, choose
 from generator.layout import safe_parts
+from generator.serve.rules_api import RulesApi
 
 PREFIX = "/_sitegen/"
 LIVE_PATH = PREFIX + "live.js"
 EVENTS_PATH = PREFIX + "events"
+RULES_PATH = PREFIX + "rules"
+RULES_SCRIPT = PREFIX + "rules.js"
+RULES_STYLE = PREFIX + "rules.css"
+API_PREFIX = PREFIX + "api/"
+BUILDER_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 LIVE_TAG = f'<script src="{LIVE_PATH}" defer></script>'.encode()
 KEEP_ALIVE_SECONDS = 15.0
 TYPES = {".webp": "image/webp", ".avif": "image/avif", ".webmanifest": "application/manifest+json"}
@@ -83,10 +93,17 @@ class Events:
 class Preview:
     """The state the server and the rebuilds share."""
 
-    def __init__(self, served: Served) -> None:
+    def __init__(self, served: Served, rules: RulesApi | None = None) -> None:
         self.served = served
         self.events = Events()
-        self.live_script = (Path(__file__).parent / "live.js").read_bytes()
+        self.rules = rules
+        here = Path(__file__).parent
+        self.files = {
+            LIVE_PATH: ((here / "live.js").read_bytes(), "text/javascript"),
+            RULES_SCRIPT: ((here / "rules.js").read_bytes(), "text/javascript"),
+            RULES_STYLE: ((here / "rules.css").read_bytes(), "text/css"),
+        }
+        self.rules_page = (here / "rules.html").read_text(encoding="utf-8")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -102,14 +119,52 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:  # noqa: N802
         self._respond(body=False)
 
+    def do_POST(self) -> None:  # noqa: N802
+        path = unquote(urlsplit(self.path).path)
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(min(length, 1 << 20))
+        if not self._from_loopback() or not path.startswith(API_PREFIX):
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden\n", "text/plain", True)
+            return
+        rules = self.preview.rules
+        origin = self.headers.get("Origin")
+        if (
+            rules is None
+            or self.headers.get("X-Sitegen-Token") != rules.token
+            or (origin is not None and origin != self._own_origin())
+        ):
+            self._json(HTTPStatus.FORBIDDEN, {"error": "this write needs the page's session token"})
+            return
+        self._json(*rules.handle("POST", path[len(API_PREFIX) :], data))
+
+    def _own_origin(self) -> str:
+        return "http://" + (self.headers.get("Host") or "")
+
+    def _from_loopback(self) -> bool:
+        """The request names this server by a loopback name (a page of another site that
+        resolves its own name to 127.0.0.1 sends its own Host: refused)."""
+        host = (self.headers.get("Host") or "").rpartition(":")[0]
+        return host in LOOPBACK_HOSTS or host == "[::1]"
+
     def _respond(self, body: bool) -> None:
         path = unquote(urlsplit(self.path).path)
-        if path == EVENTS_PATH and body:
+        if path.startswith(PREFIX) and not self._from_loopback():
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden\n", "text/plain", body)
+        elif path == EVENTS_PATH and body:
             self._stream()
-        elif path == LIVE_PATH:
-            self._send(HTTPStatus.OK, self.preview.live_script, "text/javascript", body)
+        elif path in self.preview.files:
+            data, kind = self.preview.files[path]
+            self._send(HTTPStatus.OK, data, kind, body)
+        elif path == RULES_PATH and self.preview.rules is not None:
+            page = self.preview.rules_page.replace("{{token}}", self.preview.rules.token)
+            self._send(HTTPStatus.OK, page.encode(), "text/html", body, policy=True)
+        elif path.startswith(API_PREFIX) and self.preview.rules is not None:
+            self._json(*self.preview.rules.handle("GET", path[len(API_PREFIX) :], b""))
         else:
             self._file(path, body)
+
+    def _json(self, status: HTTPStatus, document: object) -> None:
+        self._send(status, json.dumps(document).encode(), "application/json", True)
 
     def _file(self, path: str, body: bool) -> None:
         served = self.preview.served
@@ -137,9 +192,18 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, data, kind, body, vary=routed)
 
     def _send(
-        self, status: HTTPStatus, data: bytes, kind: str, body: bool, vary: bool = False
+        self,
+        status: HTTPStatus,
+        data: bytes,
+        kind: str,
+        body: bool,
+        vary: bool = False,
+        policy: bool = False,
     ) -> None:
         self.send_response(status)
+        if policy:
+            self.send_header("Content-Security-Policy", BUILDER_POLICY)
+            self.send_header("X-Content-Type-Options", "nosniff")
         charset = "; charset=utf-8" if kind.startswith("text/") or kind.endswith("xml") else ""
         self.send_header("Content-Type", kind + charset)
         self.send_header("Content-Length", str(len(data)))

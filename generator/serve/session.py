@@ -26,6 +26,7 @@ from generator.pipeline.build import build
 from generator.pipeline.noop import Shortcut, check_shortcut
 from generator.pipeline.options import BuildOptions, BuildReport
 from generator.pipeline.shortcut import INPUT_FOLDERS
+from generator.serve.rules_api import RulesApi
 from generator.serve.server import Preview, Served
 from generator.users import USERS_FILE
 
@@ -58,7 +59,8 @@ class Session:
         self.options = options
         self.say = say
         self.layout = BuildLayout(options.build_dir)
-        self.preview = Preview(Served(self.layout.published(options.site)))
+        api = RulesApi(options.root, options.environment, options.site, self.layout)
+        self.preview = Preview(Served(self.layout.published(options.site)), api)
 
     def build_options(self, jobs: int) -> BuildOptions:
         return BuildOptions(
