@@ -56,6 +56,19 @@ def redact_url(text: str) -> str:
     return URL_PASSWORD.sub(r"\g<start>***@", text)
 
 
+def close_matches(name: str, known: list[str] | tuple[str, ...] | set[str], count: int = 3) -> str:
+    """` (did you mean 'a', 'b' or 'c'?)` for up to `count` close names, or nothing (for
+    long lists, where naming everything would bury the message)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=count, cutoff=0.6)
+    if not close:
+        return ""
+    quoted = [f"'{match}'" for match in close]
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f" (did you mean {listed}?)"
+
+
 def suggest(name: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
     """Return ` (did you mean 'x'?)` for the closest known name, or the list of known names."""
     import difflib

@@ -12,6 +12,7 @@ from generator.config.personalization import Personalization
 from generator.config.settings import (
     AuthSettings,
     CdnSettings,
+    ContentChecks,
     HttpSettings,
     ImageSettings,
     PrefetchSettings,
@@ -99,6 +100,7 @@ class SiteConfig:
     cdn: CdnSettings
     images: ImageSettings
     lazy_concurrency: int
+    checks: ContentChecks
     prefetch: PrefetchSettings
     recommendations: RecommendationSettings
     rebuild: tuple[RebuildRule, ...]

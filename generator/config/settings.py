@@ -71,6 +71,15 @@ class ImageSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentChecks:
+    """`checks:`: what the build does about broken links and missing images."""
+
+    links: str = "error"
+    """error, warning or off."""
+    images: str = "error"
+
+
+@dataclass(frozen=True, slots=True)
 class PrefetchSettings:
     """`prefetch:`: speculation rules."""
 
@@ -286,6 +295,7 @@ def resolve_settings(
         ),
         images=ImageSettings.from_values(images),
         lazy_concurrency=values["lazy"]["concurrency"],
+        checks=ContentChecks(values["checks"]["links"], values["checks"]["images"]),
         prefetch=PrefetchSettings(
             prefetch["enabled"],
             prefetch["threshold"],

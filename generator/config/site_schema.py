@@ -346,6 +346,21 @@ SITE_FIELDS: dict[str, Option] = {
         },
         "responsive images made from the JPEG and PNG files of images/ folders",
     ),
+    "checks": Section(
+        {
+            "links": Choice(
+                ("error", "warning", "off"),
+                "a link in Markdown to a page or file the site does not publish",
+                default="error",
+            ),
+            "images": Choice(
+                ("error", "warning", "off"),
+                "an image in Markdown, or a front-matter `image:`, that the site does not have",
+                default="error",
+            ),
+        },
+        "what the build checks in pages: errors stop it, warnings are printed",
+    ),
     "prefetch": Section(
         {
             "enabled": Bool("speculation rules on every page", default=True),

@@ -41,6 +41,8 @@ class Page:
     def title(self) -> str:
         if self.source.title:
             return self.source.title
+        if self.source.heading:
+            return self.source.heading
         stem = self.url.rstrip("/").rsplit("/", 1)[-1] or "home"
         return stem.replace("-", " ").replace("_", " ").capitalize()
 

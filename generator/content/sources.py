@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import yaml
 
 from generator.config.sourced_yaml import load_sourced_yaml
+from generator.content.links import Link, first_heading, internal_links
 from generator.deprecations import FRONT_MATTER_KEYS
 from generator.errors import ConfigError, ContentError, Location
 from generator.formats import Format
@@ -38,10 +39,10 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 FRONT_MATTER = Format("front matter", 1)
 """A page's front matter may name its format (`sitegen: 1`; absent: 1)."""
-RECORD = 3
+RECORD = 4
 """The layout of a source's record in the source cache. 2: `access` is read (a record
 of 1 kept it among the other keys, and the page would be taken as public). 3:
-`environments` is read."""
+`environments` is read. 4: the body's first heading and internal links are kept."""
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 KNOWN_FIELDS = (
     "title",
@@ -97,6 +98,10 @@ class Source:
     environments: tuple[str, ...] = ()
     """`environments: [staging]`: built only with `--env` one of these (empty: every
     environment)."""
+    heading: str | None = None
+    """The body's first heading (the title of a page whose front matter has none)."""
+    links: tuple[Link, ...] = ()
+    """The body's links and images into the site, with their lines (checked by the build)."""
 
     @cached_property
     def body(self) -> str:
@@ -145,6 +150,8 @@ class Source:
             "deprecations": list(self.deprecations),
             "access": None if self.access is None else list(self.access),
             "environments": list(self.environments),
+            "heading": self.heading,
+            "links": [list(link) for link in self.links],
             "record": RECORD,
         }
 
@@ -171,6 +178,8 @@ class Source:
             deprecations=tuple(record.get("deprecations", ())),
             access=None if record.get("access") is None else tuple(record["access"]),
             environments=tuple(record.get("environments", ())),
+            heading=record.get("heading"),
+            links=tuple((str(t), int(n), bool(i)) for t, n, i in record.get("links", ())),
         )
 
 
@@ -345,6 +354,8 @@ def parse_source(path: Path, display: str) -> Source:
         deprecations=tuple(deprecations),
         access=_access(values.get("access"), fields),
         environments=fields.strings("environments"),
+        heading=first_heading(body),
+        links=internal_links(body, body_line),
     )
     source.__dict__["body"] = body  # already in hand: spare the cached_property a read
     return source

@@ -25,7 +25,7 @@ from generator.config import load_network
 from generator.config.model import Network, SiteConfig
 from generator.content import SourceReader, collect_site_content
 from generator.content.index import SiteContent
-from generator.errors import ConfigError, suggest
+from generator.errors import ConfigError, ContentError, suggest
 from generator.experiments.alarms import sample_ratio_alarms
 from generator.experiments.history import record as record_experiments
 from generator.files import replace_text
@@ -33,6 +33,7 @@ from generator.hosting.protect import LOGIN
 from generator.hosting.routing import routes_document
 from generator.layout import BuildLayout
 from generator.manifest import FileEntry
+from generator.pipeline.checks import page_problems
 from generator.pipeline.freshness import Fingerprints
 from generator.pipeline.noop import Shortcut, check_shortcut, save_shortcut
 from generator.pipeline.options import BuildOptions, BuildReport, SiteReport
@@ -371,6 +372,30 @@ def retire(run: BuildRun) -> BuildRun:
     return run
 
 
+def checks(run: BuildRun) -> BuildRun:
+    """Broken links and missing images in pages: errors (one message listing them all) or
+    warnings, as each site's `checks:` says; a shared page's problem is named once, with
+    the sites it concerns."""
+    errors: dict[str, list[str]] = {}
+    warnings: dict[str, list[str]] = {}
+    for name, site_plan in run.plans.items():
+        found, noted = page_problems(run.states[name], site_plan)
+        for problem in found:
+            errors.setdefault(problem, []).append(name)
+        for problem in noted:
+            warnings.setdefault(problem, []).append(name)
+
+    def listed(problems: dict[str, list[str]]) -> list[str]:
+        return [f"{problem} [{', '.join(sites)}]" for problem, sites in problems.items()]
+
+    if errors:
+        raise ContentError(
+            f"{len(errors)} broken link(s) or missing image(s) (site.yaml `checks:` can make "
+            "them warnings):\n" + "\n".join(listed(errors))
+        )
+    return replace(run, notices=(*run.notices, *listed(warnings)))
+
+
 def remember(run: BuildRun) -> BuildRun:
     """Parsed front matter and computed lists are saved only once the build succeeded: a
     failed build writes nothing at all."""
@@ -406,6 +431,7 @@ STAGES = StageList[BuildRun](
         ("experiments", experiments),
         ("components", components),
         ("plan", plan),
+        ("checks", checks),
         ("freshness", freshness),
         ("render", render),
         ("retire", retire),

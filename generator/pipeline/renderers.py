@@ -17,7 +17,7 @@ from generator.assets.pictures import responsive_images
 from generator.content.page import Page
 from generator.dependencies import Dependency, DependencyKind, record
 from generator.deprecations import TEMPLATE_FUNCTIONS
-from generator.errors import BuildError, Location
+from generator.errors import BuildError, Location, close_matches
 from generator.hosting.csp import with_policy
 from generator.personalize.features import resolve as resolve_feature
 from generator.personalize.variants import PAGE_SLOT, TEMPLATE_SLOT
@@ -35,9 +35,27 @@ def _asset_ref(state: SiteState, name: str) -> Any:
     record(DependencyKind.ASSET, name)
     ref = state.assets.refs.get(name)
     if ref is None:
-        known = ", ".join(sorted(state.assets.refs)) or "none"
-        raise BuildError(f"asset '{name}' does not exist (known assets: {known})")
+        raise BuildError(
+            f"asset '{name}' does not exist" + close_matches(name, list(state.assets.refs))
+        )
     return ref
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
+
+
+def _image_url(state: SiteState, name: str) -> str:
+    """A page's front-matter image: its URL; when the site checks images only as warnings
+    (or not at all) a missing one is published as written, as a missing image in Markdown
+    is (the checks stage reported it)."""
+    if (
+        name not in state.assets.refs
+        and state.site.checks.images != "error"
+        and name.lower().endswith(IMAGE_SUFFIXES)
+    ):
+        record(DependencyKind.ASSET, name)
+        return name
+    return str(_asset_ref(state, name).url)
 
 
 def related_views(state: SiteState, page_key: str, kind: str = "related") -> list[PageView]:
@@ -74,7 +92,7 @@ def template_globals(state: SiteState, output: OutputFile | None = None) -> dict
     base_url = state.site.base_url
 
     def asset_url(name: str) -> str:
-        return str(_asset_ref(state, name).url)
+        return _image_url(state, name)
 
     def stylesheet(name: str) -> Markup:
         ref = _asset_ref(state, name)
@@ -327,7 +345,7 @@ def _card(state: SiteState, page: PageView) -> dict[str, str | None]:
         "title": page.title,
         "url": page.url,
         "summary": page.summary,
-        "image": str(_asset_ref(state, image).url) if image else None,
+        "image": _image_url(state, image) if image else None,
     }
 
 
