@@ -17,7 +17,7 @@ def test_links_are_found_with_their_lines_outside_code() -> None:
         "```\n[not](/code/)\n```\n"
         "    [indented](/code2/)\n\n"
         '`[inline](/code3/)` [ref][r] <a href="../up/">up</a> [out](https://x.test/) [top](#top)\n'
-        '\n[r]: /reference/\n<img src="/images/y.svg">\n'
+        '\n[r]: /reference/\n<img src="/images/y.svg">\n[^1]: A footnote, not a link.\n'
     )
     assert internal_links(body, 10) == (
         ("/a/", 10, False),

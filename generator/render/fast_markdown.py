@@ -18,7 +18,11 @@ the Rust engine is not installed:
   brackets differently;
 - an empty block quote (pyrs writes a line break inside it);
 - headings holding markup other than emphasis, code, strikethrough and links (images,
-  raw HTML, line breaks): their anchor's text is the plugin's, from tokens.
+  raw HTML, line breaks): their anchor's text is the plugin's, from tokens;
+- footnotes (`[^1]`), task lists (`- [ ]`), definition lists (`: ` after a term) and
+  admonitions (`!!!`): mdit-py-plugins' markup, which pyrs' plugins do not write;
+- a straight quote left in the text after pyrs' smart quotes (it skips, for one, the items
+  of a tight list after the first): markdown-it-py converts it.
 
 pyrs has a heading-anchors plugin, but it writes GitHub's markup; the anchors here are
 those of mdit-py-plugins' `anchors_plugin` (ids from the heading's text, made unique in
@@ -38,9 +42,16 @@ UNSUPPORTED = re.compile(
     r"|\\\n"
     r"|<[A-Za-z][A-Za-z0-9.+-]{1,31}:[^\s<>]*%[0-9A-Fa-f]{2}[^\s<>]*>"
     r"|<h[23]\b"
-    r"|^ {0,3}\[(?:[^\]\\]|\\.)*\]:",
+    r"|^ {0,3}\[(?:[^\]\\]|\\.)*\]:"
+    r"|\[\^"
+    r"|^\s*(?:[-*+]|\d+[.)])[ \t]+\[[ xX]\]"
+    r"|^ {0,3}[:~][ \t]"
+    r"|^ {0,3}!!!",
     re.IGNORECASE | re.MULTILINE,
 )
+CODE = re.compile(r"<(pre|code)\b.*?</\1>", re.DOTALL)
+STRAIGHT_QUOTE = re.compile(r"&quot;|'")
+BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|td|th|dt|dd)>")
 DELIMITER_NEIGHBOUR = re.compile(r"[*_~]([^\x00-\x7f])|([^\x00-\x7f])[*_~]")
 HEADING = re.compile(r"<h([23])>(.*?)</h\1>\n", re.DOTALL)
 ALLOWED_IN_HEADING = re.compile(
@@ -55,7 +66,9 @@ def _engine() -> Any:
         import markdown_it_pyrs
     except ImportError:  # no wheel for this platform: markdown-it-py does everything
         return None
-    return markdown_it_pyrs.MarkdownIt("commonmark").enable_many(["table", "strikethrough"])
+    return markdown_it_pyrs.MarkdownIt("commonmark").enable_many(
+        ["table", "strikethrough", "replacements", "smartquotes"]
+    )
 
 
 def render_fast(text: str) -> str | None:
@@ -64,9 +77,22 @@ def render_fast(text: str) -> str | None:
     if engine is None or UNSUPPORTED.search(text) or _unicode_flanking(text):
         return None
     rendered: str = engine.render(text)
-    if "<blockquote>\n</blockquote>" in rendered:
+    if "<blockquote>\n</blockquote>" in rendered or _straight_quotes(rendered):
         return None
     return _with_anchors(rendered)
+
+
+def _straight_quotes(rendered: str) -> bool:
+    """Does a straight quote remain in the text (outside tags and code), or does a block
+    open more double quotes than it closes (pyrs pairs quotes across blocks, markdown-it-py
+    never does)?"""
+    if "\u201c" in rendered or "\u201d" in rendered:
+        for block in BLOCK_END.split(rendered):
+            if block.count("\u201c") != block.count("\u201d"):
+                return True
+    if "'" not in rendered and "&quot;" not in rendered:
+        return False
+    return bool(STRAIGHT_QUOTE.search(TAG.sub("", CODE.sub("", rendered))))
 
 
 def _unicode_flanking(text: str) -> bool:

@@ -1,4 +1,6 @@
-"""Markdown to HTML: CommonMark plus tables, strikethrough and heading anchors."""
+"""Markdown to HTML: CommonMark plus tables, strikethrough, heading anchors, footnotes, task
+lists, definition lists, admonitions (`!!! note "Title"`), smart quotes and typographic
+replacements, and code blocks highlighted by Pygments (CSS classes, `.highlight`)."""
 
 from __future__ import annotations
 
@@ -8,20 +10,32 @@ import re
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
 
 from generator.cache import active
 from generator.render.fast_markdown import render_fast
+from generator.render.highlight import PYGMENTS_VERSION, highlighted
 
-MARKDOWN_FLAVOUR = "commonmark+table+strikethrough+anchors(h2-h3)"
+MARKDOWN_FLAVOUR = (
+    "commonmark+table+strikethrough+anchors(h2-h3)+footnote+tasklists(label)+deflist+admon"
+    f"+typographer+pygments{PYGMENTS_VERSION}"
+)
 """Part of every page's cache key: changing the Markdown setup re-renders everything."""
 
 
 @lru_cache(maxsize=1)
 def markdown_parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"typographer": False})
-    parser.enable(["table", "strikethrough"])
+    parser = MarkdownIt("commonmark", {"typographer": True})
+    parser.enable(["table", "strikethrough", "replacements", "smartquotes"])
     parser.use(anchors_plugin, min_level=2, max_level=3, permalink=True, permalinkSymbol="#")
+    parser.use(footnote_plugin)
+    parser.use(tasklists_plugin, label=True)  # a checkbox inside its label (accessible)
+    parser.use(deflist_plugin)
+    parser.use(admon_plugin)
     return parser
 
 
@@ -47,6 +61,7 @@ def render_markdown(text: str) -> str:
     found = render_fast(text)
     if found is None:
         found = _parsed(key, text)
+    found = highlighted(found)
     if len(_rendered) > 20000:
         _rendered.clear()
     _rendered[key] = found

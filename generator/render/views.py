@@ -7,6 +7,8 @@ template that reads `site.params.phone` depends on that one value, not on the wh
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
@@ -88,6 +90,15 @@ PAGE_FIELDS = (
 )
 
 
+TOC_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)</h\1>', re.DOTALL)
+ANCHOR_LINK = re.compile(r'\s*<a class="header-anchor"[^>]*>.*?</a>', re.DOTALL)
+TAGS = re.compile(r"<[^>]+>")
+
+
+def _plain_heading(inner: str) -> str:
+    return html.unescape(TAGS.sub("", ANCHOR_LINK.sub("", inner))).strip()
+
+
 class PageView:
     """`page` and the entries of `pages` in templates; each field read is recorded."""
 
@@ -141,6 +152,16 @@ class PageView:
     def content(self) -> str:
         self._read("content")
         return self._content
+
+    @property
+    def toc(self) -> list[dict[str, Any]]:
+        """The page's table of contents: its h2 and h3 headings (those with anchors), each
+        {level, id, title}, in order."""
+        self._read("content")
+        return [
+            {"level": int(level), "id": html.unescape(anchor), "title": _plain_heading(inner)}
+            for level, anchor, inner in TOC_HEADING.findall(self._content)
+        ]
 
     @property
     def image(self) -> str | None:
