@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--root",
         type=Path,
+        metavar="FOLDER",
         default=Path("."),
         help="project folder holding sites/, content/, themes/ (default: .)",
     )
@@ -102,7 +103,12 @@ def _add_build(commands: Subcommands, shared: dict[str, argparse.ArgumentParser]
         "--clean", action="store_true", help="ignore the previous build and render everything"
     )
     build.add_argument(
-        "--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)"
+        "--jobs",
+        "-j",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker processes (default: one per core)",
     )
     build.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     build.add_argument(
@@ -215,6 +221,7 @@ def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
         "-j",
         type=int,
         default=0,
+        metavar="N",
         help="worker processes reading the input (default: one per core)",
     )
 
@@ -256,11 +263,17 @@ def _add_analytics(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
         "--output", type=Path, required=True, metavar="FILE", help="log file to write"
     )
     simulate.add_argument(
-        "--visitors", type=int, default=400, help="visitors to simulate (default 400)"
+        "--visitors", type=int, default=400, metavar="N", help="visitors to simulate (default 400)"
     )
-    simulate.add_argument("--days", type=int, default=14, help="days the log spans (default 14)")
     simulate.add_argument(
-        "--seed", type=int, default=2026, help="random seed: the same seed writes the same log"
+        "--days", type=int, default=14, metavar="N", help="days the log spans (default 14)"
+    )
+    simulate.add_argument(
+        "--seed",
+        type=int,
+        default=2026,
+        metavar="N",
+        help="random seed: the same seed writes the same log",
     )
     simulate.add_argument(
         "--lift",
@@ -290,7 +303,11 @@ def _add_deploy(commands: Subcommands, shared: dict[str, argparse.ArgumentParser
     )
     deploy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     deploy.add_argument(
-        "--max-bytes", type=int, default=None, help="refuse a plan that uploads more than this"
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="refuse a plan that uploads more than this",
     )
     deploy.add_argument(
         "--break-lock", action="store_true", help="take over the lock of a deploy that died"
@@ -405,7 +422,7 @@ def _add_recommend(commands: Subcommands, shared: dict[str, argparse.ArgumentPar
     evaluate.add_argument(
         "--test", type=Path, metavar="FILE", help="the same format, sessions that started later"
     )
-    evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    evaluate.add_argument("--k", type=int, default=10, metavar="K", help="list length (default 10)")
     evaluate.add_argument(
         "--baseline",
         metavar="MODEL",
@@ -472,14 +489,26 @@ def _add_experiments(commands: Subcommands, shared: dict[str, argparse.ArgumentP
     )
     plan.add_argument("site", nargs="?", metavar="SITE", help="use this site's measured traffic")
     plan.add_argument(
-        "--baseline", type=float, required=True, help="the control's conversion rate (0.04)"
+        "--baseline",
+        type=float,
+        required=True,
+        metavar="RATE",
+        help="the control's conversion rate (0.04)",
     )
     plan.add_argument(
-        "--mde", type=float, required=True, help="the relative lift to detect (0.1 = 10%%)"
+        "--mde",
+        type=float,
+        required=True,
+        metavar="LIFT",
+        help="the relative lift to detect (0.1 = 10%%)",
     )
-    plan.add_argument("--alpha", type=float, default=0.05, help="false-positive rate (0.05)")
-    plan.add_argument("--power", type=float, default=0.8, help="chance to detect it (0.8)")
-    plan.add_argument("--arms", type=int, default=2, help="arms, control included (2)")
+    plan.add_argument(
+        "--alpha", type=float, default=0.05, metavar="RATE", help="false-positive rate (0.05)"
+    )
+    plan.add_argument(
+        "--power", type=float, default=0.8, metavar="RATE", help="chance to detect it (0.8)"
+    )
+    plan.add_argument("--arms", type=int, default=2, metavar="N", help="arms, control included (2)")
 
 
 def _iso_date(text: str) -> Any:
