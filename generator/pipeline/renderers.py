@@ -7,6 +7,7 @@ import gzip
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -86,6 +87,36 @@ def popular_views(state: SiteState, segment: str = "") -> list[PageView]:
     ]
 
 
+def page_breadcrumbs(state: SiteState, page: PageView | None = None) -> list[dict[str, Any]]:
+    """Home, the page's top-level section (when the site lists it), the page: each
+    {name, url, current, item}, `item` being its schema.org ListItem."""
+    if page is None:
+        return []
+    record(DependencyKind.CONFIG, "menu")
+    record(DependencyKind.CONFIG, "base_url")
+    trail = [("Home", "/")]
+    segments = [part for part in page.url.split("/") if part]
+    if len(segments) >= 2 and segments[0] in state.content.sections:
+        section = f"/{segments[0]}/"
+        named = {item.url: item.title for item in state.site.menu}
+        trail.append((named.get(section, segments[0].replace("-", " ").capitalize()), section))
+    trail.append((page.title, page.url))
+    return [
+        {
+            "name": name,
+            "url": url,
+            "current": index == len(trail) - 1,
+            "item": {
+                "@type": "ListItem",
+                "position": index + 1,
+                "name": name,
+                "item": state.site.base_url.rstrip("/") + url,
+            },
+        }
+        for index, (name, url) in enumerate(trail)
+    ]
+
+
 def template_globals(state: SiteState, output: OutputFile | None = None) -> dict[str, Any]:
     """The functions templates call; `output`: the file being rendered (a visitor flag's
     value depends on it)."""
@@ -132,6 +163,7 @@ def template_globals(state: SiteState, output: OutputFile | None = None) -> dict
 
     found: dict[str, Any] = {
         "site": ConfigView(state.site.values),
+        "breadcrumbs": partial(page_breadcrumbs, state),
         "data": DataView(state.load_data),
         "asset_url": asset_url,
         "stylesheet": stylesheet,

@@ -6,7 +6,11 @@
   if (!toggle || !navigation) {
     return;
   }
-  toggle.addEventListener("click", function () {
+  // Without this file the link opens the menu by its #site-nav target; with it, a button.
+  toggle.setAttribute("role", "button");
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.addEventListener("click", function (event) {
+    event.preventDefault();
     var open = navigation.classList.toggle("open");
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
   });
