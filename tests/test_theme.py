@@ -146,3 +146,27 @@ def test_every_page_type_passes_axe_in_chromium(served: Callable[[str], str]) ->
         finally:
             browser.close()
     assert failures == {}, html.unescape(json.dumps(failures, indent=1))
+
+
+def test_the_search_page_finds_pages_in_chromium(demo: Path, served: Callable[[str], str]) -> None:
+    assert (demo / "trailhead/pagefind/pagefind-ui.js").is_file()
+    manifest = json.loads((demo / ".sitegen/sites/trailhead/manifest.json").read_text())
+    assert any(path.startswith("pagefind/index/") for path in manifest["files"])  # deployed too
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            problems: list[str] = []
+            page.on("console", lambda message: problems.append(message.text))
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(served("trailhead") + "/search/")
+            page.fill(".pagefind-ui__search-input", "layering")
+            link = page.wait_for_selector(
+                ".pagefind-ui__result-link[href='/guides/hiking/layering/']", timeout=30_000
+            )
+            assert link is not None and "Layering" in link.inner_text()
+            # Pagefind's WebAssembly runs in its worker, which the page's <meta> policy does
+            # not govern: the policy needs no 'wasm-unsafe-eval', and nothing is refused.
+            assert problems == []
+        finally:
+            browser.close()

@@ -101,6 +101,8 @@ class SiteConfig:
     images: ImageSettings
     lazy_concurrency: int
     checks: ContentChecks
+    search_enabled: bool
+    """A Pagefind index and a /search/ page (`search.enabled`)."""
     prefetch: PrefetchSettings
     recommendations: RecommendationSettings
     rebuild: tuple[RebuildRule, ...]

@@ -296,6 +296,7 @@ def resolve_settings(
         images=ImageSettings.from_values(images),
         lazy_concurrency=values["lazy"]["concurrency"],
         checks=ContentChecks(values["checks"]["links"], values["checks"]["images"]),
+        search_enabled=values["search"]["enabled"],
         prefetch=PrefetchSettings(
             prefetch["enabled"],
             prefetch["threshold"],

@@ -346,6 +346,16 @@ SITE_FIELDS: dict[str, Option] = {
         },
         "responsive images made from the JPEG and PNG files of images/ folders",
     ),
+    "search": Section(
+        {
+            "enabled": Bool(
+                "a static search index (Pagefind) of the site's pages, and a search page at "
+                "/search/ (the theme's search.html)",
+                default=False,
+            ),
+        },
+        "site search",
+    ),
     "checks": Section(
         {
             "links": Choice(

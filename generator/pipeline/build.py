@@ -45,6 +45,7 @@ from generator.pipeline.output import (
 )
 from generator.pipeline.plan import SitePlan, apply_rebuild_rules, plan_site
 from generator.pipeline.renderers import template_globals
+from generator.pipeline.search import search_files
 from generator.pipeline.shortcut import (
     FileStat,
     PublishedTree,
@@ -322,6 +323,9 @@ def plan(run: BuildRun) -> BuildRun:
                     state.components,
                     state.preview,
                     state.access,
+                    search_files(state.site, state.content, run.cache)
+                    if state.site.search_enabled
+                    else None,
                 ),
                 run.network.root,
             )

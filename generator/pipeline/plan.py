@@ -215,6 +215,10 @@ def plan_listings(site: SiteConfig, content: SiteContent) -> list[Listing]:
             f"/tags/{slug}/",
             None,
         )
+    if site.search_enabled:
+        listings.append(
+            Listing("search", "", "Search", ("search.html",), (), None, 1, 1, "/search/")
+        )
     listings.append(
         Listing("not_found", "", "Page not found", ("404.html",), (), None, 1, 1, "/404.html")
     )
@@ -337,6 +341,7 @@ def plan_site(
     components: Mapping[str, Any] | None = None,
     preview: bool = False,
     access: SiteAccess | None = None,
+    search: Mapping[str, bytes] | None = None,
 ) -> SitePlan:
     outputs = [
         *_component_outputs(components or {}),
@@ -374,6 +379,17 @@ def plan_site(
         )
     outputs += _site_files(site, content)
     outputs += _asset_outputs(assets)
+    outputs += [
+        OutputFile(
+            f"pagefind/{path}",
+            "asset",
+            "bytes",
+            data_key("search", path, hashlib.sha256(data).hexdigest()),
+            "search index",
+            content=data,
+        )
+        for path, data in sorted((search or {}).items())
+    ]
     if site.http.precompress:
         outputs += precompressed(outputs)
     check_output_paths(outputs)
