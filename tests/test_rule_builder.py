@@ -58,14 +58,34 @@ def test_edits_change_only_the_entry_s_lines() -> None:
         "      plan: pro\n", "      plan: pro\n  mobile:\n    condition:\n      device: mobile\n"
     )
     changed = edited_text(text, Edit("s", "segments", "readers", {"condition": {"visits": 3}}), "f")
-    assert changed == text.replace(
-        "  readers:\n    condition: {visits: {$gte: 2}}  # returning\n",
-        "  readers:\n    condition:\n      visits: 3\n",
-    )
+    # The changed value keeps its flow style and its comment; no other line moves.
+    assert re.fullmatch(
+        re.escape(text.split("    condition: {visits")[0])
+        + r"    condition: \{visits: 3\} +# returning\n"
+        + re.escape(text.split("# returning\n")[1]),
+        changed,
+    ), changed
     removed = edited_text(text, Edit("s", "segments", "pros", None), "f")
     assert removed == text.replace("  pros:\n    condition:\n      plan: pro\n", "")
     new_section = edited_text(text, Edit("s", "rules", "r", {"when": "pros"}), "f")
     assert new_section == text + "rules:\n  r:\n    when: pros\n"
+
+
+def test_an_edit_keeps_the_entry_s_comments_order_and_unchanged_lines() -> None:
+    text = (
+        "experiments:\n  cta:\n    # Why we test this.\n    arms:\n      control: 0.5\n"
+        "      bold: {weight: 0.5, markdown: bold}\n"
+        '    pages: ["/guides/**",\n            "/care/**"]  # two sections\n'
+        "    status: running\n"
+    )
+    value = {
+        "status": "stopped",
+        "coverage": 0.5,
+        "pages": ["/guides/**", "/care/**"],
+        "arms": {"control": 0.5, "bold": {"weight": 0.5, "markdown": "bold"}},
+    }
+    edited = edited_text(text, Edit("s", "experiments", "cta", value), "f")
+    assert edited == text.replace("status: running\n", "status: stopped\n    coverage: 0.5\n")
 
 
 def test_the_api_checks_with_the_build_and_writes_only_with_the_token(tmp_path: Path) -> None:
