@@ -269,3 +269,34 @@ def test_an_author_builds_a_segment_and_a_rule_in_the_browser(tmp_path: Path, br
         first_line = hero.split("---")[-1].strip().splitlines()[0][:30]
         assert first_line.encode() not in plain.split(b"<template")[0]
         assert phone != plain
+
+
+def test_who_sees_what_follows_segments_arms_and_visitor_flags(project: Path) -> None:
+    from generator.config import load_network
+    from generator.serve.rules import who_sees_what
+    from tests.test_features import FLAGS
+
+    root_yaml = project / "sites/root/site.yaml"
+    flags = FLAGS.replace(
+        "condition: {environment: staging}", "condition: {utm.source: newsletter}"
+    )
+    root_yaml.write_text(root_yaml.read_text() + flags)
+    site = load_network(project).sites["brand"]
+    out = {e.key: "-" for e in site.personalization.experiments}  # enrolled in none
+    plain = who_sees_what(site, ["/"], {"attributes": {}, "arms": out})[0]
+    assert plain["variant"] == "" and plain["decided"] == []
+    newsletter = who_sees_what(
+        site, ["/"], {"attributes": {"utm": {"source": "newsletter"}}, "arms": out}
+    )[0]
+    # The fixture's newsletter segment has a rule on the home page too.
+    assert newsletter["variant"] == "seg-launch~2+seg-new-footer~1+seg-newsletter"
+    assert {
+        "feature flag launch (value 3)",
+        "feature flag new-footer (value 2)",
+    } <= {d["by"] for d in newsletter["decided"]}
+    experiment = site.personalization.experiments[0]
+    forced = who_sees_what(site, ["/"], {"arms": {experiment.key: experiment.arms[1].name}})[0]
+    assert forced["variant"] == f"{experiment.key}-{experiment.arms[1].name}"
+    assert (
+        forced["decided"][0]["by"] == f"experiment {experiment.key}, arm {experiment.arms[1].name}"
+    )

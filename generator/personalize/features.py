@@ -51,6 +51,12 @@ class VisitorFlag:
     def segment(self, index: int) -> str:
         return f"{self.id}{FLAG_SEGMENT}{index}"
 
+    def index_for(self, site: SiteConfig, attributes: dict[str, Any]) -> int:
+        """The index among `values` of what the flag gives a visitor with `attributes`."""
+        value = _canonical(_evaluate(site, self.id, attributes).value)
+        found = [_canonical(known) for known in self.values]
+        return found.index(value) if value in found else 0
+
     def value_for(self, segments: tuple[str, ...]) -> Any:
         """The value a file for visitors in `segments` shows."""
         for index in range(1, len(self.values)):

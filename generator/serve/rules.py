@@ -34,6 +34,7 @@ from generator.config.model import Network, SiteConfig
 from generator.config.yaml_edit import end_of, fragment, lines_of, load, round_trip, unified_diff
 from generator.errors import ConfigError, SitegenError
 from generator.files import replace_text
+from generator.personalize.features import visitor_flags
 from generator.personalize.hashing import assign
 from generator.personalize.variants import plan_variants, url_matches
 
@@ -402,15 +403,31 @@ def who_sees_what(
                 namespace=experiment.namespace,
             )
             arms[experiment.key] = experiment.arms[index].name if index >= 0 else None
+    flags = visitor_flags(site)
+    flag_segments = {
+        flag.id: flag.segment(index)
+        for flag in flags
+        if (index := flag.index_for(site, attributes)) > 0
+    }
     rows: list[dict[str, Any]] = []
     for url in urls:
         try:
-            variants = plan_variants(url, personalization)
+            variants = plan_variants(url, personalization, flags)
         except SitegenError as error:
             rows.append({"url": url, "variant": None, "error": _text(error), "decided": []})
             continue
-        page_segments = {s for v in variants for s in (*v.segments, *v.other_segments)}
-        segments = tuple(sorted(page_segments & matched))
+        page_segments = {s for v in variants for s in v.other_segments}
+        on_page_flags = {flag_id for v in variants for flag_id, _ in v.flags}
+        segments = tuple(
+            sorted(
+                (page_segments & matched)
+                | {
+                    segment
+                    for flag_id, segment in flag_segments.items()
+                    if flag_id in on_page_flags
+                }
+            )
+        )
         on_page = {key for v in variants for key, _ in v.arms}
         wanted = tuple(sorted((k, arms[k]) for k in on_page if arms.get(k) is not None))
         chosen_variant = next(
@@ -419,6 +436,10 @@ def who_sees_what(
         decided = [
             {"slot": change.slot, "by": change.source, "where": str(change.location or "")}
             for change in (chosen_variant.changes if chosen_variant else ())
+        ]
+        decided += [
+            {"slot": "flag", "by": f"feature flag {flag_id} (value {index + 1})", "where": ""}
+            for flag_id, index in (chosen_variant.flags if chosen_variant else ())
         ]
         rows.append(
             {
