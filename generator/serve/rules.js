@@ -110,7 +110,7 @@
           el("th", { scope: "row" }, [el("code", { text: entry.id })]),
           el("td", {}, [el("span", { class: "origin origin-" + entry.origin, text: entry.origin })]),
           el("td", { class: "where", text: entry.where }),
-          el("td", {}, [kind === "features" || entry.origin === "disables" ? null : el("button", {
+          el("td", {}, [entry.origin === "disables" ? null : el("button", {
             type: "button", class: "quiet", text: "Edit",
             "aria-label": "Edit " + LABELS[kind] + " " + entry.id,
             onclick: function () { openEditor(kind, entry); }
@@ -129,7 +129,7 @@
       } else {
         box.appendChild(el("p", { class: "hint", text: "None." }));
       }
-      if (kind !== "features") {
+      {
         box.appendChild(el("button", {
           type: "button", text: "New " + LABELS[kind], id: "new-" + kind,
           onclick: function () { openEditor(kind, null); }
@@ -322,7 +322,8 @@
     var read;
     if (kind === "segments") read = segmentForm(form, value);
     else if (kind === "rules") read = ruleForm(form, value);
-    else read = experimentForm(form, value);
+    else if (kind === "experiments") read = experimentForm(form, value);
+    else read = flagForm(form, value);
     state.editing = {
       kind: kind,
       read: function () {
@@ -466,6 +467,19 @@
     };
     read.globs = function () { return lines(pages.value); };
     return read;
+  }
+
+  /* A feature flag as GrowthBook's model (default, rules with conditions, force,
+   * variations), written as JSON: the build checks it like any other entry. */
+  function flagForm(form, value) {
+    if (!Object.keys(value).length) value = { default: false, rules: [] };
+    var text = el("textarea", { name: "flag", rows: 10, oninput: schedule,
+      text: JSON.stringify(value, null, 2) });
+    form.appendChild(el("label", { class: "wide" }, ["The flag (JSON: default, rules)", text]));
+    return function () {
+      try { return JSON.parse(text.value); }
+      catch (error) { throw new Error("The flag is not JSON: " + error.message); }
+    };
   }
 
   /* --- preview, review, write ------------------------------------------------------ */
