@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,20 @@ def require(program: str) -> str:
 
 def chromium() -> str:
     return require("/usr/bin/chromium")
+
+
+@contextmanager
+def playwright_chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download), for tests that click
+    and type."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 DESKTOP_AGENT = (

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,3 +115,12 @@ def dies_after(count: int, real: Callable[..., Any]) -> Callable[..., Any]:
         return real(*arguments, **keywords)
 
     return dying
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A Playwright-driven Chromium (tests/browser.py), closed after the test."""
+    from tests.browser import playwright_chromium
+
+    with playwright_chromium() as launched:
+        yield launched

@@ -11,15 +11,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright import sync_api
 
 from generator.serve.rules import Edit, edited_text
-from tests.browser import CHROMIUM_FLAGS, chromium
 from tests.conftest import demo_copy
 from tests.serving import get, serving
 
@@ -151,16 +148,6 @@ def test_the_api_checks_with_the_build_and_writes_only_with_the_token(tmp_path: 
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request)
         assert refused.value.code == 403  # DNS rebinding: another name for this server
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _git_diff(root: Path) -> str:

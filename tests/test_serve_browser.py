@@ -4,25 +4,10 @@ and a content edit reloads the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from playwright import sync_api
-
-from tests.browser import CHROMIUM_FLAGS, chromium
 from tests.conftest import edit
 from tests.serving import serving
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_a_page_follows_edits_without_a_manual_reload(project: Path, browser: object) -> None:

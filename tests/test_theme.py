@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright import sync_api
 
-from tests.browser import CHROMIUM_FLAGS, chromium, require
+from tests.browser import require
 
 REPO = Path(__file__).resolve().parent.parent
 AXE = REPO / ".servers/node/node_modules/axe-core/axe.min.js"
@@ -107,66 +106,53 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def test_the_menu_opens_without_javascript_on_a_phone(served: Callable[[str], str]) -> None:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(
-                java_script_enabled=False, viewport={"width": 375, "height": 700}
-            )
-            page = context.new_page()
-            page.goto(served("trailhead") + "/")
-            assert not page.is_visible("#site-nav")
-            page.click(".nav-toggle")
-            assert page.is_visible("#site-nav a[href='/guides/']")
-        finally:
-            browser.close()
+def test_the_menu_opens_without_javascript_on_a_phone(
+    served: Callable[[str], str], browser: Any
+) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 375, "height": 700})
+    page = context.new_page()
+    page.goto(served("trailhead") + "/")
+    assert not page.is_visible("#site-nav")
+    page.click(".nav-toggle")
+    assert page.is_visible("#site-nav a[href='/guides/']")
 
 
-def test_every_page_type_passes_axe_in_chromium(served: Callable[[str], str]) -> None:
+def test_every_page_type_passes_axe_in_chromium(served: Callable[[str], str], browser: Any) -> None:
     require(str(AXE))
     script = AXE.read_text()
     failures = {}
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            # The pages' own policy would refuse axe's script; the policy is tested elsewhere.
-            context = browser.new_context(bypass_csp=True)
-            page = context.new_page()
-            for site, urls in PAGES.items():
-                for url in urls:
-                    page.goto(served(site) + url)
-                    page.add_script_tag(content=script)
-                    violations = page.evaluate(
-                        "() => axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
-                        ".then(r => r.violations.map(v => [v.id, v.nodes.length, v.nodes[0].html]))"
-                    )
-                    if violations:
-                        failures[f"{site}{url}"] = violations
-        finally:
-            browser.close()
+    # The pages' own policy would refuse axe's script; the policy is tested elsewhere.
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    for site, urls in PAGES.items():
+        for url in urls:
+            page.goto(served(site) + url)
+            page.add_script_tag(content=script)
+            violations = page.evaluate(
+                "() => axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
+                ".then(r => r.violations.map(v => [v.id, v.nodes.length, v.nodes[0].html]))"
+            )
+            if violations:
+                failures[f"{site}{url}"] = violations
     assert failures == {}, html.unescape(json.dumps(failures, indent=1))
 
 
-def test_the_search_page_finds_pages_in_chromium(demo: Path, served: Callable[[str], str]) -> None:
+def test_the_search_page_finds_pages_in_chromium(
+    demo: Path, served: Callable[[str], str], browser: Any
+) -> None:
     assert (demo / "trailhead/pagefind/pagefind-ui.js").is_file()
     manifest = json.loads((demo / ".sitegen/sites/trailhead/manifest.json").read_text())
     assert any(path.startswith("pagefind/index/") for path in manifest["files"])  # deployed too
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page()
-            problems: list[str] = []
-            page.on("console", lambda message: problems.append(message.text))
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.goto(served("trailhead") + "/search/")
-            page.fill(".pagefind-ui__search-input", "layering")
-            link = page.wait_for_selector(
-                ".pagefind-ui__result-link[href='/guides/hiking/layering/']", timeout=30_000
-            )
-            assert link is not None and "Layering" in link.inner_text()
-            # Pagefind's WebAssembly runs in its worker, which the page's <meta> policy does
-            # not govern: the policy needs no 'wasm-unsafe-eval', and nothing is refused.
-            assert problems == []
-        finally:
-            browser.close()
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(served("trailhead") + "/search/")
+    page.fill(".pagefind-ui__search-input", "layering")
+    link = page.wait_for_selector(
+        ".pagefind-ui__result-link[href='/guides/hiking/layering/']", timeout=30_000
+    )
+    assert link is not None and "Layering" in link.inner_text()
+    # Pagefind's WebAssembly runs in its worker, which the page's <meta> policy does
+    # not govern: the policy needs no 'wasm-unsafe-eval', and nothing is refused.
+    assert problems == []
