@@ -80,3 +80,18 @@ def test_a_long_page_gets_a_table_of_contents(
     ) in page
     short = (root / "build/trailhead/guides/hiking/layering/index.html").read_text()
     assert 'class="toc"' not in short or short.count('class="toc-') >= 3
+
+
+def test_smart_quotes_change_no_existing_site_until_it_opts_in(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    """The fixture network is in config format 1 (before smart quotes): its pages keep the
+    quotes as typed; `compat: {smart_quotes: true}` turns them on, and the pages are
+    rendered again."""
+    assert sitegen(project, "build", "brand").code == 0
+    beta = project / "build/brand/articles/beta/index.html"
+    assert "<p>Brand's own beta.</p>" in beta.read_text()
+    site_yaml = project / "sites/brand/site.yaml"
+    site_yaml.write_text(site_yaml.read_text() + "compat:\n  smart_quotes: true\n")
+    assert sitegen(project, "build", "brand").code == 0
+    assert "<p>Brand\u2019s own beta.</p>" in beta.read_text()

@@ -35,6 +35,13 @@ FLAGS = (
         "the 404 page carries the visitor runtime and reports its views under /404.html "
         "(for the not-found guardrail of experiments); before, it had no runtime",
     ),
+    CompatFlag(
+        "smart_quotes",
+        2,
+        "0.2.0",
+        'Markdown gets typographic quotes and dashes ("a" becomes \u201ca\u201d, -- becomes '
+        "\u2013, (c) \u00a9); before, quotes stayed as typed",
+    ),
 )
 
 COMPAT_FIELDS: dict[str, Option] = {
@@ -53,6 +60,7 @@ COMPAT_FIELDS: dict[str, Option] = {
 @dataclass(frozen=True)
 class Compat:
     not_found_page_runtime: bool
+    smart_quotes: bool = True
 
 
 def resolve_compat(values: Mapping[str, Any], file_format: int) -> Compat:

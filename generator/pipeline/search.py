@@ -45,7 +45,9 @@ def search_files(site: SiteConfig, content: SiteContent, cache: ContentCache) ->
     language = site.language.split("-")[0].lower() or "en"
     identity = [(page.url, page.title, page.source.digest) for page in pages]
     key = hashlib.sha256(
-        json.dumps([INDEX_FORMAT, _version(), language, identity]).encode()
+        json.dumps(
+            [INDEX_FORMAT, _version(), language, site.compat.smart_quotes, identity]
+        ).encode()
     ).hexdigest()
     cached = cache.get("search", key)
     if cached is not None:

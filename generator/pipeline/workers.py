@@ -18,6 +18,7 @@ from generator.pipeline.output import WrittenFile, write_file
 from generator.pipeline.plan import SitePlan
 from generator.pipeline.renderers import RENDERERS, remember_rendered
 from generator.pipeline.site_state import SiteState
+from generator.render.markdown import typography
 
 INLINE_LIMIT = 24
 """Below this many outputs, forking workers costs more than it saves."""
@@ -46,7 +47,7 @@ def render_one(task: tuple[str, int]) -> RenderResult:
     site, index = task
     job = _jobs[site]
     output = job.plan.outputs[index]
-    with recording() as dependencies:
+    with recording() as dependencies, typography(job.state.site.compat.smart_quotes):
         data = RENDERERS[output.renderer](job.state, output)
     remember_rendered(output, data, frozenset(dependencies))
     written = write_file(job.staging, output.path, data)

@@ -60,24 +60,23 @@ ALLOWED_IN_HEADING = re.compile(
 TAG = re.compile(r"<[^>]*>")
 
 
-@lru_cache(maxsize=1)
-def _engine() -> Any:
+@lru_cache(maxsize=2)
+def _engine(typographer: bool = True) -> Any:
     try:
         import markdown_it_pyrs
     except ImportError:  # no wheel for this platform: markdown-it-py does everything
         return None
-    return markdown_it_pyrs.MarkdownIt("commonmark").enable_many(
-        ["table", "strikethrough", "replacements", "smartquotes"]
-    )
+    engine = markdown_it_pyrs.MarkdownIt("commonmark").enable_many(["table", "strikethrough"])
+    return engine.enable_many(["replacements", "smartquotes"]) if typographer else engine
 
 
-def render_fast(text: str) -> str | None:
+def render_fast(text: str, typographer: bool = True) -> str | None:
     """The HTML markdown-it-py would give, or None where this engine cannot promise it."""
-    engine = _engine()
+    engine = _engine(typographer)
     if engine is None or UNSUPPORTED.search(text) or _unicode_flanking(text):
         return None
     rendered: str = engine.render(text)
-    if "<blockquote>\n</blockquote>" in rendered or _straight_quotes(rendered):
+    if "<blockquote>\n</blockquote>" in rendered or (typographer and _straight_quotes(rendered)):
         return None
     return _with_anchors(rendered)
 
