@@ -1701,7 +1701,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     except SitegenError as error:
-        print(f"error: {error}" if error.location is None else str(error), file=sys.stderr)
+        print(error.report(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

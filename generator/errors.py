@@ -30,6 +30,11 @@ class SitegenError(Exception):
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
 
+    def report(self) -> str:
+        """The error as the command line prints it: `file:line: message`, or
+        `error: message` when it has no place."""
+        return f"error: {self}" if self.location is None else str(self)
+
 
 class ConfigError(SitegenError):
     """Site, theme or environment configuration is invalid."""

@@ -319,7 +319,7 @@ def draft(
         try:
             new = edited_text(old, edit, display)
         except SitegenError as error:
-            return Draft(file, old, old, "", None, _text(error))
+            return Draft(file, old, old, "", None, error.report())
     diff = unified_diff(old, new, f"sites/{edit.site}/{SITE_FILE}") if edit else ""
     with scratch(root, {file: new} if edit else {}) as project:
         try:
@@ -330,13 +330,9 @@ def draft(
                     for url in urls:
                         plan_variants(url, site.personalization)
         except SitegenError as error:
-            message = _text(error).replace(str(project) + "/", "")
+            message = error.report().replace(str(project) + "/", "")
             return Draft(file, old, new, diff, None, message)
     return Draft(file, old, new, diff, network, None)
-
-
-def _text(error: SitegenError) -> str:
-    return f"error: {error}" if error.location is None else str(error)
 
 
 def write(
@@ -414,7 +410,7 @@ def who_sees_what(
         try:
             variants = plan_variants(url, personalization, flags)
         except SitegenError as error:
-            rows.append({"url": url, "variant": None, "error": _text(error), "decided": []})
+            rows.append({"url": url, "variant": None, "error": error.report(), "decided": []})
             continue
         page_segments = {s for v in variants for s in v.other_segments}
         on_page_flags = {flag_id for v in variants for flag_id, _ in v.flags}

@@ -47,11 +47,6 @@ class ServeOptions:
     drafts: bool = False
 
 
-def error_text(error: SitegenError) -> str:
-    """What the CLI prints for the error (file:line first when it has one)."""
-    return f"error: {error}" if error.location is None else str(error)
-
-
 class Session:
     """One served site: its builds and what the server shows of them."""
 
@@ -96,7 +91,7 @@ class Session:
         try:
             report = self._build(self.build_options(jobs=1))
         except SitegenError as error:
-            message = error_text(error)
+            message = error.report()
         except Exception:  # a bug in sitegen: shown like an error, the server keeps serving
             message = "sitegen failed unexpectedly:\n" + traceback.format_exc()
         else:
