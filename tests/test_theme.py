@@ -23,7 +23,16 @@ from tests.browser import require
 REPO = Path(__file__).resolve().parent.parent
 AXE = REPO / ".servers/node/node_modules/axe-core/axe.min.js"
 PAGES = {
-    "trailhead": ["/", "/guides/", "/guides/hiking/layering/", "/news/trail-cleanup/", "/404.html"],
+    "trailhead": [
+        "/",
+        "/guides/",
+        "/guides/hiking/layering/",
+        "/news/trail-cleanup/",
+        "/404.html",
+        "/search/",
+        # The repair-cta experiment's arm, as a visitor in that arm is served it.
+        "/_variants/repair-cta-repair/guides/hiking/layering/",
+    ],
     "harbor": ["/", "/seamanship/", "/care/"],
     "trailhead-alps": ["/"],
 }
