@@ -62,10 +62,17 @@ def pages_of(site: Path) -> list[str]:
     manifest = json.loads(
         (site.parent / ".sitegen/sites" / site.name / "manifest.json").read_text()
     )
+    protected = [
+        path.parent.relative_to(site).as_posix() + "/"
+        for path in site.rglob(".htaccess")
+        if path.parent != site and "AuthType" in path.read_text()
+    ]
     urls = []
     for path, entry in manifest["files"].items():
         if entry["kind"] == "page" and path.endswith("index.html"):
-            urls.append("/" + path[: -len("index.html")])
+            # Pages behind a login (users.yaml) are not what a new visitor or a crawler sees.
+            if not any(path.startswith(folder) for folder in protected):
+                urls.append("/" + path[: -len("index.html")])
     return sorted(urls)
 
 
