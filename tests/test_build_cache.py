@@ -24,7 +24,7 @@ def test_pool_pages_are_parsed_once_for_the_network(
     # Either engine may render a text (render/fast_markdown.py): count both.
     parsed: list[str] = []
     slow: list[str] = []
-    parser = markdown.markdown_parser()
+    parser = markdown.markdown_parser(False)  # the fixture sites predate smart quotes
     real_render = parser.render
     from generator.render.fast_markdown import render_fast as real_fast
 
@@ -33,8 +33,8 @@ def test_pool_pages_are_parsed_once_for_the_network(
         slow.append(text)
         return str(real_render(text))
 
-    def counting_fast(text: str) -> str | None:
-        found = real_fast(text)
+    def counting_fast(text: str, typographer: bool = True) -> str | None:
+        found = real_fast(text, typographer)
         if found is not None:
             parsed.append(text)
         return found
