@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from generator.content.links import first_heading, internal_links
+from generator.pipeline.checks import _resolved
 from tests.conftest import Result, edit, tree
 
 
@@ -27,6 +31,24 @@ def test_links_are_found_with_their_lines_outside_code() -> None:
         ("/images/y.svg", 19, True),
     )
     assert first_heading("```\n# not this\n```\nText\n## The *real* one ##\n") == "The real one"
+
+
+@pytest.mark.parametrize(
+    ("url", "target", "path"),
+    [
+        ("/a/b/", "c/", "/a/b/c/"),
+        ("/a/b/", "../c?q=1#top", "/a/c"),
+        ("/a/b/page.html", "img%20one.png", "/a/b/img one.png"),
+        ("/a/b/", "/x/./y/", "/x/y/"),
+        ("/a/b/", ".", "/a/b/"),
+        ("/a/b/", "..", "/a/"),
+        ("/", "../../x/", "/x/"),  # as a browser resolves it: never above the root
+        ("/a/", "?page=2", ""),
+    ],
+)
+def test_a_link_resolves_as_a_browser_resolves_it(url: str, target: str, path: str) -> None:
+    page = SimpleNamespace(url=url)
+    assert _resolved(page, target) == path  # type: ignore[arg-type]
 
 
 def test_a_broken_link_stops_the_build_and_names_the_line(
