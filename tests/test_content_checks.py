@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from generator.content.links import first_heading, internal_links
-from generator.pipeline.checks import _resolved
+from generator.pipeline.checks import resolved_link
 from tests.conftest import Result, edit, tree
 
 
@@ -48,7 +48,7 @@ def test_links_are_found_with_their_lines_outside_code() -> None:
 )
 def test_a_link_resolves_as_a_browser_resolves_it(url: str, target: str, path: str) -> None:
     page = SimpleNamespace(url=url)
-    assert _resolved(page, target) == path  # type: ignore[arg-type]
+    assert resolved_link(page, target) == path  # type: ignore[arg-type]
 
 
 def test_a_broken_link_stops_the_build_and_names_the_line(

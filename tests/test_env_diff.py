@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
+from tests.conftest import Result, edit, tree
 
 STAGING_ONLY = """
   staging:
@@ -152,7 +152,7 @@ def test_promote_refuses_bad_selections(project: Path, sitegen: Callable[..., Re
     nothing = sitegen(project, *args, "--pages", "articles/nope-*")
     assert nothing.code == 1 and "--pages articles/nope-*: no page matches" in nothing.err
     unknown = sitegen(project, *args, "--experiments", "hero-test")  # production has it
-    assert unknown.code == 1 and "only there: hero-staging" in unknown.err
+    assert unknown.code == 1 and "(those are: hero-staging)" in unknown.err
     both = sitegen(project, *args, "--all", "--pages", "x")
     assert both.code == 2
     neither = sitegen(project, *args)
@@ -186,7 +186,10 @@ def test_promote_a_flag_declared_only_in_the_staging_overlay(
     )
     assert "flag" not in after.out
     missing = sitegen(project, *args, "--flags", "new-footer")
-    assert missing.code == 1 and "not a flag that only the source environment has" in missing.err
+    assert (
+        missing.code == 1
+        and "not a flag that the source environment has and the target lacks" in missing.err
+    )
 
 
 def test_env_diff_deployed_shows_what_each_target_serves_and_its_drift(
@@ -258,3 +261,115 @@ def test_promote_asks_for_intent_from_one_who_may_not_publish_the_target(
     meant = sitegen(project, *args, "--without-publish-permission")
     assert meant.code == 0 and "promoting anyway" in meant.err
     assert (project / "content/articles/preview-one.md").read_bytes() != before
+
+
+def test_promote_refuses_a_partial_or_file_only_the_source_theme_has(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    """Staging tries a new theme: its partial and its image are not production's."""
+    staging_overlay(project)
+    theme = project / "themes/fancy-next"
+    (theme / "templates/partials").mkdir(parents=True)
+    (theme / "images").mkdir()
+    (theme / "theme.yaml").write_text("extends: fancy\n")
+    (theme / "templates/partials/banner.html").write_text("<p class=banner>New</p>\n")
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="3"></svg>\n'
+    (theme / "images/route-map.svg").write_text(svg)
+    edit(
+        project / "sites/brand/site.yaml",
+        "    base_url: https://staging.brand.test/\n",
+        "    base_url: https://staging.brand.test/\n    theme: fancy-next\n",
+    )
+    edit(
+        project / "sites/brand/site.yaml",
+        "arms: {control: 0.5, bold: 0.5}",
+        "arms:\n          control: 0.5\n"
+        "          banner: {weight: 0.5, partial: partials/banner.html}",
+    )
+    (project / "content/articles/preview-map.md").write_text(
+        "---\ntitle: Map\nenvironments: [staging]\n---\n\n![The route](/images/route-map.svg)\n"
+    )
+    before = tree(project)
+    args = ("promote", "brand", "--from", "staging", "--to", "production")
+    experiment = sitegen(project, *args, "--experiments", "hero-staging")
+    assert experiment.code == 1
+    assert (
+        "experiment hero-staging (arm banner) uses the partial 'partials/banner.html', which "
+        "only staging has (themes/fancy-next/templates/partials/banner.html)" in experiment.err
+    )
+    page = sitegen(project, *args, "--pages", "articles/preview-map")
+    assert page.code == 1
+    assert (
+        "content/articles/preview-map.md uses '/images/route-map.svg', a file only staging has "
+        "(themes/fancy-next/images/route-map.svg)" in page.err
+    )
+    assert tree(project) == before  # nothing written
+    # Once production's theme has the image too, the page is promoted.
+    (project / "themes/plain/images/route-map.svg").write_text(svg)
+    assert sitegen(project, *args, "--pages", "articles/preview-map").code == 0
+    # With the partial, the experiment passes this check; production's build then refuses it
+    # (it would change the home page's hero with production's own experiment).
+    (project / "themes/fancy/templates/partials/banner.html").write_text("<p>New</p>\n")
+    clash = sitegen(project, *args, "--experiments", "hero-staging")
+    assert clash.code == 1
+    assert "cannot promote to production: its build with these edits fails: " in clash.err
+    assert "'hero-staging' (sites/brand/site.yaml:16) and 'hero-test' both change" in clash.err
+
+
+def test_promote_a_flag_the_staging_overlay_overrides(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    """Declared for every environment, switched on in staging only: promoting it lays the
+    overlay's values over the declaration and removes them from the overlay."""
+    site = project / "sites/brand/site.yaml"
+    edit(
+        site,
+        "environments:\n  staging:\n    base_url: https://staging.brand.test/\n",
+        "features:\n  new-footer:  # the redesigned footer\n    description: Footer, 2027\n"
+        "    default: false   # off until it is ready\n"
+        "environments:\n  staging:\n    base_url: https://staging.brand.test/\n"
+        "    features:\n      new-footer: {default: true}\n",
+    )
+    text = site.read_text()
+    diff = ("env", "diff", "brand", "--from", "staging", "--to", "production", "--no-output")
+    assert "  flag new-footer: differs: default" in sitegen(project, *diff).out
+    args = ("promote", "brand", "--from", "staging", "--to", "production")
+    done = sitegen(project, *args, "--flags", "new-footer")
+    assert done.code == 0, done.err
+    assert site.read_text() == text.replace(
+        "    default: false   # off until it is ready\n",
+        "    default: true    # off until it is ready\n",  # the comment keeps its column
+    ).replace("    features:\n      new-footer: {default: true}\n", "")
+    assert "flag" not in sitegen(project, *diff).out
+    # A difference that the target's own overlay makes cannot be moved from the source's.
+    edit(
+        site,
+        "    base_url: https://staging.brand.test/\n",
+        "    base_url: https://staging.brand.test/\n"
+        "  production:\n    features:\n      new-footer: {default: false}\n",
+    )
+    by_hand = sitegen(project, *args, "--flags", "new-footer")
+    assert by_hand.code == 1 and "promote it by hand" in by_hand.err
+    # Both overlays set it: moving staging's value leaves production's own in the way.
+    edit(
+        site,
+        "  production:\n",
+        "    features:\n      new-footer: {default: true}\n  production:\n",
+    )
+    text = site.read_text()
+    still = sitegen(project, *args, "--flags", "new-footer")
+    assert still.code == 1
+    assert "with the edits, production still has it otherwise than staging" in still.err
+    assert site.read_text() == text
+
+
+def test_promote_keeps_the_comment_of_a_flow_style_environments_line(
+    project: Path, sitegen: Callable[..., Result]
+) -> None:
+    page = project / "content/articles/preview-one.md"
+    page.write_text("---\ntitle: One\nenvironments: [staging]  # not yet\n---\nSoon.\n")
+    args = ("promote", "brand", "--from", "staging", "--to", "production", "--all")
+    assert sitegen(project, *args).code == 0
+    assert page.read_text() == (
+        "---\ntitle: One\nenvironments: [staging, production]  # not yet\n---\nSoon.\n"
+    )

@@ -143,7 +143,7 @@ def _find(roots: tuple[Path, ...], folders: tuple[str, ...], name: str) -> Path 
     return None
 
 
-def _layered_files(roots: tuple[Path, ...], folder: str) -> dict[str, Path]:
+def layered_files(roots: tuple[Path, ...], folder: str) -> dict[str, Path]:
     """Relative path -> file, the first root that has a path winning."""
     found: dict[str, Path] = {}
     for root in reversed(roots):
@@ -194,7 +194,7 @@ def build_site_assets(
     settings = site.images
     pictures: dict[str, PictureRef] = {}
     sizes: dict[str, tuple[int, int]] = {}
-    for relative, path in _layered_files(roots, "images").items():
+    for relative, path in layered_files(roots, "images").items():
         logical = f"images/{relative}"
         if path.suffix.lower() not in RASTER:
             data = path.read_bytes()
@@ -225,7 +225,7 @@ def build_site_assets(
         for name, ref in sorted(refs.items())
     }
     files[MANIFEST_PATH] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-    static = _layered_files(roots, "static")
+    static = layered_files(roots, "static")
     return AssetBundle(files, static, refs, pictures, sizes)
 
 

@@ -22,7 +22,7 @@ def _published(plan: SitePlan) -> tuple[set[str], list[str]]:
     return {*urls, *paths}, urls
 
 
-def _resolved(page: Page, target: str) -> str:
+def resolved_link(page: Page, target: str) -> str:
     """The root-relative path a link of `page` asks for (no query, no fragment).
 
     Targets are internal (`links.internal_links` leaves out schemes, hosts and anchors), so a
@@ -49,7 +49,7 @@ def _link_problem(target: str, path: str, known: set[str], urls: list[str]) -> s
 
 def _image_problem(page: Page, target: str, state: SiteState, known: set[str]) -> str | None:
     logical = target.split("?")[0].split("#")[0].lstrip("/")
-    if logical in state.assets.refs or _resolved(page, target) in known:
+    if logical in state.assets.refs or resolved_link(page, target) in known:
         return None
     images = sorted({*state.assets.pictures, *state.assets.sizes})
     return f"image '{target}' is not an image of the site" + close_matches(logical, images)
@@ -67,7 +67,7 @@ def page_problems(state: SiteState, plan: SitePlan) -> tuple[list[str], list[str
                 problem = _image_problem(page, target, state, known)
                 level = checks.images
             else:
-                problem = _link_problem(target, _resolved(page, target), known, urls)
+                problem = _link_problem(target, resolved_link(page, target), known, urls)
                 level = checks.links
             if problem is not None:
                 found[level].append(f"{source.display}:{line}: {problem}")

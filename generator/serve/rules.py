@@ -15,8 +15,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import os
 import shutil
 import tempfile
@@ -31,7 +29,7 @@ import yaml
 from generator.conditions import evaluate
 from generator.config import load_network
 from generator.config.model import Network, SiteConfig
-from generator.config.yaml_edit import end_of, fragment, lines_of, load, round_trip, unified_diff
+from generator.config.yaml_edit import load, plain, replace_entry, unified_diff
 from generator.errors import ConfigError, SitegenError
 from generator.files import replace_text
 from generator.personalize.features import visitor_flags
@@ -80,10 +78,6 @@ def _line_of(text: str, kind: str, entry: str) -> int:
     return int(section.lc.key(entry)[0]) + 1
 
 
-def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
 def site_tree(root: Path, network: Network) -> list[dict[str, Any]]:
     """Every site, parents before children, with each entry of `KINDS` it has or disables:
     `origin` is `defines` (first declared here), `overrides` (redeclared here), `inherits`
@@ -120,7 +114,7 @@ def site_tree(root: Path, network: Network) -> list[dict[str, Any]]:
                         "origin": origin,
                         "from": source,
                         "where": f"sites/{source}/{SITE_FILE}:{line}",
-                        "value": _plain(resolved.get(entry, False)),
+                        "value": plain(resolved.get(entry, False)),
                     }
                 )
             kinds[kind] = entries
@@ -163,102 +157,10 @@ class Edit:
 def edited_text(text: str, edit: Edit, display: str) -> str:
     """`text` with the entry's lines replaced (or added at the end of its section, or the
     section added at the end of the file); every other line stays as it was."""
-    document = load(text, display)
-    lines = lines_of(text)
-    new: list[str] | None = [] if edit.value is None else None
-    if not hasattr(document, "lc"):
-        raise EditError(f"{display}: expected a mapping at the top of the file")
-    if edit.kind not in document:
-        if edit.value is None:
-            return text
-        return "".join(lines) + "".join(fragment({edit.kind: {edit.entry: edit.value}}, 0))
-    section = document[edit.kind]
-    start = int(document.lc.key(edit.kind)[0])
-    keys = list(document)
-    index = keys.index(edit.kind)
-    stop = int(document.lc.key(keys[index + 1])[0]) if index + 1 < len(keys) else len(lines)
-    if not hasattr(section, "lc") or (section.fa.flow_style() if len(section) else True):
-        raise EditError(
-            f"{display}:{start + 1}: '{edit.kind}' is written in flow style or empty; write "
-            "it as an indented block to edit it here"
-        )
-    first = next(iter(section))
-    indent = int(section.lc.key(first)[1])
-    if new is None:
-        new = fragment({edit.entry: edit.value}, indent)
-    if edit.entry in section:
-        at, until = _entry_lines(section, edit.entry, lines, stop)
-        if edit.value is not None:
-            new = _updated_entry(document, edit, display, lines, at, until)
-        return "".join(lines[:at] + new + lines[until:])
-    end = end_of(lines, start + 1, stop)
-    return "".join(lines[:end] + new + lines[end:])
-
-
-def _entry_lines(section: Any, entry: str, lines: list[str], stop: int) -> tuple[int, int]:
-    """[first, end) of the lines an entry of a section holds (trailing blank lines and
-    comments belong to what follows)."""
-    at = int(section.lc.key(entry)[0])
-    entries = list(section)
-    after = entries.index(entry) + 1
-    until = int(section.lc.key(entries[after])[0]) if after < len(entries) else stop
-    return at, end_of(lines, at + 1, until)
-
-
-def _merge_into(node: Any, value: Any) -> Any:
-    """`value` written into the round-trip `node` where they differ: what is unchanged keeps
-    its node (comments, flow style, quoting)."""
-    if hasattr(node, "lc") and isinstance(value, dict) and hasattr(node, "keys"):
-        for key in [key for key in node if key not in value]:
-            del node[key]
-        for key, new in value.items():
-            node[key] = _merge_into(node[key], new) if key in node else new
-        return node
-    return node if node == value else value
-
-
-def _key_lines(entry: Any, lines: list[str], at: int, until: int) -> dict[str, list[str]]:
-    """The lines of each key of an entry's mapping, between the entry's [at, until)."""
-    keys = list(entry)
-    found = {}
-    for index, key in enumerate(keys):
-        start = int(entry.lc.key(key)[0])
-        stop = int(entry.lc.key(keys[index + 1])[0]) if index + 1 < len(keys) else until
-        found[key] = lines[start : end_of(lines, start + 1, stop)]
-    return found
-
-
-def _updated_entry(
-    document: Any, edit: Edit, display: str, lines: list[str], at: int, until: int
-) -> list[str]:
-    """The entry's lines after its values change in place: the lines of a key whose value
-    is unchanged stay as written; a changed or new key's lines are as the round-trip
-    library writes them (comments, flow style and quoting of what it keeps)."""
-    section = document[edit.kind]
-    original = section[edit.entry]
-    if not (hasattr(original, "lc") and isinstance(edit.value, dict) and len(original)):
-        return fragment({edit.entry: edit.value}, int(section.lc.key(edit.entry)[1]))
-    before = {key: _plain(value) for key, value in original.items()}
-    kept = _key_lines(original, lines, at, until)
-    head = lines[at : int(original.lc.key(next(iter(original)))[0])]
-    section[edit.entry] = _merge_into(original, edit.value)
-    stream = io.StringIO()
-    round_trip().dump(document, stream)
-    dumped = stream.getvalue()
-    written = load(dumped, display)
-    dumped_lines = lines_of(dumped)
-    keys = list(written)
-    index = keys.index(edit.kind)
-    stop = int(written.lc.key(keys[index + 1])[0]) if index + 1 < len(keys) else len(dumped_lines)
-    new_at, new_until = _entry_lines(written[edit.kind], edit.entry, dumped_lines, stop)
-    rewritten = _key_lines(written[edit.kind][edit.entry], dumped_lines, new_at, new_until)
-    result = list(head)
-    order = [key for key in before if key in edit.value]  # the file's order first
-    order += [key for key in edit.value if key not in before]
-    for key in order:
-        unchanged = key in before and before[key] == _plain(edit.value[key])
-        result += kept[key] if unchanged else rewritten[key]
-    return result
+    try:
+        return replace_entry(text, edit.kind, edit.entry, edit.value, display)
+    except ConfigError as error:
+        raise EditError(str(error)) from None
 
 
 @contextmanager

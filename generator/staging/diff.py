@@ -264,12 +264,12 @@ def content_changes(sides: Sides, before: str, after: str) -> list[ContentChange
         if fields:
             changes.append(ContentChange("page", key, "differs: " + ", ".join(fields)))
     for kind in ("experiment", "flag", "rule"):
-        first, second = _declared(sites[before], kind), _declared(sites[after], kind)
+        first, second = declared(sites[before], kind), declared(sites[after], kind)
         changes += _keyed(kind, first, second, before, after)
     return changes
 
 
-def _declared(site: SiteConfig, kind: str) -> dict[str, Any]:
+def declared(site: SiteConfig, kind: str) -> dict[str, Any]:
     """The site's experiments, feature flags or rules, by key."""
     if kind == "flag":
         return {
@@ -289,12 +289,12 @@ def _keyed(
             changes.append(ContentChange(kind, key, f"only in {before}"))
         elif key not in first:
             changes.append(ContentChange(kind, key, f"only in {after}"))
-        elif _canonical(first[key]) != _canonical(second[key]):
+        elif canonical(first[key]) != canonical(second[key]):
             fields = sorted(
                 name
                 for name in set(_as_dict(first[key])) | set(_as_dict(second[key]))
-                if _canonical(_as_dict(first[key]).get(name))
-                != _canonical(_as_dict(second[key]).get(name))
+                if canonical(_as_dict(first[key]).get(name))
+                != canonical(_as_dict(second[key]).get(name))
             )
             changes.append(ContentChange(kind, key, "differs: " + (", ".join(fields) or "value")))
     return changes
@@ -304,7 +304,7 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _canonical(value: Any) -> str:
+def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 

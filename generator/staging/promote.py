@@ -22,12 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.config.model import SiteConfig
-from generator.config.yaml_edit import end_of, lines_of, load, unified_diff
+import yaml
+
+from generator.assets.bundle import layered_files, search_roots
+from generator.config.merge import merge_documents
+from generator.config.sourced_yaml import SourcedDocument
+from generator.config.yaml_edit import end_of, lines_of, load, plain, replace_entry, unified_diff
 from generator.content.gates import glob_pattern
 from generator.content.page import Page
 from generator.content.sources import split_front_matter
 from generator.errors import ConfigError, ContentError, Location, SitegenError
+from generator.pipeline.checks import resolved_link
+from generator.render.templates import ThemeLoader, template_directories
+from generator.staging.diff import Sides, canonical, declared
+
+SITE_FILE = "site.yaml"
 
 LINK = re.compile(r"""(?:\]\(|href=["'])(/[^)"'#?\s]*)""")
 """A site-relative link in Markdown or HTML."""
@@ -71,38 +80,33 @@ def plan_promotion(
 ) -> Promotion:
     """The edits that give `after` exactly the selected items of `before`; errors name
     every selection that matches nothing and every dependency left behind."""
-    from generator.staging.diff import Sides
-
     sides = Sides.load(root, site_name, (before, after))
     sites, pages = sides.sites, sides.pages()
     waiting = {key: page for key, page in pages[before].items() if key not in pages[after]}
     promotion = Promotion(site_name, before, after)
     chosen = _chosen_pages(waiting, selection)
     promotion.pages = sorted(chosen)
+    entries = {
+        kind: _waiting_entries(declared(sites[before], kind), declared(sites[after], kind))
+        for kind in ("experiment", "flag")
+    }
     promotion.experiments = _chosen_entries(
-        "experiment",
-        _ids(sites[before], "experiments"),
-        _ids(sites[after], "experiments"),
-        selection.experiments,
-        selection.everything,
+        "experiment", entries["experiment"], selection.experiments, selection.everything
     )
     promotion.flags = _chosen_entries(
-        "flag",
-        _ids(sites[before], "features"),
-        _ids(sites[after], "features"),
-        selection.flags,
-        selection.everything,
+        "flag", entries["flag"], selection.flags, selection.everything
     )
     if not promotion.pages and not promotion.experiments and not promotion.flags:
         raise SitegenError(
             f"nothing to promote: {after} already has everything selected of {before}"
         )
     problems = _missing_links(chosen, waiting, pages[after])
+    problems += _missing_files(sides, (before, after), chosen, promotion.experiments)
     if problems:
         raise ContentError(
             f"cannot promote to {after}: "
             + "; ".join(problems)
-            + " (promote those pages too, or remove the links)"
+            + f" (promote those too, give {after} what is missing, or remove the uses)"
         )
     for key in promotion.pages:
         path = waiting[key].source.path
@@ -111,17 +115,18 @@ def plan_promotion(
     moves = [("experiments", name) for name in promotion.experiments]
     moves += [("features", name) for name in promotion.flags]
     for section, name in moves:
-        path = _declaring_file(sites[before], section, name, root)
-        old = promotion.edits.get(path, (path.read_text(encoding="utf-8"),) * 2)
-        display = str(path.relative_to(root))
-        promotion.edits[path] = (old[0], _move_entry(old[1], before, section, name, display))
+        for path in _declaring_files(sides, before, section, name):
+            old = promotion.edits.get(path, (path.read_text(encoding="utf-8"),) * 2)
+            display = str(path.relative_to(root))
+            promotion.edits[path] = (old[0], _move_entry(old[1], before, section, name, display))
     return promotion
 
 
-def _ids(site: SiteConfig, section: str) -> set[str]:
-    if section == "features":
-        return {feature.id for feature in site.features}
-    return set(site.values.get(section) or {})
+def _waiting_entries(there: dict[str, Any], here: dict[str, Any]) -> list[str]:
+    """The experiments (or flags) the source has and the target lacks or has otherwise."""
+    return sorted(
+        name for name, value in there.items() if canonical(value) != canonical(here.get(name))
+    )
 
 
 def _chosen_pages(waiting: dict[str, Page], selection: Selection) -> dict[str, Page]:
@@ -145,19 +150,19 @@ def _chosen_pages(waiting: dict[str, Page], selection: Selection) -> dict[str, P
 
 
 def _chosen_entries(
-    kind: str, there: set[str], here: set[str], named: tuple[str, ...], everything: bool
+    kind: str, waiting: list[str], named: tuple[str, ...], everything: bool
 ) -> list[str]:
-    """The experiments (or flags) to promote: those only the source has, all of them or
-    the ones named."""
-    waiting = sorted(there - here)
+    """The experiments (or flags) to promote: all that the source has otherwise than the
+    target, or the ones named."""
     if everything:
         return waiting
     for name in named:
         if name not in waiting:
-            known = f"; only there: {', '.join(waiting)}" if waiting else ""
+            known = f" (those are: {', '.join(waiting)})" if waiting else " (there is none)"
             option = "--experiments" if kind == "experiment" else "--flags"
             raise SitegenError(
-                f"{option} {name}: not a {kind} that only the source environment has{known}"
+                f"{option} {name}: not a {kind} that the source environment has and the "
+                f"target lacks or has otherwise{known}"
             )
     return sorted(named)
 
@@ -179,6 +184,65 @@ def _missing_links(
     return problems
 
 
+@dataclass(frozen=True)
+class _Resources:
+    """What one environment of the site can use: its templates and its files by the path
+    pages name them with (`images/…`, and static files from the site's root)."""
+
+    templates: ThemeLoader
+    files: dict[str, Path]
+
+    @classmethod
+    def of(cls, sides: Sides, environment: str) -> _Resources:
+        site, network = sides.sites[environment], sides.networks[environment]
+        roots = search_roots(site, network)
+        images = {f"images/{name}": path for name, path in layered_files(roots, "images").items()}
+        return cls(
+            ThemeLoader(template_directories(site, network), sides.root),
+            {**layered_files(roots, "static"), **images},
+        )
+
+
+def _missing_files(
+    sides: Sides, environments: tuple[str, str], chosen: dict[str, Page], experiments: list[str]
+) -> list[str]:
+    """Templates, images and files that the promoted pages and experiments use and that only
+    the source environment has (another theme in its overlay, say)."""
+    before, after = environments
+    there, here = _Resources.of(sides, before), _Resources.of(sides, after)
+    uses: list[tuple[str, str, str]] = []  # (who, kind, template name)
+    problems = []
+    for _, page in sorted(chosen.items()):
+        source = page.source
+        if source.template:
+            uses.append((source.display, "template", source.template))
+        targets = [target for target, _, _ in source.links]
+        for target in targets + ([source.image] if source.image else []):
+            logical = target.partition("#")[0].partition("?")[0].lstrip("/")
+            names = {logical, resolved_link(page, target).lstrip("/")}
+            found = [there.files[name] for name in sorted(names & there.files.keys())]
+            if found and not names & here.files.keys():
+                problems.append(
+                    f"{source.display} uses '{target}', a file only {before} has "
+                    f"({found[0].relative_to(sides.root)})"
+                )
+    for experiment in sides.sites[before].personalization.experiments:
+        if experiment.id in experiments:
+            for arm in experiment.arms:
+                change = arm.change
+                for kind, name in (("partial", change.partial), ("template", change.template)):
+                    if name:
+                        uses.append((f"experiment {experiment.id} (arm {arm.name})", kind, name))
+    for user, kind, name in uses:
+        found_there = there.templates.find(name)
+        if found_there is not None and here.templates.find(name) is None:
+            problems.append(
+                f"{user} uses the {kind} '{name}', which only {before} has "
+                f"({found_there.relative_to(sides.root)})"
+            )
+    return problems
+
+
 def _add_environment(text: str, environment: str, page: Page) -> str:
     """The page's text with `environment` added to its front matter's `environments:`."""
     display = page.source.display
@@ -190,52 +254,79 @@ def _add_environment(text: str, environment: str, page: Page) -> str:
     line, _ = document.lc.key("environments")
     line += 1  # the opening '---'
     value = document["environments"]
-    if getattr(value, "fa", None) is not None and value.fa.flow_style():
-        names = [*value, environment]
-        head = lines[line].split(":", 1)[0]
-        lines[line] = f"{head}: [{', '.join(names)}]\n"
+    if not len(value) or value.fa.flow_style():
+        # `[a, b]  # comment`, maybe over several lines: the name goes before the `]`.
+        close = next(index for index in range(line, len(lines)) if "]" in lines[index])
+        text_before, bracket, rest = lines[close].partition("]")
+        separator = ", " if len(value) else ""
+        if text_before.strip():
+            text_before = text_before.rstrip()
+        lines[close] = text_before + separator + environment + bracket + rest
     else:
         last, column = value.lc.item(len(value) - 1)
         lines.insert(last + 2, " " * (column - 2) + f"- {environment}\n")
     return "".join(lines)
 
 
-def _declaring_file(site: SiteConfig, section: str, name: str, root: Path) -> Path:
-    location = site.locations.get((section, name))
-    if location is None or not location.file:
-        raise ConfigError(f"cannot tell which file declares {section}.{name}")
-    return root / location.file
+def _declaring_files(sides: Sides, environment: str, section: str, name: str) -> list[Path]:
+    """The site files of the lineage whose `environment` overlay sets `<section>.<name>`."""
+    network = sides.networks[environment]
+    found = []
+    for site in sides.sites[environment].lineage:
+        path = network.sites[site].directory / SITE_FILE
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        overlay = ((document.get("environments") or {}).get(environment) or {}).get(section)
+        if isinstance(overlay, dict) and name in overlay:
+            found.append(path)
+    if not found:
+        kind = "flag" if section == "features" else "experiment"
+        raise ConfigError(
+            f"{kind} '{name}' differs between the environments, but no "
+            f"environments.{environment}.{section}.{name} of the site's files sets the "
+            "difference (the target's own overlay does, or another setting): promote it by hand"
+        )
+    return found
 
 
 def _move_entry(text: str, environment: str, section: str, name: str, display: str) -> str:
     """`environments.<environment>.<section>.<name>` moved to the top-level `<section>:`
-    of the same file, its lines re-indented, nothing else changed."""
+    of the same file, nothing else changed: its lines re-indented when the top level lacks
+    the entry, or its values laid over the top-level entry's when it overrides one."""
     document = load(text, display)
     lines = lines_of(text)
     try:
-        overlay = document["environments"][environment]
+        environments = document["environments"]
+        overlay = environments[environment]
         block = overlay[section]
         first = int(block.lc.key(name)[0])
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         raise ConfigError(
-            f"'{name}' is not declared under environments.{environment}.{section} in this "
-            "file (a value overridden there is promoted by hand)",
+            f"'{name}' is not set under environments.{environment}.{section} in this file",
             Location(display, 0),
         ) from None
     ancestors = [
         (block, name),
         (overlay, section),
-        (document["environments"], environment),
+        (environments, environment),
         (document, "environments"),
     ]
     stop = end_of(lines, first, _block_end(ancestors, len(lines)))
+    # What goes: the entry, with each mapping around it that held only it.
+    cut = first
+    if len(block) == 1:
+        cut = int(overlay.lc.key(section)[0])
+        if len(overlay) == 1:
+            cut = int(environments.lc.key(environment)[0])
+            if len(environments) == 1:
+                cut = int(document.lc.key("environments")[0])
+    top = document.get(section)
+    if hasattr(top, "get") and name in top:
+        value = _laid_over(plain(top[name]), plain(block[name]))
+        return replace_entry("".join(lines[:cut] + lines[stop:]), section, name, value, display)
     indent = len(lines[first]) - len(lines[first].lstrip())
     moved = [
         line[indent - 2 :] if line[: indent - 2].isspace() else line for line in lines[first:stop]
     ]
-    # Remove the entry (with the overlay's `<section>:` line when it held only this one).
-    cut = int(overlay.lc.key(section)[0]) if len(block) == 1 else first
-    top = document.get(section)
     if top is None:
         where = len(lines)
         moved = [f"{section}:\n", *moved]
@@ -249,6 +340,13 @@ def _move_entry(text: str, environment: str, section: str, name: str, display: s
         del lines[cut:stop]
         lines[where:where] = moved
     return "".join(lines)
+
+
+def _laid_over(base: Any, overlay: Any) -> Any:
+    """What loading gives when `overlay` (an environment's value) is laid over `base`."""
+    if not (isinstance(base, dict) and isinstance(overlay, dict)):
+        return overlay
+    return merge_documents(SourcedDocument(base, {}), SourcedDocument(overlay, {})).data
 
 
 def _block_end(ancestors: list[tuple[Any, str]], total: int) -> int:
@@ -278,5 +376,27 @@ def production_changes(root: Path, site: str, environment: str, promotion: Promo
         for path, (_, new) in promotion.edits.items():
             (copy / path.relative_to(root)).write_text(new, encoding="utf-8")
         now = _built(root, site, environment, Path(folder) / "now")
-        then = _built(copy, site, environment, Path(folder) / "then")
+        _check_entries_promoted(copy, promotion)
+        try:
+            then = _built(copy, site, environment, Path(folder) / "then")
+        except SitegenError as error:
+            raise SitegenError(
+                f"cannot promote to {environment}: its build with these edits fails: {error}"
+            ) from None
     return manifest_changes(now, then, "current", "promoted")
+
+
+def _check_entries_promoted(copy: Path, promotion: Promotion) -> None:
+    """Each promoted experiment and flag is, with the edits, the same in both environments
+    (the target's own overlay may still set it otherwise)."""
+    sides = Sides.load(copy, promotion.site, (promotion.before, promotion.after))
+    for kind, names in (("experiment", promotion.experiments), ("flag", promotion.flags)):
+        there = declared(sides.sites[promotion.before], kind)
+        here = declared(sides.sites[promotion.after], kind)
+        for name in names:
+            if canonical(there.get(name)) != canonical(here.get(name)):
+                raise SitegenError(
+                    f"cannot promote {kind} '{name}': with the edits, {promotion.after} still "
+                    f"has it otherwise than {promotion.before} (its own overlay sets it?): "
+                    "promote it by hand"
+                )
