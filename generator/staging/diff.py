@@ -181,17 +181,17 @@ class Sides:
         return cls(root, networks, {env: _site(networks[env], site) for env in environments})
 
     def pages(self) -> dict[str, dict[str, Page]]:
-        """Each environment's pages of the site, by key."""
+        """Each environment's pages of the site, by key: regular pages, the pages that
+        introduce listings (a section's `index.md`) and pages behind a login."""
         from generator.content import SourceReader, collect_site_content
 
         reader = SourceReader(self.root)
-        return {
-            env: {
-                page.key: page
-                for page in collect_site_content(self.sites[env], self.networks[env], reader).pages
-            }
-            for env in self.sites
-        }
+        found = {}
+        for env in self.sites:
+            content = collect_site_content(self.sites[env], self.networks[env], reader)
+            every = (*content.pages, *content.intros.values(), *content.protected)
+            found[env] = {page.key: page for page in every}
+        return found
 
 
 def _site(network: Network, name: str) -> SiteConfig:

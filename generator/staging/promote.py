@@ -138,7 +138,7 @@ def _chosen_pages(waiting: dict[str, Page], selection: Selection) -> dict[str, P
         found = {
             key: page
             for key, page in waiting.items()
-            if pattern.fullmatch(key) or pattern.fullmatch(page.url.strip("/"))
+            if any(pattern.fullmatch(name) for name in (key, page.url.strip("/"), page.url[1:]))
         }
         if not found:
             raise SitegenError(
