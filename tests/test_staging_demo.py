@@ -63,8 +63,8 @@ def test_staging_only_section_and_experiment_of_the_demo(
     assert edited == {f"sites/trailhead/content/{name}" for name in SECTION}
     for name in SECTION:  # only the `environments:` line changed, its comment kept
         old = sources[f"sites/trailhead/content/{name}"].decode().splitlines()
-        new = (content / name).read_text().splitlines()
-        changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+        lines = (content / name).read_text().splitlines()
+        changed = [(a, b) for a, b in zip(old, lines, strict=True) if a != b]
         assert len(changed) == 1 and changed[0][0].startswith("environments: [staging]")
         assert changed[0][1] == changed[0][0].replace("[staging]", "[staging, production]")
 
