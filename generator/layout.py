@@ -33,6 +33,8 @@ from generator.errors import SitegenError
 from generator.formats import Format
 
 PRIVATE = ".sitegen"
+SITE_FILE = "site.yaml"
+"""Each site's config: sites/<site>/site.yaml."""
 """The private folder's name under a build folder."""
 
 STATE = Format("build state", 1)

@@ -32,13 +32,13 @@ from generator.config.model import Network, SiteConfig
 from generator.config.yaml_edit import load, plain, replace_entry, unified_diff
 from generator.errors import ConfigError, SitegenError
 from generator.files import replace_text
+from generator.layout import SITE_FILE
 from generator.personalize.features import visitor_flags
 from generator.personalize.hashing import assign
 from generator.personalize.variants import plan_variants, url_matches
 
 KINDS = ("segments", "rules", "experiments", "features")
 """The keys of site.yaml the builder shows, each a mapping by id."""
-SITE_FILE = "site.yaml"
 
 
 class EditError(SitegenError):

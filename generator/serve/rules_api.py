@@ -24,7 +24,7 @@ from typing import Any
 
 from generator.conditions import OPERATORS
 from generator.errors import SitegenError
-from generator.layout import BuildLayout
+from generator.layout import SITE_FILE, BuildLayout
 from generator.manifest import Manifest
 from generator.serve import rules
 
@@ -125,7 +125,7 @@ class RulesApi:
             return {"error": "nothing to write"}
         checked = rules.draft(self.root, self.environment, edit, {self.site: self.pages()})
         return {
-            "file": f"sites/{edit.site}/{rules.SITE_FILE}",
+            "file": f"sites/{edit.site}/{SITE_FILE}",
             "diff": checked.diff,
             "error": checked.error,
         }
@@ -138,7 +138,7 @@ class RulesApi:
         pages = {self.site: self.pages()}
         written = rules.write(self.root, self.environment, edit, expected, pages)
         return {
-            "file": f"sites/{edit.site}/{rules.SITE_FILE}",
+            "file": f"sites/{edit.site}/{SITE_FILE}",
             "diff": written.diff,
             "digest": rules.digest(written.new),
         }

@@ -32,11 +32,10 @@ from generator.content.gates import glob_pattern
 from generator.content.page import Page
 from generator.content.sources import split_front_matter
 from generator.errors import ConfigError, ContentError, Location, SitegenError
+from generator.layout import SITE_FILE
 from generator.pipeline.checks import resolved_link
 from generator.render.templates import ThemeLoader, template_directories
 from generator.staging.diff import Sides, canonical, declared
-
-SITE_FILE = "site.yaml"
 
 LINK = re.compile(r"""(?:\]\(|href=["'])(/[^)"'#?\s]*)""")
 """A site-relative link in Markdown or HTML."""
